@@ -1,0 +1,113 @@
+# sellerhub — `make help` lists the targets.
+#
+# MODE=release (default) builds into build/release and bin/; MODE=asan builds with
+# AddressSanitizer + UBSan into build/asan and bin/asan/.
+
+MODE ?= release
+PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt libargon2
+
+CC      ?= cc
+WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+           -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare -Wno-unused-parameter -fno-common
+CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -MMD -MP \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+ifeq ($(MODE),asan)
+  CFLAGS  := $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDFLAGS := -fsanitize=address,undefined
+  BIN     := bin/asan
+else
+  CFLAGS  := $(CFLAGS_BASE) -O2 -g
+  LDFLAGS :=
+  BIN     := bin
+endif
+OBJDIR := build/$(MODE)
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/api/*.c src/providers/*.c src/sync/*.c))
+SIM_SRC  := $(wildcard test/marketsim/*.c)
+UNIT_SRC := $(wildcard test/unit/*.c)
+INT_SRC  := $(wildcard test/integration/*.c)
+
+obj = $(patsubst %.c,$(OBJDIR)/%.o,$(1))
+LIB := $(OBJDIR)/libsellerhub.a
+
+.DEFAULT_GOAL := all
+.PHONY: all help run stop migrate test test-only asan bench bench-webhooks demo fmt fmt-check clean services
+
+all: $(BIN)/sellerhubd $(BIN)/marketsim $(BIN)/test-unit $(BIN)/test-integration ## build the server, marketsim and the test runners
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/sellerhubd: $(call obj,src/main.c) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/marketsim: $(call obj,$(SIM_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+
+$(BIN)/test-integration: $(call obj,$(INT_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+
+services: ## start the private PostgreSQL and Redis under var/
+	@scripts/bootstrap
+	@scripts/services start
+
+run: ## install what is missing, start services, migrate and run sellerhubd on 127.0.0.1:8080
+	@scripts/bootstrap
+	@$(MAKE) --no-print-directory $(BIN)/sellerhubd
+	@scripts/services start
+	@scripts/run
+
+stop: ## stop the private PostgreSQL and Redis
+	@scripts/services stop
+
+migrate: $(BIN)/sellerhubd ## apply the migrations to the make-run database
+	@scripts/services start
+	@scripts/run migrate
+
+test: ## install what is missing, build, and run every test against throw-away services
+	@scripts/bootstrap
+	@$(MAKE) --no-print-directory fmt-check
+	@$(MAKE) --no-print-directory all
+	@scripts/test $(BIN)
+
+test-only: all ## run the tests without bootstrap or format check
+	@scripts/test $(BIN)
+
+asan: ## build and test with AddressSanitizer + UBSan (and LeakSanitizer)
+	@scripts/bootstrap
+	@$(MAKE) --no-print-directory MODE=asan all
+	@scripts/test bin/asan
+
+bench: ## measure the README's figures (wrk, pool latency)
+	@scripts/bootstrap
+	@$(MAKE) --no-print-directory all
+	@scripts/bench
+
+fmt: ## format the C sources with clang-format
+	@clang-format -i $(shell git ls-files '*.c' '*.h')
+
+fmt-check: ## fail when a C source is not clang-format clean
+	@out=$$(for f in $$(git ls-files '*.c' '*.h'); do clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done); \
+	if [ -n "$$out" ]; then echo "not clang-format clean (run make fmt):"; echo "$$out"; exit 1; fi
+
+clean: ## remove build outputs (not var/)
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)
