@@ -16,23 +16,23 @@
 typedef struct httpc httpc_t;
 
 typedef struct httpc_request {
-	const char *method;	      /* "GET" when NULL */
-	const char *url;	      /* required */
-	const char *const *headers;   /* NULL-terminated "Name: value" lines, or NULL */
-	const char *body;	      /* request body or NULL */
+	const char *method;	    /* "GET" when NULL */
+	const char *url;	    /* required */
+	const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+	const char *body;	    /* request body or NULL */
 	size_t body_len;
-	long timeout_ms;	      /* per attempt; 0 = 15000 */
-	long connect_timeout_ms;      /* 0 = 5000 */
-	size_t max_response;	      /* body cap in bytes; 0 = 8 MiB; larger is an error */
-	int max_retries;	      /* retries after the first attempt; -1 = none, 0 = default 3 */
-	const char *limiter_key;      /* e.g. "ml:12345:items"; NULL = not rate limited */
+	long timeout_ms;	 /* per attempt; 0 = 15000 */
+	long connect_timeout_ms; /* 0 = 5000 */
+	size_t max_response;	 /* body cap in bytes; 0 = 8 MiB; larger is an error */
+	int max_retries;	 /* retries after the first attempt; -1 = none, 0 = default 3 */
+	const char *limiter_key; /* e.g. "ml:12345:items"; NULL = not rate limited */
 } httpc_request_t;
 
 typedef struct httpc_response {
-	long status;		/* HTTP status of the last attempt; 0 when none arrived */
-	const char *body;	/* NUL-terminated; valid only during the callback */
+	long status;	  /* HTTP status of the last attempt; 0 when none arrived */
+	const char *body; /* NUL-terminated; valid only during the callback */
 	size_t body_len;
-	const char *error;	/* NULL on an HTTP answer, else why there was none */
+	const char *error; /* NULL on an HTTP answer, else why there was none */
 	int attempts;
 	double elapsed_ms;	/* from httpc_send to the callback, waits included */
 	int64_t retry_after_ms; /* parsed Retry-After of the last attempt, -1 when absent */

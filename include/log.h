@@ -24,10 +24,12 @@ size_t log_escape(char *buf, size_t size, const char *s);
 void log_raw(const char *line, size_t len);
 /* Lines are buffered and written by one flush per loop turn (and at once for warnings/errors). */
 void log_flush(void);
+/* Called when the buffer goes from empty to non-empty, so the loop can schedule a flush. */
+void log_set_flush_hook(void (*hook)(void));
 
 #define log_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_printf(LOG_INFO, __VA_ARGS__)
-#define log_warn(...) log_printf(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_printf(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_printf(LOG_ERROR, __VA_ARGS__)
 
 #endif

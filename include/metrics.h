@@ -13,12 +13,17 @@ typedef struct metric metric_t;
  * Asking again for the same name and labels returns the same metric. */
 metric_t *metrics_counter(const char *name, const char *help, const char *labels);
 metric_t *metrics_gauge(const char *name, const char *help, const char *labels);
-/* Buckets are upper bounds in ascending order (seconds for latencies); NULL = default latency set. */
+/* Buckets are upper bounds in ascending order (seconds for latencies); NULL = default latency set.
+ */
 metric_t *metrics_histogram(const char *name, const char *help, const char *labels,
 			    const double *buckets, size_t nbuckets);
 /* A gauge whose value is read at render time. */
 void metrics_gauge_fn(const char *name, const char *help, const char *labels,
 		      double (*read)(void *arg), void *arg);
+
+/* A counter whose value is read at render time (a module's own running total). */
+void metrics_counter_fn(const char *name, const char *help, const char *labels,
+			double (*read)(void *arg), void *arg);
 
 void metric_inc(metric_t *m);
 void metric_add(metric_t *m, double v);

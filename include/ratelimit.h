@@ -1,6 +1,7 @@
 /* Token buckets. The arithmetic (tbucket_*) is pure so it can be unit-tested with a fake clock;
  * ratelimit_t keeps one bucket per key ("provider:account:operation") with rates configured by
- * key prefix. A 429 from a provider halves that bucket's rate (AIMD) and successes creep it back. */
+ * key prefix. A 429 from a provider halves that bucket's rate (AIMD) and successes creep it back.
+ */
 #ifndef SH_RATELIMIT_H
 #define SH_RATELIMIT_H
 
@@ -8,9 +9,9 @@
 #include <stdint.h>
 
 typedef struct tbucket {
-	double rate;	  /* tokens per second, current (after AIMD) */
-	double max_rate;  /* configured rate */
-	double burst;	  /* bucket size */
+	double rate;	 /* tokens per second, current (after AIMD) */
+	double max_rate; /* configured rate */
+	double burst;	 /* bucket size */
 	double tokens;
 	int64_t last_us;
 } tbucket_t;

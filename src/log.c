@@ -1,5 +1,6 @@
 /* JSON-lines logging. Lines collect in one buffer that the loop flushes once per turn, so a busy
- * server makes one write() per turn rather than one per request. Warnings and errors flush at once. */
+ * server makes one write() per turn rather than one per request. Warnings and errors flush at once.
+ */
 #include "log.h"
 #include "util.h"
 
@@ -13,6 +14,7 @@
 static enum log_level min_level = LOG_INFO;
 static char buf[LOG_BUF];
 static size_t buf_len;
+static void (*flush_hook)(void);
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 bool log_level_parse(const char *s, enum log_level *out)
@@ -67,8 +69,15 @@ void log_raw(const char *line, size_t len)
 		write_all(line, len);
 		return;
 	}
+	if (buf_len == 0 && flush_hook)
+		flush_hook();
 	memcpy(buf + buf_len, line, len);
 	buf_len += len;
+}
+
+void log_set_flush_hook(void (*hook)(void))
+{
+	flush_hook = hook;
 }
 
 size_t log_escape(char *out, size_t size, const char *s)
@@ -78,7 +87,7 @@ size_t log_escape(char *out, size_t size, const char *s)
 #define PUT(c)                                                                                     \
 	do {                                                                                       \
 		if (n + 1 < size)                                                                  \
-			out[n] = (c);                                                                \
+			out[n] = (c);                                                              \
 		n++;                                                                               \
 	} while (0)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -127,8 +136,8 @@ static void emit(enum log_level lvl, const char *msg, json_t *fields)
 				continue;
 			size_t need = strlen(key) + strlen(v) + 8;
 			if (len + need < sizeof(line) - 3)
-				len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"%s\":%s", key,
-							v);
+				len += (size_t)snprintf(line + len, sizeof(line) - len,
+							",\"%s\":%s", key, v);
 			free(v);
 		}
 	}

@@ -1,0 +1,13 @@
+/* Route registration, one function per resource file in src/api/. */
+#ifndef SH_API_H
+#define SH_API_H
+
+#include "app.h"
+
+/* /health, /ready, /metrics, /openapi.json */
+void api_ops_routes(app_t *app);
+
+/* The OpenAPI document: built from the routes registered so far and their docs. */
+json_t *openapi_document(const app_t *app);
+
+#endif

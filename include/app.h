@@ -1,0 +1,25 @@
+/* The process-wide context handed to every handler: the loop and the shared clients. Owned by
+ * main.c; a module takes what it needs from here, it keeps no globals of its own. */
+#ifndef SH_APP_H
+#define SH_APP_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "http.h"
+#include "pg.h"
+#include "redis.h"
+#include "workers.h"
+
+typedef struct app {
+	struct event_base *base;
+	config_t cfg;
+	http_server_t *http;
+	pg_pool_t *pg;
+	redis_t *redis;
+	workers_t *workers;
+	int64_t started_ms;
+} app_t;
+
+#endif

@@ -1,0 +1,45 @@
+/* Every setting, read from the environment once at start and validated. Names and defaults are
+ * listed in etc/sellerhub.env.example. */
+#ifndef SH_CONFIG_H
+#define SH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+typedef struct config {
+	int port;
+	char *bind;
+	char *database_url;
+	char *redis_url;
+	char *jwt_secret;
+	unsigned char encryption_key[32];
+	bool has_old_key;
+	unsigned char encryption_key_old[32];
+	enum log_level log_level;
+	char **cors_origins; /* NULL-terminated; {"*"} allows any */
+	int pg_pool_size;
+	int workers;
+	size_t max_body;
+	int shutdown_timeout_s;
+	int jwt_ttl_s;
+	int rate_limit_per_minute;
+	int job_concurrency;
+	char *app_url;
+	char *ml_client_id, *ml_client_secret, *ml_redirect_uri, *ml_api_url, *ml_auth_url;
+	char *ml_webhook_secret;
+	double ml_rate;
+	char *amazon_client_id, *amazon_client_secret, *amazon_lwa_url, *amazon_spapi_url;
+	char *tiny_api_url;
+	char *webhook_allow_ips, *trusted_proxies;
+} config_t;
+
+/* Reads the settings through `get` (getenv in production, a table in tests). On a missing or bad
+ * value, writes one line naming the setting into err and returns false. Never echoes a secret. */
+bool config_load(config_t *c, const char *(*get)(const char *name), char *err, size_t errlen);
+void config_free(config_t *c);
+/* Decode a 32-byte key given as 64 hex digits or base64 (44 chars). */
+bool config_parse_key(const char *s, unsigned char out[32]);
+
+#endif

@@ -1,0 +1,96 @@
+/* The HTTP server: evhttp on the loop, routing, the per-request context, JSON bodies, the API
+ * envelope, CORS, security headers, request ids, the access log and per-route metrics.
+ *
+ * A handler answers exactly once, now or later from an async callback (a query, a Redis command,
+ * an outgoing call). Until it answers, the request context stays valid even if the client has
+ * gone away; answering frees the context and its arena. */
+#ifndef SH_HTTP_H
+#define SH_HTTP_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+#include "router.h"
+
+typedef struct http_server http_server_t;
+typedef struct req req_t;
+
+typedef void (*http_handler_fn)(req_t *r);
+/* A hook runs before the handler. It calls http_continue(r) to go on, or answers itself. */
+typedef void (*http_hook_fn)(req_t *r);
+
+enum route_flags {
+	ROUTE_PUBLIC = 0,
+	ROUTE_AUTH = 1 << 0,   /* the auth hook must admit the request */
+	ROUTE_NO_BODY = 1 << 1 /* a body is not parsed even for POST/PUT */
+};
+
+struct req {
+	struct evhttp_request *ev;
+	http_server_t *srv;
+	void *app; /* the server's application context */
+	arena_t *arena;
+	const char *method;
+	const char *path; /* decoded path, no query */
+	const route_t *route;
+	route_match_t match;
+	json_t *body; /* parsed JSON object or NULL when there was no body; freed with the request */
+	char id[65];
+	char client_ip[64];
+	int64_t start_us;
+	int stage; /* next pre-handler hook to run */
+	/* Set by the auth hook. */
+	const char *user_id, *tenant_id, *role;
+	void *auth; /* the auth module's own per-request data */
+	struct evkeyvalq *query;
+	struct evkeyvalq query_store;
+	bool query_parsed;
+	bool answered;
+};
+
+http_server_t *http_server_new(struct event_base *base, const config_t *cfg, void *app);
+/* Listen on cfg->bind:cfg->port; false with errno set on failure. */
+bool http_server_listen(http_server_t *s, const char *bind, int port) __attribute__((warn_unused_result));
+void http_server_free(http_server_t *s);
+router_t *http_router(http_server_t *s);
+/* summary: one line for the API reference at /openapi.json (a string literal). */
+void http_route(http_server_t *s, const char *method, const char *pattern, http_handler_fn fn,
+		unsigned flags, const char *summary);
+/* Hooks that run, in order, before every handler under `prefix` ("/api"). At most 4. */
+void http_add_hook(http_server_t *s, const char *prefix, http_hook_fn hook, bool auth_routes_only);
+/* Stop accepting; `drained` runs once no request is in flight (or after timeout_s). */
+void http_server_drain(http_server_t *s, int timeout_s, void (*drained)(void *arg), void *arg);
+size_t http_in_flight(const http_server_t *s);
+
+void http_continue(req_t *r);
+
+/* Path parameter by name, query parameter, request header: NULL when absent. */
+const char *http_param(const req_t *r, const char *name);
+const char *http_query(req_t *r, const char *name);
+const char *http_header(const req_t *r, const char *name);
+void http_set_header(req_t *r, const char *name, const char *value);
+
+/* {"success":true,"data":data,"message":message}; data is stolen (NULL renders null). */
+void http_ok(req_t *r, int status, json_t *data, const char *message);
+/* {"success":false,"message":..,"code":..,"details":[..]}; details is stolen (NULL = []). */
+void http_error(req_t *r, int status, const char *code, const char *message, json_t *details);
+/* 400 VALIDATION_FAILED with details [{"field","problem"}]. */
+void http_invalid(req_t *r, json_t *details);
+/* Append {"field":field,"problem":problem} to details (created when NULL); returns details. */
+json_t *http_problem(json_t *details, const char *field, const char *problem);
+/* Any body with its content type (copied). */
+void http_reply(req_t *r, int status, const char *content_type, const char *body, size_t len);
+/* A 302/303 to location. */
+void http_redirect(req_t *r, int status, const char *location);
+
+/* Render the envelopes into a buffer (pure, for tests). Return a malloc'd string. */
+char *envelope_ok(json_t *data, const char *message);
+char *envelope_error(const char *code, const char *message, json_t *details);
+
+#endif

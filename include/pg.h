@@ -1,0 +1,70 @@
+/* A pool of non-blocking libpq connections on the loop.
+ *
+ * Every call takes a callback that runs exactly once, on the loop, never from inside the call
+ * that queued it. Parameters are copied, so the caller's strings may die after the call.
+ * Queries wait in FIFO order when every connection is busy; when the database is unreachable
+ * they fail with an error instead of hanging (at once when no connection is up, or after
+ * PG_QUEUE_TIMEOUT_MS in the queue). A lost connection fails its running query (it is never
+ * re-sent: it may have been applied) and reconnects with backoff. */
+#ifndef SH_PG_H
+#define SH_PG_H
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#define PG_QUEUE_TIMEOUT_MS 10000
+
+typedef struct pg_pool pg_pool_t;
+typedef struct pg_tx pg_tx_t;
+
+/* res is the statement's result (or its error result), owned by the pool and valid only during
+ * the callback; err is NULL on success, else one line (res may be NULL, e.g. connection lost). */
+typedef void (*pg_cb)(const PGresult *res, const char *err, void *arg);
+/* tx is NULL when err is set. */
+typedef void (*pg_tx_cb)(pg_tx_t *tx, const char *err, void *arg);
+/* Pipeline: one result per statement, in order; err set if any statement failed (then nothing
+ * was applied: the batch is one implicit transaction). */
+typedef void (*pg_batch_cb)(PGresult *const *results, int n, const char *err, void *arg);
+
+typedef struct pg_stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params; /* text format; NULL entries are SQL NULL */
+} pg_stmt_t;
+
+typedef struct pg_stats {
+	int size, connected, idle, busy, pinned;
+	size_t waiting;
+	unsigned long long queries, errors, reconnects, timeouts;
+} pg_stats_t;
+
+pg_pool_t *pg_pool_new(struct event_base *base, const char *conninfo, int size);
+/* Fails everything queued or running with "shutting down", closes the connections, frees. */
+void pg_pool_free(pg_pool_t *p);
+void pg_pool_stats(const pg_pool_t *p, pg_stats_t *out);
+
+/* One statement with $1.. parameters on any free connection (unnamed statement). */
+void pg_query(pg_pool_t *p, const char *sql, int nparams, const char *const *params, pg_cb cb,
+	      void *arg);
+/* Same, but prepared once per connection and reused: for the hot, fixed statements. */
+void pg_query_prepared(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
+		       pg_cb cb, void *arg);
+/* Several statements in pipeline mode: one round trip, all or nothing. */
+void pg_batch(pg_pool_t *p, const pg_stmt_t *stmts, int n, pg_batch_cb cb, void *arg);
+
+/* BEGIN on a connection pinned to the transaction until commit or rollback. The owner must end
+ * every transaction it was given with pg_tx_commit or pg_tx_rollback, even after an error. */
+void pg_tx_begin(pg_pool_t *p, pg_tx_cb cb, void *arg);
+void pg_tx_query(pg_tx_t *tx, const char *sql, int nparams, const char *const *params, pg_cb cb,
+		 void *arg);
+void pg_tx_commit(pg_tx_t *tx, pg_cb cb, void *arg);
+void pg_tx_rollback(pg_tx_t *tx, pg_cb cb, void *arg); /* cb may be NULL */
+
+/* Result helpers. */
+const char *pg_sqlstate(const PGresult *res); /* "23505" or "" */
+const char *pg_value(const PGresult *res, int row, int col); /* NULL for SQL NULL */
+bool pg_bool(const PGresult *res, int row, int col);
+long long pg_int(const PGresult *res, int row, int col, long long dflt);
+
+#endif

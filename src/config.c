@@ -1,0 +1,228 @@
+/* Settings from the environment, validated at start so a misconfigured server never starts. */
+#include "config.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct loader {
+	const char *(*get)(const char *name);
+	char *err;
+	size_t errlen;
+	bool ok;
+} loader_t;
+
+static void fail(loader_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(loader_t *l, const char *fmt, ...)
+{
+	if (!l->ok)
+		return; /* keep the first problem: one line naming one setting */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->err, l->errlen, fmt, ap);
+	va_end(ap);
+	l->ok = false;
+}
+
+static const char *value(loader_t *l, const char *name)
+{
+	const char *v = l->get(name);
+	return v && *v ? v : NULL;
+}
+
+static char *str(loader_t *l, const char *name, const char *def, bool required)
+{
+	const char *v = value(l, name);
+	if (!v && required)
+		fail(l, "config: %s is required", name);
+	v = v ? v : def;
+	return v ? xstrdup(v) : NULL;
+}
+
+static long num(loader_t *l, const char *name, long def, long min, long max)
+{
+	const char *v = value(l, name);
+	if (!v)
+		return def;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || end == v || n < min || n > max) {
+		fail(l, "config: %s must be an integer between %ld and %ld", name, min, max);
+		return def;
+	}
+	return n;
+}
+
+static char *url(loader_t *l, const char *name, const char *def, bool required,
+		 const char *const schemes[])
+{
+	char *u = str(l, name, def, required);
+	if (!u)
+		return NULL;
+	for (size_t i = 0; schemes[i]; i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(u, schemes[i], n) == 0 && u[n])
+			return u;
+	}
+	/* Do not print the value: a database URL may hold a password. */
+	fail(l, "config: %s must start with %s", name, schemes[0]);
+	return u;
+}
+
+bool config_parse_key(const char *s, unsigned char out[32])
+{
+	size_t n = strlen(s);
+	if (n == 64) {
+		for (size_t i = 0; i < 32; i++) {
+			char hex[3] = {s[2 * i], s[2 * i + 1], 0};
+			if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
+				return false;
+			out[i] = (unsigned char)strtoul(hex, NULL, 16);
+		}
+		return true;
+	}
+	if (n == 44 && s[43] == '=' && s[42] != '=') {
+		unsigned char tmp[33];
+		if (EVP_DecodeBlock(tmp, (const unsigned char *)s, 44) != 33)
+			return false;
+		memcpy(out, tmp, 32); /* 44 chars with one '=' decode to 32 bytes plus padding */
+		return true;
+	}
+	return false;
+}
+
+static void key(loader_t *l, const char *name, unsigned char out[32], bool required, bool *present)
+{
+	const char *v = value(l, name);
+	if (present)
+		*present = v != NULL;
+	if (!v) {
+		if (required)
+			fail(l, "config: %s is required (32 bytes as 64 hex digits or base64)", name);
+		return;
+	}
+	if (!config_parse_key(v, out))
+		fail(l, "config: %s must be 32 bytes as 64 hex digits or base64", name);
+}
+
+static char **split_list(const char *s)
+{
+	size_t n = 1;
+	for (const char *p = s; p && *p; p++)
+		n += *p == ',';
+	char **list = xcalloc(n + 1, sizeof(char *));
+	size_t i = 0;
+	while (s && *s) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		while (len && isspace((unsigned char)*s))
+			s++, len--;
+		while (len && isspace((unsigned char)s[len - 1]))
+			len--;
+		if (len)
+			list[i++] = strndup(s, len);
+		s = comma ? comma + 1 : s + strlen(s);
+	}
+	list[i] = NULL;
+	return list;
+}
+
+bool config_load(config_t *c, const char *(*get)(const char *name), char *err, size_t errlen)
+{
+	static const char *const pg_schemes[] = {"postgresql://", "postgres://", NULL};
+	static const char *const redis_schemes[] = {"redis://", "unix://", NULL};
+	static const char *const http_schemes[] = {"http://", "https://", NULL};
+	loader_t l = {get, err, errlen, true};
+	memset(c, 0, sizeof(*c));
+	if (errlen)
+		err[0] = '\0';
+
+	c->port = (int)num(&l, "PORT", 8080, 1, 65535);
+	c->bind = str(&l, "BIND", "127.0.0.1", false);
+	c->database_url = url(&l, "DATABASE_URL", NULL, true, pg_schemes);
+	c->redis_url = url(&l, "REDIS_URL", "redis://127.0.0.1:6379", false, redis_schemes);
+	c->jwt_secret = str(&l, "JWT_SECRET", NULL, true);
+	if (c->jwt_secret && strlen(c->jwt_secret) < 32)
+		fail(&l, "config: JWT_SECRET must be at least 32 characters");
+	key(&l, "ENCRYPTION_KEY", c->encryption_key, true, NULL);
+	key(&l, "ENCRYPTION_KEY_OLD", c->encryption_key_old, false, &c->has_old_key);
+
+	const char *lvl = value(&l, "LOG_LEVEL");
+	c->log_level = LOG_INFO;
+	if (lvl && !log_level_parse(lvl, &c->log_level))
+		fail(&l, "config: LOG_LEVEL must be one of debug, info, warn, error");
+	c->cors_origins = split_list(value(&l, "CORS_ORIGINS"));
+	c->pg_pool_size = (int)num(&l, "PG_POOL_SIZE", 8, 1, 256);
+	c->workers = (int)num(&l, "WORKERS", 2, 1, 64);
+	c->max_body = (size_t)num(&l, "MAX_BODY_SIZE", 64 * 1024, 1024, 64L * 1024 * 1024);
+	c->shutdown_timeout_s = (int)num(&l, "SHUTDOWN_TIMEOUT", 10, 0, 600);
+	c->jwt_ttl_s = (int)num(&l, "JWT_TTL", 900, 1, 86400);
+	c->rate_limit_per_minute = (int)num(&l, "RATE_LIMIT_PER_MINUTE", 600, 1, 1000000);
+	c->job_concurrency = (int)num(&l, "JOB_CONCURRENCY", 16, 1, 1024);
+	c->app_url = url(&l, "APP_URL", NULL, false, http_schemes);
+
+	c->ml_client_id = str(&l, "ML_CLIENT_ID", NULL, false);
+	c->ml_client_secret = str(&l, "ML_CLIENT_SECRET", NULL, false);
+	c->ml_redirect_uri = url(&l, "ML_REDIRECT_URI", NULL, false, http_schemes);
+	c->ml_api_url = url(&l, "ML_API_URL", "https://api.mercadolibre.com", false, http_schemes);
+	c->ml_auth_url = url(&l, "ML_AUTH_URL", "https://auth.mercadolivre.com.br", false, http_schemes);
+	c->ml_webhook_secret = str(&l, "ML_WEBHOOK_SECRET", NULL, false);
+	c->ml_rate = (double)num(&l, "ML_RATE", 20, 1, 100000);
+	c->amazon_client_id = str(&l, "AMAZON_CLIENT_ID", NULL, false);
+	c->amazon_client_secret = str(&l, "AMAZON_CLIENT_SECRET", NULL, false);
+	c->amazon_lwa_url = url(&l, "AMAZON_LWA_URL", "https://api.amazon.com", false, http_schemes);
+	c->amazon_spapi_url = url(&l, "AMAZON_SPAPI_URL", "https://sellingpartnerapi-na.amazon.com",
+				  false, http_schemes);
+	c->tiny_api_url = url(&l, "TINY_API_URL", "https://api.tiny.com.br/api2", false, http_schemes);
+	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
+	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
+
+	if (c->ml_client_id && !c->ml_client_secret)
+		fail(&l, "config: ML_CLIENT_SECRET is required when ML_CLIENT_ID is set");
+	if (!l.ok)
+		config_free(c);
+	return l.ok;
+}
+
+void config_free(config_t *c)
+{
+	char **strs[] = {&c->bind,
+			 &c->database_url,
+			 &c->redis_url,
+			 &c->jwt_secret,
+			 &c->app_url,
+			 &c->ml_client_id,
+			 &c->ml_client_secret,
+			 &c->ml_redirect_uri,
+			 &c->ml_api_url,
+			 &c->ml_auth_url,
+			 &c->ml_webhook_secret,
+			 &c->amazon_client_id,
+			 &c->amazon_client_secret,
+			 &c->amazon_lwa_url,
+			 &c->amazon_spapi_url,
+			 &c->tiny_api_url,
+			 &c->webhook_allow_ips,
+			 &c->trusted_proxies};
+	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
+		if (*strs[i] && strs[i] == &c->jwt_secret)
+			memset(*strs[i], 0, strlen(*strs[i])); /* don't leave secrets in freed memory */
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+	if (c->cors_origins) {
+		for (char **o = c->cors_origins; *o; o++)
+			free(*o);
+		free(c->cors_origins);
+		c->cors_origins = NULL;
+	}
+	memset(c->encryption_key, 0, sizeof(c->encryption_key));
+	memset(c->encryption_key_old, 0, sizeof(c->encryption_key_old));
+}

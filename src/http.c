@@ -1,0 +1,601 @@
+/* The HTTP layer around evhttp: one generic callback turns an evhttp_request into a req_t, runs
+ * the hooks and the route's handler, and renders every answer through one function so that the
+ * envelope, the headers, the access log line and the metrics can never be forgotten. */
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#define MAX_HOOKS 4
+#define STATUS_CLASSES 6 /* index 1..5 = 1xx..5xx */
+
+typedef struct route_metrics {
+	metric_t *count[STATUS_CLASSES];
+	metric_t *latency[STATUS_CLASSES];
+} route_metrics_t;
+
+typedef struct hook {
+	char prefix[32];
+	http_hook_fn fn;
+	bool auth_only;
+} hook_t;
+
+struct http_server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	const config_t *cfg;
+	void *app;
+	router_t *router;
+	hook_t hooks[MAX_HOOKS];
+	int nhooks;
+	route_metrics_t unmatched;
+	size_t active;	  /* requests whose handler has not answered */
+	size_t unflushed; /* answered, reply not yet written out */
+	bool draining;
+	struct event *drain_timer;
+	void (*drained)(void *arg);
+	void *drained_arg;
+	uint64_t rng;
+	metric_t *in_flight_gauge;
+};
+
+/* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
+static uint64_t next_random(http_server_t *s)
+{
+	uint64_t x = s->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return s->rng = x;
+}
+
+static void http_dispatch(struct evhttp_request *ev, void *arg);
+
+static double in_flight_read(void *arg)
+{
+	const http_server_t *s = arg;
+	return (double)s->active;
+}
+
+http_server_t *http_server_new(struct event_base *base, const config_t *cfg, void *app)
+{
+	http_server_t *s = xcalloc(1, sizeof(*s));
+	s->base = base;
+	s->cfg = cfg;
+	s->app = app;
+	s->router = router_new();
+	s->http = evhttp_new(base);
+	if (!s->http)
+		die("evhttp_new failed");
+	if (getrandom(&s->rng, sizeof(s->rng), 0) != sizeof(s->rng) || s->rng == 0)
+		s->rng = (uint64_t)now_us() | 1;
+	/* evhttp refuses bodies past its own cap with a bare page; ours answers in the envelope
+	 * below it, so evhttp's cap only bounds memory for absurd bodies. */
+	size_t hard_cap = cfg->max_body * 8 > 1024 * 1024 ? cfg->max_body * 8 : 1024 * 1024;
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)hard_cap);
+	evhttp_set_max_headers_size(s->http, 64 * 1024);
+	evhttp_set_timeout(s->http, 60);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(s->http, http_dispatch, s);
+	metrics_gauge_fn("sellerhub_http_requests_in_flight", "HTTP requests being handled", "",
+			 in_flight_read, s);
+	return s;
+}
+
+bool http_server_listen(http_server_t *s, const char *bind, int port)
+{
+	s->sock = evhttp_bind_socket_with_handle(s->http, bind, (ev_uint16_t)port);
+	return s->sock != NULL;
+}
+
+static void free_route_data(route_t *route, void *arg)
+{
+	free(route->data);
+	route->data = NULL;
+}
+
+void http_server_free(http_server_t *s)
+{
+	if (!s)
+		return;
+	if (s->drain_timer)
+		event_free(s->drain_timer);
+	evhttp_free(s->http);
+	router_each(s->router, free_route_data, NULL);
+	router_free(s->router);
+	free(s);
+}
+
+router_t *http_router(http_server_t *s)
+{
+	return s->router;
+}
+
+void http_route(http_server_t *s, const char *method, const char *pattern, http_handler_fn fn,
+		unsigned flags, const char *summary)
+{
+	route_t *rt = router_add(s->router, method, pattern, (void *)fn, flags, summary);
+	if (!rt->data)
+		rt->data = xcalloc(1, sizeof(route_metrics_t));
+}
+
+void http_add_hook(http_server_t *s, const char *prefix, http_hook_fn hook, bool auth_routes_only)
+{
+	if (s->nhooks == MAX_HOOKS || strlen(prefix) >= sizeof(s->hooks[0].prefix))
+		die("http: too many hooks or prefix too long");
+	hook_t *h = &s->hooks[s->nhooks++];
+	snprintf(h->prefix, sizeof(h->prefix), "%s", prefix);
+	h->fn = hook;
+	h->auth_only = auth_routes_only;
+}
+
+size_t http_in_flight(const http_server_t *s)
+{
+	return s->active + s->unflushed;
+}
+
+static void maybe_drained(http_server_t *s)
+{
+	if (!s->draining || s->active || s->unflushed || !s->drained)
+		return;
+	void (*cb)(void *) = s->drained;
+	s->drained = NULL;
+	if (s->drain_timer)
+		event_del(s->drain_timer);
+	cb(s->drained_arg);
+}
+
+static void drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	http_server_t *s = arg;
+	log_warn("http: drain timed out with %zu requests unanswered and %zu replies unflushed",
+		 s->active, s->unflushed);
+	s->active = s->unflushed = 0;
+	maybe_drained(s);
+}
+
+void http_server_drain(http_server_t *s, int timeout_s, void (*drained)(void *arg), void *arg)
+{
+	if (s->draining)
+		return;
+	s->draining = true;
+	s->drained = drained;
+	s->drained_arg = arg;
+	if (s->sock) {
+		evhttp_del_accept_socket(s->http, s->sock);
+		s->sock = NULL;
+	}
+	s->drain_timer = evtimer_new(s->base, drain_timeout, s);
+	struct timeval tv = {timeout_s, 0};
+	evtimer_add(s->drain_timer, &tv);
+	maybe_drained(s);
+}
+
+/* --- request accessors ------------------------------------------------------------------ */
+
+const char *http_param(const req_t *r, const char *name)
+{
+	for (size_t i = 0; i < r->match.nparams; i++)
+		if (strcmp(r->match.names[i], name) == 0)
+			return r->match.values[i];
+	return NULL;
+}
+
+const char *http_query(req_t *r, const char *name)
+{
+	if (!r->query_parsed) {
+		r->query_parsed = true;
+		const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
+		TAILQ_INIT(&r->query_store);
+		if (q && evhttp_parse_query_str(q, &r->query_store) == 0)
+			r->query = &r->query_store;
+	}
+	return r->query ? evhttp_find_header(r->query, name) : NULL;
+}
+
+const char *http_header(const req_t *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+void http_set_header(req_t *r, const char *name, const char *value)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	evhttp_remove_header(h, name);
+	evhttp_add_header(h, name, value);
+}
+
+/* --- envelopes ----------------------------------------------------------------------------- */
+
+char *envelope_ok(json_t *data, const char *message)
+{
+	json_t *env = json_object();
+	json_object_set_new(env, "success", json_true());
+	json_object_set_new(env, "data", data ? data : json_null());
+	if (message)
+		json_object_set_new(env, "message", json_string(message));
+	char *out = json_dumps(env, JSON_COMPACT);
+	json_decref(env);
+	return out;
+}
+
+char *envelope_error(const char *code, const char *message, json_t *details)
+{
+	json_t *env = json_object();
+	json_object_set_new(env, "success", json_false());
+	json_object_set_new(env, "message", json_string(message));
+	json_object_set_new(env, "code", json_string(code));
+	json_object_set_new(env, "details", details ? details : json_array());
+	char *out = json_dumps(env, JSON_COMPACT);
+	json_decref(env);
+	return out;
+}
+
+json_t *http_problem(json_t *details, const char *field, const char *problem)
+{
+	if (!details)
+		details = json_array();
+	json_array_append_new(details, json_pack("{s:s, s:s}", "field", field, "problem", problem));
+	return details;
+}
+
+/* --- answering ------------------------------------------------------------------------------ */
+
+static void reply_complete(struct evhttp_request *ev, void *arg)
+{
+	http_server_t *s = arg;
+	if (s->unflushed)
+		s->unflushed--;
+	maybe_drained(s);
+}
+
+static route_metrics_t *metrics_for(req_t *r)
+{
+	return r->route ? r->route->data : &r->srv->unmatched;
+}
+
+static void observe(req_t *r, int status, double seconds)
+{
+	static const char *const classes[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+	int c = status / 100;
+	if (c < 1 || c > 5)
+		c = 5;
+	route_metrics_t *rm = metrics_for(r);
+	if (!rm->count[c]) {
+		char labels[256];
+		const char *route = r->route ? r->route->pattern : "unmatched";
+		snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%s\"", route, classes[c]);
+		rm->count[c] = metrics_counter("sellerhub_http_requests_total",
+					       "HTTP requests by route and status class", labels);
+		rm->latency[c] = metrics_histogram("sellerhub_http_request_duration_seconds",
+						   "HTTP request latency by route and status class",
+						   labels, NULL, 0);
+	}
+	metric_inc(rm->count[c]);
+	metric_observe(rm->latency[c], seconds);
+}
+
+/* One line per request, rendered by hand: this runs for every request, including /health. */
+static void access_log(req_t *r, int status, size_t bytes, double ms)
+{
+	if (!log_enabled(LOG_INFO))
+		return;
+	char ts[32], path[512], line[1024];
+	iso8601_utc(wall_ms(), ts, sizeof(ts));
+	const char *uri = evhttp_request_get_uri(r->ev);
+	size_t plen = strcspn(uri, "?"); /* never the query: it may carry codes or states */
+	char raw[400];
+	snprintf(raw, sizeof(raw), "%.*s", (int)(plen < sizeof(raw) - 1 ? plen : sizeof(raw) - 1),
+		 uri);
+	log_escape(path, sizeof(path), raw);
+	int n = snprintf(line, sizeof(line),
+			 "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"req_id\":\"%s\","
+			 "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"ms\":%.3f,\"bytes\":%zu,"
+			 "\"ip\":\"%s\"%s%s%s}\n",
+			 ts, r->id, r->method, path, status, ms, bytes, r->client_ip,
+			 r->tenant_id ? ",\"tenant\":\"" : "", r->tenant_id ? r->tenant_id : "",
+			 r->tenant_id ? "\"" : "");
+	if (n > 0)
+		log_raw(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void security_headers(req_t *r, struct evkeyvalq *h)
+{
+	evhttp_add_header(h, "X-Request-Id", r->id);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	if (strncmp(r->path, "/api/", 5) == 0 || strcmp(r->path, "/api") == 0)
+		evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+static void finish(req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+	if (r->answered) {
+		log_error("http: %s %s answered twice (req %s)", r->method, r->path, r->id);
+		return;
+	}
+	r->answered = true;
+	http_server_t *s = r->srv;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	if (content_type)
+		evhttp_add_header(h, "Content-Type", content_type);
+	security_headers(r, h);
+
+	struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
+	bool head = strcmp(r->method, "HEAD") == 0;
+	if (body && len && !head)
+		evbuffer_add(out, body, len);
+	double ms = (double)(now_us() - r->start_us) / 1000.0;
+	access_log(r, status, len, ms);
+	observe(r, status, ms / 1000.0);
+
+	bool alive = evhttp_request_get_connection(r->ev) != NULL;
+	if (alive)
+		s->unflushed++;
+	else
+		evhttp_request_set_on_complete_cb(r->ev, NULL, NULL);
+	if (s->draining && alive)
+		evhttp_add_header(h, "Connection", "close");
+	evhttp_send_reply(r->ev, status, NULL, NULL);
+
+	if (r->query_parsed && r->query)
+		evhttp_clear_headers(&r->query_store);
+	json_decref(r->body);
+	arena_free(r->arena); /* r lives in its own arena */
+	s->active--;
+	maybe_drained(s);
+}
+
+void http_reply(req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+	finish(r, status, content_type, body, len);
+}
+
+void http_ok(req_t *r, int status, json_t *data, const char *message)
+{
+	char *body = envelope_ok(data, message);
+	finish(r, status, "application/json; charset=utf-8", body, strlen(body));
+	free(body);
+}
+
+void http_error(req_t *r, int status, const char *code, const char *message, json_t *details)
+{
+	char *body = envelope_error(code, message, details);
+	finish(r, status, "application/json; charset=utf-8", body, strlen(body));
+	free(body);
+}
+
+void http_invalid(req_t *r, json_t *details)
+{
+	http_error(r, 400, "VALIDATION_FAILED", "The request has invalid fields.", details);
+}
+
+void http_redirect(req_t *r, int status, const char *location)
+{
+	http_set_header(r, "Location", location);
+	finish(r, status, NULL, NULL, 0);
+}
+
+/* --- dispatch ------------------------------------------------------------------------------ */
+
+static void request_id(req_t *r)
+{
+	const char *given = http_header(r, "X-Request-Id");
+	if (given) {
+		size_t n = strlen(given);
+		bool ok = n > 0 && n < sizeof(r->id);
+		for (size_t i = 0; ok && i < n; i++)
+			ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]);
+		if (ok) {
+			memcpy(r->id, given, n + 1);
+			return;
+		}
+	}
+	uint64_t a = next_random(r->srv), b = next_random(r->srv);
+	/* Shaped like a UUIDv4 so log tooling treats it as one. */
+	snprintf(r->id, sizeof(r->id), "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+		 (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
+}
+
+static void peer_address(req_t *r)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	if (c)
+		evhttp_connection_get_peer(c, &addr, &port);
+	snprintf(r->client_ip, sizeof(r->client_ip), "%s", addr ? addr : "");
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	default:
+		return "OTHER";
+	}
+}
+
+static bool origin_allowed(const config_t *cfg, const char *origin)
+{
+	for (char **o = cfg->cors_origins; o && *o; o++)
+		if (strcmp(*o, "*") == 0 || strcmp(*o, origin) == 0)
+			return true;
+	return false;
+}
+
+/* Returns true when it answered (a preflight). */
+static bool cors(req_t *r)
+{
+	const char *origin = http_header(r, "Origin");
+	if (!origin || !origin_allowed(r->srv->cfg, origin))
+		return false;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
+	evhttp_add_header(h, "Vary", "Origin");
+	evhttp_add_header(h, "Access-Control-Allow-Credentials", "true");
+	evhttp_add_header(h, "Access-Control-Expose-Headers",
+			  "X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, "
+			  "RateLimit-Reset");
+	if (strcmp(r->method, "OPTIONS") != 0 || !http_header(r, "Access-Control-Request-Method"))
+		return false;
+	evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+	evhttp_add_header(h, "Access-Control-Allow-Headers",
+			  "Authorization, Content-Type, X-Request-Id");
+	evhttp_add_header(h, "Access-Control-Max-Age", "600");
+	finish(r, 204, NULL, NULL, 0);
+	return true;
+}
+
+static bool is_json_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	static const char json[] = "application/json";
+	if (strncasecmp(ct, json, sizeof(json) - 1) != 0)
+		return false;
+	char next = ct[sizeof(json) - 1];
+	return next == '\0' || next == ';' || next == ' ';
+}
+
+/* Returns false when it answered with an error. */
+static bool parse_body(req_t *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	size_t len = evbuffer_get_length(in);
+	if (len == 0)
+		return true;
+	if (len > r->srv->cfg->max_body) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "The request body is larger than %zu bytes.",
+			 r->srv->cfg->max_body);
+		http_error(r, 413, "PAYLOAD_TOO_LARGE", msg, NULL);
+		return false;
+	}
+	if (r->match.method->flags & ROUTE_NO_BODY)
+		return true;
+	if (!is_json_type(http_header(r, "Content-Type"))) {
+		http_error(r, 415, "UNSUPPORTED_MEDIA_TYPE",
+			   "The request body must be JSON (Content-Type: application/json).", NULL);
+		return false;
+	}
+	json_error_t jerr;
+	const char *data = (const char *)evbuffer_pullup(in, -1);
+	json_t *body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body) {
+		char problem[200];
+		snprintf(problem, sizeof(problem), "%s at line %d, column %d", jerr.text, jerr.line,
+			 jerr.column);
+		http_error(r, 400, "INVALID_JSON", "The request body is not valid JSON.",
+			   http_problem(NULL, "body", problem));
+		return false;
+	}
+	if (!json_is_object(body)) {
+		json_decref(body);
+		http_invalid(r, http_problem(NULL, "body", "must be a JSON object"));
+		return false;
+	}
+	r->body = body;
+	return true;
+}
+
+void http_continue(req_t *r)
+{
+	http_server_t *s = r->srv;
+	while (r->stage < s->nhooks) {
+		const hook_t *h = &s->hooks[r->stage++];
+		size_t plen = strlen(h->prefix);
+		if (strncmp(r->path, h->prefix, plen) != 0 || (r->path[plen] && r->path[plen] != '/'))
+			continue;
+		if (h->auth_only && !(r->match.method->flags & ROUTE_AUTH))
+			continue;
+		h->fn(r);
+		return;
+	}
+	((http_handler_fn)r->match.method->handler)(r);
+}
+
+static void http_dispatch(struct evhttp_request *ev, void *arg)
+{
+	http_server_t *s = arg;
+	arena_t *arena = arena_new();
+	req_t *r = arena_calloc(arena, 1, sizeof(*r));
+	r->arena = arena;
+	r->ev = ev;
+	r->srv = s;
+	r->app = s->app;
+	r->start_us = now_us();
+	r->method = method_name(evhttp_request_get_command(ev));
+	s->active++;
+	evhttp_request_set_on_complete_cb(ev, reply_complete, s);
+
+	const char *uri = evhttp_request_get_uri(ev);
+	size_t plen = strcspn(uri, "?#");
+	char *path = arena_strndup(arena, uri, plen);
+	char *decoded = arena_strdup(arena, path);
+	bool path_ok = url_decode_inplace(decoded);
+	r->path = decoded;
+	request_id(r);
+	peer_address(r);
+
+	if (s->draining) {
+		http_error(r, 503, "SHUTTING_DOWN", "The server is restarting; retry shortly.", NULL);
+		return;
+	}
+	if (cors(r))
+		return;
+	if (!path_ok) {
+		http_error(r, 400, "BAD_PATH", "The request path is not valid.", NULL);
+		return;
+	}
+	switch (router_match(s->router, r->method, path, &r->match)) {
+	case ROUTER_NOT_FOUND:
+		http_error(r, 404, "NOT_FOUND", "No such resource.", NULL);
+		return;
+	case ROUTER_METHOD_NOT_ALLOWED: {
+		char allow[128];
+		r->route = r->match.route;
+		router_allow(r->match.route, allow, sizeof(allow));
+		http_set_header(r, "Allow", allow);
+		http_error(r, 405, "METHOD_NOT_ALLOWED", "This method is not allowed here.", NULL);
+		return;
+	}
+	case ROUTER_FOUND:
+		break;
+	}
+	r->route = r->match.route;
+	if (!parse_body(r))
+		return;
+	http_continue(r);
+}

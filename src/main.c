@@ -1,0 +1,170 @@
+/* sellerhubd: read the configuration, apply migrations, open the loop, wire the modules, serve,
+ * and on SIGTERM/SIGINT stop accepting, finish what is in flight and exit 0. */
+#include "api.h"
+#include "app.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Priorities: 0 unused, 1 everything (libevent's default middle), 2 the log flush, which so
+ * runs only when nothing else is ready: one write() per loop turn, just before it sleeps. */
+#define PRIORITIES 3
+
+static struct event flush_ev;
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_flush();
+}
+
+static void schedule_flush(void)
+{
+	event_active(&flush_ev, EV_TIMEOUT, 0);
+}
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: sellerhubd [serve|migrate]\n"
+	      "  serve    apply migrations, then serve HTTP (default)\n"
+	      "  migrate  apply migrations and exit\n"
+	      "Settings come from the environment; see etc/sellerhub.env.example.\n",
+	      f);
+}
+
+static bool run_migrations(const config_t *cfg)
+{
+	char *dir = migrate_find_dir();
+	if (!dir) {
+		log_error("migrate: no sql/ directory found (set SQL_DIR)");
+		return false;
+	}
+	char err[512];
+	int applied = 0;
+	bool ok = migrate_run(cfg->database_url, dir, &applied, err, sizeof(err));
+	if (!ok)
+		log_error("%s", err);
+	else
+		log_info("migrate: %d applied, schema up to date", applied);
+	free(dir);
+	return ok;
+}
+
+typedef struct shutdown {
+	app_t *app;
+	struct event *sigterm, *sigint;
+	bool stopping;
+} shutdown_t;
+
+static void drained(void *arg)
+{
+	shutdown_t *sd = arg;
+	log_info("shutdown: drained, closing");
+	event_base_loopexit(sd->app->base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	shutdown_t *sd = arg;
+	if (sd->stopping) {
+		log_warn("shutdown: second signal, exiting now");
+		event_base_loopbreak(sd->app->base);
+		return;
+	}
+	sd->stopping = true;
+	log_info("shutdown: %s received, draining %zu requests (up to %d s)",
+		 sig == SIGTERM ? "SIGTERM" : "SIGINT", http_in_flight(sd->app->http),
+		 sd->app->cfg.shutdown_timeout_s);
+	http_server_drain(sd->app->http, sd->app->cfg.shutdown_timeout_s, drained, sd);
+}
+
+static int serve(app_t *app)
+{
+	evthread_use_pthreads();
+	struct event_config *ec = event_config_new();
+	app->base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (!app->base || event_base_priority_init(app->base, PRIORITIES) != 0)
+		die("cannot create the event loop");
+	event_assign(&flush_ev, app->base, -1, 0, flush_cb, NULL);
+	event_priority_set(&flush_ev, PRIORITIES - 1);
+	log_set_flush_hook(schedule_flush);
+
+	app->started_ms = now_ms();
+	app->pg = pg_pool_new(app->base, app->cfg.database_url, app->cfg.pg_pool_size);
+	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
+	app->workers = workers_new(app->base, app->cfg.workers);
+	app->http = http_server_new(app->base, &app->cfg, app);
+	api_ops_routes(app);
+
+	if (!http_server_listen(app->http, app->cfg.bind, app->cfg.port)) {
+		log_error("cannot listen on %s:%d: %m", app->cfg.bind, app->cfg.port);
+		return 1;
+	}
+	shutdown_t sd = {.app = app};
+	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
+	sd.sigint = evsignal_new(app->base, SIGINT, on_signal, &sd);
+	event_add(sd.sigterm, NULL);
+	event_add(sd.sigint, NULL);
+	log_info("sellerhubd listening on http://%s:%d (pool %d, workers %d)", app->cfg.bind,
+		 app->cfg.port, app->cfg.pg_pool_size, app->cfg.workers);
+	log_flush();
+
+	event_base_dispatch(app->base);
+
+	http_server_free(app->http);
+	workers_free(app->workers);
+	pg_pool_free(app->pg);
+	redis_free(app->redis);
+	event_free(sd.sigterm);
+	event_free(sd.sigint);
+	event_del(&flush_ev);
+	event_base_free(app->base);
+	libevent_global_shutdown();
+	metrics_reset();
+	log_info("shutdown: done");
+	log_flush();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "serve";
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 2 || (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0)) {
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	app_t app = {0};
+	char err[256];
+	if (!config_load(&app.cfg, env_get, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	log_set_level(app.cfg.log_level);
+
+	int rc = run_migrations(&app.cfg) ? 0 : 1;
+	if (rc == 0 && strcmp(cmd, "serve") == 0)
+		rc = serve(&app);
+	log_flush();
+	config_free(&app.cfg);
+	return rc;
+}
