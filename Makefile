@@ -35,7 +35,7 @@ LIB := $(OBJDIR)/libsellerhub.a
 .DEFAULT_GOAL := all
 .PHONY: all help run stop migrate test test-only asan bench bench-webhooks demo fmt fmt-check clean services
 
-all: $(BIN)/sellerhubd $(BIN)/marketsim $(BIN)/test-unit $(BIN)/test-integration ## build the server, marketsim and the test runners
+all: $(BIN)/sellerhubd $(if $(SIM_SRC),$(BIN)/marketsim) $(BIN)/test-unit $(BIN)/test-integration ## build the server, marketsim and the test runners
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18

@@ -40,7 +40,8 @@ struct req {
 	const char *path; /* decoded path, no query */
 	const route_t *route;
 	route_match_t match;
-	json_t *body; /* parsed JSON object or NULL when there was no body; freed with the request */
+	json_t
+	    *body; /* parsed JSON object or NULL when there was no body; freed with the request */
 	char id[65];
 	char client_ip[64];
 	int64_t start_us;
@@ -56,7 +57,8 @@ struct req {
 
 http_server_t *http_server_new(struct event_base *base, const config_t *cfg, void *app);
 /* Listen on cfg->bind:cfg->port; false with errno set on failure. */
-bool http_server_listen(http_server_t *s, const char *bind, int port) __attribute__((warn_unused_result));
+bool http_server_listen(http_server_t *s, const char *bind, int port)
+    __attribute__((warn_unused_result));
 void http_server_free(http_server_t *s);
 router_t *http_router(http_server_t *s);
 /* summary: one line for the API reference at /openapi.json (a string literal). */

@@ -62,7 +62,7 @@ void pg_tx_commit(pg_tx_t *tx, pg_cb cb, void *arg);
 void pg_tx_rollback(pg_tx_t *tx, pg_cb cb, void *arg); /* cb may be NULL */
 
 /* Result helpers. */
-const char *pg_sqlstate(const PGresult *res); /* "23505" or "" */
+const char *pg_sqlstate(const PGresult *res);		     /* "23505" or "" */
 const char *pg_value(const PGresult *res, int row, int col); /* NULL for SQL NULL */
 bool pg_bool(const PGresult *res, int row, int col);
 long long pg_int(const PGresult *res, int row, int col, long long dflt);

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ROUTER_MAX_PARAMS 8
+#define ROUTER_MAX_PARAMS  8
 #define ROUTER_MAX_METHODS 8
 
 typedef struct router router_t;
@@ -30,7 +30,7 @@ typedef struct route {
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
 
 typedef struct route_match {
-	route_t *route;		     /* set for FOUND and METHOD_NOT_ALLOWED */
+	route_t *route;		      /* set for FOUND and METHOD_NOT_ALLOWED */
 	const route_method_t *method; /* set for FOUND */
 	size_t nparams;
 	const char *names[ROUTER_MAX_PARAMS];

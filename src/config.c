@@ -105,7 +105,8 @@ static void key(loader_t *l, const char *name, unsigned char out[32], bool requi
 		*present = v != NULL;
 	if (!v) {
 		if (required)
-			fail(l, "config: %s is required (32 bytes as 64 hex digits or base64)", name);
+			fail(l, "config: %s is required (32 bytes as 64 hex digits or base64)",
+			     name);
 		return;
 	}
 	if (!config_parse_key(v, out))
@@ -172,15 +173,18 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->ml_client_secret = str(&l, "ML_CLIENT_SECRET", NULL, false);
 	c->ml_redirect_uri = url(&l, "ML_REDIRECT_URI", NULL, false, http_schemes);
 	c->ml_api_url = url(&l, "ML_API_URL", "https://api.mercadolibre.com", false, http_schemes);
-	c->ml_auth_url = url(&l, "ML_AUTH_URL", "https://auth.mercadolivre.com.br", false, http_schemes);
+	c->ml_auth_url =
+	    url(&l, "ML_AUTH_URL", "https://auth.mercadolivre.com.br", false, http_schemes);
 	c->ml_webhook_secret = str(&l, "ML_WEBHOOK_SECRET", NULL, false);
 	c->ml_rate = (double)num(&l, "ML_RATE", 20, 1, 100000);
 	c->amazon_client_id = str(&l, "AMAZON_CLIENT_ID", NULL, false);
 	c->amazon_client_secret = str(&l, "AMAZON_CLIENT_SECRET", NULL, false);
-	c->amazon_lwa_url = url(&l, "AMAZON_LWA_URL", "https://api.amazon.com", false, http_schemes);
+	c->amazon_lwa_url =
+	    url(&l, "AMAZON_LWA_URL", "https://api.amazon.com", false, http_schemes);
 	c->amazon_spapi_url = url(&l, "AMAZON_SPAPI_URL", "https://sellingpartnerapi-na.amazon.com",
 				  false, http_schemes);
-	c->tiny_api_url = url(&l, "TINY_API_URL", "https://api.tiny.com.br/api2", false, http_schemes);
+	c->tiny_api_url =
+	    url(&l, "TINY_API_URL", "https://api.tiny.com.br/api2", false, http_schemes);
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
 
@@ -213,7 +217,8 @@ void config_free(config_t *c)
 			 &c->trusted_proxies};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		if (*strs[i] && strs[i] == &c->jwt_secret)
-			memset(*strs[i], 0, strlen(*strs[i])); /* don't leave secrets in freed memory */
+			memset(*strs[i], 0,
+			       strlen(*strs[i])); /* don't leave secrets in freed memory */
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}

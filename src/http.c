@@ -17,7 +17,7 @@
 #include <sys/queue.h>
 #include <sys/random.h>
 
-#define MAX_HOOKS 4
+#define MAX_HOOKS      4
 #define STATUS_CLASSES 6 /* index 1..5 = 1xx..5xx */
 
 typedef struct route_metrics {
@@ -88,8 +88,8 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	evhttp_set_max_headers_size(s->http, 64 * 1024);
 	evhttp_set_timeout(s->http, 60);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
+						EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+						EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(s->http, http_dispatch, s);
 	metrics_gauge_fn("sellerhub_http_requests_in_flight", "HTTP requests being handled", "",
 			 in_flight_read, s);
@@ -302,13 +302,14 @@ static void access_log(req_t *r, int status, size_t bytes, double ms)
 	snprintf(raw, sizeof(raw), "%.*s", (int)(plen < sizeof(raw) - 1 ? plen : sizeof(raw) - 1),
 		 uri);
 	log_escape(path, sizeof(path), raw);
-	int n = snprintf(line, sizeof(line),
-			 "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"req_id\":\"%s\","
-			 "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"ms\":%.3f,\"bytes\":%zu,"
-			 "\"ip\":\"%s\"%s%s%s}\n",
-			 ts, r->id, r->method, path, status, ms, bytes, r->client_ip,
-			 r->tenant_id ? ",\"tenant\":\"" : "", r->tenant_id ? r->tenant_id : "",
-			 r->tenant_id ? "\"" : "");
+	int n =
+	    snprintf(line, sizeof(line),
+		     "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"req_id\":\"%s\","
+		     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"ms\":%.3f,\"bytes\":%zu,"
+		     "\"ip\":\"%s\"%s%s%s}\n",
+		     ts, r->id, r->method, path, status, ms, bytes, r->client_ip,
+		     r->tenant_id ? ",\"tenant\":\"" : "", r->tenant_id ? r->tenant_id : "",
+		     r->tenant_id ? "\"" : "");
 	if (n > 0)
 		log_raw(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
@@ -410,7 +411,8 @@ static void request_id(req_t *r)
 	/* Shaped like a UUIDv4 so log tooling treats it as one. */
 	snprintf(r->id, sizeof(r->id), "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
 		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-		 (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
+		 (unsigned)((b >> 48) & 0x3fff) | 0x8000,
+		 (unsigned long long)(b & 0xffffffffffffULL));
 }
 
 static void peer_address(req_t *r)
@@ -536,7 +538,8 @@ void http_continue(req_t *r)
 	while (r->stage < s->nhooks) {
 		const hook_t *h = &s->hooks[r->stage++];
 		size_t plen = strlen(h->prefix);
-		if (strncmp(r->path, h->prefix, plen) != 0 || (r->path[plen] && r->path[plen] != '/'))
+		if (strncmp(r->path, h->prefix, plen) != 0 ||
+		    (r->path[plen] && r->path[plen] != '/'))
 			continue;
 		if (h->auth_only && !(r->match.method->flags & ROUTE_AUTH))
 			continue;
@@ -570,7 +573,8 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	peer_address(r);
 
 	if (s->draining) {
-		http_error(r, 503, "SHUTTING_DOWN", "The server is restarting; retry shortly.", NULL);
+		http_error(r, 503, "SHUTTING_DOWN", "The server is restarting; retry shortly.",
+			   NULL);
 		return;
 	}
 	if (cors(r))

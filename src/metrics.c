@@ -33,8 +33,8 @@ struct family {
 
 static family_t *families, **families_tail = &families;
 
-static const double default_latency[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-					 0.05,	 0.1,	0.25,	0.5,   1,    2.5, 5, 10};
+static const double default_latency[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+					 0.1,	 0.25,	0.5,	1,     2.5,  5,	    10};
 
 static family_t *family(const char *name, const char *help, enum kind kind, const double *bounds,
 			size_t nbounds)
@@ -150,7 +150,8 @@ static void render_series(struct evbuffer *out, const char *name, const char *su
 {
 	const char *sep = *labels && *extra ? "," : "";
 	if (*labels || *extra)
-		evbuffer_add_printf(out, "%s%s{%s%s%s} %.17g\n", name, suffix, labels, sep, extra, v);
+		evbuffer_add_printf(out, "%s%s{%s%s%s} %.17g\n", name, suffix, labels, sep, extra,
+				    v);
 	else
 		evbuffer_add_printf(out, "%s%s %.17g\n", name, suffix, v);
 }

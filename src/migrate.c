@@ -17,12 +17,11 @@
 /* Any constant works; it only has to be the same in every sellerhub process. */
 #define MIGRATE_LOCK_KEY "7362616c6c657268"
 
-static const char create_table[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version integer PRIMARY KEY,"
-	" name text NOT NULL,"
-	" checksum text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char create_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				   " version integer PRIMARY KEY,"
+				   " name text NOT NULL,"
+				   " checksum text NOT NULL,"
+				   " applied_at timestamptz NOT NULL DEFAULT now())";
 
 bool migrate_parse_name(const char *file, int *version)
 {
@@ -120,8 +119,8 @@ static bool apply_one(PGconn *c, const char *dir, const char *file, int version,
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	snprintf(vbuf, sizeof(vbuf), "%d", version);
 	const char *vparam[] = {vbuf};
-	PGresult *r = PQexecParams(c, "SELECT checksum FROM schema_migrations WHERE version = $1", 1,
-				   NULL, vparam, NULL, NULL, 0);
+	PGresult *r = PQexecParams(c, "SELECT checksum FROM schema_migrations WHERE version = $1",
+				   1, NULL, vparam, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "migrate: %s", PQresultErrorMessage(r));
 		err[strcspn(err, "\n")] = '\0';

@@ -39,10 +39,9 @@ static void add_route(route_t *route, void *arg)
 		json_t *params = json_array();
 		for (const char *p = route->pattern; (p = strchr(p, ':'));) {
 			size_t len = strcspn(p + 1, "/");
-			json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name",
-								p + 1, len, "in", "path",
-								"required", 1, "schema", "type",
-								"string"));
+			json_array_append_new(
+			    params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1, len, "in",
+					      "path", "required", 1, "schema", "type", "string"));
 			p += len + 1;
 		}
 		if (json_array_size(params))
@@ -72,13 +71,12 @@ json_t *openapi_document(const app_t *app)
 	build_t b = {json_object()};
 	router_each(http_router(app->http), add_route, &b);
 	return json_pack(
-		"{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s, s:s}}, s:{s:{s:s, s:{s:{s:s}, "
-		"s:{}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}}}}",
-		"openapi", "3.0.3", "info", "title", "sellerhub API", "version", "0.1.0",
-		"description",
-		"Envelope: {success, data, message} or {success:false, message, code, details}.",
-		"paths", b.paths, "components", "securitySchemes", "bearerAuth", "type", "http",
-		"scheme", "bearer", "bearerFormat", "JWT", "schemas", "Envelope", "type", "object",
-		"properties", "success", "type", "boolean", "data", "message", "type", "string",
-		"code", "type", "string", "details", "type", "array", "items", "type", "object");
+	    "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s, s:s}}, s:{s:{s:s, s:{s:{s:s}, "
+	    "s:{}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}}}}",
+	    "openapi", "3.0.3", "info", "title", "sellerhub API", "version", "0.1.0", "description",
+	    "Envelope: {success, data, message} or {success:false, message, code, details}.",
+	    "paths", b.paths, "components", "securitySchemes", "bearerAuth", "type", "http",
+	    "scheme", "bearer", "bearerFormat", "JWT", "schemas", "Envelope", "type", "object",
+	    "properties", "success", "type", "boolean", "data", "message", "type", "string", "code",
+	    "type", "string", "details", "type", "array", "items", "type", "object");
 }

@@ -20,8 +20,8 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define SWEEP_MS 250
-#define MAX_PREPARED 512
+#define SWEEP_MS       250
+#define MAX_PREPARED   512
 
 enum op_kind { OP_QUERY, OP_PREPARED, OP_BEGIN, OP_TX_QUERY, OP_COMMIT, OP_ROLLBACK, OP_BATCH };
 enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY, C_PINNED };
@@ -44,11 +44,11 @@ typedef struct op {
 	pg_tx_t *tx;
 	int64_t queued_ms;
 	/* execution */
-	int stage;	     /* OP_PREPARED: 1 = PREPARE sent, 2 = EXECUTE sent */
+	int stage; /* OP_PREPARED: 1 = PREPARE sent, 2 = EXECUTE sent */
 	const char *prep_name;
-	PGresult *result;    /* single-statement result (error result wins) */
-	PGresult **results;  /* batch results */
-	int cur;	     /* batch: statement whose results are arriving */
+	PGresult *result;   /* single-statement result (error result wins) */
+	PGresult **results; /* batch results */
+	int cur;	    /* batch: statement whose results are arriving */
 	char *err;
 } op_t;
 
@@ -256,7 +256,8 @@ static void forget_prepared(conn_t *c)
 static void schedule_reconnect(conn_t *c)
 {
 	int jitter = c->backoff_ms / 4 ? (int)(now_us() % (c->backoff_ms / 4)) : 0;
-	struct timeval tv = {(c->backoff_ms + jitter) / 1000, ((c->backoff_ms + jitter) % 1000) * 1000};
+	struct timeval tv = {(c->backoff_ms + jitter) / 1000,
+			     ((c->backoff_ms + jitter) % 1000) * 1000};
 	evtimer_add(&c->retry, &tv);
 	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
 }
@@ -444,8 +445,9 @@ static void conn_start(conn_t *c, op_t *op)
 		op->prep_name = find_prepared(c, s->sql);
 		if (op->prep_name) {
 			op->stage = 2;
-			ok = PQsendQueryPrepared(c->pg, op->prep_name, s->nparams,
-						 (const char *const *)s->params, NULL, NULL, 0) == 1;
+			ok =
+			    PQsendQueryPrepared(c->pg, op->prep_name, s->nparams,
+						(const char *const *)s->params, NULL, NULL, 0) == 1;
 		} else if ((op->prep_name = add_prepared(c, s->sql))) {
 			op->stage = 1;
 			ok = PQsendPrepare(c->pg, op->prep_name, s->sql, s->nparams, NULL) == 1;
@@ -503,8 +505,8 @@ static void conn_next(conn_t *c)
 static void keep_result(op_t *op, PGresult *res)
 {
 	ExecStatusType st = PQresultStatus(res);
-	bool failed = st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE ||
-		      st == PGRES_NONFATAL_ERROR;
+	bool failed =
+	    st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR;
 	if (failed)
 		op_set_err(op, PQresultErrorMessage(res));
 	if (op->kind == OP_BATCH) {
@@ -541,7 +543,8 @@ static void op_finished(conn_t *c)
 			op->stage = 2;
 			const stmt_t *s = op->stmts;
 			if (PQsendQueryPrepared(c->pg, op->prep_name, s->nparams,
-						(const char *const *)s->params, NULL, NULL, 0) != 1) {
+						(const char *const *)s->params, NULL, NULL,
+						0) != 1) {
 				conn_lost(c, PQerrorMessage(c->pg));
 				return;
 			}

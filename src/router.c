@@ -172,8 +172,7 @@ static route_t *walk(const node_t *n, char **segs, size_t nsegs, route_match_t *
 	return NULL;
 }
 
-enum router_result router_match(const router_t *r, const char *method, char *path,
-				route_match_t *m)
+enum router_result router_match(const router_t *r, const char *method, char *path, route_match_t *m)
 {
 	memset(m, 0, sizeof(*m));
 	if (path[0] != '/')

@@ -51,8 +51,8 @@ static void ready_answer(ready_t *c)
 	json_t *checks = json_object();
 	check_json(checks, "postgres", c->pg.done, c->pg.ok, c->pg.ms, c->pg.error);
 	check_json(checks, "redis", c->redis.done, c->redis.ok, c->redis.ms, c->redis.error);
-	json_t *body = json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks",
-				 checks);
+	json_t *body =
+	    json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks", checks);
 	if (!ok) {
 		json_t *down = json_array();
 		if (!c->pg.ok)
@@ -106,7 +106,9 @@ static void ready_redis(redisReply *reply, const char *err, void *arg)
 	c->redis.ok = reply && reply->type == REDIS_REPLY_STATUS;
 	c->redis.ms = (double)(now_us() - c->start_us) / 1000.0;
 	snprintf(c->redis.error, sizeof(c->redis.error), "%s",
-		 err ? err : reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+		 err					     ? err
+		 : reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+							     : "");
 	if (c->pg.done)
 		ready_both_done(c);
 	ready_release(c);
@@ -213,7 +215,8 @@ void api_ops_routes(app_t *app)
 	http_route(s, "GET", "/metrics", metrics, ROUTE_PUBLIC, "Prometheus metrics");
 	http_route(s, "GET", "/openapi.json", openapi, ROUTE_PUBLIC, "This API reference");
 
-	metrics_gauge_fn("sellerhub_pg_connections", "PostgreSQL connections up", "", pg_stat_0, app);
+	metrics_gauge_fn("sellerhub_pg_connections", "PostgreSQL connections up", "", pg_stat_0,
+			 app);
 	metrics_gauge_fn("sellerhub_pg_connections_idle", "PostgreSQL connections idle", "",
 			 pg_stat_1, app);
 	metrics_gauge_fn("sellerhub_pg_connections_busy", "PostgreSQL connections running a query",
@@ -223,7 +226,7 @@ void api_ops_routes(app_t *app)
 	metrics_counter_fn("sellerhub_pg_queries_total", "Queries sent", "", pg_stat_4, app);
 	metrics_counter_fn("sellerhub_pg_errors_total", "Queries that failed", "", pg_stat_5, app);
 	metrics_counter_fn("sellerhub_pg_reconnects_total", "PostgreSQL connections lost", "",
-			 pg_stat_6, app);
+			   pg_stat_6, app);
 	metrics_gauge_fn("sellerhub_redis_up", "1 when the Redis connection is up", "", redis_up,
 			 app);
 	metrics_gauge_fn("sellerhub_worker_jobs_queued", "CPU jobs queued or running", "",

@@ -1,0 +1,318 @@
+/* Integration-test harness. Tests run in forked Criterion workers, two at a time, so every
+ * server a test starts listens on its own free port. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int h_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+		cr_assert_fail("cannot find a free port: %s", strerror(errno));
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+const char *h_env(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		cr_assert_fail("%s is not set: run the tests through scripts/test", name);
+	return v;
+}
+
+static bool port_open(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[], int port)
+{
+	static int seq;
+	const char *base = strrchr(argv[0], '/');
+	snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%d-%d.log", h_env("SH_TEST_DIR"),
+		 base ? base + 1 : argv[0], (int)getpid(), ++seq);
+	p->port = port;
+	p->pid = fork();
+	cr_assert_neq(p->pid, -1);
+	if (p->pid == 0) {
+		int fd = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)(uintptr_t)env[i]);
+		execve(argv[0], (char *const *)(uintptr_t)argv, environ);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	for (double t0 = now_s(); now_s() - t0 < 10;) {
+		if (port_open(port))
+			return true;
+		int st;
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			return false;
+		}
+		usleep(10000);
+	}
+	return false;
+}
+
+int h_proc_stop(h_proc_t *p, int sig)
+{
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, sig);
+	int st = 0;
+	for (double t0 = now_s(); now_s() - t0 < 15;) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(5000);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &st, 0);
+	p->pid = 0;
+	return 128 + SIGKILL;
+}
+
+char *h_proc_log(const h_proc_t *p)
+{
+	FILE *f = fopen(p->log_path, "rb");
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = malloc((size_t)n + 1);
+	size_t got = fread(s, 1, (size_t)n, f);
+	s[got] = 0;
+	fclose(f);
+	return s;
+}
+
+typedef struct buf {
+	char *data;
+	size_t len;
+} buf_t;
+
+static size_t collect(char *ptr, size_t size, size_t n, void *arg)
+{
+	buf_t *b = arg;
+	size_t add = size * n;
+	b->data = realloc(b->data, b->len + add + 1);
+	memcpy(b->data + b->len, ptr, add);
+	b->len += add;
+	b->data[b->len] = 0;
+	return add;
+}
+
+h_resp_t h_http(const char *method, const char *url, const char *body,
+		const char *const headers[])
+{
+	h_resp_t r = {0};
+	buf_t b = {calloc(1, 1), 0}, h = {calloc(1, 1), 0};
+	CURL *c = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	bool has_type = false;
+	for (size_t i = 0; headers && headers[i]; i++) {
+		hl = curl_slist_append(hl, headers[i]);
+		has_type |= strncasecmp(headers[i], "Content-Type:", 13) == 0;
+	}
+	if (body && !has_type)
+		hl = curl_slist_append(hl, "Content-Type: application/json");
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	double t0 = now_s();
+	CURLcode rc = curl_easy_perform(c);
+	r.ms = (now_s() - t0) * 1000;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	r.body = b.data;
+	r.len = b.len;
+	r.headers = h.data;
+	r.json = b.len ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+	return r;
+}
+
+void h_resp_free(h_resp_t *r)
+{
+	free(r->body);
+	free(r->headers);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *h_header(const h_resp_t *r, const char *name)
+{
+	static __thread char value[1024];
+	size_t n = strlen(name);
+	for (const char *line = r->headers; line && *line;) {
+		const char *eol = strstr(line, "\r\n");
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		if (len > n && line[n] == ':' && strncasecmp(line, name, n) == 0) {
+			const char *v = line + n + 1;
+			while (*v == ' ')
+				v++;
+			size_t vlen = len - (size_t)(v - line);
+			snprintf(value, sizeof(value), "%.*s", (int)vlen, v);
+			return value;
+		}
+		line = eol ? eol + 2 : line + len;
+	}
+	return NULL;
+}
+
+static size_t discard(char *ptr, size_t size, size_t n, void *arg)
+{
+	return size * n;
+}
+
+void h_http_many(const char *method, const char *url, int n, long *out)
+{
+	CURLM *m = curl_multi_init();
+	CURL **easy = calloc((size_t)n, sizeof(CURL *));
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+	for (int i = 0; i < n; i++) {
+		easy[i] = curl_easy_init();
+		curl_easy_setopt(easy[i], CURLOPT_URL, url);
+		curl_easy_setopt(easy[i], CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, discard);
+		curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 60L);
+		curl_easy_setopt(easy[i], CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(easy[i], CURLOPT_PRIVATE, (char *)&out[i]);
+		out[i] = 0;
+		curl_multi_add_handle(m, easy[i]);
+	}
+	int running = 1;
+	while (running) {
+		curl_multi_perform(m, &running);
+		if (running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	for (int i = 0; i < n; i++) {
+		curl_easy_getinfo(easy[i], CURLINFO_RESPONSE_CODE, &out[i]);
+		curl_multi_remove_handle(m, easy[i]);
+		curl_easy_cleanup(easy[i]);
+	}
+	free(easy);
+	curl_multi_cleanup(m);
+}
+
+int h_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define TEST_JWT_SECRET "test-jwt-secret-0123456789abcdef0123456789abcdef"
+#define TEST_ENC_KEY "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+bool h_server_start(h_proc_t *p, const char *const extra_env[])
+{
+	static char port_env[32];
+	int port = h_free_port();
+	snprintf(port_env, sizeof(port_env), "PORT=%d", port);
+	const char *env[64] = {port_env, "JWT_SECRET=" TEST_JWT_SECRET,
+			       "ENCRYPTION_KEY=" TEST_ENC_KEY, "LOG_LEVEL=info", "BIND=127.0.0.1"};
+	size_t n = 5;
+	for (size_t i = 0; extra_env && extra_env[i] && n < 63; i++)
+		env[n++] = extra_env[i];
+	env[n] = NULL;
+	const char *argv[] = {h_env("SELLERHUBD"), "serve", NULL};
+	return h_proc_start(p, argv, env, port);
+}
+
+bool h_marketsim_start(h_proc_t *p, const char *const extra_args[])
+{
+	static char port_arg[16];
+	int port = h_free_port();
+	snprintf(port_arg, sizeof(port_arg), "%d", port);
+	const char *argv[64] = {h_env("MARKETSIM"), "--port", port_arg};
+	size_t n = 3;
+	for (size_t i = 0; extra_args && extra_args[i] && n < 63; i++)
+		argv[n++] = extra_args[i];
+	argv[n] = NULL;
+	return h_proc_start(p, argv, NULL, port);
+}
+
+const char *h_url(const h_proc_t *p, const char *path)
+{
+	static __thread char bufs[8][2048];
+	static __thread int next;
+	char *b = bufs[next++ % 8];
+	snprintf(b, sizeof(bufs[0]), "http://127.0.0.1:%d%s", p->port, path);
+	return b;
+}
+
+json_t *h_json_path(json_t *root, const char *path)
+{
+	char key[128];
+	json_t *cur = root;
+	while (cur && *path) {
+		size_t n = strcspn(path, ".");
+		snprintf(key, sizeof(key), "%.*s", (int)n, path);
+		cur = json_is_array(cur) ? json_array_get(cur, (size_t)atoi(key))
+					 : json_object_get(cur, key);
+		path += n + (path[n] == '.');
+	}
+	return cur;
+}

@@ -1,0 +1,57 @@
+/* Integration-test harness: free ports, child processes, blocking HTTP with libcurl, and the
+ * settings that scripts/test exports (SH_TEST_DIR, DATABASE_URL, REDIS_URL, SELLERHUBD, ...). */
+#ifndef SH_TEST_HARNESS_H
+#define SH_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct h_proc {
+	pid_t pid;
+	int port;
+	char log_path[512];
+} h_proc_t;
+
+int h_free_port(void);
+const char *h_env(const char *name); /* getenv, or fail the test naming the variable */
+/* Start argv with the environment plus extra "K=V" entries (NULL-terminated, may be NULL),
+ * output to a log file under $SH_TEST_DIR; wait up to 10 s until 127.0.0.1:port accepts. */
+bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[], int port);
+/* Send sig, wait up to 15 s (then SIGKILL); the exit status, or 128+signal if killed by one. */
+int h_proc_stop(h_proc_t *p, int sig);
+/* Whole log of a process (malloc'd). */
+char *h_proc_log(const h_proc_t *p);
+
+typedef struct h_resp {
+	long status;
+	char *body;
+	size_t len;
+	json_t *json;
+	char *headers;
+	double ms;
+} h_resp_t;
+
+/* Blocking request; json is the parsed body or NULL; headers is the raw header block. */
+h_resp_t h_http(const char *method, const char *url, const char *body,
+		const char *const headers[]);
+void h_resp_free(h_resp_t *r);
+/* Case-insensitive header value of the response (thread-local copy), NULL when absent. */
+const char *h_header(const h_resp_t *r, const char *name);
+/* n identical requests all in flight at once (libcurl multi); statuses into out[n]. */
+void h_http_many(const char *method, const char *url, int n, long *out);
+
+/* Run a shell command; its exit status. */
+int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* sellerhubd on a free port with the test database and Redis; extra env may override. */
+bool h_server_start(h_proc_t *p, const char *const extra_env[]);
+/* marketsim on a free port. */
+bool h_marketsim_start(h_proc_t *p, const char *const extra_args[]);
+/* "http://127.0.0.1:PORT" + path into a static buffer (one per thread, rotating). */
+const char *h_url(const h_proc_t *p, const char *path);
+/* Dotted path lookup in JSON ("data.user.id"). */
+json_t *h_json_path(json_t *root, const char *path);
+
+#endif
