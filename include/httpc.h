@@ -21,7 +21,7 @@ typedef struct httpc_request {
 	const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
 	const char *body;	    /* request body or NULL */
 	size_t body_len;
-	long timeout_ms;	 /* per attempt; 0 = 15000 */
+	long timeout_ms;	 /* per attempt, queueing for a connection included; 0 = 15000 */
 	long connect_timeout_ms; /* 0 = 5000 */
 	size_t max_response;	 /* body cap in bytes; 0 = 8 MiB; larger is an error */
 	int max_retries;	 /* retries after the first attempt; -1 = none, 0 = default 3 */

@@ -572,7 +572,7 @@ static void transfer_done(struct req *r, CURLcode res)
 		else
 			delay_ms = backoff_delay_ms(r->attempts, c->backoff_base_ms,
 						    c->backoff_cap_ms, rnd32(c));
-		if (delay_ms <= c->retry_after_cap_ms) {
+		if (ra_ms < 0 || ra_ms <= c->retry_after_cap_ms) {
 			c->stats.retries++;
 			if (log_enabled(LOG_INFO)) {
 				char why[32];

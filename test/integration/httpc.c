@@ -692,8 +692,8 @@ Test(httpc, paces_a_rate_limited_key)
 		cr_expect_eq(rs[i].status, 200);
 	/* waiters get their tokens first come, first served */
 	for (int i = 1; i < 20; i++)
-		cr_expect_leq(rs[i - 1].elapsed_ms, rs[i].elapsed_ms + 5, "request %d overtook %d", i,
-			      i - 1);
+		cr_expect_leq(rs[i - 1].elapsed_ms, rs[i].elapsed_ms + 5, "request %d overtook %d",
+			      i, i - 1);
 	cr_expect_eq(other.status, 200);
 	cr_expect(other.elapsed_ms < 300, "other key waited %.0f ms", other.elapsed_ms);
 	/* 5 at once, then one every 100 ms: the 20th starts at 1.5 s */
