@@ -19,7 +19,8 @@ typedef struct tbucket {
 void tbucket_init(tbucket_t *b, double rate, double burst, int64_t now_us);
 /* Take one token: 0 when taken, else microseconds until one is available (nothing taken). */
 int64_t tbucket_take(tbucket_t *b, int64_t now_us);
-/* Multiplicative decrease on a 429 (never below max_rate / 16), additive increase on success. */
+/* Multiplicative decrease on a 429 (never below max_rate / 16; the saved burst is dropped too),
+ * additive increase on success (max_rate / 32 per call, up to max_rate). */
 void tbucket_slow_down(tbucket_t *b, int64_t now_us);
 void tbucket_speed_up(tbucket_t *b);
 
@@ -28,7 +29,8 @@ typedef struct ratelimit ratelimit_t;
 ratelimit_t *ratelimit_new(void);
 void ratelimit_free(ratelimit_t *rl);
 /* Every key that starts with prefix gets its own bucket with this rate and burst; the longest
- * matching prefix wins. Keys matching no prefix are not limited. */
+ * matching prefix wins. Keys matching no prefix are not limited, nor are keys whose rule has
+ * rate <= 0 (an exemption under a limited prefix). Reconfiguring resets existing buckets. */
 void ratelimit_configure(ratelimit_t *rl, const char *prefix, double rate, double burst);
 /* 0 when a token was taken for key, else microseconds to wait before asking again. */
 int64_t ratelimit_acquire(ratelimit_t *rl, const char *key, int64_t now_us);

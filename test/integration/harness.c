@@ -144,8 +144,7 @@ static size_t collect(char *ptr, size_t size, size_t n, void *arg)
 	return add;
 }
 
-h_resp_t h_http(const char *method, const char *url, const char *body,
-		const char *const headers[])
+h_resp_t h_http(const char *method, const char *url, const char *body, const char *const headers[])
 {
 	h_resp_t r = {0};
 	buf_t b = {calloc(1, 1), 0}, h = {calloc(1, 1), 0};
@@ -264,7 +263,7 @@ int h_sh(const char *fmt, ...)
 }
 
 #define TEST_JWT_SECRET "test-jwt-secret-0123456789abcdef0123456789abcdef"
-#define TEST_ENC_KEY "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define TEST_ENC_KEY	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 bool h_server_start(h_proc_t *p, const char *const extra_env[])
 {

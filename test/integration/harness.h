@@ -34,8 +34,7 @@ typedef struct h_resp {
 } h_resp_t;
 
 /* Blocking request; json is the parsed body or NULL; headers is the raw header block. */
-h_resp_t h_http(const char *method, const char *url, const char *body,
-		const char *const headers[]);
+h_resp_t h_http(const char *method, const char *url, const char *body, const char *const headers[]);
 void h_resp_free(h_resp_t *r);
 /* Case-insensitive header value of the response (thread-local copy), NULL when absent. */
 const char *h_header(const h_resp_t *r, const char *name);

@@ -102,10 +102,12 @@ Test(server, metrics_count_requests_per_route_and_class)
 	r = h_http("GET", h_url(&srv, "/metrics"), NULL, NULL);
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(h_header(&r, "Content-Type"), "text/plain"));
-	cr_assert(strstr(r.body, "sellerhub_http_requests_total{route=\"/health\",code=\"2xx\"} 3\n"),
-		  "%s", r.body);
-	cr_assert(strstr(r.body, "sellerhub_http_requests_total{route=\"unmatched\",code=\"4xx\"} 1\n"),
-		  "%s", r.body);
+	cr_assert(
+	    strstr(r.body, "sellerhub_http_requests_total{route=\"/health\",code=\"2xx\"} 3\n"),
+	    "%s", r.body);
+	cr_assert(
+	    strstr(r.body, "sellerhub_http_requests_total{route=\"unmatched\",code=\"4xx\"} 1\n"),
+	    "%s", r.body);
 	cr_assert(strstr(r.body, "sellerhub_http_request_duration_seconds_bucket{route=\"/health\","
 				 "code=\"2xx\",le=\"+Inf\"} 3\n"),
 		  "%s", r.body);
@@ -150,8 +152,8 @@ Test(server, cors_preflight_for_allowed_origin_only, .init = NULL)
 {
 	const char *env[] = {"CORS_ORIGINS=https://app.example.com", NULL};
 	cr_assert(h_server_start(&srv, env));
-	const char *ok[] = {"Origin: https://app.example.com", "Access-Control-Request-Method: POST",
-			    NULL};
+	const char *ok[] = {"Origin: https://app.example.com",
+			    "Access-Control-Request-Method: POST", NULL};
 	h_resp_t r = h_http("OPTIONS", h_url(&srv, "/api/anything"), NULL, ok);
 	cr_assert_eq(r.status, 204);
 	cr_assert_str_eq(h_header(&r, "Access-Control-Allow-Origin"), "https://app.example.com");
@@ -220,9 +222,10 @@ Test(lifecycle, migrate_command_applies_and_exits, .timeout = 30)
 {
 	h_proc_t p;
 	const char *argv[] = {h_env("SELLERHUBD"), "migrate", NULL};
-	const char *env[] = {"JWT_SECRET=0123456789abcdef0123456789abcdef01",
-			     "ENCRYPTION_KEY=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-			     NULL};
+	const char *env[] = {
+	    "JWT_SECRET=0123456789abcdef0123456789abcdef01",
+	    "ENCRYPTION_KEY=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    NULL};
 	/* It never listens: wait for the exit instead of a port. */
 	cr_assert_not(h_proc_start(&p, argv, env, h_free_port()));
 	char *log = h_proc_log(&p);
@@ -238,8 +241,8 @@ Test(redis_outage, ready_turns_503_and_back, .timeout = 60)
 	char port_s[16], url[64];
 	snprintf(port_s, sizeof(port_s), "%d", rport);
 	snprintf(url, sizeof(url), "REDIS_URL=redis://127.0.0.1:%d", rport);
-	const char *rargv[] = {"/usr/bin/redis-server", "--port", port_s, "--save", "",
-			       "--appendonly", "no", "--bind", "127.0.0.1", NULL};
+	const char *rargv[] = {"/usr/bin/redis-server", "--port", port_s,   "--save",	 "",
+			       "--appendonly",		"no",	  "--bind", "127.0.0.1", NULL};
 	h_proc_t redis, s;
 	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
 	const char *env[] = {url, NULL};

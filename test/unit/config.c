@@ -15,9 +15,10 @@ static const char *lookup(const char *name)
 }
 
 #define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define SECRET "this-is-a-long-enough-jwt-secret-123456"
-#define BASE "DATABASE_URL", "postgresql://u:pw@localhost/db", "JWT_SECRET", SECRET, \
-	     "ENCRYPTION_KEY", KEY_HEX
+#define SECRET	"this-is-a-long-enough-jwt-secret-123456"
+#define BASE                                                                                       \
+	"DATABASE_URL", "postgresql://u:pw@localhost/db", "JWT_SECRET", SECRET, "ENCRYPTION_KEY",  \
+	    KEY_HEX
 
 static bool load(config_t *c, char *err, const char *const *t)
 {
@@ -48,8 +49,16 @@ Test(config, defaults)
 
 Test(config, overrides_and_lists)
 {
-	const char *t[] = {BASE,	  "PORT", "9000", "CORS_ORIGINS", " https://a.com , https://b.com,",
-			   "LOG_LEVEL", "debug", "PG_POOL_SIZE", "4", NULL};
+	const char *t[] = {BASE,
+			   "PORT",
+			   "9000",
+			   "CORS_ORIGINS",
+			   " https://a.com , https://b.com,",
+			   "LOG_LEVEL",
+			   "debug",
+			   "PG_POOL_SIZE",
+			   "4",
+			   NULL};
 	config_t c;
 	char err[256];
 	cr_assert(load(&c, err, t), "%s", err);
@@ -89,7 +98,7 @@ Test(config, bad_numbers)
 
 Test(config, bad_key_is_refused_without_echo)
 {
-	const char *t[] = {"DATABASE_URL", "postgresql://x/y", "JWT_SECRET", SECRET,
+	const char *t[] = {"DATABASE_URL",   "postgresql://x/y",   "JWT_SECRET", SECRET,
 			   "ENCRYPTION_KEY", "deadbeef-not-a-key", NULL};
 	config_t c;
 	char err[256];
@@ -100,8 +109,13 @@ Test(config, bad_key_is_refused_without_echo)
 
 Test(config, short_jwt_secret_is_refused_without_echo)
 {
-	const char *t[] = {"DATABASE_URL", "postgresql://x/y", "JWT_SECRET", "short-secret",
-			   "ENCRYPTION_KEY", KEY_HEX, NULL};
+	const char *t[] = {"DATABASE_URL",
+			   "postgresql://x/y",
+			   "JWT_SECRET",
+			   "short-secret",
+			   "ENCRYPTION_KEY",
+			   KEY_HEX,
+			   NULL};
 	config_t c;
 	char err[256];
 	cr_assert_not(load(&c, err, t));
@@ -111,8 +125,13 @@ Test(config, short_jwt_secret_is_refused_without_echo)
 
 Test(config, database_url_with_password_is_not_echoed)
 {
-	const char *t[] = {"DATABASE_URL", "mysql://root:hunter2@db/x", "JWT_SECRET", SECRET,
-			   "ENCRYPTION_KEY", KEY_HEX, NULL};
+	const char *t[] = {"DATABASE_URL",
+			   "mysql://root:hunter2@db/x",
+			   "JWT_SECRET",
+			   SECRET,
+			   "ENCRYPTION_KEY",
+			   KEY_HEX,
+			   NULL};
 	config_t c;
 	char err[256];
 	cr_assert_not(load(&c, err, t));
@@ -123,9 +142,15 @@ Test(config, database_url_with_password_is_not_echoed)
 Test(config, base64_key_and_old_key)
 {
 	/* 32 bytes of 0x01 in base64 */
-	const char *t[] = {"DATABASE_URL", "postgres://x/y", "JWT_SECRET", SECRET,
-			   "ENCRYPTION_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
-			   "ENCRYPTION_KEY_OLD", KEY_HEX, NULL};
+	const char *t[] = {"DATABASE_URL",
+			   "postgres://x/y",
+			   "JWT_SECRET",
+			   SECRET,
+			   "ENCRYPTION_KEY",
+			   "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+			   "ENCRYPTION_KEY_OLD",
+			   KEY_HEX,
+			   NULL};
 	config_t c;
 	char err[256];
 	cr_assert(load(&c, err, t), "%s", err);

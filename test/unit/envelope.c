@@ -59,6 +59,7 @@ Test(envelope, error_without_details_has_empty_array)
 Test(envelope, strings_are_escaped)
 {
 	json_t *j = parse(envelope_error("X", "quote \" and \n newline", NULL));
-	cr_assert_str_eq(json_string_value(json_object_get(j, "message")), "quote \" and \n newline");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "message")),
+			 "quote \" and \n newline");
 	json_decref(j);
 }
