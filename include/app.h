@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "httpc.h"
 #include "pg.h"
 #include "redis.h"
 #include "workers.h"
@@ -19,6 +20,8 @@ typedef struct app {
 	pg_pool_t *pg;
 	redis_t *redis;
 	workers_t *workers;
+	httpc_t *httpc;	     /* every outgoing call */
+	ratelimit_t *limits; /* per (provider, account, operation) buckets used by httpc */
 	int64_t started_ms;
 } app_t;
 

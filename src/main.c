@@ -107,6 +107,11 @@ static int serve(app_t *app)
 	app->pg = pg_pool_new(app->base, app->cfg.database_url, app->cfg.pg_pool_size);
 	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
 	app->workers = workers_new(app->base, app->cfg.workers);
+	app->limits = ratelimit_new();
+	/* Each Mercado Livre account gets its own bucket ("ml:<account>:<op>"). */
+	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate, app->cfg.ml_rate);
+	app->httpc = httpc_new(app->base, app->limits);
+	httpc_set_user_agent(app->httpc, "sellerhub/0.1");
 	app->http = http_server_new(app->base, &app->cfg, app);
 	api_ops_routes(app);
 
@@ -126,6 +131,8 @@ static int serve(app_t *app)
 	event_base_dispatch(app->base);
 
 	http_server_free(app->http);
+	httpc_free(app->httpc);
+	ratelimit_free(app->limits);
 	workers_free(app->workers);
 	pg_pool_free(app->pg);
 	redis_free(app->redis);

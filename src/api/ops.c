@@ -200,6 +200,22 @@ static double workers_queue(void *arg)
 	return (double)workers_queued(app->workers);
 }
 
+#define HTTPC_STAT(field)                                                                          \
+	static double outgoing_##field(void *arg)                                                  \
+	{                                                                                          \
+		const app_t *app = arg;                                                            \
+		struct httpc_stats st;                                                             \
+		httpc_stats(app->httpc, &st);                                                      \
+		return (double)st.field;                                                           \
+	}
+HTTPC_STAT(requests)
+HTTPC_STAT(attempts)
+HTTPC_STAT(retries)
+HTTPC_STAT(failures)
+HTTPC_STAT(throttled)
+HTTPC_STAT(ratelimit_waits)
+HTTPC_STAT(in_flight)
+
 static double uptime(void *arg)
 {
 	const app_t *app = arg;
@@ -231,5 +247,21 @@ void api_ops_routes(app_t *app)
 			 app);
 	metrics_gauge_fn("sellerhub_worker_jobs_queued", "CPU jobs queued or running", "",
 			 workers_queue, app);
+	metrics_counter_fn("sellerhub_outgoing_requests_total", "Outgoing API calls", "",
+			   outgoing_requests, app);
+	metrics_counter_fn("sellerhub_outgoing_attempts_total",
+			   "Outgoing attempts, retries included", "", outgoing_attempts, app);
+	metrics_counter_fn("sellerhub_outgoing_retries_total",
+			   "Outgoing attempts that were retries", "", outgoing_retries, app);
+	metrics_counter_fn("sellerhub_outgoing_failures_total",
+			   "Outgoing calls that ended without an HTTP answer", "",
+			   outgoing_failures, app);
+	metrics_counter_fn("sellerhub_outgoing_throttled_total", "429 answers from providers", "",
+			   outgoing_throttled, app);
+	metrics_counter_fn("sellerhub_ratelimit_waits_total",
+			   "Outgoing calls that waited for a rate-limit token", "",
+			   outgoing_ratelimit_waits, app);
+	metrics_gauge_fn("sellerhub_outgoing_in_flight", "Outgoing calls in flight", "",
+			 outgoing_in_flight, app);
 	metrics_gauge_fn("sellerhub_uptime_seconds", "Seconds since start", "", uptime, app);
 }
