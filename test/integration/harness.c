@@ -78,7 +78,8 @@ bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[]
 	for (size_t i = 0; i < nenv; i++)
 		envp[i] = environ[i];
 	/* execve takes char *const[]: copy the pointers rather than cast const away. */
-	memcpy(envp + nenv, env ? env : envp, nextra * sizeof(*envp));
+	if (nextra)
+		memcpy(envp + nenv, env, nextra * sizeof(*envp));
 	size_t nargs = 0;
 	while (argv[nargs])
 		nargs++;
