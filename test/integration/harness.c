@@ -36,8 +36,8 @@ int h_free_port(void)
 const char *h_env(const char *name)
 {
 	const char *v = getenv(name);
-	cr_assert(v && *v, "environment variable %s is not set (run the tests through scripts/test)",
-		  name);
+	cr_assert(v && *v,
+		  "environment variable %s is not set (run the tests through scripts/test)", name);
 	return v;
 }
 

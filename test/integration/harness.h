@@ -30,7 +30,7 @@ typedef struct h_resp {
 	long status; /* 0 when no HTTP answer arrived */
 	char *body;
 	size_t len;
-	json_t *json; /* parsed body, or NULL */
+	json_t *json;  /* parsed body, or NULL */
 	char *headers; /* raw header block */
 	double ms;
 } h_resp_t;

@@ -12,13 +12,12 @@ void msh_read_app(const h_proc_t *p, msh_app_t *app)
 	cr_assert_eq(r.status, 200);
 	json_t *a = json_object_get(r.json, "app");
 	snprintf(app->client_id, sizeof(app->client_id), "%s", msh_str(a, "client_id"));
-	snprintf(app->client_secret, sizeof(app->client_secret), "%s",
-		 msh_str(a, "client_secret"));
+	snprintf(app->client_secret, sizeof(app->client_secret), "%s", msh_str(a, "client_secret"));
 	json_t *sellers = json_object_get(r.json, "sellers");
 	app->n_sellers = 0;
 	for (size_t i = 0; i < json_array_size(sellers) && i < 16; i++)
 		app->sellers[app->n_sellers++] =
-			json_integer_value(json_object_get(json_array_get(sellers, i), "id"));
+		    json_integer_value(json_object_get(json_array_get(sellers, i), "id"));
 	h_resp_free(&r);
 }
 

@@ -14,8 +14,8 @@ static msh_tokens_t tok;
 /* One seller with 1200 items: enough to hit the offset cap. */
 static void start_big(void)
 {
-	const char *args[] = {"--sellers", "1", "--items", "1200", "--orders", "10", "--scroll-ttl",
-			      "1", NULL};
+	const char *args[] = {"--sellers",    "1", "--items", "1200", "--orders", "10",
+			      "--scroll-ttl", "1", NULL};
 	msh_start(&sim, &app, args);
 	msh_login(&sim, &app, app.sellers[0], &tok);
 }
@@ -37,7 +37,8 @@ TestSuite(marketsim_items, .init = start_small, .fini = stop, .timeout = 30);
 static h_resp_t search(const char *query)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "/users/%lld/items/search%s", (long long)app.sellers[0], query);
+	snprintf(path, sizeof(path), "/users/%lld/items/search%s", (long long)app.sellers[0],
+		 query);
 	return msh_get(&sim, tok.access, path);
 }
 
@@ -68,7 +69,8 @@ Test(marketsim_items_paging, offset_paging_arithmetic_and_the_1000_cap)
 		cr_assert_eq(json_array_size(res), 100);
 		size_t i;
 		json_t *id;
-		json_array_foreach(res, i, id) json_object_set(seen, json_string_value(id), json_true());
+		json_array_foreach(res, i, id)
+		    json_object_set(seen, json_string_value(id), json_true());
 		h_resp_free(&r);
 	}
 	cr_assert_eq(json_object_size(seen), 1000);
@@ -98,7 +100,8 @@ Test(marketsim_items_paging, scan_reaches_every_item_and_the_scroll_expires)
 		json_t *res = json_object_get(r.json, "results");
 		size_t i;
 		json_t *id;
-		json_array_foreach(res, i, id) json_object_set(seen, json_string_value(id), json_true());
+		json_array_foreach(res, i, id)
+		    json_object_set(seen, json_string_value(id), json_true());
 		size_t n = json_array_size(res);
 		h_resp_free(&r);
 		if (n == 0)
@@ -131,7 +134,8 @@ Test(marketsim_items_paging, scan_reaches_every_item_and_the_scroll_expires)
 Test(marketsim_items, status_filter_partitions_the_items)
 {
 	h_resp_t all = search("?limit=100");
-	json_int_t total = json_integer_value(json_object_get(json_object_get(all.json, "paging"), "total"));
+	json_int_t total =
+	    json_integer_value(json_object_get(json_object_get(all.json, "paging"), "total"));
 	cr_assert_gt(total, 0);
 	json_int_t sum = 0;
 	const char *statuses[] = {"active", "paused", "closed"};
@@ -140,7 +144,8 @@ Test(marketsim_items, status_filter_partitions_the_items)
 		snprintf(q, sizeof(q), "?status=%s&limit=100", statuses[s]);
 		h_resp_t r = search(q);
 		cr_assert_eq(r.status, 200);
-		sum += json_integer_value(json_object_get(json_object_get(r.json, "paging"), "total"));
+		sum +=
+		    json_integer_value(json_object_get(json_object_get(r.json, "paging"), "total"));
 		size_t i;
 		json_t *id;
 		json_array_foreach(json_object_get(r.json, "results"), i, id)
@@ -205,7 +210,8 @@ Test(marketsim_items, item_shape_and_public_view)
 			json_array_foreach(vars, k, v)
 			{
 				cr_assert(has_seller_sku(v), "variation SKU in SELLER_SKU");
-				cr_assert(json_is_array(json_object_get(v, "attribute_combinations")));
+				cr_assert(
+				    json_is_array(json_object_get(v, "attribute_combinations")));
 			}
 		} else {
 			cr_assert(has_seller_sku(it), "item SKU in SELLER_SKU");
@@ -256,7 +262,8 @@ Test(marketsim_items, multiget_and_bulk_shapes)
 	cr_assert(json_is_number(json_object_get(body, "price")));
 	h_resp_free(&r);
 
-	r = msh_get(&sim, tok.access, "/items/bulk?ids=MLB3000000003&attributes=body.id,body.title");
+	r = msh_get(&sim, tok.access,
+		    "/items/bulk?ids=MLB3000000003&attributes=body.id,body.title");
 	json_t *e = json_array_get(r.json, 0);
 	cr_assert_str_eq(msh_str(e, "id"), "MLB3000000003");
 	cr_assert_eq(json_integer_value(json_object_get(e, "status_code")), 200);

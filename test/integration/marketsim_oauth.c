@@ -107,13 +107,15 @@ Test(marketsim_oauth, authorization_code_is_single_use_and_bound_to_redirect_uri
 
 Test(marketsim_oauth, token_endpoint_errors)
 {
-	h_resp_t r = msh_token(&sim, form("grant_type=refresh_token&client_id=%s&client_secret=wrong"
-					  "&refresh_token=TG-x",
-					  app.client_id));
+	h_resp_t r =
+	    msh_token(&sim, form("grant_type=refresh_token&client_id=%s&client_secret=wrong"
+				 "&refresh_token=TG-x",
+				 app.client_id));
 	cr_assert_eq(r.status, 401);
 	cr_assert_str_eq(msh_str(r.json, "error"), "invalid_client");
 	h_resp_free(&r);
-	r = msh_token(&sim, form("client_id=%s&client_secret=%s", app.client_id, app.client_secret));
+	r = msh_token(&sim,
+		      form("client_id=%s&client_secret=%s", app.client_id, app.client_secret));
 	cr_assert_eq(r.status, 400);
 	cr_assert_str_eq(msh_str(r.json, "error"), "invalid_request");
 	h_resp_free(&r);
@@ -191,7 +193,8 @@ Test(marketsim_oauth, pkce_s256_is_checked)
 	h_resp_t missing = exchange(code, "http://app.test/cb", NULL);
 	cr_assert_eq(missing.status, 400);
 	cr_assert_str_eq(msh_str(missing.json, "error"), "invalid_request");
-	h_resp_t wrong = exchange(code, "http://app.test/cb", "not-the-verifier-not-the-verifier-xx");
+	h_resp_t wrong =
+	    exchange(code, "http://app.test/cb", "not-the-verifier-not-the-verifier-xx");
 	assert_invalid_grant(&wrong);
 	h_resp_t ok = exchange(code, "http://app.test/cb", verifier);
 	cr_assert_eq(ok.status, 200, "%s", ok.body);
@@ -262,8 +265,8 @@ TestSuite(marketsim_oauth_flags, .fini = stop, .timeout = 30);
 
 Test(marketsim_oauth_flags, token_ttl_error_field_and_pkce_are_switches)
 {
-	const char *args[] = {"--token-ttl", "1", "--grant-error-field", "message", "--pkce-required",
-			      NULL};
+	const char *args[] = {"--token-ttl",	 "1", "--grant-error-field", "message",
+			      "--pkce-required", NULL};
 	msh_start(&sim, &app, args);
 	msh_tokens_t t;
 	char path[512];

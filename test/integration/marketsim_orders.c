@@ -14,8 +14,8 @@ static msh_tokens_t tok;
 
 static void start(void)
 {
-	const char *args[] = {"--orders", "400", "--questions", "120", "--now",
-			      "2026-03-01T12:00:00Z", NULL};
+	const char *args[] = {
+	    "--orders", "400", "--questions", "120", "--now", "2026-03-01T12:00:00Z", NULL};
 	msh_start(&sim, &app, args);
 	msh_login(&sim, &app, app.sellers[0], &tok);
 }
@@ -61,8 +61,8 @@ static json_t *all_orders(const char *query)
 		cr_assert_eq(r.status, 200, "%s", r.body);
 		json_t *res = json_object_get(r.json, "results");
 		json_array_extend(all, res);
-		json_int_t total = json_integer_value(
-			json_object_get(json_object_get(r.json, "paging"), "total"));
+		json_int_t total =
+		    json_integer_value(json_object_get(json_object_get(r.json, "paging"), "total"));
 		size_t n = json_array_size(res);
 		h_resp_free(&r);
 		if (n == 0 || (json_int_t)json_array_size(all) >= total)
@@ -121,14 +121,16 @@ Test(marketsim_orders, search_shape_limit_paging_and_sort)
 	for (size_t i = 0; i < json_array_size(asc); i++) {
 		json_t *x = json_array_get(asc, i);
 		char k[32];
-		snprintf(k, sizeof(k), "%lld", (long long)json_integer_value(json_object_get(x, "id")));
+		snprintf(k, sizeof(k), "%lld",
+			 (long long)json_integer_value(json_object_get(x, "id")));
 		json_object_set_new(ids, k, json_true());
 		if (i)
 			cr_assert_geq(sort_key(x), sort_key(json_array_get(asc, i - 1)));
 	}
 	cr_assert_eq((json_int_t)json_object_size(ids), total);
 	json_t *desc = all_orders("&sort=date_desc");
-	cr_assert(json_equal(json_array_get(desc, 0), json_array_get(asc, json_array_size(asc) - 1)));
+	cr_assert(
+	    json_equal(json_array_get(desc, 0), json_array_get(asc, json_array_size(asc) - 1)));
 	h_resp_t bad = orders("&sort=price_asc");
 	cr_assert_eq(bad.status, 400);
 	h_resp_free(&bad);
@@ -188,7 +190,8 @@ Test(marketsim_orders, order_and_shipment_by_id)
 	h_resp_t list = orders("&limit=1");
 	json_t *o = json_array_get(json_object_get(list.json, "results"), 0);
 	long long oid = (long long)json_integer_value(json_object_get(o, "id"));
-	long long sid = (long long)json_integer_value(json_object_get(json_object_get(o, "shipping"), "id"));
+	long long sid =
+	    (long long)json_integer_value(json_object_get(json_object_get(o, "shipping"), "id"));
 	char path[96];
 	snprintf(path, sizeof(path), "/orders/%lld", oid);
 	h_resp_t one = msh_get(&sim, tok.access, path);
@@ -234,7 +237,7 @@ Test(marketsim_orders, order_and_shipment_by_id)
 
 Test(marketsim_orders, shipments_come_in_every_status)
 {
-	const char *want[] = {"to_be_agreed", "pending",       "handling",
+	const char *want[] = {"to_be_agreed",  "pending",      "handling",
 			      "ready_to_ship", "shipped",      "delivered",
 			      "not_delivered", "not_verified", "cancelled"};
 	json_t *seen = json_object();
@@ -243,15 +246,16 @@ Test(marketsim_orders, shipments_come_in_every_status)
 		msh_login(&sim, &app, app.sellers[s], &t);
 		for (int off = 0;; off += 50) {
 			char path[128];
-			snprintf(path, sizeof(path), "/orders/search?seller=%lld&offset=%d&limit=50",
+			snprintf(path, sizeof(path),
+				 "/orders/search?seller=%lld&offset=%d&limit=50",
 				 (long long)app.sellers[s], off);
 			h_resp_t r = msh_get(&sim, t.access, path);
 			json_t *res = json_object_get(r.json, "results");
 			for (size_t i = 0; i < json_array_size(res); i++) {
 				json_t *o = json_array_get(res, i);
 				snprintf(path, sizeof(path), "/shipments/%lld",
-					 (long long)json_integer_value(
-						 json_object_get(json_object_get(o, "shipping"), "id")));
+					 (long long)json_integer_value(json_object_get(
+					     json_object_get(o, "shipping"), "id")));
 				h_resp_t sh = msh_get(&sim, t.access, path);
 				json_object_set_new(seen, msh_str(sh.json, "status"), json_true());
 				h_resp_free(&sh);
@@ -318,7 +322,8 @@ Test(marketsim_orders, questions_search_and_answers)
 	h_resp_t longer = msh_api(&sim, "POST", tok.access, "/answers", body);
 	cr_assert_eq(longer.status, 400, "more than 2000 characters");
 	snprintf(body, sizeof(body),
-		 "{\"question_id\":%lld,\"text\":\"Olá! Temos sim, pode comprar. Obrigado!\"}", qid);
+		 "{\"question_id\":%lld,\"text\":\"Olá! Temos sim, pode comprar. Obrigado!\"}",
+		 qid);
 	h_resp_t ok = msh_api(&sim, "POST", tok.access, "/answers", body);
 	cr_assert_eq(ok.status, 200, "%s", ok.body);
 	cr_assert_str_eq(msh_str(ok.json, "status"), "ANSWERED");
@@ -334,7 +339,8 @@ Test(marketsim_orders, questions_search_and_answers)
 	cr_assert(json_is_string(json_object_get(single.json, "last_updated")));
 	h_resp_t no_api = msh_get(&sim, tok.access, "/questions/search?seller_id=1");
 	cr_assert_eq(no_api.status, 400);
-	h_resp_t *rs[] = {&all, &un, &an, &page, &extra, &str_id, &longer, &ok, &twice, &single, &no_api};
+	h_resp_t *rs[] = {&all,	   &un, &an,	&page,	 &extra, &str_id,
+			  &longer, &ok, &twice, &single, &no_api};
 	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
 		h_resp_free(rs[i]);
 }
@@ -342,9 +348,10 @@ Test(marketsim_orders, questions_search_and_answers)
 Test(marketsim_orders, claims_need_a_real_filter)
 {
 	h_resp_t paging_only =
-		msh_get(&sim, tok.access, "/post-purchase/v1/claims/search?offset=0&limit=10");
+	    msh_get(&sim, tok.access, "/post-purchase/v1/claims/search?offset=0&limit=10");
 	msh_assert_error(&paging_only, 400, "invalid_query");
-	h_resp_t half = msh_get(&sim, tok.access, "/post-purchase/v1/claims/search?players.role=respondent");
+	h_resp_t half =
+	    msh_get(&sim, tok.access, "/post-purchase/v1/claims/search?players.role=respondent");
 	msh_assert_error(&half, 400, "invalid_params");
 	char path[256];
 	snprintf(path, sizeof(path),
