@@ -102,7 +102,7 @@ json_t *ms_traffic_stats(ms_traffic_t *t)
 	for (int s = 0; s < 600; s++) {
 		if (!t->by_status[s])
 			continue;
-		char k[8];
+		char k[16];
 		snprintf(k, sizeof(k), "%d", s);
 		json_object_set_new(by, k, json_integer((json_int_t)t->by_status[s]));
 	}
