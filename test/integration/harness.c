@@ -61,26 +61,65 @@ static bool port_open(int port)
 	return ok;
 }
 
+/* Every child goes in $SH_TEST_DIR/pids so that scripts/test can kill what a failed test left
+ * running (a failed assertion ends the test before its own cleanup). */
+void h_track_pid(pid_t pid)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/pids", h_env("SH_TEST_DIR"));
+	FILE *f = fopen(path, "a");
+	if (f) {
+		fprintf(f, "%d\n", (int)pid);
+		fclose(f);
+	}
+}
+
 bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[], int port)
 {
 	static int seq;
 	const char *base = strrchr(argv[0], '/');
-	snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%d-%d.log", h_env("SH_TEST_DIR"),
-		 base ? base + 1 : argv[0], (int)getpid(), ++seq);
+	snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%d-%d-%d.log", h_env("SH_TEST_DIR"),
+		 base ? base + 1 : argv[0], port, (int)getpid(), ++seq);
 	p->port = port;
+	size_t nenv = 0, nextra = 0, nargs = 0;
+	while (environ[nenv])
+		nenv++;
+	while (env && env[nextra])
+		nextra++;
+	while (argv[nargs])
+		nargs++;
+	/* execve takes char *const[]: copy the pointers rather than cast const away. */
+	/* An extra "K=V" replaces the inherited K: getenv() would find the first one. */
+	char **envp = calloc(nenv + nextra + 1, sizeof(*envp));
+	size_t n = 0;
+	for (size_t i = 0; i < nenv; i++) {
+		bool overridden = false;
+		size_t klen = strcspn(environ[i], "=");
+		for (size_t j = 0; j < nextra && !overridden; j++)
+			overridden = strncmp(env[j], environ[i], klen + 1) == 0;
+		if (!overridden)
+			envp[n++] = environ[i];
+	}
+	if (nextra)
+		memcpy(envp + n, env, nextra * sizeof(*envp));
+	char **args = calloc(nargs + 1, sizeof(*args));
+	memcpy(args, argv, nargs * sizeof(*args));
 	p->pid = fork();
-	cr_assert_neq(p->pid, -1);
+	cr_assert_neq(p->pid, -1, "fork: %s", strerror(errno));
 	if (p->pid == 0) {
 		int fd = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(fd);
-		for (size_t i = 0; env && env[i]; i++)
-			putenv((char *)(uintptr_t)env[i]);
-		execve(argv[0], (char *const *)(uintptr_t)argv, environ);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execve(args[0], args, envp);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	free(envp);
+	free(args);
+	h_track_pid(p->pid);
 	for (double t0 = now_s(); now_s() - t0 < 10;) {
 		if (port_open(port))
 			return true;
@@ -91,6 +130,7 @@ bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[]
 		}
 		usleep(10000);
 	}
+	h_proc_stop(p, SIGKILL);
 	return false;
 }
 
@@ -314,4 +354,12 @@ json_t *h_json_path(json_t *root, const char *path)
 		path += n + (path[n] == '.');
 	}
 	return cur;
+}
+
+/* LeakSanitizer reads this hook in ASAN builds: Criterion's parallel runner (--jobs 2) leaks one
+ * allocation of its own in the parent process, which is not ours to fix. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libcriterion.so\n";
 }

@@ -19,6 +19,8 @@ const char *h_env(const char *name); /* getenv, or fail the test naming the vari
 /* Start argv with the environment plus extra "K=V" entries (NULL-terminated, may be NULL),
  * output to a log file under $SH_TEST_DIR; wait up to 10 s until 127.0.0.1:port accepts. */
 bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[], int port);
+/* Record a child pid so scripts/test kills it if the test dies first (h_proc_start does). */
+void h_track_pid(pid_t pid);
 /* Send sig, wait up to 15 s (then SIGKILL); the exit status, or 128+signal if killed by one. */
 int h_proc_stop(h_proc_t *p, int sig);
 /* Whole log of a process (malloc'd). */
