@@ -1,5 +1,6 @@
 /* Settings from the environment, validated at start so a misconfigured server never starts. */
 #include "config.h"
+#include "netaddr.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -188,6 +189,16 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
 
+	const char *lists[] = {"WEBHOOK_ALLOW_IPS", c->webhook_allow_ips, "TRUSTED_PROXIES",
+			       c->trusted_proxies};
+	for (size_t i = 0; i < ARRAY_LEN(lists); i += 2) {
+		char why[96];
+		netaddr_list_t *nl =
+		    lists[i + 1] ? netaddr_list_parse(lists[i + 1], why, sizeof(why)) : NULL;
+		if (lists[i + 1] && !nl)
+			fail(&l, "config: %s: %s", lists[i], why);
+		netaddr_list_free(nl);
+	}
 	if (c->ml_client_id && !c->ml_client_secret)
 		fail(&l, "config: ML_CLIENT_SECRET is required when ML_CLIENT_ID is set");
 	if (!l.ok)

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -48,7 +49,7 @@ struct http_server {
 	void (*drained)(void *arg);
 	void *drained_arg;
 	uint64_t rng;
-	metric_t *in_flight_gauge;
+	netaddr_list_t *trusted; /* proxies whose X-Forwarded-For we believe */
 };
 
 /* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
@@ -79,6 +80,10 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	s->http = evhttp_new(base);
 	if (!s->http)
 		die("evhttp_new failed");
+	char err[96];
+	s->trusted = netaddr_list_parse(cfg->trusted_proxies, err, sizeof(err));
+	if (!s->trusted)
+		die("http: TRUSTED_PROXIES: %s", err); /* config_load validated it already */
 	if (getrandom(&s->rng, sizeof(s->rng), 0) != sizeof(s->rng) || s->rng == 0)
 		s->rng = (uint64_t)now_us() | 1;
 	/* evhttp refuses bodies past its own cap with a bare page; ours answers in the envelope
@@ -117,6 +122,7 @@ void http_server_free(http_server_t *s)
 	evhttp_free(s->http);
 	router_each(s->router, free_route_data, NULL);
 	router_free(s->router);
+	netaddr_list_free(s->trusted);
 	free(s);
 }
 
@@ -422,7 +428,8 @@ static void peer_address(req_t *r)
 	ev_uint16_t port = 0;
 	if (c)
 		evhttp_connection_get_peer(c, &addr, &port);
-	snprintf(r->client_ip, sizeof(r->client_ip), "%s", addr ? addr : "");
+	netaddr_client(r->srv->trusted, addr ? addr : "", http_header(r, "X-Forwarded-For"),
+		       r->client_ip, sizeof(r->client_ip));
 }
 
 static const char *method_name(enum evhttp_cmd_type t)

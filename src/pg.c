@@ -285,7 +285,7 @@ static void conn_lost(conn_t *c, const char *why)
 	char msg[320];
 	snprintf(msg, sizeof(msg), "database connection lost: %s", why);
 	for (char *q = msg; *q; q++)
-		if (*q == '\n')
+		if (*q == '\n' || *q == '\t')
 			*q = ' ';
 	if (!p->closing)
 		log_warn("pg: %s", msg);
@@ -322,7 +322,7 @@ static void connect_failed(conn_t *c, const char *why)
 	pg_pool_t *p = c->pool;
 	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
 	for (char *q = p->last_error; *q; q++)
-		if (*q == '\n')
+		if (*q == '\n' || *q == '\t')
 			*q = ' ';
 	unwatch(c);
 	PQfinish(c->pg);

@@ -145,9 +145,9 @@ static void batch_route(req_t *r)
 	bool fail = http_query(r, "fail") != NULL;
 	const char *p1[] = {key};
 	pg_stmt_t stmts[] = {
-		{"INSERT INTO layer_test_batch (k) VALUES ($1) RETURNING k", 1, p1},
-		{fail ? "SELECT (1/0)::text" : "SELECT 'two'", 0, NULL},
-		{"SELECT count(*)::text FROM layer_test_batch WHERE k = $1", 1, p1},
+	    {"INSERT INTO layer_test_batch (k) VALUES ($1) RETURNING k", 1, p1},
+	    {fail ? "SELECT (1/0)::text" : "SELECT 'two'", 0, NULL},
+	    {"SELECT count(*)::text FROM layer_test_batch WHERE k = $1", 1, p1},
 	};
 	pg_batch(app.pg, stmts, 3, batch_done, r);
 }
@@ -363,9 +363,9 @@ Test(layer, body_over_64k_is_413_envelope_and_at_limit_is_accepted)
 Test(layer, garbage_and_truncated_bodies_never_crash)
 {
 	static const char *const bodies[] = {
-		"{",	     "{\"a\":",	 "{\"a\":\"unterminated", "\xff\xfe\x00",
-		"nul\0byte", "}}}}",	  "{\"a\":tru}",	   "{\"a\":1e999999}",
-		"\"str\"",   "123",	  "null",		   "{\"\\ud800\":1}",
+	    "{",    "{\"a\":",	       "{\"a\":\"unterminated", "\xff\xfe\x00", "nul\0byte",
+	    "}}}}", "{\"a\":tru}",     "{\"a\":1e999999}",	"\"str\"",	"123",
+	    "null", "{\"\\ud800\":1}",
 	};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		h_resp_t r = h_http("POST", h_url(&srv, "/echo"), bodies[i], NULL);
@@ -552,8 +552,7 @@ static void *slow_call(void *arg)
 	return NULL;
 }
 
-Test(drain, sigterm_finishes_in_flight_requests_then_exits_0, .init = start_default,
-     .timeout = 60)
+Test(drain, sigterm_finishes_in_flight_requests_then_exits_0, .init = start_default, .timeout = 60)
 {
 	slow_call_t call = {&srv, {0}};
 	pthread_t t;

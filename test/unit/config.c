@@ -172,3 +172,16 @@ Test(config, bad_log_level_and_client_secret_pairing)
 	cr_assert_not(load(&c, err, t2));
 	cr_assert(strstr(err, "ML_CLIENT_SECRET"), "%s", err);
 }
+
+Test(config, address_lists_are_validated)
+{
+	const char *t1[] = {BASE, "TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8", NULL};
+	const char *t2[] = {BASE, "WEBHOOK_ALLOW_IPS", "1.2.3.4, nonsense", NULL};
+	config_t c;
+	char err[256];
+	cr_assert(load(&c, err, t1), "%s", err);
+	config_free(&c);
+	cr_assert_not(load(&c, err, t2));
+	cr_assert(strstr(err, "WEBHOOK_ALLOW_IPS"), "%s", err);
+	cr_assert(strstr(err, "nonsense"), "%s", err);
+}
