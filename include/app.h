@@ -12,6 +12,8 @@
 #include "redis.h"
 #include "workers.h"
 
+struct throttle;
+
 typedef struct app {
 	struct event_base *base;
 	config_t cfg;
@@ -19,6 +21,7 @@ typedef struct app {
 	pg_pool_t *pg;
 	redis_t *redis;
 	workers_t *workers;
+	struct throttle *throttle; /* request and login limits (throttle.h) */
 	int64_t started_ms;
 } app_t;
 
