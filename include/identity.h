@@ -18,9 +18,8 @@
 	"u.id, u.email, u.full_name, u.tenant_id, u.role, u.phone, u.timezone, u.language, "       \
 	"u.active, " SQL_ISO("u.last_login_at") ", " SQL_ISO("u.created_at") ", " SQL_ISO(         \
 	    "u.updated_at")
-#define IDENTITY_USER_NCOLS 12
-#define IDENTITY_TENANT_COLS                                                                       \
-	"t.id, t.name, t.plan, t.active, " SQL_ISO("t.created_at")
+#define IDENTITY_USER_NCOLS   12
+#define IDENTITY_TENANT_COLS  "t.id, t.name, t.plan, t.active, " SQL_ISO("t.created_at")
 #define IDENTITY_TENANT_NCOLS 5
 
 json_t *identity_user_json(const PGresult *res, int row, int col);

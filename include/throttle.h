@@ -9,7 +9,7 @@
 
 #include "app.h"
 
-#define LOGIN_WINDOW_S	   900 /* 15 minutes from the first failure */
+#define LOGIN_WINDOW_S	    900 /* 15 minutes from the first failure */
 #define LOGIN_MAX_PER_EMAIL 5
 #define LOGIN_MAX_PER_IP    50
 

@@ -10,7 +10,7 @@
 
 #include "http.h"
 
-#define EMAIL_MAX 254
+#define EMAIL_MAX      254
 #define NAME_MAX_CHARS 100
 
 enum {
@@ -28,8 +28,8 @@ const char *validate_string(req_t *r, const char *field, unsigned flags, size_t 
 /* body[field] as a boolean; *present false when absent. */
 bool validate_bool(req_t *r, const char *field, json_t **details, bool *present);
 /* One of `allowed` (NULL-terminated), with a problem listing them. */
-const char *validate_enum(req_t *r, const char *field, unsigned flags,
-			  const char *const *allowed, json_t **details);
+const char *validate_enum(req_t *r, const char *field, unsigned flags, const char *const *allowed,
+			  json_t **details);
 
 bool validate_email(const char *s);
 bool validate_uuid(const char *s);

@@ -50,8 +50,7 @@ static void user_state(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	if (!pg_bool(res, 0, 2)) {
-		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.",
-			   NULL);
+		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.", NULL);
 		return;
 	}
 	r->role = arena_strdup(r->arena, pg_value(res, 0, 0));
@@ -67,7 +66,8 @@ static void auth_hook(req_t *r)
 		return;
 	}
 	if (strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
-		refuse(r, "TOKEN_INVALID", "The Authorization header must be Bearer <accessToken>.");
+		refuse(r, "TOKEN_INVALID",
+		       "The Authorization header must be Bearer <accessToken>.");
 		return;
 	}
 	access_claims_t c;

@@ -8,6 +8,8 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define ARGON_T	     2
 #define ARGON_M_KIB  19456
@@ -86,9 +88,21 @@ static void job_free(job_t *j)
 	free(j);
 }
 
+/* Hashing threads yield the CPU to the loop thread: on a small machine two busy hashers would
+ * otherwise delay every request behind them. Linux nice values are per thread. */
+static void lower_priority(void)
+{
+	static __thread bool done;
+	if (!done) {
+		done = true;
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	}
+}
+
 static void hash_work(void *arg)
 {
 	job_t *j = arg;
+	lower_priority();
 	j->hash = password_hash_now(j->pw);
 }
 
@@ -102,6 +116,7 @@ static void hash_done(void *arg)
 static void verify_work(void *arg)
 {
 	job_t *j = arg;
+	lower_priority();
 	j->ok = password_verify_now(j->encoded, j->pw);
 }
 

@@ -23,12 +23,12 @@ static const struct perm {
 	const char *name;
 	unsigned roles;
 } perms[] = {
-    {"tenant.manage", OWNER},		    /* plan, company name, suspension */
-    {"users.view", OWNER | ADMIN},	    /* list and read other users */
-    {"users.manage", OWNER | ADMIN},	    /* add, change, deactivate, remove users */
-    {"accounts.view", ALL},		    /* marketplace accounts */
-    {"accounts.manage", OWNER | ADMIN},	    /* connect, disconnect, re-authorize */
-    {"sync.run", OWNER | ADMIN | MEMBER},   /* start a sync by hand */
+    {"tenant.manage", OWNER},		  /* plan, company name, suspension */
+    {"users.view", OWNER | ADMIN},	  /* list and read other users */
+    {"users.manage", OWNER | ADMIN},	  /* add, change, deactivate, remove users */
+    {"accounts.view", ALL},		  /* marketplace accounts */
+    {"accounts.manage", OWNER | ADMIN},	  /* connect, disconnect, re-authorize */
+    {"sync.run", OWNER | ADMIN | MEMBER}, /* start a sync by hand */
     {"listings.view", ALL},
     {"listings.manage", OWNER | ADMIN | MEMBER},
     {"orders.view", ALL},
@@ -84,8 +84,8 @@ bool perm_require(req_t *r, const char *perm)
 	char msg[160];
 	snprintf(msg, sizeof(msg), "Your role (%s) lacks the permission %s.",
 		 r->role ? r->role : "none", perm);
-	json_t *d = json_pack("[{s:s, s:s, s:s}]", "field", "permission", "problem",
-			      "missing", "permission", perm);
+	json_t *d = json_pack("[{s:s, s:s, s:s}]", "field", "permission", "problem", "missing",
+			      "permission", perm);
 	http_error(r, 403, "FORBIDDEN", msg, d);
 	return false;
 }

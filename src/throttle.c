@@ -115,8 +115,8 @@ static void general_reply(redisReply *reply, const char *err, void *arg)
 	}
 	metric_inc(r->user_id ? app->throttle->limited_user : app->throttle->limited_ip);
 	http_set_header(r, "Retry-After", buf);
-	http_error(r, 429, "RATE_LIMITED", "Too many requests; retry after the time in Retry-After.",
-		   NULL);
+	http_error(r, 429, "RATE_LIMITED",
+		   "Too many requests; retry after the time in Retry-After.", NULL);
 }
 
 static void general_hook(req_t *r)
@@ -217,8 +217,8 @@ void throttle_login_failed(app_t *app, const char *email, const char *ip)
 	login_keys(email, ip, ekey, ikey);
 	local_slot(app->throttle, ekey, true)->count++;
 	local_slot(app->throttle, ikey, true)->count++;
-	redis_command(app->redis, ignore_reply, NULL, "EVAL %s 2 %s %s %d", login_fail_script,
-		      ekey, ikey, LOGIN_WINDOW_S);
+	redis_command(app->redis, ignore_reply, NULL, "EVAL %s 2 %s %s %d", login_fail_script, ekey,
+		      ikey, LOGIN_WINDOW_S);
 }
 
 void throttle_login_succeeded(app_t *app, const char *email)

@@ -38,7 +38,8 @@ char *tokens_access_new(const char *secret, long now_s, long ttl_s, const char *
 	    jwt_add_grant(jwt, "role", role) == 0 && jwt_add_grant_int(jwt, "iat", now_s) == 0 &&
 	    jwt_add_grant_int(jwt, "exp", now_s + ttl_s) == 0 &&
 	    jwt_add_grant(jwt, "jti", jti) == 0 &&
-	    jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)) == 0)
+	    jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)) ==
+		0)
 		out = jwt_encode_str(jwt);
 	jwt_free(jwt);
 	return out;
@@ -61,7 +62,8 @@ enum token_status tokens_access_verify(const char *secret, const char *token, lo
 	jwt_t *jwt = NULL;
 	if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) != 0)
 		return TOKEN_INVALID;
-	/* libjwt accepts what the header names; only HS256 is ours ("none" carries no signature). */
+	/* libjwt accepts what the header names; only HS256 is ours ("none" carries no signature).
+	 */
 	enum token_status st = TOKEN_INVALID;
 	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
 		goto done;

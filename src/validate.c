@@ -28,9 +28,9 @@ const char *validate_string(req_t *r, const char *field, unsigned flags, size_t 
 	}
 	if (json_is_null(v)) {
 		if (!(flags & V_NULLABLE))
-			*details = http_problem(*details, field,
-						flags & V_REQUIRED ? "is required"
-								   : "must be a string");
+			*details =
+			    http_problem(*details, field,
+					 flags & V_REQUIRED ? "is required" : "must be a string");
 		return NULL;
 	}
 	if (!json_is_string(v)) {
@@ -71,8 +71,8 @@ bool validate_bool(req_t *r, const char *field, json_t **details, bool *present)
 	return v && json_is_true(v);
 }
 
-const char *validate_enum(req_t *r, const char *field, unsigned flags,
-			  const char *const *allowed, json_t **details)
+const char *validate_enum(req_t *r, const char *field, unsigned flags, const char *const *allowed,
+			  json_t **details)
 {
 	const char *s = validate_string(r, field, flags, 32, details, NULL);
 	if (!s)

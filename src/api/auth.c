@@ -149,9 +149,9 @@ static void register_hashed(char *hash, void *arg)
 	const char *ua, *ip;
 	identity_client(r, &ua, &ip);
 	if (identity_refresh_new(r, &s->refresh)) {
-		const char *params[] = {s->company,  s->email,	  hash,		 s->full_name,
-					s->phone,    s->timezone, s->language,	 s->refresh.hash,
-					ua,	     ip};
+		const char *params[] = {s->company, s->email,	 hash,	      s->full_name,
+					s->phone,   s->timezone, s->language, s->refresh.hash,
+					ua,	    ip};
 		pg_query(((app_t *)r->app)->pg, register_sql, 10, params, register_done, s);
 	}
 	OPENSSL_cleanse(hash, strlen(hash));
@@ -186,7 +186,8 @@ static void auth_register(req_t *r)
 		d = http_problem(d, "phone", "must be a phone number (8 to 15 digits)");
 	s->timezone = validate_string(r, "timezone", V_NULLABLE, 64, &d, NULL);
 	if (s->timezone && !validate_timezone(s->timezone))
-		d = http_problem(d, "timezone", "must be an IANA time zone such as America/Sao_Paulo");
+		d = http_problem(d, "timezone",
+				 "must be an IANA time zone such as America/Sao_Paulo");
 	s->language = validate_enum(r, "language", V_NULLABLE, languages, &d);
 	if (d) {
 		http_invalid(r, d);
@@ -245,8 +246,7 @@ static void login_verified(bool ok, void *arg)
 		return;
 	}
 	if (!l->tenant_active) {
-		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.",
-			   NULL);
+		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.", NULL);
 		return;
 	}
 	throttle_login_succeeded(app, l->email);
@@ -348,8 +348,7 @@ static void refresh_done(const PGresult *res, const char *err, void *arg)
 		http_error(r, 403, "ACCOUNT_DISABLED", "This user account has been deactivated.",
 			   NULL);
 	} else if (!pg_bool(res, 0, 7)) {
-		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.",
-			   NULL);
+		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.", NULL);
 	} else if (!pg_bool(res, 0, 8)) {
 		identity_db_error(r, "auth: refresh", res, "rotation inserted nothing");
 	} else {
@@ -428,9 +427,9 @@ static void me_done(const PGresult *res, const char *err, void *arg)
 		http_error(r, 404, "NOT_FOUND", "No such user.", NULL);
 		return;
 	}
-	json_t *data = json_pack("{s:o, s:o, s:o}", "user", identity_user_json(res, 0, 0),
-				 "tenant", identity_tenant_json(res, 0, IDENTITY_USER_NCOLS),
-				 "permissions", perm_list(pg_value(res, 0, 4)));
+	json_t *data = json_pack("{s:o, s:o, s:o}", "user", identity_user_json(res, 0, 0), "tenant",
+				 identity_tenant_json(res, 0, IDENTITY_USER_NCOLS), "permissions",
+				 perm_list(pg_value(res, 0, 4)));
 	http_ok(r, 200, data, NULL);
 }
 

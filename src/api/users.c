@@ -48,8 +48,9 @@ static const char update_sql[] =
     "  timezone = coalesce($7, u.timezone), language = coalesce($8, u.language), "
     "  role = coalesce($9, u.role), active = coalesce($10::bool, u.active) "
     "WHERE u.id = $1 AND u.tenant_id = $2 AND (u.role <> 'owner' OR $11::bool) "
-    "  AND " OWNER_GUARD("coalesce($9, u.role)", "coalesce($10::bool, u.active)") " "
-    "RETURNING " IDENTITY_USER_COLS;
+    "  AND " OWNER_GUARD("coalesce($9, u.role)",
+			 "coalesce($10::bool, u.active)") " "
+							  "RETURNING " IDENTITY_USER_COLS;
 
 /* A deactivated user's sessions end with it. */
 static const char revoke_inactive_sql[] =
@@ -117,7 +118,8 @@ static void profile_fields(req_t *r, profile_t *p, bool creating, json_t **d)
 		*d = http_problem(*d, "phone", "must be a phone number (8 to 15 digits)");
 	p->timezone = validate_string(r, "timezone", V_NULLABLE, 64, d, NULL);
 	if (p->timezone && !validate_timezone(p->timezone))
-		*d = http_problem(*d, "timezone", "must be an IANA time zone such as America/Sao_Paulo");
+		*d = http_problem(*d, "timezone",
+				  "must be an IANA time zone such as America/Sao_Paulo");
 	p->language = validate_enum(r, "language", V_OPTIONAL, languages, d);
 	p->role = validate_enum(r, "role", req, roles, d);
 	p->active = validate_bool(r, "active", d, &p->has_active);
@@ -159,11 +161,10 @@ static void list_done(const PGresult *res, const char *err, void *arg)
 	for (int i = 0; i < PQntuples(res); i++)
 		if (pg_value(res, i, 1))
 			json_array_append_new(users, identity_user_json(res, i, 1));
-	json_t *pagination = json_pack("{s:i, s:i, s:I, s:I}", "page", l->page, "limit", l->limit,
-				       "total", (json_int_t)total, "pages",
-				       (json_int_t)((total + l->limit - 1) / l->limit));
-	http_ok(l->r, 200, json_pack("{s:o, s:o}", "users", users, "pagination", pagination),
-		NULL);
+	json_t *pagination =
+	    json_pack("{s:i, s:i, s:I, s:I}", "page", l->page, "limit", l->limit, "total",
+		      (json_int_t)total, "pages", (json_int_t)((total + l->limit - 1) / l->limit));
+	http_ok(l->r, 200, json_pack("{s:o, s:o}", "users", users, "pagination", pagination), NULL);
 }
 
 static void users_list(req_t *r)
@@ -178,9 +179,9 @@ static void users_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *params[] = {r->tenant_id, arena_printf(r->arena, "%d", l->limit),
-				arena_printf(r->arena, "%lld",
-					     (long long)(l->page - 1) * l->limit)};
+	const char *params[] = {
+	    r->tenant_id, arena_printf(r->arena, "%d", l->limit),
+	    arena_printf(r->arena, "%lld", (long long)(l->page - 1) * l->limit)};
 	pg_query_prepared(((app_t *)r->app)->pg, list_sql, 3, params, list_done, l);
 }
 

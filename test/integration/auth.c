@@ -439,7 +439,7 @@ Test(auth_redis, redis_down_login_works_and_fails_closed_locally)
 	h_resp_free(&r);
 	/* Start Redis again for the suite's teardown. */
 	const char *port = strrchr(redis_env, ':') + 1;
-	const char *argv[] = {"/usr/bin/redis-server", "--port", port,	    "--save",	 "",
+	const char *argv[] = {"/usr/bin/redis-server", "--port", port,	   "--save",	"",
 			      "--appendonly",	       "no",	 "--bind", "127.0.0.1", NULL};
 	cr_assert(h_proc_start(&redis, argv, NULL, atoi(port)));
 }

@@ -100,6 +100,6 @@ int ident_sql(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	return h_sh("psql '%s' -qAtX -v ON_ERROR_STOP=1 -c \"%s\" >/dev/null", h_env("DATABASE_URL"),
-		    sql);
+	return h_sh("psql '%s' -qAtX -v ON_ERROR_STOP=1 -c \"%s\" >/dev/null",
+		    h_env("DATABASE_URL"), sql);
 }

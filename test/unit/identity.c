@@ -49,10 +49,10 @@ Test(validate, emails)
 {
 	const char *good[] = {"a@b.co", "first.last+tag@sub.example.com.br", "x_y-z@a-b.io",
 			      "UPPER@Example.COM"};
-	const char *bad[] = {"",	   "plain",	  "@b.co",	   "a@",	 "a@b",
-			     "a@b.c",	   "a b@c.com",	  ".a@b.co",	   "a.@b.co",	 "a..b@c.co",
-			     "a@-b.co",	   "a@b-.co",	  "a@b..co",	   "a@b.c0m",	 "a@@b.co",
-			     "a@b.co\n",   "\"q\"@b.co",  "a@[1.2.3.4]", "a@b_c.com"};
+	const char *bad[] = {"",	 "plain",      "@b.co",	      "a@",	  "a@b",
+			     "a@b.c",	 "a b@c.com",  ".a@b.co",     "a.@b.co",  "a..b@c.co",
+			     "a@-b.co",	 "a@b-.co",    "a@b..co",     "a@b.c0m",  "a@@b.co",
+			     "a@b.co\n", "\"q\"@b.co", "a@[1.2.3.4]", "a@b_c.com"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
 		cr_assert(validate_email(good[i]), "%s", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
