@@ -163,8 +163,7 @@ Test(users, admins_cannot_create_or_touch_owners)
 	h_resp_t r = ident_call(&srv, "POST", "/api/users", admin.access, body);
 	expect_status(&r, 403, "FORBIDDEN");
 	h_resp_free(&r);
-	r = ident_call(&srv, "PUT", user_path(owner.user_id), admin.access,
-		       "{\"active\":false}");
+	r = ident_call(&srv, "PUT", user_path(owner.user_id), admin.access, "{\"active\":false}");
 	expect_status(&r, 403, "FORBIDDEN");
 	h_resp_free(&r);
 	r = ident_call(&srv, "DELETE", user_path(owner.user_id), admin.access, NULL);
@@ -240,8 +239,8 @@ Test(users, deactivated_user_is_refused_at_once)
 	session_t owner, member;
 	ident_signup(&srv, &owner);
 	ident_add_user(&srv, &owner, "member", &member);
-	h_resp_t r = ident_call(&srv, "PUT", user_path(member.user_id), owner.access,
-				"{\"active\":false}");
+	h_resp_t r =
+	    ident_call(&srv, "PUT", user_path(member.user_id), owner.access, "{\"active\":false}");
 	expect_status(&r, 200, NULL);
 	cr_expect(json_is_false(h_json_path(r.json, "data.user.active")));
 	h_resp_free(&r);
