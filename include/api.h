@@ -6,6 +6,10 @@
 
 /* /health, /ready, /metrics, /openapi.json */
 void api_ops_routes(app_t *app);
+/* /api/auth: register, login, refresh, logout, me */
+void api_auth_routes(app_t *app);
+/* /api/users and /api/users/:id */
+void api_users_routes(app_t *app);
 
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);

@@ -13,6 +13,8 @@
 #include "redis.h"
 #include "workers.h"
 
+struct throttle;
+
 typedef struct app {
 	struct event_base *base;
 	config_t cfg;
@@ -20,8 +22,9 @@ typedef struct app {
 	pg_pool_t *pg;
 	redis_t *redis;
 	workers_t *workers;
-	httpc_t *httpc;	     /* every outgoing call */
-	ratelimit_t *limits; /* per (provider, account, operation) buckets used by httpc */
+	httpc_t *httpc;		   /* every outgoing call */
+	ratelimit_t *limits;	   /* per (provider, account, operation) buckets used by httpc */
+	struct throttle *throttle; /* request and login limits (throttle.h) */
 	int64_t started_ms;
 } app_t;
 

@@ -7,7 +7,8 @@
 
 static void health(struct evhttp_request *req, void *arg)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
 	evbuffer_add(evhttp_request_get_output_buffer(req), "{\"status\":\"ok\"}", 15);
 	evhttp_send_reply(req, 200, "OK", NULL);
 }

@@ -2,9 +2,11 @@
  * and on SIGTERM/SIGINT stop accepting, finish what is in flight and exit 0. */
 #include "api.h"
 #include "app.h"
+#include "auth.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "throttle.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -112,8 +114,14 @@ static int serve(app_t *app)
 	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate, app->cfg.ml_rate);
 	app->httpc = httpc_new(app->base, app->limits);
 	httpc_set_user_agent(app->httpc, "sellerhub/0.1");
+	app->throttle = throttle_new();
 	app->http = http_server_new(app->base, &app->cfg, app);
+	/* Hooks run in this order: who is asking, then how often they ask. */
+	auth_install(app);
+	throttle_install(app);
 	api_ops_routes(app);
+	api_auth_routes(app);
+	api_users_routes(app);
 
 	if (!http_server_listen(app->http, app->cfg.bind, app->cfg.port)) {
 		log_error("cannot listen on %s:%d: %m", app->cfg.bind, app->cfg.port);
@@ -136,6 +144,7 @@ static int serve(app_t *app)
 	workers_free(app->workers);
 	pg_pool_free(app->pg);
 	redis_free(app->redis);
+	throttle_free(app->throttle);
 	event_free(sd.sigterm);
 	event_free(sd.sigint);
 	event_del(&flush_ev);

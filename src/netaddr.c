@@ -66,7 +66,8 @@ netaddr_list_t *netaddr_list_parse(const char *spec, char *err, size_t errlen)
 			char *end;
 			long b = strtol(slash + 1, &end, 10);
 			if (*end || end == slash + 1 || b < 0 || b > max) {
-				snprintf(err, errlen, "bad prefix length in %s/%s", item, slash + 1);
+				snprintf(err, errlen, "bad prefix length in %s/%s", item,
+					 slash + 1);
 				netaddr_list_free(l);
 				return NULL;
 			}
@@ -122,7 +123,8 @@ void netaddr_client(const netaddr_list_t *trusted, const char *peer, const char 
 	snprintf(out, outlen, "%s", peer);
 	if (!xff || !netaddr_list_has(trusted, peer))
 		return;
-	/* Right to left: each hop was added by the one after it; stop at the first we don't trust. */
+	/* Right to left: each hop was added by the one after it; stop at the first we don't trust.
+	 */
 	const char *end = xff + strlen(xff);
 	while (end > xff) {
 		const char *start = end;

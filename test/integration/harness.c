@@ -355,11 +355,3 @@ json_t *h_json_path(json_t *root, const char *path)
 	}
 	return cur;
 }
-
-/* LeakSanitizer reads this hook in ASAN builds: Criterion's parallel runner (--jobs 2) leaks one
- * allocation of its own in the parent process, which is not ours to fix. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libcriterion.so\n";
-}

@@ -18,11 +18,12 @@ static void start(void)
 	cr_assert(h_server_start(&app_srv, env), "sellerhubd did not start");
 	snprintf(dir, sizeof(dir), "%s/nginx-%d", h_env("SH_TEST_DIR"), getpid());
 	int port = h_free_port();
-	cr_assert_eq(h_sh("mkdir -p '%s' && chmod 777 '%s' && sed -e 's/127.0.0.1:8080/127.0.0.1:%d/' "
-			  "-e 's/listen 80;/listen 127.0.0.1:%d;/' '%s/etc/nginx/sellerhub.conf' "
-			  ">'%s/site.conf'",
-			  dir, dir, app_srv.port, port, h_env("SH_ROOT"), dir),
-		     0);
+	cr_assert_eq(
+	    h_sh("mkdir -p '%s' && chmod 777 '%s' && sed -e 's/127.0.0.1:8080/127.0.0.1:%d/' "
+		 "-e 's/listen 80;/listen 127.0.0.1:%d;/' '%s/etc/nginx/sellerhub.conf' "
+		 ">'%s/site.conf'",
+		 dir, dir, app_srv.port, port, h_env("SH_ROOT"), dir),
+	    0);
 	char conf[1024];
 	snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
 	FILE *f = fopen(conf, "w");

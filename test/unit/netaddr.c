@@ -6,8 +6,8 @@
 Test(netaddr, cidr_and_exact_matches)
 {
 	char err[128];
-	netaddr_list_t *l = netaddr_list_parse("10.0.0.0/8, 192.168.1.7 ,::1,2001:db8::/32", err,
-					       sizeof(err));
+	netaddr_list_t *l =
+	    netaddr_list_parse("10.0.0.0/8, 192.168.1.7 ,::1,2001:db8::/32", err, sizeof(err));
 	cr_assert_not_null(l, "%s", err);
 	cr_assert(netaddr_list_has(l, "10.255.0.1"));
 	cr_assert_not(netaddr_list_has(l, "11.0.0.1"));

@@ -1,0 +1,43 @@
+/* Input validation shared by the handlers: typed body fields with field-level problems, and the
+ * pure checks (e-mail, UUID, time zone) that unit tests cover. A handler collects every problem
+ * into one details array and answers http_invalid() once. */
+#ifndef SH_VALIDATE_H
+#define SH_VALIDATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http.h"
+
+#define EMAIL_MAX      254
+#define NAME_MAX_CHARS 100
+
+enum {
+	V_OPTIONAL = 0,
+	V_REQUIRED = 1 << 0,
+	V_NULLABLE = 1 << 1, /* JSON null is accepted (returns NULL with *present set) */
+	V_RAW = 1 << 2	     /* no trimming (passwords) */
+};
+
+/* body[field] as a trimmed string of 1..max characters (arena copy), NULL when absent or bad
+ * (a problem is added to *details for bad values and for missing required ones). present, if
+ * given, tells whether the field was in the body at all. body may be NULL. */
+const char *validate_string(req_t *r, const char *field, unsigned flags, size_t max,
+			    json_t **details, bool *present);
+/* body[field] as a boolean; *present false when absent. */
+bool validate_bool(req_t *r, const char *field, json_t **details, bool *present);
+/* One of `allowed` (NULL-terminated), with a problem listing them. */
+const char *validate_enum(req_t *r, const char *field, unsigned flags, const char *const *allowed,
+			  json_t **details);
+
+bool validate_email(const char *s);
+bool validate_uuid(const char *s);
+/* IANA-looking names ("America/Sao_Paulo", "UTC", "Etc/GMT+3"); syntax only. */
+bool validate_timezone(const char *s);
+/* Phone numbers as people type them: digits, spaces, + ( ) - . with at least 8 digits. */
+bool validate_phone(const char *s);
+/* ?page= and ?limit= (1-based page, limit 1..100, default 25); problems into details. */
+void validate_page(req_t *r, int *page, int *limit, json_t **details);
+
+#endif

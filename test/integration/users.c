@@ -1,0 +1,309 @@
+/* /api/users over HTTP: roles and permissions, tenant isolation, last-owner protection,
+ * deactivation taking effect at once, validation. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ident.h"
+
+static h_proc_t srv;
+
+static void start(void)
+{
+	cr_assert(h_server_start(&srv, NULL), "sellerhubd did not start: see %s", srv.log_path);
+}
+
+static void stop(void)
+{
+	int status = h_proc_stop(&srv, SIGTERM);
+	char *log = h_proc_log(&srv);
+	cr_expect_eq(status, 0, "sellerhubd exited %d:\n%s", status, log);
+	free(log);
+}
+
+TestSuite(users, .init = start, .fini = stop, .timeout = 60);
+
+static void expect_status(h_resp_t *r, long status, const char *code)
+{
+	cr_expect_eq(r->status, status, "want %ld %s, got %ld %s", status, code ? code : "",
+		     r->status, r->body);
+	if (code)
+		cr_expect_str_eq(ident_code(r), code, "%s", r->body);
+}
+
+static const char *user_path(const char *id)
+{
+	static char buf[4][128];
+	static int n;
+	char *b = buf[n++ % 4];
+	snprintf(b, sizeof(buf[0]), "/api/users/%s", id);
+	return b;
+}
+
+Test(users, owner_adds_lists_reads_and_updates_users)
+{
+	session_t owner, admin, member;
+	ident_signup(&srv, &owner);
+	ident_add_user(&srv, &owner, "admin", &admin);
+	ident_add_user(&srv, &owner, "member", &member);
+	cr_assert_str_eq(member.tenant_id, owner.tenant_id);
+
+	h_resp_t r = ident_call(&srv, "GET", "/api/users?limit=2&page=1", owner.access, NULL);
+	expect_status(&r, 200, NULL);
+	cr_expect_eq(json_array_size(h_json_path(r.json, "data.users")), 2);
+	cr_expect_eq(json_integer_value(h_json_path(r.json, "data.pagination.total")), 3);
+	cr_expect_eq(json_integer_value(h_json_path(r.json, "data.pagination.pages")), 2);
+	cr_expect_eq(json_integer_value(h_json_path(r.json, "data.pagination.limit")), 2);
+	cr_expect_null(strstr(r.body, "password"), "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/users?page=2&limit=2", admin.access, NULL);
+	expect_status(&r, 200, NULL);
+	cr_expect_eq(json_array_size(h_json_path(r.json, "data.users")), 1);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/users?limit=500", owner.access, NULL);
+	expect_status(&r, 400, "VALIDATION_FAILED");
+	cr_expect(strstr(r.body, "\"limit\""), "%s", r.body);
+	h_resp_free(&r);
+
+	r = ident_call(&srv, "GET", user_path(member.user_id), owner.access, NULL);
+	expect_status(&r, 200, NULL);
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.role")), "member");
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.email")), member.email);
+	h_resp_free(&r);
+
+	r = ident_call(&srv, "PUT", user_path(member.user_id), admin.access,
+		       "{\"role\":\"viewer\",\"fullName\":\"Renamed\",\"language\":\"es\","
+		       "\"phone\":\"+55 11 98765-4321\"}");
+	expect_status(&r, 200, NULL);
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.role")), "viewer");
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.fullName")), "Renamed");
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.language")), "es");
+	h_resp_free(&r);
+	/* The role takes effect at once, with the old access token. */
+	r = ident_call(&srv, "GET", "/api/auth/me", member.access, NULL);
+	expect_status(&r, 200, NULL);
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.role")), "viewer");
+	cr_expect_null(strstr(r.body, "sync.run"), "%s", r.body);
+	h_resp_free(&r);
+
+	r = ident_call(&srv, "DELETE", user_path(member.user_id), admin.access, NULL);
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", user_path(member.user_id), owner.access, NULL);
+	expect_status(&r, 404, "NOT_FOUND");
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/auth/me", member.access, NULL);
+	expect_status(&r, 401, "TOKEN_INVALID");
+	h_resp_free(&r);
+}
+
+Test(users, viewer_and_member_cannot_manage)
+{
+	session_t owner, viewer, member;
+	ident_signup(&srv, &owner);
+	ident_add_user(&srv, &owner, "viewer", &viewer);
+	ident_add_user(&srv, &owner, "member", &member);
+	char body[256];
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"%s\",\"password\":\"" GOOD_PW "\",\"fullName\":\"X\","
+		 "\"role\":\"member\"}",
+		 ident_email("v-add"));
+	h_resp_t r = ident_call(&srv, "POST", "/api/users", viewer.access, body);
+	expect_status(&r, 403, "FORBIDDEN");
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "details.0.permission")),
+			 "users.manage");
+	cr_expect(strstr(r.body, "users.manage"), "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/users", member.access, NULL);
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", user_path(owner.user_id), member.access, NULL);
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", user_path(owner.user_id), member.access,
+		       "{\"fullName\":\"Hacked\"}");
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	r = ident_call(&srv, "DELETE", user_path(viewer.user_id), member.access, NULL);
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+
+	/* Oneself: read and edit the profile, but not one's own role. */
+	r = ident_call(&srv, "GET", user_path(member.user_id), member.access, NULL);
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", user_path(member.user_id), member.access,
+		       "{\"fullName\":\"Me Myself\",\"timezone\":\"America/Manaus\"}");
+	expect_status(&r, 200, NULL);
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.timezone")),
+			 "America/Manaus");
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", user_path(member.user_id), member.access,
+		       "{\"role\":\"admin\"}");
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	/* Leaving is self-service. */
+	r = ident_call(&srv, "DELETE", user_path(viewer.user_id), viewer.access, NULL);
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+}
+
+Test(users, admins_cannot_create_or_touch_owners)
+{
+	session_t owner, admin;
+	ident_signup(&srv, &owner);
+	ident_add_user(&srv, &owner, "admin", &admin);
+	char body[256];
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"%s\",\"password\":\"" GOOD_PW "\",\"fullName\":\"X\","
+		 "\"role\":\"owner\"}",
+		 ident_email("a-owner"));
+	h_resp_t r = ident_call(&srv, "POST", "/api/users", admin.access, body);
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", user_path(owner.user_id), admin.access, "{\"active\":false}");
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	r = ident_call(&srv, "DELETE", user_path(owner.user_id), admin.access, NULL);
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", user_path(admin.user_id), admin.access, "{\"role\":\"owner\"}");
+	expect_status(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+}
+
+Test(users, another_tenants_user_is_404)
+{
+	session_t a, b, b_member;
+	ident_signup(&srv, &a);
+	ident_signup(&srv, &b);
+	ident_add_user(&srv, &b, "member", &b_member);
+	const char *methods[] = {"GET", "PUT", "DELETE"};
+	for (int i = 0; i < 3; i++) {
+		h_resp_t r = ident_call(&srv, methods[i], user_path(b_member.user_id), a.access,
+					i == 1 ? "{\"fullName\":\"Mine now\"}" : NULL);
+		expect_status(&r, 404, "NOT_FOUND");
+		h_resp_free(&r);
+	}
+	h_resp_t r = ident_call(&srv, "GET", "/api/users", a.access, NULL);
+	cr_expect_null(strstr(r.body, b_member.user_id));
+	cr_expect_null(strstr(r.body, b.user_id));
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", user_path(b_member.user_id), b.access, NULL);
+	expect_status(&r, 200, NULL); /* still there, untouched */
+	cr_expect_str_eq(json_string_value(h_json_path(r.json, "data.user.fullName")), "A member");
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/users/not-a-uuid", a.access, NULL);
+	expect_status(&r, 404, "NOT_FOUND");
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/users/00000000-0000-4000-8000-000000000000", a.access,
+		       NULL);
+	expect_status(&r, 404, "NOT_FOUND");
+	h_resp_free(&r);
+}
+
+Test(users, last_owner_cannot_be_removed_demoted_or_deactivated)
+{
+	session_t owner, second;
+	ident_signup(&srv, &owner);
+	const char *me = user_path(owner.user_id);
+	h_resp_t r = ident_call(&srv, "PUT", me, owner.access, "{\"role\":\"admin\"}");
+	expect_status(&r, 409, "LAST_OWNER");
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", me, owner.access, "{\"active\":false}");
+	expect_status(&r, 409, "LAST_OWNER");
+	h_resp_free(&r);
+	r = ident_call(&srv, "DELETE", me, owner.access, NULL);
+	expect_status(&r, 409, "LAST_OWNER");
+	h_resp_free(&r);
+
+	/* With a second owner, the first may step down. */
+	ident_add_user(&srv, &owner, "member", &second);
+	r = ident_call(&srv, "PUT", user_path(second.user_id), owner.access,
+		       "{\"role\":\"owner\"}");
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", me, owner.access, "{\"role\":\"admin\"}");
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+	/* Now the second is the last one. */
+	r = ident_call(&srv, "DELETE", user_path(second.user_id), second.access, NULL);
+	expect_status(&r, 409, "LAST_OWNER");
+	h_resp_free(&r);
+}
+
+Test(users, deactivated_user_is_refused_at_once)
+{
+	session_t owner, member;
+	ident_signup(&srv, &owner);
+	ident_add_user(&srv, &owner, "member", &member);
+	h_resp_t r =
+	    ident_call(&srv, "PUT", user_path(member.user_id), owner.access, "{\"active\":false}");
+	expect_status(&r, 200, NULL);
+	cr_expect(json_is_false(h_json_path(r.json, "data.user.active")));
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/auth/me", member.access, NULL);
+	expect_status(&r, 403, "ACCOUNT_DISABLED");
+	h_resp_free(&r);
+	char body[128];
+	snprintf(body, sizeof(body), "{\"refreshToken\":\"%s\"}", member.refresh);
+	r = ident_call(&srv, "POST", "/api/auth/refresh", NULL, body);
+	cr_expect(r.status == 401 || r.status == 403, "%ld %s", r.status, r.body);
+	h_resp_free(&r);
+	r = ident_login(&srv, member.email, GOOD_PW);
+	expect_status(&r, 403, "ACCOUNT_DISABLED");
+	h_resp_free(&r);
+	r = ident_login(&srv, member.email, "Wrong0Password");
+	expect_status(&r, 401, "INVALID_CREDENTIALS");
+	h_resp_free(&r);
+	/* Reactivated, they sign in again. */
+	r = ident_call(&srv, "PUT", user_path(member.user_id), owner.access, "{\"active\":true}");
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+	r = ident_login(&srv, member.email, GOOD_PW);
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+}
+
+Test(users, create_and_update_validate_fields)
+{
+	session_t owner, other;
+	ident_signup(&srv, &owner);
+	ident_signup(&srv, &other);
+	h_resp_t r = ident_call(&srv, "POST", "/api/users", owner.access,
+				"{\"email\":\"x@\",\"password\":\"short\",\"fullName\":[],"
+				"\"role\":\"superuser\"}");
+	expect_status(&r, 400, "VALIDATION_FAILED");
+	const char *fields[] = {"\"email\"", "\"password\"", "\"fullName\"", "\"role\""};
+	for (int i = 0; i < 4; i++)
+		cr_expect(strstr(r.body, fields[i]), "%s missing: %s", fields[i], r.body);
+	cr_expect(strstr(r.body, "must be one of owner, admin, member, viewer"), "%s", r.body);
+	h_resp_free(&r);
+
+	char body[256];
+	snprintf(body, sizeof(body),
+		 "{\"email\":\"%s\",\"password\":\"" GOOD_PW "\",\"fullName\":\"X\","
+		 "\"role\":\"member\"}",
+		 other.email);
+	r = ident_call(&srv, "POST", "/api/users", owner.access, body);
+	expect_status(&r, 409, "EMAIL_EXISTS");
+	h_resp_free(&r);
+
+	const char *me = user_path(owner.user_id);
+	r = ident_call(&srv, "PUT", me, owner.access, "{}");
+	expect_status(&r, 400, "VALIDATION_FAILED");
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", me, owner.access, "{\"active\":\"yes\",\"language\":5}");
+	expect_status(&r, 400, "VALIDATION_FAILED");
+	cr_expect(strstr(r.body, "\"active\"") && strstr(r.body, "\"language\""), "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", me, owner.access, "{\"password\":\"NewPassw0rd\"}");
+	expect_status(&r, 400, "VALIDATION_FAILED");
+	h_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"email\":\"%s\"}", other.email);
+	r = ident_call(&srv, "PUT", me, owner.access, body);
+	expect_status(&r, 409, "EMAIL_EXISTS");
+	h_resp_free(&r);
+}
