@@ -95,10 +95,12 @@ asan: ## build and test with AddressSanitizer + UBSan (and LeakSanitizer)
 	@$(MAKE) --no-print-directory MODE=asan all
 	@scripts/test bin/asan
 
-bench: ## measure the README's figures (wrk, pool latency)
+bench: ## measure the README's figures (wrk: /health vs bare evhttp, pool latency, logins)
 	@scripts/bootstrap
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
+	@scripts/bench-auth $(BIN)
+	@scripts/bench-auth $(BIN)
 
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -22,7 +22,7 @@ typedef struct fifo {
 struct workers {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	fifo_t todo, finished;
+	fifo_t waiting, finished;
 	size_t queued, running;
 	bool stopping;
 	int nthreads;
@@ -57,7 +57,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		job_t *j;
-		while (!(j = pop(&w->todo)) && !w->stopping)
+		while (!(j = pop(&w->waiting)) && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->lock);
 		if (!j)
 			break;
@@ -111,7 +111,7 @@ void workers_submit(workers_t *w, void (*work)(void *arg), void (*done)(void *ar
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&w->lock);
-	push(&w->todo, j);
+	push(&w->waiting, j);
 	w->queued++;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
