@@ -1,6 +1,8 @@
 /* sellerhubd itself over HTTP: ops endpoints, error envelopes, headers, configuration errors,
  * clean shutdown, and readiness following Redis down and up. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,4 +277,43 @@ Test(redis_outage, ready_turns_503_and_back, .timeout = 60)
 	cr_assert_eq(status, 200, "ready did not return after Redis came back");
 	cr_assert_eq(h_proc_stop(&s, SIGTERM), 0);
 	h_proc_stop(&redis, SIGTERM);
+}
+
+static int count_migrations(void)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/sql", h_env("SH_ROOT"));
+	DIR *d = opendir(path);
+	cr_assert_not_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n +=
+		    strlen(e->d_name) > 9 && strcmp(e->d_name + strlen(e->d_name) - 4, ".sql") == 0;
+	closedir(d);
+	return n;
+}
+
+Test(lifecycle, concurrent_migrations_apply_each_once, .timeout = 60)
+{
+	/* A fresh database on the test cluster, so the migrations really run. */
+	char db[64], url[512];
+	snprintf(db, sizeof(db), "mig_%d_%ld", getpid(), (long)time(NULL));
+	const char *base = h_env("DATABASE_URL");
+	cr_assert_eq(h_sh("psql -q '%s' -c 'CREATE DATABASE %s' >/dev/null", base, db), 0);
+	const char *slash = strrchr(base, '/');
+	snprintf(url, sizeof(url), "%.*s/%s", (int)(slash - base), base, db);
+
+	/* Three at once; each writes its exit status to a file. */
+	cr_assert_eq(h_sh("cd '%s' && for i in 1 2 3; do (DATABASE_URL='%s' '%s' migrate "
+			  ">/dev/null 2>&1; echo $? >%s.rc$i) & done; wait; "
+			  "test \"$(cat %s.rc1 %s.rc2 %s.rc3)\" = \"$(printf '0\\n0\\n0')\"",
+			  h_env("SH_TEST_DIR"), url, h_env("SELLERHUBD"), db, db, db, db),
+		     0, "a migrate process failed");
+	/* Every migration file is recorded exactly once. */
+	cr_assert_eq(
+	    h_sh("test \"$(psql -tA '%s' -c 'SELECT count(*) = count(DISTINCT version) AND "
+		 "count(*) = %d FROM schema_migrations')\" = t",
+		 url, count_migrations()),
+	    0);
+	h_sh("psql -q '%s' -c 'DROP DATABASE %s' >/dev/null 2>&1", base, db);
 }
