@@ -16,6 +16,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "http_method.h"
 #include "router.h"
 
 typedef struct http_server http_server_t;

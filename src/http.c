@@ -432,7 +432,7 @@ static void peer_address(req_t *r)
 		       r->client_ip, sizeof(r->client_ip));
 }
 
-static const char *method_name(enum evhttp_cmd_type t)
+const char *http_method_name(enum evhttp_cmd_type t)
 {
 	switch (t) {
 	case EVHTTP_REQ_GET:
@@ -566,7 +566,7 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	r->srv = s;
 	r->app = s->app;
 	r->start_us = now_us();
-	r->method = method_name(evhttp_request_get_command(ev));
+	r->method = http_method_name(evhttp_request_get_command(ev));
 	s->active++;
 	evhttp_request_set_on_complete_cb(ev, reply_complete, s);
 

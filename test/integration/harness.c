@@ -320,6 +320,14 @@ bool h_server_start(h_proc_t *p, const char *const extra_env[])
 	return h_proc_start(p, argv, env, port);
 }
 
+void h_server_stop_clean(h_proc_t *p)
+{
+	int status = h_proc_stop(p, SIGTERM);
+	char *log = h_proc_log(p);
+	cr_expect_eq(status, 0, "sellerhubd exited %d:\n%s", status, log);
+	free(log);
+}
+
 bool h_marketsim_start(h_proc_t *p, const char *const extra_args[])
 {
 	static char port_arg[16];

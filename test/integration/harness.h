@@ -48,6 +48,9 @@ int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* sellerhubd on a free port with the test database and Redis; extra env may override. */
 bool h_server_start(h_proc_t *p, const char *const extra_env[]);
+/* Stop a sellerhubd with SIGTERM and expect exit 0, which under `make asan` also means no
+ * sanitizer report; the log is shown when it is not. */
+void h_server_stop_clean(h_proc_t *p);
 /* marketsim on a free port. */
 bool h_marketsim_start(h_proc_t *p, const char *const extra_args[]);
 /* "http://127.0.0.1:PORT" + path into a static buffer (one per thread, rotating). */

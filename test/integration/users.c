@@ -17,10 +17,7 @@ static void start(void)
 
 static void stop(void)
 {
-	int status = h_proc_stop(&srv, SIGTERM);
-	char *log = h_proc_log(&srv);
-	cr_expect_eq(status, 0, "sellerhubd exited %d:\n%s", status, log);
-	free(log);
+	h_server_stop_clean(&srv);
 }
 
 TestSuite(users, .init = start, .fini = stop, .timeout = 60);

@@ -1,5 +1,6 @@
 /* marketsim's HTTP plumbing: one evhttp listener, the route table, and the path every API request
  * takes (faults → request budget → bearer auth → handler), so handlers only do their resource. */
+#include "http_method.h"
 #include "marketsim.h"
 
 #include <arpa/inet.h>
@@ -17,28 +18,6 @@ struct ms_server {
 	struct evhttp *http;
 	ms_req_t *delayed; /* requests held by a latency or drop fault */
 };
-
-static const char *method_name(enum evhttp_cmd_type m)
-{
-	switch (m) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_PUT:
-		return "PUT";
-	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	case EVHTTP_REQ_PATCH:
-		return "PATCH";
-	case EVHTTP_REQ_HEAD:
-		return "HEAD";
-	case EVHTTP_REQ_OPTIONS:
-		return "OPTIONS";
-	default:
-		return "OTHER";
-	}
-}
 
 const char *ms_error_code(int status)
 {
@@ -83,7 +62,7 @@ static void send_buffer(ms_req_t *r, int status, struct evbuffer *buf, const cha
 	evhttp_send_reply(r->req, status, NULL, buf);
 	r->status = status;
 	if (!is_control(r))
-		ms_traffic_record(r->ms->traffic, method_name(r->method), r->path, r->query,
+		ms_traffic_record(r->ms->traffic, http_method_name(r->method), r->path, r->query,
 				  status);
 }
 
@@ -232,7 +211,7 @@ static void serve(ms_req_t *r, bool path_known)
 	if (!rt) {
 		if (path_known)
 			ms_reply_error(r, 405, "method_not_allowed", "Method %s not allowed for %s",
-				       method_name(r->method), r->path);
+				       http_method_name(r->method), r->path);
 		else
 			ms_reply_error(r, 404, "not_found", "Resource %s not found.", r->path);
 		return;
@@ -263,7 +242,8 @@ static void apply_fault(ms_req_t *r, const ms_fault_t *f, bool path_known)
 	if (f->drop) {
 		/* Closing the connection frees the request with it. */
 		struct evhttp_connection *c = evhttp_request_get_connection(r->req);
-		ms_traffic_record(r->ms->traffic, method_name(r->method), r->path, r->query, 0);
+		ms_traffic_record(r->ms->traffic, http_method_name(r->method), r->path, r->query,
+				  0);
 		r->status = -1;
 		if (c)
 			evhttp_connection_free(c);
@@ -328,7 +308,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	r->route = route_find(r, &path_known);
 	r->path_known = path_known;
 	if (!is_control(r)) {
-		int ix = ms_faults_pick(ms->faults, method_name(r->method), r->path);
+		int ix = ms_faults_pick(ms->faults, http_method_name(r->method), r->path);
 		const ms_fault_t *f = ms_faults_get(ms->faults, ix);
 		if (f && (f->latency_ms > 0 || f->drop)) {
 			/* Held on a timer: the reply (or the drop) happens outside evhttp's
