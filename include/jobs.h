@@ -1,0 +1,55 @@
+/* Durable background jobs. PostgreSQL holds each job's state (queued, running, done, failed,
+ * dead; attempts; next attempt; last error); a Redis Stream consumer group only carries job ids
+ * to whichever process is free. A job runs only after this process claims its row in
+ * PostgreSQL, so a duplicate or replayed stream entry is harmless, and a sweeper re-dispatches
+ * what PostgreSQL says is due but Redis lost (flushed, restarted, or never told).
+ *
+ * Handlers are registered per kind. A handler ends every job it is given with exactly one of
+ * job_done, job_retry or job_fail, now or later from an async callback. */
+#ifndef SH_JOBS_H
+#define SH_JOBS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct app;
+typedef struct jobs jobs_t;
+
+typedef struct job {
+	int64_t id;
+	const char *kind;
+	json_t *payload; /* owned by the job */
+	int attempt;	 /* 1 for the first run */
+	int max_attempts;
+	struct app *app;
+	jobs_t *jobs;
+	int64_t started_us;
+} job_t;
+
+typedef void (*job_handler_fn)(job_t *job);
+
+typedef struct jobs_stats {
+	unsigned long long claimed, done, retried, dead, lost, redispatched, reclaimed;
+	int running;
+} jobs_stats_t;
+
+jobs_t *jobs_new(struct app *app);
+/* Start consuming (after every handler is registered). */
+void jobs_start(jobs_t *j);
+/* Stop taking new jobs; `stopped` runs once the running ones have ended. */
+void jobs_stop(jobs_t *j, void (*stopped)(void *arg), void *arg);
+void jobs_free(jobs_t *j);
+void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn);
+/* Tell the consumers about jobs just committed (XADD). Best effort: if Redis is down the sweeper
+ * dispatches them later from PostgreSQL. */
+void jobs_dispatch(jobs_t *j, const int64_t *ids, int n);
+void jobs_stats(const jobs_t *j, jobs_stats_t *out);
+
+void job_done(job_t *job, const char *note);
+/* Try again after delay_ms (-1: exponential backoff with jitter); dead after max_attempts. */
+void job_retry(job_t *job, const char *error, int64_t delay_ms);
+/* Never retry: dead now (a programming or data error that another attempt cannot fix). */
+void job_fail(job_t *job, const char *error);
+
+#endif

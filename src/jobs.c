@@ -1,0 +1,493 @@
+/* Jobs: claim in PostgreSQL, deliver through a Redis Stream consumer group.
+ *
+ *   XADD sh:jobs * id <job id>             jobs_dispatch, after the job's row is committed
+ *   XREADGROUP ... BLOCK                   one blocking read at a time on its own connection,
+ *                                          asking for as many ids as there are free slots
+ *   claim: UPDATE jobs SET status=running  the row decides; no row = someone else ran it
+ *   handler -> job_done/job_retry/job_fail -> UPDATE, then XACK
+ *   sweeper (timer): re-dispatch due jobs whose last XADD is old (lost by Redis), requeue
+ *   running jobs whose process died (locked_at too old), XAUTOCLAIM entries of dead consumers. */
+#include "jobs.h"
+#include "app.h"
+#include "backoff.h"
+#include "log.h"
+#include "util.h"
+
+#include <event2/event_struct.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define STREAM "sh:jobs"
+#define GROUP "workers"
+#define STREAM_MAXLEN "100000"
+#define BLOCK_MS 1000
+#define SWEEP_MS 1000
+#define REDISPATCH_AFTER_S 10 /* a queued job not picked up by then was lost by Redis */
+#define MAX_KINDS 16
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS (10 * 60 * 1000)
+
+typedef struct handler {
+	char kind[32];
+	job_handler_fn fn;
+} handler_t;
+
+/* A job between its stream entry and its final UPDATE. */
+typedef struct running {
+	job_t job; /* first: a job_t * is a running_t * */
+	char kind[32];
+	char entry[48]; /* stream entry id to XACK */
+	bool finished;
+} running_t;
+
+struct jobs {
+	app_t *app;
+	redis_t *blocking; /* XREADGROUP BLOCK would stall every other command on the main one */
+	handler_t handlers[MAX_KINDS];
+	int nhandlers;
+	char consumer[64];
+	int concurrency;
+	int running;
+	bool reading;
+	bool started, stopping;
+	void (*stopped)(void *arg);
+	void *stopped_arg;
+	struct event read_retry;
+	struct event sweep;
+	int stale_s;
+	jobs_stats_t stats;
+};
+
+static void read_more(jobs_t *j);
+
+static const char claim_sql[] =
+	"UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2, "
+	"locked_at = now() "
+	"WHERE id = $1 AND status IN ('queued', 'failed') AND run_at <= now() "
+	"RETURNING kind, payload::text, attempts, max_attempts, collapse_key";
+
+/* Waiting duplicates of the claimed job are covered by the run that starts now. */
+static const char collapse_sql[] =
+	"UPDATE jobs SET status = 'done', finished_at = now(), note = 'collapsed into job ' || $1 "
+	"WHERE collapse_key = $2 AND status = 'queued' AND id <> $1::bigint";
+
+static const char done_sql[] =
+	"UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "
+	"WHERE id = $1 AND status = 'running'";
+
+static const char retry_sql[] =
+	"UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, "
+	"run_at = now() + make_interval(secs => $3::float8 / 1000), last_error = $2, "
+	"locked_by = NULL, finished_at = CASE WHEN attempts >= max_attempts THEN now() END "
+	"WHERE id = $1 AND status = 'running' RETURNING status";
+
+static const char dead_sql[] =
+	"UPDATE jobs SET status = 'dead', last_error = $2, locked_by = NULL, finished_at = now() "
+	"WHERE id = $1 AND status = 'running'";
+
+/* Due and not dispatched recently: lost by Redis, or a retry whose time has come. */
+static const char sweep_due_sql[] =
+	"UPDATE jobs SET status = 'queued', dispatched_at = now() WHERE id IN ("
+	" SELECT id FROM jobs WHERE status IN ('queued', 'failed') AND run_at <= now()"
+	" AND (status = 'failed' OR dispatched_at < now() - make_interval(secs => $1))"
+	" ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id";
+
+/* Running for too long: its process died. Back to the queue (the attempt counts). */
+static const char sweep_stale_sql[] =
+	"UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, "
+	"last_error = 'worker lost (process ended while running)' WHERE id IN ("
+	" SELECT id FROM jobs WHERE status = 'running' AND locked_at < now() - make_interval(secs => "
+	"$1) FOR UPDATE SKIP LOCKED LIMIT 1000) RETURNING id";
+
+/* --- dispatch -------------------------------------------------------------------------------- */
+
+static void xadd_done(redisReply *reply, const char *err, void *arg)
+{
+	jobs_t *j = arg;
+	if (err || (reply && reply->type == REDIS_REPLY_ERROR))
+		j->stats.lost++; /* the sweeper will find it in PostgreSQL */
+}
+
+void jobs_dispatch(jobs_t *j, const int64_t *ids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char id[24];
+		snprintf(id, sizeof(id), "%" PRId64, ids[i]);
+		redis_command(j->app->redis, xadd_done, j, "XADD %s MAXLEN ~ %s * id %s", STREAM,
+			      STREAM_MAXLEN, id);
+	}
+}
+
+/* --- finishing ------------------------------------------------------------------------------ */
+
+static void maybe_stopped(jobs_t *j)
+{
+	if (j->stopping && j->running == 0 && !j->reading && j->stopped) {
+		void (*cb)(void *) = j->stopped;
+		j->stopped = NULL;
+		cb(j->stopped_arg);
+	}
+}
+
+static void xack_done(redisReply *reply, const char *err, void *arg)
+{
+	/* An unacknowledged entry is re-claimed later and finds its row finished: harmless. */
+}
+
+static void finished(const PGresult *res, const char *err, void *arg)
+{
+	running_t *rj = arg;
+	jobs_t *j = rj->job.jobs;
+	if (err)
+		log_warn("jobs: could not record the end of job %" PRId64 ": %s", rj->job.id, err);
+	if (rj->entry[0])
+		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP,
+			      rj->entry);
+	json_decref(rj->job.payload);
+	free(rj);
+	j->running--;
+	read_more(j);
+	maybe_stopped(j);
+}
+
+static running_t *ending(job_t *job)
+{
+	running_t *rj = (running_t *)job;
+	if (rj->finished)
+		die("jobs: job %" PRId64 " (%s) ended twice", job->id, job->kind);
+	rj->finished = true;
+	return rj;
+}
+
+void job_done(job_t *job, const char *note)
+{
+	running_t *rj = ending(job);
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, job->id);
+	const char *params[] = {id, note};
+	job->jobs->stats.done++;
+	pg_query_prepared(job->app->pg, done_sql, 2, params, finished, rj);
+}
+
+static void retried(const PGresult *res, const char *err, void *arg)
+{
+	running_t *rj = arg;
+	const char *status = pg_value(res, 0, 0);
+	if (status && strcmp(status, "dead") == 0) {
+		rj->job.jobs->stats.dead++;
+		log_warn("jobs: job %" PRId64 " (%s) is dead after %d attempts", rj->job.id,
+			 rj->job.kind, rj->job.attempt);
+	}
+	finished(res, err, arg);
+}
+
+void job_retry(job_t *job, const char *error, int64_t delay_ms)
+{
+	running_t *rj = ending(job);
+	uint32_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)now_us();
+	if (delay_ms < 0)
+		delay_ms = backoff_delay_ms(job->attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS, rnd) +
+			   BACKOFF_BASE_MS / 2;
+	char id[24], delay[24];
+	snprintf(id, sizeof(id), "%" PRId64, job->id);
+	snprintf(delay, sizeof(delay), "%" PRId64, delay_ms);
+	const char *params[] = {id, error, delay};
+	job->jobs->stats.retried++;
+	log_info("jobs: job %" PRId64 " (%s) attempt %d failed, retry in %" PRId64 " ms: %s",
+		 job->id, job->kind, job->attempt, delay_ms, error);
+	pg_query_prepared(job->app->pg, retry_sql, 3, params, retried, rj);
+}
+
+void job_fail(job_t *job, const char *error)
+{
+	running_t *rj = ending(job);
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, job->id);
+	const char *params[] = {id, error};
+	job->jobs->stats.dead++;
+	log_warn("jobs: job %" PRId64 " (%s) failed for good: %s", job->id, job->kind, error);
+	pg_query_prepared(job->app->pg, dead_sql, 2, params, finished, rj);
+}
+
+/* --- claiming and running ---------------------------------------------------------------------- */
+
+static job_handler_fn handler_for(const jobs_t *j, const char *kind)
+{
+	for (int i = 0; i < j->nhandlers; i++)
+		if (strcmp(j->handlers[i].kind, kind) == 0)
+			return j->handlers[i].fn;
+	return NULL;
+}
+
+static void collapsed(const PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("jobs: collapsing duplicates failed: %s", err);
+}
+
+static void release_slot(jobs_t *j, running_t *rj)
+{
+	free(rj);
+	j->running--;
+	read_more(j);
+	maybe_stopped(j);
+}
+
+static void claimed(const PGresult *res, const char *err, void *arg)
+{
+	running_t *rj = arg;
+	jobs_t *j = rj->job.jobs;
+	if (err || PQntuples(res) != 1) {
+		/* Not ours: done, running elsewhere, or not yet due (a retry re-dispatched early).
+		 * On a database error the entry stays pending and is claimed again later. */
+		if (err)
+			log_warn("jobs: claim of job %" PRId64 " failed: %s", rj->job.id, err);
+		else
+			redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP,
+				      rj->entry);
+		release_slot(j, rj);
+		return;
+	}
+	j->stats.claimed++;
+	job_t *job = &rj->job;
+	snprintf(rj->kind, sizeof(rj->kind), "%s", pg_value(res, 0, 0));
+	job->kind = rj->kind;
+	job->payload = json_loads(pg_value(res, 0, 1), 0, NULL);
+	if (!job->payload)
+		job->payload = json_object();
+	job->attempt = (int)pg_int(res, 0, 2, 1);
+	job->max_attempts = (int)pg_int(res, 0, 3, 1);
+	job->started_us = now_us();
+	const char *key = pg_value(res, 0, 4);
+	if (key) {
+		char id[24];
+		snprintf(id, sizeof(id), "%" PRId64, job->id);
+		const char *params[] = {id, key};
+		pg_query_prepared(j->app->pg, collapse_sql, 2, params, collapsed, NULL);
+	}
+	job_handler_fn fn = handler_for(j, job->kind);
+	if (!fn) {
+		job_fail(job, "no handler for this kind of job");
+		return;
+	}
+	fn(job);
+}
+
+static void claim(jobs_t *j, const char *entry, const char *id)
+{
+	char *end;
+	long long n = strtoll(id, &end, 10);
+	if (*end || n <= 0) {
+		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP, entry);
+		return; /* not one of ours */
+	}
+	running_t *rj = xcalloc(1, sizeof(*rj));
+	rj->job.id = n;
+	rj->job.app = j->app;
+	rj->job.jobs = j;
+	snprintf(rj->entry, sizeof(rj->entry), "%s", entry);
+	j->running++;
+	const char *params[] = {id, j->consumer};
+	pg_query_prepared(j->app->pg, claim_sql, 2, params, claimed, rj);
+}
+
+/* Entries of an XREADGROUP/XAUTOCLAIM reply: [[entry-id, [field, value, ...]], ...] */
+static void claim_entries(jobs_t *j, const redisReply *entries)
+{
+	for (size_t i = 0; entries && i < entries->elements; i++) {
+		const redisReply *e = entries->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[1]->type != REDIS_REPLY_ARRAY)
+			continue; /* an entry trimmed away while pending */
+		const redisReply *fields = e->element[1];
+		for (size_t f = 0; f + 1 < fields->elements; f += 2)
+			if (strcmp(fields->element[f]->str, "id") == 0)
+				claim(j, e->element[0]->str, fields->element[f + 1]->str);
+	}
+}
+
+/* --- consuming ----------------------------------------------------------------------------- */
+
+static void group_created(redisReply *reply, const char *err, void *arg)
+{
+	jobs_t *j = arg;
+	if (reply && reply->type == REDIS_REPLY_ERROR && !strstr(reply->str, "BUSYGROUP"))
+		log_warn("jobs: cannot create the consumer group: %s", reply->str);
+	read_more(j);
+}
+
+static void ensure_group(jobs_t *j)
+{
+	redis_command(j->blocking, group_created, j, "XGROUP CREATE %s %s 0 MKSTREAM", STREAM,
+		      GROUP);
+}
+
+static void read_later(jobs_t *j)
+{
+	struct timeval tv = {1, 0};
+	evtimer_add(&j->read_retry, &tv);
+}
+
+static void read_done(redisReply *reply, const char *err, void *arg)
+{
+	jobs_t *j = arg;
+	j->reading = false;
+	if (err) {
+		read_later(j); /* Redis down: the sweeper keeps PostgreSQL's view moving */
+		maybe_stopped(j);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (strstr(reply->str, "NOGROUP")) /* the stream was flushed away */
+			ensure_group(j);
+		else
+			read_later(j);
+		return;
+	}
+	/* [[stream, [entries...]]] or nil on timeout */
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1)
+		claim_entries(j, reply->element[0]->element[1]);
+	read_more(j);
+	maybe_stopped(j);
+}
+
+static void read_more(jobs_t *j)
+{
+	if (!j->started || j->stopping || j->reading || j->running >= j->concurrency ||
+	    evtimer_pending(&j->read_retry, NULL))
+		return;
+	j->reading = true;
+	char count[16], block[16];
+	snprintf(count, sizeof(count), "%d", j->concurrency - j->running);
+	snprintf(block, sizeof(block), "%d", BLOCK_MS);
+	const char *argv[] = {"XREADGROUP", "GROUP", GROUP,   j->consumer, "COUNT", count,
+			      "BLOCK",	    block,   "STREAMS", STREAM,	      ">"};
+	redis_commandv(j->blocking, read_done, j, (int)ARRAY_LEN(argv), argv, NULL);
+}
+
+static void read_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	read_more(arg);
+}
+
+/* --- sweeping -------------------------------------------------------------------------------- */
+
+static void swept(const PGresult *res, const char *err, void *arg)
+{
+	jobs_t *j = arg;
+	if (err)
+		return; /* database down: nothing can run anyway */
+	int n = PQntuples(res);
+	if (n == 0)
+		return;
+	int64_t *ids = xmalloc((size_t)n * sizeof(int64_t));
+	for (int i = 0; i < n; i++)
+		ids[i] = pg_int(res, i, 0, 0);
+	j->stats.redispatched += (unsigned long long)n;
+	jobs_dispatch(j, ids, n);
+	free(ids);
+}
+
+static void autoclaimed(redisReply *reply, const char *err, void *arg)
+{
+	jobs_t *j = arg;
+	/* [next-cursor, [entries...], [deleted ids...]] */
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
+		return;
+	const redisReply *entries = reply->element[1];
+	j->stats.reclaimed += entries->elements;
+	claim_entries(j, entries);
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	jobs_t *j = arg;
+	if (j->stopping)
+		return;
+	char redispatch[16], stale[16];
+	snprintf(redispatch, sizeof(redispatch), "%d", REDISPATCH_AFTER_S);
+	snprintf(stale, sizeof(stale), "%d", j->stale_s);
+	const char *p1[] = {redispatch};
+	pg_query_prepared(j->app->pg, sweep_due_sql, 1, p1, swept, j);
+	const char *p2[] = {stale};
+	pg_query_prepared(j->app->pg, sweep_stale_sql, 1, p2, swept, j);
+	/* Entries delivered to a consumer that died before XACK. */
+	int free_slots = j->concurrency - j->running;
+	if (free_slots > 0) {
+		char count[16], idle[24];
+		snprintf(count, sizeof(count), "%d", free_slots);
+		snprintf(idle, sizeof(idle), "%d", j->stale_s * 1000);
+		const char *argv[] = {"XAUTOCLAIM", STREAM, GROUP, j->consumer, idle, "0",
+				      "COUNT",	    count};
+		redis_commandv(j->app->redis, autoclaimed, j, (int)ARRAY_LEN(argv), argv, NULL);
+	}
+}
+
+/* --- lifecycle --------------------------------------------------------------------------- */
+
+jobs_t *jobs_new(app_t *app)
+{
+	jobs_t *j = xcalloc(1, sizeof(*j));
+	j->app = app;
+	j->concurrency = app->cfg.job_concurrency;
+	j->stale_s = app->cfg.job_stale_s;
+	char host[32] = "host";
+	gethostname(host, sizeof(host) - 1);
+	uint32_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)now_us();
+	snprintf(j->consumer, sizeof(j->consumer), "%s-%d-%08x", host, (int)getpid(), rnd);
+	/* Blocking reads wait up to BLOCK_MS: give that connection's commands room for it. */
+	j->blocking = redis_new(app->base, app->cfg.redis_url, "jobs", BLOCK_MS + 2000);
+	evtimer_assign(&j->read_retry, app->base, read_retry_cb, j);
+	event_assign(&j->sweep, app->base, -1, EV_PERSIST, sweep_cb, j);
+	return j;
+}
+
+void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn)
+{
+	if (j->nhandlers == MAX_KINDS || strlen(kind) >= sizeof(j->handlers[0].kind))
+		die("jobs: too many kinds or kind name too long: %s", kind);
+	snprintf(j->handlers[j->nhandlers].kind, sizeof(j->handlers[0].kind), "%s", kind);
+	j->handlers[j->nhandlers++].fn = fn;
+}
+
+void jobs_start(jobs_t *j)
+{
+	j->started = true;
+	struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
+	event_add(&j->sweep, &tv);
+	ensure_group(j);
+}
+
+void jobs_stop(jobs_t *j, void (*stopped)(void *arg), void *arg)
+{
+	j->stopping = true;
+	j->stopped = stopped;
+	j->stopped_arg = arg;
+	event_del(&j->sweep);
+	evtimer_del(&j->read_retry);
+	maybe_stopped(j);
+}
+
+void jobs_free(jobs_t *j)
+{
+	if (!j)
+		return;
+	event_del(&j->sweep);
+	evtimer_del(&j->read_retry);
+	redis_free(j->blocking);
+	free(j);
+}
+
+void jobs_stats(const jobs_t *j, jobs_stats_t *out)
+{
+	*out = j->stats;
+	out->running = j->running;
+}
