@@ -11,6 +11,9 @@ void api_auth_routes(app_t *app);
 /* /api/users and /api/users/:id */
 void api_users_routes(app_t *app);
 
+/* POST /webhooks/ml */
+void api_webhooks_routes(app_t *app);
+
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);
 

@@ -25,6 +25,8 @@ typedef struct app {
 	httpc_t *httpc;		   /* every outgoing call */
 	ratelimit_t *limits;	   /* per (provider, account, operation) buckets used by httpc */
 	struct throttle *throttle; /* request and login limits (throttle.h) */
+	struct jobs *jobs;	   /* background jobs (jobs.h) */
+	struct webhooks *webhooks; /* notification intake (webhooks.h) */
 	int64_t started_ms;
 } app_t;
 

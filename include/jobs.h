@@ -47,9 +47,11 @@ void jobs_dispatch(jobs_t *j, const int64_t *ids, int n);
 void jobs_stats(const jobs_t *j, jobs_stats_t *out);
 
 void job_done(job_t *job, const char *note);
-/* Try again after delay_ms (-1: exponential backoff with jitter); dead after max_attempts. */
+/* Try again after delay_ms (-1: exponential backoff with jitter); dead after max_attempts
+ * (job_is_last_attempt tells beforehand). */
 void job_retry(job_t *job, const char *error, int64_t delay_ms);
 /* Never retry: dead now (a programming or data error that another attempt cannot fix). */
 void job_fail(job_t *job, const char *error);
+bool job_is_last_attempt(const job_t *job);
 
 #endif

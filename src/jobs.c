@@ -4,6 +4,8 @@
  *   XREADGROUP ... BLOCK                   one blocking read at a time on its own connection,
  *                                          asking for as many ids as there are free slots
  *   claim: UPDATE jobs SET status=running  the row decides; no row = someone else ran it
+ *                                          (no statement here ever waits on another's row lock:
+ *                                          the scans use FOR UPDATE SKIP LOCKED)
  *   handler -> job_done/job_retry/job_fail -> UPDATE, then XACK
  *   sweeper (timer): re-dispatch due jobs whose last XADD is old (lost by Redis), requeue
  *   running jobs whose process died (locked_at too old), XAUTOCLAIM entries of dead consumers. */
@@ -21,15 +23,14 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define STREAM "sh:jobs"
-#define GROUP "workers"
-#define STREAM_MAXLEN "100000"
-#define BLOCK_MS 1000
-#define SWEEP_MS 1000
-#define REDISPATCH_AFTER_S 10 /* a queued job not picked up by then was lost by Redis */
-#define MAX_KINDS 16
+#define STREAM		"sh:jobs"
+#define GROUP		"workers"
+#define STREAM_MAXLEN	"100000"
+#define BLOCK_MS	1000
+#define SWEEP_MS	1000
+#define MAX_KINDS	16
 #define BACKOFF_BASE_MS 1000
-#define BACKOFF_CAP_MS (10 * 60 * 1000)
+#define BACKOFF_CAP_MS	(10 * 60 * 1000)
 
 typedef struct handler {
 	char kind[32];
@@ -58,50 +59,45 @@ struct jobs {
 	void *stopped_arg;
 	struct event read_retry;
 	struct event sweep;
-	int stale_s;
+	int stale_s, redispatch_s;
 	jobs_stats_t stats;
 };
 
 static void read_more(jobs_t *j);
 
 static const char claim_sql[] =
-	"UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2, "
-	"locked_at = now() "
-	"WHERE id = $1 AND status IN ('queued', 'failed') AND run_at <= now() "
-	"RETURNING kind, payload::text, attempts, max_attempts, collapse_key";
-
-/* Waiting duplicates of the claimed job are covered by the run that starts now. */
-static const char collapse_sql[] =
-	"UPDATE jobs SET status = 'done', finished_at = now(), note = 'collapsed into job ' || $1 "
-	"WHERE collapse_key = $2 AND status = 'queued' AND id <> $1::bigint";
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2,"
+    " locked_at = now()"
+    " WHERE id = $1 AND status IN ('queued', 'failed') AND run_at <= now()"
+    " RETURNING kind, payload::text, attempts, max_attempts";
 
 static const char done_sql[] =
-	"UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "
-	"WHERE id = $1 AND status = 'running'";
+    "UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "
+    "WHERE id = $1 AND status = 'running'";
 
 static const char retry_sql[] =
-	"UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, "
-	"run_at = now() + make_interval(secs => $3::float8 / 1000), last_error = $2, "
-	"locked_by = NULL, finished_at = CASE WHEN attempts >= max_attempts THEN now() END "
-	"WHERE id = $1 AND status = 'running' RETURNING status";
+    "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, "
+    "run_at = now() + make_interval(secs => $3::float8 / 1000), last_error = $2, "
+    "locked_by = NULL, finished_at = CASE WHEN attempts >= max_attempts THEN now() END "
+    "WHERE id = $1 AND status = 'running' RETURNING status";
 
 static const char dead_sql[] =
-	"UPDATE jobs SET status = 'dead', last_error = $2, locked_by = NULL, finished_at = now() "
-	"WHERE id = $1 AND status = 'running'";
+    "UPDATE jobs SET status = 'dead', last_error = $2, locked_by = NULL, finished_at = now() "
+    "WHERE id = $1 AND status = 'running'";
 
 /* Due and not dispatched recently: lost by Redis, or a retry whose time has come. */
 static const char sweep_due_sql[] =
-	"UPDATE jobs SET status = 'queued', dispatched_at = now() WHERE id IN ("
-	" SELECT id FROM jobs WHERE status IN ('queued', 'failed') AND run_at <= now()"
-	" AND (status = 'failed' OR dispatched_at < now() - make_interval(secs => $1))"
-	" ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id";
+    "UPDATE jobs SET status = 'queued', dispatched_at = now() WHERE id IN ("
+    " SELECT id FROM jobs WHERE status IN ('queued', 'failed') AND run_at <= now()"
+    " AND (status = 'failed' OR dispatched_at < now() - make_interval(secs => $1))"
+    " ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id";
 
 /* Running for too long: its process died. Back to the queue (the attempt counts). */
 static const char sweep_stale_sql[] =
-	"UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, "
-	"last_error = 'worker lost (process ended while running)' WHERE id IN ("
-	" SELECT id FROM jobs WHERE status = 'running' AND locked_at < now() - make_interval(secs => "
-	"$1) FOR UPDATE SKIP LOCKED LIMIT 1000) RETURNING id";
+    "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, "
+    "last_error = 'worker lost (process ended while running)' WHERE id IN ("
+    " SELECT id FROM jobs WHERE status = 'running' AND locked_at < now() - make_interval(secs => "
+    "$1) FOR UPDATE SKIP LOCKED LIMIT 1000) RETURNING id";
 
 /* --- dispatch -------------------------------------------------------------------------------- */
 
@@ -204,6 +200,11 @@ void job_retry(job_t *job, const char *error, int64_t delay_ms)
 	pg_query_prepared(job->app->pg, retry_sql, 3, params, retried, rj);
 }
 
+bool job_is_last_attempt(const job_t *job)
+{
+	return job->attempt >= job->max_attempts;
+}
+
 void job_fail(job_t *job, const char *error)
 {
 	running_t *rj = ending(job);
@@ -215,7 +216,8 @@ void job_fail(job_t *job, const char *error)
 	pg_query_prepared(job->app->pg, dead_sql, 2, params, finished, rj);
 }
 
-/* --- claiming and running ---------------------------------------------------------------------- */
+/* --- claiming and running ----------------------------------------------------------------------
+ */
 
 static job_handler_fn handler_for(const jobs_t *j, const char *kind)
 {
@@ -223,12 +225,6 @@ static job_handler_fn handler_for(const jobs_t *j, const char *kind)
 		if (strcmp(j->handlers[i].kind, kind) == 0)
 			return j->handlers[i].fn;
 	return NULL;
-}
-
-static void collapsed(const PGresult *res, const char *err, void *arg)
-{
-	if (err)
-		log_warn("jobs: collapsing duplicates failed: %s", err);
 }
 
 static void release_slot(jobs_t *j, running_t *rj)
@@ -243,14 +239,15 @@ static void claimed(const PGresult *res, const char *err, void *arg)
 {
 	running_t *rj = arg;
 	jobs_t *j = rj->job.jobs;
+	/* The entry has done its job either way: PostgreSQL now says what happens next (a job
+	 * that could not be claimed is still queued there and the sweeper dispatches it again). */
+	redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP, rj->entry);
+	rj->entry[0] = '\0';
 	if (err || PQntuples(res) != 1) {
 		/* Not ours: done, running elsewhere, or not yet due (a retry re-dispatched early).
-		 * On a database error the entry stays pending and is claimed again later. */
+		 */
 		if (err)
 			log_warn("jobs: claim of job %" PRId64 " failed: %s", rj->job.id, err);
-		else
-			redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP,
-				      rj->entry);
 		release_slot(j, rj);
 		return;
 	}
@@ -264,13 +261,6 @@ static void claimed(const PGresult *res, const char *err, void *arg)
 	job->attempt = (int)pg_int(res, 0, 2, 1);
 	job->max_attempts = (int)pg_int(res, 0, 3, 1);
 	job->started_us = now_us();
-	const char *key = pg_value(res, 0, 4);
-	if (key) {
-		char id[24];
-		snprintf(id, sizeof(id), "%" PRId64, job->id);
-		const char *params[] = {id, key};
-		pg_query_prepared(j->app->pg, collapse_sql, 2, params, collapsed, NULL);
-	}
 	job_handler_fn fn = handler_for(j, job->kind);
 	if (!fn) {
 		job_fail(job, "no handler for this kind of job");
@@ -366,8 +356,8 @@ static void read_more(jobs_t *j)
 	char count[16], block[16];
 	snprintf(count, sizeof(count), "%d", j->concurrency - j->running);
 	snprintf(block, sizeof(block), "%d", BLOCK_MS);
-	const char *argv[] = {"XREADGROUP", "GROUP", GROUP,   j->consumer, "COUNT", count,
-			      "BLOCK",	    block,   "STREAMS", STREAM,	      ">"};
+	const char *argv[] = {"XREADGROUP", "GROUP", GROUP,	j->consumer, "COUNT", count,
+			      "BLOCK",	    block,   "STREAMS", STREAM,	     ">"};
 	redis_commandv(j->blocking, read_done, j, (int)ARRAY_LEN(argv), argv, NULL);
 }
 
@@ -411,7 +401,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	if (j->stopping)
 		return;
 	char redispatch[16], stale[16];
-	snprintf(redispatch, sizeof(redispatch), "%d", REDISPATCH_AFTER_S);
+	snprintf(redispatch, sizeof(redispatch), "%d", j->redispatch_s);
 	snprintf(stale, sizeof(stale), "%d", j->stale_s);
 	const char *p1[] = {redispatch};
 	pg_query_prepared(j->app->pg, sweep_due_sql, 1, p1, swept, j);
@@ -423,8 +413,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 		char count[16], idle[24];
 		snprintf(count, sizeof(count), "%d", free_slots);
 		snprintf(idle, sizeof(idle), "%d", j->stale_s * 1000);
-		const char *argv[] = {"XAUTOCLAIM", STREAM, GROUP, j->consumer, idle, "0",
-				      "COUNT",	    count};
+		const char *argv[] = {"XAUTOCLAIM", STREAM, GROUP,   j->consumer,
+				      idle,	    "0",    "COUNT", count};
 		redis_commandv(j->app->redis, autoclaimed, j, (int)ARRAY_LEN(argv), argv, NULL);
 	}
 }
@@ -437,6 +427,7 @@ jobs_t *jobs_new(app_t *app)
 	j->app = app;
 	j->concurrency = app->cfg.job_concurrency;
 	j->stale_s = app->cfg.job_stale_s;
+	j->redispatch_s = app->cfg.job_redispatch_s;
 	char host[32] = "host";
 	gethostname(host, sizeof(host) - 1);
 	uint32_t rnd = 0;

@@ -6,7 +6,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "jobs.h"
+#include "notifications.h"
 #include "throttle.h"
+#include "webhooks.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -67,14 +70,26 @@ static bool run_migrations(const config_t *cfg)
 
 typedef struct shutdown {
 	app_t *app;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *deadline;
 	bool stopping;
+	int waiting; /* the HTTP drain and the running jobs */
 } shutdown_t;
 
 static void drained(void *arg)
 {
 	shutdown_t *sd = arg;
+	if (--sd->waiting > 0)
+		return;
 	log_info("shutdown: drained, closing");
+	event_base_loopexit(sd->app->base, NULL);
+}
+
+/* Jobs still running then are abandoned; the stale-job sweep of another process (or of the
+ * next start) runs them again. */
+static void deadline(evutil_socket_t fd, short what, void *arg)
+{
+	shutdown_t *sd = arg;
+	log_warn("shutdown: deadline passed, exiting with work in flight");
 	event_base_loopexit(sd->app->base, NULL);
 }
 
@@ -90,7 +105,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("shutdown: %s received, draining %zu requests (up to %d s)",
 		 sig == SIGTERM ? "SIGTERM" : "SIGINT", http_in_flight(sd->app->http),
 		 sd->app->cfg.shutdown_timeout_s);
+	sd->waiting = 2;
+	struct timeval tv = {sd->app->cfg.shutdown_timeout_s + 1, 0};
+	evtimer_add(sd->deadline, &tv);
 	http_server_drain(sd->app->http, sd->app->cfg.shutdown_timeout_s, drained, sd);
+	jobs_stop(sd->app->jobs, drained, sd);
 }
 
 static int serve(app_t *app)
@@ -122,38 +141,51 @@ static int serve(app_t *app)
 	api_ops_routes(app);
 	api_auth_routes(app);
 	api_users_routes(app);
+	app->jobs = jobs_new(app);
+	app->webhooks = webhooks_new(app);
+	api_webhooks_routes(app);
+	notifications_register_jobs(app);
 
-	if (!http_server_listen(app->http, app->cfg.bind, app->cfg.port)) {
-		log_error("cannot listen on %s:%d: %m", app->cfg.bind, app->cfg.port);
-		return 1;
-	}
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
 	sd.sigint = evsignal_new(app->base, SIGINT, on_signal, &sd);
-	event_add(sd.sigterm, NULL);
-	event_add(sd.sigint, NULL);
-	log_info("sellerhubd listening on http://%s:%d (pool %d, workers %d)", app->cfg.bind,
-		 app->cfg.port, app->cfg.pg_pool_size, app->cfg.workers);
-	log_flush();
+	sd.deadline = evtimer_new(app->base, deadline, &sd);
+	int rc = 0;
+	if (http_server_listen(app->http, app->cfg.bind, app->cfg.port)) {
+		event_add(sd.sigterm, NULL);
+		event_add(sd.sigint, NULL);
+		jobs_start(app->jobs);
+		log_info("sellerhubd listening on http://%s:%d (pool %d, workers %d, jobs %d)",
+			 app->cfg.bind, app->cfg.port, app->cfg.pg_pool_size, app->cfg.workers,
+			 app->cfg.job_concurrency);
+		log_flush();
+		event_base_dispatch(app->base);
+	} else {
+		log_error("cannot listen on %s:%d: %m", app->cfg.bind, app->cfg.port);
+		rc = 1;
+	}
 
-	event_base_dispatch(app->base);
-
+	/* Callbacks still run while these are freed (each fails what it holds): free the callers
+	 * before what their callbacks use. */
 	http_server_free(app->http);
+	workers_free(app->workers);
 	httpc_free(app->httpc);
 	ratelimit_free(app->limits);
-	workers_free(app->workers);
 	pg_pool_free(app->pg);
+	jobs_free(app->jobs);
+	webhooks_free(app->webhooks);
 	redis_free(app->redis);
 	throttle_free(app->throttle);
 	event_free(sd.sigterm);
 	event_free(sd.sigint);
+	event_free(sd.deadline);
 	event_del(&flush_ev);
 	event_base_free(app->base);
 	libevent_global_shutdown();
 	metrics_reset();
 	log_info("shutdown: done");
 	log_flush();
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -363,3 +363,74 @@ json_t *h_json_path(json_t *root, const char *path)
 	}
 	return cur;
 }
+
+static char *sql_run(const char *url, const char *sql)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/sql-%d.txt", h_env("SH_TEST_DIR"), (int)getpid());
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(sql, f);
+	fclose(f);
+	char cmd[1400];
+	snprintf(cmd, sizeof(cmd), "psql -X -q -tA '%s' -f '%s' 2>&1", url, path);
+	FILE *p = popen(cmd, "r");
+	char *out = calloc(1, 65536);
+	size_t n = fread(out, 1, 65535, p);
+	out[n] = 0;
+	pclose(p);
+	out[strcspn(out, "\n")] = 0;
+	return out;
+}
+
+char *h_sql_text(const char *fmt, ...)
+{
+	char sql[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	return sql_run(h_env("DATABASE_URL"), sql);
+}
+
+long long h_sql_int(const char *fmt, ...)
+{
+	char sql[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	char *out = sql_run(h_env("DATABASE_URL"), sql);
+	char *end;
+	long long v = strtoll(out, &end, 10);
+	if (end == out)
+		v = -1;
+	free(out);
+	return v;
+}
+
+void h_services_start(h_services_t *s)
+{
+	static int seq;
+	snprintf(s->dir, sizeof(s->dir), "%s/services-%d-%d", h_env("SH_TEST_DIR"), (int)getpid(),
+		 ++seq);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		s->pg_port = h_free_port();
+		s->redis_port = h_free_port();
+		if (h_sh("cd '%s' && SERVICES_DIR='%s' PG_PORT=%d REDIS_PORT=%d REDIS_AOF=no "
+			 "PG_FSYNC=off PG_DB=sellerhub scripts/services start >/dev/null 2>&1",
+			 h_env("SH_ROOT"), s->dir, s->pg_port, s->redis_port) == 0)
+			break;
+		h_services(s, "stop", "");
+	}
+	snprintf(s->database_url, sizeof(s->database_url),
+		 "postgresql://sellerhub@127.0.0.1:%d/sellerhub", s->pg_port);
+	snprintf(s->redis_url, sizeof(s->redis_url), "redis://127.0.0.1:%d", s->redis_port);
+}
+
+int h_services(const h_services_t *s, const char *verb, const char *which)
+{
+	return h_sh("cd '%s' && SERVICES_DIR='%s' PG_PORT=%d REDIS_PORT=%d REDIS_AOF=no "
+		    "scripts/services %s %s >/dev/null 2>&1",
+		    h_env("SH_ROOT"), s->dir, s->pg_port, s->redis_port, verb, which);
+}

@@ -55,6 +55,21 @@ void h_server_stop_clean(h_proc_t *p);
 bool h_marketsim_start(h_proc_t *p, const char *const extra_args[]);
 /* "http://127.0.0.1:PORT" + path into a static buffer (one per thread, rotating). */
 const char *h_url(const h_proc_t *p, const char *path);
+/* One value from the test database (psql -tA): the first column of the first row, as text
+ * (malloc'd, "" when none) or as an integer (-1 when none). */
+char *h_sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+long long h_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A private PostgreSQL + Redis (scripts/services) under $SH_TEST_DIR that a test may stop and
+ * start without disturbing the others. */
+typedef struct h_services {
+	char dir[512], database_url[256], redis_url[128];
+	int pg_port, redis_port;
+} h_services_t;
+void h_services_start(h_services_t *s);
+/* verb: start|stop; which: postgres|redis|"" (both). Returns the script's exit status. */
+int h_services(const h_services_t *s, const char *verb, const char *which);
+
 /* Dotted path lookup in JSON ("data.user.id"). */
 json_t *h_json_path(json_t *root, const char *path);
 

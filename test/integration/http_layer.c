@@ -473,43 +473,18 @@ Test(pool, two_hundred_concurrent_queries_through_four_connections, .init = star
 
 /* --- a private PostgreSQL that the test restarts ------------------------------------------ */
 
-typedef struct private_pg {
-	char dir[512], url[256];
-	int pg_port, redis_port;
-} private_pg_t;
-
-static void private_pg_start(private_pg_t *p)
-{
-	snprintf(p->dir, sizeof(p->dir), "%s/pg-%d", h_env("SH_TEST_DIR"), getpid());
-	p->pg_port = h_free_port();
-	p->redis_port = h_free_port();
-	cr_assert_eq(h_sh("cd '%s' && SERVICES_DIR='%s' PG_PORT=%d REDIS_PORT=%d REDIS_AOF=no "
-			  "PG_FSYNC=off PG_DB=sellerhub scripts/services start >/dev/null",
-			  h_env("SH_ROOT"), p->dir, p->pg_port, p->redis_port),
-		     0);
-	snprintf(p->url, sizeof(p->url), "postgresql://sellerhub@127.0.0.1:%d/sellerhub",
-		 p->pg_port);
-}
-
-static int private_pg(const private_pg_t *p, const char *verb, const char *which)
-{
-	return h_sh("cd '%s' && SERVICES_DIR='%s' PG_PORT=%d REDIS_PORT=%d scripts/services %s %s "
-		    ">/dev/null",
-		    h_env("SH_ROOT"), p->dir, p->pg_port, p->redis_port, verb, which);
-}
-
 Test(pool, queries_survive_a_postgres_restart, .timeout = 120)
 {
-	private_pg_t pg;
-	private_pg_start(&pg);
-	setenv("DATABASE_URL", pg.url, 1);
+	h_services_t pg;
+	h_services_start(&pg);
+	setenv("DATABASE_URL", pg.database_url, 1);
 	start_child(2);
 
 	h_resp_t r = h_http("GET", h_url(&srv, "/pg/sleep?ms=0"), NULL, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
 
-	cr_assert_eq(private_pg(&pg, "stop", "postgres"), 0);
+	cr_assert_eq(h_services(&pg, "stop", "postgres"), 0);
 	/* Down: every query fails quickly and cleanly, none hangs. */
 	for (int i = 0; i < 5; i++) {
 		r = h_http("GET", h_url(&srv, "/pg/sleep?ms=0"), NULL, NULL);
@@ -519,7 +494,7 @@ Test(pool, queries_survive_a_postgres_restart, .timeout = 120)
 		cr_assert_lt(r.ms, 2000);
 		h_resp_free(&r);
 	}
-	cr_assert_eq(private_pg(&pg, "start", "postgres"), 0);
+	cr_assert_eq(h_services(&pg, "start", "postgres"), 0);
 	long status = 0;
 	for (int i = 0; i < 100 && status != 200; i++) {
 		r = h_http("GET", h_url(&srv, "/pg/sleep?ms=0"), NULL, NULL);
@@ -535,7 +510,7 @@ Test(pool, queries_survive_a_postgres_restart, .timeout = 120)
 	for (int i = 0; i < 20; i++)
 		cr_assert_eq(many[i], 200);
 	stop_child();
-	private_pg(&pg, "stop", "");
+	h_services(&pg, "stop", "");
 }
 
 /* --- SIGTERM drains what is in flight -------------------------------------------------------- */

@@ -1,0 +1,33 @@
+/* Processing a stored Mercado Livre notification (the "ml_notification" job): find every
+ * connected account with its user_id, in any tenant, and hand the resource to the fetcher
+ * registered for its topic. Unknown user_id: the notification is an orphan (counted, not
+ * retried). */
+#ifndef SH_NOTIFICATIONS_H
+#define SH_NOTIFICATIONS_H
+
+#include <stdint.h>
+
+#include "jobs.h"
+
+struct app;
+
+/* What a topic fetcher is given: one notification for one account. */
+typedef struct ml_notice {
+	int64_t notification_id;
+	const char *topic;
+	const char *resource;
+	int64_t ml_user_id;
+	const char *account_id; /* ml_accounts.id */
+	const char *tenant_id;
+} ml_notice_t;
+
+/* A fetcher GETs the resource with the account's token and upserts it, then calls done(err,
+ * retry, arg) once: err NULL on success; retry false for a permanent outcome (e.g. 404). */
+typedef void (*ml_notice_done_fn)(const char *err, bool retry, const char *note, void *arg);
+typedef void (*ml_fetcher_fn)(struct app *app, const ml_notice_t *n, ml_notice_done_fn done,
+			      void *arg);
+
+void notifications_register_jobs(struct app *app);
+void notifications_register_topic(const char *topic, ml_fetcher_fn fn);
+
+#endif

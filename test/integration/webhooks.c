@@ -1,0 +1,398 @@
+/* POST /webhooks/ml and the notification jobs: durable acknowledgement, deduplication, lenient
+ * and strict validation, foreign applications and sources, PostgreSQL and Redis outages, a
+ * SIGKILL in the middle of a burst, and two processes sharing the work. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Ids unique across parallel tests and runs. */
+static char prefix[64];
+static long long next_user = 0;
+
+static void ids_init(void)
+{
+	snprintf(prefix, sizeof(prefix), "t%d-%ld", getpid(), (long)time(NULL));
+	next_user = 900000000000LL + (long long)getpid() * 100000 + (time(NULL) % 1000) * 100;
+}
+
+static h_resp_t post(const h_proc_t *s, const char *body)
+{
+	return h_http("POST", h_url(s, "/webhooks/ml"), body, NULL);
+}
+
+static char *note_body(const char *nid, long long user, const char *topic, const char *resource)
+{
+	static __thread char body[512];
+	snprintf(body, sizeof(body),
+		 "{\"_id\":\"%s\",\"resource\":\"%s\",\"user_id\":%lld,\"topic\":\"%s\","
+		 "\"application_id\":5503910054141466,\"attempts\":1,"
+		 "\"sent\":\"2026-11-20T16:19:20.129Z\",\"received\":\"2026-11-20T16:19:20.106Z\"}",
+		 nid, resource, user, topic);
+	return body;
+}
+
+static long long stored(const char *nid)
+{
+	return h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id = '%s'", nid);
+}
+
+/* Wait until every notification whose id starts with p is no longer pending. */
+static bool all_processed(const char *p, long long expect, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		long long left = h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
+					   "notification_id LIKE '%s%%' AND status = 'pending'",
+					   p);
+		long long total = h_sql_int(
+			"SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
+		/* ...and their jobs have recorded their end (a job's own row is updated last). */
+		long long busy = h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
+					   "(j.payload->>'notification')::bigint = n.id WHERE "
+					   "n.notification_id LIKE '%s%%' AND j.status IN ('queued', "
+					   "'running')",
+					   p);
+		if (left == 0 && total == expect && busy == 0)
+			return true;
+		usleep(100000);
+	}
+	char *state = h_sql_text(
+		"SELECT string_agg(s, ', ') FROM (SELECT n.status || '/' || coalesce(j.status, '-') || "
+		"'/' || coalesce(j.attempts, 0) || '/' || coalesce(j.last_error, '') || ': ' || "
+		"count(*) AS s FROM ml_notifications n LEFT JOIN jobs j ON "
+		"(j.payload->>'notification')::bigint = n.id WHERE n.notification_id LIKE '%s%%' GROUP "
+		"BY n.status, j.status, j.attempts, j.last_error) x",
+		p);
+	cr_log_error("notifications %s*: %s", p, state);
+	free(state);
+	return false;
+}
+
+static h_proc_t srv;
+
+static void start(void)
+{
+	ids_init();
+	const char *env[] = {"JOB_REDISPATCH_SECONDS=1", "JOB_STALE_SECONDS=2", NULL};
+	cr_assert(h_server_start(&srv, env));
+}
+
+static void stop(void)
+{
+	h_server_stop_clean(&srv);
+}
+
+TestSuite(webhooks, .init = start, .fini = stop, .timeout = 90);
+
+Test(webhooks, a_200_means_the_row_is_committed_and_duplicates_are_stored_once)
+{
+	char nid[96];
+	snprintf(nid, sizeof(nid), "%s-dup", prefix);
+	for (int i = 0; i < 3; i++) {
+		h_resp_t r = post(&srv, note_body(nid, next_user, "orders_v2", "/orders/1"));
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		cr_assert(json_is_true(json_object_get(r.json, "success")));
+		h_resp_free(&r);
+		/* Checked right after the answer: the 200 came after the commit. */
+		cr_assert_eq(stored(nid), 1);
+	}
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
+			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "n.notification_id = '%s'",
+			       nid),
+		     1, "one job for one notification");
+}
+
+Test(webhooks, lenient_about_the_documented_variants)
+{
+	char body[512];
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"%s-v\",\"resource\":\"post-purchase/v1/claims/77\",\"user_id\":\"%lld\","
+		 "\"topic\":\"post_purchase\",\"application_id\":\"5503910054141466\","
+		 "\"recieved\":\"2026-11-20T16:19:20.106Z\",\"actions\":[\"claims\"]}",
+		 prefix, next_user);
+	h_resp_t r = post(&srv, body);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	char *res = h_sql_text("SELECT resource || '|' || ml_user_id || '|' || (received_at IS NOT "
+			       "NULL) || '|' || (body->'actions'->>0) FROM ml_notifications WHERE "
+			       "notification_id = '%s-v'",
+			       prefix);
+	char want[128];
+	snprintf(want, sizeof(want), "/post-purchase/v1/claims/77|%lld|true|claims", next_user);
+	cr_assert_str_eq(res, want);
+	free(res);
+}
+
+Test(webhooks, garbage_is_refused_and_nothing_is_stored)
+{
+	static const char *const bad[] = {
+		"{}",
+		"{\"_id\":\"x\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\"}",
+		"{\"_id\":\"x\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\",\"user_id\":-4}",
+		"{\"_id\":\"\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\",\"user_id\":1}",
+		"{\"_id\":\"x\",\"topic\":5,\"resource\":\"/orders/1\",\"user_id\":1}",
+		"{\"_id\":\"x\",\"topic\":\"t\",\"resource\":\"/o\",\"user_id\":\"12ab\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h_resp_t r = post(&srv, bad[i]);
+		cr_assert_eq(r.status, 400, "body %zu: %ld %s", i, r.status, r.body);
+		cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")),
+				 "INVALID_NOTIFICATION");
+		cr_assert_gt(json_array_size(json_object_get(r.json, "details")), 0);
+		h_resp_free(&r);
+	}
+	h_resp_t r = post(&srv, "[1]");
+	cr_assert_eq(r.status, 400);
+	h_resp_free(&r);
+	r = post(&srv, "{\"_id\": ");
+	cr_assert_eq(r.status, 400);
+	h_resp_free(&r);
+	r = post(&srv, "");
+	cr_assert_eq(r.status, 400);
+	h_resp_free(&r);
+
+	size_t n = 70 * 1024;
+	char *big = malloc(n + 1);
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	big[n] = 0;
+	r = post(&srv, big);
+	cr_assert_eq(r.status, 413);
+	h_resp_free(&r);
+	free(big);
+	cr_assert_eq(stored("x"), 0);
+}
+
+Test(webhooks, unknown_user_is_processed_once_as_orphan)
+{
+	char nid[96];
+	snprintf(nid, sizeof(nid), "%s-orphan", prefix);
+	h_resp_t r = post(&srv, note_body(nid, next_user + 1, "orders_v2", "/orders/9"));
+	cr_assert_eq(r.status, 200);
+	h_resp_free(&r);
+	cr_assert(all_processed(nid, 1, 15));
+	char *st = h_sql_text("SELECT n.status || '|' || j.status || '|' || j.attempts FROM "
+			      "ml_notifications n JOIN jobs j ON (j.payload->>'notification')::bigint "
+			      "= n.id WHERE n.notification_id = '%s'",
+			      nid);
+	cr_assert_str_eq(st, "orphan|done|1");
+	free(st);
+}
+
+Test(webhooks_config, foreign_application_is_403_and_not_stored, .timeout = 60)
+{
+	ids_init();
+	h_proc_t s;
+	const char *env[] = {"ML_CLIENT_ID=5503910054141466", "ML_CLIENT_SECRET=test-secret", NULL};
+	cr_assert(h_server_start(&s, env));
+	char nid[96], body[512];
+	snprintf(nid, sizeof(nid), "%s-foreign", prefix);
+	snprintf(body, sizeof(body),
+		 "{\"_id\":\"%s\",\"resource\":\"/items/MLB1\",\"user_id\":1,\"topic\":\"items\","
+		 "\"application_id\":42}",
+		 nid);
+	h_resp_t r = post(&s, body);
+	cr_assert_eq(r.status, 403, "%s", r.body);
+	cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "FOREIGN_APPLICATION");
+	h_resp_free(&r);
+	cr_assert_eq(stored(nid), 0);
+	r = post(&s, note_body(nid, next_user, "items", "/items/MLB1"));
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	h_server_stop_clean(&s);
+}
+
+Test(webhooks_config, source_allowlist, .timeout = 60)
+{
+	ids_init();
+	h_proc_t s;
+	const char *env[] = {"WEBHOOK_ALLOW_IPS=10.9.9.9/32", NULL};
+	cr_assert(h_server_start(&s, env));
+	char nid[96];
+	snprintf(nid, sizeof(nid), "%s-src", prefix);
+	h_resp_t r = post(&s, note_body(nid, next_user, "items", "/items/MLB1"));
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "FORBIDDEN_SOURCE");
+	h_resp_free(&r);
+	cr_assert_eq(stored(nid), 0);
+	h_server_stop_clean(&s);
+}
+
+/* --- outages -------------------------------------------------------------------------------- */
+
+Test(webhooks_outage, postgres_down_is_503_never_200_then_recovers, .timeout = 120)
+{
+	ids_init();
+	h_services_t svc;
+	h_services_start(&svc);
+	char db[300], redis[200];
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc.database_url);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc.redis_url);
+	const char *env[] = {db, redis, NULL};
+	h_proc_t s;
+	cr_assert(h_server_start(&s, env));
+
+	cr_assert_eq(h_services(&svc, "stop", "postgres"), 0);
+	char nid[96];
+	for (int i = 0; i < 5; i++) {
+		snprintf(nid, sizeof(nid), "%s-down-%d", prefix, i);
+		h_resp_t r = post(&s, note_body(nid, next_user, "orders_v2", "/orders/5"));
+		cr_assert_eq(r.status, 503, "%s", r.body);
+		cr_assert_lt(r.ms, 2000);
+		h_resp_free(&r);
+	}
+	cr_assert_eq(h_services(&svc, "start", "postgres"), 0);
+	long status = 0;
+	snprintf(nid, sizeof(nid), "%s-up", prefix);
+	for (int i = 0; i < 100 && status != 200; i++) {
+		h_resp_t r = post(&s, note_body(nid, next_user, "orders_v2", "/orders/5"));
+		status = r.status;
+		h_resp_free(&r);
+		if (status != 200)
+			usleep(100000);
+	}
+	cr_assert_eq(status, 200);
+	h_server_stop_clean(&s);
+	h_services(&svc, "stop", "");
+}
+
+Test(webhooks_outage, redis_down_still_acknowledges_and_everything_is_processed_later,
+     .timeout = 120)
+{
+	ids_init();
+	int rport = h_free_port();
+	char port_s[16], url[64];
+	snprintf(port_s, sizeof(port_s), "%d", rport);
+	snprintf(url, sizeof(url), "REDIS_URL=redis://127.0.0.1:%d", rport);
+	const char *rargv[] = {"/usr/bin/redis-server", "--port", port_s, "--save", "",
+			       "--appendonly", "no", "--bind", "127.0.0.1", NULL};
+	h_proc_t redis, s;
+	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
+	const char *env[] = {url, "JOB_REDISPATCH_SECONDS=1", NULL};
+	cr_assert(h_server_start(&s, env));
+	h_proc_stop(&redis, SIGKILL);
+
+	char p[96], nid[128];
+	snprintf(p, sizeof(p), "%s-nored-", prefix);
+	for (int i = 0; i < 10; i++) {
+		snprintf(nid, sizeof(nid), "%s%d", p, i);
+		h_resp_t r = post(&s, note_body(nid, next_user + 2, "orders_v2", "/orders/6"));
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		h_resp_free(&r);
+	}
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE "
+			       "'%s%%' AND status = 'pending'",
+			       p),
+		     10);
+	/* Redis comes back empty: the stream and its group are gone too. */
+	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
+	cr_assert(all_processed(p, 10, 30), "notifications stayed pending after Redis returned");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
+			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "n.notification_id LIKE '%s%%' AND (j.status <> 'done' OR "
+			       "j.attempts > 1)",
+			       p),
+		     0, "a job ran twice or did not finish");
+	h_server_stop_clean(&s);
+	h_proc_stop(&redis, SIGTERM);
+}
+
+/* --- a SIGKILL in the middle of a burst ------------------------------------------------------ */
+
+typedef struct burst {
+	h_proc_t *s;
+	const char *prefix;
+	long long user;
+	int sent, acked;
+	char (*acked_ids)[96];
+} burst_t;
+
+static void *send_burst(void *arg)
+{
+	burst_t *b = arg;
+	for (int i = 0; i < 2000; i++) {
+		char nid[96];
+		snprintf(nid, sizeof(nid), "%s%d", b->prefix, i);
+		h_resp_t r = post(b->s, note_body(nid, b->user, "orders_v2", "/orders/7"));
+		b->sent++;
+		if (r.status == 200)
+			snprintf(b->acked_ids[b->acked++], 96, "%s", nid);
+		long status = r.status;
+		h_resp_free(&r);
+		if (status == 0)
+			break; /* the server is gone */
+	}
+	return NULL;
+}
+
+Test(webhooks_crash, sigkill_mid_burst_loses_nothing_acknowledged, .timeout = 120)
+{
+	ids_init();
+	const char *env[] = {"JOB_REDISPATCH_SECONDS=1", "JOB_STALE_SECONDS=2", NULL};
+	h_proc_t s;
+	cr_assert(h_server_start(&s, env));
+	char p[96];
+	snprintf(p, sizeof(p), "%s-kill-", prefix);
+	burst_t b = {&s, p, next_user + 3, 0, 0, calloc(2000, 96)};
+	pthread_t t;
+	pthread_create(&t, NULL, send_burst, &b);
+	while (b.acked < 200)
+		usleep(1000);
+	kill(s.pid, SIGKILL);
+	pthread_join(t, NULL);
+	h_proc_stop(&s, SIGKILL);
+	cr_assert_gt(b.acked, 0);
+
+	/* Every acknowledged notification is stored... */
+	for (int i = 0; i < b.acked; i++)
+		cr_assert_eq(stored(b.acked_ids[i]), 1, "acknowledged %s was lost", b.acked_ids[i]);
+	/* ...and, after a restart, every stored one is processed exactly once. */
+	long long total =
+		h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
+	cr_assert_geq(total, b.acked);
+	cr_assert(h_server_start(&s, env));
+	cr_assert(all_processed(p, total, 60), "stored notifications were not all processed");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
+			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "n.notification_id LIKE '%s%%' AND j.status <> 'done'",
+			       p),
+		     0);
+	h_server_stop_clean(&s);
+	free(b.acked_ids);
+}
+
+/* --- two processes ------------------------------------------------------------------------- */
+
+Test(webhooks_scale, two_processes_process_each_job_once, .timeout = 120)
+{
+	ids_init();
+	h_proc_t a, b;
+	cr_assert(h_server_start(&a, NULL));
+	cr_assert(h_server_start(&b, NULL));
+	char p[96], nid[128];
+	snprintf(p, sizeof(p), "%s-two-", prefix);
+	for (int i = 0; i < 300; i++) {
+		snprintf(nid, sizeof(nid), "%s%d", p, i);
+		h_resp_t r = post(i % 2 ? &a : &b, note_body(nid, next_user + 4, "orders_v2",
+							      i % 3 ? "/orders/8" : "/orders/80"));
+		cr_assert_eq(r.status, 200);
+		h_resp_free(&r);
+	}
+	cr_assert(all_processed(p, 300, 60));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
+			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "n.notification_id LIKE '%s%%' AND (j.status <> 'done' OR "
+			       "j.attempts > 1)",
+			       p),
+		     0, "a job ran twice or did not finish");
+	h_server_stop_clean(&a);
+	h_server_stop_clean(&b);
+}
