@@ -11,6 +11,11 @@ void api_auth_routes(app_t *app);
 /* /api/users and /api/users/:id */
 void api_users_routes(app_t *app);
 
+/* /api/ml-accounts: the eleven account endpoints */
+void api_ml_accounts_routes(app_t *app);
+/* /api/ml/oauth: start and callback */
+void api_ml_oauth_routes(app_t *app);
+
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);
 

@@ -14,6 +14,8 @@
 #include "workers.h"
 
 struct throttle;
+struct ml_tokens;
+struct ml_jobs;
 
 typedef struct app {
 	struct event_base *base;
@@ -25,6 +27,8 @@ typedef struct app {
 	httpc_t *httpc;		   /* every outgoing call */
 	ratelimit_t *limits;	   /* per (provider, account, operation) buckets used by httpc */
 	struct throttle *throttle; /* request and login limits (throttle.h) */
+	struct ml_tokens *ml_tokens; /* in-flight Mercado Livre token refreshes (ml_tokens.h) */
+	struct ml_jobs *ml_jobs;     /* Mercado Livre account timers (ml_jobs.h) */
 	int64_t started_ms;
 } app_t;
 

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "ml_jobs.h"
+#include "ml_tokens.h"
 #include "throttle.h"
 #include "util.h"
 
@@ -122,6 +124,10 @@ static int serve(app_t *app)
 	api_ops_routes(app);
 	api_auth_routes(app);
 	api_users_routes(app);
+	api_ml_accounts_routes(app);
+	api_ml_oauth_routes(app);
+	app->ml_tokens = ml_tokens_new(app);
+	app->ml_jobs = ml_jobs_start(app);
 
 	if (!http_server_listen(app->http, app->cfg.bind, app->cfg.port)) {
 		log_error("cannot listen on %s:%d: %m", app->cfg.bind, app->cfg.port);
@@ -144,6 +150,9 @@ static int serve(app_t *app)
 	workers_free(app->workers);
 	pg_pool_free(app->pg);
 	redis_free(app->redis);
+	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
+	ml_tokens_free(app->ml_tokens);
+	ml_jobs_free(app->ml_jobs);
 	throttle_free(app->throttle);
 	event_free(sd.sigterm);
 	event_free(sd.sigint);
