@@ -38,7 +38,7 @@ void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX 
 /* HMAC-SHA256 of data with key into out (32 bytes). */
 bool crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
 			unsigned char out[32]) __attribute__((warn_unused_result));
-/* n random bytes as base64url without padding into out (4 * n / 3 + 2 bytes is enough). */
+/* n random bytes as base64url without padding into out ((4 * n + 2) / 3 + 1 bytes). */
 bool crypto_random_token(size_t n, char *out, size_t out_size) __attribute__((warn_unused_result));
 /* base64url without padding; returns the length written (out needs 4 * ((n + 2) / 3) + 1). */
 size_t crypto_b64url_encode(const unsigned char *in, size_t n, char *out);

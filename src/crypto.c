@@ -93,7 +93,7 @@ bool crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_
 bool crypto_random_token(size_t n, char *out, size_t out_size)
 {
 	unsigned char buf[128];
-	if (n > sizeof(buf) || out_size < 4 * ((n + 2) / 3) + 1 || RAND_bytes(buf, (int)n) != 1)
+	if (n > sizeof(buf) || out_size < (4 * n + 2) / 3 + 1 || RAND_bytes(buf, (int)n) != 1)
 		return false;
 	crypto_b64url_encode(buf, n, out);
 	OPENSSL_cleanse(buf, n);
