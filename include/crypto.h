@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CRYPTO_KID_LEN	    8  /* hex of the first 4 bytes of SHA-256(key) */
-#define CRYPTO_SHA256_HEX   64
-#define CRYPTO_PKCE_LEN	    43 /* base64url of 32 bytes: verifier and S256 challenge */
+#define CRYPTO_KID_LEN	     8 /* hex of the first 4 bytes of SHA-256(key) */
+#define CRYPTO_SHA256_HEX    64
+#define CRYPTO_PKCE_LEN	     43 /* base64url of 32 bytes: verifier and S256 challenge */
 #define CRYPTO_SEALED_PREFIX "v1:"
 
 /* The keys a process can open with; `current` also seals. */

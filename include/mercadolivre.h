@@ -52,8 +52,8 @@ void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_gr
 		       void *arg);
 /* refresh_token grant. Not retried once it may have reached Mercado Livre: the token is
  * single-use. Callers go through ml_tokens_refresh, which holds the account's lock. */
-void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_token,
-		      ml_grant_cb cb, void *arg);
+void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_token, ml_grant_cb cb,
+		      void *arg);
 
 /* GET ML_API_URL + path with this bearer token; no refresh. limiter_key may be NULL. */
 void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, const char *path,
@@ -61,8 +61,8 @@ void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, c
 /* GET ML_API_URL + path as the account: its current token (refreshed first when it is about to
  * expire), and on a 401 one refresh and one retry. op names the limiter bucket ("items"). This
  * is the call the webhook jobs and the sync engines use. */
-void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path,
-		    ml_cb cb, void *arg);
+void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path, ml_cb cb,
+		    void *arg);
 
 /* The counts an account shows: items total, orders total, unanswered questions, open claims.
  * The four calls run at once. */

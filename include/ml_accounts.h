@@ -19,15 +19,27 @@
 #define SQL_EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
 /* Selected by every account query, in this order, for ml_account_json(). */
-#define ML_ACCOUNT_COLS                                                                            \
-	"a.id, a.ml_user_id, a.nickname, a.email, a.site_id, a.account_name, a.account_type, "     \
-	"a.status, a.sync_enabled, a.is_primary, a.sync_interval_ms, a.notifications_enabled, "    \
-	"" SQL_ISO("a.last_sync_at") ", " SQL_ISO("a.next_sync_at") ", a.last_sync_status, "       \
-	"a.last_sync_error, a.cached_products, a.cached_orders, a.cached_issues, "                 \
-	"" SQL_ISO("a.cached_at") ", a.error_count, a.error_history::text, " SQL_ISO(              \
-	    "a.token_expires_at") ", " SQL_EPOCH_MS("a.token_expires_at") ", " SQL_EPOCH_MS(       \
-	    "a.refreshed_at") ", " SQL_ISO("a.created_at") ", " SQL_ISO("a.updated_at") ", "       \
-	"" SQL_ISO("a.disconnected_at")
+#define ML_ACCOUNT_COLS                                                                                                                                                             \
+	"a.id, a.ml_user_id, a.nickname, a.email, a.site_id, a.account_name, a.account_type, "                                                                                      \
+	"a.status, a.sync_enabled, a.is_primary, a.sync_interval_ms, a.notifications_enabled, "                                                                                     \
+	"" SQL_ISO("a.last_sync_at") ", " SQL_ISO(                                                                                                                                  \
+	    "a.next_sync_at") ", a.last_sync_status, "                                                                                                                              \
+			      "a.last_sync_error, a.cached_products, a.cached_orders, "                                                                                             \
+			      "a.cached_issues, "                                                                                                                                   \
+			      "" SQL_ISO(                                                                                                                                           \
+				  "a.cached_at") ", a.error_count, "                                                                                                                \
+						 "a.error_history::text, " SQL_ISO(                                                                                                 \
+						     "a."                                                                                                                           \
+						     "token_"                                                                                                                       \
+						     "expire"                                                                                                                       \
+						     "s_at") ", " SQL_EPOCH_MS("a.token_expires_"                                                                                   \
+									       "at") ","                                                                                            \
+										     " " SQL_EPOCH_MS("a.refreshed_at") ", " SQL_ISO("a."                                           \
+																     "creat"                                        \
+																     "ed_"                                          \
+																     "at") ", " SQL_ISO("a.updated_at") ", "        \
+																					"" SQL_ISO( \
+																					    "a.disconnected_at")
 #define ML_ACCOUNT_NCOLS 28
 
 /* An assignment list for UPDATE ml_accounts: count one more error and put {time, kind, message}
@@ -37,7 +49,7 @@
 	"error_count = error_count + 1, error_history = (SELECT coalesce(jsonb_agg(x.e ORDER BY "  \
 	"x.n), '[]'::jsonb) FROM jsonb_array_elements(jsonb_build_array(jsonb_build_object("       \
 	"'time', " SQL_ISO("now()") ", 'kind', " kind "::text, 'message', " msg "::text)) || "     \
-	"error_history) WITH ORDINALITY AS x(e, n) WHERE x.n <= 20)"
+				    "error_history) WITH ORDINALITY AS x(e, n) WHERE x.n <= 20)"
 
 typedef struct ml_token_info {
 	int64_t time_to_expiry_s; /* 0 once expired */
@@ -49,8 +61,8 @@ typedef struct ml_token_info {
 /* Token health at now_ms for a token valid from refreshed_ms to expires_ms (wall clock). */
 ml_token_info_t ml_token_info(int64_t now_ms, int64_t expires_ms, int64_t refreshed_ms);
 /* The tokenInfo object of the contract; account_id/ml_user_id/expiry are included when given. */
-json_t *ml_token_info_json(const ml_token_info_t *t, const char *account_id,
-			   const char *ml_user_id, const char *expiry);
+json_t *ml_token_info_json(const ml_token_info_t *t, const char *account_id, const char *ml_user_id,
+			   const char *expiry);
 
 /* An account row selected with ML_ACCOUNT_COLS from column col; detail adds errorHistory,
  * notificationsEnabled, siteId and tokenInfo. */

@@ -12,10 +12,10 @@
 
 typedef struct ml_sync_result {
 	const char *account_id;
-	bool found;	      /* false: no such account (in that tenant) */
-	bool ok;	      /* the counts were fetched and saved */
-	enum ml_err err;      /* why not, when !ok and found */
-	const char *error;    /* one line, no secrets */
+	bool found;	       /* false: no such account (in that tenant) */
+	bool ok;	       /* the counts were fetched and saved */
+	enum ml_err err;       /* why not, when !ok and found */
+	const char *error;     /* one line, no secrets */
 	const char *synced_at; /* ISO-8601, when ok */
 	long long products, orders, issues;
 } ml_sync_result_t;

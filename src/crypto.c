@@ -121,18 +121,17 @@ void crypto_free_secret(char *s)
 }
 
 /* One GCM pass; the header ("v1:<kid>:") is the additional authenticated data. */
-static bool gcm(bool enc, const unsigned char key[32], const unsigned char *nonce,
-		const char *aad, const unsigned char *in, size_t n, unsigned char *out,
-		unsigned char *tag)
+static bool gcm(bool enc, const unsigned char key[32], const unsigned char *nonce, const char *aad,
+		const unsigned char *in, size_t n, unsigned char *out, unsigned char *tag)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int len = 0, fin = 0;
-	bool ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
-		  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
-		  EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) == 1 &&
-		  EVP_CipherUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) ==
-		      1 &&
-		  EVP_CipherUpdate(ctx, out, &len, in, (int)n) == 1;
+	bool ok =
+	    ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) == 1 &&
+	    EVP_CipherUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) == 1;
 	if (ok && !enc)
 		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1;
 	if (ok)

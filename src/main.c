@@ -116,6 +116,8 @@ static int serve(app_t *app)
 	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate, app->cfg.ml_rate);
 	app->httpc = httpc_new(app->base, app->limits);
 	httpc_set_user_agent(app->httpc, "sellerhub/0.1");
+	/* sync-all fans out 4 calls per account to one host; the per-account limiters pace it. */
+	httpc_set_max_host_connections(app->httpc, 128);
 	app->throttle = throttle_new();
 	app->http = http_server_new(app->base, &app->cfg, app);
 	/* Hooks run in this order: who is asking, then how often they ask. */

@@ -20,8 +20,8 @@ ml_token_info_t ml_token_info(int64_t now_ms, int64_t expires_ms, int64_t refres
 	return t;
 }
 
-json_t *ml_token_info_json(const ml_token_info_t *t, const char *account_id,
-			   const char *ml_user_id, const char *expiry)
+json_t *ml_token_info_json(const ml_token_info_t *t, const char *account_id, const char *ml_user_id,
+			   const char *expiry)
 {
 	json_t *o = json_object();
 	if (account_id)
@@ -70,8 +70,8 @@ json_t *ml_account_json(const PGresult *res, int row, int c, bool detail)
 	const char *hist = pg_value(res, row, c + 21);
 	json_t *h = hist ? json_loads(hist, 0, NULL) : NULL;
 	json_object_set_new(a, "errorHistory", h ? h : json_array());
-	ml_token_info_t t = ml_token_info(wall_ms(), pg_int(res, row, c + 23, 0),
-					  pg_int(res, row, c + 24, 0));
+	ml_token_info_t t =
+	    ml_token_info(wall_ms(), pg_int(res, row, c + 23, 0), pg_int(res, row, c + 24, 0));
 	json_object_set_new(a, "tokenInfo", ml_token_info_json(&t, NULL, NULL, NULL));
 	return a;
 }

@@ -184,7 +184,8 @@ static void stale_listed(const PGresult *res, const char *err, void *arg)
 	}
 	OPENSSL_cleanse(&keys, sizeof(keys));
 	if (moved)
-		log_info("ml_jobs: re-sealed the tokens of %d accounts with the current key", moved);
+		log_info("ml_jobs: re-sealed the tokens of %d accounts with the current key",
+			 moved);
 }
 
 static void run_maintenance(sweep_t *s)
@@ -201,7 +202,8 @@ static void run_maintenance(sweep_t *s)
 	pg_query(app->pg, stale_seal_sql, 2, params, stale_listed, s);
 }
 
-/* --- health ------------------------------------------------------------------------------------ */
+/* --- health ------------------------------------------------------------------------------------
+ */
 
 static void health_counted(const PGresult *res, const char *err, void *arg)
 {
@@ -233,7 +235,7 @@ struct ml_jobs *ml_jobs_start(app_t *app)
 	struct ml_jobs *j = xcalloc(1, sizeof(*j));
 	j->app = app;
 	static void (*const runs[J_N])(sweep_t *) = {run_tokens, run_sync, run_maintenance,
-						      run_health};
+						     run_health};
 	int64_t every[J_N] = {app->cfg.ml_token_sweep_ms, app->cfg.ml_sync_sweep_ms,
 			      ML_JOBS_MAINTENANCE_MS, ML_JOBS_HEALTH_MS};
 	for (int i = 0; i < J_N; i++) {

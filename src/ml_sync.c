@@ -27,7 +27,7 @@ static const char failure_sql[] =
     "  next_sync_at = now() + sync_interval_ms * interval '1 ms', "
     "  status = CASE WHEN $3::bool THEN 'expired' WHEN status = 'active' THEN 'error' "
     "    ELSE status END, " ML_PUSH_ERROR("'sync'", "left($2, 500)") " "
-    "WHERE id = $1";
+								     "WHERE id = $1";
 
 enum sync_state { S_START, S_FETCH, S_SAVE };
 

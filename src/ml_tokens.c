@@ -13,11 +13,10 @@
 
 #define LOCK_POLL_MS 50
 
-static const char read_sql[] =
-    "SELECT access_token_sealed, refresh_token_sealed, status, "
-    "  refreshed_at >= to_timestamp($2::bigint / 1000.0) AS fresh, "
-    "  token_expires_at > now() + interval '30 minutes' AS healthy "
-    "FROM ml_accounts WHERE id = $1";
+static const char read_sql[] = "SELECT access_token_sealed, refresh_token_sealed, status, "
+			       "  refreshed_at >= to_timestamp($2::bigint / 1000.0) AS fresh, "
+			       "  token_expires_at > now() + interval '30 minutes' AS healthy "
+			       "FROM ml_accounts WHERE id = $1";
 
 static const char access_sql[] =
     "SELECT access_token_sealed, status, token_expires_at <= now() + interval '1 minute' "
@@ -219,9 +218,15 @@ static void read_done(const PGresult *res, const char *err, void *arg)
 	}
 	bool fresh = pg_bool(res, 0, 3), healthy = pg_bool(res, 0, 4), skip = false;
 	switch (r->why) {
-	case ML_REFRESH_MANUAL: skip = fresh; break;
-	case ML_REFRESH_EXPIRING: skip = fresh || healthy; break;
-	case ML_REFRESH_REJECTED: skip = strcmp(r->access, r->rejected) != 0; break;
+	case ML_REFRESH_MANUAL:
+		skip = fresh;
+		break;
+	case ML_REFRESH_EXPIRING:
+		skip = fresh || healthy;
+		break;
+	case ML_REFRESH_REJECTED:
+		skip = strcmp(r->access, r->rejected) != 0;
+		break;
 	}
 	if (skip) {
 		crypto_free_secret(refresh);
@@ -238,7 +243,8 @@ static void saved(const PGresult *res, const char *err, void *arg)
 {
 	refresh_t *r = arg;
 	if (err) {
-		/* The new refresh token is lost with this write: the grant will need a reconnect. */
+		/* The new refresh token is lost with this write: the grant will need a reconnect.
+		 */
 		log_error("ml_tokens: saving the refreshed tokens of %s failed: %s", r->account_id,
 			  err);
 		fail(r, ML_ERR_TRANSIENT, "the database is unavailable");
@@ -346,7 +352,8 @@ static void access_done(const PGresult *res, const char *err, void *arg)
 	access_call_t *a = arg;
 	if (err || PQntuples(res) != 1) {
 		ml_result_t r = {.err = err ? ML_ERR_TRANSIENT : ML_ERR_NOT_FOUND,
-				 .message = err ? "the database is unavailable" : "no such account"};
+				 .message =
+				     err ? "the database is unavailable" : "no such account"};
 		a->cb(&r, NULL, a->arg);
 		free(a);
 		return;

@@ -126,7 +126,8 @@ static void ml_failure(req_t *r, enum ml_err e, const char *what, const char *me
 	case ML_ERR_CONFIG:
 		http_error(r, 503, "ML_NOT_CONFIGURED", msg, NULL);
 		return;
-	default: break;
+	default:
+		break;
 	}
 	http_error(r, 502, "ML_UNAVAILABLE", msg, NULL);
 }
@@ -150,9 +151,8 @@ static bool iso_time(const char *s)
 		return s[1] == '\0';
 	return (*s == '+' || *s == '-') && isdigit((unsigned char)s[1]) &&
 	       isdigit((unsigned char)s[2]) &&
-	       (s[3] == '\0' ||
-		(s[3] == ':' && isdigit((unsigned char)s[4]) && isdigit((unsigned char)s[5]) &&
-		 s[6] == '\0'));
+	       (s[3] == '\0' || (s[3] == ':' && isdigit((unsigned char)s[4]) &&
+				 isdigit((unsigned char)s[5]) && s[6] == '\0'));
 }
 
 /* mlUserId as a JSON integer or a string of digits; Mercado Livre ids exceed Int32. */
@@ -169,12 +169,14 @@ static const char *ml_user_id_field(req_t *r, json_t **d)
 	} else if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		char *end = NULL;
-		id = (*s && strlen(s) <= 19 && isdigit((unsigned char)*s)) ? strtoll(s, &end, 10) : 0;
+		id = (*s && strlen(s) <= 19 && isdigit((unsigned char)*s)) ? strtoll(s, &end, 10)
+									   : 0;
 		if (!end || *end)
 			id = 0;
 	}
 	if (id <= 0) {
-		*d = http_problem(*d, "mlUserId", "must be a positive integer (as a number or string)");
+		*d = http_problem(*d, "mlUserId",
+				  "must be a positive integer (as a number or string)");
 		return NULL;
 	}
 	return arena_printf(r->arena, "%lld", id);
@@ -203,7 +205,8 @@ static void create_done(PGresult *const *results, int n, const char *err, void *
 		return;
 	}
 	if (PQntuples(results[1]) != 1) {
-		http_error(r, 409, "ACCOUNT_EXISTS", "This Mercado Livre account is already connected",
+		http_error(r, 409, "ACCOUNT_EXISTS",
+			   "This Mercado Livre account is already connected",
 			   http_problem(NULL, "mlUserId", "is already connected to this company"));
 		return;
 	}
@@ -220,10 +223,10 @@ static void accounts_create(req_t *r)
 	const char *email = validate_string(r, "email", V_REQUIRED, EMAIL_MAX, &d, NULL);
 	if (email && !validate_email(email))
 		d = http_problem(d, "email", "must be an email address");
-	const char *access = validate_string(r, "accessToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d,
-					     NULL);
-	const char *refresh = validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX,
-					      &d, NULL);
+	const char *access =
+	    validate_string(r, "accessToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
+	const char *refresh =
+	    validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
 	const char *expires = validate_string(r, "tokenExpiresAt", V_REQUIRED, 64, &d, NULL);
 	if (expires && !iso_time(expires))
 		d = http_problem(d, "tokenExpiresAt",
@@ -249,8 +252,8 @@ static void accounts_create(req_t *r)
 		return;
 	}
 	const char *lock[] = {r->tenant_id};
-	const char *ins[] = {r->tenant_id,	ml_user_id,	   nickname, email, c->sealed_access,
-			     c->sealed_refresh, expires,	   name,     type};
+	const char *ins[] = {r->tenant_id,	ml_user_id, nickname, email, c->sealed_access,
+			     c->sealed_refresh, expires,    name,     type};
 	pg_stmt_t stmts[] = {{lock_tenant_sql, 1, lock}, {create_sql, 9, ins}};
 	pg_batch(pool(r), stmts, 2, create_done, c);
 }
@@ -355,8 +358,12 @@ static void accounts_update(req_t *r)
 	const char *primary_s = has_primary ? (primary ? "true" : "false") : NULL;
 	const char *lock[] = {r->tenant_id};
 	const char *unmark[] = {id, r->tenant_id};
-	const char *upd[] = {id,	r->tenant_id, has_name ? "true" : "false",
-			     name,	primary_s,    interval,
+	const char *upd[] = {id,
+			     r->tenant_id,
+			     has_name ? "true" : "false",
+			     name,
+			     primary_s,
+			     interval,
 			     has_notif ? (notif ? "true" : "false") : NULL};
 	const char *exists[] = {id, r->tenant_id};
 	pg_stmt_t stmts[] = {
@@ -477,8 +484,7 @@ static void token_row(const PGresult *res, const char *err, void *arg)
 	}
 	json_t *ti = ml_token_info_json(&info, t->id, pg_value(res, 0, 1), expiry);
 	http_ok(r, 200,
-		json_pack("{s:s, s:o, s:s}", "accountId", t->id, "tokenInfo", ti, "status",
-			  status),
+		json_pack("{s:s, s:o, s:s}", "accountId", t->id, "tokenInfo", ti, "status", status),
 		NULL);
 }
 
@@ -591,8 +597,7 @@ static void sync_all_answer(sync_all_t *a)
 	json_t *summary = json_pack("{s:I, s:i, s:I}", "total", (json_int_t)total, "successful",
 				    a->ok, "failed", (json_int_t)(total - (size_t)a->ok));
 	char *msg = arena_printf(a->r->arena, "Synchronized %d/%zu accounts", a->ok, total);
-	http_ok(a->r, 200, json_pack("{s:o, s:o}", "results", a->results, "summary", summary),
-		msg);
+	http_ok(a->r, 200, json_pack("{s:o, s:o}", "results", a->results, "summary", summary), msg);
 }
 
 static void sync_slot_done(const ml_sync_result_t *s, void *arg)
@@ -674,7 +679,8 @@ void api_ml_accounts_routes(app_t *app)
 	http_route(s, "PUT", "/api/ml-accounts/:id/resume", accounts_resume, ROUTE_AUTH,
 		   "Resume automatic sync; needs accounts.manage");
 	http_route(s, "PUT", "/api/ml-accounts/:id/refresh-token", accounts_refresh_token,
-		   ROUTE_AUTH, "Refresh the account's Mercado Livre token now; needs accounts.manage");
+		   ROUTE_AUTH,
+		   "Refresh the account's Mercado Livre token now; needs accounts.manage");
 	http_route(s, "GET", "/api/ml-accounts/:id/token-info", accounts_token_info, ROUTE_AUTH,
 		   "Token expiry and health of the account");
 }

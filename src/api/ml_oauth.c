@@ -231,10 +231,10 @@ static void exchanged(const ml_result_t *res, const ml_grant_t *g, void *arg)
 				   "already used): start again.",
 				   http_problem(NULL, "code", "was refused by Mercado Livre"));
 		else
-			http_error(r, 502, "ML_UNAVAILABLE",
-				   arena_printf(r->arena, "The code exchange failed: %s.",
-						res->message),
-				   NULL);
+			http_error(
+			    r, 502, "ML_UNAVAILABLE",
+			    arena_printf(r->arena, "The code exchange failed: %s.", res->message),
+			    NULL);
 		return;
 	}
 	c->access = xstrdup(g->access_token);

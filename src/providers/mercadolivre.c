@@ -12,23 +12,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ML_TIMEOUT_MS	 10000
-#define ML_MESSAGE_MAX	 200
+#define ML_TIMEOUT_MS  10000
+#define ML_MESSAGE_MAX 200
 
 const char *ml_err_name(enum ml_err e)
 {
 	switch (e) {
-	case ML_OK: return "ok";
-	case ML_ERR_INVALID_GRANT: return "authorization revoked or expired";
-	case ML_ERR_EXPIRED: return "authorization expired: reconnect the account";
-	case ML_ERR_UNAUTHORIZED: return "Mercado Livre refused the token";
-	case ML_ERR_FORBIDDEN: return "Mercado Livre refused access";
-	case ML_ERR_NOT_FOUND: return "not found";
-	case ML_ERR_RATE_LIMITED: return "Mercado Livre rate limit";
-	case ML_ERR_TRANSIENT: return "Mercado Livre unreachable";
-	case ML_ERR_CONFIG: return "Mercado Livre is not configured";
-	case ML_ERR_BAD_RESPONSE: return "unexpected answer from Mercado Livre";
-	case ML_ERR_OTHER: return "Mercado Livre refused the request";
+	case ML_OK:
+		return "ok";
+	case ML_ERR_INVALID_GRANT:
+		return "authorization revoked or expired";
+	case ML_ERR_EXPIRED:
+		return "authorization expired: reconnect the account";
+	case ML_ERR_UNAUTHORIZED:
+		return "Mercado Livre refused the token";
+	case ML_ERR_FORBIDDEN:
+		return "Mercado Livre refused access";
+	case ML_ERR_NOT_FOUND:
+		return "not found";
+	case ML_ERR_RATE_LIMITED:
+		return "Mercado Livre rate limit";
+	case ML_ERR_TRANSIENT:
+		return "Mercado Livre unreachable";
+	case ML_ERR_CONFIG:
+		return "Mercado Livre is not configured";
+	case ML_ERR_BAD_RESPONSE:
+		return "unexpected answer from Mercado Livre";
+	case ML_ERR_OTHER:
+		return "Mercado Livre refused the request";
 	}
 	return "error";
 }
@@ -177,8 +188,8 @@ void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_gr
 	explicit_bzero(form, sizeof(form));
 }
 
-void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_token,
-		      ml_grant_cb cb, void *arg)
+void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_token, ml_grant_cb cb,
+		      void *arg)
 {
 	if (!configured(app, cb, arg))
 		return;
@@ -292,8 +303,8 @@ static void account_got(const ml_result_t *res, void *arg)
 	account_get_finish(a, res);
 }
 
-void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path,
-		    ml_cb cb, void *arg)
+void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path, ml_cb cb,
+		    void *arg)
 {
 	account_get_t *a = xcalloc(1, sizeof(*a));
 	a->app = app;
@@ -360,8 +371,8 @@ static void counts_part_done(const ml_result_t *res, void *arg)
 	free(p);
 	if (--c->pending)
 		return;
-	ml_result_t out = {.err = c->err, .status = c->status,
-			   .message = c->err == ML_OK ? NULL : c->message};
+	ml_result_t out = {
+	    .err = c->err, .status = c->status, .message = c->err == ML_OK ? NULL : c->message};
 	c->cb(&out, c->err == ML_OK ? &c->counts : NULL, c->arg);
 	free(c);
 }

@@ -102,8 +102,8 @@ Test(ml_accounts, the_seed_workflow_end_to_end)
 	cr_assert_str_eq(str_at(r.json, "data.accountName"), "Renamed");
 	cr_assert_eq(int_at(r.json, "data.syncInterval"), 600000);
 	h_resp_free(&r);
-	cr_assert_eq(status_of(&t, "PUT", path("/api/ml-accounts/%s", a), "{\"syncInterval\":59999}"),
-		     400);
+	cr_assert_eq(
+	    status_of(&t, "PUT", path("/api/ml-accounts/%s", a), "{\"syncInterval\":59999}"), 400);
 	cr_assert_eq(status_of(&t, "PUT", path("/api/ml-accounts/%s", a), "{\"isPrimary\":false}"),
 		     409);
 	r = call(&t, "PUT", path("/api/ml-accounts/%s", b), "{\"isPrimary\":true}");
@@ -197,10 +197,14 @@ Test(ml_accounts, a_tenant_cannot_see_or_touch_another_tenants_account)
 	session_t other;
 	ident_signup(&t.srv, &other);
 	static const char *const routes[][2] = {
-	    {"GET", "/api/ml-accounts/%s"},	      {"PUT", "/api/ml-accounts/%s"},
-	    {"DELETE", "/api/ml-accounts/%s"},	      {"POST", "/api/ml-accounts/%s/sync"},
-	    {"PUT", "/api/ml-accounts/%s/pause"},     {"PUT", "/api/ml-accounts/%s/resume"},
-	    {"PUT", "/api/ml-accounts/%s/refresh-token"}, {"GET", "/api/ml-accounts/%s/token-info"},
+	    {"GET", "/api/ml-accounts/%s"},
+	    {"PUT", "/api/ml-accounts/%s"},
+	    {"DELETE", "/api/ml-accounts/%s"},
+	    {"POST", "/api/ml-accounts/%s/sync"},
+	    {"PUT", "/api/ml-accounts/%s/pause"},
+	    {"PUT", "/api/ml-accounts/%s/resume"},
+	    {"PUT", "/api/ml-accounts/%s/refresh-token"},
+	    {"GET", "/api/ml-accounts/%s/token-info"},
 	};
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		h_resp_t r = ident_call(&t.srv, routes[i][0], path(routes[i][1], a), other.access,
@@ -267,8 +271,8 @@ Test(ml_accounts, twenty_concurrent_refreshes_and_two_timers_make_one_refresh_ca
 	cr_assert_eq(mlt_token_calls(&t), before + 1, "exactly one refresh reached Mercado Livre");
 	/* Everyone's token works: a sync through either process succeeds. */
 	cr_assert_eq(status_of(&t, "POST", path("/api/ml-accounts/%s/sync", a), NULL), 200);
-	h_resp_t r = ident_call(&second, "POST", path("/api/ml-accounts/%s/sync", a),
-				t.owner.access, NULL);
+	h_resp_t r =
+	    ident_call(&second, "POST", path("/api/ml-accounts/%s/sync", a), t.owner.access, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
 	cr_assert_eq(h_proc_stop(&second, 15), 0);
@@ -314,8 +318,8 @@ Test(ml_accounts, the_error_history_keeps_the_last_twenty)
 	mlt_start(&t, "505", 1, NULL);
 	char a[40];
 	mlt_add(&t, &t.owner, 0, 6 * 3600, a, NULL);
-	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/faults",
-			     "{\"path\":\"/orders/search\",\"status\":400}");
+	h_resp_t r =
+	    msh_sim(&t.sim, "POST", "/_sim/faults", "{\"path\":\"/orders/search\",\"status\":400}");
 	cr_assert(r.status == 200 || r.status == 201, "%s", r.body);
 	h_resp_free(&r);
 	for (int i = 0; i < 22; i++)
@@ -349,9 +353,9 @@ Test(ml_accounts, no_token_in_the_database_dump_the_log_or_responses)
 			       a),
 		     0);
 	const char *const calls[][2] = {{"POST", "/api/ml-accounts/%s/sync"},
-				       {"PUT", "/api/ml-accounts/%s/refresh-token"},
-				       {"GET", "/api/ml-accounts/%s"},
-				       {"GET", "/api/ml-accounts/%s/token-info"}};
+					{"PUT", "/api/ml-accounts/%s/refresh-token"},
+					{"GET", "/api/ml-accounts/%s"},
+					{"GET", "/api/ml-accounts/%s/token-info"}};
 	for (size_t i = 0; i < 4; i++) {
 		h_resp_t r = call(&t, calls[i][0], path(calls[i][1], a), NULL);
 		cr_assert_eq(r.status, 200, "%s", r.body);
@@ -361,9 +365,9 @@ Test(ml_accounts, no_token_in_the_database_dump_the_log_or_responses)
 	}
 	const char *secrets[] = {ta.access, ta.refresh, tb.access, tb.refresh, "APP_USR-"};
 	for (size_t i = 0; i < 5; i++)
-		cr_assert_neq(h_sh("pg_dump '%s' | grep -qF -- '%s'", h_env("DATABASE_URL"),
-				   secrets[i]),
-			      0, "a plaintext token is in the database dump");
+		cr_assert_neq(
+		    h_sh("pg_dump '%s' | grep -qF -- '%s'", h_env("DATABASE_URL"), secrets[i]), 0,
+		    "a plaintext token is in the database dump");
 	char *log = h_proc_log(&t.srv);
 	for (size_t i = 0; i < 5; i++)
 		cr_assert_null(strstr(log, secrets[i]), "a token is in the server log");

@@ -26,8 +26,8 @@ void mlt_start(mlt_t *t, const char *seed, int sellers, const char *const extra_
 	memset(t, 0, sizeof(*t));
 	char n[16];
 	snprintf(n, sizeof(n), "%d", sellers);
-	const char *args[] = {"--seed", seed, "--sellers", n, "--items", "60", "--orders", "80",
-			      "--questions", "30", NULL};
+	const char *args[] = {"--seed",	  seed, "--sellers",   n,    "--items", "60",
+			      "--orders", "80", "--questions", "30", NULL};
 	msh_start(&t->sim, &t->app, args);
 	mlt_start_server(t, &t->srv, extra_env);
 	ident_signup(&t->srv, &t->owner);

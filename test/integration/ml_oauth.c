@@ -121,10 +121,11 @@ Test(ml_oauth, bad_and_expired_states_are_400)
 	const char *q = approve(&t, &s, 0);
 	char query[1024];
 	snprintf(query, sizeof(query), "%s", q);
-	cr_assert_eq(ident_sql("UPDATE ml_oauth_states SET expires_at = now() - interval '1 second' "
-			       "WHERE user_id = '%s'",
-			       t.owner.user_id),
-		     0);
+	cr_assert_eq(
+	    ident_sql("UPDATE ml_oauth_states SET expires_at = now() - interval '1 second' "
+		      "WHERE user_id = '%s'",
+		      t.owner.user_id),
+	    0);
 	r = callback(&t, query);
 	cr_assert_eq(r.status, 400, "%s", r.body);
 	cr_assert_str_eq(ident_code(&r), "INVALID_STATE");
