@@ -19,37 +19,30 @@
 #define SQL_EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
 /* Selected by every account query, in this order, for ml_account_json(). */
-#define ML_ACCOUNT_COLS                                                                                                                                                             \
-	"a.id, a.ml_user_id, a.nickname, a.email, a.site_id, a.account_name, a.account_type, "                                                                                      \
-	"a.status, a.sync_enabled, a.is_primary, a.sync_interval_ms, a.notifications_enabled, "                                                                                     \
-	"" SQL_ISO("a.last_sync_at") ", " SQL_ISO(                                                                                                                                  \
-	    "a.next_sync_at") ", a.last_sync_status, "                                                                                                                              \
-			      "a.last_sync_error, a.cached_products, a.cached_orders, "                                                                                             \
-			      "a.cached_issues, "                                                                                                                                   \
-			      "" SQL_ISO(                                                                                                                                           \
-				  "a.cached_at") ", a.error_count, "                                                                                                                \
-						 "a.error_history::text, " SQL_ISO(                                                                                                 \
-						     "a."                                                                                                                           \
-						     "token_"                                                                                                                       \
-						     "expire"                                                                                                                       \
-						     "s_at") ", " SQL_EPOCH_MS("a.token_expires_"                                                                                   \
-									       "at") ","                                                                                            \
-										     " " SQL_EPOCH_MS("a.refreshed_at") ", " SQL_ISO("a."                                           \
-																     "creat"                                        \
-																     "ed_"                                          \
-																     "at") ", " SQL_ISO("a.updated_at") ", "        \
-																					"" SQL_ISO( \
-																					    "a.disconnected_at")
+// clang-format off
+#define ML_ACCOUNT_COLS                                                                            \
+	"a.id, a.ml_user_id, a.nickname, a.email, a.site_id, a.account_name, a.account_type, "     \
+	"a.status, a.sync_enabled, a.is_primary, a.sync_interval_ms, a.notifications_enabled, "    \
+	SQL_ISO("a.last_sync_at") ", " SQL_ISO("a.next_sync_at") ", "                              \
+	"a.last_sync_status, a.last_sync_error, "                                                  \
+	"a.cached_products, a.cached_orders, a.cached_issues, " SQL_ISO("a.cached_at") ", "        \
+	"a.error_count, a.error_history::text, "                                                   \
+	SQL_ISO("a.token_expires_at") ", " SQL_EPOCH_MS("a.token_expires_at") ", "                 \
+	SQL_EPOCH_MS("a.refreshed_at") ", "                                                        \
+	SQL_ISO("a.created_at") ", " SQL_ISO("a.updated_at") ", " SQL_ISO("a.disconnected_at")
+// clang-format on
 #define ML_ACCOUNT_NCOLS 28
 
 /* An assignment list for UPDATE ml_accounts: count one more error and put {time, kind, message}
  * first in the history, keeping the newest ML_ERROR_HISTORY_MAX. kind and msg are parameters
  * ("$2"). */
+// clang-format off
 #define ML_PUSH_ERROR(kind, msg)                                                                   \
 	"error_count = error_count + 1, error_history = (SELECT coalesce(jsonb_agg(x.e ORDER BY "  \
 	"x.n), '[]'::jsonb) FROM jsonb_array_elements(jsonb_build_array(jsonb_build_object("       \
 	"'time', " SQL_ISO("now()") ", 'kind', " kind "::text, 'message', " msg "::text)) || "     \
-				    "error_history) WITH ORDINALITY AS x(e, n) WHERE x.n <= 20)"
+	"error_history) WITH ORDINALITY AS x(e, n) WHERE x.n <= 20)"
+// clang-format on
 
 typedef struct ml_token_info {
 	int64_t time_to_expiry_s; /* 0 once expired */
