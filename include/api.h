@@ -13,6 +13,10 @@ void api_users_routes(app_t *app);
 
 /* POST /webhooks/ml */
 void api_webhooks_routes(app_t *app);
+/* /api/ml-accounts: the eleven account endpoints */
+void api_ml_accounts_routes(app_t *app);
+/* /api/ml/oauth: start and callback */
+void api_ml_oauth_routes(app_t *app);
 
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);

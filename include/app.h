@@ -14,6 +14,8 @@
 #include "workers.h"
 
 struct throttle;
+struct ml_tokens;
+struct ml_jobs;
 
 typedef struct app {
 	struct event_base *base;
@@ -27,6 +29,8 @@ typedef struct app {
 	struct throttle *throttle; /* request and login limits (throttle.h) */
 	struct jobs *jobs;	   /* background jobs (jobs.h) */
 	struct webhooks *webhooks; /* notification intake (webhooks.h) */
+	struct ml_tokens *ml_tokens; /* in-flight Mercado Livre token refreshes (ml_tokens.h) */
+	struct ml_jobs *ml_jobs;     /* Mercado Livre account timers (ml_jobs.h) */
 	int64_t started_ms;
 } app_t;
 

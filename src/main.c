@@ -8,6 +8,8 @@
 #include "migrate.h"
 #include "jobs.h"
 #include "notifications.h"
+#include "ml_jobs.h"
+#include "ml_tokens.h"
 #include "throttle.h"
 #include "webhooks.h"
 #include "util.h"
@@ -133,6 +135,8 @@ static int serve(app_t *app)
 	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate, app->cfg.ml_rate);
 	app->httpc = httpc_new(app->base, app->limits);
 	httpc_set_user_agent(app->httpc, "sellerhub/0.1");
+	/* sync-all fans out 4 calls per account to one host; the per-account limiters pace it. */
+	httpc_set_max_host_connections(app->httpc, 128);
 	app->throttle = throttle_new();
 	app->http = http_server_new(app->base, &app->cfg, app);
 	/* Hooks run in this order: who is asking, then how often they ask. */
@@ -145,6 +149,10 @@ static int serve(app_t *app)
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
 	notifications_register_jobs(app);
+	api_ml_accounts_routes(app);
+	api_ml_oauth_routes(app);
+	app->ml_tokens = ml_tokens_new(app);
+	app->ml_jobs = ml_jobs_start(app);
 
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
@@ -175,6 +183,9 @@ static int serve(app_t *app)
 	jobs_free(app->jobs);
 	webhooks_free(app->webhooks);
 	redis_free(app->redis);
+	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
+	ml_tokens_free(app->ml_tokens);
+	ml_jobs_free(app->ml_jobs);
 	throttle_free(app->throttle);
 	event_free(sd.sigterm);
 	event_free(sd.sigint);
