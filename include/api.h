@@ -13,6 +13,10 @@ void api_users_routes(app_t *app);
 
 /* POST /webhooks/ml */
 void api_webhooks_routes(app_t *app);
+/* /api/webhooks/stats and /pending */
+void api_webhook_stats_routes(app_t *app);
+/* /api/admin/jobs */
+void api_admin_jobs_routes(app_t *app);
 /* /api/ml-accounts: the eleven account endpoints */
 void api_ml_accounts_routes(app_t *app);
 /* /api/ml/oauth: start and callback */

@@ -28,6 +28,7 @@ typedef struct config {
 	int job_concurrency;
 	int job_stale_s;      /* a job running longer than this lost its process */
 	int job_redispatch_s; /* a queued job not picked up by then was lost by Redis */
+	int missed_feeds_interval_s;
 	char *app_url;
 	char *ml_client_id, *ml_client_secret, *ml_redirect_uri, *ml_api_url, *ml_auth_url;
 	char *ml_webhook_secret;

@@ -170,6 +170,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->job_concurrency = (int)num(&l, "JOB_CONCURRENCY", 16, 1, 1024);
 	c->job_stale_s = (int)num(&l, "JOB_STALE_SECONDS", 300, 1, 86400);
 	c->job_redispatch_s = (int)num(&l, "JOB_REDISPATCH_SECONDS", 30, 1, 3600);
+	c->missed_feeds_interval_s = (int)num(&l, "MISSED_FEEDS_INTERVAL", 600, 1, 86400);
 	c->app_url = url(&l, "APP_URL", NULL, false, http_schemes);
 
 	c->ml_client_id = str(&l, "ML_CLIENT_ID", NULL, false);

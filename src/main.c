@@ -6,6 +6,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "missed_feeds.h"
 #include "jobs.h"
 #include "notifications.h"
 #include "ml_jobs.h"
@@ -148,6 +149,8 @@ static int serve(app_t *app)
 	app->jobs = jobs_new(app);
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
+	api_webhook_stats_routes(app);
+	api_admin_jobs_routes(app);
 	notifications_register_jobs(app);
 	api_ml_accounts_routes(app);
 	api_ml_oauth_routes(app);
@@ -163,6 +166,7 @@ static int serve(app_t *app)
 		event_add(sd.sigterm, NULL);
 		event_add(sd.sigint, NULL);
 		jobs_start(app->jobs);
+		app->missed_feeds = missed_feeds_start(app);
 		log_info("sellerhubd listening on http://%s:%d (pool %d, workers %d, jobs %d)",
 			 app->cfg.bind, app->cfg.port, app->cfg.pg_pool_size, app->cfg.workers,
 			 app->cfg.job_concurrency);
@@ -173,6 +177,7 @@ static int serve(app_t *app)
 		rc = 1;
 	}
 
+	missed_feeds_stop(app->missed_feeds);
 	/* Callbacks still run while these are freed (each fails what it holds): free the callers
 	 * before what their callbacks use. */
 	http_server_free(app->http);
@@ -186,6 +191,7 @@ static int serve(app_t *app)
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
 	ml_tokens_free(app->ml_tokens);
 	ml_jobs_free(app->ml_jobs);
+	missed_feeds_free(app->missed_feeds);
 	throttle_free(app->throttle);
 	event_free(sd.sigterm);
 	event_free(sd.sigint);

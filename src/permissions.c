@@ -37,6 +37,8 @@ static const struct perm {
     {"questions.answer", OWNER | ADMIN | MEMBER},
     {"reports.view", ALL},
     {"exports.run", OWNER | ADMIN | MEMBER},
+    {"webhooks.view", ALL},	    /* notification stats and backlog */
+    {"jobs.manage", OWNER | ADMIN}, /* the job board: inspect and retry jobs */
 };
 
 static const struct role *role_find(const char *name)

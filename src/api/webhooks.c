@@ -33,27 +33,28 @@ typedef struct group {
 struct webhooks {
 	app_t *app;
 	netaddr_list_t *allow;
-	group_t *next; /* filling */
-	int in_flight; /* groups being committed */
+	group_t *next;	/* filling */
+	int in_flight;	/* groups being committed */
 	int64_t app_id; /* ML_CLIENT_ID as a number, 0 when unset */
 	metric_t *received, *stored, *duplicates, *rejected, *unavailable, *group_size, *commit;
 };
 
 static const char insert_sql[] =
-	"WITH input AS ("
-	" SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(nid text, topic text, resource text,"
-	" user_id bigint, app_id bigint, attempts integer, sent timestamptz, received timestamptz,"
-	" body jsonb)),"
-	" ins AS ("
-	" INSERT INTO ml_notifications (notification_id, topic, resource, ml_user_id,"
-	" application_id, attempts, sent_at, received_at, body)"
-	" SELECT nid, topic, resource, user_id, app_id, attempts, sent, received, body FROM input"
-	" ON CONFLICT (notification_id) DO NOTHING"
-	" RETURNING id, ml_user_id, resource)"
-	" INSERT INTO jobs (kind, collapse_key, payload)"
-	" SELECT 'ml_notification', ins.ml_user_id || ':' || ins.resource,"
-	" jsonb_build_object('notification', ins.id) FROM ins"
-	" RETURNING id";
+    "WITH input AS ("
+    " SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(nid text, topic text, resource text,"
+    " user_id bigint, app_id bigint, attempts integer, sent timestamptz, received timestamptz,"
+    " source text, body jsonb)),"
+    " ins AS ("
+    " INSERT INTO ml_notifications (notification_id, topic, resource, ml_user_id,"
+    " application_id, attempts, sent_at, received_at, source, body)"
+    " SELECT nid, topic, resource, user_id, app_id, attempts, sent, received, source, body"
+    " FROM input"
+    " ON CONFLICT (notification_id) DO NOTHING"
+    " RETURNING id, ml_user_id, resource)"
+    " INSERT INTO jobs (kind, collapse_key, payload)"
+    " SELECT 'ml_notification', ins.ml_user_id || ':' || ins.resource,"
+    " jsonb_build_object('notification', ins.id) FROM ins"
+    " RETURNING id";
 
 static group_t *group_new(void)
 {
@@ -115,10 +116,7 @@ static void flush(webhooks_t *w)
 	w->in_flight++;
 	g->started_us = now_us();
 	metric_observe(w->group_size, (double)g->n);
-	char *rows = json_dumps(g->rows, JSON_COMPACT);
-	const char *params[] = {rows};
-	pg_query_prepared(w->app->pg, insert_sql, 1, params, committed, g);
-	free(rows);
+	webhooks_store(w->app, g->rows, committed, g);
 }
 
 static void enqueue(webhooks_t *w, req_t *r, json_t *row)
@@ -174,9 +172,10 @@ static const char *timestamp_of(json_t *v)
 	return s;
 }
 
-static json_t *notification_row(webhooks_t *w, req_t *r, json_t *b)
+json_t *webhooks_row(json_t *b, const char *source, int64_t app_id_required, json_t **details,
+		     bool *foreign)
 {
-	json_t *details = NULL;
+	*foreign = false;
 	json_t *idv = json_object_get(b, "_id");
 	if (!idv)
 		idv = json_object_get(b, "id");
@@ -189,48 +188,49 @@ static json_t *notification_row(webhooks_t *w, req_t *r, json_t *b)
 		nid = idbuf;
 	}
 	if (!nid)
-		details = http_problem(details, "_id", "must be a non-empty string (or id)");
-
+		*details = http_problem(*details, "_id", "must be a non-empty string (or id)");
 	const char *topic = json_string_value(json_object_get(b, "topic"));
 	if (!topic || !*topic || strlen(topic) > 64)
-		details = http_problem(details, "topic", "must be a non-empty string");
+		*details = http_problem(*details, "topic", "must be a non-empty string");
 	const char *resource = json_string_value(json_object_get(b, "resource"));
 	if (!resource || !*resource || strlen(resource) > 500)
-		details = http_problem(details, "resource", "must be a non-empty string");
+		*details = http_problem(*details, "resource", "must be a non-empty string");
 	int64_t user_id = 0;
 	if (!int64_of(json_object_get(b, "user_id"), &user_id))
-		details = http_problem(details, "user_id", "must be a positive integer");
+		*details = http_problem(*details, "user_id", "must be a positive integer");
 	int64_t app_id = 0;
 	json_t *appv = json_object_get(b, "application_id");
 	if (appv && !int64_of(appv, &app_id))
-		details = http_problem(details, "application_id", "must be a positive integer");
-	if (details) {
-		metric_inc(w->rejected);
-		http_error(r, 400, "INVALID_NOTIFICATION", "This is not a Mercado Livre notification.",
-			   details);
+		*details = http_problem(*details, "application_id", "must be a positive integer");
+	if (*details)
+		return NULL;
+	if (app_id_required && app_id != app_id_required) {
+		*foreign = true;
 		return NULL;
 	}
-	if (w->app_id && app_id != w->app_id) {
-		metric_inc(w->rejected);
-		http_error(r, 403, "FOREIGN_APPLICATION",
-			   "The notification is for another application.", NULL);
-		return NULL;
-	}
-	/* "orders/1" and "/orders/1" name the same resource; bare ids (messages) stay as they are. */
-	const char *res = resource[0] != '/' && strchr(resource, '/')
-				  ? arena_printf(r->arena, "/%s", resource)
-				  : resource;
+	/* "orders/1" and "/orders/1" name the same resource; bare ids (messages) stay as they are.
+	 */
+	json_t *resv = resource[0] != '/' && strchr(resource, '/') ? json_sprintf("/%s", resource)
+								   : json_string(resource);
 	json_t *attempts = json_object_get(b, "attempts");
 	json_t *received = json_object_get(b, "received");
 	if (!received)
 		received = json_object_get(b, "recieved");
-	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s?, s:s?, s:O}", "nid", nid, "topic",
-			 topic, "resource", res, "user_id", (json_int_t)user_id, "app_id",
+	return json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:s?, s:s?, s:s, s:O}", "nid", nid,
+			 "topic", topic, "resource", resv, "user_id", (json_int_t)user_id, "app_id",
 			 app_id ? json_integer(app_id) : json_null(), "attempts",
 			 json_is_integer(attempts) ? json_integer(json_integer_value(attempts))
 						   : json_null(),
 			 "sent", timestamp_of(json_object_get(b, "sent")), "received",
-			 timestamp_of(received), "body", b);
+			 timestamp_of(received), "source", source, "body", b);
+}
+
+void webhooks_store(struct app *app, const json_t *rows, pg_cb cb, void *arg)
+{
+	char *text = json_dumps(rows, JSON_COMPACT);
+	const char *params[] = {text};
+	pg_query_prepared(app->pg, insert_sql, 1, params, cb, arg);
+	free(text);
 }
 
 static void intake(req_t *r)
@@ -249,9 +249,20 @@ static void intake(req_t *r)
 		http_error(r, 400, "INVALID_NOTIFICATION", "The notification body is empty.", NULL);
 		return;
 	}
-	json_t *row = notification_row(w, r, r->body);
-	if (row)
+	json_t *details = NULL;
+	bool foreign;
+	json_t *row = webhooks_row(r->body, "webhook", w->app_id, &details, &foreign);
+	if (row) {
 		enqueue(w, r, row);
+		return;
+	}
+	metric_inc(w->rejected);
+	if (foreign)
+		http_error(r, 403, "FOREIGN_APPLICATION",
+			   "The notification is for another application.", NULL);
+	else
+		http_error(r, 400, "INVALID_NOTIFICATION",
+			   "This is not a Mercado Livre notification.", details);
 }
 
 webhooks_t *webhooks_new(app_t *app)
@@ -267,24 +278,24 @@ webhooks_t *webhooks_new(app_t *app)
 		long long id = strtoll(app->cfg.ml_client_id, &end, 10);
 		w->app_id = *end ? 0 : id;
 	}
-	w->received = metrics_counter("sellerhub_webhooks_received_total",
-				      "Notifications received", "source=\"ml\"");
+	w->received = metrics_counter("sellerhub_webhooks_received_total", "Notifications received",
+				      "source=\"ml\"");
 	w->stored = metrics_counter("sellerhub_webhooks_stored_total",
 				    "Notifications committed (new)", "source=\"ml\"");
-	w->duplicates = metrics_counter("sellerhub_webhooks_duplicates_total",
-					"Notifications already stored (acknowledged again)",
-					"source=\"ml\"");
+	w->duplicates =
+	    metrics_counter("sellerhub_webhooks_duplicates_total",
+			    "Notifications already stored (acknowledged again)", "source=\"ml\"");
 	w->rejected = metrics_counter("sellerhub_webhooks_rejected_total",
 				      "Notifications refused (400/403)", "source=\"ml\"");
-	w->unavailable = metrics_counter("sellerhub_webhooks_unavailable_total",
-					 "Notifications answered 503 (database down)",
-					 "source=\"ml\"");
+	w->unavailable =
+	    metrics_counter("sellerhub_webhooks_unavailable_total",
+			    "Notifications answered 503 (database down)", "source=\"ml\"");
 	static const double sizes[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
-	w->group_size = metrics_histogram("sellerhub_webhooks_group_size",
-					  "Notifications per group commit", "", sizes,
-					  ARRAY_LEN(sizes));
-	w->commit = metrics_histogram("sellerhub_webhooks_commit_seconds",
-				      "Group commit latency", "", NULL, 0);
+	w->group_size =
+	    metrics_histogram("sellerhub_webhooks_group_size", "Notifications per group commit", "",
+			      sizes, ARRAY_LEN(sizes));
+	w->commit = metrics_histogram("sellerhub_webhooks_commit_seconds", "Group commit latency",
+				      "", NULL, 0);
 	return w;
 }
 

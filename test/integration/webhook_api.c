@@ -1,0 +1,219 @@
+/* The tenant's notification views (/api/webhooks/stats, /pending), the job board
+ * (/api/admin/jobs, retry), and notifications recovered from Mercado Livre's missed_feeds. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ml_helpers.h"
+
+static mlt_t t;
+static char account[40];
+
+static void start_with(const char *const env[])
+{
+	char seed[16];
+	snprintf(seed, sizeof(seed), "%d", 700 + getpid() % 1000);
+	mlt_start(&t, seed, 1, env);
+	/* Deliveries give up after two attempts within a few milliseconds (an hour, squeezed). */
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/reset",
+			     "{\"notify_retry_scale\":0.00001,\"notify_attempts\":2}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	mlt_add(&t, &t.owner, 0, 6 * 3600, account, NULL);
+}
+
+static void start(void)
+{
+	const char *env[] = {"JOB_REDISPATCH_SECONDS=1", NULL};
+	start_with(env);
+}
+
+/* Only this suite polls missed_feeds every second: a poller asks with any active account, and
+ * the tests' shared database holds accounts of other tests' simulators. */
+static void start_polling(void)
+{
+	const char *env[] = {"JOB_REDISPATCH_SECONDS=1", "MISSED_FEEDS_INTERVAL=1", NULL};
+	start_with(env);
+}
+
+static void stop(void)
+{
+	mlt_stop(&t);
+}
+
+TestSuite(webhook_api, .init = start, .fini = stop, .timeout = 90);
+
+static const char *code(const h_resp_t *r)
+{
+	return json_string_value(json_object_get(r->json, "code"));
+}
+
+Test(webhook_api, stats_and_pending_are_the_tenants_own)
+{
+	long long seller = (long long)t.app.sellers[0];
+	char tag[64];
+	snprintf(tag, sizeof(tag), "api-%d-%ld", getpid(), (long)time(NULL));
+	/* Three waiting notifications, stored as intake would but with no job yet. */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(h_sql_int("INSERT INTO ml_notifications (notification_id, topic, resource,"
+				       " ml_user_id, body) VALUES ('%s-p%d', 'orders_v2', '/orders/%d',"
+				       " %lld, '{}') RETURNING 1",
+				       tag, i, i, seller),
+			     1);
+	/* One that is processed: a topic sellerhub does not keep is done at once. */
+	char body[512];
+	snprintf(body, sizeof(body),
+		 "{\"_id\":\"%s-m\",\"resource\":\"abc123\",\"user_id\":%lld,\"topic\":\"messages\","
+		 "\"application_id\":%s}",
+		 tag, seller, t.app.client_id);
+	h_resp_t r = h_http("POST", h_url(&t.srv, "/webhooks/ml"), body, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	for (int i = 0; i < 100 && h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
+					     "notification_id = '%s-m' AND status = 'done'",
+					     tag) != 1;
+	     i++)
+		usleep(100000);
+
+	r = ident_call(&t.srv, "GET", "/api/webhooks/pending?limit=2", t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.pagination.total")), 3);
+	cr_assert_eq(json_array_size(h_json_path(r.json, "data.notifications")), 2);
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.notifications.0.topic")),
+			 "orders_v2");
+	cr_assert(strstr(json_string_value(h_json_path(r.json, "data.notifications.0.arrivedAt")),
+			 "Z"));
+	h_resp_free(&r);
+
+	r = ident_call(&t.srv, "GET", "/api/webhooks/stats", t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.total")), 4, "%s", r.body);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.byStatus.pending")), 3);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.byStatus.done")), 1);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.byTopic.orders_v2")), 3);
+	cr_assert(json_is_number(h_json_path(r.json, "data.lagMs.p95")), "%s", r.body);
+	cr_assert_not_null(json_string_value(h_json_path(r.json, "data.oldestPending")));
+	h_resp_free(&r);
+
+	/* Another tenant sees none of it. */
+	session_t other;
+	ident_signup(&t.srv, &other);
+	r = ident_call(&t.srv, "GET", "/api/webhooks/stats", other.access, NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.total")), 0);
+	h_resp_free(&r);
+	r = ident_call(&t.srv, "GET", "/api/webhooks/pending", other.access, NULL);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.pagination.total")), 0);
+	h_resp_free(&r);
+	r = ident_call(&t.srv, "GET", "/api/webhooks/stats?hours=0", t.owner.access, NULL);
+	cr_assert_eq(r.status, 400);
+	h_resp_free(&r);
+	r = ident_call(&t.srv, "GET", "/api/webhooks/stats", NULL, NULL);
+	cr_assert_eq(r.status, 401);
+	h_resp_free(&r);
+}
+
+Test(webhook_api, a_dead_job_is_shown_and_retried_by_an_admin)
+{
+	/* A job no process can run: it dies at its first attempt. */
+	long long id = h_sql_int("INSERT INTO jobs (kind, tenant_id, max_attempts, dispatched_at)"
+				 " SELECT 'export_unknown', tenant_id, 1, now() - interval '1 hour'"
+				 " FROM users WHERE id = '%s' RETURNING id",
+				 t.owner.user_id);
+	cr_assert_gt(id, 0);
+	for (int i = 0; i < 100 && h_sql_int("SELECT count(*) FROM jobs WHERE id = %lld AND status "
+					     "= 'dead'",
+					     id) != 1;
+	     i++)
+		usleep(100000);
+	char *first = h_sql_text("SELECT finished_at FROM jobs WHERE id = %lld", id);
+
+	h_resp_t r = ident_call(&t.srv, "GET", "/api/admin/jobs?status=dead", t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_geq(json_integer_value(h_json_path(r.json, "data.queue.dead")), 1);
+	json_t *jobs = h_json_path(r.json, "data.jobs");
+	bool seen = false;
+	char idstr[24];
+	snprintf(idstr, sizeof(idstr), "%lld", id);
+	for (size_t i = 0; i < json_array_size(jobs); i++) {
+		json_t *j = json_array_get(jobs, i);
+		if (strcmp(json_string_value(json_object_get(j, "id")), idstr) == 0) {
+			seen = true;
+			cr_assert_str_eq(json_string_value(json_object_get(j, "lastError")),
+					 "no handler for this kind of job");
+		}
+	}
+	cr_assert(seen, "%s", r.body);
+	h_resp_free(&r);
+
+	/* A viewer may not; another tenant cannot even find it. */
+	session_t viewer, other;
+	ident_add_user(&t.srv, &t.owner, "viewer", &viewer);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/admin/jobs/%lld/retry", id);
+	r = ident_call(&t.srv, "POST", path, viewer.access, NULL);
+	cr_assert_eq(r.status, 403);
+	h_resp_free(&r);
+	ident_signup(&t.srv, &other);
+	r = ident_call(&t.srv, "POST", path, other.access, NULL);
+	cr_assert_eq(r.status, 404);
+	h_resp_free(&r);
+
+	/* Retried: queued with fresh attempts, then it runs again (and dies again). */
+	r = ident_call(&t.srv, "POST", path, t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.status")), "queued");
+	h_resp_free(&r);
+	bool reran = false;
+	for (int i = 0; i < 100 && !reran; i++) {
+		char *now = h_sql_text("SELECT finished_at FROM jobs WHERE id = %lld AND status = "
+				       "'dead' AND attempts = 1 AND note LIKE 'retried by %%'",
+				       id);
+		reran = *now && strcmp(now, first) != 0;
+		free(now);
+		usleep(100000);
+	}
+	cr_assert(reran, "the retried job did not run again");
+	free(first);
+	/* Retrying a job that is not dead or failed is a conflict. */
+	long long done = h_sql_int("INSERT INTO jobs (kind, tenant_id, status) SELECT 'x', "
+				   "tenant_id, 'done' FROM users WHERE id = '%s' RETURNING id",
+				   t.owner.user_id);
+	snprintf(path, sizeof(path), "/api/admin/jobs/%lld/retry", done);
+	r = ident_call(&t.srv, "POST", path, t.owner.access, NULL);
+	cr_assert_eq(r.status, 409, "%s", r.body);
+	cr_assert_str_eq(code(&r), "NOT_RETRYABLE");
+	h_resp_free(&r);
+}
+
+Test(missed_feeds, notifications_mercado_livre_gave_up_on_are_recovered, .init = start_polling,
+     .fini = stop, .timeout = 90)
+{
+	/* Every delivery fails (nothing listens there) and the hour of retries is squeezed. */
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/notifications/target",
+			     "{\"url\":\"http://127.0.0.1:9/webhooks/ml\"}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	char order[128];
+	snprintf(order, sizeof(order), "{\"seller_id\":%lld}", (long long)t.app.sellers[0]);
+	r = msh_sim(&t.sim, "POST", "/_sim/orders", order);
+	cr_assert(r.status == 200 || r.status == 201, "%ld %s", r.status, r.body);
+	h_resp_free(&r);
+	long long found = 0;
+	for (int i = 0; i < 300 && found == 0; i++) {
+		found = h_sql_int("SELECT count(*) FROM ml_notifications WHERE source = 'missed_feeds'"
+				  " AND ml_user_id = %lld",
+				  (long long)t.app.sellers[0]);
+		usleep(100000);
+	}
+	cr_assert_gt(found, 0, "nothing was recovered from missed_feeds");
+	/* Stored once, with its job, like any notification. */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications n WHERE source = "
+			       "'missed_feeds' AND ml_user_id = %lld AND NOT EXISTS (SELECT 1 FROM "
+			       "jobs j WHERE (j.payload->>'notification')::bigint = n.id)",
+			       (long long)t.app.sellers[0]),
+		     0);
+}
