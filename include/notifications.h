@@ -1,7 +1,7 @@
-/* Processing a stored Mercado Livre notification (the "ml_notification" job): find every
- * connected account with its user_id, in any tenant, and hand the resource to the fetcher
- * registered for its topic. Unknown user_id: the notification is an orphan (counted, not
- * retried). */
+/* Processing stored Mercado Livre notifications (the "ml_notifications" job, one per group
+ * committed together): find every connected account with each notification's user_id, in any
+ * tenant, and hand the resource to the fetcher registered for its topic. Unknown user_id: the
+ * notification is an orphan (counted, not retried). See src/notifications.c. */
 #ifndef SH_NOTIFICATIONS_H
 #define SH_NOTIFICATIONS_H
 
@@ -11,7 +11,8 @@
 
 struct app;
 
-/* What a topic fetcher is given: one notification for one account. */
+/* What a topic fetcher is given: one resource for one account (notification_id is the first of
+ * the group's notifications naming it). */
 typedef struct ml_notice {
 	int64_t notification_id;
 	const char *topic;

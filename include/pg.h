@@ -50,6 +50,10 @@ void pg_query(pg_pool_t *p, const char *sql, int nparams, const char *const *par
 /* Same, but prepared once per connection and reused: for the hot, fixed statements. */
 void pg_query_prepared(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
 		       pg_cb cb, void *arg);
+/* Same, but ahead of everything waiting for a connection: for work whose latency is the
+ * product (webhook acknowledgements), never for bulk work. */
+void pg_query_urgent(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
+		     pg_cb cb, void *arg);
 /* Several statements in pipeline mode: one round trip, all or nothing. */
 void pg_batch(pg_pool_t *p, const pg_stmt_t *stmts, int n, pg_batch_cb cb, void *arg);
 

@@ -21,8 +21,8 @@ void webhooks_free(webhooks_t *w);
  * another application (*foreign). */
 json_t *webhooks_row(json_t *body, const char *source, int64_t app_id_required, json_t **details,
 		     bool *foreign);
-/* Store rows (a JSON array from webhooks_row) and create a job for each new one, in one
- * statement; the result has one row (the job id) per notification not already stored. */
+/* Store rows (a JSON array from webhooks_row) and, when any is new, one job that processes
+ * them, in one statement; the result's one row is (job id or NULL, how many were new). */
 void webhooks_store(struct app *app, const json_t *rows, pg_cb cb, void *arg);
 
 #endif

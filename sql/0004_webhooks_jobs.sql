@@ -27,8 +27,6 @@ CREATE TABLE jobs (
     id            bigserial PRIMARY KEY,
     kind          text NOT NULL,
     tenant_id     uuid,                     -- NULL for jobs that span tenants (notifications)
-    collapse_key  text,                     -- waiting jobs with the same key run as one
-    collapsed_into bigint,                  -- the job whose run covered this one
     payload       jsonb NOT NULL DEFAULT '{}'::jsonb,
     status        text NOT NULL DEFAULT 'queued'
                   CHECK (status IN ('queued', 'running', 'done', 'failed', 'dead')),
@@ -47,8 +45,6 @@ CREATE TABLE jobs (
 -- The sweeper's scans: due work, and running work whose process died.
 CREATE INDEX jobs_due ON jobs (run_at) WHERE status IN ('queued', 'failed');
 CREATE INDEX jobs_running ON jobs (locked_at) WHERE status = 'running';
-CREATE INDEX jobs_collapse ON jobs (collapse_key) WHERE status = 'queued';
-CREATE INDEX jobs_collapsed_into ON jobs (collapsed_into) WHERE collapsed_into IS NOT NULL;
 CREATE INDEX jobs_kind_status ON jobs (kind, status, updated_at);
 CREATE TRIGGER jobs_updated_at BEFORE UPDATE ON jobs
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();

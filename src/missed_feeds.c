@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 50
+#define PAGE	  50
 #define MAX_PAGES 200 /* one pass reads at most 10,000 entries; the next pass continues */
 
 struct missed_feeds {
@@ -32,8 +32,8 @@ struct missed_feeds {
 };
 
 static const char account_sql[] =
-	"SELECT id FROM ml_accounts WHERE status = 'active' AND disconnected_at IS NULL"
-	" ORDER BY refreshed_at DESC LIMIT 1";
+    "SELECT id FROM ml_accounts WHERE status = 'active' AND disconnected_at IS NULL"
+    " ORDER BY refreshed_at DESC LIMIT 1";
 
 static void fetch_page(missed_feeds_t *m);
 
@@ -47,8 +47,7 @@ static void pass_end(missed_feeds_t *m, const char *why)
 		log_warn("missed_feeds: pass stopped: %s", why);
 	m->running = false;
 	/* Compare-and-delete: never release a lease that expired and went to another process. */
-	redis_command(m->app->redis, lease_released, NULL,
-		      "EVAL %s 1 %s %s",
+	redis_command(m->app->redis, lease_released, NULL, "EVAL %s 1 %s %s",
 		      "if redis.call('get', KEYS[1]) == ARGV[1] then "
 		      "return redis.call('del', KEYS[1]) else return 0 end",
 		      m->lease_key, m->lease);
@@ -61,15 +60,12 @@ static void stored(const PGresult *res, const char *err, void *arg)
 		pass_end(m, err);
 		return;
 	}
-	int n = PQntuples(res);
-	if (n > 0) {
-		int64_t *ids = xmalloc((size_t)n * sizeof(int64_t));
-		for (int i = 0; i < n; i++)
-			ids[i] = pg_int(res, i, 0, 0);
-		jobs_dispatch(m->app->jobs, ids, n);
-		free(ids);
-		metric_add(m->recovered, n);
-		log_info("missed_feeds: recovered %d notifications", n);
+	int64_t job = pg_int(res, 0, 0, 0);
+	long long n = pg_int(res, 0, 1, 0);
+	if (job > 0) {
+		jobs_dispatch(m->app->jobs, &job, 1);
+		metric_add(m->recovered, (double)n);
+		log_info("missed_feeds: recovered %lld notifications", n);
 	}
 	fetch_page(m);
 }

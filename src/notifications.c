@@ -1,7 +1,14 @@
-/* The ml_notification job. A notification may concern several accounts (the same seller
- * connected by two tenants); the job succeeds when every account's fetch succeeded. Topics that
- * sellerhub keeps (orders, items, questions, shipments, claims) wait for their fetcher; others
- * are recorded as done with a note. */
+/* The ml_notifications job: one group of notifications committed together. Each notification
+ * keeps its own status, so an attempt only processes what is still pending. For each one:
+ *   - no connected account has its user_id (in any tenant): orphan, counted, never retried;
+ *   - a topic sellerhub does not keep: done, with a note;
+ *   - a kept topic with no fetcher in this process: left pending, the job tries again later;
+ *   - otherwise one fetch per account and resource, however many notifications of the group
+ *     name that resource; when it succeeds they are done, and so is any other pending
+ *     notification of the same resource that arrived before this attempt began (the fetch
+ *     came after it, so it covers it too).
+ * Retryable failures (429, 5xx, network) retry the job with backoff; at the last attempt the
+ * notifications still failing are marked dead with the job. */
 #include "notifications.h"
 #include "app.h"
 #include "log.h"
@@ -23,7 +30,7 @@ typedef struct topic {
 
 static topic_t topics[MAX_TOPICS];
 static int ntopics;
-static metric_t *orphans, *processed;
+static metric_t *orphans, *processed, *fetches;
 
 /* Topics whose data sellerhub stores: never marked done without their fetcher. */
 static const char *const kept_topics[] = {"orders_v2", "orders",	"items", "questions",
@@ -53,116 +60,185 @@ static bool kept(const char *topic)
 	return false;
 }
 
-/* now(): when this run began, before any fetch; notifications of the same resource that
- * arrived until then are covered by this run. */
+/* now(): when this attempt began, before any fetch. */
 static const char load_sql[] =
-    "SELECT n.topic, n.resource, n.ml_user_id, n.status,"
+    "SELECT n.id, n.topic, n.resource, n.ml_user_id,"
     " coalesce(json_agg(json_build_object('id', a.id, 'tenant', a.tenant_id))"
     " FILTER (WHERE a.id IS NOT NULL), '[]')::text, now()::text"
     " FROM ml_notifications n"
     " LEFT JOIN ml_accounts a ON a.ml_user_id = n.ml_user_id AND a.disconnected_at IS NULL"
-    " WHERE n.id = $1 GROUP BY n.id";
+    " WHERE n.job_id = $1 AND n.status = 'pending' GROUP BY n.id ORDER BY n.id";
 
-/* Done (or orphan): this notification and every notification of the same resource that was
- * waiting when this run began (the fetch that followed covers them), with their queued jobs.
- * SKIP LOCKED everywhere: two runs for one resource never wait on each other; a row one of
- * them skips is covered by the other, or processed by its own job. */
-static const char finish_sql[] =
-    "WITH covered AS ("
-    " UPDATE ml_notifications SET status = $2, processed_at = now(), note = $3"
-    " WHERE id IN (SELECT id FROM ml_notifications WHERE id = $1 OR (ml_user_id = $4"
-    " AND resource = $5 AND status = 'pending' AND arrived_at <= $6::timestamptz)"
-    " FOR UPDATE SKIP LOCKED)"
-    " RETURNING id)"
-    " UPDATE jobs SET status = 'done', finished_at = now(), collapsed_into = $7,"
-    " note = 'covered by job ' || $7"
-    " WHERE id IN (SELECT id FROM jobs WHERE collapse_key = $4 || ':' || $5"
-    " AND status = 'queued' AND id <> $7"
-    " AND (payload->>'notification')::bigint IN (SELECT id FROM covered)"
-    " FOR UPDATE SKIP LOCKED)";
+static const char mark_sql[] =
+    "UPDATE ml_notifications SET status = $2, processed_at = now(), note = $3"
+    " WHERE id = ANY($1::bigint[]) AND status = 'pending'";
 
-static const char dead_sql[] =
-    "UPDATE ml_notifications SET status = 'dead', processed_at = now(), note = $2 WHERE id = $1";
+/* SKIP LOCKED: two attempts covering one resource never wait on each other; a row one skips
+ * is covered by the other. */
+static const char cover_sql[] =
+    "UPDATE ml_notifications SET status = 'done', processed_at = now(), note = $2"
+    " WHERE id IN (SELECT id FROM ml_notifications WHERE status = 'pending'"
+    " AND (id = ANY($1::bigint[]) OR (ml_user_id = $3 AND resource = $4"
+    " AND arrived_at <= $5::timestamptz)) FOR UPDATE SKIP LOCKED)";
 
-/* One job's progress through its accounts. */
-typedef struct work {
-	job_t *job;
-	int64_t notification_id;
+typedef struct group group_t;
+
+/* One resource of the group, for one user_id: fetched once per account. */
+typedef struct target {
+	group_t *g;
 	char *topic, *resource;
 	int64_t ml_user_id;
-	char *started; /* database time when the run began */
-	json_t *accounts;
-	size_t pending;
-	char *error; /* the first failure */
+	json_t *ids;	  /* the group's notifications naming it */
+	json_t *accounts; /* [{id, tenant}] */
+	size_t fetching;
+	char *error;
 	bool retry;
-	char status[16], note[160];
-} work_t;
+	char note[160];
+} target_t;
 
-static void work_free(work_t *w)
+struct group {
+	job_t *job;
+	char *started;
+	target_t *targets;
+	size_t ntargets;
+	json_t *orphan_ids, *unkept_ids;
+	size_t outstanding; /* fetches and updates not yet answered */
+	bool waiting_fetcher;
+	char *error; /* the first retryable failure */
+	json_t *failed_ids;
+};
+
+static char *id_array(json_t *ids)
 {
-	free(w->topic);
-	free(w->resource);
-	free(w->started);
-	free(w->error);
-	json_decref(w->accounts);
-	free(w);
+	size_t n = json_array_size(ids), cap = 2 + n * 21, len = 0;
+	char *s = xmalloc(cap);
+	s[len++] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+					json_integer_value(json_array_get(ids, i)));
+	s[len++] = '}';
+	s[len] = '\0';
+	return s;
 }
 
-static void recorded(const PGresult *res, const char *err, void *arg)
+static void group_free(group_t *g)
 {
-	work_t *w = arg;
-	if (err)
-		job_retry(w->job, err, -1);
-	else if (strcmp(w->status, "dead") == 0)
-		job_retry(w->job, w->error, -1); /* the last attempt: the job dies with it */
-	else
-		job_done(w->job, w->note[0] ? w->note : NULL);
-	work_free(w);
+	for (size_t i = 0; i < g->ntargets; i++) {
+		target_t *t = &g->targets[i];
+		free(t->topic);
+		free(t->resource);
+		free(t->error);
+		json_decref(t->ids);
+		json_decref(t->accounts);
+	}
+	free(g->targets);
+	free(g->started);
+	free(g->error);
+	json_decref(g->orphan_ids);
+	json_decref(g->unkept_ids);
+	json_decref(g->failed_ids);
+	free(g);
 }
 
-static void finish(work_t *w, const char *status, const char *note)
+static void group_end(group_t *g)
 {
-	char id[24], job[24], user[24];
-	snprintf(id, sizeof(id), "%" PRId64, w->notification_id);
-	snprintf(job, sizeof(job), "%" PRId64, w->job->id);
-	snprintf(user, sizeof(user), "%" PRId64, w->ml_user_id);
-	snprintf(w->status, sizeof(w->status), "%s", status);
-	snprintf(w->note, sizeof(w->note), "%s", note ? note : "");
-	metric_inc(processed);
-	if (strcmp(status, "dead") == 0) {
-		const char *params[] = {id, note};
-		pg_query_prepared(w->job->app->pg, dead_sql, 2, params, recorded, w);
+	job_t *job = g->job;
+	if (g->error) {
+		job_retry(job, g->error, -1);
+	} else if (g->waiting_fetcher) {
+		job_retry(job, "no fetcher for a kept topic in this process", NO_FETCHER_RETRY_MS);
+	} else {
+		job_done(job, NULL);
+	}
+	group_free(g);
+}
+
+static void release(group_t *g);
+
+static void updated(const PGresult *res, const char *err, void *arg)
+{
+	group_t *g = arg;
+	if (err && !g->error)
+		g->error = xstrdup(err);
+	release(g);
+}
+
+static void update(group_t *g, const char *sql, int n, const char *const *params)
+{
+	g->outstanding++;
+	pg_query_prepared(g->job->app->pg, sql, n, params, updated, g);
+}
+
+static void mark(group_t *g, json_t *ids, const char *status, const char *note)
+{
+	if (json_array_size(ids) == 0)
+		return;
+	char *arr = id_array(ids);
+	const char *params[] = {arr, status, note};
+	update(g, mark_sql, 3, params);
+	free(arr);
+}
+
+/* Everything answered: record what is dead (last attempt), then end the job. */
+static void release(group_t *g)
+{
+	if (--g->outstanding > 0)
+		return;
+	if (g->error && job_is_last_attempt(g->job) && json_array_size(g->failed_ids) > 0) {
+		json_t *failed = g->failed_ids;
+		g->failed_ids = json_array();
+		g->outstanding = 1;
+		mark(g, failed, "dead", g->error);
+		json_decref(failed);
+		release(g);
 		return;
 	}
-	const char *params[] = {id, w->status, note, user, w->resource, w->started, job};
-	pg_query_prepared(w->job->app->pg, finish_sql, 7, params, recorded, w);
+	group_end(g);
+}
+
+static void target_done(target_t *t)
+{
+	group_t *g = t->g;
+	metric_add(processed, (double)json_array_size(t->ids));
+	if (!t->error) {
+		char *arr = id_array(t->ids), user[24];
+		snprintf(user, sizeof(user), "%" PRId64, t->ml_user_id);
+		const char *params[] = {arr, t->note[0] ? t->note : NULL, user, t->resource,
+					g->started};
+		update(g, cover_sql, 5, params);
+		free(arr);
+	} else if (t->retry) {
+		if (!g->error)
+			g->error = xstrdup(t->error);
+		json_array_extend(g->failed_ids, t->ids);
+	} else {
+		mark(g, t->ids, "done", t->error); /* permanent (e.g. 404): done, with why */
+	}
+	release(g);
 }
 
 static void account_done(const char *err, bool retry, const char *note, void *arg)
 {
-	work_t *w = arg;
-	if (err && !w->error) {
-		w->error = xstrdup(err);
-		w->retry = retry;
+	target_t *t = arg;
+	if (err && !t->error) {
+		t->error = xstrdup(err);
+		t->retry = retry;
+	} else if (err && retry) {
+		t->retry = true; /* one account's transient failure makes the resource retry */
 	}
-	if (note && !w->note[0])
-		snprintf(w->note, sizeof(w->note), "%s", note);
-	if (--w->pending > 0)
-		return;
-	if (!w->error) {
-		finish(w, "done", w->note[0] ? w->note : NULL);
-		return;
-	}
-	if (w->retry && job_is_last_attempt(w->job)) {
-		finish(w, "dead", w->error); /* then the job dies too (recorded) */
-		return;
-	}
-	if (w->retry) {
-		job_retry(w->job, w->error, -1);
-		work_free(w);
-		return;
-	}
-	finish(w, "done", w->error); /* permanent: done, with why */
+	if (note && !t->note[0])
+		snprintf(t->note, sizeof(t->note), "%s", note);
+	if (--t->fetching == 0)
+		target_done(t);
+}
+
+static target_t *target_for(group_t *g, const char *topic, const char *resource, int64_t user)
+{
+	for (size_t i = 0; i < g->ntargets; i++)
+		if (g->targets[i].ml_user_id == user &&
+		    strcmp(g->targets[i].resource, resource) == 0)
+			return &g->targets[i];
+	return NULL;
 }
 
 static void loaded(const PGresult *res, const char *err, void *arg)
@@ -172,60 +248,80 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 		job_retry(job, err, -1);
 		return;
 	}
-	if (PQntuples(res) != 1) {
-		job_done(job, "notification no longer exists");
+	int rows = PQntuples(res);
+	if (rows == 0) {
+		job_done(job, "nothing pending (covered by another run)");
 		return;
 	}
-	work_t *w = xcalloc(1, sizeof(*w));
-	w->job = job;
-	w->notification_id = json_integer_value(json_object_get(job->payload, "notification"));
-	w->topic = xstrdup(pg_value(res, 0, 0));
-	w->resource = xstrdup(pg_value(res, 0, 1));
-	w->ml_user_id = pg_int(res, 0, 2, 0);
-	w->accounts = json_loads(pg_value(res, 0, 4), 0, NULL);
-	w->started = xstrdup(pg_value(res, 0, 5));
-	size_t n = json_array_size(w->accounts);
-	if (n == 0) {
-		metric_inc(orphans);
-		finish(w, "orphan", "no connected account has this user_id");
-		return;
-	}
-	ml_fetcher_fn fn = fetcher_for(w->topic);
-	if (!fn) {
-		if (kept(w->topic)) {
-			job_retry(job, "no fetcher for this topic in this process",
-				  NO_FETCHER_RETRY_MS);
-			work_free(w);
+	group_t *g = xcalloc(1, sizeof(*g));
+	g->job = job;
+	g->started = xstrdup(pg_value(res, 0, 5));
+	g->orphan_ids = json_array();
+	g->unkept_ids = json_array();
+	g->failed_ids = json_array();
+	g->targets = xcalloc((size_t)rows, sizeof(target_t));
+	for (int i = 0; i < rows; i++) {
+		json_t *id = json_integer(pg_int(res, i, 0, 0));
+		const char *topic = pg_value(res, i, 1), *resource = pg_value(res, i, 2);
+		int64_t user = pg_int(res, i, 3, 0);
+		json_t *accounts = json_loads(pg_value(res, i, 4), 0, NULL);
+		if (json_array_size(accounts) == 0) {
+			json_array_append_new(g->orphan_ids, id);
+		} else if (!fetcher_for(topic)) {
+			if (kept(topic))
+				g->waiting_fetcher = true;
+			else
+				json_array_append(g->unkept_ids, id);
+			json_decref(id);
 		} else {
-			finish(w, "done", "topic not kept by sellerhub");
+			target_t *t = target_for(g, topic, resource, user);
+			if (!t) {
+				t = &g->targets[g->ntargets++];
+				t->g = g;
+				t->topic = xstrdup(topic);
+				t->resource = xstrdup(resource);
+				t->ml_user_id = user;
+				t->ids = json_array();
+				t->accounts = json_incref(accounts);
+			}
+			json_array_append_new(t->ids, id);
 		}
-		return;
+		json_decref(accounts);
 	}
-	w->pending = n;
-	for (size_t i = 0; i < n; i++) {
-		json_t *a = json_array_get(w->accounts, i);
-		ml_notice_t notice = {
-		    .notification_id = w->notification_id,
-		    .topic = w->topic,
-		    .resource = w->resource,
-		    .ml_user_id = w->ml_user_id,
-		    .account_id = json_string_value(json_object_get(a, "id")),
-		    .tenant_id = json_string_value(json_object_get(a, "tenant")),
-		};
-		fn(job->app, &notice, account_done, w);
+	metric_add(orphans, (double)json_array_size(g->orphan_ids));
+	metric_add(processed,
+		   (double)(json_array_size(g->orphan_ids) + json_array_size(g->unkept_ids)));
+	g->outstanding = 1; /* held until every fetch has started */
+	mark(g, g->orphan_ids, "orphan", "no connected account has this user_id");
+	mark(g, g->unkept_ids, "done", "topic not kept by sellerhub");
+	for (size_t i = 0; i < g->ntargets; i++) {
+		target_t *t = &g->targets[i];
+		size_t n = json_array_size(t->accounts);
+		t->fetching = n;
+		g->outstanding++;
+		ml_fetcher_fn fn = fetcher_for(t->topic);
+		for (size_t a = 0; a < n; a++) {
+			json_t *acc = json_array_get(t->accounts, a);
+			ml_notice_t notice = {
+			    .notification_id = json_integer_value(json_array_get(t->ids, 0)),
+			    .topic = t->topic,
+			    .resource = t->resource,
+			    .ml_user_id = t->ml_user_id,
+			    .account_id = json_string_value(json_object_get(acc, "id")),
+			    .tenant_id = json_string_value(json_object_get(acc, "tenant")),
+			};
+			metric_inc(fetches);
+			fn(job->app, &notice, account_done, t);
+		}
 	}
+	release(g);
 }
 
 static void run(job_t *job)
 {
-	json_int_t id = json_integer_value(json_object_get(job->payload, "notification"));
-	if (id <= 0) {
-		job_fail(job, "payload has no notification id");
-		return;
-	}
-	char ids[24];
-	snprintf(ids, sizeof(ids), "%" JSON_INTEGER_FORMAT, id);
-	const char *params[] = {ids};
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, job->id);
+	const char *params[] = {id};
 	pg_query_prepared(job->app->pg, load_sql, 1, params, loaded, job);
 }
 
@@ -235,5 +331,10 @@ void notifications_register_jobs(struct app *app)
 				  "Notifications for no connected account", "");
 	processed = metrics_counter("sellerhub_notifications_processed_total",
 				    "Notifications processed", "");
-	jobs_register(app->jobs, "ml_notification", run);
+	fetches =
+	    metrics_counter("sellerhub_notifications_fetches_total",
+			    "Resource fetches made for notifications (one per resource and account "
+			    "in a group)",
+			    "");
+	jobs_register(app->jobs, "ml_notifications", run);
 }

@@ -733,7 +733,7 @@ void pg_pool_stats(const pg_pool_t *p, pg_stats_t *out)
 	out->timeouts = p->timeouts;
 }
 
-static void submit(pg_pool_t *p, op_t *op)
+static void submit_at(pg_pool_t *p, op_t *op, bool urgent)
 {
 	if (p->closing) {
 		op_fail_later(p, op, "shutting down");
@@ -750,8 +750,16 @@ static void submit(pg_pool_t *p, op_t *op)
 			conn_start(&p->conns[i], op);
 			return;
 		}
-	TAILQ_INSERT_TAIL(&p->waiting, op, link);
+	if (urgent)
+		TAILQ_INSERT_HEAD(&p->waiting, op, link);
+	else
+		TAILQ_INSERT_TAIL(&p->waiting, op, link);
 	p->nwaiting++;
+}
+
+static void submit(pg_pool_t *p, op_t *op)
+{
+	submit_at(p, op, false);
 }
 
 static op_t *single(enum op_kind kind, const char *sql, int nparams, const char *const *params,
@@ -775,6 +783,12 @@ void pg_query_prepared(pg_pool_t *p, const char *sql, int nparams, const char *c
 		       pg_cb cb, void *arg)
 {
 	submit(p, single(OP_PREPARED, sql, nparams, params, cb, arg));
+}
+
+void pg_query_urgent(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
+		     pg_cb cb, void *arg)
+{
+	submit_at(p, single(OP_PREPARED, sql, nparams, params, cb, arg), true);
 }
 
 void pg_batch(pg_pool_t *p, const pg_stmt_t *stmts, int n, pg_batch_cb cb, void *arg)

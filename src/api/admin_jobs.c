@@ -13,42 +13,88 @@
 /* The tenant's jobs, as a CTE every statement here starts from. */
 #define MINE                                                                                       \
 	"WITH mine AS (SELECT j.* FROM jobs j WHERE j.tenant_id = $1"                              \
-	" UNION ALL SELECT j.* FROM jobs j JOIN ml_notifications n"                                \
-	" ON n.id = (j.payload->>'notification')::bigint"                                          \
-	" WHERE j.kind = 'ml_notification' AND j.tenant_id IS NULL"                               \
-	" AND n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1))"
+	" UNION ALL SELECT j.* FROM jobs j WHERE j.kind = 'ml_notifications'"                      \
+	" AND j.tenant_id IS NULL AND EXISTS (SELECT 1 FROM ml_notifications n"                    \
+	" WHERE n.job_id = j.id"                                                                   \
+	" AND n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1)))"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-static const char list_sql[] =
-	MINE " SELECT (SELECT json_build_object("
-	" 'queued', count(*) FILTER (WHERE status = 'queued'),"
-	" 'running', count(*) FILTER (WHERE status = 'running'),"
-	" 'failed', count(*) FILTER (WHERE status = 'failed'),"
-	" 'dead', count(*) FILTER (WHERE status = 'dead'),"
-	" 'doneLast24h', count(*) FILTER (WHERE status = 'done'"
-	" AND finished_at > now() - interval '24 hours')) FROM mine)::text,"
-	" (SELECT count(*) FROM mine WHERE ($2::text IS NULL OR status = $2)"
-	" AND ($3::text IS NULL OR kind = $3)),"
-	" (SELECT coalesce(json_agg(x ORDER BY x.rank), '[]') FROM ("
-	" SELECT row_number() OVER (ORDER BY updated_at DESC, id DESC) AS rank,"
-	" id::text AS id, kind, status, attempts, max_attempts AS \"maxAttempts\","
-	" payload, last_error AS \"lastError\", note, " ISO("run_at") " AS \"nextAttemptAt\", "
-	ISO("created_at") " AS \"createdAt\", " ISO("updated_at") " AS \"updatedAt\", "
-	ISO("finished_at") " AS \"finishedAt\""
-	" FROM mine WHERE ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3)"
-	" ORDER BY updated_at DESC, id DESC LIMIT $4 OFFSET $5) x)::text";
+static const char list_sql[] = MINE
+    " SELECT (SELECT json_build_object("
+    " 'queued', count(*) FILTER (WHERE status = 'queued'),"
+    " 'running', count(*) FILTER (WHERE status = 'running'),"
+    " 'failed', count(*) FILTER (WHERE status = 'failed'),"
+    " 'dead', count(*) FILTER (WHERE status = 'dead'),"
+    " 'doneLast24h', count(*) FILTER (WHERE status = 'done'"
+    " AND finished_at > now() - interval '24 hours')) FROM mine)::text,"
+    " (SELECT count(*) FROM mine WHERE ($2::text IS NULL OR status = $2)"
+    " AND ($3::text IS NULL OR kind = $3)),"
+    " (SELECT coalesce(json_agg(x ORDER BY x.rank), '[]') FROM ("
+    " SELECT row_number() OVER (ORDER BY updated_at DESC, id DESC) AS rank,"
+    " id::text AS id, kind, status, attempts, max_attempts AS \"maxAttempts\","
+    " payload, last_error AS \"lastError\", note, " ISO("run_at") " AS \"nextAttemptAt\", " ISO(
+	"created_at") " AS \"createdAt\", " ISO("updated_at") " AS \"updatedAt\", " ISO("finished_"
+											"at") " AS "
+											      "\"fi"
+											      "nish"
+											      "edAt"
+											      "\""
+											      " FRO"
+											      "M "
+											      "mine"
+											      " WHE"
+											      "RE "
+											      "($2:"
+											      ":tex"
+											      "t "
+											      "IS "
+											      "NULL"
+											      " OR "
+											      "stat"
+											      "us "
+											      "= "
+											      "$2) "
+											      "AND "
+											      "($3:"
+											      ":tex"
+											      "t "
+											      "IS "
+											      "NULL"
+											      " OR "
+											      "kind"
+											      " = "
+											      "$3)"
+											      " ORD"
+											      "ER "
+											      "BY "
+											      "upda"
+											      "ted_"
+											      "at "
+											      "DESC"
+											      ", "
+											      "id "
+											      "DESC"
+											      " LIM"
+											      "IT "
+											      "$4 "
+											      "OFFS"
+											      "ET "
+											      "$5) "
+											      "x)::"
+											      "tex"
+											      "t";
 
-/* Back to the queue with a fresh set of attempts; its notification waits again too. */
+/* Back to the queue with a fresh set of attempts; its dead notifications wait again too. */
 static const char retry_sql[] =
-	MINE ", retried AS (UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(),"
-	" dispatched_at = now(), finished_at = NULL, note = 'retried by ' || $3"
-	" WHERE id = $2::bigint AND id IN (SELECT id FROM mine)"
-	" AND status IN ('dead', 'failed') RETURNING id, payload),"
-	" reopened AS (UPDATE ml_notifications SET status = 'pending', processed_at = NULL"
-	" WHERE id IN (SELECT (payload->>'notification')::bigint FROM retried)"
-	" AND status = 'dead')"
-	" SELECT (SELECT id FROM retried), (SELECT status FROM mine WHERE id = $2::bigint)";
+    MINE ", retried AS (UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(),"
+	 " dispatched_at = now(), finished_at = NULL, note = 'retried by ' || $3"
+	 " WHERE id = $2::bigint AND id IN (SELECT id FROM mine)"
+	 " AND status IN ('dead', 'failed') RETURNING id, payload),"
+	 " reopened AS (UPDATE ml_notifications SET status = 'pending', processed_at = NULL"
+	 " WHERE job_id IN (SELECT id FROM retried)"
+	 " AND status = 'dead')"
+	 " SELECT (SELECT id FROM retried), (SELECT status FROM mine WHERE id = $2::bigint)";
 
 typedef struct board {
 	req_t *r;
@@ -96,8 +142,9 @@ static void list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *params[] = {r->tenant_id, status, kind, arena_printf(r->arena, "%d", b->limit),
-				arena_printf(r->arena, "%lld", (long long)(b->page - 1) * b->limit)};
+	const char *params[] = {
+	    r->tenant_id, status, kind, arena_printf(r->arena, "%d", b->limit),
+	    arena_printf(r->arena, "%lld", (long long)(b->page - 1) * b->limit)};
 	pg_query(((app_t *)r->app)->pg, list_sql, 5, params, list_done, b);
 }
 

@@ -10,40 +10,39 @@
 #include <string.h>
 
 static const char stats_sql[] =
-	"WITH mine AS (SELECT n.status, n.topic, n.arrived_at, n.processed_at"
-	" FROM ml_notifications n"
-	" WHERE n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1)"
-	" AND n.arrived_at >= now() - make_interval(hours => $2::int)),"
-	" lag AS (SELECT extract(epoch FROM processed_at - arrived_at) * 1000 AS ms FROM mine"
-	" WHERE processed_at IS NOT NULL)"
-	" SELECT json_build_object("
-	" 'total', (SELECT count(*) FROM mine),"
-	" 'byStatus', (SELECT coalesce(json_object_agg(status, c), '{}') FROM"
-	" (SELECT status, count(*) AS c FROM mine GROUP BY 1) s),"
-	" 'byTopic', (SELECT coalesce(json_object_agg(topic, c), '{}') FROM"
-	" (SELECT topic, count(*) AS c FROM mine GROUP BY 1) t),"
-	" 'lagMs', (SELECT json_build_object("
-	" 'p50', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),"
-	" 'p95', round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 1),"
-	" 'max', round(max(ms)::numeric, 1)) FROM lag),"
-	" 'oldestPending', (SELECT to_char(min(arrived_at) AT TIME ZONE 'UTC',"
-	" 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM mine WHERE status = 'pending'))::text";
+    "WITH mine AS (SELECT n.status, n.topic, n.arrived_at, n.processed_at"
+    " FROM ml_notifications n"
+    " WHERE n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1)"
+    " AND n.arrived_at >= now() - make_interval(hours => $2::int)),"
+    " lag AS (SELECT extract(epoch FROM processed_at - arrived_at) * 1000 AS ms FROM mine"
+    " WHERE processed_at IS NOT NULL)"
+    " SELECT json_build_object("
+    " 'total', (SELECT count(*) FROM mine),"
+    " 'byStatus', (SELECT coalesce(json_object_agg(status, c), '{}') FROM"
+    " (SELECT status, count(*) AS c FROM mine GROUP BY 1) s),"
+    " 'byTopic', (SELECT coalesce(json_object_agg(topic, c), '{}') FROM"
+    " (SELECT topic, count(*) AS c FROM mine GROUP BY 1) t),"
+    " 'lagMs', (SELECT json_build_object("
+    " 'p50', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),"
+    " 'p95', round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 1),"
+    " 'max', round(max(ms)::numeric, 1)) FROM lag),"
+    " 'oldestPending', (SELECT to_char(min(arrived_at) AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM mine WHERE status = 'pending'))::text";
 
 static const char pending_sql[] =
-	"SELECT count(*) OVER (), json_build_object("
-	" 'id', n.id::text, 'notificationId', n.notification_id, 'topic', n.topic,"
-	" 'resource', n.resource, 'mlUserId', n.ml_user_id::text, 'attempts', n.attempts,"
-	" 'source', n.source,"
-	" 'arrivedAt', to_char(n.arrived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-	" 'job', (SELECT json_build_object('id', j.id::text, 'status', j.status,"
-	" 'attempts', j.attempts, 'lastError', j.last_error,"
-	" 'nextAttemptAt', to_char(j.run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))"
-	" FROM jobs j WHERE j.kind = 'ml_notification'"
-	" AND (j.payload->>'notification')::bigint = n.id ORDER BY j.id DESC LIMIT 1))::text"
-	" FROM ml_notifications n"
-	" WHERE n.status = 'pending'"
-	" AND n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1)"
-	" ORDER BY n.arrived_at, n.id LIMIT $2 OFFSET $3";
+    "SELECT count(*) OVER (), json_build_object("
+    " 'id', n.id::text, 'notificationId', n.notification_id, 'topic', n.topic,"
+    " 'resource', n.resource, 'mlUserId', n.ml_user_id::text, 'attempts', n.attempts,"
+    " 'source', n.source,"
+    " 'arrivedAt', to_char(n.arrived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    " 'job', (SELECT json_build_object('id', j.id::text, 'status', j.status,"
+    " 'attempts', j.attempts, 'lastError', j.last_error,"
+    " 'nextAttemptAt', to_char(j.run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))"
+    " FROM jobs j WHERE j.id = n.job_id))::text"
+    " FROM ml_notifications n"
+    " WHERE n.status = 'pending'"
+    " AND n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1)"
+    " ORDER BY n.arrived_at, n.id LIMIT $2 OFFSET $3";
 
 typedef struct window {
 	req_t *r;
@@ -114,15 +113,17 @@ static void pending(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *params[] = {r->tenant_id, arena_printf(r->arena, "%d", p->limit),
-				arena_printf(r->arena, "%lld", (long long)(p->page - 1) * p->limit)};
+	const char *params[] = {
+	    r->tenant_id, arena_printf(r->arena, "%d", p->limit),
+	    arena_printf(r->arena, "%lld", (long long)(p->page - 1) * p->limit)};
 	pg_query_prepared(((app_t *)r->app)->pg, pending_sql, 3, params, pending_done, p);
 }
 
 void api_webhook_stats_routes(app_t *app)
 {
-	http_route(app->http, "GET", "/api/webhooks/stats", stats, ROUTE_AUTH,
-		   "Notification counts by status and topic, processing lag p50/p95/max (?hours=24)");
+	http_route(
+	    app->http, "GET", "/api/webhooks/stats", stats, ROUTE_AUTH,
+	    "Notification counts by status and topic, processing lag p50/p95/max (?hours=24)");
 	http_route(app->http, "GET", "/api/webhooks/pending", pending, ROUTE_AUTH,
 		   "The tenant's notifications not yet processed, oldest first, with their jobs");
 }

@@ -4,9 +4,9 @@
  * joins the next group; when a commit returns, every request of its group is answered at once
  * and the next group (everything that arrived meanwhile) goes out as one statement. One round
  * trip commits a whole burst, so acknowledgements keep up with the network, not with fsync.
- * The same statement creates each new notification's job row (jobs of one resource that wait
- * together are covered by the first that runs: see notifications.c); the job ids then go to the
- * Redis Stream (best effort: the jobs sweeper finds anything Redis lost). */
+ * The same statement creates the group's job (the notifications keep their own status: see
+ * notifications.c); the job id then goes to the Redis Stream (best effort: the jobs sweeper
+ * finds anything Redis lost). */
 #include "api.h"
 #include "jobs.h"
 #include "log.h"
@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_GROUP 1000 /* rows per INSERT: bounds the statement's size */
+#define MAX_GROUP     1000 /* rows per INSERT: bounds the statement's size */
+#define MAX_IN_FLIGHT 3	   /* groups committing at once, each on its own connection */
 
 typedef struct group {
 	json_t *rows;
@@ -39,22 +40,25 @@ struct webhooks {
 	metric_t *received, *stored, *duplicates, *rejected, *unavailable, *group_size, *commit;
 };
 
+/* The group's notifications and, when any of them is new, one job to process them: its id is
+ * drawn first so every new row can carry it. Answers (job id or NULL, new rows). */
 static const char insert_sql[] =
     "WITH input AS ("
     " SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(nid text, topic text, resource text,"
     " user_id bigint, app_id bigint, attempts integer, sent timestamptz, received timestamptz,"
     " source text, body jsonb)),"
+    " jid AS (SELECT nextval('jobs_id_seq') AS id),"
     " ins AS ("
     " INSERT INTO ml_notifications (notification_id, topic, resource, ml_user_id,"
-    " application_id, attempts, sent_at, received_at, source, body)"
-    " SELECT nid, topic, resource, user_id, app_id, attempts, sent, received, source, body"
-    " FROM input"
+    " application_id, attempts, sent_at, received_at, source, body, job_id)"
+    " SELECT nid, topic, resource, user_id, app_id, attempts, sent, received, source, body,"
+    " jid.id FROM input, jid"
     " ON CONFLICT (notification_id) DO NOTHING"
-    " RETURNING id, ml_user_id, resource)"
-    " INSERT INTO jobs (kind, collapse_key, payload)"
-    " SELECT 'ml_notification', ins.ml_user_id || ':' || ins.resource,"
-    " jsonb_build_object('notification', ins.id) FROM ins"
-    " RETURNING id";
+    " RETURNING id),"
+    " job AS ("
+    " INSERT INTO jobs (id, kind) SELECT id, 'ml_notifications' FROM jid"
+    " WHERE EXISTS (SELECT 1 FROM ins) RETURNING id)"
+    " SELECT (SELECT id FROM job), (SELECT count(*) FROM ins)";
 
 static group_t *group_new(void)
 {
@@ -86,20 +90,16 @@ static void committed(const PGresult *res, const char *err, void *arg)
 			http_error(g->reqs[i], 503, "UNAVAILABLE",
 				   "The notification could not be stored; retry later.", NULL);
 	} else {
-		int fresh = PQntuples(res);
+		int fresh = (int)pg_int(res, 0, 1, 0);
 		metric_add(w->stored, fresh);
 		metric_add(w->duplicates, (double)g->n - fresh);
 		for (size_t i = 0; i < g->n; i++) {
 			static const char ok[] = "{\"success\":true}";
 			http_reply(g->reqs[i], 200, "application/json", ok, sizeof(ok) - 1);
 		}
-		if (fresh > 0) {
-			int64_t *ids = xmalloc((size_t)fresh * sizeof(int64_t));
-			for (int i = 0; i < fresh; i++)
-				ids[i] = pg_int(res, i, 0, 0);
-			jobs_dispatch(((app_t *)w->app)->jobs, ids, fresh);
-			free(ids);
-		}
+		int64_t job = pg_int(res, 0, 0, 0);
+		if (job > 0)
+			jobs_dispatch(((app_t *)w->app)->jobs, &job, 1);
 	}
 	group_free(g);
 	flush(w);
@@ -107,9 +107,9 @@ static void committed(const PGresult *res, const char *err, void *arg)
 
 static void flush(webhooks_t *w)
 {
-	/* One group in flight; a second only when the waiting one is already full. */
-	if (!w->next || w->next->n == 0 || w->in_flight >= 2 ||
-	    (w->in_flight == 1 && w->next->n < MAX_GROUP))
+	/* A few groups commit at once: PostgreSQL merges their WAL flushes, and a request waits for
+	 * about one commit instead of the one in flight plus its own. */
+	if (!w->next || w->next->n == 0 || w->in_flight >= MAX_IN_FLIGHT)
 		return;
 	group_t *g = w->next;
 	w->next = NULL;
@@ -229,7 +229,7 @@ void webhooks_store(struct app *app, const json_t *rows, pg_cb cb, void *arg)
 {
 	char *text = json_dumps(rows, JSON_COMPACT);
 	const char *params[] = {text};
-	pg_query_prepared(app->pg, insert_sql, 1, params, cb, arg);
+	pg_query_urgent(app->pg, insert_sql, 1, params, cb, arg);
 	free(text);
 }
 

@@ -58,17 +58,19 @@ Test(webhook_api, stats_and_pending_are_the_tenants_own)
 	snprintf(tag, sizeof(tag), "api-%d-%ld", getpid(), (long)time(NULL));
 	/* Three waiting notifications, stored as intake would but with no job yet. */
 	for (int i = 0; i < 3; i++)
-		cr_assert_eq(h_sql_int("INSERT INTO ml_notifications (notification_id, topic, resource,"
-				       " ml_user_id, body) VALUES ('%s-p%d', 'orders_v2', '/orders/%d',"
-				       " %lld, '{}') RETURNING 1",
-				       tag, i, i, seller),
-			     1);
+		cr_assert_eq(
+		    h_sql_int("INSERT INTO ml_notifications (notification_id, topic, resource,"
+			      " ml_user_id, body) VALUES ('%s-p%d', 'orders_v2', '/orders/%d',"
+			      " %lld, '{}') RETURNING 1",
+			      tag, i, i, seller),
+		    1);
 	/* One that is processed: a topic sellerhub does not keep is done at once. */
 	char body[512];
-	snprintf(body, sizeof(body),
-		 "{\"_id\":\"%s-m\",\"resource\":\"abc123\",\"user_id\":%lld,\"topic\":\"messages\","
-		 "\"application_id\":%s}",
-		 tag, seller, t.app.client_id);
+	snprintf(
+	    body, sizeof(body),
+	    "{\"_id\":\"%s-m\",\"resource\":\"abc123\",\"user_id\":%lld,\"topic\":\"messages\","
+	    "\"application_id\":%s}",
+	    tag, seller, t.app.client_id);
 	h_resp_t r = h_http("POST", h_url(&t.srv, "/webhooks/ml"), body, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
@@ -84,8 +86,8 @@ Test(webhook_api, stats_and_pending_are_the_tenants_own)
 	cr_assert_eq(json_array_size(h_json_path(r.json, "data.notifications")), 2);
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.notifications.0.topic")),
 			 "orders_v2");
-	cr_assert(strstr(json_string_value(h_json_path(r.json, "data.notifications.0.arrivedAt")),
-			 "Z"));
+	cr_assert(
+	    strstr(json_string_value(h_json_path(r.json, "data.notifications.0.arrivedAt")), "Z"));
 	h_resp_free(&r);
 
 	r = ident_call(&t.srv, "GET", "/api/webhooks/stats", t.owner.access, NULL);
@@ -204,16 +206,17 @@ Test(missed_feeds, notifications_mercado_livre_gave_up_on_are_recovered, .init =
 	h_resp_free(&r);
 	long long found = 0;
 	for (int i = 0; i < 300 && found == 0; i++) {
-		found = h_sql_int("SELECT count(*) FROM ml_notifications WHERE source = 'missed_feeds'"
-				  " AND ml_user_id = %lld",
-				  (long long)t.app.sellers[0]);
+		found =
+		    h_sql_int("SELECT count(*) FROM ml_notifications WHERE source = 'missed_feeds'"
+			      " AND ml_user_id = %lld",
+			      (long long)t.app.sellers[0]);
 		usleep(100000);
 	}
 	cr_assert_gt(found, 0, "nothing was recovered from missed_feeds");
 	/* Stored once, with its job, like any notification. */
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications n WHERE source = "
 			       "'missed_feeds' AND ml_user_id = %lld AND NOT EXISTS (SELECT 1 FROM "
-			       "jobs j WHERE (j.payload->>'notification')::bigint = n.id)",
+			       "jobs j WHERE j.id = n.job_id)",
 			       (long long)t.app.sellers[0]),
 		     0);
 }

@@ -55,7 +55,7 @@ static bool all_processed(const char *p, long long expect, int seconds)
 		/* ...and their jobs have recorded their end (a job's own row is updated last). */
 		long long busy =
 		    h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
-			      "(j.payload->>'notification')::bigint = n.id WHERE "
+			      "j.id = n.job_id WHERE "
 			      "n.notification_id LIKE '%s%%' AND j.status IN ('queued', "
 			      "'running')",
 			      p);
@@ -67,7 +67,7 @@ static bool all_processed(const char *p, long long expect, int seconds)
 	    "SELECT string_agg(s, ', ') FROM (SELECT n.status || '/' || coalesce(j.status, '-') || "
 	    "'/' || coalesce(j.attempts, 0) || '/' || coalesce(j.last_error, '') || ': ' || "
 	    "count(*) AS s FROM ml_notifications n LEFT JOIN jobs j ON "
-	    "(j.payload->>'notification')::bigint = n.id WHERE n.notification_id LIKE '%s%%' GROUP "
+	    "j.id = n.job_id WHERE n.notification_id LIKE '%s%%' GROUP "
 	    "BY n.status, j.status, j.attempts, j.last_error) x",
 	    p);
 	cr_log_error("notifications %s*: %s", p, state);
@@ -104,7 +104,7 @@ Test(webhooks, a_200_means_the_row_is_committed_and_duplicates_are_stored_once)
 		cr_assert_eq(stored(nid), 1);
 	}
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
-			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "j.id = n.job_id WHERE "
 			       "n.notification_id = '%s'",
 			       nid),
 		     1, "one job for one notification");
@@ -181,11 +181,10 @@ Test(webhooks, unknown_user_is_processed_once_as_orphan)
 	cr_assert_eq(r.status, 200);
 	h_resp_free(&r);
 	cr_assert(all_processed(nid, 1, 15));
-	char *st =
-	    h_sql_text("SELECT n.status || '|' || j.status || '|' || j.attempts FROM "
-		       "ml_notifications n JOIN jobs j ON (j.payload->>'notification')::bigint "
-		       "= n.id WHERE n.notification_id = '%s'",
-		       nid);
+	char *st = h_sql_text(
+	    "SELECT n.status || '|' || j.status || '|' || j.attempts FROM "
+	    "ml_notifications n JOIN jobs j ON j.id = n.job_id WHERE n.notification_id = '%s'",
+	    nid);
 	cr_assert_str_eq(st, "orphan|done|1");
 	free(st);
 }
@@ -299,7 +298,7 @@ Test(webhooks_outage, redis_down_still_acknowledges_and_everything_is_processed_
 	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
 	cr_assert(all_processed(p, 10, 30), "notifications stayed pending after Redis returned");
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
-			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "j.id = n.job_id WHERE "
 			       "n.notification_id LIKE '%s%%' AND (j.status <> 'done' OR "
 			       "j.attempts > 1)",
 			       p),
@@ -364,7 +363,7 @@ Test(webhooks_crash, sigkill_mid_burst_loses_nothing_acknowledged, .timeout = 12
 	cr_assert(h_server_start(&s, env));
 	cr_assert(all_processed(p, total, 60), "stored notifications were not all processed");
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
-			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "j.id = n.job_id WHERE "
 			       "n.notification_id LIKE '%s%%' AND j.status <> 'done'",
 			       p),
 		     0);
@@ -391,7 +390,7 @@ Test(webhooks_scale, two_processes_process_each_job_once, .timeout = 120)
 	}
 	cr_assert(all_processed(p, 300, 60));
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
-			       "(j.payload->>'notification')::bigint = n.id WHERE "
+			       "j.id = n.job_id WHERE "
 			       "n.notification_id LIKE '%s%%' AND (j.status <> 'done' OR "
 			       "j.attempts > 1)",
 			       p),
