@@ -102,6 +102,16 @@ bench: ## measure the README's figures (wrk: /health vs bare evhttp, pool latenc
 	@scripts/bench-auth $(BIN)
 	@scripts/bench-auth $(BIN)
 
+bench-webhooks: ## webhook intake: acks/s and p99 at 50 connections, acknowledged = stored = processed
+	@scripts/bootstrap
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-webhooks 20 $(BIN)
+
+demo: ## marketsim as Mercado Livre + sellerhubd wired to it, a demo seller connected through OAuth
+	@scripts/bootstrap
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(shell git ls-files '*.c' '*.h')
 
