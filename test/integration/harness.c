@@ -50,7 +50,7 @@ const char *h_env(const char *name)
 	return v;
 }
 
-static bool port_open(int port)
+bool h_port_open(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET,
@@ -121,7 +121,7 @@ bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[]
 	free(args);
 	h_track_pid(p->pid);
 	for (double t0 = now_s(); now_s() - t0 < 10;) {
-		if (port_open(port))
+		if (h_port_open(port))
 			return true;
 		int st;
 		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
@@ -433,4 +433,17 @@ int h_services(const h_services_t *s, const char *verb, const char *which)
 	return h_sh("cd '%s' && SERVICES_DIR='%s' PG_PORT=%d REDIS_PORT=%d REDIS_AOF=no "
 		    "scripts/services %s %s >/dev/null 2>&1",
 		    h_env("SH_ROOT"), s->dir, s->pg_port, s->redis_port, verb, which);
+}
+
+void h_redis_start(h_redis_t *r)
+{
+	if (!r->port) {
+		r->port = h_free_port();
+		snprintf(r->url_env, sizeof(r->url_env), "REDIS_URL=redis://127.0.0.1:%d", r->port);
+	}
+	char port[16];
+	snprintf(port, sizeof(port), "%d", r->port);
+	const char *argv[] = {"/usr/bin/redis-server", "--port", port,	   "--save",	"",
+			      "--appendonly",	       "no",	 "--bind", "127.0.0.1", NULL};
+	cr_assert(h_proc_start(&r->proc, argv, NULL, r->port), "redis-server did not start");
 }

@@ -70,6 +70,16 @@ void h_services_start(h_services_t *s);
 /* verb: start|stop; which: postgres|redis|"" (both). Returns the script's exit status. */
 int h_services(const h_services_t *s, const char *verb, const char *which);
 
+/* A private redis-server (no persistence) that a test may kill and start again on its port. */
+typedef struct h_redis {
+	h_proc_t proc;
+	int port;
+	char url_env[64]; /* "REDIS_URL=redis://127.0.0.1:PORT" for h_server_start */
+} h_redis_t;
+void h_redis_start(h_redis_t *r); /* on a free port the first time, the same port after */
+/* Does 127.0.0.1:port accept connections? */
+bool h_port_open(int port);
+
 /* Dotted path lookup in JSON ("data.user.id"). */
 json_t *h_json_path(json_t *root, const char *path);
 

@@ -247,17 +247,6 @@ static void child_main(int port, int pool)
 
 static h_proc_t srv;
 
-static bool port_open(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
 static void start_child(int pool)
 {
 	srv.port = h_free_port();
@@ -266,9 +255,9 @@ static void start_child(int pool)
 	if (srv.pid == 0)
 		child_main(srv.port, pool);
 	h_track_pid(srv.pid);
-	for (int i = 0; i < 500 && !port_open(srv.port); i++)
+	for (int i = 0; i < 500 && !h_port_open(srv.port); i++)
 		usleep(10000);
-	cr_assert(port_open(srv.port), "test server did not start");
+	cr_assert(h_port_open(srv.port), "test server did not start");
 }
 
 static void start_default(void)
@@ -536,7 +525,7 @@ Test(drain, sigterm_finishes_in_flight_requests_then_exits_0, .init = start_defa
 	kill(srv.pid, SIGTERM);
 	usleep(200000);
 	/* No longer accepting... */
-	cr_assert_not(port_open(srv.port), "still accepting after SIGTERM");
+	cr_assert_not(h_port_open(srv.port), "still accepting after SIGTERM");
 	/* ...but the slow request completes. */
 	pthread_join(t, NULL);
 	cr_assert_eq(call.resp.status, 200, "%s", call.resp.body);

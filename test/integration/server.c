@@ -235,22 +235,17 @@ Test(lifecycle, migrate_command_applies_and_exits, .timeout = 30)
 
 Test(redis_outage, ready_turns_503_and_back, .timeout = 60)
 {
-	int rport = h_free_port();
-	char port_s[16], url[64];
-	snprintf(port_s, sizeof(port_s), "%d", rport);
-	snprintf(url, sizeof(url), "REDIS_URL=redis://127.0.0.1:%d", rport);
-	const char *rargv[] = {"/usr/bin/redis-server", "--port", port_s,   "--save",	 "",
-			       "--appendonly",		"no",	  "--bind", "127.0.0.1", NULL};
-	h_proc_t redis, s;
-	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
-	const char *env[] = {url, NULL};
+	h_redis_t redis = {0};
+	h_redis_start(&redis);
+	h_proc_t s;
+	const char *env[] = {redis.url_env, NULL};
 	cr_assert(h_server_start(&s, env));
 
 	h_resp_t r = h_http("GET", h_url(&s, "/ready"), NULL, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
 
-	h_proc_stop(&redis, SIGKILL);
+	h_proc_stop(&redis.proc, SIGKILL);
 	usleep(200000);
 	r = h_http("GET", h_url(&s, "/ready"), NULL, NULL);
 	cr_assert_eq(r.status, 503, "%s", r.body);
@@ -262,7 +257,7 @@ Test(redis_outage, ready_turns_503_and_back, .timeout = 60)
 	cr_assert_eq(r.status, 200); /* still serving */
 	h_resp_free(&r);
 
-	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
+	h_redis_start(&redis);
 	long status = 0;
 	for (int i = 0; i < 100 && status != 200; i++) {
 		usleep(100000);
@@ -272,7 +267,7 @@ Test(redis_outage, ready_turns_503_and_back, .timeout = 60)
 	}
 	cr_assert_eq(status, 200, "ready did not return after Redis came back");
 	cr_assert_eq(h_proc_stop(&s, SIGTERM), 0);
-	h_proc_stop(&redis, SIGTERM);
+	h_proc_stop(&redis.proc, SIGTERM);
 }
 
 static int count_migrations(void)

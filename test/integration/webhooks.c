@@ -270,17 +270,12 @@ Test(webhooks_outage, redis_down_still_acknowledges_and_everything_is_processed_
      .timeout = 120)
 {
 	ids_init();
-	int rport = h_free_port();
-	char port_s[16], url[64];
-	snprintf(port_s, sizeof(port_s), "%d", rport);
-	snprintf(url, sizeof(url), "REDIS_URL=redis://127.0.0.1:%d", rport);
-	const char *rargv[] = {"/usr/bin/redis-server", "--port", port_s,   "--save",	 "",
-			       "--appendonly",		"no",	  "--bind", "127.0.0.1", NULL};
-	h_proc_t redis, s;
-	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
-	const char *env[] = {url, "JOB_REDISPATCH_SECONDS=1", NULL};
+	h_redis_t redis = {0};
+	h_redis_start(&redis);
+	h_proc_t s;
+	const char *env[] = {redis.url_env, "JOB_REDISPATCH_SECONDS=1", NULL};
 	cr_assert(h_server_start(&s, env));
-	h_proc_stop(&redis, SIGKILL);
+	h_proc_stop(&redis.proc, SIGKILL);
 
 	char p[96], nid[128];
 	snprintf(p, sizeof(p), "%s-nored-", prefix);
@@ -295,7 +290,7 @@ Test(webhooks_outage, redis_down_still_acknowledges_and_everything_is_processed_
 			       p),
 		     10);
 	/* Redis comes back empty: the stream and its group are gone too. */
-	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
+	h_redis_start(&redis);
 	cr_assert(all_processed(p, 10, 30), "notifications stayed pending after Redis returned");
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
 			       "j.id = n.job_id WHERE "
@@ -304,7 +299,7 @@ Test(webhooks_outage, redis_down_still_acknowledges_and_everything_is_processed_
 			       p),
 		     0, "a job ran twice or did not finish");
 	h_server_stop_clean(&s);
-	h_proc_stop(&redis, SIGTERM);
+	h_proc_stop(&redis.proc, SIGTERM);
 }
 
 /* --- a SIGKILL in the middle of a burst ------------------------------------------------------ */
