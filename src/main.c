@@ -7,6 +7,8 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "jobs.h"
+#include "ml_data.h"
+#include "ml_run.h"
 #include "notifications.h"
 #include "ml_jobs.h"
 #include "ml_tokens.h"
@@ -151,6 +153,13 @@ static int serve(app_t *app)
 	notifications_register_jobs(app);
 	api_ml_accounts_routes(app);
 	api_ml_oauth_routes(app);
+	api_sync_routes(app);
+	api_items_routes(app);
+	api_orders_routes(app);
+	api_shipments_routes(app);
+	api_questions_routes(app);
+	ml_data_register_fetchers();
+	ml_run_register_jobs(app);
 	app->ml_tokens = ml_tokens_new(app);
 	app->ml_jobs = ml_jobs_start(app);
 
