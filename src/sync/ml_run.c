@@ -3,8 +3,10 @@
  * (a scan page adds the next page and its multigets, an orders page adds its shipments).
  *
  *   items      search_type=scan (past the 1000-offset cap), ids 20 at a time through /items?ids=
- *   orders     windows of order.date_created (backfill) or order.date_last_updated (scheduled),
- *              split in halves until a window holds at most WINDOW_MAX orders, 51 per page
+ *   orders     one window of order.date_created (backfill) or order.date_last_updated
+ *              (scheduled) over the whole range; a window holding more than WINDOW_MAX orders
+ *              is cut into enough whole-hour parts to hold about 3/4 of that each (its first
+ *              page told how many), and so on; then 51 per page
  *   shipments  /shipments/{id} (x-format-new) of each order's shipping.id, and the SLA of the
  *              shipments not yet delivered or cancelled
  *   questions  /questions/search by status, 100 per page
@@ -29,8 +31,6 @@
 #include <time.h>
 
 #define WINDOW_MAX     1000 /* orders per window: stays under any offset cap */
-#define WINDOW_DAYS    7    /* first cut of the backfill range */
-#define WINDOWS_ACTIVE 3    /* windows fetched at once (bounds memory, keeps the cursor close) */
 #define ORDERS_PAGE    51
 #define ITEMS_PAGE     100
 #define MULTIGET       20
@@ -382,24 +382,6 @@ static void windows_advance(run_t *run)
 			run->orders_cursor = w->to;
 		free(w);
 	}
-	/* Start more windows: the next ones not yet asked for, up to WINDOWS_ACTIVE at once. */
-	int active = 0;
-	for (window_t *w = run->windows; w; w = w->next)
-		if (w->pending > 0)
-			active++;
-	int64_t last_to = run->orders_cursor;
-	for (window_t *w = run->windows; w; w = w->next)
-		if (w->to > last_to)
-			last_to = w->to;
-	while (active < WINDOWS_ACTIVE && last_to < run->orders_end && !run->fatal[0]) {
-		int64_t to = last_to + (int64_t)WINDOW_DAYS * 86400;
-		if (to > run->orders_end)
-			to = run->orders_end;
-		window_t *w = window_add(run, last_to, to);
-		issue_window(run, w);
-		last_to = to;
-		active++;
-	}
 }
 
 static void window_release(run_t *run, window_t *w)
@@ -696,16 +678,21 @@ static void orders_answered(task_t *t, json_t *body)
 	long total = (long)json_integer_value(json_object_get(json_object_get(body, "paging"),
 							      "total"));
 	if (t->offset == 0) {
-		if (total > WINDOW_MAX && w->to - w->from > 3600) {
-			/* Too many for one window: halve it (on whole hours) and ask again. */
-			int64_t mid = w->from + ((w->to - w->from) / 7200) * 3600;
+		int64_t hours = (w->to - w->from) / 3600;
+		if (total > WINDOW_MAX && hours > 1) {
+			/* Too many for one window: cut it in whole hours and ask each part. */
+			int64_t parts = (total + WINDOW_MAX * 3 / 4 - 1) / (WINDOW_MAX * 3 / 4);
+			if (parts > hours)
+				parts = hours;
 			w->split = true;
 			w->total = 0;
-			/* w stays (between its halves) until this task ends. */
-			window_t *a = window_add(run, w->from, mid);
-			window_t *b = window_add(run, mid, w->to);
-			issue_window(run, a);
-			issue_window(run, b);
+			int64_t from = w->from;
+			for (int64_t i = 1; i <= parts; i++) {
+				int64_t to = i == parts ? w->to : w->from + (hours * i / parts) * 3600;
+				issue_window(run, window_add(run, from, to));
+				from = to;
+			}
+			/* w stays (before its parts) until this task ends. */
 			task_end(t);
 			return;
 		}
@@ -977,7 +964,8 @@ static void run_begin(run_t *run)
 		res_start(run, R_ORDERS);
 		if (run->want[R_SHIPMENTS])
 			res_start(run, R_SHIPMENTS);
-		windows_advance(run);
+		if (run->orders_cursor < run->orders_end)
+			issue_window(run, window_add(run, run->orders_cursor, run->orders_end));
 	}
 	if (run->want[R_QUESTIONS] && strcmp(run->r[R_QUESTIONS].state, "done") != 0) {
 		if (run->resume)
