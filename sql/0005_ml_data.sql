@@ -286,3 +286,8 @@ CREATE UNIQUE INDEX sync_runs_one_running ON sync_runs (account_id) WHERE status
 CREATE INDEX sync_runs_tenant_idx ON sync_runs (tenant_id, started_at DESC);
 CREATE INDEX sync_runs_account_idx ON sync_runs (account_id, started_at DESC);
 CREATE INDEX sync_runs_job_idx ON sync_runs (job_id);
+
+-- Job queues: processes run the jobs of their JOB_QUEUE only ('default' unless configured).
+ALTER TABLE jobs ADD COLUMN queue text NOT NULL DEFAULT 'default';
+DROP INDEX jobs_due;
+CREATE INDEX jobs_due ON jobs (queue, run_at) WHERE status IN ('queued', 'failed');

@@ -28,8 +28,9 @@ static const char start_sql[] =
     " run AS (INSERT INTO sync_runs (id, tenant_id, account_id, job_id, kind, scope, days)"
     "  SELECT ids.run_id, acct.tenant_id, acct.id, ids.job_id, 'backfill', $3, $4::int"
     "  FROM acct, ids ON CONFLICT DO NOTHING RETURNING id, job_id, tenant_id),"
-    " job AS (INSERT INTO jobs (id, kind, tenant_id, payload, max_attempts)"
-    "  SELECT job_id, '" ML_RUN_JOB "', tenant_id, jsonb_build_object('run', id), 20 FROM run"
+    " job AS (INSERT INTO jobs (id, kind, tenant_id, payload, max_attempts, queue)"
+    "  SELECT job_id, '" ML_RUN_JOB "', tenant_id, jsonb_build_object('run', id), 20, $5"
+    "  FROM run"
     "  RETURNING id)"
     " SELECT (SELECT count(*) FROM acct), (SELECT id FROM job), (SELECT id FROM run)";
 
@@ -120,8 +121,9 @@ static void sync_start(req_t *r)
 	}
 	char days_s[8];
 	snprintf(days_s, sizeof(days_s), "%lld", days);
-	const char *p[] = {account, r->tenant_id, scope ? scope : "all", days_s};
-	pg_stmt_t stmts[] = {{abandon_sql, 2, p}, {start_sql, 4, p}};
+	const char *p[] = {account, r->tenant_id, scope ? scope : "all", days_s,
+			   ((app_t *)r->app)->cfg.job_queue};
+	pg_stmt_t stmts[] = {{abandon_sql, 2, p}, {start_sql, 5, p}};
 	pg_batch(pool(r), stmts, 2, started, r);
 }
 

@@ -50,9 +50,9 @@ static const char insert_sql[] =
 	" SELECT nid, topic, resource, user_id, app_id, attempts, sent, received, body FROM input"
 	" ON CONFLICT (notification_id) DO NOTHING"
 	" RETURNING id, ml_user_id, resource)"
-	" INSERT INTO jobs (kind, collapse_key, payload)"
+	" INSERT INTO jobs (kind, collapse_key, payload, queue)"
 	" SELECT 'ml_notification', ins.ml_user_id || ':' || ins.resource,"
-	" jsonb_build_object('notification', ins.id) FROM ins"
+	" jsonb_build_object('notification', ins.id), $2 FROM ins"
 	" RETURNING id";
 
 static group_t *group_new(void)
@@ -116,8 +116,8 @@ static void flush(webhooks_t *w)
 	g->started_us = now_us();
 	metric_observe(w->group_size, (double)g->n);
 	char *rows = json_dumps(g->rows, JSON_COMPACT);
-	const char *params[] = {rows};
-	pg_query_prepared(w->app->pg, insert_sql, 1, params, committed, g);
+	const char *params[] = {rows, ((app_t *)w->app)->cfg.job_queue};
+	pg_query_prepared(w->app->pg, insert_sql, 2, params, committed, g);
 	free(rows);
 }
 
