@@ -24,11 +24,11 @@ typedef struct app {
 	pg_pool_t *pg;
 	redis_t *redis;
 	workers_t *workers;
-	httpc_t *httpc;		   /* every outgoing call */
-	ratelimit_t *limits;	   /* per (provider, account, operation) buckets used by httpc */
-	struct throttle *throttle; /* request and login limits (throttle.h) */
-	struct jobs *jobs;	   /* background jobs (jobs.h) */
-	struct webhooks *webhooks; /* notification intake (webhooks.h) */
+	httpc_t *httpc;		     /* every outgoing call */
+	ratelimit_t *limits;	     /* per (provider, account, operation) buckets used by httpc */
+	struct throttle *throttle;   /* request and login limits (throttle.h) */
+	struct jobs *jobs;	     /* background jobs (jobs.h) */
+	struct webhooks *webhooks;   /* notification intake (webhooks.h) */
 	struct ml_tokens *ml_tokens; /* in-flight Mercado Livre token refreshes (ml_tokens.h) */
 	struct ml_jobs *ml_jobs;     /* Mercado Livre account timers (ml_jobs.h) */
 	int64_t started_ms;

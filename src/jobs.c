@@ -276,7 +276,8 @@ static void claim(jobs_t *j, const char *entry, const char *id)
 	char *end;
 	long long n = strtoll(id, &end, 10);
 	if (*end || n <= 0) {
-		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", j->stream, GROUP, entry);
+		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", j->stream, GROUP,
+			      entry);
 		return; /* not one of ours */
 	}
 	running_t *rj = xcalloc(1, sizeof(*rj));
@@ -359,7 +360,7 @@ static void read_more(jobs_t *j)
 	snprintf(count, sizeof(count), "%d", j->concurrency - j->running);
 	snprintf(block, sizeof(block), "%d", BLOCK_MS);
 	const char *argv[] = {"XREADGROUP", "GROUP", GROUP,	j->consumer, "COUNT", count,
-			      "BLOCK",	    block,   "STREAMS", j->stream,	     ">"};
+			      "BLOCK",	    block,   "STREAMS", j->stream,   ">"};
 	redis_commandv(j->blocking, read_done, j, (int)ARRAY_LEN(argv), argv, NULL);
 }
 
@@ -415,8 +416,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 		char count[16], idle[24];
 		snprintf(count, sizeof(count), "%d", free_slots);
 		snprintf(idle, sizeof(idle), "%d", j->stale_s * 1000);
-		const char *argv[] = {"XAUTOCLAIM", j->stream, GROUP,   j->consumer,
-				      idle,	    "0",    "COUNT", count};
+		const char *argv[] = {"XAUTOCLAIM", j->stream, GROUP,	j->consumer,
+				      idle,	    "0",       "COUNT", count};
 		redis_commandv(j->app->redis, autoclaimed, j, (int)ARRAY_LEN(argv), argv, NULL);
 	}
 }

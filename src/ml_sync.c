@@ -29,7 +29,7 @@ static const char success_sql[] =
     "  last_sync_error = NULL, next_sync_at = now() + sync_interval_ms * interval '1 ms', "
     "  status = CASE WHEN status = 'error' THEN 'active' ELSE status END "
     "WHERE id = $1 RETURNING " SQL_ISO("last_sync_at") ", cached_products, cached_orders, "
-    "cached_issues";
+						       "cached_issues";
 
 /* An expired authorization was already marked by the token upkeep; other failures turn an
  * active account into error until a sync succeeds. */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TOPICS 16
+#define MAX_TOPICS	    16
 #define NO_FETCHER_RETRY_MS (10 * 60 * 1000)
 
 typedef struct topic {
@@ -26,7 +26,7 @@ static int ntopics;
 static metric_t *orphans, *processed;
 
 /* Topics whose data sellerhub stores: never marked done without their fetcher. */
-static const char *const kept_topics[] = {"orders_v2", "orders", "items", "questions",
+static const char *const kept_topics[] = {"orders_v2", "orders",	"items", "questions",
 					  "shipments", "post_purchase", "claims"};
 
 void notifications_register_topic(const char *topic, ml_fetcher_fn fn)
@@ -56,33 +56,33 @@ static bool kept(const char *topic)
 /* now(): when this run began, before any fetch; notifications of the same resource that
  * arrived until then are covered by this run. */
 static const char load_sql[] =
-	"SELECT n.topic, n.resource, n.ml_user_id, n.status,"
-	" coalesce(json_agg(json_build_object('id', a.id, 'tenant', a.tenant_id))"
-	" FILTER (WHERE a.id IS NOT NULL), '[]')::text, now()::text"
-	" FROM ml_notifications n"
-	" LEFT JOIN ml_accounts a ON a.ml_user_id = n.ml_user_id AND a.disconnected_at IS NULL"
-	" WHERE n.id = $1 GROUP BY n.id";
+    "SELECT n.topic, n.resource, n.ml_user_id, n.status,"
+    " coalesce(json_agg(json_build_object('id', a.id, 'tenant', a.tenant_id))"
+    " FILTER (WHERE a.id IS NOT NULL), '[]')::text, now()::text"
+    " FROM ml_notifications n"
+    " LEFT JOIN ml_accounts a ON a.ml_user_id = n.ml_user_id AND a.disconnected_at IS NULL"
+    " WHERE n.id = $1 GROUP BY n.id";
 
 /* Done (or orphan): this notification and every notification of the same resource that was
  * waiting when this run began (the fetch that followed covers them), with their queued jobs.
  * SKIP LOCKED everywhere: two runs for one resource never wait on each other; a row one of
  * them skips is covered by the other, or processed by its own job. */
 static const char finish_sql[] =
-	"WITH covered AS ("
-	" UPDATE ml_notifications SET status = $2, processed_at = now(), note = $3"
-	" WHERE id IN (SELECT id FROM ml_notifications WHERE id = $1 OR (ml_user_id = $4"
-	" AND resource = $5 AND status = 'pending' AND arrived_at <= $6::timestamptz)"
-	" FOR UPDATE SKIP LOCKED)"
-	" RETURNING id)"
-	" UPDATE jobs SET status = 'done', finished_at = now(), collapsed_into = $7,"
-	" note = 'covered by job ' || $7"
-	" WHERE id IN (SELECT id FROM jobs WHERE collapse_key = $4 || ':' || $5"
-	" AND status = 'queued' AND id <> $7"
-	" AND (payload->>'notification')::bigint IN (SELECT id FROM covered)"
-	" FOR UPDATE SKIP LOCKED)";
+    "WITH covered AS ("
+    " UPDATE ml_notifications SET status = $2, processed_at = now(), note = $3"
+    " WHERE id IN (SELECT id FROM ml_notifications WHERE id = $1 OR (ml_user_id = $4"
+    " AND resource = $5 AND status = 'pending' AND arrived_at <= $6::timestamptz)"
+    " FOR UPDATE SKIP LOCKED)"
+    " RETURNING id)"
+    " UPDATE jobs SET status = 'done', finished_at = now(), collapsed_into = $7,"
+    " note = 'covered by job ' || $7"
+    " WHERE id IN (SELECT id FROM jobs WHERE collapse_key = $4 || ':' || $5"
+    " AND status = 'queued' AND id <> $7"
+    " AND (payload->>'notification')::bigint IN (SELECT id FROM covered)"
+    " FOR UPDATE SKIP LOCKED)";
 
 static const char dead_sql[] =
-	"UPDATE ml_notifications SET status = 'dead', processed_at = now(), note = $2 WHERE id = $1";
+    "UPDATE ml_notifications SET status = 'dead', processed_at = now(), note = $2 WHERE id = $1";
 
 /* One job's progress through its accounts. */
 typedef struct work {
@@ -193,7 +193,8 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	ml_fetcher_fn fn = fetcher_for(w->topic);
 	if (!fn) {
 		if (kept(w->topic)) {
-			job_retry(job, "no fetcher for this topic in this process", NO_FETCHER_RETRY_MS);
+			job_retry(job, "no fetcher for this topic in this process",
+				  NO_FETCHER_RETRY_MS);
 			work_free(w);
 		} else {
 			finish(w, "done", "topic not kept by sellerhub");
@@ -204,12 +205,12 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		json_t *a = json_array_get(w->accounts, i);
 		ml_notice_t notice = {
-			.notification_id = w->notification_id,
-			.topic = w->topic,
-			.resource = w->resource,
-			.ml_user_id = w->ml_user_id,
-			.account_id = json_string_value(json_object_get(a, "id")),
-			.tenant_id = json_string_value(json_object_get(a, "tenant")),
+		    .notification_id = w->notification_id,
+		    .topic = w->topic,
+		    .resource = w->resource,
+		    .ml_user_id = w->ml_user_id,
+		    .account_id = json_string_value(json_object_get(a, "id")),
+		    .tenant_id = json_string_value(json_object_get(a, "tenant")),
 		};
 		fn(job->app, &notice, account_done, w);
 	}

@@ -9,26 +9,29 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ITEM_JSON                                                                                \
-	"json_build_object('id', i.id, 'accountId', i.account_id, 'mlItemId', i.ml_id,"          \
-	" 'title', i.title, 'status', i.status, 'subStatus', i.sub_status, 'price', i.price,"    \
-	" 'currency', i.currency, 'availableQuantity', i.available_quantity,"                    \
-	" 'soldQuantity', i.sold_quantity, 'sku', i.sku, 'categoryId', i.category_id,"           \
-	" 'listingType', i.listing_type, 'logisticType', i.logistic_type,"                       \
-	" 'permalink', i.permalink, 'thumbnail', i.thumbnail,"                                   \
-	" 'variationCount', i.variation_count, 'dateCreated', " SQL_TS("i.date_created")         \
-	", 'lastUpdated', " SQL_TS("i.last_updated") ", 'syncedAt', " SQL_TS("i.synced_at") ")"
+// clang-format off
+#define ITEM_JSON                                                                                  \
+	"json_build_object('id', i.id, 'accountId', i.account_id, 'mlItemId', i.ml_id,"            \
+	" 'title', i.title, 'status', i.status, 'subStatus', i.sub_status, 'price', i.price,"      \
+	" 'currency', i.currency, 'availableQuantity', i.available_quantity,"                      \
+	" 'soldQuantity', i.sold_quantity, 'sku', i.sku, 'categoryId', i.category_id,"             \
+	" 'listingType', i.listing_type, 'logisticType', i.logistic_type,"                         \
+	" 'permalink', i.permalink, 'thumbnail', i.thumbnail,"                                     \
+	" 'variationCount', i.variation_count, 'dateCreated', " SQL_TS(                            \
+	    "i.date_created") ", 'lastUpdated', " SQL_TS("i.last_updated") ", "                    \
+									   "'syncedAt', " SQL_TS(  \
+									       "i.synced_at") ")"
 
-#define ITEM_FILTERS                                                                             \
-	" WHERE i.tenant_id = $1 AND ($2::uuid IS NULL OR i.account_id = $2::uuid)"              \
-	" AND ($3::text IS NULL OR i.status = $3)"                                               \
-	" AND ($4::text IS NULL OR i.title ILIKE '%' || $4 || '%' OR i.ml_id = upper($4)"        \
-	"  OR i.sku = $4 OR EXISTS (SELECT 1 FROM ml_item_variations v WHERE v.item_id = i.id"   \
+#define ITEM_FILTERS                                                                               \
+	" WHERE i.tenant_id = $1 AND ($2::uuid IS NULL OR i.account_id = $2::uuid)"                \
+	" AND ($3::text IS NULL OR i.status = $3)"                                                 \
+	" AND ($4::text IS NULL OR i.title ILIKE '%' || $4 || '%' OR i.ml_id = upper($4)"          \
+	"  OR i.sku = $4 OR EXISTS (SELECT 1 FROM ml_item_variations v WHERE v.item_id = i.id"     \
 	"  AND v.tenant_id = i.tenant_id AND v.sku = $4))"
 
-#define ITEM_LIST(key, type)                                                                     \
-	"SELECT " ITEM_JSON "::text, (" key ")::text, i.id FROM ml_items i" ITEM_FILTERS         \
-	" AND ($5::text IS NULL OR ((" key "), i.id) < ($5::" type ", $6::uuid))"                \
+#define ITEM_LIST(key, type)                                                                       \
+	"SELECT " ITEM_JSON "::text, (" key ")::text, i.id FROM ml_items i" ITEM_FILTERS           \
+	" AND ($5::text IS NULL OR ((" key "), i.id) < ($5::" type ", $6::uuid))"                  \
 	" ORDER BY (" key ") DESC, i.id DESC LIMIT $7 OFFSET $8"
 
 static const char *const sorts[] = {"updated", "price", "sold", "stock", NULL};
@@ -62,6 +65,8 @@ static const char stats_sql[] =
     " 'stockValue', coalesce(sum(price * available_quantity), 0),"
     " 'currency', coalesce(max(currency), 'BRL'))::text"
     " FROM ml_items WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+
+// clang-format on
 
 static pg_pool_t *pool(req_t *r)
 {
@@ -106,7 +111,7 @@ static void items_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,	account,     status,	   q,
+	const char *p[] = {r->tenant_id,    account,	    status,	  q,
 			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
 	pg_stmt_t stmts[] = {{list_sql[which], 8, p}, {count_sql, 4, p}};
 	pg_batch(pool(r), stmts, 2, listed, c);

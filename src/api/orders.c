@@ -11,14 +11,26 @@
 #include <string.h>
 #include <time.h>
 
-#define ORDER_JSON                                                                               \
-	"json_build_object('id', o.id, 'accountId', o.account_id, 'mlOrderId', o.ml_id,"         \
-	" 'status', o.status, 'statusDetail', o.status_detail,"                                  \
-	" 'dateCreated', " SQL_TS("o.date_created") ", 'dateClosed', " SQL_TS("o.date_closed")   \
-	", 'lastUpdated', " SQL_TS("o.last_updated") ", 'totalAmount', o.total_amount,"          \
-	" 'paidAmount', o.paid_amount, 'currency', o.currency,"                                  \
-	" 'buyer', json_build_object('id', o.buyer_id, 'nickname', o.buyer_nickname),"           \
-	" 'packId', o.pack_id, 'shippingId', o.shipping_id, 'tags', o.tags)"
+// clang-format off
+#define ORDER_JSON                                                                                 \
+	"json_build_object('id', o.id, 'accountId', o.account_id, 'mlOrderId', o.ml_id,"           \
+	" 'status', o.status, 'statusDetail', o.status_detail,"                                    \
+	" 'dateCreated', " SQL_TS("o.date_created") ", 'dateClosed', " SQL_TS(                     \
+	    "o.date_closed") ", 'lastUpdated', " SQL_TS("o.last_updated") ", 'totalAmount', "      \
+									  "o.total_amount,"        \
+									  " 'paidAmount', "        \
+									  "o.paid_amount, "        \
+									  "'currency', "           \
+									  "o.currency,"            \
+									  " 'buyer', "             \
+									  "json_build_object('id'" \
+									  ", o.buyer_id, "         \
+									  "'nickname', "           \
+									  "o.buyer_nickname),"     \
+									  " 'packId', o.pack_id, " \
+									  "'shippingId', "         \
+									  "o.shipping_id, "        \
+									  "'tags', o.tags)"
 
 /* $6/$7: the cursor (date_created and id of the last row seen). */
 static const char list_sql[] =
@@ -52,15 +64,21 @@ static const char get_sql[] =
     "   'paymentMethodId', p.payment_method_id, 'installments', p.installments,"
     "   'transactionAmount', p.transaction_amount, 'totalPaidAmount', p.total_paid_amount,"
     "   'shippingCost', p.shipping_cost, 'marketplaceFee', p.marketplace_fee,"
-    "   'currency', p.currency, 'dateApproved', " SQL_TS("p.date_approved") ") ORDER BY p.id)"
-    "   FROM ml_order_payments p WHERE p.order_id = o.id AND p.tenant_id = o.tenant_id), '[]'),"
-    " 'shipment', (SELECT json_build_object('id', s.id, 'mlShipmentId', s.ml_id,"
-    "   'status', s.status, 'substatus', s.substatus, 'logisticType', s.logistic_type,"
-    "   'trackingNumber', s.tracking_number, 'slaStatus', s.sla_status,"
-    "   'destination', json_build_object('city', s.dest_city, 'state', s.dest_state))"
-    "   FROM ml_shipments s WHERE s.tenant_id = o.tenant_id AND s.account_id = o.account_id"
-    "   AND s.ml_id = o.shipping_id))::text"
-    " FROM ml_orders o WHERE o.id = $1 AND o.tenant_id = $2";
+    "   'currency', p.currency, 'dateApproved', " SQL_TS(
+	"p.date_approved") ") ORDER BY p.id)"
+			   "   FROM ml_order_payments p WHERE p.order_id = o.id AND p.tenant_id = "
+			   "o.tenant_id), '[]'),"
+			   " 'shipment', (SELECT json_build_object('id', s.id, 'mlShipmentId', "
+			   "s.ml_id,"
+			   "   'status', s.status, 'substatus', s.substatus, 'logisticType', "
+			   "s.logistic_type,"
+			   "   'trackingNumber', s.tracking_number, 'slaStatus', s.sla_status,"
+			   "   'destination', json_build_object('city', s.dest_city, 'state', "
+			   "s.dest_state))"
+			   "   FROM ml_shipments s WHERE s.tenant_id = o.tenant_id AND "
+			   "s.account_id = o.account_id"
+			   "   AND s.ml_id = o.shipping_id))::text"
+			   " FROM ml_orders o WHERE o.id = $1 AND o.tenant_id = $2";
 
 /* Count, revenue (orders not cancelled or invalid) and average ticket per UTC day. */
 static const char stats_sql[] =
@@ -78,6 +96,8 @@ static const char stats_sql[] =
     "   'revenue', coalesce(revenue, 0),"
     "   'averageTicket', coalesce(round(revenue / nullif(sold, 0), 2), 0)) ORDER BY day), '[]'))"
     "::text FROM d";
+
+// clang-format on
 
 static pg_pool_t *pool(req_t *r)
 {
@@ -115,10 +135,11 @@ static void orders_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,      account,	    status,	    from,	to,
+	const char *p[] = {r->tenant_id,    account,	    status,	  from,	      to,
 			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
 	bool ranged = from || to;
-	pg_stmt_t stmts[] = {{list_sql, 9, p}, {ranged ? count_sql : count_days_sql, ranged ? 5 : 3, p}};
+	pg_stmt_t stmts[] = {{list_sql, 9, p},
+			     {ranged ? count_sql : count_days_sql, ranged ? 5 : 3, p}};
 	pg_batch(pool(r), stmts, 2, listed, c);
 }
 
@@ -197,8 +218,9 @@ static void orders_stats(req_t *r)
 void api_orders_routes(app_t *app)
 {
 	http_server_t *s = app->http;
-	http_route(s, "GET", "/api/orders", orders_list, ROUTE_AUTH,
-		   "Synced orders, newest first (accountId, status, from, to; page/limit or cursor)");
+	http_route(
+	    s, "GET", "/api/orders", orders_list, ROUTE_AUTH,
+	    "Synced orders, newest first (accountId, status, from, to; page/limit or cursor)");
 	http_route(s, "GET", "/api/orders/stats", orders_stats, ROUTE_AUTH,
 		   "Order count, revenue and average ticket per day (from, to, accountId)");
 	http_route(s, "GET", "/api/orders/:id", orders_get, ROUTE_AUTH,

@@ -10,25 +10,30 @@
 #include <stdio.h>
 #include <string.h>
 
+// clang-format off
 #define ANSWER_MAX 2000
 
-#define QUESTION_JSON                                                                            \
-	"json_build_object('id', q.id, 'accountId', q.account_id, 'mlQuestionId', q.ml_id,"      \
-	" 'itemId', q.item_ml_id, 'status', q.status, 'text', q.text, 'fromId', q.from_id,"      \
-	" 'dateCreated', " SQL_TS("q.date_created") ","                                         \
-	" 'answer', CASE WHEN q.answer_text IS NULL THEN NULL ELSE json_build_object("           \
-	"   'text', q.answer_text, 'status', q.answer_status,"                                   \
-	"   'dateCreated', " SQL_TS("q.answered_at") ") END,"                                   \
-	" 'timeToAnswer', q.answer_seconds, 'lastUpdated', " SQL_TS("q.last_updated") ")"
+#define QUESTION_JSON                                                                              \
+	"json_build_object('id', q.id, 'accountId', q.account_id, 'mlQuestionId', q.ml_id,"        \
+	" 'itemId', q.item_ml_id, 'status', q.status, 'text', q.text, 'fromId', q.from_id,"        \
+	" 'dateCreated', " SQL_TS(                                                                 \
+	    "q.date_created") ","                                                                  \
+			      " 'answer', CASE WHEN q.answer_text IS NULL THEN NULL ELSE "         \
+			      "json_build_object("                                                 \
+			      "   'text', q.answer_text, 'status', q.answer_status,"               \
+			      "   'dateCreated', " SQL_TS(                                         \
+				  "q.answered_at") ") END,"                                        \
+						   " 'timeToAnswer', q.answer_seconds, "           \
+						   "'lastUpdated', " SQL_TS("q.last_updated") ")"
 
-#define QUESTION_FILTERS                                                                         \
-	" WHERE q.tenant_id = $1 AND ($2::uuid IS NULL OR q.account_id = $2::uuid)"              \
-	" AND ($3::text IS NULL OR q.status = upper($3))"                                        \
+#define QUESTION_FILTERS                                                                           \
+	" WHERE q.tenant_id = $1 AND ($2::uuid IS NULL OR q.account_id = $2::uuid)"                \
+	" AND ($3::text IS NULL OR q.status = upper($3))"                                          \
 	" AND ($4::text IS NULL OR q.item_ml_id = $4)"
 
 static const char list_sql[] =
-    "SELECT " QUESTION_JSON "::text, q.date_created::text, q.id FROM ml_questions q"
-    QUESTION_FILTERS
+    "SELECT " QUESTION_JSON
+    "::text, q.date_created::text, q.id FROM ml_questions q" QUESTION_FILTERS
     " AND ($5::timestamptz IS NULL OR (q.date_created, q.id) < ($5::timestamptz, $6::uuid))"
     " ORDER BY q.date_created DESC, q.id DESC LIMIT $7 OFFSET $8";
 
@@ -49,9 +54,14 @@ static const char stats_sql[] =
     "   FILTER (WHERE answer_seconds IS NOT NULL)),"
     " 'p90TimeToAnswer', round(percentile_cont(0.9) WITHIN GROUP (ORDER BY answer_seconds)"
     "   FILTER (WHERE answer_seconds IS NOT NULL)),"
-    " 'oldestUnanswered', " SQL_TS("min(date_created) FILTER (WHERE status = 'UNANSWERED')") ")"
-    "::text FROM ml_questions"
-    " WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+    " 'oldestUnanswered', " SQL_TS(
+	"min(date_created) FILTER (WHERE status = 'UNANSWERED')") ")"
+								  "::text FROM ml_questions"
+								  " WHERE tenant_id = $1 AND "
+								  "($2::uuid IS NULL OR account_id "
+								  "= $2::uuid)";
+
+// clang-format on
 
 static pg_pool_t *pool(req_t *r)
 {
@@ -93,7 +103,7 @@ static void questions_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,	account,     status,	   item,
+	const char *p[] = {r->tenant_id,    account,	    status,	  item,
 			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
 	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
 	pg_batch(pool(r), stmts, 2, listed, c);
@@ -200,7 +210,8 @@ static void answer_posted(const ml_result_t *res, void *arg)
 	case ML_ERR_NOT_FOUND:
 		/* Closed, deleted or already answered there, or text Mercado Livre refuses. */
 		http_error(r, 409, "QUESTION_NOT_ANSWERABLE",
-			   arena_printf(r->arena, "Mercado Livre refused the answer: %s.", msg), NULL);
+			   arena_printf(r->arena, "Mercado Livre refused the answer: %s.", msg),
+			   NULL);
 		return;
 	case ML_ERR_EXPIRED:
 	case ML_ERR_INVALID_GRANT:
@@ -228,8 +239,8 @@ static void answer_found(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	a->account_id = arena_strdup(r->arena, pg_value(res, 0, 1));
-	json_t *body = json_pack("{s:I, s:s}", "question_id",
-				 (json_int_t)pg_int(res, 0, 2, 0), "text", a->text);
+	json_t *body = json_pack("{s:I, s:s}", "question_id", (json_int_t)pg_int(res, 0, 2, 0),
+				 "text", a->text);
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	ml_account_post(r->app, a->account_id, ML_SYNC_OP, "/answers", text, answer_posted, a);

@@ -10,30 +10,56 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SHIPMENT_JSON                                                                            \
-	"json_build_object('id', s.id, 'accountId', s.account_id, 'mlShipmentId', s.ml_id,"      \
-	" 'orderId', (SELECT o.id FROM ml_orders o WHERE o.tenant_id = s.tenant_id"              \
-	"   AND o.account_id = s.account_id AND o.shipping_id = s.ml_id LIMIT 1),"               \
-	" 'status', s.status, 'substatus', s.substatus, 'mode', s.mode,"                         \
-	" 'logisticType', s.logistic_type, 'trackingNumber', s.tracking_number,"                 \
-	" 'trackingMethod', s.tracking_method, 'declaredValue', s.declared_value,"               \
-	" 'shippingCost', s.shipping_cost, 'currency', s.currency,"                              \
-	" 'estimatedDelivery', " SQL_TS("s.estimated_delivery") ","                             \
-	" 'sla', json_build_object('status', s.sla_status,"                                      \
-	"   'expectedDate', " SQL_TS("s.sla_expected_date") "),"                                \
-	" 'destination', json_build_object('city', s.dest_city, 'state', s.dest_state,"          \
-	"   'zipCode', s.dest_zip, 'receiverName', s.receiver_name),"                            \
-	" 'dateCreated', " SQL_TS("s.date_created") ", 'lastUpdated', " SQL_TS("s.last_updated") \
-	", 'syncedAt', " SQL_TS("s.synced_at") ")"
+// clang-format off
+#define SHIPMENT_JSON                                                                                     \
+	"json_build_object('id', s.id, 'accountId', s.account_id, 'mlShipmentId', s.ml_id,"               \
+	" 'orderId', (SELECT o.id FROM ml_orders o WHERE o.tenant_id = s.tenant_id"                       \
+	"   AND o.account_id = s.account_id AND o.shipping_id = s.ml_id LIMIT 1),"                        \
+	" 'status', s.status, 'substatus', s.substatus, 'mode', s.mode,"                                  \
+	" 'logisticType', s.logistic_type, 'trackingNumber', s.tracking_number,"                          \
+	" 'trackingMethod', s.tracking_method, 'declaredValue', s.declared_value,"                        \
+	" 'shippingCost', s.shipping_cost, 'currency', s.currency,"                                       \
+	" 'estimatedDelivery', " SQL_TS(                                                                  \
+	    "s.estimated_delivery") ","                                                                   \
+				    " 'sla', json_build_object('status', s.sla_status,"                   \
+				    "   'expectedDate', " SQL_TS(                                         \
+					"s.sla_expected_date") "),"                                       \
+							       " 'destination', "                         \
+							       "json_build_object('city', "               \
+							       "s.dest_city, 'state', "                   \
+							       "s.dest_state,"                            \
+							       "   'zipCode', s.dest_zip, "               \
+							       "'receiverName', s.receiver_name),"        \
+							       " 'dateCreated', " SQL_TS(                 \
+								   "s.date_"                              \
+								   "create"                               \
+								   "d") ", "                              \
+									"'l"                              \
+									"as"                              \
+									"tU"                              \
+									"pd"                              \
+									"at"                              \
+									"ed"                              \
+									"',"                              \
+									" " SQL_TS("s.last_"              \
+										   "updated") ", "        \
+											      "'s"        \
+											      "yn"        \
+											      "ce"        \
+											      "dA"        \
+											      "t'"        \
+											      ","         \
+											      " " SQL_TS( \
+												  "s.synced_at") ")"
 
-#define SHIPMENT_FILTERS                                                                         \
-	" WHERE s.tenant_id = $1 AND ($2::uuid IS NULL OR s.account_id = $2::uuid)"              \
-	" AND ($3::text IS NULL OR s.status = $3)"                                               \
+#define SHIPMENT_FILTERS                                                                           \
+	" WHERE s.tenant_id = $1 AND ($2::uuid IS NULL OR s.account_id = $2::uuid)"                \
+	" AND ($3::text IS NULL OR s.status = $3)"                                                 \
 	" AND ($4::text IS NULL OR s.logistic_type = $4)"
 
 static const char list_sql[] =
-    "SELECT " SHIPMENT_JSON "::text, s.date_created::text, s.id FROM ml_shipments s"
-    SHIPMENT_FILTERS
+    "SELECT " SHIPMENT_JSON
+    "::text, s.date_created::text, s.id FROM ml_shipments s" SHIPMENT_FILTERS
     " AND ($5::timestamptz IS NULL OR (s.date_created, s.id) < ($5::timestamptz, $6::uuid))"
     " ORDER BY s.date_created DESC, s.id DESC LIMIT $7 OFFSET $8";
 
@@ -56,6 +82,8 @@ static const char stats_sql[] =
     " 'delivered', count(*) FILTER (WHERE status = 'delivered'),"
     " 'delayed', count(*) FILTER (WHERE sla_status = 'delayed'))::text"
     " FROM ml_shipments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+
+// clang-format on
 
 static pg_pool_t *pool(req_t *r)
 {
@@ -97,7 +125,7 @@ static void shipments_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,	account,     status,	   logistic,
+	const char *p[] = {r->tenant_id,    account,	    status,	  logistic,
 			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
 	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
 	pg_batch(pool(r), stmts, 2, listed, c);
@@ -210,7 +238,8 @@ static void shipment_fetched(const char *err, bool retry, const char *note, void
 	refresh_t *f = arg;
 	if (err) {
 		http_error(f->r, 502, "ML_UNAVAILABLE",
-			   arena_printf(f->r->arena, "Syncing the shipment failed: %s.", err), NULL);
+			   arena_printf(f->r->arena, "Syncing the shipment failed: %s.", err),
+			   NULL);
 		return;
 	}
 	char *path = arena_printf(f->r->arena, "/shipments/%s/sla", f->ml_id);

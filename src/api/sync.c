@@ -34,23 +34,30 @@ static const char start_sql[] =
     "  RETURNING id)"
     " SELECT (SELECT count(*) FROM acct), (SELECT id FROM job), (SELECT id FROM run)";
 
-#define RUN_JSON                                                                                 \
-	"json_build_object('id', r.id, 'accountId', r.account_id, 'jobId', r.job_id,"            \
-	" 'kind', r.kind, 'scope', r.scope, 'days', r.days, 'status', r.status,"                 \
-	" 'startedAt', " SQL_TS("r.started_at") ", 'finishedAt', " SQL_TS("r.finished_at") ","  \
-	" 'duration', round(extract(epoch FROM coalesce(r.finished_at, now()) - r.started_at)"   \
-	"   * 1000), 'records', r.records, 'errors', r.errors, 'error', r.error,"                \
-	" 'resources', r.progress #- '{orders,cursor}' #- '{questions,cursor}')"
+// clang-format off
+#define RUN_JSON                                                                                   \
+	"json_build_object('id', r.id, 'accountId', r.account_id, 'jobId', r.job_id,"              \
+	" 'kind', r.kind, 'scope', r.scope, 'days', r.days, 'status', r.status,"                   \
+	" 'startedAt', " SQL_TS("r.started_at") ", 'finishedAt', " SQL_TS(                         \
+	    "r.finished_at") ","                                                                   \
+			     " 'duration', round(extract(epoch FROM coalesce(r.finished_at, "      \
+			     "now()) - r.started_at)"                                              \
+			     "   * 1000), 'records', r.records, 'errors', r.errors, 'error', "     \
+			     "r.error,"                                                            \
+			     " 'resources', r.progress #- '{orders,cursor}' #- "                   \
+			     "'{questions,cursor}')"
 
 static const char status_sql[] =
     "SELECT json_build_object('accountId', a.id, 'nickname', a.nickname,"
     " 'running', EXISTS (SELECT 1 FROM sync_runs x WHERE x.account_id = a.id"
     "   AND x.status = 'running'),"
-    " 'lastSync', " SQL_TS("a.last_sync_at") ", 'nextSync', " SQL_TS("a.next_sync_at") ","
-    " 'run', (SELECT " RUN_JSON " FROM sync_runs r WHERE r.account_id = a.id"
-    "   ORDER BY r.started_at DESC LIMIT 1))::text"
-    " FROM ml_accounts a WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR a.id = $2::uuid)"
-    " ORDER BY a.created_at, a.id";
+    " 'lastSync', " SQL_TS("a.last_sync_at") ", 'nextSync', " SQL_TS(
+	"a.next_sync_at") ","
+			  " 'run', (SELECT " RUN_JSON " FROM sync_runs r WHERE r.account_id = a.id"
+			  "   ORDER BY r.started_at DESC LIMIT 1))::text"
+			  " FROM ml_accounts a WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR "
+			  "a.id = $2::uuid)"
+			  " ORDER BY a.created_at, a.id";
 
 static const char history_sql[] =
     "SELECT " RUN_JSON "::text, NULL, r.id FROM sync_runs r"
@@ -66,6 +73,8 @@ static const char history_stats_sql[] =
     " 'totalRecords', coalesce(sum(records), 0), 'runs', count(*),"
     " 'failed', count(*) FILTER (WHERE status = 'failed'))::text"
     " FROM sync_runs WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+
+// clang-format on
 
 static pg_pool_t *pool(req_t *r)
 {

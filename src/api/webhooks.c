@@ -33,27 +33,27 @@ typedef struct group {
 struct webhooks {
 	app_t *app;
 	netaddr_list_t *allow;
-	group_t *next; /* filling */
-	int in_flight; /* groups being committed */
+	group_t *next;	/* filling */
+	int in_flight;	/* groups being committed */
 	int64_t app_id; /* ML_CLIENT_ID as a number, 0 when unset */
 	metric_t *received, *stored, *duplicates, *rejected, *unavailable, *group_size, *commit;
 };
 
 static const char insert_sql[] =
-	"WITH input AS ("
-	" SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(nid text, topic text, resource text,"
-	" user_id bigint, app_id bigint, attempts integer, sent timestamptz, received timestamptz,"
-	" body jsonb)),"
-	" ins AS ("
-	" INSERT INTO ml_notifications (notification_id, topic, resource, ml_user_id,"
-	" application_id, attempts, sent_at, received_at, body)"
-	" SELECT nid, topic, resource, user_id, app_id, attempts, sent, received, body FROM input"
-	" ON CONFLICT (notification_id) DO NOTHING"
-	" RETURNING id, ml_user_id, resource)"
-	" INSERT INTO jobs (kind, collapse_key, payload, queue)"
-	" SELECT 'ml_notification', ins.ml_user_id || ':' || ins.resource,"
-	" jsonb_build_object('notification', ins.id), $2 FROM ins"
-	" RETURNING id";
+    "WITH input AS ("
+    " SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(nid text, topic text, resource text,"
+    " user_id bigint, app_id bigint, attempts integer, sent timestamptz, received timestamptz,"
+    " body jsonb)),"
+    " ins AS ("
+    " INSERT INTO ml_notifications (notification_id, topic, resource, ml_user_id,"
+    " application_id, attempts, sent_at, received_at, body)"
+    " SELECT nid, topic, resource, user_id, app_id, attempts, sent, received, body FROM input"
+    " ON CONFLICT (notification_id) DO NOTHING"
+    " RETURNING id, ml_user_id, resource)"
+    " INSERT INTO jobs (kind, collapse_key, payload, queue)"
+    " SELECT 'ml_notification', ins.ml_user_id || ':' || ins.resource,"
+    " jsonb_build_object('notification', ins.id), $2 FROM ins"
+    " RETURNING id";
 
 static group_t *group_new(void)
 {
@@ -206,8 +206,8 @@ static json_t *notification_row(webhooks_t *w, req_t *r, json_t *b)
 		details = http_problem(details, "application_id", "must be a positive integer");
 	if (details) {
 		metric_inc(w->rejected);
-		http_error(r, 400, "INVALID_NOTIFICATION", "This is not a Mercado Livre notification.",
-			   details);
+		http_error(r, 400, "INVALID_NOTIFICATION",
+			   "This is not a Mercado Livre notification.", details);
 		return NULL;
 	}
 	if (w->app_id && app_id != w->app_id) {
@@ -216,10 +216,11 @@ static json_t *notification_row(webhooks_t *w, req_t *r, json_t *b)
 			   "The notification is for another application.", NULL);
 		return NULL;
 	}
-	/* "orders/1" and "/orders/1" name the same resource; bare ids (messages) stay as they are. */
+	/* "orders/1" and "/orders/1" name the same resource; bare ids (messages) stay as they are.
+	 */
 	const char *res = resource[0] != '/' && strchr(resource, '/')
-				  ? arena_printf(r->arena, "/%s", resource)
-				  : resource;
+			      ? arena_printf(r->arena, "/%s", resource)
+			      : resource;
 	json_t *attempts = json_object_get(b, "attempts");
 	json_t *received = json_object_get(b, "received");
 	if (!received)
@@ -267,24 +268,24 @@ webhooks_t *webhooks_new(app_t *app)
 		long long id = strtoll(app->cfg.ml_client_id, &end, 10);
 		w->app_id = *end ? 0 : id;
 	}
-	w->received = metrics_counter("sellerhub_webhooks_received_total",
-				      "Notifications received", "source=\"ml\"");
+	w->received = metrics_counter("sellerhub_webhooks_received_total", "Notifications received",
+				      "source=\"ml\"");
 	w->stored = metrics_counter("sellerhub_webhooks_stored_total",
 				    "Notifications committed (new)", "source=\"ml\"");
-	w->duplicates = metrics_counter("sellerhub_webhooks_duplicates_total",
-					"Notifications already stored (acknowledged again)",
-					"source=\"ml\"");
+	w->duplicates =
+	    metrics_counter("sellerhub_webhooks_duplicates_total",
+			    "Notifications already stored (acknowledged again)", "source=\"ml\"");
 	w->rejected = metrics_counter("sellerhub_webhooks_rejected_total",
 				      "Notifications refused (400/403)", "source=\"ml\"");
-	w->unavailable = metrics_counter("sellerhub_webhooks_unavailable_total",
-					 "Notifications answered 503 (database down)",
-					 "source=\"ml\"");
+	w->unavailable =
+	    metrics_counter("sellerhub_webhooks_unavailable_total",
+			    "Notifications answered 503 (database down)", "source=\"ml\"");
 	static const double sizes[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
-	w->group_size = metrics_histogram("sellerhub_webhooks_group_size",
-					  "Notifications per group commit", "", sizes,
-					  ARRAY_LEN(sizes));
-	w->commit = metrics_histogram("sellerhub_webhooks_commit_seconds",
-				      "Group commit latency", "", NULL, 0);
+	w->group_size =
+	    metrics_histogram("sellerhub_webhooks_group_size", "Notifications per group commit", "",
+			      sizes, ARRAY_LEN(sizes));
+	w->commit = metrics_histogram("sellerhub_webhooks_commit_seconds", "Group commit latency",
+				      "", NULL, 0);
 	return w;
 }
 

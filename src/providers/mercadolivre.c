@@ -265,7 +265,7 @@ typedef struct account_get {
 	enum account_get_state state;
 	char *account_id, *op, *path, *key;
 	char *method, *body; /* NULL for a GET */
-	char *token; /* the plaintext token used for the first GET (cleared on free) */
+	char *token;	     /* the plaintext token used for the first GET (cleared on free) */
 	ml_cb cb;
 	void *arg;
 } account_get_t;
@@ -319,9 +319,8 @@ static void account_got(const ml_result_t *res, void *arg)
 	account_get_finish(a, res);
 }
 
-static void account_call(app_t *app, const char *account_id, const char *op,
-			 const char *method, const char *path, const char *body, ml_cb cb,
-			 void *arg)
+static void account_call(app_t *app, const char *account_id, const char *op, const char *method,
+			 const char *path, const char *body, ml_cb cb, void *arg)
 {
 	account_get_t *a = xcalloc(1, sizeof(*a));
 	a->app = app;

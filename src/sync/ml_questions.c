@@ -44,8 +44,7 @@ void ml_questions_upsert(app_t *app, const char *tenant_id, const char *account_
 	ml_store_run(app, upsert_sql, 3, params, cb, arg);
 }
 
-static void fetch_question(struct app *app, const ml_notice_t *n, ml_notice_done_fn done,
-			   void *arg)
+static void fetch_question(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
 {
 	const char *id = n->resource + (strncmp(n->resource, "/questions/", 11) == 0 ? 11 : 0);
 	size_t len = strlen(id);

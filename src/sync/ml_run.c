@@ -42,8 +42,7 @@ enum res { R_ITEMS, R_ORDERS, R_SHIPMENTS, R_QUESTIONS, R_N };
 static const char *const res_names[R_N] = {"items", "orders", "shipments", "questions"};
 
 static const char *const question_statuses[] = {
-    "UNANSWERED", "ANSWERED", "CLOSED_UNANSWERED", "UNDER_REVIEW", "BANNED", "DELETED",
-    "DISABLED"};
+    "UNANSWERED", "ANSWERED", "CLOSED_UNANSWERED", "UNDER_REVIEW", "BANNED", "DELETED", "DISABLED"};
 #define N_QSTATUS ((int)ARRAY_LEN(question_statuses))
 
 enum task_kind { T_SCAN, T_ITEMS, T_ORDERS, T_SHIPMENT, T_SLA, T_QUESTIONS };
@@ -57,11 +56,11 @@ typedef struct task {
 	run_t *run;
 	enum task_kind kind;
 	int attempt;
-	window_t *win;	/* T_ORDERS, T_SHIPMENT, T_SLA: the window it belongs to */
-	long offset;	/* T_ORDERS, T_QUESTIONS */
-	int status_idx; /* T_QUESTIONS */
-	int64_t id;	/* T_SHIPMENT, T_SLA */
-	char *ids;	/* T_ITEMS: comma list; T_SCAN: scroll id or NULL */
+	window_t *win;	     /* T_ORDERS, T_SHIPMENT, T_SLA: the window it belongs to */
+	long offset;	     /* T_ORDERS, T_QUESTIONS */
+	int status_idx;	     /* T_QUESTIONS */
+	int64_t id;	     /* T_SHIPMENT, T_SLA */
+	char *ids;	     /* T_ITEMS: comma list; T_SCAN: scroll id or NULL */
 	struct event *timer; /* a retry waiting */
 } task_t;
 
@@ -194,10 +193,10 @@ static json_t *progress_json(const run_t *run)
 		const struct res_state *s = &run->r[i];
 		json_t *o = json_pack("{s:s, s:I, s:I}", "state", s->state, "done",
 				      (json_int_t)s->done, "total", (json_int_t)s->total);
-		json_object_set_new(o, "started", s->started[0] ? json_string(s->started)
-								 : json_null());
-		json_object_set_new(o, "finished", s->finished[0] ? json_string(s->finished)
-								   : json_null());
+		json_object_set_new(o, "started",
+				    s->started[0] ? json_string(s->started) : json_null());
+		json_object_set_new(o, "finished",
+				    s->finished[0] ? json_string(s->finished) : json_null());
 		json_object_set_new(o, "error", s->error[0] ? json_string(s->error) : json_null());
 		json_object_set_new(p, res_names[i], o);
 	}
@@ -556,7 +555,8 @@ static void store_docs(task_t *t, ml_upsert_fn fn, json_t *docs)
 
 static void add_shipment(run_t *run, window_t *w, json_t *order)
 {
-	json_int_t id = json_integer_value(json_object_get(json_object_get(order, "shipping"), "id"));
+	json_int_t id =
+	    json_integer_value(json_object_get(json_object_get(order, "shipping"), "id"));
 	if (id <= 0 || !run->want[R_SHIPMENTS])
 		return;
 	task_t *t = task_new(run, T_SHIPMENT);
@@ -579,8 +579,9 @@ static void push_multigets(run_t *run, json_t *ids)
 		char buf[MULTIGET * 24] = "";
 		size_t len = 0;
 		for (size_t k = i; k < n && k < i + MULTIGET; k++)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", k > i ? "," : "",
-						json_string_value(json_array_get(ids, k)));
+			len +=
+			    (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", k > i ? "," : "",
+					     json_string_value(json_array_get(ids, k)));
 		task_t *t = task_new(run, T_ITEMS);
 		t->ids = xstrdup(buf);
 		push(run, t, false);
@@ -675,8 +676,8 @@ static void orders_answered(task_t *t, json_t *body)
 {
 	run_t *run = t->run;
 	window_t *w = t->win;
-	long total = (long)json_integer_value(json_object_get(json_object_get(body, "paging"),
-							      "total"));
+	long total =
+	    (long)json_integer_value(json_object_get(json_object_get(body, "paging"), "total"));
 	if (t->offset == 0) {
 		int64_t hours = (w->to - w->from) / 3600;
 		if (total > WINDOW_MAX && hours > 1) {
@@ -688,7 +689,8 @@ static void orders_answered(task_t *t, json_t *body)
 			w->total = 0;
 			int64_t from = w->from;
 			for (int64_t i = 1; i <= parts; i++) {
-				int64_t to = i == parts ? w->to : w->from + (hours * i / parts) * 3600;
+				int64_t to =
+				    i == parts ? w->to : w->from + (hours * i / parts) * 3600;
 				issue_window(run, window_add(run, from, to));
 				from = to;
 			}
@@ -870,8 +872,8 @@ static void finished_saved(const PGresult *res, const char *err, void *arg)
 		return;
 	bool ok = strcmp(run->final_status, "success") == 0;
 	const char *error = ok ? NULL : (run->fatal[0] ? run->fatal : "some calls failed");
-	log_info("ml_run %s: %s, %lld records, %d errors", run->id, run->final_status,
-		 run->records, run->errors);
+	log_info("ml_run %s: %s, %lld records, %d errors", run->id, run->final_status, run->records,
+		 run->errors);
 	if (run->job) {
 		if (ok)
 			job_done(run->job, NULL);
@@ -912,7 +914,8 @@ static void maybe_finish(run_t *run)
 		if (strcmp(st, "done") != 0 && strcmp(st, "skipped") != 0)
 			complete = false;
 		if (strcmp(st, "running") == 0 || strcmp(st, "pending") == 0)
-			run->r[i].state = run->fatal[0] || run->r[i].error[0] ? "failed" : "stopped";
+			run->r[i].state =
+			    run->fatal[0] || run->r[i].error[0] ? "failed" : "stopped";
 	}
 	run->finishing = true;
 	evtimer_del(run->flush_ev);
@@ -981,9 +984,10 @@ static bool want_from_scope(run_t *run, const char *scope)
 {
 	bool all = strcmp(scope, "all") == 0;
 	run->want[R_ITEMS] = all || strcmp(scope, "items") == 0;
-	run->want[R_ORDERS] = all || strcmp(scope, "orders") == 0 || strcmp(scope, "shipments") == 0;
-	run->want[R_SHIPMENTS] = all || strcmp(scope, "orders") == 0 ||
-				 strcmp(scope, "shipments") == 0;
+	run->want[R_ORDERS] =
+	    all || strcmp(scope, "orders") == 0 || strcmp(scope, "shipments") == 0;
+	run->want[R_SHIPMENTS] =
+	    all || strcmp(scope, "orders") == 0 || strcmp(scope, "shipments") == 0;
 	run->want[R_QUESTIONS] = all || strcmp(scope, "questions") == 0;
 	return true;
 }

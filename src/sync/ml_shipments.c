@@ -64,8 +64,7 @@ void ml_shipments_sla(app_t *app, const char *tenant_id, const char *account_id,
 	ml_store_run(app, sla_sql, 4, params, cb, arg);
 }
 
-static void fetch_shipment(struct app *app, const ml_notice_t *n, ml_notice_done_fn done,
-			   void *arg)
+static void fetch_shipment(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
 {
 	const char *id = n->resource + (strncmp(n->resource, "/shipments/", 11) == 0 ? 11 : 0);
 	size_t len = strlen(id);

@@ -51,24 +51,25 @@ static bool all_processed(const char *p, long long expect, int seconds)
 					   "notification_id LIKE '%s%%' AND status = 'pending'",
 					   p);
 		long long total = h_sql_int(
-			"SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
+		    "SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
 		/* ...and their jobs have recorded their end (a job's own row is updated last). */
-		long long busy = h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
-					   "(j.payload->>'notification')::bigint = n.id WHERE "
-					   "n.notification_id LIKE '%s%%' AND j.status IN ('queued', "
-					   "'running')",
-					   p);
+		long long busy =
+		    h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
+			      "(j.payload->>'notification')::bigint = n.id WHERE "
+			      "n.notification_id LIKE '%s%%' AND j.status IN ('queued', "
+			      "'running')",
+			      p);
 		if (left == 0 && total == expect && busy == 0)
 			return true;
 		usleep(100000);
 	}
 	char *state = h_sql_text(
-		"SELECT string_agg(s, ', ') FROM (SELECT n.status || '/' || coalesce(j.status, '-') || "
-		"'/' || coalesce(j.attempts, 0) || '/' || coalesce(j.last_error, '') || ': ' || "
-		"count(*) AS s FROM ml_notifications n LEFT JOIN jobs j ON "
-		"(j.payload->>'notification')::bigint = n.id WHERE n.notification_id LIKE '%s%%' GROUP "
-		"BY n.status, j.status, j.attempts, j.last_error) x",
-		p);
+	    "SELECT string_agg(s, ', ') FROM (SELECT n.status || '/' || coalesce(j.status, '-') || "
+	    "'/' || coalesce(j.attempts, 0) || '/' || coalesce(j.last_error, '') || ': ' || "
+	    "count(*) AS s FROM ml_notifications n LEFT JOIN jobs j ON "
+	    "(j.payload->>'notification')::bigint = n.id WHERE n.notification_id LIKE '%s%%' GROUP "
+	    "BY n.status, j.status, j.attempts, j.last_error) x",
+	    p);
 	cr_log_error("notifications %s*: %s", p, state);
 	free(state);
 	return false;
@@ -112,11 +113,12 @@ Test(webhooks, a_200_means_the_row_is_committed_and_duplicates_are_stored_once)
 Test(webhooks, lenient_about_the_documented_variants)
 {
 	char body[512];
-	snprintf(body, sizeof(body),
-		 "{\"id\":\"%s-v\",\"resource\":\"post-purchase/v1/claims/77\",\"user_id\":\"%lld\","
-		 "\"topic\":\"post_purchase\",\"application_id\":\"5503910054141466\","
-		 "\"recieved\":\"2026-11-20T16:19:20.106Z\",\"actions\":[\"claims\"]}",
-		 prefix, next_user);
+	snprintf(
+	    body, sizeof(body),
+	    "{\"id\":\"%s-v\",\"resource\":\"post-purchase/v1/claims/77\",\"user_id\":\"%lld\","
+	    "\"topic\":\"post_purchase\",\"application_id\":\"5503910054141466\","
+	    "\"recieved\":\"2026-11-20T16:19:20.106Z\",\"actions\":[\"claims\"]}",
+	    prefix, next_user);
 	h_resp_t r = post(&srv, body);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
@@ -133,12 +135,12 @@ Test(webhooks, lenient_about_the_documented_variants)
 Test(webhooks, garbage_is_refused_and_nothing_is_stored)
 {
 	static const char *const bad[] = {
-		"{}",
-		"{\"_id\":\"x\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\"}",
-		"{\"_id\":\"x\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\",\"user_id\":-4}",
-		"{\"_id\":\"\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\",\"user_id\":1}",
-		"{\"_id\":\"x\",\"topic\":5,\"resource\":\"/orders/1\",\"user_id\":1}",
-		"{\"_id\":\"x\",\"topic\":\"t\",\"resource\":\"/o\",\"user_id\":\"12ab\"}",
+	    "{}",
+	    "{\"_id\":\"x\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\"}",
+	    "{\"_id\":\"x\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\",\"user_id\":-4}",
+	    "{\"_id\":\"\",\"topic\":\"orders_v2\",\"resource\":\"/orders/1\",\"user_id\":1}",
+	    "{\"_id\":\"x\",\"topic\":5,\"resource\":\"/orders/1\",\"user_id\":1}",
+	    "{\"_id\":\"x\",\"topic\":\"t\",\"resource\":\"/o\",\"user_id\":\"12ab\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		h_resp_t r = post(&srv, bad[i]);
@@ -179,10 +181,11 @@ Test(webhooks, unknown_user_is_processed_once_as_orphan)
 	cr_assert_eq(r.status, 200);
 	h_resp_free(&r);
 	cr_assert(all_processed(nid, 1, 15));
-	char *st = h_sql_text("SELECT n.status || '|' || j.status || '|' || j.attempts FROM "
-			      "ml_notifications n JOIN jobs j ON (j.payload->>'notification')::bigint "
-			      "= n.id WHERE n.notification_id = '%s'",
-			      nid);
+	char *st =
+	    h_sql_text("SELECT n.status || '|' || j.status || '|' || j.attempts FROM "
+		       "ml_notifications n JOIN jobs j ON (j.payload->>'notification')::bigint "
+		       "= n.id WHERE n.notification_id = '%s'",
+		       nid);
 	cr_assert_str_eq(st, "orphan|done|1");
 	free(st);
 }
@@ -272,8 +275,8 @@ Test(webhooks_outage, redis_down_still_acknowledges_and_everything_is_processed_
 	char port_s[16], url[64];
 	snprintf(port_s, sizeof(port_s), "%d", rport);
 	snprintf(url, sizeof(url), "REDIS_URL=redis://127.0.0.1:%d", rport);
-	const char *rargv[] = {"/usr/bin/redis-server", "--port", port_s, "--save", "",
-			       "--appendonly", "no", "--bind", "127.0.0.1", NULL};
+	const char *rargv[] = {"/usr/bin/redis-server", "--port", port_s,   "--save",	 "",
+			       "--appendonly",		"no",	  "--bind", "127.0.0.1", NULL};
 	h_proc_t redis, s;
 	cr_assert(h_proc_start(&redis, rargv, NULL, rport));
 	const char *env[] = {url, "JOB_REDISPATCH_SECONDS=1", NULL};
@@ -356,7 +359,7 @@ Test(webhooks_crash, sigkill_mid_burst_loses_nothing_acknowledged, .timeout = 12
 		cr_assert_eq(stored(b.acked_ids[i]), 1, "acknowledged %s was lost", b.acked_ids[i]);
 	/* ...and, after a restart, every stored one is processed exactly once. */
 	long long total =
-		h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
+	    h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
 	cr_assert_geq(total, b.acked);
 	cr_assert(h_server_start(&s, env));
 	cr_assert(all_processed(p, total, 60), "stored notifications were not all processed");
@@ -382,7 +385,7 @@ Test(webhooks_scale, two_processes_process_each_job_once, .timeout = 120)
 	for (int i = 0; i < 300; i++) {
 		snprintf(nid, sizeof(nid), "%s%d", p, i);
 		h_resp_t r = post(i % 2 ? &a : &b, note_body(nid, next_user + 4, "orders_v2",
-							      i % 3 ? "/orders/8" : "/orders/80"));
+							     i % 3 ? "/orders/8" : "/orders/80"));
 		cr_assert_eq(r.status, 200);
 		h_resp_free(&r);
 	}
