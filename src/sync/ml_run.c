@@ -863,6 +863,17 @@ static void run_free(run_t *run)
 	free(run);
 }
 
+/* Why a run did not succeed: the fatal error, else the first resource's error. */
+static const char *run_error(const run_t *run)
+{
+	if (run->fatal[0])
+		return run->fatal;
+	for (int i = 0; i < R_N; i++)
+		if (run->r[i].error[0])
+			return run->r[i].error;
+	return "some calls failed";
+}
+
 static void finished_saved(const PGresult *res, const char *err, void *arg)
 {
 	run_t *run = arg;
@@ -871,7 +882,7 @@ static void finished_saved(const PGresult *res, const char *err, void *arg)
 	if (--run->db_pending > 0)
 		return;
 	bool ok = strcmp(run->final_status, "success") == 0;
-	const char *error = ok ? NULL : (run->fatal[0] ? run->fatal : "some calls failed");
+	const char *error = ok ? NULL : run_error(run);
 	log_info("ml_run %s: %s, %lld records, %d errors", run->id, run->final_status, run->records,
 		 run->errors);
 	if (run->job) {
@@ -927,7 +938,7 @@ static void maybe_finish(run_t *run)
 	char records[24], errors[16];
 	snprintf(records, sizeof(records), "%lld", run->records);
 	snprintf(errors, sizeof(errors), "%d", run->errors);
-	const char *error = complete ? NULL : run->fatal[0] ? run->fatal : "some calls failed";
+	const char *error = complete ? NULL : run_error(run);
 	const char *params[] = {run->id, run->final_status, text, records, errors, error};
 	run->db_pending = 2;
 	pg_query_prepared(run->app->pg, finish_sql, 6, params, finished_saved, run);
