@@ -33,6 +33,17 @@ const char *list_time_param(req_t *r, const char *name, json_t **details);
  * {<name>: [...], pagination: {page, limit, total, pages}, nextCursor}. */
 void list_render(req_t *r, const char *name, const PGresult *rows, long long total,
 		 const list_req_t *l);
+/* Same, for rows a caller rendered itself: items is the JSON array's text; the cursor comes
+ * from next_key/next_id (NULL: no next page). */
+void list_render_text(req_t *r, const char *name, const char *items, size_t items_len,
+		      long long total, const list_req_t *l, const char *next_key,
+		      const char *next_id);
+/* Append s as a JSON string (quoted, escaped; NULL as null) at buf[*at], growing *buf (malloc)
+ * as needed; *cap is its size. */
+void list_json_str(char **buf, size_t *at, size_t *cap, const char *s);
+/* Append raw text (a number or JSON PostgreSQL produced; NULL as null). */
+void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s);
+
 /* Column 0 of row 0 as a JSON value (a stats or detail query that built its own JSON). */
 json_t *list_json_cell(const PGresult *res, int row, int col);
 /* A database failure (400 for a value PostgreSQL could not read, else 500/503). */

@@ -134,7 +134,10 @@ static int serve(app_t *app)
 	app->workers = workers_new(app->base, app->cfg.workers);
 	app->limits = ratelimit_new();
 	/* Each Mercado Livre account gets its own bucket ("ml:<account>:<op>"). */
-	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate, app->cfg.ml_rate);
+	/* A tenth of the bucket is held back: requests reach Mercado Livre with some jitter, and
+	 * a bucket there that matches ours exactly would meet them empty (a 429). */
+	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate,
+			    app->cfg.ml_rate > 10 ? app->cfg.ml_rate * 0.9 : app->cfg.ml_rate);
 	app->httpc = httpc_new(app->base, app->limits);
 	httpc_set_user_agent(app->httpc, "sellerhub/0.1");
 	/* sync-all fans out 4 calls per account to one host; the per-account limiters pace it. */

@@ -2,6 +2,7 @@
 #include "listing.h"
 #include "identity.h"
 #include "pg.h"
+#include "util.h"
 #include "validate.h"
 
 #include <ctype.h>
@@ -99,22 +100,87 @@ json_t *list_json_cell(const PGresult *res, int row, int col)
 	return j ? j : json_null();
 }
 
+static void reserve(char **buf, size_t *at, size_t *cap, size_t more)
+{
+	if (*at + more + 1 <= *cap)
+		return;
+	*cap = (*at + more + 1) * 2;
+	*buf = xrealloc(*buf, *cap);
+}
+
+void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s)
+{
+	if (!s)
+		s = "null";
+	size_t n = strlen(s);
+	reserve(buf, at, cap, n);
+	memcpy(*buf + *at, s, n);
+	*at += n;
+	(*buf)[*at] = '\0';
+}
+
+void list_json_str(char **buf, size_t *at, size_t *cap, const char *s)
+{
+	if (!s) {
+		list_json_raw(buf, at, cap, NULL);
+		return;
+	}
+	reserve(buf, at, cap, strlen(s) * 6 + 2);
+	char *o = *buf + *at;
+	*o++ = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			*o++ = '\\';
+			*o++ = (char)*p;
+		} else if (*p < 0x20) {
+			o += sprintf(o, "\\u%04x", *p);
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	*at = (size_t)(o - *buf);
+}
+
+void list_render_text(req_t *r, const char *name, const char *items, size_t items_len,
+		      long long total, const list_req_t *l, const char *next_key,
+		      const char *next_id)
+{
+	const char *next = next_key && next_id ? cursor_encode(r->arena, next_key, next_id) : NULL;
+	size_t len = 256 + strlen(name) + items_len + (next ? strlen(next) : 0);
+	char *body = arena_alloc(r->arena, len);
+	size_t at = (size_t)snprintf(body, len, "{\"success\":true,\"data\":{\"%s\":", name);
+	memcpy(body + at, items, items_len);
+	at += items_len;
+	long long pages = (total + l->limit - 1) / l->limit;
+	at += (size_t)snprintf(body + at, len - at,
+			       ",\"pagination\":{\"page\":%d,\"limit\":%d,\"total\":%lld,"
+			       "\"pages\":%lld},\"nextCursor\":%s%s%s}}",
+			       l->cursor_key ? 1 : l->page, l->limit, total, pages,
+			       next ? "\"" : "", next ? next : "null", next ? "\"" : "");
+	http_reply(r, 200, "application/json; charset=utf-8", body, at);
+}
+
+/* The rows are already JSON (built by PostgreSQL): the envelope is written around them as
+ * text, so a page is never parsed and re-serialized here. */
 void list_render(req_t *r, const char *name, const PGresult *rows, long long total,
 		 const list_req_t *l)
 {
-	json_t *arr = json_array();
 	int n = PQntuples(rows);
-	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, list_json_cell(rows, i, 0));
-	json_t *next = json_null();
-	if (n == l->limit && pg_value(rows, n - 1, 1))
-		next = json_string(
-		    cursor_encode(r->arena, pg_value(rows, n - 1, 1), pg_value(rows, n - 1, 2)));
-	long long pages = (total + l->limit - 1) / l->limit;
-	json_t *data = json_pack("{s:o, s:{s:i, s:i, s:I, s:I}, s:o}", name, arr, "pagination",
-				 "page", l->cursor_key ? 1 : l->page, "limit", l->limit, "total",
-				 (json_int_t)total, "pages", (json_int_t)pages, "nextCursor", next);
-	http_ok(r, 200, data, NULL);
+	size_t cap = 64, at = 0;
+	char *items = xmalloc(cap);
+	list_json_raw(&items, &at, &cap, "[");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			list_json_raw(&items, &at, &cap, ",");
+		list_json_raw(&items, &at, &cap, pg_value(rows, i, 0));
+	}
+	list_json_raw(&items, &at, &cap, "]");
+	bool more = n == l->limit && n > 0 && pg_value(rows, n - 1, 1);
+	list_render_text(r, name, items, at, total, l, more ? pg_value(rows, n - 1, 1) : NULL,
+			 more ? pg_value(rows, n - 1, 2) : NULL);
+	free(items);
 }
 
 void list_db_error(req_t *r, const char *what, const PGresult *res, const char *err)
