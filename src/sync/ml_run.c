@@ -793,7 +793,7 @@ static void task_answered(const ml_result_t *res, void *arg)
 	bool again = res->err == ML_ERR_RATE_LIMITED || res->err == ML_ERR_TRANSIENT;
 	if (again && ++t->attempt < TASK_ATTEMPTS && !run->fatal[0]) {
 		/* httpc already retried with backoff; wait longer before the next round. */
-		int64_t ms = 1000LL << (t->attempt < 5 ? t->attempt : 5);
+		int64_t ms = 500LL << (t->attempt < 4 ? t->attempt : 4); /* 1 s .. 8 s */
 		struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 		t->timer = evtimer_new(run->app->base, retry_fire, t);
 		run->timers++;
