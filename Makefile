@@ -33,7 +33,7 @@ obj = $(patsubst %.c,$(OBJDIR)/%.o,$(1))
 LIB := $(OBJDIR)/libsellerhub.a
 
 .DEFAULT_GOAL := all
-.PHONY: all help run stop migrate test test-only asan bench bench-webhooks demo fmt fmt-check clean services
+.PHONY: all help run stop migrate test test-only asan bench bench-webhooks bench-sync demo fmt fmt-check clean services
 
 all: $(BIN)/sellerhubd $(if $(SIM_SRC),$(BIN)/marketsim) $(BIN)/test-unit $(BIN)/test-integration ## build the server, marketsim and the test runners
 
@@ -111,6 +111,9 @@ demo: ## marketsim as Mercado Livre + sellerhubd wired to it, a demo seller conn
 	@scripts/bootstrap
 	@$(MAKE) --no-print-directory all
 	@scripts/demo
+bench-sync: ## issue 7 bars: a rate-limited backfill (time, 429s, RSS), orders list/stats at 100k orders
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-sync $(BIN)
 
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(shell git ls-files '*.c' '*.h')

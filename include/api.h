@@ -22,6 +22,14 @@ void api_ml_accounts_routes(app_t *app);
 /* /api/ml/oauth: start and callback */
 void api_ml_oauth_routes(app_t *app);
 
+/* /api/sync: start, status, history */
+void api_sync_routes(app_t *app);
+/* /api/items, /api/orders, /api/shipments, /api/questions: synced Mercado Livre data */
+void api_items_routes(app_t *app);
+void api_orders_routes(app_t *app);
+void api_shipments_routes(app_t *app);
+void api_questions_routes(app_t *app);
+
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);
 

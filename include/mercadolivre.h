@@ -64,6 +64,12 @@ void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, c
 void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path, ml_cb cb,
 		    void *arg);
 
+/* POST ML_API_URL + path with a JSON body as the account, like ml_account_get (a 401 is
+ * refreshed and retried once: it did not take effect). Not retried otherwise unless the request
+ * surely did not reach Mercado Livre (httpc's rule for POST). */
+void ml_account_post(app_t *app, const char *account_id, const char *op, const char *path,
+		     const char *json_body, ml_cb cb, void *arg);
+
 /* The counts an account shows: items total, orders total, unanswered questions, open claims.
  * The four calls run at once. */
 typedef struct ml_counts {

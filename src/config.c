@@ -171,6 +171,10 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->job_stale_s = (int)num(&l, "JOB_STALE_SECONDS", 300, 1, 86400);
 	c->job_redispatch_s = (int)num(&l, "JOB_REDISPATCH_SECONDS", 30, 1, 3600);
 	c->missed_feeds_interval_s = (int)num(&l, "MISSED_FEEDS_INTERVAL", 600, 1, 86400);
+	c->job_queue = str(&l, "JOB_QUEUE", "default", false);
+	if (strlen(c->job_queue) < 1 || strlen(c->job_queue) > 40 ||
+	    strspn(c->job_queue, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(c->job_queue))
+		fail(&l, "config: JOB_QUEUE must be 1-40 of a-z, 0-9, _ and -");
 	c->app_url = url(&l, "APP_URL", NULL, false, http_schemes);
 
 	c->ml_client_id = str(&l, "ML_CLIENT_ID", NULL, false);

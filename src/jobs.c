@@ -23,7 +23,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define STREAM		"sh:jobs"
+#define STREAM		"sh:jobs" /* the default queue's stream; others: sh:jobs:<queue> */
 #define GROUP		"workers"
 #define STREAM_MAXLEN	"100000"
 #define BLOCK_MS	1000
@@ -60,6 +60,7 @@ struct jobs {
 	struct event read_retry;
 	struct event sweep;
 	int stale_s, redispatch_s;
+	char stream[80]; /* this process's queue (JOB_QUEUE) */
 	jobs_stats_t stats;
 };
 
@@ -68,7 +69,7 @@ static void read_more(jobs_t *j);
 static const char claim_sql[] =
     "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2,"
     " locked_at = now()"
-    " WHERE id = $1 AND status IN ('queued', 'failed') AND run_at <= now()"
+    " WHERE id = $1 AND status IN ('queued', 'failed') AND run_at <= now() AND queue = $3"
     " RETURNING kind, payload::text, attempts, max_attempts";
 
 static const char done_sql[] =
@@ -90,6 +91,7 @@ static const char sweep_due_sql[] =
     "UPDATE jobs SET status = 'queued', dispatched_at = now() WHERE id IN ("
     " SELECT id FROM jobs WHERE status IN ('queued', 'failed') AND run_at <= now()"
     " AND (status = 'failed' OR dispatched_at < now() - make_interval(secs => $1))"
+    " AND queue = $2"
     " ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id";
 
 /* Running for too long: its process died. Back to the queue (the attempt counts). */
@@ -97,7 +99,7 @@ static const char sweep_stale_sql[] =
     "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, "
     "last_error = 'worker lost (process ended while running)' WHERE id IN ("
     " SELECT id FROM jobs WHERE status = 'running' AND locked_at < now() - make_interval(secs => "
-    "$1) FOR UPDATE SKIP LOCKED LIMIT 1000) RETURNING id";
+    "$1) AND queue = $2 FOR UPDATE SKIP LOCKED LIMIT 1000) RETURNING id";
 
 /* --- dispatch -------------------------------------------------------------------------------- */
 
@@ -113,7 +115,7 @@ void jobs_dispatch(jobs_t *j, const int64_t *ids, int n)
 	for (int i = 0; i < n; i++) {
 		char id[24];
 		snprintf(id, sizeof(id), "%" PRId64, ids[i]);
-		redis_command(j->app->redis, xadd_done, j, "XADD %s MAXLEN ~ %s * id %s", STREAM,
+		redis_command(j->app->redis, xadd_done, j, "XADD %s MAXLEN ~ %s * id %s", j->stream,
 			      STREAM_MAXLEN, id);
 	}
 }
@@ -141,7 +143,7 @@ static void finished(const PGresult *res, const char *err, void *arg)
 	if (err)
 		log_warn("jobs: could not record the end of job %" PRId64 ": %s", rj->job.id, err);
 	if (rj->entry[0])
-		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP,
+		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", j->stream, GROUP,
 			      rj->entry);
 	json_decref(rj->job.payload);
 	free(rj);
@@ -241,7 +243,7 @@ static void claimed(const PGresult *res, const char *err, void *arg)
 	jobs_t *j = rj->job.jobs;
 	/* The entry has done its job either way: PostgreSQL now says what happens next (a job
 	 * that could not be claimed is still queued there and the sweeper dispatches it again). */
-	redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP, rj->entry);
+	redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", j->stream, GROUP, rj->entry);
 	rj->entry[0] = '\0';
 	if (err || PQntuples(res) != 1) {
 		/* Not ours: done, running elsewhere, or not yet due (a retry re-dispatched early).
@@ -274,7 +276,8 @@ static void claim(jobs_t *j, const char *entry, const char *id)
 	char *end;
 	long long n = strtoll(id, &end, 10);
 	if (*end || n <= 0) {
-		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", STREAM, GROUP, entry);
+		redis_command(j->blocking, xack_done, NULL, "XACK %s %s %s", j->stream, GROUP,
+			      entry);
 		return; /* not one of ours */
 	}
 	running_t *rj = xcalloc(1, sizeof(*rj));
@@ -283,8 +286,8 @@ static void claim(jobs_t *j, const char *entry, const char *id)
 	rj->job.jobs = j;
 	snprintf(rj->entry, sizeof(rj->entry), "%s", entry);
 	j->running++;
-	const char *params[] = {id, j->consumer};
-	pg_query_prepared(j->app->pg, claim_sql, 2, params, claimed, rj);
+	const char *params[] = {id, j->consumer, j->app->cfg.job_queue};
+	pg_query_prepared(j->app->pg, claim_sql, 3, params, claimed, rj);
 }
 
 /* Entries of an XREADGROUP/XAUTOCLAIM reply: [[entry-id, [field, value, ...]], ...] */
@@ -314,7 +317,7 @@ static void group_created(redisReply *reply, const char *err, void *arg)
 
 static void ensure_group(jobs_t *j)
 {
-	redis_command(j->blocking, group_created, j, "XGROUP CREATE %s %s 0 MKSTREAM", STREAM,
+	redis_command(j->blocking, group_created, j, "XGROUP CREATE %s %s 0 MKSTREAM", j->stream,
 		      GROUP);
 }
 
@@ -357,7 +360,7 @@ static void read_more(jobs_t *j)
 	snprintf(count, sizeof(count), "%d", j->concurrency - j->running);
 	snprintf(block, sizeof(block), "%d", BLOCK_MS);
 	const char *argv[] = {"XREADGROUP", "GROUP", GROUP,	j->consumer, "COUNT", count,
-			      "BLOCK",	    block,   "STREAMS", STREAM,	     ">"};
+			      "BLOCK",	    block,   "STREAMS", j->stream,   ">"};
 	redis_commandv(j->blocking, read_done, j, (int)ARRAY_LEN(argv), argv, NULL);
 }
 
@@ -403,18 +406,18 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	char redispatch[16], stale[16];
 	snprintf(redispatch, sizeof(redispatch), "%d", j->redispatch_s);
 	snprintf(stale, sizeof(stale), "%d", j->stale_s);
-	const char *p1[] = {redispatch};
-	pg_query_prepared(j->app->pg, sweep_due_sql, 1, p1, swept, j);
-	const char *p2[] = {stale};
-	pg_query_prepared(j->app->pg, sweep_stale_sql, 1, p2, swept, j);
+	const char *p1[] = {redispatch, j->app->cfg.job_queue};
+	pg_query_prepared(j->app->pg, sweep_due_sql, 2, p1, swept, j);
+	const char *p2[] = {stale, j->app->cfg.job_queue};
+	pg_query_prepared(j->app->pg, sweep_stale_sql, 2, p2, swept, j);
 	/* Entries delivered to a consumer that died before XACK. */
 	int free_slots = j->concurrency - j->running;
 	if (free_slots > 0) {
 		char count[16], idle[24];
 		snprintf(count, sizeof(count), "%d", free_slots);
 		snprintf(idle, sizeof(idle), "%d", j->stale_s * 1000);
-		const char *argv[] = {"XAUTOCLAIM", STREAM, GROUP,   j->consumer,
-				      idle,	    "0",    "COUNT", count};
+		const char *argv[] = {"XAUTOCLAIM", j->stream, GROUP,	j->consumer,
+				      idle,	    "0",       "COUNT", count};
 		redis_commandv(j->app->redis, autoclaimed, j, (int)ARRAY_LEN(argv), argv, NULL);
 	}
 }
@@ -428,6 +431,10 @@ jobs_t *jobs_new(app_t *app)
 	j->concurrency = app->cfg.job_concurrency;
 	j->stale_s = app->cfg.job_stale_s;
 	j->redispatch_s = app->cfg.job_redispatch_s;
+	if (strcmp(app->cfg.job_queue, "default") == 0)
+		snprintf(j->stream, sizeof(j->stream), "%s", STREAM);
+	else
+		snprintf(j->stream, sizeof(j->stream), "%s:%s", STREAM, app->cfg.job_queue);
 	char host[32] = "host";
 	gethostname(host, sizeof(host) - 1);
 	uint32_t rnd = 0;

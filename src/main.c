@@ -8,6 +8,8 @@
 #include "migrate.h"
 #include "missed_feeds.h"
 #include "jobs.h"
+#include "ml_data.h"
+#include "ml_run.h"
 #include "notifications.h"
 #include "ml_jobs.h"
 #include "ml_tokens.h"
@@ -133,7 +135,10 @@ static int serve(app_t *app)
 	app->workers = workers_new(app->base, app->cfg.workers);
 	app->limits = ratelimit_new();
 	/* Each Mercado Livre account gets its own bucket ("ml:<account>:<op>"). */
-	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate, app->cfg.ml_rate);
+	/* A tenth of the bucket is held back: requests reach Mercado Livre with some jitter, and
+	 * a bucket there that matches ours exactly would meet them empty (a 429). */
+	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate,
+			    app->cfg.ml_rate > 10 ? app->cfg.ml_rate * 0.9 : app->cfg.ml_rate);
 	app->httpc = httpc_new(app->base, app->limits);
 	httpc_set_user_agent(app->httpc, "sellerhub/0.1");
 	/* sync-all fans out 4 calls per account to one host; the per-account limiters pace it. */
@@ -154,6 +159,13 @@ static int serve(app_t *app)
 	notifications_register_jobs(app);
 	api_ml_accounts_routes(app);
 	api_ml_oauth_routes(app);
+	api_sync_routes(app);
+	api_items_routes(app);
+	api_orders_routes(app);
+	api_shipments_routes(app);
+	api_questions_routes(app);
+	ml_data_register_fetchers();
+	ml_run_register_jobs(app);
 	app->ml_tokens = ml_tokens_new(app);
 	app->ml_jobs = ml_jobs_start(app);
 

@@ -1,7 +1,9 @@
-/* One account summary sync: mark in progress → fetch the counts → save success or failure. */
+/* One account sync: mark in progress → the incremental sync run (ml_run.c) → cachedData counts
+ * from the synced tables → save success or failure. */
 #include "ml_sync.h"
 #include "log.h"
 #include "ml_accounts.h"
+#include "ml_run.h"
 #include "pg.h"
 #include "util.h"
 
@@ -13,12 +15,21 @@ static const char start_sql[] =
     "UPDATE ml_accounts SET last_sync_status = 'in_progress' "
     "WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid) RETURNING ml_user_id, status";
 
+/* products = items, orders = orders, issues = unanswered questions + open claims, all from the
+ * synced tables. */
 static const char success_sql[] =
-    "UPDATE ml_accounts SET cached_products = $2, cached_orders = $3, cached_issues = $4, "
+    "UPDATE ml_accounts a SET"
+    " cached_products = (SELECT count(*) FROM ml_items i WHERE i.account_id = a.id),"
+    " cached_orders = (SELECT count(*) FROM ml_orders o WHERE o.account_id = a.id),"
+    " cached_issues = (SELECT count(*) FROM ml_questions q WHERE q.tenant_id = a.tenant_id"
+    "   AND q.account_id = a.id AND q.status = 'UNANSWERED')"
+    "  + (SELECT count(*) FROM ml_claims c WHERE c.tenant_id = a.tenant_id"
+    "   AND c.account_id = a.id AND c.status = 'opened'), "
     "  cached_at = now(), last_sync_at = now(), last_sync_status = 'success', "
     "  last_sync_error = NULL, next_sync_at = now() + sync_interval_ms * interval '1 ms', "
     "  status = CASE WHEN status = 'error' THEN 'active' ELSE status END "
-    "WHERE id = $1 RETURNING " SQL_ISO("last_sync_at");
+    "WHERE id = $1 RETURNING " SQL_ISO("last_sync_at") ", cached_products, cached_orders, "
+						       "cached_issues";
 
 /* An expired authorization was already marked by the token upkeep; other failures turn an
  * active account into error until a sync succeeds. */
@@ -82,28 +93,25 @@ static void success_saved(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	s->res.ok = true;
+	s->res.products = pg_int(res, 0, 1, 0);
+	s->res.orders = pg_int(res, 0, 2, 0);
+	s->res.issues = pg_int(res, 0, 3, 0);
 	snprintf(s->error, sizeof(s->error), "%s", pg_value(res, 0, 0));
 	s->res.synced_at = s->error;
 	finish(s);
 }
 
-static void counted(const ml_result_t *r, const ml_counts_t *c, void *arg)
+/* "busy": a backfill holds the account; it keeps the tables current, so the counts stand. */
+static void synced(const char *err, long long records, void *arg)
 {
 	sync_op_t *s = arg;
-	if (r->err != ML_OK) {
-		fail(s, r->err, r->message);
+	if (err && strcmp(err, "busy") != 0) {
+		fail(s, strstr(err, "expired") ? ML_ERR_EXPIRED : ML_ERR_TRANSIENT, err);
 		return;
 	}
-	s->res.products = c->products;
-	s->res.orders = c->orders;
-	s->res.issues = c->questions + c->claims;
-	char p[24], o[24], i[24];
-	snprintf(p, sizeof(p), "%lld", s->res.products);
-	snprintf(o, sizeof(o), "%lld", s->res.orders);
-	snprintf(i, sizeof(i), "%lld", s->res.issues);
-	const char *params[] = {s->account_id, p, o, i};
+	const char *params[] = {s->account_id};
 	s->state = S_SAVE;
-	pg_query_prepared(s->app->pg, success_sql, 4, params, success_saved, s);
+	pg_query_prepared(s->app->pg, success_sql, 1, params, success_saved, s);
 }
 
 static void started(const PGresult *res, const char *err, void *arg)
@@ -126,7 +134,7 @@ static void started(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	s->state = S_FETCH;
-	ml_account_counts(s->app, s->account_id, (int64_t)pg_int(res, 0, 0, 0), counted, s);
+	ml_run_incremental(s->app, s->account_id, synced, s);
 }
 
 void ml_sync_account(app_t *app, const char *account_id, const char *tenant_id, ml_sync_cb cb,

@@ -56,7 +56,7 @@ static const char insert_sql[] =
     " ON CONFLICT (notification_id) DO NOTHING"
     " RETURNING id),"
     " job AS ("
-    " INSERT INTO jobs (id, kind) SELECT id, 'ml_notifications' FROM jid"
+    " INSERT INTO jobs (id, kind, queue) SELECT id, 'ml_notifications', $2 FROM jid"
     " WHERE EXISTS (SELECT 1 FROM ins) RETURNING id)"
     " SELECT (SELECT id FROM job), (SELECT count(*) FROM ins)";
 
@@ -228,8 +228,8 @@ json_t *webhooks_row(json_t *b, const char *source, int64_t app_id_required, jso
 void webhooks_store(struct app *app, const json_t *rows, pg_cb cb, void *arg)
 {
 	char *text = json_dumps(rows, JSON_COMPACT);
-	const char *params[] = {text};
-	pg_query_urgent(app->pg, insert_sql, 1, params, cb, arg);
+	const char *params[] = {text, app->cfg.job_queue};
+	pg_query_urgent(app->pg, insert_sql, 2, params, cb, arg);
 	free(text);
 }
 

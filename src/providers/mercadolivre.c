@@ -221,8 +221,10 @@ static void get_done(const httpc_response_t *resp, void *arg)
 	free(g);
 }
 
-void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, const char *path,
-		       ml_cb cb, void *arg)
+/* One call with this bearer token; body (JSON) only for POST. */
+static void send_with_token(app_t *app, const char *limiter_key, const char *token,
+			    const char *method, const char *path, const char *body, ml_cb cb,
+			    void *arg)
 {
 	get_call_t *g = xcalloc(1, sizeof(*g));
 	g->cb = cb;
@@ -230,9 +232,13 @@ void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, c
 	char url[2048], auth[1024];
 	snprintf(url, sizeof(url), "%s%s", app->cfg.ml_api_url, path);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-	const char *headers[] = {auth, "Accept: application/json", "x-format-new: true", NULL};
-	httpc_request_t req = {.url = url,
+	const char *headers[] = {auth, "Accept: application/json", "x-format-new: true",
+				 body ? "Content-Type: application/json" : NULL, NULL};
+	httpc_request_t req = {.method = method,
+			       .url = url,
 			       .headers = headers,
+			       .body = body,
+			       .body_len = body ? strlen(body) : 0,
 			       .timeout_ms = ML_TIMEOUT_MS,
 			       .limiter_key = limiter_key};
 	if (!httpc_send(app->httpc, &req, get_done, g)) {
@@ -242,16 +248,24 @@ void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, c
 	explicit_bzero(auth, sizeof(auth));
 }
 
+void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, const char *path,
+		       ml_cb cb, void *arg)
+{
+	send_with_token(app, limiter_key, token, NULL, path, NULL, cb, arg);
+}
+
 /* --- GET as an account ------------------------------------------------------------------- */
 
 enum account_get_state { AG_TOKEN, AG_FIRST, AG_REFRESH, AG_RETRY };
 
-/* One account GET: token → GET → (401: refresh → GET). Owned by itself; freed after cb. */
+/* One account call: token → call → (401: refresh → call). Owned by itself; freed after cb. A
+ * 401 means the call did not take effect, so repeating a POST after it is safe. */
 typedef struct account_get {
 	app_t *app;
 	enum account_get_state state;
 	char *account_id, *op, *path, *key;
-	char *token; /* the plaintext token used for the first GET (cleared on free) */
+	char *method, *body; /* NULL for a GET */
+	char *token;	     /* the plaintext token used for the first GET (cleared on free) */
 	ml_cb cb;
 	void *arg;
 } account_get_t;
@@ -262,6 +276,8 @@ static void account_get_free(account_get_t *a)
 	free(a->op);
 	free(a->path);
 	free(a->key);
+	free(a->method);
+	free(a->body);
 	crypto_free_secret(a->token);
 	free(a);
 }
@@ -287,7 +303,7 @@ static void account_token(const ml_result_t *res, const char *token, void *arg)
 	} else {
 		a->state = AG_RETRY;
 	}
-	ml_get_with_token(a->app, a->key, token, a->path, account_got, a);
+	send_with_token(a->app, a->key, token, a->method, a->path, a->body, account_got, a);
 }
 
 static void account_got(const ml_result_t *res, void *arg)
@@ -303,14 +319,16 @@ static void account_got(const ml_result_t *res, void *arg)
 	account_get_finish(a, res);
 }
 
-void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path, ml_cb cb,
-		    void *arg)
+static void account_call(app_t *app, const char *account_id, const char *op, const char *method,
+			 const char *path, const char *body, ml_cb cb, void *arg)
 {
 	account_get_t *a = xcalloc(1, sizeof(*a));
 	a->app = app;
 	a->account_id = xstrdup(account_id);
 	a->op = xstrdup(op);
 	a->path = xstrdup(path);
+	a->method = method ? xstrdup(method) : NULL;
+	a->body = body ? xstrdup(body) : NULL;
 	size_t n = strlen(account_id) + strlen(op) + 8;
 	a->key = xmalloc(n);
 	snprintf(a->key, n, "ml:%s:%s", account_id, op);
@@ -318,6 +336,18 @@ void ml_account_get(app_t *app, const char *account_id, const char *op, const ch
 	a->arg = arg;
 	a->state = AG_TOKEN;
 	ml_tokens_access(app, account_id, account_token, a);
+}
+
+void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path, ml_cb cb,
+		    void *arg)
+{
+	account_call(app, account_id, op, NULL, path, NULL, cb, arg);
+}
+
+void ml_account_post(app_t *app, const char *account_id, const char *op, const char *path,
+		     const char *json_body, ml_cb cb, void *arg)
+{
+	account_call(app, account_id, op, "POST", path, json_body, cb, arg);
 }
 
 /* --- counts ------------------------------------------------------------------------------ */

@@ -23,12 +23,17 @@ static void server_env(mlt_t *t, const char **env, const char *const extra[])
 
 void mlt_start(mlt_t *t, const char *seed, int sellers, const char *const extra_env[])
 {
-	memset(t, 0, sizeof(*t));
 	char n[16];
 	snprintf(n, sizeof(n), "%d", sellers);
 	const char *args[] = {"--seed",	  seed, "--sellers",   n,    "--items", "60",
 			      "--orders", "80", "--questions", "30", NULL};
-	msh_start(&t->sim, &t->app, args);
+	mlt_start_args(t, args, extra_env);
+}
+
+void mlt_start_args(mlt_t *t, const char *const sim_args[], const char *const extra_env[])
+{
+	memset(t, 0, sizeof(*t));
+	msh_start(&t->sim, &t->app, sim_args);
 	mlt_start_server(t, &t->srv, extra_env);
 	ident_signup(&t->srv, &t->owner);
 }

@@ -15,6 +15,8 @@ typedef struct mlt {
 
 /* marketsim with this --seed and n sellers, then sellerhubd with extra env (may be NULL). */
 void mlt_start(mlt_t *t, const char *seed, int sellers, const char *const extra_env[]);
+/* Same with marketsim's whole argument list (sizes, faults, rate). */
+void mlt_start_args(mlt_t *t, const char *const sim_args[], const char *const extra_env[]);
 /* A second sellerhubd on the same database, Redis and marketsim. */
 void mlt_start_server(mlt_t *t, h_proc_t *srv, const char *const extra_env[]);
 void mlt_stop(mlt_t *t);

@@ -1,0 +1,52 @@
+/* What the synced-data list endpoints share (src/api/listing.c): page/limit/cursor parsing,
+ * query filters that are checked before any SQL, and rendering rows that SQL already turned
+ * into JSON. */
+#ifndef SH_LISTING_H
+#define SH_LISTING_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "http.h"
+
+/* Timestamps as the API renders them: ISO-8601 UTC with milliseconds and Z. */
+#define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+typedef struct list_req {
+	int page, limit;
+	char offset[24], limit_s[8];
+	/* ?cursor= decoded: the sort key and id of the last row seen; NULL when absent */
+	const char *cursor_key, *cursor_id;
+} list_req_t;
+
+/* ?page, ?limit, ?cursor; problems go into details. */
+void list_parse(req_t *r, list_req_t *l, json_t **details);
+/* A query parameter that must be a UUID when present (accountId): NULL when absent. */
+const char *list_uuid_param(req_t *r, const char *name, json_t **details);
+/* A short free-text parameter (status, q, itemId): NULL when absent or empty. */
+const char *list_text_param(req_t *r, const char *name, size_t max, json_t **details);
+/* An ISO-8601 date or date-time parameter (from, to): NULL when absent. */
+const char *list_time_param(req_t *r, const char *name, json_t **details);
+
+/* rows: column 0 the row as JSON text, 1 its sort key as text, 2 its id. Answers 200 with
+ * {<name>: [...], pagination: {page, limit, total, pages}, nextCursor}. */
+void list_render(req_t *r, const char *name, const PGresult *rows, long long total,
+		 const list_req_t *l);
+/* Same, for rows a caller rendered itself: items is the JSON array's text; the cursor comes
+ * from next_key/next_id (NULL: no next page). */
+void list_render_text(req_t *r, const char *name, const char *items, size_t items_len,
+		      long long total, const list_req_t *l, const char *next_key,
+		      const char *next_id);
+/* Append s as a JSON string (quoted, escaped; NULL as null) at buf[*at], growing *buf (malloc)
+ * as needed; *cap is its size. */
+void list_json_str(char **buf, size_t *at, size_t *cap, const char *s);
+/* Append raw text (a number or JSON PostgreSQL produced; NULL as null). */
+void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s);
+
+/* Column 0 of row 0 as a JSON value (a stats or detail query that built its own JSON). */
+json_t *list_json_cell(const PGresult *res, int row, int col);
+/* A database failure (400 for a value PostgreSQL could not read, else 500/503). */
+void list_db_error(req_t *r, const char *what, const PGresult *res, const char *err);
+
+#endif

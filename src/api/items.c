@@ -1,0 +1,181 @@
+/* /api/items: the synced Mercado Livre listings of the caller's tenant, with their variations
+ * and SKUs. One fixed statement per sort order (updated, price, sold, stock), each with a
+ * keyset cursor on (sort key, id). */
+#include "api.h"
+#include "listing.h"
+#include "permissions.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+// clang-format off
+#define ITEM_JSON                                                                                  \
+	"json_build_object('id', i.id, 'accountId', i.account_id, 'mlItemId', i.ml_id,"            \
+	" 'title', i.title, 'status', i.status, 'subStatus', i.sub_status, 'price', i.price,"      \
+	" 'currency', i.currency, 'availableQuantity', i.available_quantity,"                      \
+	" 'soldQuantity', i.sold_quantity, 'sku', i.sku, 'categoryId', i.category_id,"             \
+	" 'listingType', i.listing_type, 'logisticType', i.logistic_type,"                         \
+	" 'permalink', i.permalink, 'thumbnail', i.thumbnail,"                                     \
+	" 'variationCount', i.variation_count, 'dateCreated', " SQL_TS(                            \
+	    "i.date_created") ", 'lastUpdated', " SQL_TS("i.last_updated") ", "                    \
+									   "'syncedAt', " SQL_TS(  \
+									       "i.synced_at") ")"
+
+#define ITEM_FILTERS                                                                               \
+	" WHERE i.tenant_id = $1 AND ($2::uuid IS NULL OR i.account_id = $2::uuid)"                \
+	" AND ($3::text IS NULL OR i.status = $3)"                                                 \
+	" AND ($4::text IS NULL OR i.title ILIKE '%' || $4 || '%' OR i.ml_id = upper($4)"          \
+	"  OR i.sku = $4 OR EXISTS (SELECT 1 FROM ml_item_variations v WHERE v.item_id = i.id"     \
+	"  AND v.tenant_id = i.tenant_id AND v.sku = $4))"
+
+#define ITEM_LIST(key, type)                                                                       \
+	"SELECT " ITEM_JSON "::text, (" key ")::text, i.id FROM ml_items i" ITEM_FILTERS           \
+	" AND ($5::text IS NULL OR ((" key "), i.id) < ($5::" type ", $6::uuid))"                  \
+	" ORDER BY (" key ") DESC, i.id DESC LIMIT $7 OFFSET $8"
+
+static const char *const sorts[] = {"updated", "price", "sold", "stock", NULL};
+static const char *const list_sql[] = {
+    ITEM_LIST("i.last_updated", "timestamptz"),
+    ITEM_LIST("coalesce(i.price, 0)", "numeric"),
+    ITEM_LIST("i.sold_quantity", "int"),
+    ITEM_LIST("i.available_quantity", "int"),
+};
+
+static const char count_sql[] = "SELECT count(*) FROM ml_items i" ITEM_FILTERS;
+
+static const char get_sql[] =
+    "SELECT json_build_object('item', " ITEM_JSON ","
+    " 'variations', coalesce((SELECT json_agg(json_build_object('id', v.variation_id,"
+    "   'sku', v.sku, 'price', v.price, 'availableQuantity', v.available_quantity,"
+    "   'soldQuantity', v.sold_quantity, 'attributes', v.attributes) ORDER BY v.variation_id)"
+    "   FROM ml_item_variations v WHERE v.item_id = i.id AND v.tenant_id = i.tenant_id), '[]'))"
+    "::text FROM ml_items i WHERE i.id = $1 AND i.tenant_id = $2";
+
+static const char stats_sql[] =
+    "SELECT json_build_object('total', count(*),"
+    " 'byStatus', coalesce((SELECT json_object_agg(status, n) FROM (SELECT status, count(*) n"
+    "   FROM ml_items WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)"
+    "   GROUP BY status) s), '{}'),"
+    " 'withVariations', count(*) FILTER (WHERE variation_count > 0),"
+    " 'variations', coalesce(sum(variation_count), 0),"
+    " 'outOfStock', count(*) FILTER (WHERE available_quantity = 0),"
+    " 'lowStock', count(*) FILTER (WHERE available_quantity BETWEEN 1 AND 5),"
+    " 'stock', coalesce(sum(available_quantity), 0), 'sold', coalesce(sum(sold_quantity), 0),"
+    " 'stockValue', coalesce(sum(price * available_quantity), 0),"
+    " 'currency', coalesce(max(currency), 'BRL'))::text"
+    " FROM ml_items WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+
+// clang-format on
+
+static pg_pool_t *pool(req_t *r)
+{
+	return ((app_t *)r->app)->pg;
+}
+
+typedef struct list_call {
+	req_t *r;
+	list_req_t l;
+} list_call_t;
+
+static void listed(PGresult *const *results, int n, const char *err, void *arg)
+{
+	list_call_t *c = arg;
+	if (err) {
+		list_db_error(c->r, "items: list", n > 0 ? results[n - 1] : NULL, err);
+		return;
+	}
+	list_render(c->r, "items", results[0], pg_int(results[1], 0, 0, 0), &c->l);
+}
+
+static void items_list(req_t *r)
+{
+	if (!perm_require(r, "listings.view"))
+		return;
+	json_t *d = NULL;
+	list_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
+	c->r = r;
+	list_parse(r, &c->l, &d);
+	const char *account = list_uuid_param(r, "accountId", &d);
+	const char *status = list_text_param(r, "status", 40, &d);
+	const char *q = list_text_param(r, "q", 100, &d);
+	const char *sort = list_text_param(r, "sort", 16, &d);
+	int which = 0;
+	if (sort) {
+		for (which = 0; sorts[which] && strcmp(sorts[which], sort) != 0; which++)
+			;
+		if (!sorts[which])
+			d = http_problem(d, "sort", "must be one of updated, price, sold, stock");
+	}
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *p[] = {r->tenant_id,    account,	    status,	  q,
+			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
+	pg_stmt_t stmts[] = {{list_sql[which], 8, p}, {count_sql, 4, p}};
+	pg_batch(pool(r), stmts, 2, listed, c);
+}
+
+static void got(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		list_db_error(r, "items: get", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 404, "NOT_FOUND", "No such item.", NULL);
+		return;
+	}
+	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+static void items_get(req_t *r)
+{
+	if (!perm_require(r, "listings.view"))
+		return;
+	const char *id = http_param(r, "id");
+	if (!validate_uuid(id)) {
+		http_error(r, 404, "NOT_FOUND", "No such item.", NULL);
+		return;
+	}
+	const char *p[] = {id, r->tenant_id};
+	pg_query_prepared(pool(r), get_sql, 2, p, got, r);
+}
+
+static void stats_done(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		list_db_error(r, "items: stats", res, err);
+		return;
+	}
+	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+static void items_stats(req_t *r)
+{
+	if (!perm_require(r, "listings.view"))
+		return;
+	json_t *d = NULL;
+	const char *account = list_uuid_param(r, "accountId", &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *p[] = {r->tenant_id, account};
+	pg_query_prepared(pool(r), stats_sql, 2, p, stats_done, r);
+}
+
+void api_items_routes(app_t *app)
+{
+	http_server_t *s = app->http;
+	http_route(s, "GET", "/api/items", items_list, ROUTE_AUTH,
+		   "Synced listings (accountId, status, q; sort=updated|price|sold|stock; "
+		   "page/limit or cursor)");
+	http_route(s, "GET", "/api/items/stats", items_stats, ROUTE_AUTH,
+		   "Listing counts by status, stock, sold and stock value");
+	http_route(s, "GET", "/api/items/:id", items_get, ROUTE_AUTH,
+		   "One listing with its variations and SKUs");
+}

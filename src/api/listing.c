@@ -1,0 +1,194 @@
+/* Lists of synced data: parameters in, rows (already JSON) out. */
+#include "listing.h"
+#include "identity.h"
+#include "pg.h"
+#include "util.h"
+#include "validate.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Cursors are opaque to clients: hex of "<sort key>|<id>". */
+static char *cursor_encode(arena_t *a, const char *key, const char *id)
+{
+	size_t n = strlen(key) + strlen(id) + 1;
+	char *out = arena_alloc(a, n * 2 + 1);
+	char *raw = arena_printf(a, "%s|%s", key, id);
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + i * 2, "%02x", (unsigned char)raw[i]);
+	return out;
+}
+
+static bool cursor_decode(req_t *r, const char *c, list_req_t *l)
+{
+	size_t n = strlen(c);
+	if (n == 0 || n % 2 || n > 400)
+		return false;
+	char *raw = arena_alloc(r->arena, n / 2 + 1);
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (!isxdigit((unsigned char)c[i * 2]) || !isxdigit((unsigned char)c[i * 2 + 1]) ||
+		    sscanf(c + i * 2, "%2x", &v) != 1 || v < 0x20 || v > 0x7e)
+			return false;
+		raw[i] = (char)v;
+	}
+	raw[n / 2] = '\0';
+	char *bar = strrchr(raw, '|');
+	if (!bar || !validate_uuid(bar + 1))
+		return false;
+	*bar = '\0';
+	l->cursor_key = raw;
+	l->cursor_id = bar + 1;
+	return true;
+}
+
+void list_parse(req_t *r, list_req_t *l, json_t **details)
+{
+	memset(l, 0, sizeof(*l));
+	validate_page(r, &l->page, &l->limit, details);
+	const char *c = http_query(r, "cursor");
+	if (c && *c && !cursor_decode(r, c, l))
+		*details = http_problem(*details, "cursor", "is not a cursor this API returned");
+	long offset = l->cursor_key ? 0 : (long)(l->page - 1) * l->limit;
+	snprintf(l->offset, sizeof(l->offset), "%ld", offset);
+	snprintf(l->limit_s, sizeof(l->limit_s), "%d", l->limit);
+}
+
+const char *list_uuid_param(req_t *r, const char *name, json_t **details)
+{
+	const char *v = http_query(r, name);
+	if (!v || !*v)
+		return NULL;
+	if (!validate_uuid(v))
+		*details = http_problem(*details, name, "must be a UUID");
+	return v;
+}
+
+const char *list_text_param(req_t *r, const char *name, size_t max, json_t **details)
+{
+	const char *v = http_query(r, name);
+	if (!v || !*v)
+		return NULL;
+	if (strlen(v) > max)
+		*details = http_problem(*details, name, "is too long");
+	return v;
+}
+
+/* YYYY-MM-DD, optionally followed by a time and zone that PostgreSQL reads. */
+const char *list_time_param(req_t *r, const char *name, json_t **details)
+{
+	const char *v = http_query(r, name);
+	if (!v || !*v)
+		return NULL;
+	static const char shape[] = "dddd-dd-dd";
+	bool ok = strlen(v) <= 40;
+	for (size_t i = 0; ok && shape[i]; i++)
+		ok = shape[i] == 'd' ? isdigit((unsigned char)v[i]) != 0 : v[i] == shape[i];
+	for (const char *p = v; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || strchr("-:.+TZ ", *p);
+	if (!ok)
+		*details = http_problem(*details, name, "must be an ISO-8601 date or date-time");
+	return v;
+}
+
+json_t *list_json_cell(const PGresult *res, int row, int col)
+{
+	const char *v = pg_value(res, row, col);
+	json_t *j = v ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
+	return j ? j : json_null();
+}
+
+static void reserve(char **buf, size_t *at, size_t *cap, size_t more)
+{
+	if (*at + more + 1 <= *cap)
+		return;
+	*cap = (*at + more + 1) * 2;
+	*buf = xrealloc(*buf, *cap);
+}
+
+void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s)
+{
+	if (!s)
+		s = "null";
+	size_t n = strlen(s);
+	reserve(buf, at, cap, n);
+	memcpy(*buf + *at, s, n);
+	*at += n;
+	(*buf)[*at] = '\0';
+}
+
+void list_json_str(char **buf, size_t *at, size_t *cap, const char *s)
+{
+	if (!s) {
+		list_json_raw(buf, at, cap, NULL);
+		return;
+	}
+	reserve(buf, at, cap, strlen(s) * 6 + 2);
+	char *o = *buf + *at;
+	*o++ = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			*o++ = '\\';
+			*o++ = (char)*p;
+		} else if (*p < 0x20) {
+			o += sprintf(o, "\\u%04x", *p);
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	*at = (size_t)(o - *buf);
+}
+
+void list_render_text(req_t *r, const char *name, const char *items, size_t items_len,
+		      long long total, const list_req_t *l, const char *next_key,
+		      const char *next_id)
+{
+	const char *next = next_key && next_id ? cursor_encode(r->arena, next_key, next_id) : NULL;
+	size_t len = 256 + strlen(name) + items_len + (next ? strlen(next) : 0);
+	char *body = arena_alloc(r->arena, len);
+	size_t at = (size_t)snprintf(body, len, "{\"success\":true,\"data\":{\"%s\":", name);
+	memcpy(body + at, items, items_len);
+	at += items_len;
+	long long pages = (total + l->limit - 1) / l->limit;
+	at += (size_t)snprintf(body + at, len - at,
+			       ",\"pagination\":{\"page\":%d,\"limit\":%d,\"total\":%lld,"
+			       "\"pages\":%lld},\"nextCursor\":%s%s%s}}",
+			       l->cursor_key ? 1 : l->page, l->limit, total, pages,
+			       next ? "\"" : "", next ? next : "null", next ? "\"" : "");
+	http_reply(r, 200, "application/json; charset=utf-8", body, at);
+}
+
+/* The rows are already JSON (built by PostgreSQL): the envelope is written around them as
+ * text, so a page is never parsed and re-serialized here. */
+void list_render(req_t *r, const char *name, const PGresult *rows, long long total,
+		 const list_req_t *l)
+{
+	int n = PQntuples(rows);
+	size_t cap = 64, at = 0;
+	char *items = xmalloc(cap);
+	list_json_raw(&items, &at, &cap, "[");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			list_json_raw(&items, &at, &cap, ",");
+		list_json_raw(&items, &at, &cap, pg_value(rows, i, 0));
+	}
+	list_json_raw(&items, &at, &cap, "]");
+	bool more = n == l->limit && n > 0 && pg_value(rows, n - 1, 1);
+	list_render_text(r, name, items, at, total, l, more ? pg_value(rows, n - 1, 1) : NULL,
+			 more ? pg_value(rows, n - 1, 2) : NULL);
+	free(items);
+}
+
+void list_db_error(req_t *r, const char *what, const PGresult *res, const char *err)
+{
+	const char *state = res ? pg_sqlstate(res) : "";
+	if (strncmp(state, "22", 2) == 0) {
+		http_invalid(r, http_problem(NULL, "query", "has a value that cannot be read"));
+		return;
+	}
+	identity_db_error(r, what, res, err);
+}

@@ -1,0 +1,352 @@
+/* /api/orders: the synced Mercado Livre orders of the caller's tenant. Lists newest first with
+ * page/limit or a cursor; the detail joins lines, payments and the shipment; stats read the
+ * per-day totals (ml_order_days) so they never scan the orders. */
+#include "api.h"
+#include "listing.h"
+#include "permissions.h"
+#include "util.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+// clang-format off
+#define ORDER_JSON                                                                                 \
+	"json_build_object('id', o.id, 'accountId', o.account_id, 'mlOrderId', o.ml_id,"           \
+	" 'status', o.status, 'statusDetail', o.status_detail,"                                    \
+	" 'dateCreated', " SQL_TS("o.date_created") ", 'dateClosed', " SQL_TS(                     \
+	    "o.date_closed") ", 'lastUpdated', " SQL_TS("o.last_updated") ", 'totalAmount', "      \
+									  "o.total_amount,"        \
+									  " 'paidAmount', "        \
+									  "o.paid_amount, "        \
+									  "'currency', "           \
+									  "o.currency,"            \
+									  " 'buyer', "             \
+									  "json_build_object('id'" \
+									  ", o.buyer_id, "         \
+									  "'nickname', "           \
+									  "o.buyer_nickname),"     \
+									  " 'packId', o.pack_id, " \
+									  "'shippingId', "         \
+									  "o.shipping_id, "        \
+									  "'tags', o.tags)"
+
+/* The list's columns, rendered in C (render_orders): building JSON with json_build_object
+ * and to_char costs PostgreSQL more than the query itself. */
+#define ORDER_COLS \
+	"o.id, o.account_id, o.ml_id, o.status, o.status_detail," \
+	" floor(extract(epoch FROM o.date_created) * 1000)::bigint," \
+	" floor(extract(epoch FROM o.date_closed) * 1000)::bigint," \
+	" floor(extract(epoch FROM o.last_updated) * 1000)::bigint," \
+	" o.total_amount, o.paid_amount, o.currency, o.buyer_id, o.buyer_nickname, o.pack_id," \
+	" o.shipping_id, array_to_json(o.tags), o.date_created::text"
+
+/* $6/$7: the cursor (date_created and id of the last row seen). */
+static const char list_sql[] =
+    "SELECT " ORDER_COLS " FROM ml_orders o"
+    " WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.account_id = $2::uuid)"
+    " AND ($3::text IS NULL OR o.status = $3)"
+    " AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)"
+    " AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)"
+    " AND ($6::timestamptz IS NULL OR (o.date_created, o.id) < ($6::timestamptz, $7::uuid))"
+    " ORDER BY o.date_created DESC, o.id DESC LIMIT $8 OFFSET $9";
+
+/* The common case (no filter, no cursor) as its own prepared statement: no planning per
+ * request, and the index on (tenant_id, date_created DESC, id DESC) is all it reads. */
+static const char list_plain_sql[] =
+    "SELECT " ORDER_COLS " FROM ml_orders o"
+    " WHERE o.tenant_id = $1 ORDER BY o.date_created DESC, o.id DESC LIMIT $2 OFFSET $3";
+
+static const char count_sql[] =
+    "SELECT count(*) FROM ml_orders o WHERE o.tenant_id = $1"
+    " AND ($2::uuid IS NULL OR o.account_id = $2::uuid) AND ($3::text IS NULL OR o.status = $3)"
+    " AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)"
+    " AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)";
+
+/* Without a date range the per-day totals answer the count. */
+static const char count_days_sql[] =
+    "SELECT coalesce(sum(orders), 0) FROM ml_order_days WHERE tenant_id = $1"
+    " AND ($2::uuid IS NULL OR account_id = $2::uuid) AND ($3::text IS NULL OR status = $3)";
+
+static const char get_sql[] =
+    "SELECT json_build_object('order', " ORDER_JSON ","
+    " 'items', coalesce((SELECT json_agg(json_build_object('itemId', l.item_ml_id,"
+    "   'variationId', l.variation_id, 'title', l.title, 'sku', l.sku, 'quantity', l.quantity,"
+    "   'unitPrice', l.unit_price, 'saleFee', l.sale_fee, 'currency', l.currency) ORDER BY l.id)"
+    "   FROM ml_order_items l WHERE l.order_id = o.id AND l.tenant_id = o.tenant_id), '[]'),"
+    " 'payments', coalesce((SELECT json_agg(json_build_object('id', p.payment_id,"
+    "   'status', p.status, 'statusDetail', p.status_detail, 'paymentType', p.payment_type,"
+    "   'paymentMethodId', p.payment_method_id, 'installments', p.installments,"
+    "   'transactionAmount', p.transaction_amount, 'totalPaidAmount', p.total_paid_amount,"
+    "   'shippingCost', p.shipping_cost, 'marketplaceFee', p.marketplace_fee,"
+    "   'currency', p.currency, 'dateApproved', " SQL_TS(
+	"p.date_approved") ") ORDER BY p.id)"
+			   "   FROM ml_order_payments p WHERE p.order_id = o.id AND p.tenant_id = "
+			   "o.tenant_id), '[]'),"
+			   " 'shipment', (SELECT json_build_object('id', s.id, 'mlShipmentId', "
+			   "s.ml_id,"
+			   "   'status', s.status, 'substatus', s.substatus, 'logisticType', "
+			   "s.logistic_type,"
+			   "   'trackingNumber', s.tracking_number, 'slaStatus', s.sla_status,"
+			   "   'destination', json_build_object('city', s.dest_city, 'state', "
+			   "s.dest_state))"
+			   "   FROM ml_shipments s WHERE s.tenant_id = o.tenant_id AND "
+			   "s.account_id = o.account_id"
+			   "   AND s.ml_id = o.shipping_id))::text"
+			   " FROM ml_orders o WHERE o.id = $1 AND o.tenant_id = $2";
+
+/* Count, revenue (orders not cancelled or invalid) and average ticket per UTC day. */
+static const char stats_sql[] =
+    "WITH d AS (SELECT day, sum(orders) AS orders,"
+    "  sum(amount) FILTER (WHERE status NOT IN ('cancelled', 'invalid')) AS revenue,"
+    "  sum(orders) FILTER (WHERE status NOT IN ('cancelled', 'invalid')) AS sold,"
+    "  max(currency) AS currency"
+    " FROM ml_order_days WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)"
+    " AND day >= $3::date AND day <= $4::date AND orders <> 0 GROUP BY day)"
+    " SELECT json_build_object('from', $3::date, 'to', $4::date,"
+    " 'count', coalesce(sum(orders), 0), 'revenue', coalesce(sum(revenue), 0),"
+    " 'averageTicket', coalesce(round(sum(revenue) / nullif(sum(sold), 0), 2), 0),"
+    " 'currency', coalesce(max(currency), 'BRL'),"
+    " 'perDay', coalesce(json_agg(json_build_object('date', day, 'count', orders,"
+    "   'revenue', coalesce(revenue, 0),"
+    "   'averageTicket', coalesce(round(revenue / nullif(sold, 0), 2), 0)) ORDER BY day), '[]'))"
+    "::text FROM d";
+
+// clang-format on
+
+static pg_pool_t *pool(req_t *r)
+{
+	return ((app_t *)r->app)->pg;
+}
+
+static void add_time(char **b, size_t *at, size_t *cap, const char *ms)
+{
+	char iso[40];
+	if (!ms) {
+		list_json_raw(b, at, cap, NULL);
+		return;
+	}
+	iso8601_utc(strtoll(ms, NULL, 10), iso, sizeof(iso));
+	list_json_str(b, at, cap, iso);
+}
+
+/* One page of ORDER_COLS rows as the API's order objects (what ORDER_JSON builds). */
+static void render_orders(req_t *r, const PGresult *res, long long total, const list_req_t *l)
+{
+	size_t cap = 512 * (size_t)(PQntuples(res) + 1), at = 0;
+	char *b = xmalloc(cap);
+	int n = PQntuples(res);
+	list_json_raw(&b, &at, &cap, "[");
+	for (int i = 0; i < n; i++) {
+		const char *v[17];
+		for (int k = 0; k < 17; k++)
+			v[k] = pg_value(res, i, k);
+		list_json_raw(&b, &at, &cap, i ? ",{\"id\":" : "{\"id\":");
+		list_json_str(&b, &at, &cap, v[0]);
+		list_json_raw(&b, &at, &cap, ",\"accountId\":");
+		list_json_str(&b, &at, &cap, v[1]);
+		list_json_raw(&b, &at, &cap, ",\"mlOrderId\":");
+		list_json_raw(&b, &at, &cap, v[2]);
+		list_json_raw(&b, &at, &cap, ",\"status\":");
+		list_json_str(&b, &at, &cap, v[3]);
+		list_json_raw(&b, &at, &cap, ",\"statusDetail\":");
+		list_json_str(&b, &at, &cap, v[4]);
+		list_json_raw(&b, &at, &cap, ",\"dateCreated\":");
+		add_time(&b, &at, &cap, v[5]);
+		list_json_raw(&b, &at, &cap, ",\"dateClosed\":");
+		add_time(&b, &at, &cap, v[6]);
+		list_json_raw(&b, &at, &cap, ",\"lastUpdated\":");
+		add_time(&b, &at, &cap, v[7]);
+		list_json_raw(&b, &at, &cap, ",\"totalAmount\":");
+		list_json_raw(&b, &at, &cap, v[8]);
+		list_json_raw(&b, &at, &cap, ",\"paidAmount\":");
+		list_json_raw(&b, &at, &cap, v[9]);
+		list_json_raw(&b, &at, &cap, ",\"currency\":");
+		list_json_str(&b, &at, &cap, v[10]);
+		list_json_raw(&b, &at, &cap, ",\"buyer\":{\"id\":");
+		list_json_raw(&b, &at, &cap, v[11]);
+		list_json_raw(&b, &at, &cap, ",\"nickname\":");
+		list_json_str(&b, &at, &cap, v[12]);
+		list_json_raw(&b, &at, &cap, "},\"packId\":");
+		list_json_raw(&b, &at, &cap, v[13]);
+		list_json_raw(&b, &at, &cap, ",\"shippingId\":");
+		list_json_raw(&b, &at, &cap, v[14]);
+		list_json_raw(&b, &at, &cap, ",\"tags\":");
+		list_json_raw(&b, &at, &cap, v[15] ? v[15] : "[]");
+		list_json_raw(&b, &at, &cap, "}");
+	}
+	list_json_raw(&b, &at, &cap, "]");
+	bool more = n == l->limit && n > 0;
+	list_render_text(r, "orders", b, at, total, l, more ? pg_value(res, n - 1, 16) : NULL,
+			 more ? pg_value(res, n - 1, 0) : NULL);
+	free(b);
+}
+
+typedef struct list_call {
+	req_t *r;
+	list_req_t l;
+	/* the plain case runs its two statements side by side */
+	int pending;
+	PGresult *rows;
+	long long total;
+	bool failed;
+	char error[200];
+} list_call_t;
+
+/* Answers only once both statements are back: the request (and c) live until then. */
+static void plain_part(list_call_t *c, const PGresult *res, const char *err, bool rows)
+{
+	if (err && !c->failed) {
+		c->failed = true;
+		snprintf(c->error, sizeof(c->error), "%s", err);
+	} else if (!err && rows) {
+		c->rows = PQcopyResult(res, PG_COPYRES_TUPLES | PG_COPYRES_ATTRS);
+	} else if (!err) {
+		c->total = pg_int(res, 0, 0, 0);
+	}
+	if (--c->pending > 0)
+		return;
+	if (c->failed)
+		list_db_error(c->r, "orders: list", NULL, c->error);
+	else
+		render_orders(c->r, c->rows, c->total, &c->l);
+	PQclear(c->rows);
+}
+
+static void plain_rows(const PGresult *res, const char *err, void *arg)
+{
+	plain_part(arg, res, err, true);
+}
+
+static void plain_total(const PGresult *res, const char *err, void *arg)
+{
+	plain_part(arg, res, err, false);
+}
+
+static void listed(PGresult *const *results, int n, const char *err, void *arg)
+{
+	list_call_t *c = arg;
+	if (err) {
+		list_db_error(c->r, "orders: list", n > 0 ? results[n - 1] : NULL, err);
+		return;
+	}
+	render_orders(c->r, results[0], pg_int(results[1], 0, 0, 0), &c->l);
+}
+
+static void orders_list(req_t *r)
+{
+	if (!perm_require(r, "orders.view"))
+		return;
+	json_t *d = NULL;
+	list_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
+	c->r = r;
+	list_parse(r, &c->l, &d);
+	const char *account = list_uuid_param(r, "accountId", &d);
+	const char *status = list_text_param(r, "status", 40, &d);
+	const char *from = list_time_param(r, "from", &d);
+	const char *to = list_time_param(r, "to", &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *p[] = {r->tenant_id,    account,	    status,	  from,	      to,
+			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
+	if (!account && !status && !from && !to && !c->l.cursor_key) {
+		const char *lp[] = {r->tenant_id, c->l.limit_s, c->l.offset};
+		const char *cp[] = {r->tenant_id, NULL, NULL};
+		c->pending = 2;
+		pg_query_prepared(pool(r), list_plain_sql, 3, lp, plain_rows, c);
+		pg_query_prepared(pool(r), count_days_sql, 3, cp, plain_total, c);
+		return;
+	}
+	bool ranged = from || to;
+	pg_stmt_t stmts[] = {{list_sql, 9, p},
+			     {ranged ? count_sql : count_days_sql, ranged ? 5 : 3, p}};
+	pg_batch(pool(r), stmts, 2, listed, c);
+}
+
+static void got(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		list_db_error(r, "orders: get", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 404, "NOT_FOUND", "No such order.", NULL);
+		return;
+	}
+	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+static void orders_get(req_t *r)
+{
+	if (!perm_require(r, "orders.view"))
+		return;
+	const char *id = http_param(r, "id");
+	if (!validate_uuid(id)) {
+		http_error(r, 404, "NOT_FOUND", "No such order.", NULL);
+		return;
+	}
+	const char *p[] = {id, r->tenant_id};
+	pg_query_prepared(pool(r), get_sql, 2, p, got, r);
+}
+
+static void stats_done(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		list_db_error(r, "orders: stats", res, err);
+		return;
+	}
+	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+/* ?from=&to= (dates, UTC; default the last 30 days) and ?accountId=. */
+static void orders_stats(req_t *r)
+{
+	if (!perm_require(r, "orders.view"))
+		return;
+	json_t *d = NULL;
+	const char *account = list_uuid_param(r, "accountId", &d);
+	const char *from = list_time_param(r, "from", &d);
+	const char *to = list_time_param(r, "to", &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	char f[16], t[16];
+	if (from)
+		snprintf(f, sizeof(f), "%.10s", from);
+	if (to)
+		snprintf(t, sizeof(t), "%.10s", to);
+	if (!to) {
+		int64_t now_s = wall_ms() / 1000;
+		time_t tt = (time_t)now_s;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(t, sizeof(t), "%Y-%m-%d", &tm);
+	}
+	if (!from) {
+		time_t tt = (time_t)(wall_ms() / 1000 - 29 * 86400);
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(f, sizeof(f), "%Y-%m-%d", &tm);
+	}
+	const char *p[] = {r->tenant_id, account, f, t};
+	pg_query_prepared(pool(r), stats_sql, 4, p, stats_done, r);
+}
+
+void api_orders_routes(app_t *app)
+{
+	http_server_t *s = app->http;
+	http_route(
+	    s, "GET", "/api/orders", orders_list, ROUTE_AUTH,
+	    "Synced orders, newest first (accountId, status, from, to; page/limit or cursor)");
+	http_route(s, "GET", "/api/orders/stats", orders_stats, ROUTE_AUTH,
+		   "Order count, revenue and average ticket per day (from, to, accountId)");
+	http_route(s, "GET", "/api/orders/:id", orders_get, ROUTE_AUTH,
+		   "One order with its lines, payments and shipment");
+}

@@ -1,0 +1,287 @@
+/* /api/shipments: the synced shipments (x-format-new view) of the caller's tenant, their stats,
+ * and a refresh of one shipment (and its SLA) from Mercado Livre. */
+#include "api.h"
+#include "listing.h"
+#include "log.h"
+#include "ml_data.h"
+#include "permissions.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+// clang-format off
+#define SHIPMENT_JSON                                                                                     \
+	"json_build_object('id', s.id, 'accountId', s.account_id, 'mlShipmentId', s.ml_id,"               \
+	" 'orderId', (SELECT o.id FROM ml_orders o WHERE o.tenant_id = s.tenant_id"                       \
+	"   AND o.account_id = s.account_id AND o.shipping_id = s.ml_id LIMIT 1),"                        \
+	" 'status', s.status, 'substatus', s.substatus, 'mode', s.mode,"                                  \
+	" 'logisticType', s.logistic_type, 'trackingNumber', s.tracking_number,"                          \
+	" 'trackingMethod', s.tracking_method, 'declaredValue', s.declared_value,"                        \
+	" 'shippingCost', s.shipping_cost, 'currency', s.currency,"                                       \
+	" 'estimatedDelivery', " SQL_TS(                                                                  \
+	    "s.estimated_delivery") ","                                                                   \
+				    " 'sla', json_build_object('status', s.sla_status,"                   \
+				    "   'expectedDate', " SQL_TS(                                         \
+					"s.sla_expected_date") "),"                                       \
+							       " 'destination', "                         \
+							       "json_build_object('city', "               \
+							       "s.dest_city, 'state', "                   \
+							       "s.dest_state,"                            \
+							       "   'zipCode', s.dest_zip, "               \
+							       "'receiverName', s.receiver_name),"        \
+							       " 'dateCreated', " SQL_TS(                 \
+								   "s.date_"                              \
+								   "create"                               \
+								   "d") ", "                              \
+									"'l"                              \
+									"as"                              \
+									"tU"                              \
+									"pd"                              \
+									"at"                              \
+									"ed"                              \
+									"',"                              \
+									" " SQL_TS("s.last_"              \
+										   "updated") ", "        \
+											      "'s"        \
+											      "yn"        \
+											      "ce"        \
+											      "dA"        \
+											      "t'"        \
+											      ","         \
+											      " " SQL_TS( \
+												  "s.synced_at") ")"
+
+#define SHIPMENT_FILTERS                                                                           \
+	" WHERE s.tenant_id = $1 AND ($2::uuid IS NULL OR s.account_id = $2::uuid)"                \
+	" AND ($3::text IS NULL OR s.status = $3)"                                                 \
+	" AND ($4::text IS NULL OR s.logistic_type = $4)"
+
+static const char list_sql[] =
+    "SELECT " SHIPMENT_JSON
+    "::text, s.date_created::text, s.id FROM ml_shipments s" SHIPMENT_FILTERS
+    " AND ($5::timestamptz IS NULL OR (s.date_created, s.id) < ($5::timestamptz, $6::uuid))"
+    " ORDER BY s.date_created DESC, s.id DESC LIMIT $7 OFFSET $8";
+
+static const char count_sql[] = "SELECT count(*) FROM ml_shipments s" SHIPMENT_FILTERS;
+
+static const char get_sql[] =
+    "SELECT " SHIPMENT_JSON "::text, s.account_id, s.ml_id FROM ml_shipments s"
+    " WHERE s.id = $1 AND s.tenant_id = $2";
+
+static const char stats_sql[] =
+    "SELECT json_build_object('total', count(*),"
+    " 'byStatus', coalesce((SELECT json_object_agg(status, n) FROM (SELECT status, count(*) n"
+    "   FROM ml_shipments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)"
+    "   GROUP BY status) x), '{}'),"
+    " 'byLogisticType', coalesce((SELECT json_object_agg(coalesce(logistic_type, 'unknown'), n)"
+    "   FROM (SELECT logistic_type, count(*) n FROM ml_shipments WHERE tenant_id = $1"
+    "   AND ($2::uuid IS NULL OR account_id = $2::uuid) GROUP BY logistic_type) x), '{}'),"
+    " 'pending', count(*) FILTER (WHERE status IN ('pending', 'handling', 'ready_to_ship')),"
+    " 'inTransit', count(*) FILTER (WHERE status = 'shipped'),"
+    " 'delivered', count(*) FILTER (WHERE status = 'delivered'),"
+    " 'delayed', count(*) FILTER (WHERE sla_status = 'delayed'))::text"
+    " FROM ml_shipments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+
+// clang-format on
+
+static pg_pool_t *pool(req_t *r)
+{
+	return ((app_t *)r->app)->pg;
+}
+
+static void not_found(req_t *r)
+{
+	http_error(r, 404, "NOT_FOUND", "No such shipment.", NULL);
+}
+
+typedef struct list_call {
+	req_t *r;
+	list_req_t l;
+} list_call_t;
+
+static void listed(PGresult *const *results, int n, const char *err, void *arg)
+{
+	list_call_t *c = arg;
+	if (err) {
+		list_db_error(c->r, "shipments: list", n > 0 ? results[n - 1] : NULL, err);
+		return;
+	}
+	list_render(c->r, "shipments", results[0], pg_int(results[1], 0, 0, 0), &c->l);
+}
+
+static void shipments_list(req_t *r)
+{
+	if (!perm_require(r, "orders.view"))
+		return;
+	json_t *d = NULL;
+	list_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
+	c->r = r;
+	list_parse(r, &c->l, &d);
+	const char *account = list_uuid_param(r, "accountId", &d);
+	const char *status = list_text_param(r, "status", 40, &d);
+	const char *logistic = list_text_param(r, "logisticType", 40, &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *p[] = {r->tenant_id,    account,	    status,	  logistic,
+			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
+	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
+	pg_batch(pool(r), stmts, 2, listed, c);
+}
+
+static void got(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		list_db_error(r, "shipments: get", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		not_found(r);
+		return;
+	}
+	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+static const char *shipment_id(req_t *r)
+{
+	const char *id = http_param(r, "id");
+	if (!validate_uuid(id)) {
+		not_found(r);
+		return NULL;
+	}
+	return id;
+}
+
+static void shipments_get(req_t *r)
+{
+	const char *id;
+	if (!perm_require(r, "orders.view") || !(id = shipment_id(r)))
+		return;
+	const char *p[] = {id, r->tenant_id};
+	pg_query_prepared(pool(r), get_sql, 2, p, got, r);
+}
+
+static void stats_done(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		list_db_error(r, "shipments: stats", res, err);
+		return;
+	}
+	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+static void shipments_stats(req_t *r)
+{
+	if (!perm_require(r, "orders.view"))
+		return;
+	json_t *d = NULL;
+	const char *account = list_uuid_param(r, "accountId", &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *p[] = {r->tenant_id, account};
+	pg_query_prepared(pool(r), stats_sql, 2, p, stats_done, r);
+}
+
+/* --- POST /api/shipments/:id/sync: the shipment, then its SLA, then the stored row ---------- */
+
+typedef struct refresh {
+	req_t *r;
+	const char *id, *account_id, *ml_id;
+	char error[240];
+	int status;
+} refresh_t;
+
+static void refreshed_row(const PGresult *res, const char *err, void *arg)
+{
+	refresh_t *f = arg;
+	if (err || PQntuples(res) != 1) {
+		got(res, err, f->r);
+		return;
+	}
+	http_ok(f->r, 200, list_json_cell(res, 0, 0), "Shipment synced from Mercado Livre");
+}
+
+static void reread(refresh_t *f)
+{
+	const char *p[] = {f->id, f->r->tenant_id};
+	pg_query_prepared(pool(f->r), get_sql, 2, p, refreshed_row, f);
+}
+
+static void sla_stored(const char *err, long written, void *arg)
+{
+	refresh_t *f = arg;
+	if (err)
+		log_warn("shipments: storing an SLA failed: %s", err);
+	reread(f);
+}
+
+static void sla_got(const ml_result_t *res, void *arg)
+{
+	refresh_t *f = arg;
+	if (res->err != ML_OK) {
+		reread(f); /* the shipment itself is fresh; no SLA (404) is common */
+		return;
+	}
+	char *doc = json_dumps(res->body, JSON_COMPACT);
+	ml_shipments_sla(f->r->app, f->r->tenant_id, f->account_id, f->ml_id, doc, sla_stored, f);
+	free(doc);
+}
+
+static void shipment_fetched(const char *err, bool retry, const char *note, void *arg)
+{
+	refresh_t *f = arg;
+	if (err) {
+		http_error(f->r, 502, "ML_UNAVAILABLE",
+			   arena_printf(f->r->arena, "Syncing the shipment failed: %s.", err),
+			   NULL);
+		return;
+	}
+	char *path = arena_printf(f->r->arena, "/shipments/%s/sla", f->ml_id);
+	ml_account_get(f->r->app, f->account_id, ML_SYNC_OP, path, sla_got, f);
+}
+
+static void refresh_found(const PGresult *res, const char *err, void *arg)
+{
+	refresh_t *f = arg;
+	if (err || PQntuples(res) != 1) {
+		got(res, err, f->r);
+		return;
+	}
+	f->account_id = arena_strdup(f->r->arena, pg_value(res, 0, 1));
+	f->ml_id = arena_strdup(f->r->arena, pg_value(res, 0, 2));
+	char *path = arena_printf(f->r->arena, "/shipments/%s", f->ml_id);
+	ml_fetch_one(f->r->app, f->r->tenant_id, f->account_id, path, ml_shipments_upsert,
+		     shipment_fetched, f);
+}
+
+static void shipments_sync(req_t *r)
+{
+	const char *id;
+	if (!perm_require(r, "orders.manage") || !(id = shipment_id(r)))
+		return;
+	refresh_t *f = arena_calloc(r->arena, 1, sizeof(*f));
+	f->r = r;
+	f->id = id;
+	const char *p[] = {id, r->tenant_id};
+	pg_query_prepared(pool(r), get_sql, 2, p, refresh_found, f);
+}
+
+void api_shipments_routes(app_t *app)
+{
+	http_server_t *s = app->http;
+	http_route(s, "GET", "/api/shipments", shipments_list, ROUTE_AUTH,
+		   "Synced shipments, newest first (accountId, status, logisticType; page/limit "
+		   "or cursor)");
+	http_route(s, "GET", "/api/shipments/stats", shipments_stats, ROUTE_AUTH,
+		   "Shipment counts by status and logistic type, pending and delayed");
+	http_route(s, "GET", "/api/shipments/:id", shipments_get, ROUTE_AUTH,
+		   "One shipment: status, tracking, SLA, destination");
+	http_route(s, "POST", "/api/shipments/:id/sync", shipments_sync, ROUTE_AUTH | ROUTE_NO_BODY,
+		   "Fetch one shipment and its SLA from Mercado Livre now");
+}
