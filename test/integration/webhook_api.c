@@ -220,3 +220,68 @@ Test(missed_feeds, notifications_mercado_livre_gave_up_on_are_recovered, .init =
 			       (long long)t.app.sellers[0]),
 		     0);
 }
+
+/* --- a notification whose fetch fails twice, then succeeds ---------------------------------- */
+
+static void start_own_queue(void)
+{
+	static char queue[48];
+	snprintf(queue, sizeof(queue), "JOB_QUEUE=wh-%d", getpid());
+	/* Its jobs run here only: this server talks to this test's marketsim. */
+	const char *env[] = {"JOB_REDISPATCH_SECONDS=1", queue, NULL};
+	start_with(env);
+	/* Other tests' schedulers share the database: keep their hands off this account. */
+	char path[96];
+	snprintf(path, sizeof(path), "/api/ml-accounts/%s/pause", account);
+	h_resp_t r = ident_call(&t.srv, "PUT", path, t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+}
+
+Test(notification_fetch, a_fetch_failing_twice_then_succeeding_stores_the_order,
+     .init = start_own_queue, .fini = stop, .timeout = 90)
+{
+	char target[160];
+	snprintf(target, sizeof(target), "{\"url\":\"%s\"}", h_url(&t.srv, "/webhooks/ml"));
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/notifications/target", target);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	/* The next two reads of any order fail with 503; the third succeeds. */
+	r = msh_sim(&t.sim, "POST", "/_sim/faults",
+		    "{\"path\":\"/orders/2*\",\"method\":\"GET\",\"status\":503,\"count\":2}");
+	cr_assert(r.status == 200 || r.status == 201, "%s", r.body);
+	h_resp_free(&r);
+	char body[96];
+	snprintf(body, sizeof(body), "{\"seller_id\":%lld}", (long long)t.app.sellers[0]);
+	r = msh_sim(&t.sim, "POST", "/_sim/orders", body);
+	cr_assert(r.status == 200 || r.status == 201, "%s", r.body);
+	long long order = (long long)json_integer_value(json_object_get(r.json, "id"));
+	h_resp_free(&r);
+	cr_assert_gt(order, 0);
+
+	long long stored = 0;
+	for (int i = 0; i < 200 && stored == 0; i++) {
+		stored =
+		    h_sql_int("SELECT count(*) FROM ml_orders WHERE ml_id = %lld AND account_id = "
+			      "'%s'",
+			      order, account);
+		usleep(100000);
+	}
+	cr_assert_eq(stored, 1, "the order never reached ml_orders");
+	char path[96];
+	snprintf(path, sizeof(path), "/_sim/requests?path=/orders/%lld", order);
+	r = msh_sim(&t.sim, "GET", path, NULL);
+	cr_assert_eq(json_integer_value(json_object_get(r.json, "count")), 3,
+		     "expected 503, 503, 200: %s", r.body);
+	h_resp_free(&r);
+	for (int i = 0; i < 50 && h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
+					    "resource = '/orders/%lld' AND status = 'done'",
+					    order) != 1;
+	     i++)
+		usleep(100000);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM ml_notifications WHERE resource = '/orders/%lld'"
+		      " AND status = 'done'",
+		      order),
+	    1);
+}
