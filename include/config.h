@@ -31,7 +31,7 @@ typedef struct config {
 	int missed_feeds_interval_s;
 	/* JOB_QUEUE: the jobs this process creates and runs (processes of one queue share them;
 	 * tests give each server its own, since each talks to its own marketsim) */
-	const char *job_queue;
+	char *job_queue;
 	char *app_url;
 	char *ml_client_id, *ml_client_secret, *ml_redirect_uri, *ml_api_url, *ml_auth_url;
 	char *ml_webhook_secret;

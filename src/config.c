@@ -234,7 +234,8 @@ void config_free(config_t *c)
 			 &c->amazon_spapi_url,
 			 &c->tiny_api_url,
 			 &c->webhook_allow_ips,
-			 &c->trusted_proxies};
+			 &c->trusted_proxies,
+			 &c->job_queue};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		if (*strs[i] && strs[i] == &c->jwt_secret)
 			memset(*strs[i], 0,

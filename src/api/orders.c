@@ -208,11 +208,12 @@ static void plain_part(list_call_t *c, const PGresult *res, const char *err, boo
 	}
 	if (--c->pending > 0)
 		return;
+	PGresult *page = c->rows; /* answering frees c with the request */
 	if (c->failed)
 		list_db_error(c->r, "orders: list", NULL, c->error);
 	else
-		render_orders(c->r, c->rows, c->total, &c->l);
-	PQclear(c->rows);
+		render_orders(c->r, page, c->total, &c->l);
+	PQclear(page);
 }
 
 static void plain_rows(const PGresult *res, const char *err, void *arg)
