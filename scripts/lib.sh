@@ -7,3 +7,11 @@ free_port() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }
+
+# A private directory under /tmp that the postgres user can enter (as root, PostgreSQL runs as it).
+scratch_dir() {
+	local d
+	d=$(mktemp -d "/tmp/$1.XXXXXX")
+	chmod 755 "$d"
+	echo "$d"
+}
