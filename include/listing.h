@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "http.h"
+#include "pg.h"
 
 /* Timestamps as the API renders them: ISO-8601 UTC with milliseconds and Z. */
 #define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -48,5 +49,15 @@ void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s);
 json_t *list_json_cell(const PGresult *res, int row, int col);
 /* A database failure (400 for a value PostgreSQL could not read, else 500/503). */
 void list_db_error(req_t *r, const char *what, const PGresult *res, const char *err);
+
+/* The handlers' shared endings (name and noun are string literals):
+ * list_page runs stmts[0] (the page) and stmts[1] (its count) in one round trip and renders them
+ * under name; list_one answers the first cell of the one row, or 404 "No such <noun>."; list_value
+ * answers the first cell (stats). Parameters are copied. */
+void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2]);
+void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params);
+/* list_one's answer for a row already read (or its error). */
+void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err);
+void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params);
 
 #endif

@@ -68,34 +68,13 @@ static const char stats_sql[] =
 
 // clang-format on
 
-static pg_pool_t *pool(req_t *r)
-{
-	return ((app_t *)r->app)->pg;
-}
-
-typedef struct list_call {
-	req_t *r;
-	list_req_t l;
-} list_call_t;
-
-static void listed(PGresult *const *results, int n, const char *err, void *arg)
-{
-	list_call_t *c = arg;
-	if (err) {
-		list_db_error(c->r, "items: list", n > 0 ? results[n - 1] : NULL, err);
-		return;
-	}
-	list_render(c->r, "items", results[0], pg_int(results[1], 0, 0, 0), &c->l);
-}
-
 static void items_list(req_t *r)
 {
 	if (!perm_require(r, "listings.view"))
 		return;
 	json_t *d = NULL;
-	list_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
-	c->r = r;
-	list_parse(r, &c->l, &d);
+	list_req_t l;
+	list_parse(r, &l, &d);
 	const char *account = list_uuid_param(r, "accountId", &d);
 	const char *status = list_text_param(r, "status", 40, &d);
 	const char *q = list_text_param(r, "q", 100, &d);
@@ -111,24 +90,10 @@ static void items_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,    account,	    status,	  q,
-			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
+	const char *p[] = {r->tenant_id, account,     status,	 q,
+			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
 	pg_stmt_t stmts[] = {{list_sql[which], 8, p}, {count_sql, 4, p}};
-	pg_batch(pool(r), stmts, 2, listed, c);
-}
-
-static void got(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "items: get", res, err);
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		http_error(r, 404, "NOT_FOUND", "No such item.", NULL);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_page(r, "items", &l, stmts);
 }
 
 static void items_get(req_t *r)
@@ -141,17 +106,7 @@ static void items_get(req_t *r)
 		return;
 	}
 	const char *p[] = {id, r->tenant_id};
-	pg_query_prepared(pool(r), get_sql, 2, p, got, r);
-}
-
-static void stats_done(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "items: stats", res, err);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_one(r, "item", get_sql, 2, p);
 }
 
 static void items_stats(req_t *r)
@@ -165,7 +120,7 @@ static void items_stats(req_t *r)
 		return;
 	}
 	const char *p[] = {r->tenant_id, account};
-	pg_query_prepared(pool(r), stats_sql, 2, p, stats_done, r);
+	list_value(r, "items: stats", stats_sql, 2, p);
 }
 
 void api_items_routes(app_t *app)

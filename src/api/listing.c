@@ -192,3 +192,76 @@ void list_db_error(req_t *r, const char *what, const PGresult *res, const char *
 	}
 	identity_db_error(r, what, res, err);
 }
+
+/* --- the handlers' shared endings ----------------------------------------------------------- */
+
+typedef struct ending {
+	req_t *r;
+	const char *name;
+	list_req_t l;
+} ending_t;
+
+static ending_t *ending(req_t *r, const char *name)
+{
+	ending_t *e = arena_calloc(r->arena, 1, sizeof(*e));
+	e->r = r;
+	e->name = name;
+	return e;
+}
+
+static void paged(PGresult *const *results, int n, const char *err, void *arg)
+{
+	ending_t *e = arg;
+	if (err) {
+		list_db_error(e->r, arena_printf(e->r->arena, "%s: list", e->name),
+			      n > 0 ? results[n - 1] : NULL, err);
+		return;
+	}
+	list_render(e->r, e->name, results[0], pg_int(results[1], 0, 0, 0), &e->l);
+}
+
+void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2])
+{
+	ending_t *e = ending(r, name);
+	e->l = *l;
+	pg_batch(((app_t *)r->app)->pg, stmts, 2, paged, e);
+}
+
+void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err)
+{
+	if (err) {
+		list_db_error(r, arena_printf(r->arena, "%s: get", noun), res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 404, "NOT_FOUND", arena_printf(r->arena, "No such %s.", noun), NULL);
+		return;
+	}
+	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+static void one(const PGresult *res, const char *err, void *arg)
+{
+	ending_t *e = arg;
+	list_one_answer(e->r, e->name, res, err);
+}
+
+void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params)
+{
+	pg_query_prepared(((app_t *)r->app)->pg, sql, n, params, one, ending(r, noun));
+}
+
+static void value(const PGresult *res, const char *err, void *arg)
+{
+	ending_t *e = arg;
+	if (err) {
+		list_db_error(e->r, e->name, res, err);
+		return;
+	}
+	http_ok(e->r, 200, list_json_cell(res, 0, 0), NULL);
+}
+
+void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params)
+{
+	pg_query_prepared(((app_t *)r->app)->pg, sql, n, params, value, ending(r, what));
+}

@@ -268,20 +268,6 @@ static void orders_list(req_t *r)
 	pg_batch(pool(r), stmts, 2, listed, c);
 }
 
-static void got(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "orders: get", res, err);
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		http_error(r, 404, "NOT_FOUND", "No such order.", NULL);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
-}
-
 static void orders_get(req_t *r)
 {
 	if (!perm_require(r, "orders.view"))
@@ -292,17 +278,7 @@ static void orders_get(req_t *r)
 		return;
 	}
 	const char *p[] = {id, r->tenant_id};
-	pg_query_prepared(pool(r), get_sql, 2, p, got, r);
-}
-
-static void stats_done(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "orders: stats", res, err);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_one(r, "order", get_sql, 2, p);
 }
 
 /* ?from=&to= (dates, UTC; default the last 30 days) and ?accountId=. */
@@ -337,7 +313,7 @@ static void orders_stats(req_t *r)
 		strftime(f, sizeof(f), "%Y-%m-%d", &tm);
 	}
 	const char *p[] = {r->tenant_id, account, f, t};
-	pg_query_prepared(pool(r), stats_sql, 4, p, stats_done, r);
+	list_value(r, "orders: stats", stats_sql, 4, p);
 }
 
 void api_orders_routes(app_t *app)

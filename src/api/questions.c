@@ -73,29 +73,13 @@ static void not_found(req_t *r)
 	http_error(r, 404, "NOT_FOUND", "No such question.", NULL);
 }
 
-typedef struct list_call {
-	req_t *r;
-	list_req_t l;
-} list_call_t;
-
-static void listed(PGresult *const *results, int n, const char *err, void *arg)
-{
-	list_call_t *c = arg;
-	if (err) {
-		list_db_error(c->r, "questions: list", n > 0 ? results[n - 1] : NULL, err);
-		return;
-	}
-	list_render(c->r, "questions", results[0], pg_int(results[1], 0, 0, 0), &c->l);
-}
-
 static void questions_list(req_t *r)
 {
 	if (!perm_require(r, "questions.view"))
 		return;
 	json_t *d = NULL;
-	list_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
-	c->r = r;
-	list_parse(r, &c->l, &d);
+	list_req_t l;
+	list_parse(r, &l, &d);
 	const char *account = list_uuid_param(r, "accountId", &d);
 	const char *status = list_text_param(r, "status", 40, &d);
 	const char *item = list_text_param(r, "itemId", 40, &d);
@@ -103,24 +87,10 @@ static void questions_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,    account,	    status,	  item,
-			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
+	const char *p[] = {r->tenant_id, account,     status,	 item,
+			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
 	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
-	pg_batch(pool(r), stmts, 2, listed, c);
-}
-
-static void got(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "questions: get", res, err);
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		not_found(r);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_page(r, "questions", &l, stmts);
 }
 
 static const char *question_id(req_t *r)
@@ -139,17 +109,7 @@ static void questions_get(req_t *r)
 	if (!perm_require(r, "questions.view") || !(id = question_id(r)))
 		return;
 	const char *p[] = {id, r->tenant_id};
-	pg_query_prepared(pool(r), get_sql, 2, p, got, r);
-}
-
-static void stats_done(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "questions: stats", res, err);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_one(r, "question", get_sql, 2, p);
 }
 
 static void questions_stats(req_t *r)
@@ -163,7 +123,7 @@ static void questions_stats(req_t *r)
 		return;
 	}
 	const char *p[] = {r->tenant_id, account};
-	pg_query_prepared(pool(r), stats_sql, 2, p, stats_done, r);
+	list_value(r, "questions: stats", stats_sql, 2, p);
 }
 
 /* --- answer: validate → the question (tenant) → POST /answers → upsert → the stored row ---- */
@@ -177,7 +137,7 @@ static void answered_row(const PGresult *res, const char *err, void *arg)
 {
 	answer_t *a = arg;
 	if (err || PQntuples(res) != 1) {
-		got(res, err, a->r);
+		list_one_answer(a->r, "question", res, err);
 		return;
 	}
 	http_ok(a->r, 200, list_json_cell(res, 0, 0), "Answer published on Mercado Livre");
@@ -231,7 +191,7 @@ static void answer_found(const PGresult *res, const char *err, void *arg)
 	answer_t *a = arg;
 	req_t *r = a->r;
 	if (err || PQntuples(res) != 1) {
-		got(res, err, r);
+		list_one_answer(r, "question", res, err);
 		return;
 	}
 	if (pg_bool(res, 0, 3)) {

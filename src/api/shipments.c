@@ -95,29 +95,13 @@ static void not_found(req_t *r)
 	http_error(r, 404, "NOT_FOUND", "No such shipment.", NULL);
 }
 
-typedef struct list_call {
-	req_t *r;
-	list_req_t l;
-} list_call_t;
-
-static void listed(PGresult *const *results, int n, const char *err, void *arg)
-{
-	list_call_t *c = arg;
-	if (err) {
-		list_db_error(c->r, "shipments: list", n > 0 ? results[n - 1] : NULL, err);
-		return;
-	}
-	list_render(c->r, "shipments", results[0], pg_int(results[1], 0, 0, 0), &c->l);
-}
-
 static void shipments_list(req_t *r)
 {
 	if (!perm_require(r, "orders.view"))
 		return;
 	json_t *d = NULL;
-	list_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
-	c->r = r;
-	list_parse(r, &c->l, &d);
+	list_req_t l;
+	list_parse(r, &l, &d);
 	const char *account = list_uuid_param(r, "accountId", &d);
 	const char *status = list_text_param(r, "status", 40, &d);
 	const char *logistic = list_text_param(r, "logisticType", 40, &d);
@@ -125,24 +109,10 @@ static void shipments_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,    account,	    status,	  logistic,
-			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
+	const char *p[] = {r->tenant_id, account,     status,	 logistic,
+			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
 	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
-	pg_batch(pool(r), stmts, 2, listed, c);
-}
-
-static void got(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "shipments: get", res, err);
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		not_found(r);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_page(r, "shipments", &l, stmts);
 }
 
 static const char *shipment_id(req_t *r)
@@ -161,17 +131,7 @@ static void shipments_get(req_t *r)
 	if (!perm_require(r, "orders.view") || !(id = shipment_id(r)))
 		return;
 	const char *p[] = {id, r->tenant_id};
-	pg_query_prepared(pool(r), get_sql, 2, p, got, r);
-}
-
-static void stats_done(const PGresult *res, const char *err, void *arg)
-{
-	req_t *r = arg;
-	if (err) {
-		list_db_error(r, "shipments: stats", res, err);
-		return;
-	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_one(r, "shipment", get_sql, 2, p);
 }
 
 static void shipments_stats(req_t *r)
@@ -185,7 +145,7 @@ static void shipments_stats(req_t *r)
 		return;
 	}
 	const char *p[] = {r->tenant_id, account};
-	pg_query_prepared(pool(r), stats_sql, 2, p, stats_done, r);
+	list_value(r, "shipments: stats", stats_sql, 2, p);
 }
 
 /* --- POST /api/shipments/:id/sync: the shipment, then its SLA, then the stored row ---------- */
@@ -201,7 +161,7 @@ static void refreshed_row(const PGresult *res, const char *err, void *arg)
 {
 	refresh_t *f = arg;
 	if (err || PQntuples(res) != 1) {
-		got(res, err, f->r);
+		list_one_answer(f->r, "shipment", res, err);
 		return;
 	}
 	http_ok(f->r, 200, list_json_cell(res, 0, 0), "Shipment synced from Mercado Livre");
@@ -250,7 +210,7 @@ static void refresh_found(const PGresult *res, const char *err, void *arg)
 {
 	refresh_t *f = arg;
 	if (err || PQntuples(res) != 1) {
-		got(res, err, f->r);
+		list_one_answer(f->r, "shipment", res, err);
 		return;
 	}
 	f->account_id = arena_strdup(f->r->arena, pg_value(res, 0, 1));
