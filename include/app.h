@@ -14,6 +14,7 @@
 #include "workers.h"
 
 struct throttle;
+struct auth;
 struct ml_tokens;
 struct ml_jobs;
 
@@ -27,6 +28,7 @@ typedef struct app {
 	httpc_t *httpc;		     /* every outgoing call */
 	ratelimit_t *limits;	     /* per (provider, account, operation) buckets used by httpc */
 	struct throttle *throttle;   /* request and login limits (throttle.h) */
+	struct auth *auth;	     /* user state cache of the /api hook (auth.h) */
 	struct jobs *jobs;	     /* background jobs (jobs.h) */
 	struct webhooks *webhooks;   /* notification intake (webhooks.h) */
 	struct ml_tokens *ml_tokens; /* in-flight Mercado Livre token refreshes (ml_tokens.h) */

@@ -5,7 +5,14 @@
 
 #include "app.h"
 
-/* Register the hook on /api for ROUTE_AUTH routes (before throttle_install). */
+typedef struct auth auth_t;
+
+/* Register the hook on /api for ROUTE_AUTH routes (before throttle_install); starts the user
+ * state cache and its LISTEN connection. */
 void auth_install(app_t *app);
+/* Empty the user state cache: call after this process changed a user's role or active flag,
+ * or a tenant's (other processes hear of it through NOTIFY sh_auth). */
+void auth_forget(app_t *app);
+void auth_free(app_t *app);
 
 #endif

@@ -1,25 +1,98 @@
 /* Access-token check for every authenticated route.
  *
- * A JWT alone cannot be taken back, so each request also reads its user's row: one prepared
- * primary-key lookup (about 0.1 ms) instead of a cache. That makes deactivating a user,
- * suspending a tenant or changing a role take effect on the very next request in every process,
- * with no invalidation protocol to get wrong. The role used for permissions is the one in the
- * database, not the (up to 15 minutes old) one in the token. */
+ * A JWT alone cannot be taken back, so each request also needs its user's row (role, user
+ * active, tenant active). The role used for permissions is the one in the database, not the
+ * (up to 15 minutes old) one in the token.
+ *
+ * The rows are cached in the process, and the cache is only trusted while it is told of every
+ * change: triggers on users and tenants NOTIFY sh_auth (sql/0007), a LISTEN connection
+ * (pg_listen.c) hears it, and any notification empties the whole cache (changes are rare; a
+ * generation counter makes emptying free). While the LISTEN connection is down nothing is
+ * served from the cache, and it starts empty whenever listening starts again. A change made by
+ * this process empties it at once (auth_forget), so the very next request here sees it; other
+ * processes see it when the notification arrives, about a millisecond after the commit. A
+ * lookup that was in flight across a change is not cached. Entries also expire after
+ * CACHE_TTL_MS in case a notification is lost with a silently dead connection. */
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 #include "pg.h"
+#include "pg_listen.h"
 #include "tokens.h"
 #include "util.h"
 #include "validate.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <time.h>
 
 static const char user_state_sql[] = "SELECT u.role, u.active, t.active FROM users u "
 				     "JOIN tenants t ON t.id = u.tenant_id "
 				     "WHERE u.id = $1 AND u.tenant_id = $2";
+
+#define CACHE_SLOTS  4096 /* direct-mapped by the user id's hash; a collision is only a miss */
+#define CACHE_TTL_MS 60000
+
+typedef struct slot {
+	char user[40], tenant[40], role[24];
+	bool user_active, tenant_active;
+	uint64_t gen;
+	int64_t until_ms;
+} slot_t;
+
+struct auth {
+	pg_listener_t *listener;
+	uint64_t gen; /* bumped by every change heard of: older entries are void */
+	metric_t *hits, *misses;
+	slot_t slots[CACHE_SLOTS];
+};
+
+/* A lookup in flight, and the generation it started in. */
+typedef struct lookup {
+	req_t *r;
+	uint64_t gen;
+} lookup_t;
+
+static slot_t *slot_of(auth_t *a, const char *user)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const char *p = user; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return &a->slots[h % CACHE_SLOTS];
+}
+
+static const slot_t *cached(auth_t *a, const char *user, const char *tenant)
+{
+	if (!pg_listener_listening(a->listener))
+		return NULL;
+	const slot_t *s = slot_of(a, user);
+	if (s->gen != a->gen || s->until_ms <= now_ms() || strcmp(s->user, user) != 0 ||
+	    strcmp(s->tenant, tenant) != 0)
+		return NULL;
+	return s;
+}
+
+void auth_forget(app_t *app)
+{
+	if (app->auth)
+		app->auth->gen++;
+}
+
+static void on_notify(const char *channel, const char *payload, void *arg)
+{
+	(void)channel;
+	(void)payload;
+	((auth_t *)arg)->gen++;
+}
+
+static void on_listen_state(bool listening, void *arg)
+{
+	(void)listening;
+	((auth_t *)arg)->gen++;
+}
 
 static void refuse(req_t *r, const char *code, const char *message)
 {
@@ -30,9 +103,26 @@ static void refuse(req_t *r, const char *code, const char *message)
 	http_error(r, 401, code, message, NULL);
 }
 
+static void decide(req_t *r, const char *role, bool user_active, bool tenant_active)
+{
+	if (!user_active) {
+		http_error(r, 403, "ACCOUNT_DISABLED", "This user account has been deactivated.",
+			   NULL);
+		return;
+	}
+	if (!tenant_active) {
+		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.", NULL);
+		return;
+	}
+	r->role = arena_strdup(r->arena, role);
+	http_continue(r);
+}
+
 static void user_state(const PGresult *res, const char *err, void *arg)
 {
-	req_t *r = arg;
+	lookup_t *lk = arg;
+	req_t *r = lk->r;
+	auth_t *a = ((app_t *)r->app)->auth;
 	if (err) {
 		const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 		log_error("auth: user lookup failed: %s", primary ? primary : err);
@@ -44,17 +134,19 @@ static void user_state(const PGresult *res, const char *err, void *arg)
 		refuse(r, "TOKEN_INVALID", "The access token's user no longer exists.");
 		return;
 	}
-	if (!pg_bool(res, 0, 1)) {
-		http_error(r, 403, "ACCOUNT_DISABLED", "This user account has been deactivated.",
-			   NULL);
-		return;
+	const char *role = pg_value(res, 0, 0);
+	bool user_active = pg_bool(res, 0, 1), tenant_active = pg_bool(res, 0, 2);
+	if (lk->gen == a->gen && pg_listener_listening(a->listener) && strlen(role) < 24) {
+		slot_t *s = slot_of(a, r->user_id);
+		snprintf(s->user, sizeof(s->user), "%s", r->user_id);
+		snprintf(s->tenant, sizeof(s->tenant), "%s", r->tenant_id);
+		snprintf(s->role, sizeof(s->role), "%s", role);
+		s->user_active = user_active;
+		s->tenant_active = tenant_active;
+		s->gen = a->gen;
+		s->until_ms = now_ms() + CACHE_TTL_MS;
 	}
-	if (!pg_bool(res, 0, 2)) {
-		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.", NULL);
-		return;
-	}
-	r->role = arena_strdup(r->arena, pg_value(res, 0, 0));
-	http_continue(r);
+	decide(r, role, user_active, tenant_active);
 }
 
 static void auth_hook(req_t *r)
@@ -87,11 +179,41 @@ static void auth_hook(req_t *r)
 	}
 	r->user_id = arena_strdup(r->arena, c.sub);
 	r->tenant_id = arena_strdup(r->arena, c.tid);
+	const slot_t *s = cached(app->auth, r->user_id, r->tenant_id);
+	if (s) {
+		metric_inc(app->auth->hits);
+		decide(r, s->role, s->user_active, s->tenant_active);
+		return;
+	}
+	metric_inc(app->auth->misses);
+	lookup_t *lk = arena_calloc(r->arena, 1, sizeof(*lk));
+	lk->r = r;
+	lk->gen = app->auth->gen;
 	const char *params[] = {r->user_id, r->tenant_id};
-	pg_query_prepared(app->pg, user_state_sql, 2, params, user_state, r);
+	pg_query_prepared(app->pg, user_state_sql, 2, params, user_state, lk);
 }
 
 void auth_install(app_t *app)
 {
+	auth_t *a = xcalloc(1, sizeof(*a));
+	static const char *const channels[] = {"sh_auth", NULL};
+	a->listener = pg_listener_new(app->base, app->cfg.database_url, channels, on_notify,
+				      on_listen_state, a);
+	a->hits =
+	    metrics_counter("sellerhub_auth_cache_hits_total",
+			    "Authenticated requests whose user state came from the cache", "");
+	a->misses = metrics_counter(
+	    "sellerhub_auth_cache_misses_total",
+	    "Authenticated requests that read their user state from PostgreSQL", "");
+	app->auth = a;
 	http_add_hook(app->http, "/api", auth_hook, true);
+}
+
+void auth_free(app_t *app)
+{
+	if (!app->auth)
+		return;
+	pg_listener_free(app->auth->listener);
+	free(app->auth);
+	app->auth = NULL;
 }

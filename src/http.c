@@ -10,6 +10,9 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
@@ -104,7 +107,15 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 bool http_server_listen(http_server_t *s, const char *bind, int port)
 {
 	s->sock = evhttp_bind_socket_with_handle(s->http, bind, (ev_uint16_t)port);
-	return s->sock != NULL;
+	if (!s->sock)
+		return false;
+	/* Accepted sockets inherit TCP_NODELAY from the listener on Linux. Without it a reply
+	 * sent in two writes waits for the client's delayed ACK (Nagle): 40 ms per list page. */
+	int one = 1;
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(s->sock);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_warn("http: TCP_NODELAY on the listener: %s", strerror(errno));
+	return true;
 }
 
 static void free_route_data(route_t *route, void *arg)

@@ -205,6 +205,7 @@ static int serve(app_t *app)
 	ml_jobs_free(app->ml_jobs);
 	missed_feeds_free(app->missed_feeds);
 	throttle_free(app->throttle);
+	auth_free(app);
 	event_free(sd.sigterm);
 	event_free(sd.sigint);
 	event_free(sd.deadline);

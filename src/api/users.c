@@ -3,6 +3,7 @@
  * owner run after locking the tenant row, so two owners demoting each other at once cannot
  * both succeed. */
 #include "api.h"
+#include "auth.h"
 #include "identity.h"
 #include "log.h"
 #include "passwords.h"
@@ -302,6 +303,7 @@ static void change_written(PGresult *const *results, int n, const char *err, voi
 			not_found(r);
 		return;
 	}
+	auth_forget(r->app); /* the next request of this user here must see the change */
 	if (c->deleting)
 		http_ok(r, 200, json_pack("{s:s}", "id", c->id), "User removed.");
 	else

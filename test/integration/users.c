@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ident.h"
 
@@ -236,8 +237,11 @@ Test(users, deactivated_user_is_refused_at_once)
 	session_t owner, member;
 	ident_signup(&srv, &owner);
 	ident_add_user(&srv, &owner, "member", &member);
-	h_resp_t r =
-	    ident_call(&srv, "PUT", user_path(member.user_id), owner.access, "{\"active\":false}");
+	/* Signed in and served once: this process holds the member's state in its cache. */
+	h_resp_t r = ident_call(&srv, "GET", "/api/auth/me", member.access, NULL);
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", user_path(member.user_id), owner.access, "{\"active\":false}");
 	expect_status(&r, 200, NULL);
 	cr_expect(json_is_false(h_json_path(r.json, "data.user.active")));
 	h_resp_free(&r);
@@ -303,4 +307,112 @@ Test(users, create_and_update_validate_fields)
 	r = ident_call(&srv, "PUT", me, owner.access, body);
 	expect_status(&r, 409, "EMAIL_EXISTS");
 	h_resp_free(&r);
+}
+
+/* --- the user state cache across processes (src/auth.c, NOTIFY sh_auth) ----------------------- */
+
+static long long cache_hits(const h_proc_t *s)
+{
+	h_resp_t r = h_http("GET", h_url(s, "/metrics"), NULL, NULL);
+	const char *at = r.body ? strstr(r.body, "\nsellerhub_auth_cache_hits_total ") : NULL;
+	long long n =
+	    at ? strtoll(at + strlen("\nsellerhub_auth_cache_hits_total "), NULL, 10) : -1;
+	h_resp_free(&r);
+	return n;
+}
+
+/* Polls `path` on s with token until it answers `code` (a change made elsewhere arrives as a
+ * notification, a moment after its commit); the last answer's status. */
+static long wait_for_refusal(const h_proc_t *s, const char *token, const char *code)
+{
+	long status = 0;
+	for (int i = 0; i < 100; i++) {
+		h_resp_t r = ident_call(s, "GET", "/api/auth/me", token, NULL);
+		status = r.status;
+		bool refused = r.status == 403 && strcmp(ident_code(&r), code) == 0;
+		h_resp_free(&r);
+		if (refused)
+			break;
+		usleep(20 * 1000);
+	}
+	return status;
+}
+
+static void serve_twice(const h_proc_t *s, const session_t *u)
+{
+	for (int i = 0; i < 2; i++) {
+		h_resp_t r = ident_call(s, "GET", "/api/auth/me", u->access, NULL);
+		expect_status(&r, 200, NULL);
+		h_resp_free(&r);
+	}
+}
+
+Test(users, a_change_reaches_the_cache_of_every_process)
+{
+	h_proc_t other;
+	cr_assert(h_server_start(&other, NULL), "second sellerhubd: see %s", other.log_path);
+	session_t owner, member, viewer;
+	ident_signup(&srv, &owner);
+	ident_add_user(&srv, &owner, "member", &member);
+	ident_add_user(&srv, &owner, "viewer", &viewer);
+
+	/* The second process serves the member from its cache... */
+	long long before = cache_hits(&other);
+	serve_twice(&other, &member);
+	cr_expect_gt(cache_hits(&other), before,
+		     "the second request was not served from the cache");
+	/* ...until the first process deactivates them. */
+	h_resp_t r =
+	    ident_call(&srv, "PUT", user_path(member.user_id), owner.access, "{\"active\":false}");
+	expect_status(&r, 200, NULL);
+	h_resp_free(&r);
+	cr_expect_eq(wait_for_refusal(&other, member.access, "ACCOUNT_DISABLED"), 403);
+
+	/* A change made straight in the database (an operator suspending the tenant) as well. */
+	serve_twice(&other, &viewer);
+	cr_assert_eq(
+	    ident_sql("UPDATE tenants SET active = false WHERE id = '%s'", owner.tenant_id), 0);
+	cr_expect_eq(wait_for_refusal(&other, viewer.access, "TENANT_SUSPENDED"), 403);
+	h_server_stop_clean(&other);
+}
+
+/* With its LISTEN connection gone a process cannot know of changes: it must not answer from
+ * what it cached before, and it listens again by itself. */
+Test(users, no_stale_answer_when_the_listen_connection_drops)
+{
+	h_proc_t other;
+	cr_assert(h_server_start(&other, NULL), "second sellerhubd: see %s", other.log_path);
+	session_t owner, member;
+	ident_signup(&srv, &owner);
+	ident_add_user(&srv, &owner, "member", &member);
+	serve_twice(&other, &member);
+	/* Every LISTEN connection of the test database drops (each process reconnects). */
+	cr_assert_eq(
+	    ident_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		      " WHERE datname = current_database() AND query LIKE 'LISTEN sh_auth%%'"),
+	    0);
+	cr_assert_eq(ident_sql("UPDATE users SET active = false WHERE id = '%s'", member.user_id),
+		     0);
+	/* The change most likely happened while nobody listened (a reconnect takes 100 ms): once
+	 * it listens again, the first answer must already be the new state. */
+	usleep(600 * 1000);
+	h_resp_t r = ident_call(&other, "GET", "/api/auth/me", member.access, NULL);
+	expect_status(&r, 403, "ACCOUNT_DISABLED");
+	h_resp_free(&r);
+	/* Listening again, it caches again. */
+	cr_assert_eq(ident_sql("UPDATE users SET active = true WHERE id = '%s'", member.user_id),
+		     0);
+	long long hits = 0;
+	for (int i = 0; i < 100 && hits <= 0; i++) {
+		long long before = cache_hits(&other);
+		serve_twice(&other, &member);
+		hits = cache_hits(&other) - before;
+		if (hits <= 0)
+			usleep(20 * 1000);
+	}
+	cr_expect_gt(hits, 0, "the cache was not used again after reconnecting");
+	char *log = h_proc_log(&other);
+	cr_expect_not_null(strstr(log, "pg_listen: not listening"), "%s", log);
+	free(log);
+	h_server_stop_clean(&other);
 }
