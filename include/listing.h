@@ -48,6 +48,8 @@ void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s);
 /* Column 0 of row 0 as a JSON value (a stats or detail query that built its own JSON). */
 json_t *list_json_cell(const PGresult *res, int row, int col);
 /* A database failure (400 for a value PostgreSQL could not read, else 500/503). */
+/* 200 {"success":true,"data":<data>} with data already JSON text (NULL: null). */
+void list_reply_json(req_t *r, const char *data);
 void list_db_error(req_t *r, const char *what, const PGresult *res, const char *err);
 
 /* The handlers' shared endings (name and noun are string literals):

@@ -162,6 +162,17 @@ void list_render_text(req_t *r, const char *name, const char *items, size_t item
 	http_reply(r, 200, "application/json; charset=utf-8", body, at);
 }
 
+/* JSON built by PostgreSQL goes out as it is: parsing it here would turn 667608.70 into
+ * 667608.69999999995 (a double) and cost a parse and a dump. */
+void list_reply_json(req_t *r, const char *data)
+{
+	size_t n = strlen(data ? data : "null");
+	char *body = arena_alloc(r->arena, n + 32);
+	size_t at =
+	    (size_t)snprintf(body, n + 32, "{\"success\":true,\"data\":%s}", data ? data : "null");
+	http_reply(r, 200, "application/json; charset=utf-8", body, at);
+}
+
 /* The rows are already JSON (built by PostgreSQL): the envelope is written around them as
  * text, so a page is never parsed and re-serialized here. */
 void list_render(req_t *r, const char *name, const PGresult *rows, long long total,
@@ -237,7 +248,7 @@ void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char
 		http_error(r, 404, "NOT_FOUND", arena_printf(r->arena, "No such %s.", noun), NULL);
 		return;
 	}
-	http_ok(r, 200, list_json_cell(res, 0, 0), NULL);
+	list_reply_json(r, pg_value(res, 0, 0));
 }
 
 static void one(const PGresult *res, const char *err, void *arg)
@@ -258,7 +269,7 @@ static void value(const PGresult *res, const char *err, void *arg)
 		list_db_error(e->r, e->name, res, err);
 		return;
 	}
-	http_ok(e->r, 200, list_json_cell(res, 0, 0), NULL);
+	list_reply_json(e->r, pg_value(res, 0, 0));
 }
 
 void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params)
