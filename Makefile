@@ -35,7 +35,7 @@ LIB := $(OBJDIR)/libsellerhub.a
 .DEFAULT_GOAL := all
 .PHONY: all help run stop migrate test test-only asan bench bench-webhooks bench-sync demo fmt fmt-check clean services
 
-all: $(BIN)/sellerhubd $(if $(SIM_SRC),$(BIN)/marketsim) $(BIN)/test-unit $(BIN)/test-integration ## build the server, marketsim and the test runners
+all: $(BIN)/sellerhubd $(if $(SIM_SRC),$(BIN)/marketsim) $(BIN)/test-unit $(BIN)/test-integration $(BIN)/webhook-load ## build the server, marketsim, the test runners and bench-webhooks' load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -63,6 +63,11 @@ $(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
 $(BIN)/test-integration: $(call obj,$(INT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+
+# The load generator of bench-webhooks' burst phase: libevent only, no server code.
+$(BIN)/webhook-load: $(call obj,scripts/webhook_load.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libevent)
 
 services: ## start the private PostgreSQL and Redis under var/
 	@scripts/bootstrap
