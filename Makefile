@@ -38,7 +38,7 @@ LIB := $(OBJDIR)/libsellerhub.a
 all: $(BIN)/sellerhubd $(if $(SIM_SRC),$(BIN)/marketsim) $(BIN)/test-unit $(BIN)/test-integration $(BIN)/webhook-load ## build the server, marketsim, the test runners and bench-webhooks' load
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+	@grep -hE '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 18
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
