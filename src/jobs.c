@@ -86,13 +86,17 @@ static const char dead_sql[] =
     "UPDATE jobs SET status = 'dead', last_error = $2, locked_by = NULL, finished_at = now() "
     "WHERE id = $1 AND status = 'running'";
 
-/* Due and not dispatched recently: lost by Redis, or a retry whose time has come. */
+/* Due and not dispatched recently: queued but lost by Redis, or a retry whose time has come.
+ * Two scans, each on its own index (sql/0008), so a backlog of freshly dispatched jobs costs
+ * nothing to skip. */
 static const char sweep_due_sql[] =
-    "UPDATE jobs SET status = 'queued', dispatched_at = now() WHERE id IN ("
-    " SELECT id FROM jobs WHERE status IN ('queued', 'failed') AND run_at <= now()"
-    " AND (status = 'failed' OR dispatched_at < now() - make_interval(secs => $1))"
-    " AND queue = $2"
-    " ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id";
+    "WITH lost AS (SELECT id FROM jobs WHERE status = 'queued' AND queue = $2"
+    "  AND dispatched_at < now() - make_interval(secs => $1) AND run_at <= now()"
+    "  ORDER BY dispatched_at LIMIT 1000 FOR UPDATE SKIP LOCKED),"
+    " retry AS (SELECT id FROM jobs WHERE status = 'failed' AND queue = $2 AND run_at <= now()"
+    "  ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+    " UPDATE jobs SET status = 'queued', dispatched_at = now()"
+    " WHERE id IN (SELECT id FROM lost UNION ALL SELECT id FROM retry) RETURNING id";
 
 /* Running for too long: its process died. Back to the queue (the attempt counts). */
 static const char sweep_stale_sql[] =
