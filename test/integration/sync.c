@@ -1,15 +1,17 @@
 /* Sync of Mercado Livre data against marketsim: a backfill that matches marketsim exactly
  * (items past the 1000-offset cap, variations, orders, shipments, questions), webhooks that
  * keep it current, a notification during a backfill, a restart mid-backfill that resumes, 429
- * storms, answering a question, the scheduled incremental sync, the lists (filters, sorting,
- * page/limit and cursors, stats) and tenant isolation. Each test has its own marketsim seed, so
- * seller ids never clash between tests sharing the database. */
+ * storms, answering a question, the scheduled incremental sync (by hand, and by the timers of two
+ * processes), the lists (filters, sorting, page/limit and cursors, stats) and tenant isolation.
+ * Each test has its own marketsim seed, so seller ids never clash between tests sharing the
+ * database. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ml_helpers.h"
@@ -765,4 +767,199 @@ Test(sync, lists_filters_sorting_pagination_and_isolation, .timeout = 120)
 			       acct, acct, acct),
 		     0);
 	mlt_stop(&t);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How many due accounts a sellerhubd claimed: the sum of N over its "ml_jobs: syncing N due
+ * accounts" lines. */
+static long claims_in_log(const h_proc_t *p)
+{
+	static const char key[] = "ml_jobs: syncing ";
+	char *log = h_proc_log(p);
+	long n = 0;
+	for (const char *s = strstr(log, key); s; s = strstr(s + 1, key))
+		n += strtol(s + strlen(key), NULL, 10);
+	free(log);
+	return n;
+}
+
+#define SCHED_WINDOW_MS 2000 /* 10 sweeps of each process */
+
+/* One due moment of the account: within 10 s the timers have run its scheduled sync number
+ * runs, successfully; then for a window of sweeps of both processes nothing more is claimed or
+ * run (the interval is a minute: a window of 2 s holds at most window / interval + 1 = 1 run),
+ * and the account is next due one interval after this sync. Throughout, while a run is running
+ * the account says in_progress: a second claim meanwhile would find the run (busy) and save a
+ * success while it still runs, without a sync_runs row of its own. */
+static void sched_round(mlt_t *t, const h_proc_t *b, const char *acct, long long runs)
+{
+	char runs_sql[300], busy_sql[400];
+	snprintf(runs_sql, sizeof(runs_sql),
+		 "SELECT count(*) FROM sync_runs WHERE account_id = '%s' AND kind = 'scheduled' "
+		 "AND status = 'success'",
+		 acct);
+	snprintf(busy_sql, sizeof(busy_sql),
+		 "SELECT count(*) FROM sync_runs r JOIN ml_accounts a ON a.id = r.account_id "
+		 "WHERE r.account_id = '%s' AND r.status = 'running' AND a.last_sync_status IS "
+		 "DISTINCT FROM 'in_progress'",
+		 acct);
+	long long start = mono_ms(), synced = -1;
+	while (synced < 0 || mono_ms() - synced < SCHED_WINDOW_MS) {
+		cr_assert_eq(h_sql_int("%s", busy_sql), 0,
+			     "round %lld: the account was not in_progress while its run ran", runs);
+		long long done = h_sql_int("%s", runs_sql);
+		cr_assert_leq(done, runs, "round %lld: %lld scheduled runs", runs, done);
+		if (synced < 0 && done == runs)
+			synced = mono_ms();
+		cr_assert(synced >= 0 || mono_ms() - start < 10000,
+			  "round %lld: the timers ran no scheduled sync within 10 s", runs);
+		usleep(50000);
+	}
+	long a = claims_in_log(&t->srv), bb = claims_in_log(b);
+	cr_log_info("round %lld: synced %lld ms after due; claims so far: %ld + %ld", runs,
+		    synced - start, a, bb);
+	cr_assert_eq(a + bb, runs, "round %lld: the account was claimed %ld times (%ld + %ld)",
+		     runs, a + bb, a, bb);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s'", acct),
+		     runs);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_accounts WHERE id = '%s' AND "
+			       "last_sync_status = 'success' AND next_sync_at = last_sync_at + "
+			       "sync_interval_ms * interval '1 ms' AND next_sync_at > now()",
+			       acct),
+		     1, "round %lld: not next due one interval after the sync", runs);
+}
+
+/* SKIP LOCKED: while another transaction holds the account's row (a psql in the background,
+ * for 2.5 s from a second before the account falls due), the sweeps of both processes pass it
+ * over without waiting for it, and once it is released exactly one of them claims it. */
+static void locked_round(mlt_t *t, const h_proc_t *b, const char *acct, long long runs)
+{
+	cr_assert_eq(
+	    h_sh("PGAPPNAME=sched-lock psql -X -q '%s' -c \"UPDATE ml_accounts SET "
+		 "next_sync_at = now() + interval '1 second' WHERE id = '%s'\" -c BEGIN -c "
+		 "\"SELECT 1 FROM ml_accounts WHERE id = '%s' FOR UPDATE\" -c \"SELECT "
+		 "pg_sleep(2.5)\" -c COMMIT >/dev/null 2>&1 &",
+		 h_env("DATABASE_URL"), acct, acct),
+	    0);
+	int holding = 0, due = 0, waiting = 0, seen_due = 0;
+	long long n = 0, start = mono_ms();
+	do {
+		/* Claims read first: one logged after the sample may follow the release. */
+		long claims = claims_in_log(&t->srv) + claims_in_log(b);
+		char *row = h_sql_text(
+		    "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+		    "  'sched-lock' AND state = 'active' AND query LIKE 'SELECT pg_sleep%%') "
+		    "|| '|' || (SELECT (next_sync_at <= now())::int FROM ml_accounts "
+		    "  WHERE id = '%s') "
+		    "|| '|' || (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+		    "  'Lock') "
+		    "|| '|' || (SELECT count(*) FROM sync_runs WHERE account_id = '%s')",
+		    acct, acct);
+		cr_assert_eq(sscanf(row, "%d|%d|%d|%lld", &holding, &due, &waiting, &n), 4, "%s",
+			     row);
+		free(row);
+		cr_assert_eq(waiting, 0, "a sweep waited for the locked account");
+		if (holding && due) {
+			seen_due++;
+			cr_assert_eq(n, runs - 1, "the locked account was synced");
+			cr_assert_eq(claims, runs - 1, "the locked account was claimed");
+		}
+		usleep(50000);
+	} while ((holding || mono_ms() - start < 1000) && mono_ms() - start < 6000);
+	cr_assert_gt(seen_due, 5, "the account was due and locked in %d samples only", seen_due);
+	sched_round(t, b, acct, runs);
+}
+
+/* The scheduler as issue 7 describes it, with two processes on one database whose timers race
+ * (a sweep every 200 ms each): a new account is synced by the timers, then each time it is due
+ * again exactly one of them claims it and runs an incremental sync that brings what changed
+ * since the last one (an order created meanwhile, without webhook or manual call). */
+Test(sync, timers_of_two_processes_sync_each_due_account_once, .timeout = 90)
+{
+	/* A database and Redis of its own: with 200 ms sweeps, on the shared database these servers
+	 * would claim the due accounts of other tests (a new account is due at once) and sync them
+	 * against this test's marketsim, and other tests' servers could claim this one. Criterion
+	 * runs each test in its own process, so setenv reaches h_sql_* and the servers started here
+	 * only. */
+	h_services_t svc;
+	h_services_start(&svc);
+	setenv("DATABASE_URL", svc.database_url, 1);
+	setenv("REDIS_URL", svc.redis_url, 1);
+	const char *env[] = {"ML_SYNC_SWEEP_MS=200", NULL};
+	mlt_t t;
+	start(&t, "717", "30", "40", "10", env);
+	h_proc_t b;
+	mlt_start_server(&t, &b, with_queue("717", env));
+	/* Each run waits 800 ms for its orders page, so it spans sweeps of the other process. */
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/faults",
+			     "{\"path\":\"/orders/search*\",\"latency_ms\":800}");
+	cr_assert_eq(r.status / 100, 2, "%s", r.body);
+	h_resp_free(&r);
+
+	/* Not add_account, which pauses the account for the shared database: here the timers must
+	 * pick it up, since a new account is due at once (its first sync: no "since"). */
+	char acct[40];
+	msh_tokens_t tok;
+	mlt_add(&t, &t.owner, 0, 3600, acct, &tok);
+	sched_round(&t, &b, acct, 1);
+	/* Its first sync: every item, the orders of the last 30 days. */
+	cr_assert_eq(api_total(&t, fmt("/api/items?accountId=%s", acct)), 30);
+	cr_assert_gt(api_total(&t, fmt("/api/orders?accountId=%s", acct)), 0);
+
+	/* The shortest interval the API takes is a minute (so is the table's CHECK), too long to
+	 * wait for: each round makes the account due by moving next_sync_at to now, as the
+	 * passing of the interval would. */
+	r = api(&t, "PUT", fmt("/api/ml-accounts/%s", acct), "{\"syncInterval\":60000}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(int_at(r.json, "data.syncInterval"), 60000, "%s", r.body);
+	h_resp_free(&r);
+	long long seller = (long long)t.app.sellers[0], new_order = 0;
+	for (long long round = 2; round <= 4; round++) {
+		if (round == 3) {
+			/* No notification target is set: only a sync can bring this order. */
+			r = msh_sim(&t.sim, "POST", "/_sim/orders",
+				    fmt("{\"seller_id\":%lld}", seller));
+			cr_assert_eq(r.status, 201, "%s", r.body);
+			new_order = int_at(r.json, "id");
+			h_resp_free(&r);
+		}
+		cr_assert_eq(h_sql_int("WITH u AS (UPDATE ml_accounts SET next_sync_at = now() "
+				       "WHERE id = '%s' RETURNING 1) SELECT count(*) FROM u",
+				       acct),
+			     1);
+		sched_round(&t, &b, acct, round);
+	}
+
+	/* The order arrived by the timers' incremental sync: orders changed since the last sync. */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_orders WHERE account_id = '%s' AND ml_id = "
+			       "%lld",
+			       acct, new_order),
+		     1, "order %lld did not arrive", new_order);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s' AND since "
+			       "IS NOT NULL",
+			       acct),
+		     3);
+	r = msh_sim(&t.sim, "GET", "/_sim/requests?path=/orders/search*&limit=1", NULL);
+	const char *q = str_at(r.json, "requests.0.query");
+	cr_assert(q && strstr(q, "order.date_last_updated.from"), "last orders search: %s", r.body);
+	h_resp_free(&r);
+	locked_round(&t, &b, acct, 5);
+	/* No two runs of the account overlapped (sync_runs_one_running forbids two running rows;
+	 * this also checks the recorded times). */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM sync_runs x JOIN sync_runs y ON y.account_id "
+			       "= x.account_id AND x.id < y.id WHERE x.account_id = '%s' AND "
+			       "tstzrange(x.started_at, coalesce(x.finished_at, 'infinity')) && "
+			       "tstzrange(y.started_at, coalesce(y.finished_at, 'infinity'))",
+			       acct),
+		     0);
+
+	h_server_stop_clean(&b);
+	mlt_stop(&t);
+	h_services(&svc, "stop", "");
 }
