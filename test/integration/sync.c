@@ -6,6 +6,7 @@
  * Each test has its own marketsim seed, so seller ids never clash between tests sharing the
  * database. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -679,13 +680,21 @@ Test(sync, lists_filters_sorting_pagination_and_isolation, .timeout = 120)
 	double revenue = num_at(r.json, "data.revenue");
 	long long days = (long long)json_array_size(h_json_path(r.json, "data.perDay"));
 	cr_assert_gt(days, 0);
-	h_resp_free(&r);
 	char *rev =
 	    h_sql_text("SELECT sum(total_amount) FROM ml_orders WHERE account_id = '%s' AND "
 		       "status NOT IN ('cancelled', 'invalid')",
 		       acct);
 	cr_assert_float_eq(revenue, atof(rev), 0.01);
+	/* Money goes out as PostgreSQL's decimal text, never through a double (12.3 must not
+	 * become 12.300000000000001). */
+	const char *at = strstr(r.body, "\"revenue\"");
+	cr_assert_not_null(at, "%s", r.body);
+	at += strlen("\"revenue\"");
+	at += strspn(at, " :");
+	cr_assert(strncmp(at, rev, strlen(rev)) == 0 && !isdigit((unsigned char)at[strlen(rev)]),
+		  "revenue %s: %.80s", rev, at);
 	free(rev);
+	h_resp_free(&r);
 
 	/* Shipments and questions. */
 	long long shipments = api_total(&t, "/api/shipments");
