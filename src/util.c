@@ -69,13 +69,36 @@ int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Every log line stamps the time: the part up to the second is rendered once per second and
+ * thread (the log is written from worker threads too). */
 void iso8601_utc(int64_t wall_millis, char *buf, size_t size)
 {
-	time_t secs = (time_t)(wall_millis / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_millis % 1000));
+	static __thread int64_t cached_secs = -1;
+	static __thread char cached[64]; /* room for any int year gmtime_r may give */
+	int64_t secs = wall_millis >= 0 ? wall_millis / 1000 : (wall_millis - 999) / 1000;
+	int ms = (int)(wall_millis - secs * 1000);
+	if (secs != cached_secs) {
+		time_t t = (time_t)secs;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_secs = secs;
+	}
+	char out[32];
+	size_t n = strlen(cached);
+	memcpy(out, cached, n);
+	out[n++] = '.';
+	out[n++] = (char)('0' + ms / 100);
+	out[n++] = (char)('0' + ms / 10 % 10);
+	out[n++] = (char)('0' + ms % 10);
+	out[n++] = 'Z';
+	out[n] = '\0';
+	if (size) {
+		size_t k = n < size - 1 ? n : size - 1;
+		memcpy(buf, out, k);
+		buf[k] = '\0';
+	}
 }
 
 bool const_time_eq(const void *a, const void *b, size_t n)

@@ -143,6 +143,24 @@ Test(server, access_log_has_one_json_line_per_request_without_query)
 	cr_assert(strstr(line, "\"ms\":"), "%s", log);
 	cr_assert(strstr(line, "\"bytes\":15"), "%s", log);
 	cr_assert_null(strstr(log, "SECRETCODE"));
+	/* The whole line is one JSON object with typed fields (it is rendered by hand). */
+	char *start = line;
+	while (start > log && start[-1] != '\n')
+		start--;
+	json_error_t e;
+	json_t *j = json_loadb(start, strcspn(start, "\n"), 0, &e);
+	cr_assert_not_null(j, "%s: %.300s", e.text, start);
+	const char *ts = json_string_value(json_object_get(j, "ts"));
+	cr_assert(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z',
+		  "ts %s", ts ? ts : "(none)");
+	cr_assert(json_is_number(json_object_get(j, "ms")) &&
+		      json_number_value(json_object_get(j, "ms")) >= 0,
+		  "%.300s", start);
+	cr_assert_eq(json_integer_value(json_object_get(j, "status")), 200);
+	cr_assert_eq(json_integer_value(json_object_get(j, "bytes")), 15);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "method")), "GET");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "msg")), "request");
+	json_decref(j);
 	free(log);
 }
 
