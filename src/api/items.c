@@ -29,10 +29,13 @@
 	"  OR i.sku = $4 OR EXISTS (SELECT 1 FROM ml_item_variations v WHERE v.item_id = i.id"     \
 	"  AND v.tenant_id = i.tenant_id AND v.sku = $4))"
 
+/* The page is chosen first and only its rows are rendered (see questions.c). */
 #define ITEM_LIST(key, type)                                                                       \
-	"SELECT " ITEM_JSON "::text, (" key ")::text, i.id FROM ml_items i" ITEM_FILTERS           \
+	"SELECT " ITEM_JSON "::text, (" key ")::text, i.id"                                        \
+	" FROM (SELECT i.* FROM ml_items i" ITEM_FILTERS                                           \
 	" AND ($5::text IS NULL OR ((" key "), i.id) < ($5::" type ", $6::uuid))"                  \
-	" ORDER BY (" key ") DESC, i.id DESC LIMIT $7 OFFSET $8"
+	" ORDER BY (" key ") DESC, i.id DESC LIMIT $7 OFFSET $8) i"                                \
+	" ORDER BY (" key ") DESC, i.id DESC"
 
 static const char *const sorts[] = {"updated", "price", "sold", "stock", NULL};
 static const char *const list_sql[] = {

@@ -31,11 +31,14 @@
 	" AND ($3::text IS NULL OR q.status = upper($3))"                                          \
 	" AND ($4::text IS NULL OR q.item_ml_id = $4)"
 
+/* The page is chosen first and only its rows are rendered: with stale statistics the planner
+ * may otherwise build the JSON of every row of the tenant before sorting. */
 static const char list_sql[] =
-    "SELECT " QUESTION_JSON
-    "::text, q.date_created::text, q.id FROM ml_questions q" QUESTION_FILTERS
+    "SELECT " QUESTION_JSON "::text, q.date_created::text, q.id"
+    " FROM (SELECT q.* FROM ml_questions q" QUESTION_FILTERS
     " AND ($5::timestamptz IS NULL OR (q.date_created, q.id) < ($5::timestamptz, $6::uuid))"
-    " ORDER BY q.date_created DESC, q.id DESC LIMIT $7 OFFSET $8";
+    " ORDER BY q.date_created DESC, q.id DESC LIMIT $7 OFFSET $8) q"
+    " ORDER BY q.date_created DESC, q.id DESC";
 
 static const char count_sql[] = "SELECT count(*) FROM ml_questions q" QUESTION_FILTERS;
 

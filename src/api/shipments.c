@@ -57,11 +57,13 @@
 	" AND ($3::text IS NULL OR s.status = $3)"                                                 \
 	" AND ($4::text IS NULL OR s.logistic_type = $4)"
 
+/* The page is chosen first and only its rows are rendered (see questions.c). */
 static const char list_sql[] =
-    "SELECT " SHIPMENT_JSON
-    "::text, s.date_created::text, s.id FROM ml_shipments s" SHIPMENT_FILTERS
+    "SELECT " SHIPMENT_JSON "::text, s.date_created::text, s.id"
+    " FROM (SELECT s.* FROM ml_shipments s" SHIPMENT_FILTERS
     " AND ($5::timestamptz IS NULL OR (s.date_created, s.id) < ($5::timestamptz, $6::uuid))"
-    " ORDER BY s.date_created DESC, s.id DESC LIMIT $7 OFFSET $8";
+    " ORDER BY s.date_created DESC, s.id DESC LIMIT $7 OFFSET $8) s"
+    " ORDER BY s.date_created DESC, s.id DESC";
 
 static const char count_sql[] = "SELECT count(*) FROM ml_shipments s" SHIPMENT_FILTERS;
 

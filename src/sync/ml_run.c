@@ -874,6 +874,21 @@ static const char *run_error(const run_t *run)
 	return "some calls failed";
 }
 
+/* A backfill can add thousands of rows to tables the planner still believes empty, and the
+ * lists would be planned on that belief until autovacuum comes by: refresh the statistics. */
+#define ANALYZE_AFTER_RECORDS 1000
+
+static const char analyze_sql[] = "ANALYZE ml_items, ml_item_variations, ml_orders, ml_order_items,"
+				  " ml_order_payments, ml_order_days, ml_shipments, ml_questions";
+
+static void analyzed(const PGresult *res, const char *err, void *arg)
+{
+	(void)res;
+	(void)arg;
+	if (err)
+		log_warn("ml_run: ANALYZE after a large sync failed: %s", err);
+}
+
 static void finished_saved(const PGresult *res, const char *err, void *arg)
 {
 	run_t *run = arg;
@@ -885,6 +900,8 @@ static void finished_saved(const PGresult *res, const char *err, void *arg)
 	const char *error = ok ? NULL : run_error(run);
 	log_info("ml_run %s: %s, %lld records, %d errors", run->id, run->final_status, run->records,
 		 run->errors);
+	if (run->records >= ANALYZE_AFTER_RECORDS)
+		pg_query(run->app->pg, analyze_sql, 0, NULL, analyzed, NULL);
 	if (run->job) {
 		if (ok)
 			job_done(run->job, NULL);
