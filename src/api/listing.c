@@ -1,5 +1,6 @@
 /* Lists of synced data: parameters in, rows (already JSON) out. */
 #include "listing.h"
+#include "log.h"
 #include "identity.h"
 #include "pg.h"
 #include "util.h"
@@ -220,22 +221,76 @@ static ending_t *ending(req_t *r, const char *name)
 	return e;
 }
 
-static void paged(PGresult *const *results, int n, const char *err, void *arg)
+/* The page and its count as two prepared statements side by side (a pipelined batch would be
+ * parsed and planned again for every request); the answer waits for both. */
+typedef struct paging {
+	ending_t e;
+	int pending;
+	PGresult *rows; /* kept when the page arrives before its count */
+	long long total;
+	bool failed, from_server;
+	char sqlstate[8];
+	char error[200];
+} paging_t;
+
+/* Answers only once both statements are back: the request (and p, in its arena) live until
+ * then. The first failure is kept as PostgreSQL reported it. */
+static void page_part(paging_t *p, const PGresult *res, const char *err, bool rows)
 {
-	ending_t *e = arg;
-	if (err) {
-		list_db_error(e->r, arena_printf(e->r->arena, "%s: list", e->name),
-			      n > 0 ? results[n - 1] : NULL, err);
+	req_t *r = p->e.r;
+	if (err && !p->failed) {
+		p->failed = true;
+		p->from_server = res != NULL;
+		snprintf(p->sqlstate, sizeof(p->sqlstate), "%s", pg_sqlstate(res));
+		const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+		snprintf(p->error, sizeof(p->error), "%s", primary ? primary : err);
+	}
+	if (--p->pending > 0) {
+		if (!err && rows)
+			p->rows = PQcopyResult(res, PG_COPYRES_TUPLES | PG_COPYRES_ATTRS);
+		else if (!err)
+			p->total = pg_int(res, 0, 0, 0);
 		return;
 	}
-	list_render(e->r, e->name, results[0], pg_int(results[1], 0, 0, 0), &e->l);
+	PGresult *kept = p->rows; /* answering frees p with the request */
+	if (!p->failed && rows)
+		list_render(r, p->e.name, res, p->total, &p->e.l);
+	else if (!p->failed)
+		list_render(r, p->e.name, kept, pg_int(res, 0, 0, 0), &p->e.l);
+	else if (strncmp(p->sqlstate, "22", 2) == 0)
+		http_invalid(r, http_problem(NULL, "query", "has a value that cannot be read"));
+	else {
+		log_error("%s: list: query failed: sqlstate=%s %s", p->e.name,
+			  p->from_server ? p->sqlstate : "-", p->error);
+		if (p->from_server)
+			http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
+		else
+			http_error(r, 503, "UNAVAILABLE",
+				   "The database is unavailable; retry shortly.", NULL);
+	}
+	PQclear(kept);
+}
+
+static void page_rows(const PGresult *res, const char *err, void *arg)
+{
+	page_part(arg, res, err, true);
+}
+
+static void page_total(const PGresult *res, const char *err, void *arg)
+{
+	page_part(arg, res, err, false);
 }
 
 void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2])
 {
-	ending_t *e = ending(r, name);
-	e->l = *l;
-	pg_batch(((app_t *)r->app)->pg, stmts, 2, paged, e);
+	paging_t *p = arena_calloc(r->arena, 1, sizeof(*p));
+	p->e.r = r;
+	p->e.name = name;
+	p->e.l = *l;
+	p->pending = 2;
+	pg_pool_t *pool = ((app_t *)r->app)->pg;
+	pg_query_prepared(pool, stmts[0].sql, stmts[0].nparams, stmts[0].params, page_rows, p);
+	pg_query_prepared(pool, stmts[1].sql, stmts[1].nparams, stmts[1].params, page_total, p);
 }
 
 void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err)
