@@ -53,7 +53,7 @@ void list_reply_json(req_t *r, const char *data);
 void list_db_error(req_t *r, const char *what, const PGresult *res, const char *err);
 
 /* The handlers' shared endings (name and noun are string literals):
- * list_page runs stmts[0] (the page) and stmts[1] (its count) in one round trip and renders them
+ * list_page runs stmts[0] (the page) and stmts[1] (its count) side by side and renders them
  * under name; list_one answers the first cell of the one row, or 404 "No such <noun>."; list_value
  * answers the first cell (stats). Parameters are copied. */
 void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2]);
@@ -61,5 +61,16 @@ void list_one(req_t *r, const char *noun, const char *sql, int n, const char *co
 /* list_one's answer for a row already read (or its error). */
 void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err);
 void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params);
+
+/* The shared request shapes. list_id: the :id parameter when it is a UUID, else answers 404
+ * "No such <noun>." and returns NULL. list_stats: with permission perm, ?accountId= and then
+ * list_value of sql($1 tenant, $2 account). list_filtered: with permission perm, ?accountId=
+ * and the text filters filter1 and filter2 (up to 40 characters), then list_page of list_sql
+ * ($1 tenant, $2 account, $3 filter1, $4 filter2, $5/$6 cursor, $7 limit, $8 offset) and
+ * count_sql ($1..$4). */
+const char *list_id(req_t *r, const char *noun);
+void list_stats(req_t *r, const char *perm, const char *what, const char *sql);
+void list_filtered(req_t *r, const char *perm, const char *name, const char *filter1,
+		   const char *filter2, const char *list_sql, const char *count_sql);
 
 #endif

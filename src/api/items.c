@@ -101,29 +101,16 @@ static void items_list(req_t *r)
 
 static void items_get(req_t *r)
 {
-	if (!perm_require(r, "listings.view"))
+	const char *id;
+	if (!perm_require(r, "listings.view") || !(id = list_id(r, "item")))
 		return;
-	const char *id = http_param(r, "id");
-	if (!validate_uuid(id)) {
-		http_error(r, 404, "NOT_FOUND", "No such item.", NULL);
-		return;
-	}
 	const char *p[] = {id, r->tenant_id};
 	list_one(r, "item", get_sql, 2, p);
 }
 
 static void items_stats(req_t *r)
 {
-	if (!perm_require(r, "listings.view"))
-		return;
-	json_t *d = NULL;
-	const char *account = list_uuid_param(r, "accountId", &d);
-	if (d) {
-		http_invalid(r, d);
-		return;
-	}
-	const char *p[] = {r->tenant_id, account};
-	list_value(r, "items: stats", stats_sql, 2, p);
+	list_stats(r, "listings.view", "items: stats", stats_sql);
 }
 
 void api_items_routes(app_t *app)

@@ -1,7 +1,8 @@
 /* Lists of synced data: parameters in, rows (already JSON) out. */
 #include "listing.h"
-#include "log.h"
 #include "identity.h"
+#include "log.h"
+#include "permissions.h"
 #include "pg.h"
 #include "util.h"
 #include "validate.h"
@@ -330,4 +331,50 @@ static void value(const PGresult *res, const char *err, void *arg)
 void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params)
 {
 	pg_query_prepared(((app_t *)r->app)->pg, sql, n, params, value, ending(r, what));
+}
+
+/* --- the shared request shapes -------------------------------------------------------------- */
+
+const char *list_id(req_t *r, const char *noun)
+{
+	const char *id = http_param(r, "id");
+	if (validate_uuid(id))
+		return id;
+	http_error(r, 404, "NOT_FOUND", arena_printf(r->arena, "No such %s.", noun), NULL);
+	return NULL;
+}
+
+void list_stats(req_t *r, const char *perm, const char *what, const char *sql)
+{
+	if (!perm_require(r, perm))
+		return;
+	json_t *d = NULL;
+	const char *account = list_uuid_param(r, "accountId", &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *p[] = {r->tenant_id, account};
+	list_value(r, what, sql, 2, p);
+}
+
+void list_filtered(req_t *r, const char *perm, const char *name, const char *filter1,
+		   const char *filter2, const char *list_sql, const char *count_sql)
+{
+	if (!perm_require(r, perm))
+		return;
+	json_t *d = NULL;
+	list_req_t l;
+	list_parse(r, &l, &d);
+	const char *account = list_uuid_param(r, "accountId", &d);
+	const char *f1 = list_text_param(r, filter1, 40, &d);
+	const char *f2 = list_text_param(r, filter2, 40, &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *p[] = {r->tenant_id, account,     f1,	 f2,
+			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
+	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
+	list_page(r, name, &l, stmts);
 }

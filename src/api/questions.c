@@ -71,45 +71,15 @@ static pg_pool_t *pool(req_t *r)
 	return ((app_t *)r->app)->pg;
 }
 
-static void not_found(req_t *r)
-{
-	http_error(r, 404, "NOT_FOUND", "No such question.", NULL);
-}
-
 static void questions_list(req_t *r)
 {
-	if (!perm_require(r, "questions.view"))
-		return;
-	json_t *d = NULL;
-	list_req_t l;
-	list_parse(r, &l, &d);
-	const char *account = list_uuid_param(r, "accountId", &d);
-	const char *status = list_text_param(r, "status", 40, &d);
-	const char *item = list_text_param(r, "itemId", 40, &d);
-	if (d) {
-		http_invalid(r, d);
-		return;
-	}
-	const char *p[] = {r->tenant_id, account,     status,	 item,
-			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
-	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
-	list_page(r, "questions", &l, stmts);
-}
-
-static const char *question_id(req_t *r)
-{
-	const char *id = http_param(r, "id");
-	if (!validate_uuid(id)) {
-		not_found(r);
-		return NULL;
-	}
-	return id;
+	list_filtered(r, "questions.view", "questions", "status", "itemId", list_sql, count_sql);
 }
 
 static void questions_get(req_t *r)
 {
 	const char *id;
-	if (!perm_require(r, "questions.view") || !(id = question_id(r)))
+	if (!perm_require(r, "questions.view") || !(id = list_id(r, "question")))
 		return;
 	const char *p[] = {id, r->tenant_id};
 	list_one(r, "question", get_sql, 2, p);
@@ -117,16 +87,7 @@ static void questions_get(req_t *r)
 
 static void questions_stats(req_t *r)
 {
-	if (!perm_require(r, "questions.view"))
-		return;
-	json_t *d = NULL;
-	const char *account = list_uuid_param(r, "accountId", &d);
-	if (d) {
-		http_invalid(r, d);
-		return;
-	}
-	const char *p[] = {r->tenant_id, account};
-	list_value(r, "questions: stats", stats_sql, 2, p);
+	list_stats(r, "questions.view", "questions: stats", stats_sql);
 }
 
 /* --- answer: validate → the question (tenant) → POST /answers → upsert → the stored row ---- */
@@ -213,7 +174,7 @@ static void answer_found(const PGresult *res, const char *err, void *arg)
 static void questions_answer(req_t *r)
 {
 	const char *id;
-	if (!perm_require(r, "questions.answer") || !(id = question_id(r)))
+	if (!perm_require(r, "questions.answer") || !(id = list_id(r, "question")))
 		return;
 	json_t *d = NULL;
 	const char *text = validate_string(r, "text", V_REQUIRED, ANSWER_MAX, &d, NULL);

@@ -92,45 +92,15 @@ static pg_pool_t *pool(req_t *r)
 	return ((app_t *)r->app)->pg;
 }
 
-static void not_found(req_t *r)
-{
-	http_error(r, 404, "NOT_FOUND", "No such shipment.", NULL);
-}
-
 static void shipments_list(req_t *r)
 {
-	if (!perm_require(r, "orders.view"))
-		return;
-	json_t *d = NULL;
-	list_req_t l;
-	list_parse(r, &l, &d);
-	const char *account = list_uuid_param(r, "accountId", &d);
-	const char *status = list_text_param(r, "status", 40, &d);
-	const char *logistic = list_text_param(r, "logisticType", 40, &d);
-	if (d) {
-		http_invalid(r, d);
-		return;
-	}
-	const char *p[] = {r->tenant_id, account,     status,	 logistic,
-			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
-	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
-	list_page(r, "shipments", &l, stmts);
-}
-
-static const char *shipment_id(req_t *r)
-{
-	const char *id = http_param(r, "id");
-	if (!validate_uuid(id)) {
-		not_found(r);
-		return NULL;
-	}
-	return id;
+	list_filtered(r, "orders.view", "shipments", "status", "logisticType", list_sql, count_sql);
 }
 
 static void shipments_get(req_t *r)
 {
 	const char *id;
-	if (!perm_require(r, "orders.view") || !(id = shipment_id(r)))
+	if (!perm_require(r, "orders.view") || !(id = list_id(r, "shipment")))
 		return;
 	const char *p[] = {id, r->tenant_id};
 	list_one(r, "shipment", get_sql, 2, p);
@@ -138,16 +108,7 @@ static void shipments_get(req_t *r)
 
 static void shipments_stats(req_t *r)
 {
-	if (!perm_require(r, "orders.view"))
-		return;
-	json_t *d = NULL;
-	const char *account = list_uuid_param(r, "accountId", &d);
-	if (d) {
-		http_invalid(r, d);
-		return;
-	}
-	const char *p[] = {r->tenant_id, account};
-	list_value(r, "shipments: stats", stats_sql, 2, p);
+	list_stats(r, "orders.view", "shipments: stats", stats_sql);
 }
 
 /* --- POST /api/shipments/:id/sync: the shipment, then its SLA, then the stored row ---------- */
@@ -225,7 +186,7 @@ static void refresh_found(const PGresult *res, const char *err, void *arg)
 static void shipments_sync(req_t *r)
 {
 	const char *id;
-	if (!perm_require(r, "orders.manage") || !(id = shipment_id(r)))
+	if (!perm_require(r, "orders.manage") || !(id = list_id(r, "shipment")))
 		return;
 	refresh_t *f = arena_calloc(r->arena, 1, sizeof(*f));
 	f->r = r;
