@@ -695,6 +695,26 @@ Test(sync, lists_filters_sorting_pagination_and_isolation, .timeout = 120)
 	double revenue = num_at(r.json, "data.revenue");
 	long long days = (long long)json_array_size(h_json_path(r.json, "data.perDay"));
 	cr_assert_gt(days, 0);
+	cr_assert_str_eq(str_at(r.json, "data.from"), "2000-01-01");
+	cr_assert_str_eq(str_at(r.json, "data.to"), "2100-01-01");
+	cr_assert_str_eq(str_at(r.json, "data.currency"), "BRL");
+	long long per_day = 0;
+	double per_day_revenue = 0;
+	for (long long i = 0; i < days; i++) {
+		json_t *d = json_array_get(h_json_path(r.json, "data.perDay"), (size_t)i);
+		per_day += json_integer_value(json_object_get(d, "count"));
+		per_day_revenue += json_number_value(json_object_get(d, "revenue"));
+		cr_assert(json_is_string(json_object_get(d, "date")), "%s", r.body);
+	}
+	cr_assert_eq(per_day, orders, "%s", r.body);
+	cr_assert_float_eq(per_day_revenue, revenue, 0.01);
+	char *ticket =
+	    h_sql_text("SELECT round(sum(total_amount) / count(*), 2) FROM ml_orders"
+		       " WHERE account_id = '%s' AND status NOT IN ('cancelled', 'invalid')",
+		       acct);
+	cr_assert_float_eq(num_at(r.json, "data.averageTicket"), atof(ticket), 0.001, "%s vs %s",
+			   ticket, r.body);
+	free(ticket);
 	char *rev =
 	    h_sql_text("SELECT sum(total_amount) FROM ml_orders WHERE account_id = '%s' AND "
 		       "status NOT IN ('cancelled', 'invalid')",
