@@ -352,11 +352,12 @@ static void notice_cb(void *arg, const char *message)
 
 static void conn_connect(conn_t *c)
 {
-	/* Text results are read by shape (timestamps as "YYYY-MM-DD HH:MM:SS"): pin the styles
-	 * whatever the server's defaults. Keywords after dbname override its expansion. */
+	/* Text results are read by shape (timestamps as "YYYY-MM-DD HH:MM:SS+00"): pin the styles
+	 * and the zone whatever the server's defaults. Keywords after dbname override its
+	 * expansion. */
 	static const char *const keys[] = {"dbname", "options", NULL};
-	const char *values[] = {c->pool->conninfo, "-c DateStyle=ISO -c IntervalStyle=postgres",
-				NULL};
+	const char *values[] = {c->pool->conninfo,
+				"-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC", NULL};
 	c->pg = PQconnectStartParams(keys, values, 1);
 	if (!c->pg)
 		die("pg: out of memory");

@@ -34,12 +34,12 @@
 									  "'tags', o.tags)"
 
 /* The list's columns, rendered in C (render_orders): building JSON with json_build_object
- * and to_char costs PostgreSQL more than the query itself. Times come as UTC timestamp text
- * ("2026-10-25 10:00:00.123456"), the cheapest form to produce and exact for the cursor. */
+ * and to_char costs PostgreSQL more than the query itself. Times come as timestamptz text in
+ * the session's UTC (pg.c pins it): "2026-10-25 10:00:00.123456+00", the cheapest form to
+ * produce and exact for the cursor. */
 #define ORDER_COLS \
 	"o.id, o.account_id, o.ml_id, o.status, o.status_detail," \
-	" o.date_created AT TIME ZONE 'UTC', o.date_closed AT TIME ZONE 'UTC'," \
-	" o.last_updated AT TIME ZONE 'UTC'," \
+	" o.date_created, o.date_closed, o.last_updated," \
 	" o.total_amount, o.paid_amount, o.currency, o.buyer_id, o.buyer_nickname, o.pack_id," \
 	" o.shipping_id, array_to_json(o.tags)"
 #define ORDER_NCOLS 16
@@ -134,7 +134,7 @@ static pg_pool_t *pool(req_t *r)
 	return ((app_t *)r->app)->pg;
 }
 
-/* "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC) as the API's "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]+00" as the API's "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 static void add_time(char **b, size_t *at, size_t *cap, const char *utc)
 {
 	if (!utc) {
@@ -142,8 +142,12 @@ static void add_time(char **b, size_t *at, size_t *cap, const char *utc)
 		return;
 	}
 	size_t n = strlen(utc);
+	if (n >= 22 && strcmp(utc + n - 3, "+00") == 0)
+		n -= 3;
+	else
+		n = 0; /* not UTC */
 	if (n < 19 || n > 26 || utc[10] != ' ' || (n > 19 && utc[19] != '.')) {
-		list_json_str(b, at, cap, utc); /* not the shape DateStyle ISO gives: as it is */
+		list_json_str(b, at, cap, utc); /* not the shape pg.c pins: as it is */
 		return;
 	}
 	char iso[25];
@@ -204,9 +208,9 @@ static void render_orders(req_t *r, const PGresult *res, long long total, const 
 	}
 	list_json_raw(&b, &at, &cap, "]");
 	bool more = n == l->limit && n > 0;
-	/* The cursor: the last row's exact date_created (UTC) and id. */
-	const char *key = more ? arena_printf(r->arena, "%sZ", pg_value(res, n - 1, 5)) : NULL;
-	list_render_text(r, "orders", b, at, total, l, key, more ? pg_value(res, n - 1, 0) : NULL);
+	/* The cursor: the last row's exact date_created and id. */
+	list_render_text(r, "orders", b, at, total, l, more ? pg_value(res, n - 1, 5) : NULL,
+			 more ? pg_value(res, n - 1, 0) : NULL);
 	free(b);
 }
 
