@@ -61,7 +61,7 @@ static const char list_sql[] =
  * for the count alone. */
 #define LIST_PLAIN(LIMIT)                                                                         \
 	"SELECT " ORDER_COLS ", (SELECT coalesce(sum(orders), 0) FROM ml_order_days d"             \
-	" WHERE d.tenant_id = $1) FROM ml_orders o"                                                \
+	" WHERE d.tenant_id = $1 AND d.day = '-infinity') FROM ml_orders o"                        \
 	" WHERE o.tenant_id = $1 ORDER BY o.date_created DESC, o.id DESC LIMIT " LIMIT
 static const char list_plain_sql[] = LIST_PLAIN("$2 OFFSET $3");
 /* The first page, what dashboards poll, with its limit written in: PostgreSQL plans a LIMIT
@@ -75,10 +75,12 @@ static const char count_sql[] =
     " AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)"
     " AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)";
 
-/* Without a date range the per-day totals answer the count. */
+/* Without a date range the all-time rows of the per-day totals (day '-infinity', sql/0009)
+ * answer the count: a few rows per account. */
 static const char count_days_sql[] =
     "SELECT coalesce(sum(orders), 0) FROM ml_order_days WHERE tenant_id = $1"
-    " AND ($2::uuid IS NULL OR account_id = $2::uuid) AND ($3::text IS NULL OR status = $3)";
+    " AND day = '-infinity' AND ($2::uuid IS NULL OR account_id = $2::uuid)"
+    " AND ($3::text IS NULL OR status = $3)";
 
 static const char get_sql[] =
     "SELECT json_build_object('order', " ORDER_JSON ","

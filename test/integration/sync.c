@@ -689,6 +689,21 @@ Test(sync, lists_filters_sorting_pagination_and_isolation, .timeout = 120)
 			       acct, mid));
 	free(mid);
 	cr_assert_eq(status_of(&t, &t.owner, "GET", "/api/orders?from=yesterday", NULL), 400);
+	/* The all-time rows (day '-infinity') that answer the unfiltered totals agree with the
+	 * orders, status by status, and with the per-day rows. */
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM (SELECT status, count(*) AS n FROM ml_orders"
+		      " WHERE account_id = '%s' GROUP BY status) o FULL JOIN"
+		      " (SELECT status, sum(orders) AS n FROM ml_order_days"
+		      "  WHERE account_id = '%s' AND day = '-infinity' GROUP BY status) d"
+		      " USING (status) WHERE o.n IS DISTINCT FROM d.n AND coalesce(d.n, 0) <> 0",
+		      acct, acct),
+	    0);
+	cr_assert_eq(h_sql_int("SELECT sum(orders) FILTER (WHERE day = '-infinity')"
+			       " - sum(orders) FILTER (WHERE day <> '-infinity')"
+			       " FROM ml_order_days WHERE account_id = '%s'",
+			       acct),
+		     0);
 	r = api(&t, "GET", "/api/orders/stats?from=2000-01-01&to=2100-01-01", NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(int_at(r.json, "data.count"), orders, "%s", r.body);
