@@ -24,6 +24,7 @@ struct pg_listener {
 	short io_what;
 	struct event *retry;
 	int backoff_ms;
+	bool warned; /* the outage was logged: later retries only at debug level */
 	pg_notify_cb on_notify;
 	pg_listen_state_cb on_state;
 	void *arg;
@@ -53,7 +54,12 @@ static void lost(pg_listener_t *l, const char *why)
 	for (char *q = msg; *q; q++)
 		if (*q == '\n' || *q == '\t')
 			*q = ' ';
-	log_warn("pg_listen: not listening (%s); retrying in %d ms", msg, l->backoff_ms);
+	if (!l->warned)
+		log_warn("pg_listen: not listening (%s); retrying with backoff", msg);
+	else
+		log_debug("pg_listen: still not listening (%s); retrying in %d ms", msg,
+			  l->backoff_ms);
+	l->warned = true;
 	if (l->io) {
 		event_free(l->io);
 		l->io = NULL;
@@ -111,6 +117,7 @@ static void read_input(pg_listener_t *l)
 		if (!res) {
 			l->state = L_LISTENING;
 			l->backoff_ms = BACKOFF_MIN_MS;
+			l->warned = false;
 			log_info("pg_listen: listening");
 			l->on_state(true, l->arg);
 			break;

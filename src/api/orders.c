@@ -110,7 +110,7 @@ static const char get_sql[] =
 			   " FROM ml_orders o WHERE o.id = $1 AND o.tenant_id = $2";
 
 /* Count, revenue (orders not cancelled or invalid) and average ticket per UTC day, with the
- * period's totals as window sums over the days; rendered in C (render_stats). One statement per
+ * period's totals as window sums over the days; rendered in C (stats_done). One statement per
  * shape (all accounts, or one) so that each keeps a generic plan instead of being planned
  * again for every request. */
 #define SOLD "status NOT IN ('cancelled', 'invalid')"
