@@ -77,6 +77,8 @@ void http_continue(req_t *r);
 const char *http_param(const req_t *r, const char *name);
 const char *http_query(req_t *r, const char *name);
 const char *http_header(const req_t *r, const char *name);
+/* The request body as received (the bytes r->body was parsed from); *len 0 when there is none. */
+const char *http_body_raw(const req_t *r, size_t *len);
 void http_set_header(req_t *r, const char *name, const char *value);
 
 /* {"success":true,"data":data,"message":message}; data is stolen (NULL renders null). */

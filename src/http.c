@@ -229,6 +229,13 @@ const char *http_header(const req_t *r, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
 }
 
+const char *http_body_raw(const req_t *r, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	*len = evbuffer_get_length(in);
+	return *len ? (const char *)evbuffer_pullup(in, -1) : "";
+}
+
 void http_set_header(req_t *r, const char *name, const char *value)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);

@@ -79,32 +79,36 @@ static void page_done(const ml_result_t *res, void *arg)
 	}
 	json_t *messages = json_object_get(res->body, "messages");
 	size_t n = json_array_size(messages);
-	json_t *rows = json_array();
+	notification_rows_t *rows = notification_rows_new();
 	for (size_t i = 0; i < n; i++) {
-		json_t *details = NULL;
+		json_t *message = json_array_get(messages, i), *details = NULL;
+		notification_t note;
 		bool foreign;
-		json_t *row = webhooks_row(json_array_get(messages, i), "missed_feeds", m->app_id,
-					   &details, &foreign);
+		if (json_is_object(message) &&
+		    notification_parse(message, m->app_id, &note, &details, &foreign)) {
+			char *body = json_dumps(message, JSON_COMPACT);
+			notification_rows_add(rows, &note, body, strlen(body));
+			free(body);
+		}
 		json_decref(details);
-		if (row)
-			json_array_append_new(rows, row);
 	}
 	m->offset += (int)n;
+	size_t found = notification_rows_count(rows);
 	if (n < PAGE || ++m->pages >= MAX_PAGES) {
-		if (json_array_size(rows) == 0) {
-			json_decref(rows);
+		if (found == 0) {
+			notification_rows_free(rows);
 			pass_end(m, NULL);
 			return;
 		}
 		m->pages = MAX_PAGES; /* last page: store it, then stop */
 	}
-	if (json_array_size(rows) == 0) {
-		json_decref(rows);
+	if (found == 0) {
+		notification_rows_free(rows);
 		fetch_page(m);
 		return;
 	}
-	webhooks_store(m->app, rows, stored, m);
-	json_decref(rows);
+	webhooks_store(m->app, rows, "missed_feeds", stored, m);
+	notification_rows_free(rows);
 }
 
 static void fetch_page(missed_feeds_t *m)

@@ -69,16 +69,20 @@ static const char load_sql[] =
     " LEFT JOIN ml_accounts a ON a.ml_user_id = n.ml_user_id AND a.disconnected_at IS NULL"
     " WHERE n.job_id = $1 AND n.status = 'pending' GROUP BY n.id ORDER BY n.id";
 
+/* The group's rows are named by job as well as by id: (job_id, status) is then an exact index
+ * range whatever the statistics say. By id and status alone, with statistics taken before a
+ * burst (few pending rows), the planner scanned every pending row for each job, and a backlog
+ * of 100,000 took 400 us per notification instead of 30. */
 static const char mark_sql[] =
     "UPDATE ml_notifications SET status = $2, processed_at = now(), note = $3"
-    " WHERE id = ANY($1::bigint[]) AND status = 'pending'";
+    " WHERE job_id = $4 AND status = 'pending' AND id = ANY($1::bigint[])";
 
 /* SKIP LOCKED: two attempts covering one resource never wait on each other; a row one skips
  * is covered by the other. */
 static const char cover_sql[] =
     "UPDATE ml_notifications SET status = 'done', processed_at = now(), note = $2"
     " WHERE id IN (SELECT id FROM ml_notifications WHERE status = 'pending'"
-    " AND (id = ANY($1::bigint[]) OR (ml_user_id = $3 AND resource = $4"
+    " AND ((job_id = $6 AND id = ANY($1::bigint[])) OR (ml_user_id = $3 AND resource = $4"
     " AND arrived_at <= $5::timestamptz)) FOR UPDATE SKIP LOCKED)";
 
 typedef struct group group_t;
@@ -173,9 +177,10 @@ static void mark(group_t *g, json_t *ids, const char *status, const char *note)
 {
 	if (json_array_size(ids) == 0)
 		return;
-	char *arr = id_array(ids);
-	const char *params[] = {arr, status, note};
-	update(g, mark_sql, 3, params);
+	char *arr = id_array(ids), job[24];
+	snprintf(job, sizeof(job), "%" PRId64, g->job->id);
+	const char *params[] = {arr, status, note, job};
+	update(g, mark_sql, 4, params);
 	free(arr);
 }
 
@@ -201,11 +206,12 @@ static void target_done(target_t *t)
 	group_t *g = t->g;
 	metric_add(processed, (double)json_array_size(t->ids));
 	if (!t->error) {
-		char *arr = id_array(t->ids), user[24];
+		char *arr = id_array(t->ids), user[24], job[24];
 		snprintf(user, sizeof(user), "%" PRId64, t->ml_user_id);
-		const char *params[] = {arr, t->note[0] ? t->note : NULL, user, t->resource,
-					g->started};
-		update(g, cover_sql, 5, params);
+		snprintf(job, sizeof(job), "%" PRId64, g->job->id);
+		const char *params[] = {
+		    arr, t->note[0] ? t->note : NULL, user, t->resource, g->started, job};
+		update(g, cover_sql, 6, params);
 		free(arr);
 	} else if (t->retry) {
 		if (!g->error)

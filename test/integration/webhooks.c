@@ -122,14 +122,45 @@ Test(webhooks, lenient_about_the_documented_variants)
 	h_resp_t r = post(&srv, body);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
-	char *res = h_sql_text("SELECT resource || '|' || ml_user_id || '|' || (received_at IS NOT "
-			       "NULL) || '|' || (body->'actions'->>0) FROM ml_notifications WHERE "
-			       "notification_id = '%s-v'",
-			       prefix);
+	char *res =
+	    h_sql_text("SELECT resource || '|' || ml_user_id || '|' || (received_at IS NOT "
+		       "NULL) || '|' || (body::jsonb->'actions'->>0) FROM ml_notifications WHERE "
+		       "notification_id = '%s-v'",
+		       prefix);
 	char want[128];
 	snprintf(want, sizeof(want), "/post-purchase/v1/claims/77|%lld|true|claims", next_user);
 	cr_assert_str_eq(res, want);
 	free(res);
+}
+
+/* A group is one statement: a value PostgreSQL refuses would fail every notification of the
+ * group. Present but unusable values are stored as NULL, the body keeps them, and the
+ * notification committed with them is stored too. */
+Test(webhooks, values_postgres_would_refuse_do_not_fail_the_group)
+{
+	char odd[512], plain[80];
+	snprintf(odd, sizeof(odd),
+		 "{\"_id\":\"%s-odd\",\"resource\":\"/orders/5\",\"user_id\":%lld,"
+		 "\"topic\":\"orders_v2\",\"attempts\":99999999999,"
+		 "\"sent\":\"2026-02-30T10:00:00.000Z\",\"received\":\"2026-11-20T25:00:00Z\","
+		 "\"note\":\"quote \\\" and backslash \\\\ kept\"}",
+		 prefix, next_user);
+	snprintf(plain, sizeof(plain), "%s-plain", prefix);
+	h_resp_t r = post(&srv, odd);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	r = post(&srv, note_body(plain, next_user, "orders_v2", "/orders/6"));
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	char *row = h_sql_text("SELECT coalesce(attempts::text, 'null') || '|' || (sent_at IS NULL)"
+			       " || '|' || (received_at IS NULL) || '|' || (body::jsonb->>'note')"
+			       " || '|' || (body::jsonb->>'sent')"
+			       " FROM ml_notifications WHERE notification_id = '%s-odd'",
+			       prefix);
+	cr_assert_str_eq(row,
+			 "null|true|true|quote \" and backslash \\ kept|2026-02-30T10:00:00.000Z");
+	free(row);
+	cr_assert_eq(stored(plain), 1);
 }
 
 Test(webhooks, garbage_is_refused_and_nothing_is_stored)
