@@ -28,8 +28,8 @@ typedef struct notification {
 	const char *topic;
 	const char *resource; /* as given: the leading slash is added when stored */
 	int64_t user_id;
-	int64_t app_id;		       /* 0 when absent */
-	int64_t attempts;	       /* -1 when absent or out of range */
+	int64_t app_id;		     /* 0 when absent */
+	int64_t attempts;	     /* -1 when absent or out of range */
 	const char *sent, *received; /* NULL when absent or not a real instant */
 } notification_t;
 
@@ -52,7 +52,6 @@ size_t notification_rows_count(const notification_rows_t *rows);
 void notification_rows_add(notification_rows_t *rows, const notification_t *n, const char *body,
 			   size_t body_len);
 /* The array literals, one per column; valid until the next add or the free. */
-void notification_rows_params(notification_rows_t *rows,
-			      const char *params[NOTIFICATION_COLUMNS]);
+void notification_rows_params(notification_rows_t *rows, const char *params[NOTIFICATION_COLUMNS]);
 
 #endif

@@ -167,7 +167,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->shutdown_timeout_s = (int)num(&l, "SHUTDOWN_TIMEOUT", 10, 0, 600);
 	c->jwt_ttl_s = (int)num(&l, "JWT_TTL", 900, 1, 86400);
 	c->rate_limit_per_minute = (int)num(&l, "RATE_LIMIT_PER_MINUTE", 600, 1, 1000000);
-	c->job_concurrency = (int)num(&l, "JOB_CONCURRENCY", 16, 1, 1024);
+	c->job_concurrency = (int)num(&l, "JOB_CONCURRENCY", 16, 0, 1024);
 	c->job_stale_s = (int)num(&l, "JOB_STALE_SECONDS", 300, 1, 86400);
 	c->job_redispatch_s = (int)num(&l, "JOB_REDISPATCH_SECONDS", 30, 1, 3600);
 	c->missed_feeds_interval_s = (int)num(&l, "MISSED_FEEDS_INTERVAL", 600, 1, 86400);

@@ -463,6 +463,8 @@ void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn)
 void jobs_start(jobs_t *j)
 {
 	j->started = true;
+	if (j->concurrency == 0) /* an intake/API-only process: it dispatches, others run */
+		return;
 	struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
 	event_add(&j->sweep, &tv);
 	ensure_group(j);

@@ -135,6 +135,8 @@ static void claimed(const PGresult *res, const char *err, void *arg)
 
 static void run_sync(sweep_t *s)
 {
+	if (s->jobs->app->cfg.job_concurrency == 0) /* a process that runs no jobs syncs none */
+		return;
 	s->busy++;
 	char limit[16];
 	snprintf(limit, sizeof(limit), "%d", s->jobs->app->cfg.job_concurrency);

@@ -42,6 +42,7 @@ typedef struct op {
 	pg_batch_cb bcb;
 	void *arg;
 	pg_tx_t *tx;
+	bool urgent;
 	int64_t queued_ms;
 	/* execution */
 	int stage; /* OP_PREPARED: 1 = PREPARE sent, 2 = EXECUTE sent */
@@ -487,6 +488,28 @@ static void conn_start(conn_t *c, op_t *op)
 }
 
 /* Give an idle connection its next op: its transaction's, or the pool's oldest waiting one. */
+static conn_t *idle_conn(pg_pool_t *p, int *idle)
+{
+	conn_t *found = NULL;
+	*idle = 0;
+	for (int i = 0; i < p->size; i++)
+		if (p->conns[i].state == C_IDLE && !p->conns[i].op) {
+			found = found ? found : &p->conns[i];
+			(*idle)++;
+		}
+	return found;
+}
+
+/* The last idle connection is kept for urgent work (webhook acknowledgements): with every
+ * other connection busy with background queries, an acknowledgement still starts at once
+ * instead of waiting for one of them to end. */
+static bool may_start(pg_pool_t *p, const op_t *op)
+{
+	int idle;
+	idle_conn(p, &idle);
+	return op->urgent || p->size == 1 || idle > 1;
+}
+
 static void conn_next(conn_t *c)
 {
 	if (c->op || c->state == C_DOWN || c->state == C_CONNECTING)
@@ -501,7 +524,7 @@ static void conn_next(conn_t *c)
 		return;
 	}
 	op_t *op = TAILQ_FIRST(&p->waiting);
-	if (!op)
+	if (!op || !may_start(p, op))
 		return;
 	TAILQ_REMOVE(&p->waiting, op, link);
 	p->nwaiting--;
@@ -751,11 +774,13 @@ static void submit_at(pg_pool_t *p, op_t *op, bool urgent)
 		op_fail_later(p, op, msg);
 		return;
 	}
-	for (int i = 0; i < p->size; i++)
-		if (p->conns[i].state == C_IDLE && !p->conns[i].op && TAILQ_EMPTY(&p->waiting)) {
-			conn_start(&p->conns[i], op);
-			return;
-		}
+	op->urgent = urgent;
+	int idle;
+	conn_t *c = idle_conn(p, &idle);
+	if (c && (urgent || (TAILQ_EMPTY(&p->waiting) && may_start(p, op)))) {
+		conn_start(c, op);
+		return;
+	}
 	if (urgent)
 		TAILQ_INSERT_HEAD(&p->waiting, op, link);
 	else

@@ -75,6 +75,12 @@ static void pg_sleep_route(req_t *r)
 			  r);
 }
 
+static void pg_urgent_route(req_t *r)
+{
+	const char *params[] = {r->id};
+	pg_query_urgent(app.pg, "SELECT $1::text", 1, params, pg_answer, r);
+}
+
 typedef struct txstate {
 	req_t *r;
 	pg_tx_t *tx;
@@ -222,6 +228,7 @@ static void child_main(int port, int pool)
 	http_route(app.http, "POST", "/echo", echo, ROUTE_PUBLIC, "echo");
 	http_route(app.http, "GET", "/slow", slow, ROUTE_PUBLIC, "slow");
 	http_route(app.http, "GET", "/pg/sleep", pg_sleep_route, ROUTE_PUBLIC, "pg");
+	http_route(app.http, "GET", "/pg/urgent", pg_urgent_route, ROUTE_PUBLIC, "urgent");
 	http_route(app.http, "GET", "/pg/tx", tx_route, ROUTE_PUBLIC, "tx");
 	http_route(app.http, "GET", "/pg/batch", batch_route, ROUTE_PUBLIC, "batch");
 	http_route(app.http, "GET", "/cpu", cpu_route, ROUTE_PUBLIC, "cpu");
@@ -458,6 +465,39 @@ Test(pool, two_hundred_concurrent_queries_through_four_connections, .init = star
 	/* 200 x 20 ms over 4 connections cannot take less than 1 s: the pool really queued. */
 	cr_assert_geq(elapsed, 0.95, "took %.2f s", elapsed);
 	cr_assert_lt(elapsed, 20, "took %.2f s", elapsed);
+}
+
+typedef struct sleepers {
+	long status[6];
+} sleepers_t;
+
+static void *sleep_many(void *arg)
+{
+	sleepers_t *s = arg;
+	h_http_many("GET", h_url(&srv, "/pg/sleep?ms=1500"), 6, s->status);
+	return NULL;
+}
+
+/* Background queries fill every connection but one; that one is kept for urgent work (webhook
+ * acknowledgements), which starts at once while regular work queues. */
+Test(pool, the_last_connection_is_kept_for_urgent_work, .init = start_default, .fini = stop_child,
+     .timeout = 60)
+{
+	sleepers_t s;
+	pthread_t t;
+	pthread_create(&t, NULL, sleep_many, &s);
+	usleep(400 * 1000); /* three sleepers hold three of the four connections */
+	h_resp_t r = h_http("GET", h_url(&srv, "/pg/urgent"), NULL, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_lt(r.ms, 500, "urgent work waited %.0f ms", r.ms);
+	h_resp_free(&r);
+	r = h_http("GET", h_url(&srv, "/pg/sleep?ms=0"), NULL, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_gt(r.ms, 500, "regular work took the reserved connection (%.0f ms)", r.ms);
+	h_resp_free(&r);
+	pthread_join(t, NULL);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(s.status[i], 200);
 }
 
 /* --- a private PostgreSQL that the test restarts ------------------------------------------ */

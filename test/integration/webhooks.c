@@ -424,3 +424,34 @@ Test(webhooks_scale, two_processes_process_each_job_once, .timeout = 120)
 	h_server_stop_clean(&a);
 	h_server_stop_clean(&b);
 }
+
+/* JOB_CONCURRENCY=0: a process that takes notifications and runs no jobs (an intake tier
+ * behind nginx); a process with jobs on the same queue processes what it stored. */
+Test(webhooks_scale, an_intake_only_process_leaves_the_jobs_to_workers, .timeout = 120)
+{
+	ids_init();
+	char queue[64];
+	snprintf(queue, sizeof(queue), "JOB_QUEUE=intake-%d", getpid());
+	const char *const intake_env[] = {queue, "JOB_CONCURRENCY=0", NULL};
+	const char *const worker_env[] = {queue, NULL};
+	h_proc_t intake, worker;
+	cr_assert(h_server_start(&intake, intake_env));
+	char p[96], nid[128];
+	snprintf(p, sizeof(p), "%s-tier-", prefix);
+	for (int i = 0; i < 40; i++) {
+		snprintf(nid, sizeof(nid), "%s%d", p, i);
+		h_resp_t r = post(&intake, note_body(nid, next_user + 5, "orders_v2", "/orders/9"));
+		cr_assert_eq(r.status, 200);
+		h_resp_free(&r);
+	}
+	/* Past a sweep (250 ms) and a read (the stream has the jobs): nothing ran here. */
+	usleep(1500 * 1000);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE "
+			       "'%s%%' AND status = 'pending'",
+			       p),
+		     40);
+	cr_assert(h_server_start(&worker, worker_env));
+	cr_assert(all_processed(p, 40, 60));
+	h_server_stop_clean(&worker);
+	h_server_stop_clean(&intake);
+}
