@@ -50,8 +50,9 @@ void pg_query(pg_pool_t *p, const char *sql, int nparams, const char *const *par
 /* Same, but prepared once per connection and reused: for the hot, fixed statements. */
 void pg_query_prepared(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
 		       pg_cb cb, void *arg);
-/* Same, but ahead of everything waiting for a connection: for work whose latency is the
- * product (webhook acknowledgements), never for bulk work. */
+/* Same, but ahead of everything waiting for a connection, and allowed the pool's last idle
+ * connection, which other work leaves free: for work whose latency is the product (webhook
+ * acknowledgements), never for bulk work. */
 void pg_query_urgent(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
 		     pg_cb cb, void *arg);
 /* Several statements in pipeline mode: one round trip, all or nothing. */

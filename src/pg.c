@@ -6,7 +6,8 @@
  *   any --socket error/EOF--> DOWN --backoff timer--> CONNECTING
  *
  * An op is one unit of work (a query, a BEGIN, a batch) with its callback. Ops wait in the
- * pool's FIFO until a connection is idle; a pinned transaction's ops wait on the transaction.
+ * pool's FIFO until a connection is idle (urgent ones at its head, and only they may take the
+ * last idle connection); a pinned transaction's ops wait on the transaction.
  * Callbacks for ops that fail without reaching a connection are delivered from a deferred
  * event so that no callback ever runs inside the call that queued it. */
 #include "pg.h"
