@@ -2,11 +2,13 @@
  * and strict validation, foreign applications and sources, PostgreSQL and Redis outages, a
  * SIGKILL in the middle of a burst, and two processes sharing the work. */
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,4 +456,114 @@ Test(webhooks_scale, an_intake_only_process_leaves_the_jobs_to_workers, .timeout
 	cr_assert(all_processed(p, 40, 60));
 	h_server_stop_clean(&worker);
 	h_server_stop_clean(&intake);
+}
+
+static size_t discard_body(char *p, size_t size, size_t n, void *arg)
+{
+	return size * n;
+}
+
+/* n POSTs of bodies[i] at once, each on its own connection; statuses in out. */
+static void post_many(const char *url, char **bodies, int n, long *out)
+{
+	CURLM *m = curl_multi_init();
+	CURL **easy = calloc((size_t)n, sizeof(CURL *));
+	struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+	for (int i = 0; i < n; i++) {
+		easy[i] = curl_easy_init();
+		curl_easy_setopt(easy[i], CURLOPT_URL, url);
+		curl_easy_setopt(easy[i], CURLOPT_POSTFIELDS, bodies[i]);
+		curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hl);
+		curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, discard_body);
+		curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 60L);
+		curl_easy_setopt(easy[i], CURLOPT_FRESH_CONNECT, 1L);
+		curl_multi_add_handle(m, easy[i]);
+	}
+	int running = 1;
+	while (running) {
+		curl_multi_perform(m, &running);
+		if (running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	for (int i = 0; i < n; i++) {
+		out[i] = 0;
+		curl_easy_getinfo(easy[i], CURLINFO_RESPONSE_CODE, &out[i]);
+		curl_multi_remove_handle(m, easy[i]);
+		curl_easy_cleanup(easy[i]);
+	}
+	curl_slist_free_all(hl);
+	free(easy);
+	curl_multi_cleanup(m);
+}
+
+static double metric_value(const char *metrics, const char *series)
+{
+	const char *at = strstr(metrics, series);
+	return at ? atof(at + strlen(series)) : -1;
+}
+
+/* A group holds at most 1,000 notifications. With the table locked, the first group's INSERT
+ * waits and 1,500 notifications gather behind it: they commit as groups of at most 1,000, and
+ * each is acknowledged once stored. */
+Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_groups_of_at_most_1000, .timeout = 120)
+{
+	enum { N = 1500 };
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2 * N + 200)
+		cr_skip_test("needs %d file descriptors, the limit is %llu", 2 * N + 200,
+			     (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 2 * N + 200 : rl.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ids_init();
+	h_services_t svc;
+	h_services_start(&svc);
+	char db[300], redis[200];
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc.database_url);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc.redis_url);
+	const char *env[] = {db, redis, "JOB_CONCURRENCY=0", NULL};
+	h_proc_t s;
+	cr_assert(h_server_start(&s, env));
+	/* SHARE mode lets nothing insert until the sleep ends. */
+	h_sh("psql -X -q '%s' -c 'BEGIN; LOCK TABLE ml_notifications IN SHARE MODE; SELECT "
+	     "pg_sleep(2); COMMIT' >/dev/null 2>&1 &",
+	     svc.database_url);
+	bool locked = false;
+	for (int i = 0; i < 100 && !locked; i++) {
+		locked = h_sh("psql -X -tA '%s' -c \"SELECT 1 FROM pg_locks WHERE relation = "
+			      "'ml_notifications'::regclass AND mode = 'ShareLock' AND granted\" "
+			      "| grep -q 1",
+			      svc.database_url) == 0;
+		if (!locked)
+			usleep(20000);
+	}
+	cr_assert(locked, "the table lock was not taken");
+	char **bodies = calloc(N, sizeof(char *));
+	long *status = calloc(N, sizeof(long));
+	for (int i = 0; i < N; i++) {
+		char nid[96];
+		snprintf(nid, sizeof(nid), "%s-group-%d", prefix, i);
+		bodies[i] = strdup(note_body(nid, next_user + 6, "orders_v2", "/orders/10"));
+	}
+	post_many(h_url(&s, "/webhooks/ml"), bodies, N, status);
+	int ok = 0;
+	for (int i = 0; i < N; i++) {
+		ok += status[i] == 200;
+		free(bodies[i]);
+	}
+	free(bodies);
+	free(status);
+	cr_assert_eq(ok, N);
+	h_resp_t r = h_http("GET", h_url(&s, "/metrics"), NULL, NULL);
+	double le500 = metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"500\"} ");
+	double le1000 = metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"1000\"} ");
+	double all = metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"+Inf\"} ");
+	double sum = metric_value(r.body, "sellerhub_webhooks_group_size_sum ");
+	h_resp_free(&r);
+	cr_assert_eq(sum, N, "notifications in groups: %.0f", sum);
+	cr_assert_eq(all, le1000, "a group held more than 1,000 notifications");
+	cr_assert_geq(le1000 - le500, 1, "no group gathered more than 500 behind the lock");
+	h_server_stop_clean(&s);
+	h_services(&svc, "stop", "");
 }
