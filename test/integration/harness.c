@@ -262,13 +262,23 @@ static size_t discard(char *ptr, size_t size, size_t n, void *arg)
 
 void h_http_many(const char *method, const char *url, int n, long *out)
 {
+	h_http_many_bodies(method, url, NULL, n, out);
+}
+
+void h_http_many_bodies(const char *method, const char *url, char *const *bodies, int n, long *out)
+{
 	CURLM *m = curl_multi_init();
 	CURL **easy = calloc((size_t)n, sizeof(CURL *));
+	struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
 	for (int i = 0; i < n; i++) {
 		easy[i] = curl_easy_init();
 		curl_easy_setopt(easy[i], CURLOPT_URL, url);
 		curl_easy_setopt(easy[i], CURLOPT_CUSTOMREQUEST, method);
+		if (bodies) {
+			curl_easy_setopt(easy[i], CURLOPT_POSTFIELDS, bodies[i]);
+			curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hl);
+		}
 		curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, discard);
 		curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 60L);
 		curl_easy_setopt(easy[i], CURLOPT_FRESH_CONNECT, 1L);
@@ -287,6 +297,7 @@ void h_http_many(const char *method, const char *url, int n, long *out)
 		curl_multi_remove_handle(m, easy[i]);
 		curl_easy_cleanup(easy[i]);
 	}
+	curl_slist_free_all(hl);
 	free(easy);
 	curl_multi_cleanup(m);
 }

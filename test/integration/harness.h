@@ -42,6 +42,8 @@ void h_resp_free(h_resp_t *r);
 const char *h_header(const h_resp_t *r, const char *name);
 /* n identical requests all in flight at once (libcurl multi); statuses into out[n]. */
 void h_http_many(const char *method, const char *url, int n, long *out);
+/* The same, each request with its JSON body (bodies[i]). */
+void h_http_many_bodies(const char *method, const char *url, char *const *bodies, int n, long *out);
 
 /* Run a shell command; its exit status. */
 int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,7 +2,6 @@
  * and strict validation, foreign applications and sources, PostgreSQL and Redis outages, a
  * SIGKILL in the middle of a burst, and two processes sharing the work. */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -261,19 +260,26 @@ Test(webhooks_config, source_allowlist, .timeout = 60)
 	h_server_stop_clean(&s);
 }
 
+/* sellerhubd on its own PostgreSQL and Redis (which the test may stop or lock), with one extra
+ * VAR=value setting or none. */
+static void start_private(h_services_t *svc, h_proc_t *s, const char *extra)
+{
+	h_services_start(svc);
+	static char db[300], redis[200];
+	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc->database_url);
+	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc->redis_url);
+	const char *env[] = {db, redis, extra, NULL};
+	cr_assert(h_server_start(s, env));
+}
+
 /* --- outages -------------------------------------------------------------------------------- */
 
 Test(webhooks_outage, postgres_down_is_503_never_200_then_recovers, .timeout = 120)
 {
 	ids_init();
 	h_services_t svc;
-	h_services_start(&svc);
-	char db[300], redis[200];
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc.database_url);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc.redis_url);
-	const char *env[] = {db, redis, NULL};
 	h_proc_t s;
-	cr_assert(h_server_start(&s, env));
+	start_private(&svc, &s, NULL);
 
 	cr_assert_eq(h_services(&svc, "stop", "postgres"), 0);
 	char nid[96];
@@ -458,45 +464,6 @@ Test(webhooks_scale, an_intake_only_process_leaves_the_jobs_to_workers, .timeout
 	h_server_stop_clean(&intake);
 }
 
-static size_t discard_body(char *p, size_t size, size_t n, void *arg)
-{
-	return size * n;
-}
-
-/* n POSTs of bodies[i] at once, each on its own connection; statuses in out. */
-static void post_many(const char *url, char **bodies, int n, long *out)
-{
-	CURLM *m = curl_multi_init();
-	CURL **easy = calloc((size_t)n, sizeof(CURL *));
-	struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
-	for (int i = 0; i < n; i++) {
-		easy[i] = curl_easy_init();
-		curl_easy_setopt(easy[i], CURLOPT_URL, url);
-		curl_easy_setopt(easy[i], CURLOPT_POSTFIELDS, bodies[i]);
-		curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hl);
-		curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, discard_body);
-		curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 60L);
-		curl_easy_setopt(easy[i], CURLOPT_FRESH_CONNECT, 1L);
-		curl_multi_add_handle(m, easy[i]);
-	}
-	int running = 1;
-	while (running) {
-		curl_multi_perform(m, &running);
-		if (running)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
-	}
-	for (int i = 0; i < n; i++) {
-		out[i] = 0;
-		curl_easy_getinfo(easy[i], CURLINFO_RESPONSE_CODE, &out[i]);
-		curl_multi_remove_handle(m, easy[i]);
-		curl_easy_cleanup(easy[i]);
-	}
-	curl_slist_free_all(hl);
-	free(easy);
-	curl_multi_cleanup(m);
-}
-
 static double metric_value(const char *metrics, const char *series)
 {
 	const char *at = strstr(metrics, series);
@@ -518,13 +485,8 @@ Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_groups_of_at_most_1000
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	ids_init();
 	h_services_t svc;
-	h_services_start(&svc);
-	char db[300], redis[200];
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc.database_url);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc.redis_url);
-	const char *env[] = {db, redis, "JOB_CONCURRENCY=0", NULL};
 	h_proc_t s;
-	cr_assert(h_server_start(&s, env));
+	start_private(&svc, &s, "JOB_CONCURRENCY=0");
 	/* SHARE mode lets nothing insert until the sleep ends. */
 	h_sh("psql -X -q '%s' -c 'BEGIN; LOCK TABLE ml_notifications IN SHARE MODE; SELECT "
 	     "pg_sleep(2); COMMIT' >/dev/null 2>&1 &",
@@ -546,7 +508,7 @@ Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_groups_of_at_most_1000
 		snprintf(nid, sizeof(nid), "%s-group-%d", prefix, i);
 		bodies[i] = strdup(note_body(nid, next_user + 6, "orders_v2", "/orders/10"));
 	}
-	post_many(h_url(&s, "/webhooks/ml"), bodies, N, status);
+	h_http_many_bodies("POST", h_url(&s, "/webhooks/ml"), bodies, N, status);
 	int ok = 0;
 	for (int i = 0; i < N; i++) {
 		ok += status[i] == 200;
