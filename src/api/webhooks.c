@@ -20,7 +20,9 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#define MAX_GROUP 1000 /* rows per INSERT: bounds the statement's size */
+/* A group's bounds: its rows, and its bodies' bytes (a body may be up to 64 KiB). */
+#define MAX_GROUP	1000
+#define MAX_GROUP_BYTES (4 << 20)
 /* Groups committing at once. A statement costs PostgreSQL about 180 us of CPU whatever its size
  * (commit flush, executor start, the job row): with one group in flight, groups grow with the
  * load (24 rows at 25,000/s) and that cost is shared; at two or three in flight they were 13
@@ -31,7 +33,7 @@ typedef struct group {
 	TAILQ_ENTRY(group) link;
 	notification_rows_t *rows;
 	req_t **reqs;
-	size_t n, cap;
+	size_t n, cap, bytes;
 	int64_t started_us;
 } group_t;
 
@@ -122,8 +124,10 @@ static void flush(webhooks_t *w)
 
 static void enqueue(webhooks_t *w, req_t *r, const notification_t *n)
 {
+	size_t len;
+	const char *body = http_body_raw(r, &len);
 	group_t *g = TAILQ_LAST(&w->waiting, group_list);
-	if (!g || g->n == MAX_GROUP) {
+	if (!g || g->n == MAX_GROUP || (g->n > 0 && g->bytes + len > MAX_GROUP_BYTES)) {
 		g = group_new();
 		TAILQ_INSERT_TAIL(&w->waiting, g, link);
 	}
@@ -132,8 +136,7 @@ static void enqueue(webhooks_t *w, req_t *r, const notification_t *n)
 		g->reqs = xrealloc(g->reqs, g->cap * sizeof(req_t *));
 	}
 	g->reqs[g->n++] = r;
-	size_t len;
-	const char *body = http_body_raw(r, &len);
+	g->bytes += len;
 	notification_rows_add(g->rows, n, body, len);
 	flush(w);
 }

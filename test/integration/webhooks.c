@@ -470,12 +470,60 @@ static double metric_value(const char *metrics, const char *series)
 	return at ? atof(at + strlen(series)) : -1;
 }
 
-/* A group holds at most 1,000 notifications. With the table locked, the first group's INSERT
- * waits and 1,500 notifications gather behind it: they commit as groups of at most 1,000, and
- * each is acknowledged once stored. */
-Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_groups_of_at_most_1000, .timeout = 120)
+/* Post n bodies at once while ml_notifications is locked for 2 s, so that they gather behind
+ * the first group's INSERT; every one must be acknowledged. */
+static void post_behind_a_lock(const h_services_t *svc, const h_proc_t *s, char **bodies, int n)
 {
-	enum { N = 1500 };
+	/* SHARE mode lets nothing insert until the sleep ends. */
+	h_sh("psql -X -q '%s' -c 'BEGIN; LOCK TABLE ml_notifications IN SHARE MODE; SELECT "
+	     "pg_sleep(2); COMMIT' >/dev/null 2>&1 &",
+	     svc->database_url);
+	bool locked = false;
+	for (int i = 0; i < 100 && !locked; i++) {
+		locked = h_sh("psql -X -tA '%s' -c \"SELECT 1 FROM pg_locks WHERE relation = "
+			      "'ml_notifications'::regclass AND mode = 'ShareLock' AND granted\" "
+			      "| grep -q 1",
+			      svc->database_url) == 0;
+		if (!locked)
+			usleep(20000);
+	}
+	cr_assert(locked, "the table lock was not taken");
+	long *status = calloc((size_t)n, sizeof(long));
+	h_http_many_bodies("POST", h_url(s, "/webhooks/ml"), bodies, n, status);
+	int ok = 0;
+	for (int i = 0; i < n; i++) {
+		ok += status[i] == 200;
+		free(bodies[i]);
+	}
+	free(status);
+	cr_assert_eq(ok, n);
+}
+
+/* Group sizes so far: how many groups had at most each bound, and the notifications in all. */
+typedef struct group_sizes {
+	double le100, le500, le1000, all, sum;
+} group_sizes_t;
+
+static group_sizes_t group_sizes(const h_proc_t *s)
+{
+	h_resp_t r = h_http("GET", h_url(s, "/metrics"), NULL, NULL);
+	group_sizes_t g = {
+	    metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"100\"} "),
+	    metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"500\"} "),
+	    metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"1000\"} "),
+	    metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"+Inf\"} "),
+	    metric_value(r.body, "sellerhub_webhooks_group_size_sum "),
+	};
+	h_resp_free(&r);
+	return g;
+}
+
+/* A group holds at most 1,000 notifications and 4 MiB of bodies. With the table locked, the
+ * first group's INSERT waits and the rest gather behind it: 1,500 small notifications commit in
+ * groups of at most 1,000, then 150 of 60 KB in groups of at most 4 MiB (69 of them). */
+Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_bounded_groups, .timeout = 120)
+{
+	enum { N = 1500, BIG = 150 };
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2 * N + 200)
@@ -487,45 +535,38 @@ Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_groups_of_at_most_1000
 	h_services_t svc;
 	h_proc_t s;
 	start_private(&svc, &s, "JOB_CONCURRENCY=0");
-	/* SHARE mode lets nothing insert until the sleep ends. */
-	h_sh("psql -X -q '%s' -c 'BEGIN; LOCK TABLE ml_notifications IN SHARE MODE; SELECT "
-	     "pg_sleep(2); COMMIT' >/dev/null 2>&1 &",
-	     svc.database_url);
-	bool locked = false;
-	for (int i = 0; i < 100 && !locked; i++) {
-		locked = h_sh("psql -X -tA '%s' -c \"SELECT 1 FROM pg_locks WHERE relation = "
-			      "'ml_notifications'::regclass AND mode = 'ShareLock' AND granted\" "
-			      "| grep -q 1",
-			      svc.database_url) == 0;
-		if (!locked)
-			usleep(20000);
-	}
-	cr_assert(locked, "the table lock was not taken");
+
 	char **bodies = calloc(N, sizeof(char *));
-	long *status = calloc(N, sizeof(long));
 	for (int i = 0; i < N; i++) {
 		char nid[96];
 		snprintf(nid, sizeof(nid), "%s-group-%d", prefix, i);
 		bodies[i] = strdup(note_body(nid, next_user + 6, "orders_v2", "/orders/10"));
 	}
-	h_http_many_bodies("POST", h_url(&s, "/webhooks/ml"), bodies, N, status);
-	int ok = 0;
-	for (int i = 0; i < N; i++) {
-		ok += status[i] == 200;
-		free(bodies[i]);
+	post_behind_a_lock(&svc, &s, bodies, N);
+	group_sizes_t g = group_sizes(&s);
+	cr_assert_eq(g.sum, N, "notifications in groups: %.0f", g.sum);
+	cr_assert_eq(g.all, g.le1000, "a group held more than 1,000 notifications");
+	cr_assert_geq(g.le1000 - g.le500, 1, "no group gathered more than 500 behind the lock");
+
+	static char pad[60001];
+	memset(pad, 'x', sizeof(pad) - 1);
+	for (int i = 0; i < BIG; i++) {
+		if (asprintf(&bodies[i],
+			     "{\"_id\":\"%s-big-%d\",\"resource\":\"/orders/11\",\"user_id\":%lld,"
+			     "\"topic\":\"orders_v2\",\"pad\":\"%s\"}",
+			     prefix, i, next_user + 6, pad) < 0)
+			cr_assert_fail("asprintf");
 	}
+	post_behind_a_lock(&svc, &s, bodies, BIG);
 	free(bodies);
-	free(status);
-	cr_assert_eq(ok, N);
-	h_resp_t r = h_http("GET", h_url(&s, "/metrics"), NULL, NULL);
-	double le500 = metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"500\"} ");
-	double le1000 = metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"1000\"} ");
-	double all = metric_value(r.body, "sellerhub_webhooks_group_size_bucket{le=\"+Inf\"} ");
-	double sum = metric_value(r.body, "sellerhub_webhooks_group_size_sum ");
-	h_resp_free(&r);
-	cr_assert_eq(sum, N, "notifications in groups: %.0f", sum);
-	cr_assert_eq(all, le1000, "a group held more than 1,000 notifications");
-	cr_assert_geq(le1000 - le500, 1, "no group gathered more than 500 behind the lock");
+	group_sizes_t h = group_sizes(&s);
+	cr_assert_eq(h.sum - g.sum, BIG);
+	cr_assert_eq(h.all - g.all, h.le100 - g.le100, "a group of large bodies held over 100");
+	cr_assert_geq(h.all - g.all, 3, "%.0f groups for 9 MB of bodies", h.all - g.all);
+	cr_assert_eq(
+	    h_sh("psql -X -tA '%s' -c 'SELECT count(*) FROM ml_notifications' | grep -qx %d",
+		 svc.database_url, N + BIG),
+	    0, "not every acknowledged notification is stored");
 	h_server_stop_clean(&s);
 	h_services(&svc, "stop", "");
 }
