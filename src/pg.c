@@ -488,7 +488,7 @@ static void conn_start(conn_t *c, op_t *op)
 	flush(c);
 }
 
-/* Give an idle connection its next op: its transaction's, or the pool's oldest waiting one. */
+/* The first idle connection, or NULL; *idle counts them. */
 static conn_t *idle_conn(pg_pool_t *p, int *idle)
 {
 	conn_t *found = NULL;
@@ -504,13 +504,12 @@ static conn_t *idle_conn(pg_pool_t *p, int *idle)
 /* The last idle connection is kept for urgent work (webhook acknowledgements): with every
  * other connection busy with background queries, an acknowledgement still starts at once
  * instead of waiting for one of them to end. */
-static bool may_start(pg_pool_t *p, const op_t *op)
+static bool may_start(const pg_pool_t *p, const op_t *op, int idle)
 {
-	int idle;
-	idle_conn(p, &idle);
 	return op->urgent || p->size == 1 || idle > 1;
 }
 
+/* Give an idle connection its next op: its transaction's, or the pool's oldest waiting one. */
 static void conn_next(conn_t *c)
 {
 	if (c->op || c->state == C_DOWN || c->state == C_CONNECTING)
@@ -525,7 +524,9 @@ static void conn_next(conn_t *c)
 		return;
 	}
 	op_t *op = TAILQ_FIRST(&p->waiting);
-	if (!op || !may_start(p, op))
+	int idle;
+	idle_conn(p, &idle);
+	if (!op || !may_start(p, op, idle))
 		return;
 	TAILQ_REMOVE(&p->waiting, op, link);
 	p->nwaiting--;
@@ -778,7 +779,7 @@ static void submit_at(pg_pool_t *p, op_t *op, bool urgent)
 	op->urgent = urgent;
 	int idle;
 	conn_t *c = idle_conn(p, &idle);
-	if (c && (urgent || (TAILQ_EMPTY(&p->waiting) && may_start(p, op)))) {
+	if (c && (urgent || (TAILQ_EMPTY(&p->waiting) && may_start(p, op, idle)))) {
 		conn_start(c, op);
 		return;
 	}
