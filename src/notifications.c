@@ -102,6 +102,7 @@ typedef struct target {
 
 struct group {
 	job_t *job;
+	char job_id[24]; /* as a statement parameter */
 	char *started;
 	target_t *targets;
 	size_t ntargets;
@@ -177,9 +178,8 @@ static void mark(group_t *g, json_t *ids, const char *status, const char *note)
 {
 	if (json_array_size(ids) == 0)
 		return;
-	char *arr = id_array(ids), job[24];
-	snprintf(job, sizeof(job), "%" PRId64, g->job->id);
-	const char *params[] = {arr, status, note, job};
+	char *arr = id_array(ids);
+	const char *params[] = {arr, status, note, g->job_id};
 	update(g, mark_sql, 4, params);
 	free(arr);
 }
@@ -206,11 +206,10 @@ static void target_done(target_t *t)
 	group_t *g = t->g;
 	metric_add(processed, (double)json_array_size(t->ids));
 	if (!t->error) {
-		char *arr = id_array(t->ids), user[24], job[24];
+		char *arr = id_array(t->ids), user[24];
 		snprintf(user, sizeof(user), "%" PRId64, t->ml_user_id);
-		snprintf(job, sizeof(job), "%" PRId64, g->job->id);
 		const char *params[] = {
-		    arr, t->note[0] ? t->note : NULL, user, t->resource, g->started, job};
+		    arr, t->note[0] ? t->note : NULL, user, t->resource, g->started, g->job_id};
 		update(g, cover_sql, 6, params);
 		free(arr);
 	} else if (t->retry) {
@@ -261,6 +260,7 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	}
 	group_t *g = xcalloc(1, sizeof(*g));
 	g->job = job;
+	snprintf(g->job_id, sizeof(g->job_id), "%" PRId64, job->id);
 	g->started = xstrdup(pg_value(res, 0, 5));
 	g->orphan_ids = json_array();
 	g->unkept_ids = json_array();
