@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct http_server {
 	size_t active;	  /* requests whose handler has not answered */
 	size_t unflushed; /* answered, reply not yet written out */
 	bool draining;
+	bool dispatching; /* in http_dispatch: an answer now is in the request's own turn */
 	struct event *drain_timer;
 	void (*drained)(void *arg);
 	void *drained_arg;
@@ -388,6 +390,20 @@ static void security_headers(req_t *r, struct evkeyvalq *h)
 		evhttp_add_header(h, "Cache-Control", "no-store");
 }
 
+/* Writes an answer evhttp has just queued, now. Left to the bufferevent, it goes out on the next
+ * loop turn, after an epoll_ctl that asks for EPOLLOUT and another that drops it; written here,
+ * evhttp's write callback runs at once (the request is done, reading resumes) and the pair
+ * cancels out in libevent's changelist. A partial write or an error leaves the rest to the
+ * bufferevent, as before. Used only for answers given in the request's own turn (/health: +13 %
+ * req/s): answers that wait for the database, written at once, made webhook groups smaller
+ * (24 -> 21) and acknowledgements 5 % fewer though each saved an epoll_ctl. */
+static void write_now(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	if (evbuffer_write(out, bufferevent_getfd(bev)) >= 0 && evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
+}
+
 static void finish(req_t *r, int status, const char *content_type, const char *body, size_t len)
 {
 	if (r->answered) {
@@ -409,14 +425,16 @@ static void finish(req_t *r, int status, const char *content_type, const char *b
 	access_log(r, status, len, ms);
 	observe(r, status, ms / 1000.0);
 
-	bool alive = evhttp_request_get_connection(r->ev) != NULL;
-	if (alive)
+	struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+	if (conn)
 		s->unflushed++;
 	else
 		evhttp_request_set_on_complete_cb(r->ev, NULL, NULL);
-	if (s->draining && alive)
+	if (s->draining && conn)
 		evhttp_add_header(h, "Connection", "close");
-	evhttp_send_reply(r->ev, status, NULL, NULL);
+	evhttp_send_reply(r->ev, status, NULL, NULL); /* frees r->ev when conn is NULL */
+	if (conn && s->dispatching)
+		write_now(evhttp_connection_get_bufferevent(conn));
 
 	if (r->query_parsed && r->query)
 		evhttp_clear_headers(&r->query_store);
@@ -614,9 +632,8 @@ void http_continue(req_t *r)
 	((http_handler_fn)r->match.method->handler)(r);
 }
 
-static void http_dispatch(struct evhttp_request *ev, void *arg)
+static void dispatch(http_server_t *s, struct evhttp_request *ev)
 {
-	http_server_t *s = arg;
 	arena_t *arena = arena_new();
 	req_t *r = arena_calloc(arena, 1, sizeof(*r));
 	r->arena = arena;
@@ -667,4 +684,12 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	if (!parse_body(r))
 		return;
 	http_continue(r);
+}
+
+static void http_dispatch(struct evhttp_request *ev, void *arg)
+{
+	http_server_t *s = arg;
+	s->dispatching = true;
+	dispatch(s, ev);
+	s->dispatching = false;
 }

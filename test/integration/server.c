@@ -1,6 +1,9 @@
 /* sellerhubd itself over HTTP: ops endpoints, error envelopes, headers, configuration errors,
  * clean shutdown, and readiness following Redis down and up. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <dirent.h>
 #include <time.h>
 #include <signal.h>
@@ -184,6 +187,53 @@ Test(server, cors_preflight_for_allowed_origin_only, .init = NULL)
 	r = h_http("GET", h_url(&srv, "/health"), NULL, same);
 	cr_assert_str_eq(h_header(&r, "Access-Control-Allow-Origin"), "https://app.example.com");
 	h_resp_free(&r);
+}
+
+/* Requests pipelined on one connection, answered in their own turn (/health, 404) or after a
+ * commit (the webhook): every answer comes back, in order, and "Connection: close" closes. */
+Test(server, pipelined_requests_are_answered_in_order_then_closed)
+{
+	char nid[64], body[256], req[2048];
+	snprintf(nid, sizeof(nid), "pipelined-%d-%ld", getpid(), (long)time(NULL));
+	int blen = snprintf(body, sizeof(body),
+			    "{\"_id\":\"%s\",\"resource\":\"/orders/7\",\"user_id\":991,"
+			    "\"topic\":\"orders_v2\"}",
+			    nid);
+	int n =
+	    snprintf(req, sizeof(req),
+		     "GET /health HTTP/1.1\r\nHost: t\r\n\r\n"
+		     "POST /webhooks/ml HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %d\r\n\r\n%s"
+		     "GET /no/such/path HTTP/1.1\r\nHost: t\r\n\r\n"
+		     "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+		     blen, body);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(write(fd, req, (size_t)n), n);
+	static char got[65536];
+	size_t len = 0;
+	ssize_t r;
+	while (len < sizeof(got) - 1 && (r = read(fd, got + len, sizeof(got) - 1 - len)) > 0)
+		len += (size_t)r;
+	cr_assert_eq(r, 0, "the connection was not closed after the last answer");
+	got[len] = '\0';
+	close(fd);
+	const char *want[] = {"HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 200"};
+	const char *p = got;
+	for (size_t i = 0; i < 4; i++) {
+		p = strstr(p, want[i]);
+		cr_assert_not_null(p, "answer %zu (%s) missing in:\n%s", i + 1, want[i], got);
+		p += 12;
+	}
+	cr_assert_null(strstr(p, "HTTP/1.1"), "more than four answers:\n%s", got);
+	cr_assert(strstr(got, "{\"success\":true}"), "the webhook was not acknowledged:\n%s", got);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id = '%s'", nid),
+	    1);
 }
 
 /* --- configuration and lifecycle, without the shared server ---------------------------------- */
