@@ -29,6 +29,14 @@ typedef struct job {
 
 typedef void (*job_handler_fn)(job_t *job);
 
+enum job_flags {
+	JOB_DURABLE = 0,
+	/* Running it again after a PostgreSQL crash does no harm (it fetches and upserts): its end
+	 * is recorded without waiting for the WAL flush (PG_COMMIT_NO_FLUSH_WAIT). Lost in a
+	 * crash, the job is still running in PostgreSQL's eyes and runs again once stale. */
+	JOB_REPLAYABLE = 1 << 0,
+};
+
 typedef struct jobs_stats {
 	unsigned long long claimed, done, retried, dead, lost, redispatched, reclaimed;
 	int running;
@@ -40,7 +48,7 @@ void jobs_start(jobs_t *j);
 /* Stop taking new jobs; `stopped` runs once the running ones have ended. */
 void jobs_stop(jobs_t *j, void (*stopped)(void *arg), void *arg);
 void jobs_free(jobs_t *j);
-void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn);
+void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn, int flags);
 /* Tell the consumers about jobs just committed (XADD). Best effort: if Redis is down the sweeper
  * dispatches them later from PostgreSQL. */
 void jobs_dispatch(jobs_t *j, const int64_t *ids, int n);

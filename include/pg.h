@@ -66,6 +66,14 @@ void pg_tx_query(pg_tx_t *tx, const char *sql, int nparams, const char *const *p
 void pg_tx_commit(pg_tx_t *tx, pg_cb cb, void *arg);
 void pg_tx_rollback(pg_tx_t *tx, pg_cb cb, void *arg); /* cb may be NULL */
 
+/* A condition to AND into a write statement whose effects may be lost in a PostgreSQL crash
+ * because they are re-derived (a replayable job's bookkeeping): its transaction commits without
+ * waiting for the WAL flush (SET LOCAL synchronous_commit = off, as set_config). The condition
+ * holds no column, so it is evaluated before any row is written; a statement that writes
+ * nothing has nothing to flush. A crash loses at most the last ~0.6 s of such commits, and
+ * always a suffix: any later synchronous commit flushes them too (WAL is flushed in order). */
+#define PG_COMMIT_NO_FLUSH_WAIT "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
+
 /* Result helpers. */
 const char *pg_sqlstate(const PGresult *res);		     /* "23505" or "" */
 const char *pg_value(const PGresult *res, int row, int col); /* NULL for SQL NULL */

@@ -35,6 +35,7 @@
 typedef struct handler {
 	char kind[32];
 	job_handler_fn fn;
+	int flags;
 } handler_t;
 
 /* A job between its stream entry and its final UPDATE. */
@@ -43,6 +44,7 @@ typedef struct running {
 	char kind[32];
 	char entry[48]; /* stream entry id to XACK */
 	bool finished;
+	bool replayable; /* JOB_REPLAYABLE: its end need not wait for the WAL flush */
 } running_t;
 
 struct jobs {
@@ -75,6 +77,10 @@ static const char claim_sql[] =
 static const char done_sql[] =
     "UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "
     "WHERE id = $1 AND status = 'running'";
+
+static const char done_replayable_sql[] =
+    "UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "
+    "WHERE id = $1 AND status = 'running' AND " PG_COMMIT_NO_FLUSH_WAIT;
 
 static const char retry_sql[] =
     "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, "
@@ -172,7 +178,8 @@ void job_done(job_t *job, const char *note)
 	snprintf(id, sizeof(id), "%" PRId64, job->id);
 	const char *params[] = {id, note};
 	job->jobs->stats.done++;
-	pg_query_prepared(job->app->pg, done_sql, 2, params, finished, rj);
+	pg_query_prepared(job->app->pg, rj->replayable ? done_replayable_sql : done_sql, 2, params,
+			  finished, rj);
 }
 
 static void retried(const PGresult *res, const char *err, void *arg)
@@ -225,11 +232,11 @@ void job_fail(job_t *job, const char *error)
 /* --- claiming and running ----------------------------------------------------------------------
  */
 
-static job_handler_fn handler_for(const jobs_t *j, const char *kind)
+static const handler_t *handler_for(const jobs_t *j, const char *kind)
 {
 	for (int i = 0; i < j->nhandlers; i++)
 		if (strcmp(j->handlers[i].kind, kind) == 0)
-			return j->handlers[i].fn;
+			return &j->handlers[i];
 	return NULL;
 }
 
@@ -267,12 +274,13 @@ static void claimed(const PGresult *res, const char *err, void *arg)
 	job->attempt = (int)pg_int(res, 0, 2, 1);
 	job->max_attempts = (int)pg_int(res, 0, 3, 1);
 	job->started_us = now_us();
-	job_handler_fn fn = handler_for(j, job->kind);
-	if (!fn) {
+	const handler_t *h = handler_for(j, job->kind);
+	if (!h) {
 		job_fail(job, "no handler for this kind of job");
 		return;
 	}
-	fn(job);
+	rj->replayable = h->flags & JOB_REPLAYABLE;
+	h->fn(job);
 }
 
 static void claim(jobs_t *j, const char *entry, const char *id)
@@ -452,12 +460,14 @@ jobs_t *jobs_new(app_t *app)
 	return j;
 }
 
-void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn)
+void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn, int flags)
 {
 	if (j->nhandlers == MAX_KINDS || strlen(kind) >= sizeof(j->handlers[0].kind))
 		die("jobs: too many kinds or kind name too long: %s", kind);
-	snprintf(j->handlers[j->nhandlers].kind, sizeof(j->handlers[0].kind), "%s", kind);
-	j->handlers[j->nhandlers++].fn = fn;
+	handler_t *h = &j->handlers[j->nhandlers++];
+	snprintf(h->kind, sizeof(h->kind), "%s", kind);
+	h->fn = fn;
+	h->flags = flags;
 }
 
 void jobs_start(jobs_t *j)

@@ -1090,7 +1090,7 @@ static void job_run(job_t *job)
 
 void ml_run_register_jobs(app_t *app)
 {
-	jobs_register(app->jobs, ML_RUN_JOB, job_run);
+	jobs_register(app->jobs, ML_RUN_JOB, job_run, JOB_DURABLE);
 }
 
 typedef struct incremental {
