@@ -15,3 +15,9 @@ scratch_dir() {
 	chmod 755 "$d"
 	echo "$d"
 }
+
+# The bare evhttp server the benches compare with (scripts/bare_evhttp.c): build/bench/bare_evhttp.
+build_bare_evhttp() {
+	mkdir -p build/bench
+	cc -O2 -o build/bench/bare_evhttp scripts/bare_evhttp.c $(pkg-config --cflags --libs libevent)
+}
