@@ -74,13 +74,11 @@ static const char claim_sql[] =
     " WHERE id = $1 AND status IN ('queued', 'failed') AND run_at <= now() AND queue = $3"
     " RETURNING kind, payload::text, attempts, max_attempts";
 
-static const char done_sql[] =
-    "UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "
-    "WHERE id = $1 AND status = 'running'";
-
-static const char done_replayable_sql[] =
-    "UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "
-    "WHERE id = $1 AND status = 'running' AND " PG_COMMIT_NO_FLUSH_WAIT;
+#define DONE_SQL                                                                                   \
+	"UPDATE jobs SET status = 'done', finished_at = now(), note = $2, locked_by = NULL "       \
+	"WHERE id = $1 AND status = 'running'"
+static const char done_sql[] = DONE_SQL;
+static const char done_replayable_sql[] = DONE_SQL " AND " PG_COMMIT_NO_FLUSH_WAIT;
 
 static const char retry_sql[] =
     "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, "

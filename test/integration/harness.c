@@ -404,19 +404,34 @@ char *h_sql_text(const char *fmt, ...)
 	return sql_run(h_env("DATABASE_URL"), sql);
 }
 
-long long h_sql_int(const char *fmt, ...)
+static long long sql_int(const char *url, const char *fmt, va_list ap)
 {
 	char sql[8192];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	char *out = sql_run(h_env("DATABASE_URL"), sql);
+	char *out = sql_run(url, sql);
 	char *end;
 	long long v = strtoll(out, &end, 10);
 	if (end == out)
 		v = -1;
 	free(out);
+	return v;
+}
+
+long long h_sql_int(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	long long v = sql_int(h_env("DATABASE_URL"), fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+long long h_sql_int_at(const char *database_url, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	long long v = sql_int(database_url, fmt, ap);
+	va_end(ap);
 	return v;
 }
 

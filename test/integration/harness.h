@@ -61,6 +61,9 @@ const char *h_url(const h_proc_t *p, const char *path);
  * (malloc'd, "" when none) or as an integer (-1 when none). */
 char *h_sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 long long h_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, from another database (a private instance's). */
+long long h_sql_int_at(const char *database_url, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* A private PostgreSQL + Redis (scripts/services) under $SH_TEST_DIR that a test may stop and
  * start without disturbing the others. */

@@ -464,18 +464,6 @@ Test(webhooks_scale, an_intake_only_process_leaves_the_jobs_to_workers, .timeout
 	h_server_stop_clean(&intake);
 }
 
-/* One integer from a private instance's database (psql -tA), -1 when none. */
-static long long private_int(const h_services_t *svc, const char *sql)
-{
-	char cmd[1024], out[64] = "";
-	snprintf(cmd, sizeof(cmd), "psql -X -tA '%s' -c \"%s\"", svc->database_url, sql);
-	FILE *f = popen(cmd, "r");
-	cr_assert_not_null(f);
-	bool got = fgets(out, sizeof(out), f) != NULL;
-	pclose(f);
-	return got ? atoll(out) : -1;
-}
-
 /* A notification job's marks and its end commit without waiting for the WAL flush: one job at a
  * time, a job makes one commit that writes the WAL out (its claim), not three (claim, marks,
  * end). pg_stat_wal.wal_write counts those writes, with fsync off too. */
@@ -496,9 +484,10 @@ Test(webhooks_scale, notification_jobs_end_without_waiting_for_the_wal_flush, .t
 	}
 	/* Stopped, a process's database sessions end and report their WAL statistics. */
 	h_server_stop_clean(&intake);
-	cr_assert_eq(private_int(&svc, "SELECT count(*) FROM jobs WHERE kind = 'ml_notifications'"),
+	cr_assert_eq(h_sql_int_at(svc.database_url,
+				  "SELECT count(*) FROM jobs WHERE kind = 'ml_notifications'"),
 		     N);
-	long long before = private_int(&svc, "SELECT wal_write FROM pg_stat_wal");
+	long long before = h_sql_int_at(svc.database_url, "SELECT wal_write FROM pg_stat_wal");
 	static char db[300], redis[200];
 	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc.database_url);
 	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc.redis_url);
@@ -507,16 +496,18 @@ Test(webhooks_scale, notification_jobs_end_without_waiting_for_the_wal_flush, .t
 	long long left = -1;
 	for (int i = 0; i < 300 && left != 0; i++) {
 		usleep(100000);
-		left =
-		    private_int(&svc, "SELECT count(*) FROM jobs WHERE kind = 'ml_notifications' "
-				      "AND status <> 'done'");
+		left = h_sql_int_at(svc.database_url,
+				    "SELECT count(*) FROM jobs WHERE kind = 'ml_notifications' "
+				    "AND status <> 'done'");
 	}
 	cr_assert_eq(left, 0, "the worker did not end every job");
-	cr_assert_eq(private_int(&svc, "SELECT count(*) FROM ml_notifications WHERE status = "
-				       "'orphan'"),
+	cr_assert_eq(h_sql_int_at(svc.database_url,
+				  "SELECT count(*) FROM ml_notifications WHERE status = "
+				  "'orphan'"),
 		     N);
 	h_server_stop_clean(&worker);
-	long long writes = private_int(&svc, "SELECT wal_write FROM pg_stat_wal") - before;
+	long long writes =
+	    h_sql_int_at(svc.database_url, "SELECT wal_write FROM pg_stat_wal") - before;
 	cr_assert_geq(writes, N, "each claim should write the WAL out (%lld writes)", writes);
 	cr_assert_lt(writes, 2 * N,
 		     "%lld WAL writes for %d jobs: the marks or the job's end waited "
