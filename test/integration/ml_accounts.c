@@ -250,13 +250,15 @@ Test(ml_accounts, twenty_concurrent_refreshes_and_two_timers_make_one_refresh_ca
 	h_proc_t second;
 	mlt_start_server(&t, &second, env); /* another process with its own timer */
 	char a[40];
-	/* Expiring within 30 minutes: both timers want it too. */
-	mlt_add(&t, &t.owner, 0, 10 * 60, a, NULL);
-	cr_assert_eq(ident_sql("UPDATE ml_accounts SET refreshed_at = now() - interval '5 hours' "
-			       "WHERE id = '%s'",
+	/* Connected healthy, so no timer refreshes it while the test sets it up; then expiring
+	 * within 30 minutes (both timers want it too) and last refreshed hours ago. Every refresh
+	 * call from here on is counted. */
+	mlt_add(&t, &t.owner, 0, 60 * 60, a, NULL);
+	long before = mlt_token_calls(&t);
+	cr_assert_eq(ident_sql("UPDATE ml_accounts SET refreshed_at = now() - interval '5 hours', "
+			       "token_expires_at = now() + interval '10 minutes' WHERE id = '%s'",
 			       a),
 		     0);
-	long before = mlt_token_calls(&t);
 	pthread_t th[20];
 	refresher_t f[20];
 	for (int i = 0; i < 20; i++) {
