@@ -262,14 +262,20 @@ Test(webhooks_config, source_allowlist, .timeout = 60)
 
 /* sellerhubd on its own PostgreSQL and Redis (which the test may stop or lock), with one extra
  * VAR=value setting or none. */
-static void start_private(h_services_t *svc, h_proc_t *s, const char *extra)
+/* sellerhubd on a private instance's PostgreSQL and Redis, with one extra setting (or NULL). */
+static void start_on(const h_services_t *svc, h_proc_t *s, const char *extra)
 {
-	h_services_start(svc);
 	static char db[300], redis[200];
 	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc->database_url);
 	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc->redis_url);
 	const char *env[] = {db, redis, extra, NULL};
 	cr_assert(h_server_start(s, env));
+}
+
+static void start_private(h_services_t *svc, h_proc_t *s, const char *extra)
+{
+	h_services_start(svc);
+	start_on(svc, s, extra);
 }
 
 /* --- outages -------------------------------------------------------------------------------- */
@@ -488,11 +494,7 @@ Test(webhooks_scale, notification_jobs_end_without_waiting_for_the_wal_flush, .t
 				  "SELECT count(*) FROM jobs WHERE kind = 'ml_notifications'"),
 		     N);
 	long long before = h_sql_int_at(svc.database_url, "SELECT wal_write FROM pg_stat_wal");
-	static char db[300], redis[200];
-	snprintf(db, sizeof(db), "DATABASE_URL=%s", svc.database_url);
-	snprintf(redis, sizeof(redis), "REDIS_URL=%s", svc.redis_url);
-	const char *env[] = {db, redis, "JOB_CONCURRENCY=1", NULL};
-	cr_assert(h_server_start(&worker, env));
+	start_on(&svc, &worker, "JOB_CONCURRENCY=1");
 	long long left = -1;
 	for (int i = 0; i < 300 && left != 0; i++) {
 		usleep(100000);
