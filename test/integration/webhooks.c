@@ -534,10 +534,10 @@ static void post_behind_a_lock(const h_services_t *svc, const h_proc_t *s, char 
 	     svc->database_url);
 	bool locked = false;
 	for (int i = 0; i < 100 && !locked; i++) {
-		locked = h_sh("psql -X -tA '%s' -c \"SELECT 1 FROM pg_locks WHERE relation = "
-			      "'ml_notifications'::regclass AND mode = 'ShareLock' AND granted\" "
-			      "| grep -q 1",
-			      svc->database_url) == 0;
+		locked = h_sql_int_at(svc->database_url,
+				      "SELECT count(*) FROM pg_locks WHERE relation = "
+				      "'ml_notifications'::regclass AND mode = 'ShareLock' AND "
+				      "granted") > 0;
 		if (!locked)
 			usleep(20000);
 	}
@@ -617,10 +617,8 @@ Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_bounded_groups, .timeo
 	cr_assert_eq(h.sum - g.sum, BIG);
 	cr_assert_eq(h.all - g.all, h.le100 - g.le100, "a group of large bodies held over 100");
 	cr_assert_geq(h.all - g.all, 3, "%.0f groups for 9 MB of bodies", h.all - g.all);
-	cr_assert_eq(
-	    h_sh("psql -X -tA '%s' -c 'SELECT count(*) FROM ml_notifications' | grep -qx %d",
-		 svc.database_url, N + BIG),
-	    0, "not every acknowledged notification is stored");
+	cr_assert_eq(h_sql_int_at(svc.database_url, "SELECT count(*) FROM ml_notifications"),
+		     N + BIG, "not every acknowledged notification is stored");
 	h_server_stop_clean(&s);
 	h_services(&svc, "stop", "");
 }
