@@ -54,6 +54,7 @@ struct req {
 	struct evkeyvalq query_store;
 	bool query_parsed;
 	bool answered;
+	bool held; /* not answered in its own turn: its connection is held readable (http.c) */
 };
 
 http_server_t *http_server_new(struct event_base *base, const config_t *cfg, void *app);

@@ -50,15 +50,36 @@ const char *h_env(const char *name)
 	return v;
 }
 
-bool h_port_open(int port)
+/* A socket connected to 127.0.0.1:port, or -1. */
+static int connect_local(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET,
 				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+bool h_port_open(int port)
+{
+	int fd = connect_local(port);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
+}
+
+int h_connect(int port)
+{
+	int fd = connect_local(port);
+	if (fd < 0)
+		cr_assert_fail("cannot connect to 127.0.0.1:%d: %s", port, strerror(errno));
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
 }
 
 /* Every child goes in $SH_TEST_DIR/pids so that scripts/test can kill what a failed test left

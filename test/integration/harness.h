@@ -84,6 +84,8 @@ typedef struct h_redis {
 void h_redis_start(h_redis_t *r); /* on a free port the first time, the same port after */
 /* Does 127.0.0.1:port accept connections? */
 bool h_port_open(int port);
+/* A raw connection to 127.0.0.1:port (reads time out after 10 s), or the test fails. */
+int h_connect(int port);
 
 /* Dotted path lookup in JSON ("data.user.id"). */
 json_t *h_json_path(json_t *root, const char *path);

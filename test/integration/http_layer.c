@@ -382,11 +382,7 @@ Test(layer, garbage_and_truncated_bodies_never_crash)
 		h_resp_free(&r);
 	}
 	/* A request cut off mid-body: the client promises more than it sends and hangs up. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)srv.port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	int fd = h_connect(srv.port);
 	const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 			   "Content-Length: 100\r\n\r\n{\"a\":";
 	cr_assert_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);

@@ -207,12 +207,7 @@ Test(server, pipelined_requests_are_answered_in_order_then_closed)
 		     "GET /no/such/path HTTP/1.1\r\nHost: t\r\n\r\n"
 		     "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
 		     blen, body);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	struct timeval tv = {.tv_sec = 10};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	int fd = h_connect(srv.port);
 	cr_assert_eq(write(fd, req, (size_t)n), n);
 	static char got[65536];
 	size_t len = 0;

@@ -2,6 +2,9 @@
  * and strict validation, foreign applications and sources, PostgreSQL and Redis outages, a
  * SIGKILL in the middle of a burst, and two processes sharing the work. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -524,14 +527,13 @@ static double metric_value(const char *metrics, const char *series)
 	return at ? atof(at + strlen(series)) : -1;
 }
 
-/* Post n bodies at once while ml_notifications is locked for 2 s, so that they gather behind
- * the first group's INSERT; every one must be acknowledged. */
-static void post_behind_a_lock(const h_services_t *svc, const h_proc_t *s, char **bodies, int n)
+/* Lock ml_notifications for the next few seconds: no notification commits until then. */
+static void lock_notifications(const h_services_t *svc, int seconds)
 {
 	/* SHARE mode lets nothing insert until the sleep ends. */
 	h_sh("psql -X -q '%s' -c 'BEGIN; LOCK TABLE ml_notifications IN SHARE MODE; SELECT "
-	     "pg_sleep(2); COMMIT' >/dev/null 2>&1 &",
-	     svc->database_url);
+	     "pg_sleep(%d); COMMIT' >/dev/null 2>&1 &",
+	     svc->database_url, seconds);
 	bool locked = false;
 	for (int i = 0; i < 100 && !locked; i++) {
 		locked = h_sql_int_at(svc->database_url,
@@ -542,6 +544,13 @@ static void post_behind_a_lock(const h_services_t *svc, const h_proc_t *s, char 
 			usleep(20000);
 	}
 	cr_assert(locked, "the table lock was not taken");
+}
+
+/* Post n bodies at once while ml_notifications is locked for 2 s, so that they gather behind
+ * the first group's INSERT; every one must be acknowledged. */
+static void post_behind_a_lock(const h_services_t *svc, const h_proc_t *s, char **bodies, int n)
+{
+	lock_notifications(svc, 2);
 	long *status = calloc((size_t)n, sizeof(long));
 	h_http_many_bodies("POST", h_url(s, "/webhooks/ml"), bodies, n, status);
 	int ok = 0;
@@ -619,6 +628,88 @@ Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_bounded_groups, .timeo
 	cr_assert_geq(h.all - g.all, 3, "%.0f groups for 9 MB of bodies", h.all - g.all);
 	cr_assert_eq(h_sql_int_at(svc.database_url, "SELECT count(*) FROM ml_notifications"),
 		     N + BIG, "not every acknowledged notification is stored");
+	h_server_stop_clean(&s);
+	h_services(&svc, "stop", "");
+}
+
+static void write_webhook(int fd, const char *nid, long long user)
+{
+	const char *body = note_body(nid, user, "orders_v2", "/orders/12");
+	char req[1024];
+	int n =
+	    snprintf(req, sizeof(req),
+		     "POST /webhooks/ml HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\n\r\n%s",
+		     strlen(body), body);
+	cr_assert_eq(write(fd, req, (size_t)n), n);
+}
+
+/* While a webhook waits for its commit its connection stays readable (http.c: hold), so what
+ * a client does meanwhile reaches the server at once: a client that hangs up leaves a
+ * notification that is still stored, and one that keeps sending is read only up to a bound. */
+Test(webhooks_scale, a_connection_waiting_for_its_commit_is_read_with_a_bound, .timeout = 120)
+{
+	ids_init();
+	h_services_t svc;
+	h_proc_t s;
+	start_private(&svc, &s, "JOB_CONCURRENCY=0");
+	char kept[96], left[96];
+	snprintf(kept, sizeof(kept), "%s-kept", prefix);
+	snprintf(left, sizeof(left), "%s-left", prefix);
+	lock_notifications(&svc, 3);
+
+	int fd = h_connect(s.port);
+	write_webhook(fd, kept, next_user + 7);
+	int gone = h_connect(s.port);
+	write_webhook(gone, left, next_user + 7);
+	usleep(200000); /* both requests read and waiting */
+	close(gone);
+
+	/* Pipelined requests, as fast as the server takes them, until it stops taking them. */
+	static const char health[] = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+	static char chunk[64 * 1024];
+	size_t per = sizeof(chunk) / (sizeof(health) - 1), clen = per * (sizeof(health) - 1);
+	for (size_t i = 0; i < per; i++)
+		memcpy(chunk + i * (sizeof(health) - 1), health, sizeof(health) - 1);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	size_t sent = 0, limit = 64u << 20;
+	while (sent < limit) {
+		ssize_t w = write(fd, chunk + sent % clen, clen - sent % clen);
+		if (w > 0) {
+			sent += (size_t)w;
+			continue;
+		}
+		cr_assert(w < 0 && errno == EAGAIN, "write: %s", strerror(errno));
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		if (poll(&p, 1, 500) == 0)
+			break; /* half a second without taking a byte: the server stopped reading */
+	}
+	cr_assert_lt(sent, 32u << 20, "the server read %zu bytes for a waiting request", sent);
+
+	/* Once the lock ends the waiting webhook is answered first, then the pipelined requests. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	char got[4096];
+	size_t len = 0;
+	ssize_t r;
+	while (len < sizeof(got) - 1 && (r = read(fd, got + len, sizeof(got) - 1 - len)) > 0) {
+		len += (size_t)r;
+		got[len] = '\0';
+		if (strstr(got, "{\"status\":\"ok\"}"))
+			break;
+	}
+	got[len] = '\0';
+	close(fd);
+	cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"success\":true}") &&
+		      strstr(got, "{\"success\":true}") < strstr(got, "{\"status\":\"ok\"}"),
+		  "the waiting webhook was not answered first:\n%.600s", got);
+	cr_assert_eq(h_sql_int_at(svc.database_url,
+				  "SELECT count(*) FROM ml_notifications WHERE notification_id "
+				  "IN ('%s', '%s')",
+				  kept, left),
+		     2, "a notification whose client hung up was not stored");
+	h_resp_t h = h_http("GET", h_url(&s, "/health"), NULL, NULL);
+	cr_assert_eq(h.status, 200);
+	h_resp_free(&h);
 	h_server_stop_clean(&s);
 	h_services(&svc, "stop", "");
 }
