@@ -31,9 +31,10 @@ typedef void (*job_handler_fn)(job_t *job);
 
 enum job_flags {
 	JOB_DURABLE = 0,
-	/* Running it again after a PostgreSQL crash does no harm (it fetches and upserts): its end
-	 * is recorded without waiting for the WAL flush (PG_COMMIT_NO_FLUSH_WAIT). Lost in a
-	 * crash, the job is still running in PostgreSQL's eyes and runs again once stale. */
+	/* Running it again after a PostgreSQL crash does no harm (it fetches and upserts): its
+	 * claim and its end are recorded without waiting for the WAL flush
+	 * (PG_COMMIT_NO_FLUSH_WAIT). Lost in a crash, the job is queued again (the sweeper
+	 * dispatches it) or still running in PostgreSQL's eyes (it runs again once stale). */
 	JOB_REPLAYABLE = 1 << 0,
 };
 

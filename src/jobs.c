@@ -62,16 +62,21 @@ struct jobs {
 	struct event read_retry;
 	struct event sweep;
 	int stale_s, redispatch_s;
-	char stream[80]; /* this process's queue (JOB_QUEUE) */
+	char stream[80];		     /* this process's queue (JOB_QUEUE) */
+	char replayable[MAX_KINDS * 34 + 3]; /* the JOB_REPLAYABLE kinds, as a text[]: {a,b} */
 	jobs_stats_t stats;
 };
 
 static void read_more(jobs_t *j);
 
+/* $4: the kinds registered JOB_REPLAYABLE, whose claim need not wait for the WAL flush either
+ * (lost in a crash, the job is queued again and the sweeper dispatches it). CASE, not OR: the
+ * setting is evaluated, and so taken, only for such a row. */
 static const char claim_sql[] =
     "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2,"
     " locked_at = now()"
     " WHERE id = $1 AND status IN ('queued', 'failed') AND run_at <= now() AND queue = $3"
+    " AND CASE WHEN kind = ANY($4::text[]) THEN " PG_COMMIT_NO_FLUSH_WAIT " ELSE true END"
     " RETURNING kind, payload::text, attempts, max_attempts";
 
 #define DONE_SQL                                                                                   \
@@ -296,8 +301,8 @@ static void claim(jobs_t *j, const char *entry, const char *id)
 	rj->job.jobs = j;
 	snprintf(rj->entry, sizeof(rj->entry), "%s", entry);
 	j->running++;
-	const char *params[] = {id, j->consumer, j->app->cfg.job_queue};
-	pg_query_prepared(j->app->pg, claim_sql, 3, params, claimed, rj);
+	const char *params[] = {id, j->consumer, j->app->cfg.job_queue, j->replayable};
+	pg_query_prepared(j->app->pg, claim_sql, 4, params, claimed, rj);
 }
 
 /* Entries of an XREADGROUP/XAUTOCLAIM reply: [[entry-id, [field, value, ...]], ...] */
@@ -437,6 +442,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 jobs_t *jobs_new(app_t *app)
 {
 	jobs_t *j = xcalloc(1, sizeof(*j));
+	snprintf(j->replayable, sizeof(j->replayable), "{}");
 	j->app = app;
 	j->concurrency = app->cfg.job_concurrency;
 	j->stale_s = app->cfg.job_stale_s;
@@ -460,12 +466,20 @@ jobs_t *jobs_new(app_t *app)
 
 void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn, int flags)
 {
-	if (j->nhandlers == MAX_KINDS || strlen(kind) >= sizeof(j->handlers[0].kind))
-		die("jobs: too many kinds or kind name too long: %s", kind);
+	if (j->nhandlers == MAX_KINDS || strlen(kind) >= sizeof(j->handlers[0].kind) ||
+	    strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(kind))
+		die("jobs: too many kinds, or a kind name too long or not [a-z0-9_]: %s", kind);
 	handler_t *h = &j->handlers[j->nhandlers++];
 	snprintf(h->kind, sizeof(h->kind), "%s", kind);
 	h->fn = fn;
 	h->flags = flags;
+	/* Names of [a-z0-9_]: nothing to quote in the array literal. */
+	size_t len = 0;
+	for (int i = 0; i < j->nhandlers; i++)
+		if (j->handlers[i].flags & JOB_REPLAYABLE)
+			len += (size_t)snprintf(j->replayable + len, sizeof(j->replayable) - len,
+						"%s%s", len ? "," : "{", j->handlers[i].kind);
+	snprintf(j->replayable + len, sizeof(j->replayable) - len, "%s", len ? "}" : "{}");
 }
 
 void jobs_start(jobs_t *j)
