@@ -406,17 +406,34 @@ static void write_now(struct bufferevent *bev)
 	evbuffer_unfreeze(out, 1);
 	int n = evbuffer_write(out, bufferevent_getfd(bev));
 	evbuffer_freeze(out, 1);
-	if (n >= 0 && evbuffer_get_length(out) == 0)
+	/* Only for bytes evhttp has just queued: its write callback ends the request. */
+	if (n > 0 && evbuffer_get_length(out) == 0)
 		bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+/* evhttp's event callback (the same function for every connection), taken by hold. */
+static bufferevent_event_cb evhttp_event;
+
+/* A held connection's events. An end of input is a half-close as far as anyone can tell: the
+ * client may still read its answer, so reading stops and the answer goes out as it would have
+ * (a client that has gone makes the write fail, and evhttp frees the connection then). Anything
+ * else (a reset, say) is evhttp's to handle: it frees the connection, and finish finds none. */
+static void held_event(struct bufferevent *bev, short what, void *arg)
+{
+	if (what == (BEV_EVENT_EOF | BEV_EVENT_READING)) {
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	evhttp_event(bev, what, arg);
 }
 
 /* A request answered in a later turn (after a database round trip) keeps its connection
  * readable, as evhttp itself does while it writes an answer. evhttp stops reading while a
  * request is handled and starts again once the answer is out: an epoll_ctl each way, per
  * request. Held, the connection reads into its input buffer with no read callback (a pipelined
- * request waits there for evhttp, at most HELD_INPUT_MAX of it), a client's close frees the
- * connection at once (finish then finds none), and the idle timeout is off until the answer, as
- * it was with reading stopped. */
+ * request waits there for evhttp, at most HELD_INPUT_MAX of it) and the idle timeout is off
+ * until the answer, as it was with reading stopped. evhttp puts its own callbacks back when it
+ * sends the answer. */
 static void hold(struct evhttp_connection *conn)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
@@ -424,7 +441,9 @@ static void hold(struct evhttp_connection *conn)
 	bufferevent_data_cb writecb;
 	void *arg;
 	bufferevent_getcb(bev, NULL, &writecb, &eventcb, &arg);
-	bufferevent_setcb(bev, NULL, writecb, eventcb, arg);
+	if (eventcb != held_event)
+		evhttp_event = eventcb;
+	bufferevent_setcb(bev, NULL, writecb, held_event, arg);
 	bufferevent_setwatermark(bev, EV_READ, 0, HELD_INPUT_MAX);
 	struct timeval write_tv = {IDLE_TIMEOUT_S, 0};
 	bufferevent_set_timeouts(bev, NULL, &write_tv);

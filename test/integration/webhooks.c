@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -671,24 +672,29 @@ static void write_webhook(int fd, const char *nid, long long user)
 
 /* While a webhook waits for its commit its connection stays readable (http.c: hold), so what
  * a client does meanwhile reaches the server at once: a client that hangs up leaves a
- * notification that is still stored, and one that keeps sending is read only up to a bound. */
+ * notification that is still stored, one that half-closes still gets its answer, and one that
+ * keeps sending is read only up to a bound. */
 Test(webhooks_scale, a_connection_waiting_for_its_commit_is_read_with_a_bound, .timeout = 120)
 {
 	ids_init();
 	h_services_t svc;
 	h_proc_t s;
 	start_private(&svc, &s, "JOB_CONCURRENCY=0");
-	char kept[96], left[96];
+	char kept[96], left[96], half[96];
 	snprintf(kept, sizeof(kept), "%s-kept", prefix);
 	snprintf(left, sizeof(left), "%s-left", prefix);
+	snprintf(half, sizeof(half), "%s-half", prefix);
 	lock_notifications(&svc, 3);
 
 	int fd = h_connect(s.port);
 	write_webhook(fd, kept, next_user + 7);
 	int gone = h_connect(s.port);
 	write_webhook(gone, left, next_user + 7);
-	usleep(200000); /* both requests read and waiting */
+	int halfway = h_connect(s.port);
+	write_webhook(halfway, half, next_user + 7);
+	usleep(200000); /* the three requests read and waiting */
 	close(gone);
+	shutdown(halfway, SHUT_WR);
 
 	/* Pipelined requests, as fast as the server takes them, until it stops taking them. */
 	static const char health[] = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -727,11 +733,18 @@ Test(webhooks_scale, a_connection_waiting_for_its_commit_is_read_with_a_bound, .
 	cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"success\":true}") &&
 		      strstr(got, "{\"success\":true}") < strstr(got, "{\"status\":\"ok\"}"),
 		  "the waiting webhook was not answered first:\n%.600s", got);
+	len = 0;
+	while (len < sizeof(got) - 1 && (r = read(halfway, got + len, sizeof(got) - 1 - len)) > 0)
+		len += (size_t)r;
+	got[len] = '\0';
+	close(halfway);
+	cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"success\":true}"),
+		  "a client that half-closed after its request got no answer:\n%.600s", got);
 	cr_assert_eq(h_sql_int_at(svc.database_url,
 				  "SELECT count(*) FROM ml_notifications WHERE notification_id "
-				  "IN ('%s', '%s')",
-				  kept, left),
-		     2, "a notification whose client hung up was not stored");
+				  "IN ('%s', '%s', '%s')",
+				  kept, left, half),
+		     3, "a notification whose client hung up was not stored");
 	h_resp_t h = h_http("GET", h_url(&s, "/health"), NULL, NULL);
 	cr_assert_eq(h.status, 200);
 	h_resp_free(&h);
