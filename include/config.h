@@ -23,6 +23,7 @@ typedef struct config {
 	int workers;
 	size_t max_body;
 	int shutdown_timeout_s;
+	int http_idle_timeout_s; /* a keep-alive connection silent this long is closed */
 	int jwt_ttl_s;
 	int rate_limit_per_minute;
 	int job_concurrency;

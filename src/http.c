@@ -24,8 +24,6 @@
 
 #define MAX_HOOKS      4
 #define STATUS_CLASSES 6 /* index 1..5 = 1xx..5xx */
-/* Seconds a keep-alive connection may stay silent, and an answer may take to be written. */
-#define IDLE_TIMEOUT_S 60
 /* What a held connection (hold, below) may buffer of a client's next requests. */
 #define HELD_INPUT_MAX (1024 * 1024)
 
@@ -100,7 +98,7 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	size_t hard_cap = cfg->max_body * 8 > 1024 * 1024 ? cfg->max_body * 8 : 1024 * 1024;
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)hard_cap);
 	evhttp_set_max_headers_size(s->http, 64 * 1024);
-	evhttp_set_timeout(s->http, IDLE_TIMEOUT_S);
+	evhttp_set_timeout(s->http, cfg->http_idle_timeout_s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 						EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
 						EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
@@ -434,7 +432,7 @@ static void held_event(struct bufferevent *bev, short what, void *arg)
  * request waits there for evhttp, at most HELD_INPUT_MAX of it) and the idle timeout is off
  * until the answer, as it was with reading stopped. evhttp puts its own callbacks back when it
  * sends the answer. */
-static void hold(struct evhttp_connection *conn)
+static void hold(const http_server_t *s, struct evhttp_connection *conn)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
 	bufferevent_event_cb eventcb;
@@ -445,15 +443,15 @@ static void hold(struct evhttp_connection *conn)
 		evhttp_event = eventcb;
 	bufferevent_setcb(bev, NULL, writecb, held_event, arg);
 	bufferevent_setwatermark(bev, EV_READ, 0, HELD_INPUT_MAX);
-	struct timeval write_tv = {IDLE_TIMEOUT_S, 0};
+	struct timeval write_tv = {s->cfg->http_idle_timeout_s, 0};
 	bufferevent_set_timeouts(bev, NULL, &write_tv);
 	bufferevent_enable(bev, EV_READ);
 }
 
-static void release(struct evhttp_connection *conn)
+static void release(const http_server_t *s, struct evhttp_connection *conn)
 {
 	bufferevent_setwatermark(evhttp_connection_get_bufferevent(conn), EV_READ, 0, 0);
-	evhttp_connection_set_timeout(conn, IDLE_TIMEOUT_S);
+	evhttp_connection_set_timeout(conn, s->cfg->http_idle_timeout_s);
 }
 
 static void finish(req_t *r, int status, const char *content_type, const char *body, size_t len)
@@ -487,7 +485,7 @@ static void finish(req_t *r, int status, const char *content_type, const char *b
 	if (s->draining && conn)
 		evhttp_add_header(h, "Connection", "close");
 	if (conn && r->held)
-		release(conn);
+		release(s, conn);
 	evhttp_send_reply(r->ev, status, NULL, NULL); /* frees r->ev when conn is NULL */
 	if (conn)
 		write_now(evhttp_connection_get_bufferevent(conn));
@@ -752,6 +750,6 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	struct evhttp_connection *conn = r ? evhttp_request_get_connection(ev) : NULL;
 	if (conn) {
 		r->held = true;
-		hold(conn);
+		hold(s, conn);
 	}
 }

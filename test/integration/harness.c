@@ -23,7 +23,7 @@
 
 extern char **environ;
 
-static double now_s(void)
+double h_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -141,7 +141,7 @@ bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[]
 	free(envp);
 	free(args);
 	h_track_pid(p->pid);
-	for (double t0 = now_s(); now_s() - t0 < 10;) {
+	for (double t0 = h_now(); h_now() - t0 < 10;) {
 		if (h_port_open(port))
 			return true;
 		int st;
@@ -161,7 +161,7 @@ int h_proc_stop(h_proc_t *p, int sig)
 		return -1;
 	kill(p->pid, sig);
 	int st = 0;
-	for (double t0 = now_s(); now_s() - t0 < 15;) {
+	for (double t0 = h_now(); h_now() - t0 < 15;) {
 		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
 			p->pid = 0;
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -234,9 +234,9 @@ h_resp_t h_http(const char *method, const char *url, const char *body, const cha
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	double t0 = now_s();
+	double t0 = h_now();
 	CURLcode rc = curl_easy_perform(c);
-	r.ms = (now_s() - t0) * 1000;
+	r.ms = (h_now() - t0) * 1000;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
 	curl_slist_free_all(hl);

@@ -15,6 +15,7 @@ typedef struct h_proc {
 } h_proc_t;
 
 int h_free_port(void);
+double h_now(void);		     /* seconds on the monotonic clock */
 const char *h_env(const char *name); /* getenv, or fail the test naming the variable */
 /* Start argv with the environment plus extra "K=V" entries (NULL-terminated, may be NULL),
  * output to a log file under $SH_TEST_DIR; wait up to 10 s until 127.0.0.1:port accepts. */

@@ -658,6 +658,20 @@ Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_bounded_groups, .timeo
 	h_services(&svc, "stop", "");
 }
 
+/* Read into buf (NUL-terminated) until marker has arrived, or the end, a timeout or a full buf. */
+static void read_until(int fd, char *buf, size_t size, const char *marker)
+{
+	size_t len = 0;
+	ssize_t r;
+	buf[0] = '\0';
+	while (len < size - 1 && (r = read(fd, buf + len, size - 1 - len)) > 0) {
+		len += (size_t)r;
+		buf[len] = '\0';
+		if (marker && strstr(buf, marker))
+			break;
+	}
+}
+
 static void write_webhook(int fd, const char *nid, long long user)
 {
 	const char *body = note_body(nid, user, "orders_v2", "/orders/12");
@@ -720,23 +734,12 @@ Test(webhooks_scale, a_connection_waiting_for_its_commit_is_read_with_a_bound, .
 	/* Once the lock ends the waiting webhook is answered first, then the pipelined requests. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	char got[4096];
-	size_t len = 0;
-	ssize_t r;
-	while (len < sizeof(got) - 1 && (r = read(fd, got + len, sizeof(got) - 1 - len)) > 0) {
-		len += (size_t)r;
-		got[len] = '\0';
-		if (strstr(got, "{\"status\":\"ok\"}"))
-			break;
-	}
-	got[len] = '\0';
+	read_until(fd, got, sizeof(got), "{\"status\":\"ok\"}");
 	close(fd);
 	cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"success\":true}") &&
 		      strstr(got, "{\"success\":true}") < strstr(got, "{\"status\":\"ok\"}"),
 		  "the waiting webhook was not answered first:\n%.600s", got);
-	len = 0;
-	while (len < sizeof(got) - 1 && (r = read(halfway, got + len, sizeof(got) - 1 - len)) > 0)
-		len += (size_t)r;
-	got[len] = '\0';
+	read_until(halfway, got, sizeof(got), NULL);
 	close(halfway);
 	cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"success\":true}"),
 		  "a client that half-closed after its request got no answer:\n%.600s", got);
@@ -748,6 +751,38 @@ Test(webhooks_scale, a_connection_waiting_for_its_commit_is_read_with_a_bound, .
 	h_resp_t h = h_http("GET", h_url(&s, "/health"), NULL, NULL);
 	cr_assert_eq(h.status, 200);
 	h_resp_free(&h);
+	h_server_stop_clean(&s);
+	h_services(&svc, "stop", "");
+}
+
+/* The idle timeout (HTTP_IDLE_TIMEOUT) is for a silent client, not for a request waiting for its
+ * answer: a webhook held behind a 3 s lock is answered on a server whose idle timeout is 1 s,
+ * and once answered its connection is closed after 1 idle second again. */
+Test(webhooks_scale, the_idle_timeout_spares_a_waiting_request_then_applies_again, .timeout = 60)
+{
+	ids_init();
+	h_services_t svc;
+	h_proc_t s;
+	start_private(&svc, &s, "HTTP_IDLE_TIMEOUT=1");
+	char nid[96];
+	snprintf(nid, sizeof(nid), "%s-idle", prefix);
+	lock_notifications(&svc, 3);
+	int fd = h_connect(s.port);
+	double t0 = h_now();
+	write_webhook(fd, nid, next_user + 8);
+	char got[2048];
+	read_until(fd, got, sizeof(got), "{\"success\":true}");
+	double waited = h_now() - t0;
+	cr_assert(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"success\":true}"),
+		  "the webhook was not answered after %.1f s:\n%.600s", waited, got);
+	cr_assert_geq(waited, 1.5, "answered in %.1f s: the lock did not hold it", waited);
+
+	double t1 = h_now();
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	cr_assert_eq(poll(&p, 1, 5000), 1, "the idle connection was still open after 5 s");
+	cr_assert_eq(read(fd, got, sizeof(got)), 0, "data instead of the connection's end");
+	cr_assert_lt(h_now() - t1, 4, "closed after %.1f idle seconds", h_now() - t1);
+	close(fd);
 	h_server_stop_clean(&s);
 	h_services(&svc, "stop", "");
 }
