@@ -24,8 +24,10 @@
 
 #define MAX_HOOKS      4
 #define STATUS_CLASSES 6 /* index 1..5 = 1xx..5xx */
-/* What a held connection (hold, below) may buffer of a client's next requests. */
-#define HELD_INPUT_MAX (1024 * 1024)
+/* What a held connection (hold, below) may buffer of a client's next requests, per connection:
+ * past it reading pauses until the answer (evhttp then reads the rest), so it bounds memory, not
+ * what a client may send. */
+#define HELD_INPUT_MAX (64 * 1024)
 
 typedef struct route_metrics {
 	metric_t *count[STATUS_CLASSES];
