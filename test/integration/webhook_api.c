@@ -297,3 +297,83 @@ Test(notification_fetch, a_fetch_failing_twice_then_succeeding_stores_the_order,
 				order, seller),
 		      1);
 }
+
+/* Index entries of ml_notifications_user read so far, by every test (the others read few). */
+static long long user_index_reads(void)
+{
+	return h_sql_int("SELECT idx_tup_read FROM pg_stat_user_indexes"
+			 " WHERE indexrelname = 'ml_notifications_user'");
+}
+
+Test(notification_fetch, one_fetch_covers_its_resource_without_reading_the_sellers_backlog,
+     .init = start_own_queue, .fini = stop, .timeout = 90)
+{
+	enum { BACKLOG = 30000 };
+	long long seller = (long long)t.app.sellers[0];
+	char body[512];
+	snprintf(body, sizeof(body), "{\"seller_id\":%lld}", seller);
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/orders", body);
+	cr_assert(r.status == 200 || r.status == 201, "%s", r.body);
+	long long order = (long long)json_integer_value(json_object_get(r.json, "id"));
+	h_resp_free(&r);
+	cr_assert_gt(order, 0);
+
+	/* The seller's backlog, parked under a job that never runs: other resources, and two
+	 * earlier notifications of this order, which the order's next fetch covers. */
+	long long parked = h_sql_int("INSERT INTO jobs (kind, status, queue) VALUES"
+				     " ('ml_notifications', 'dead', 'parked-%d') RETURNING id",
+				     getpid());
+	cr_assert_gt(parked, 0);
+	char tag[64];
+	snprintf(tag, sizeof(tag), "cover-%d-%ld", getpid(), (long)time(NULL));
+	cr_assert_eq(
+	    h_sql_int("WITH ins AS (INSERT INTO ml_notifications (notification_id, topic,"
+		      " resource, ml_user_id, body, job_id) SELECT '%s-' || g, 'items',"
+		      " '/items/MLB' || g, %lld, '{}', %lld"
+		      " FROM generate_series(1, %d) g RETURNING 1) SELECT count(*) FROM ins",
+		      tag, seller, parked, BACKLOG),
+	    BACKLOG);
+	cr_assert_eq(
+	    h_sql_int("WITH ins AS (INSERT INTO ml_notifications (notification_id, topic,"
+		      " resource, ml_user_id, body, job_id) SELECT '%s-o' || g, 'orders_v2',"
+		      " '/orders/%lld', %lld, '{}', %lld FROM generate_series(1, 2) g"
+		      " RETURNING 1) SELECT count(*) FROM ins",
+		      tag, order, seller, parked),
+	    2);
+	long long reads = user_index_reads();
+
+	snprintf(body, sizeof(body),
+		 "{\"_id\":\"%s-new\",\"resource\":\"/orders/%lld\",\"user_id\":%lld,"
+		 "\"topic\":\"orders_v2\",\"application_id\":%s,\"attempts\":1}",
+		 tag, order, seller, t.app.client_id);
+	r = h_http("POST", h_url(&t.srv, "/webhooks/ml"), body, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	long long done = 0;
+	for (int i = 0; i < 200 && done != 3; i++) {
+		usleep(100000);
+		done = h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE"
+				 " '%s-%%' AND resource = '/orders/%lld' AND status = 'done'",
+				 tag, order);
+	}
+	cr_assert_eq(done, 3, "the fetch covered %lld of the order's 3 notifications", done);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE"
+			       " '%s-%%' AND status = 'pending'",
+			       tag),
+		     BACKLOG, "the cover reached other resources");
+
+	/* A backend publishes its statistics within ~10 s of going idle: a cover that read the
+	 * seller's backlog shows up by then. */
+	long long read = 0;
+	for (int i = 0; i < 24 && read < BACKLOG / 10; i++) {
+		usleep(500000);
+		read = user_index_reads() - reads;
+	}
+	cr_assert_lt(read, BACKLOG / 10, "the cover read %lld index entries", read);
+
+	h_sql_int("WITH d AS (DELETE FROM ml_notifications WHERE notification_id LIKE '%s-%%'"
+		  " RETURNING 1) SELECT count(*) FROM d",
+		  tag);
+	h_sql_int("WITH d AS (DELETE FROM jobs WHERE id = %lld RETURNING 1) SELECT count(*) FROM d",
+		  parked);
+}
