@@ -82,8 +82,8 @@ static const char mark_sql[] =
     " AND " PG_COMMIT_NO_FLUSH_WAIT;
 
 /* SKIP LOCKED: two attempts covering one resource never wait on each other; a row one skips
- * is covered by the other. The resource's pending rows are one range of ml_notifications_user
- * (ml_user_id, status, resource, arrived_at), however large the seller's backlog. */
+ * is covered by the other. The resource's pending rows are one range of ml_notifications_pending
+ * (ml_user_id, resource, arrived_at), however large the seller's backlog. */
 static const char cover_sql[] =
     "UPDATE ml_notifications SET status = 'done', processed_at = now(), note = $2"
     " WHERE id IN (SELECT id FROM ml_notifications WHERE status = 'pending'"
