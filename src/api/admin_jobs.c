@@ -10,12 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The tenant's jobs, as a CTE every statement here starts from. */
+/* The tenant's jobs, as a CTE every statement here starts from: its own, and the notification
+ * jobs holding notifications of its sellers that are not done, or done in the last 24 hours.
+ * Those are a group every few milliseconds under load, checked one by one: all of history made
+ * the board slower every day (350 ms per 170,000 notifications); older done groups are counted
+ * nowhere and listed nowhere, as a queue dashboard drops completed jobs. */
 #define MINE                                                                                       \
 	"WITH mine AS (SELECT j.* FROM jobs j WHERE j.tenant_id = $1"                              \
 	" UNION ALL SELECT j.* FROM jobs j WHERE j.kind = 'ml_notifications'"                      \
-	" AND j.tenant_id IS NULL AND EXISTS (SELECT 1 FROM ml_notifications n"                    \
-	" WHERE n.job_id = j.id"                                                                   \
+	" AND j.tenant_id IS NULL AND (j.status IN ('queued', 'running', 'failed', 'dead')"        \
+	" OR (j.status = 'done' AND j.updated_at > now() - interval '24 hours'))"                  \
+	" AND EXISTS (SELECT 1 FROM ml_notifications n WHERE n.job_id = j.id"                      \
 	" AND n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1)))"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"

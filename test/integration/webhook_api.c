@@ -196,6 +196,49 @@ Test(webhook_api, a_dead_job_is_shown_and_retried_by_an_admin)
 	h_resp_free(&r);
 }
 
+/* Notification jobs of the tenant's seller on the board: unfinished or dead whatever their age,
+ * done only for a day (they are a group every few milliseconds under load). */
+Test(webhook_api, the_board_keeps_a_day_of_done_notification_jobs)
+{
+	long long seller = (long long)t.app.sellers[0];
+	const char *kinds[][2] = {
+	    {"done", "2 days"}, {"done", "1 hour"}, {"dead", "2 days"}, {"failed", "3 days"}};
+	long long ids[4];
+	for (int i = 0; i < 4; i++) {
+		ids[i] = h_sql_int("INSERT INTO jobs (kind, status, queue, updated_at) VALUES"
+				   " ('ml_notifications', '%s', 'board-%d', now() - interval '%s')"
+				   " RETURNING id",
+				   kinds[i][0], getpid(), kinds[i][1]);
+		cr_assert_gt(ids[i], 0);
+		cr_assert_eq(
+		    h_sql_int("INSERT INTO ml_notifications (notification_id, topic, resource,"
+			      " ml_user_id, body, status, job_id) VALUES ('board-%d-%d',"
+			      " 'orders_v2', '/orders/%d', %lld, '{}', '%s', %lld) RETURNING 1",
+			      getpid(), i, i, seller,
+			      strcmp(kinds[i][0], "failed") == 0 ? "pending" : kinds[i][0], ids[i]),
+		    1);
+	}
+	h_resp_t r = ident_call(&t.srv, "GET", "/api/admin/jobs?kind=ml_notifications&limit=100",
+				t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *jobs = h_json_path(r.json, "data.jobs");
+	bool listed[4] = {false};
+	for (size_t j = 0; j < json_array_size(jobs); j++) {
+		const char *id = json_string_value(json_object_get(json_array_get(jobs, j), "id"));
+		for (int i = 0; i < 4; i++)
+			listed[i] |= strtoll(id, NULL, 10) == ids[i];
+	}
+	cr_assert(!listed[0], "a group done 2 days ago is listed: %s", r.body);
+	cr_assert(listed[1] && listed[2] && listed[3], "%s", r.body);
+	h_resp_free(&r);
+	h_sql_int("WITH d AS (DELETE FROM ml_notifications WHERE notification_id LIKE 'board-%d-%%'"
+		  " RETURNING 1) SELECT count(*) FROM d",
+		  getpid());
+	h_sql_int("WITH d AS (DELETE FROM jobs WHERE queue = 'board-%d' RETURNING 1)"
+		  " SELECT count(*) FROM d",
+		  getpid());
+}
+
 Test(missed_feeds, notifications_mercado_livre_gave_up_on_are_recovered, .init = start_polling,
      .fini = stop, .timeout = 90)
 {
