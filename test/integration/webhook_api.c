@@ -197,7 +197,7 @@ Test(webhook_api, a_dead_job_is_shown_and_retried_by_an_admin)
 }
 
 /* Notification jobs of the tenant's seller on the board: unfinished or dead whatever their age,
- * done only for a day (they are a group every few milliseconds under load). */
+ * done only for a day of arrivals (they are a group every few milliseconds under load). */
 Test(webhook_api, the_board_keeps_a_day_of_done_notification_jobs)
 {
 	long long seller = (long long)t.app.sellers[0];
@@ -211,11 +211,14 @@ Test(webhook_api, the_board_keeps_a_day_of_done_notification_jobs)
 				   kinds[i][0], getpid(), kinds[i][1]);
 		cr_assert_gt(ids[i], 0);
 		cr_assert_eq(
-		    h_sql_int("INSERT INTO ml_notifications (notification_id, topic, resource,"
-			      " ml_user_id, body, status, job_id) VALUES ('board-%d-%d',"
-			      " 'orders_v2', '/orders/%d', %lld, '{}', '%s', %lld) RETURNING 1",
-			      getpid(), i, i, seller,
-			      strcmp(kinds[i][0], "failed") == 0 ? "pending" : kinds[i][0], ids[i]),
+		    h_sql_int(
+			"INSERT INTO ml_notifications (notification_id, topic, resource,"
+			" ml_user_id, body, status, job_id, arrived_at) VALUES ('board-%d-%d',"
+			" 'orders_v2', '/orders/%d', %lld, '{}', '%s', %lld,"
+			" now() - interval '%s') RETURNING 1",
+			getpid(), i, i, seller,
+			strcmp(kinds[i][0], "failed") == 0 ? "pending" : kinds[i][0], ids[i],
+			kinds[i][1]),
 		    1);
 	}
 	h_resp_t r = ident_call(&t.srv, "GET", "/api/admin/jobs?kind=ml_notifications&limit=100",
