@@ -9,7 +9,7 @@ PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt 
 CC      ?= cc
 WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
            -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare -Wno-unused-parameter -fno-common
-CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -MMD -MP \
+CFLAGS_BASE := -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -MMD -MP \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -24,7 +24,7 @@ else
 endif
 OBJDIR := build/$(MODE)
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/api/*.c src/providers/*.c src/sync/*.c))
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/api/*.c src/sync/*.c src/channels/*.c src/channels/*/*.c))
 SIM_SRC  := $(wildcard test/marketsim/*.c)
 UNIT_SRC := $(wildcard test/unit/*.c)
 INT_SRC  := $(wildcard test/integration/*.c)

@@ -11,24 +11,19 @@ void api_auth_routes(app_t *app);
 /* /api/users and /api/users/:id */
 void api_users_routes(app_t *app);
 
-/* POST /webhooks/ml */
+/* POST /webhooks/:channel */
 void api_webhooks_routes(app_t *app);
 /* /api/webhooks/stats and /pending */
 void api_webhook_stats_routes(app_t *app);
 /* /api/admin/jobs */
 void api_admin_jobs_routes(app_t *app);
-/* /api/ml-accounts: the eleven account endpoints */
-void api_ml_accounts_routes(app_t *app);
-/* /api/ml/oauth: start and callback */
-void api_ml_oauth_routes(app_t *app);
 
 /* /api/sync: start, status, history */
 void api_sync_routes(app_t *app);
-/* /api/items, /api/orders, /api/shipments, /api/questions: synced Mercado Livre data */
+/* /api/items, /api/orders, /api/shipments: synced marketplace data */
 void api_items_routes(app_t *app);
 void api_orders_routes(app_t *app);
 void api_shipments_routes(app_t *app);
-void api_questions_routes(app_t *app);
 
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);

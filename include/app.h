@@ -15,8 +15,6 @@
 
 struct throttle;
 struct auth;
-struct ml_tokens;
-struct ml_jobs;
 
 typedef struct app {
 	struct event_base *base;
@@ -25,15 +23,13 @@ typedef struct app {
 	pg_pool_t *pg;
 	redis_t *redis;
 	workers_t *workers;
-	httpc_t *httpc;		     /* every outgoing call */
-	ratelimit_t *limits;	     /* per (provider, account, operation) buckets used by httpc */
-	struct throttle *throttle;   /* request and login limits (throttle.h) */
-	struct auth *auth;	     /* user state cache of the /api hook (auth.h) */
-	struct jobs *jobs;	     /* background jobs (jobs.h) */
-	struct webhooks *webhooks;   /* notification intake (webhooks.h) */
-	struct ml_tokens *ml_tokens; /* in-flight Mercado Livre token refreshes (ml_tokens.h) */
-	struct ml_jobs *ml_jobs;     /* Mercado Livre account timers (ml_jobs.h) */
-	struct missed_feeds *missed_feeds; /* missed_feeds poller (missed_feeds.h) */
+	httpc_t *httpc;		   /* every outgoing call */
+	ratelimit_t *limits;	   /* per (provider, account, operation) buckets used by httpc */
+	struct throttle *throttle; /* request and login limits (throttle.h) */
+	struct auth *auth;	   /* user state cache of the /api hook (auth.h) */
+	struct jobs *jobs;	   /* background jobs (jobs.h) */
+	struct webhooks *webhooks; /* notification intake (webhooks.h) */
+	void **channel_states;	   /* what each channel's start returned (channel.h) */
 	int64_t started_ms;
 } app_t;
 

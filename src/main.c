@@ -3,16 +3,11 @@
 #include "api.h"
 #include "app.h"
 #include "auth.h"
+#include "channel.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
-#include "missed_feeds.h"
 #include "jobs.h"
-#include "ml_data.h"
-#include "ml_run.h"
-#include "notifications.h"
-#include "ml_jobs.h"
-#include "ml_tokens.h"
 #include "throttle.h"
 #include "webhooks.h"
 #include "util.h"
@@ -138,11 +133,7 @@ static int serve(app_t *app)
 	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
 	app->workers = workers_new(app->base, app->cfg.workers);
 	app->limits = ratelimit_new();
-	/* Each Mercado Livre account gets its own bucket ("ml:<account>:<op>"). */
-	/* A tenth of the bucket is held back: requests reach Mercado Livre with some jitter, and
-	 * a bucket there that matches ours exactly would meet them empty (a 429). */
-	ratelimit_configure(app->limits, "ml:", app->cfg.ml_rate,
-			    app->cfg.ml_rate > 10 ? app->cfg.ml_rate * 0.9 : app->cfg.ml_rate);
+	channels_configure_rates(app);
 	app->httpc = httpc_new(app->base, app->limits);
 	httpc_set_user_agent(app->httpc, "sellerhub/0.1");
 	/* sync-all fans out 4 calls per account to one host; the per-account limiters pace it. */
@@ -160,18 +151,11 @@ static int serve(app_t *app)
 	api_webhooks_routes(app);
 	api_webhook_stats_routes(app);
 	api_admin_jobs_routes(app);
-	notifications_register_jobs(app);
-	api_ml_accounts_routes(app);
-	api_ml_oauth_routes(app);
+	channels_start(app);
 	api_sync_routes(app);
 	api_items_routes(app);
 	api_orders_routes(app);
 	api_shipments_routes(app);
-	api_questions_routes(app);
-	ml_data_register_fetchers();
-	ml_run_register_jobs(app);
-	app->ml_tokens = ml_tokens_new(app);
-	app->ml_jobs = ml_jobs_start(app);
 
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
@@ -182,7 +166,6 @@ static int serve(app_t *app)
 		event_add(sd.sigterm, NULL);
 		event_add(sd.sigint, NULL);
 		jobs_start(app->jobs);
-		app->missed_feeds = missed_feeds_start(app);
 		log_info("sellerhubd listening on http://%s:%d (pool %d, workers %d, jobs %d)",
 			 app->cfg.bind, app->cfg.port, app->cfg.pg_pool_size, app->cfg.workers,
 			 app->cfg.job_concurrency);
@@ -193,7 +176,7 @@ static int serve(app_t *app)
 		rc = 1;
 	}
 
-	missed_feeds_stop(app->missed_feeds);
+	channels_stop(app);
 	/* Callbacks still run while these are freed (each fails what it holds): free the callers
 	 * before what their callbacks use. */
 	http_server_free(app->http);
@@ -205,9 +188,7 @@ static int serve(app_t *app)
 	webhooks_free(app->webhooks);
 	redis_free(app->redis);
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
-	ml_tokens_free(app->ml_tokens);
-	ml_jobs_free(app->ml_jobs);
-	missed_feeds_free(app->missed_feeds);
+	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);
 	event_free(sd.sigterm);

@@ -3,7 +3,7 @@
 #include "api.h"
 #include "listing.h"
 #include "log.h"
-#include "ml_data.h"
+#include "channels/ml/data.h"
 #include "permissions.h"
 #include "validate.h"
 

@@ -4,7 +4,7 @@
 #include "api.h"
 #include "jobs.h"
 #include "listing.h"
-#include "ml_run.h"
+#include "channels/ml/sync_run.h"
 #include "permissions.h"
 #include "validate.h"
 

@@ -1,7 +1,7 @@
 /* The token-info arithmetic of /api/ml-accounts/:id/token-info. */
 #include <criterion/criterion.h>
 
-#include "ml_accounts.h"
+#include "channels/ml/account.h"
 
 #define H (3600 * 1000LL)
 

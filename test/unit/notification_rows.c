@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "notification_rows.h"
+#include "channels/ml/notification_rows.h"
 
 Test(notification_rows, timestamps_postgres_would_take)
 {

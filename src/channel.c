@@ -1,0 +1,83 @@
+/* The core's side of the channels: find one by name, start, stop and free every registered one,
+ * and keep the state each start returned (app->channel_states, in registration order). */
+#include "channel.h"
+#include "app.h"
+#include "ratelimit.h"
+#include "util.h"
+
+#include <stdio.h>
+
+#include <string.h>
+
+static size_t count(void)
+{
+	size_t n = 0;
+	while (channels[n])
+		n++;
+	return n;
+}
+
+const channel_t *channel_find(const char *name)
+{
+	for (size_t i = 0; channels[i]; i++)
+		if (strcmp(channels[i]->name, name) == 0)
+			return channels[i];
+	return NULL;
+}
+
+#define MAX_RATES 64
+
+void channels_configure_rates(app_t *app)
+{
+	for (size_t i = 0; channels[i]; i++) {
+		if (!channels[i]->rates)
+			continue;
+		channel_rate_t rows[MAX_RATES];
+		size_t n = channels[i]->rates(app, rows, MAX_RATES);
+		for (size_t k = 0; k < n; k++) {
+			char prefix[128];
+			if (*rows[k].op)
+				snprintf(prefix, sizeof(prefix), "%s:%s:", channels[i]->name,
+					 rows[k].op);
+			else
+				snprintf(prefix, sizeof(prefix), "%s:", channels[i]->name);
+			ratelimit_configure(app->limits, prefix, rows[k].rate, rows[k].burst);
+		}
+	}
+}
+
+void channels_start(app_t *app)
+{
+	app->channel_states = xcalloc(count() + 1, sizeof(void *));
+	for (size_t i = 0; channels[i]; i++)
+		if (channels[i]->start)
+			app->channel_states[i] = channels[i]->start(app);
+}
+
+void channels_stop(app_t *app)
+{
+	if (!app->channel_states)
+		return;
+	for (size_t i = 0; channels[i]; i++)
+		if (channels[i]->stop)
+			channels[i]->stop(app->channel_states[i]);
+}
+
+void channels_free(app_t *app)
+{
+	if (!app->channel_states)
+		return;
+	for (size_t i = 0; channels[i]; i++)
+		if (channels[i]->free)
+			channels[i]->free(app->channel_states[i]);
+	free(app->channel_states);
+	app->channel_states = NULL;
+}
+
+void *channel_state(const app_t *app, const channel_t *ch)
+{
+	for (size_t i = 0; channels[i]; i++)
+		if (channels[i] == ch)
+			return app->channel_states ? app->channel_states[i] : NULL;
+	return NULL;
+}

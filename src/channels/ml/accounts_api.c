@@ -1,0 +1,687 @@
+/* /api/ml-accounts: a tenant's Mercado Livre accounts. Every statement filters by the caller's
+ * tenant, so another tenant's id is simply not found (404). Changes to which account is primary
+ * run after locking the tenant row, so "exactly one primary while any account exists" holds
+ * under concurrent requests. Tokens go in sealed and never come out. */
+#include "api.h"
+#include "ml.h"
+#include "crypto.h"
+#include "identity.h"
+#include "log.h"
+#include "account.h"
+#include "summary.h"
+#include "upkeep.h"
+#include "permissions.h"
+#include "util.h"
+#include "validate.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN_MAX 2048
+
+static const char *const account_types[] = {"store", "individual", "business", NULL};
+
+static const char lock_tenant_sql[] = "SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE";
+
+/* The first account of a tenant becomes primary (the tenant lock makes "first" well defined). */
+static const char create_sql[] =
+    "INSERT INTO ml_accounts AS a (tenant_id, ml_user_id, nickname, email, access_token_sealed, "
+    "  refresh_token_sealed, token_expires_at, account_name, account_type, is_primary, "
+    "  next_sync_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8, coalesce($9, 'individual'), "
+    "  NOT EXISTS (SELECT 1 FROM ml_accounts WHERE tenant_id = $1 AND is_primary), now()) "
+    "ON CONFLICT (tenant_id, ml_user_id) DO NOTHING RETURNING " ML_ACCOUNT_COLS;
+
+static const char list_sql[] = "SELECT " ML_ACCOUNT_COLS " FROM ml_accounts a "
+			       "WHERE a.tenant_id = $1 ORDER BY a.created_at, a.id";
+
+static const char get_sql[] =
+    "SELECT " ML_ACCOUNT_COLS " FROM ml_accounts a WHERE a.id = $1 AND a.tenant_id = $2";
+
+static const char unmark_primary_sql[] =
+    "UPDATE ml_accounts SET is_primary = false WHERE tenant_id = $2 AND is_primary "
+    "AND id <> $1 AND EXISTS (SELECT 1 FROM ml_accounts WHERE id = $1 AND tenant_id = $2)";
+
+/* Un-marking the primary directly is refused ($7): another account must be made primary. */
+static const char update_sql[] =
+    "UPDATE ml_accounts AS a SET "
+    "  account_name = CASE WHEN $3::bool THEN $4 ELSE a.account_name END, "
+    "  is_primary = a.is_primary OR coalesce($5::bool, false), "
+    "  sync_interval_ms = coalesce($6::int, a.sync_interval_ms), "
+    "  next_sync_at = CASE WHEN $6 IS NOT NULL AND a.last_sync_at IS NOT NULL "
+    "    THEN a.last_sync_at + $6::int * interval '1 ms' ELSE a.next_sync_at END, "
+    "  notifications_enabled = coalesce($7::bool, a.notifications_enabled) "
+    "WHERE a.id = $1 AND a.tenant_id = $2 AND NOT (a.is_primary AND $5::bool IS false) "
+    "RETURNING " ML_ACCOUNT_COLS;
+
+static const char exists_sql[] = "SELECT is_primary FROM ml_accounts WHERE id = $1 AND "
+				 "tenant_id = $2";
+
+static const char delete_sql[] =
+    "DELETE FROM ml_accounts WHERE id = $1 AND tenant_id = $2 RETURNING id";
+
+/* Deleting the primary promotes the oldest remaining account. */
+static const char promote_sql[] =
+    "UPDATE ml_accounts SET is_primary = true WHERE id = (SELECT id FROM ml_accounts "
+    "  WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1) "
+    "AND NOT EXISTS (SELECT 1 FROM ml_accounts WHERE tenant_id = $1 AND is_primary)";
+
+/* An expired authorization stays expired: only a reconnect revives it. */
+static const char pause_sql[] =
+    "UPDATE ml_accounts SET sync_enabled = false, "
+    "  status = CASE WHEN status IN ('active', 'error') THEN 'paused' ELSE status END "
+    "WHERE id = $1 AND tenant_id = $2 RETURNING id, status, sync_enabled";
+
+static const char resume_sql[] =
+    "UPDATE ml_accounts SET sync_enabled = true, next_sync_at = now(), "
+    "  status = CASE WHEN status = 'paused' THEN 'active' ELSE status END "
+    "WHERE id = $1 AND tenant_id = $2 RETURNING id, status, sync_enabled";
+
+static const char tenant_ids_sql[] =
+    "SELECT id FROM ml_accounts WHERE tenant_id = $1 ORDER BY created_at, id";
+
+static pg_pool_t *pool(req_t *r)
+{
+	return ((app_t *)r->app)->pg;
+}
+
+static void not_found(req_t *r)
+{
+	http_error(r, 404, "NOT_FOUND", "No such Mercado Livre account.", NULL);
+}
+
+/* The :id parameter when it can name an account; answers 404 otherwise. */
+static const char *account_id_param(req_t *r)
+{
+	const char *id = http_param(r, "id");
+	if (!validate_uuid(id)) {
+		not_found(r);
+		return NULL;
+	}
+	return id;
+}
+
+/* Answer a failed Mercado Livre step with the status a client can act on. */
+static void ml_failure(req_t *r, enum ml_err e, const char *what, const char *message)
+{
+	char *msg = arena_printf(r->arena, "%s: %s.", what, message ? message : ml_err_name(e));
+	switch (e) {
+	case ML_ERR_EXPIRED:
+	case ML_ERR_INVALID_GRANT:
+		http_error(r, 409, "ACCOUNT_EXPIRED",
+			   arena_printf(r->arena,
+					"%s: the authorization expired or was revoked; reconnect "
+					"the account.",
+					what),
+			   NULL);
+		return;
+	case ML_ERR_NOT_FOUND:
+		if (message && strcmp(message, "no such account") == 0) {
+			not_found(r);
+			return;
+		}
+		break;
+	case ML_ERR_CONFIG:
+		http_error(r, 503, "ML_NOT_CONFIGURED", msg, NULL);
+		return;
+	default:
+		break;
+	}
+	http_error(r, 502, "ML_UNAVAILABLE", msg, NULL);
+}
+
+/* --- create --------------------------------------------------------------------------------- */
+
+/* "2024-01-25T18:00:00Z", with optional seconds fraction and a Z or ±hh:mm offset. */
+static bool iso_time(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd";
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+	s += sizeof(shape) - 1;
+	if (*s == ':' && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]))
+		s += 3;
+	if (*s == '.' && isdigit((unsigned char)s[1]))
+		for (s++; isdigit((unsigned char)*s); s++)
+			;
+	if (*s == 'Z')
+		return s[1] == '\0';
+	return (*s == '+' || *s == '-') && isdigit((unsigned char)s[1]) &&
+	       isdigit((unsigned char)s[2]) &&
+	       (s[3] == '\0' || (s[3] == ':' && isdigit((unsigned char)s[4]) &&
+				 isdigit((unsigned char)s[5]) && s[6] == '\0'));
+}
+
+/* mlUserId as a JSON integer or a string of digits; Mercado Livre ids exceed Int32. */
+static const char *ml_user_id_field(req_t *r, json_t **d)
+{
+	json_t *v = r->body ? json_object_get(r->body, "mlUserId") : NULL;
+	if (!v || json_is_null(v)) {
+		*d = http_problem(*d, "mlUserId", "is required");
+		return NULL;
+	}
+	long long id = 0;
+	if (json_is_integer(v)) {
+		id = json_integer_value(v);
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		char *end = NULL;
+		id = (*s && strlen(s) <= 19 && isdigit((unsigned char)*s)) ? strtoll(s, &end, 10)
+									   : 0;
+		if (!end || *end)
+			id = 0;
+	}
+	if (id <= 0) {
+		*d = http_problem(*d, "mlUserId",
+				  "must be a positive integer (as a number or string)");
+		return NULL;
+	}
+	return arena_printf(r->arena, "%lld", id);
+}
+
+typedef struct creation {
+	req_t *r;
+	char *sealed_access, *sealed_refresh;
+} creation_t;
+
+static void create_done(PGresult *const *results, int n, const char *err, void *arg)
+{
+	creation_t *c = arg;
+	req_t *r = c->r;
+	free(c->sealed_access);
+	free(c->sealed_refresh);
+	if (err) {
+		const PGresult *res = n > 1 ? results[1] : NULL;
+		const char *state = res ? pg_sqlstate(res) : "";
+		if (strncmp(state, "22", 2) == 0) {
+			http_invalid(r, http_problem(NULL, "tokenExpiresAt",
+						     "must be an ISO-8601 date and time"));
+			return;
+		}
+		identity_db_error(r, "ml_accounts: create", res, err);
+		return;
+	}
+	if (PQntuples(results[1]) != 1) {
+		http_error(r, 409, "ACCOUNT_EXISTS",
+			   "This Mercado Livre account is already connected",
+			   http_problem(NULL, "mlUserId", "is already connected to this company"));
+		return;
+	}
+	http_ok(r, 201, ml_account_json(results[1], 0, 0, true), "Account added successfully");
+}
+
+static void accounts_create(req_t *r)
+{
+	if (!perm_require(r, "accounts.manage"))
+		return;
+	json_t *d = NULL;
+	const char *ml_user_id = ml_user_id_field(r, &d);
+	const char *nickname = validate_string(r, "nickname", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	const char *email = validate_string(r, "email", V_REQUIRED, EMAIL_MAX, &d, NULL);
+	if (email && !validate_email(email))
+		d = http_problem(d, "email", "must be an email address");
+	const char *access =
+	    validate_string(r, "accessToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
+	const char *refresh =
+	    validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
+	const char *expires = validate_string(r, "tokenExpiresAt", V_REQUIRED, 64, &d, NULL);
+	if (expires && !iso_time(expires))
+		d = http_problem(d, "tokenExpiresAt",
+				 "must be an ISO-8601 date and time (2024-01-25T18:00:00Z)");
+	const char *name = validate_string(r, "accountName", V_NULLABLE, NAME_MAX_CHARS, &d, NULL);
+	const char *type = validate_enum(r, "accountType", V_OPTIONAL, account_types, &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	crypto_keys_t keys;
+	ml_tokens_keys(r->app, &keys);
+	creation_t *c = arena_calloc(r->arena, 1, sizeof(*c));
+	c->r = r;
+	c->sealed_access = crypto_seal(&keys, access);
+	c->sealed_refresh = crypto_seal(&keys, refresh);
+	explicit_bzero(&keys, sizeof(keys));
+	if (!c->sealed_access || !c->sealed_refresh) {
+		free(c->sealed_access);
+		free(c->sealed_refresh);
+		log_error("ml_accounts: sealing tokens failed");
+		http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
+		return;
+	}
+	const char *lock[] = {r->tenant_id};
+	const char *ins[] = {r->tenant_id,	ml_user_id, nickname, email, c->sealed_access,
+			     c->sealed_refresh, expires,    name,     type};
+	pg_stmt_t stmts[] = {{lock_tenant_sql, 1, lock}, {create_sql, 9, ins}};
+	pg_batch(pool(r), stmts, 2, create_done, c);
+}
+
+/* --- list and read ---------------------------------------------------------------------------- */
+
+static void list_done(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		identity_db_error(r, "ml_accounts: list", res, err);
+		return;
+	}
+	json_t *accounts = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(accounts, ml_account_json(res, i, 0, false));
+	http_ok(r, 200, json_pack("{s:o, s:i}", "accounts", accounts, "total", PQntuples(res)),
+		NULL);
+}
+
+static void accounts_list(req_t *r)
+{
+	if (!perm_require(r, "accounts.view"))
+		return;
+	const char *params[] = {r->tenant_id};
+	pg_query_prepared(pool(r), list_sql, 1, params, list_done, r);
+}
+
+static void get_done(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		identity_db_error(r, "ml_accounts: get", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		not_found(r);
+		return;
+	}
+	http_ok(r, 200, ml_account_json(res, 0, 0, true), NULL);
+}
+
+static void accounts_get(req_t *r)
+{
+	const char *id;
+	if (!perm_require(r, "accounts.view") || !(id = account_id_param(r)))
+		return;
+	const char *params[] = {id, r->tenant_id};
+	pg_query_prepared(pool(r), get_sql, 2, params, get_done, r);
+}
+
+/* --- update ----------------------------------------------------------------------------------- */
+
+static void update_done(PGresult *const *results, int n, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		identity_db_error(r, "ml_accounts: update", n > 2 ? results[2] : NULL, err);
+		return;
+	}
+	if (PQntuples(results[2]) == 1) {
+		http_ok(r, 200, ml_account_json(results[2], 0, 0, true),
+			"Account updated successfully");
+		return;
+	}
+	if (PQntuples(results[3]) == 1) {
+		http_error(r, 409, "PRIMARY_REQUIRED",
+			   "A company with accounts keeps one primary account: make another "
+			   "account primary instead.",
+			   http_problem(NULL, "isPrimary", "cannot un-mark the primary account"));
+		return;
+	}
+	not_found(r);
+}
+
+static void accounts_update(req_t *r)
+{
+	const char *id;
+	if (!perm_require(r, "accounts.manage") || !(id = account_id_param(r)))
+		return;
+	json_t *d = NULL;
+	bool has_name = false, has_primary = false, has_notif = false;
+	const char *name =
+	    validate_string(r, "accountName", V_NULLABLE, NAME_MAX_CHARS, &d, &has_name);
+	bool primary = validate_bool(r, "isPrimary", &d, &has_primary);
+	bool notif = validate_bool(r, "notificationsEnabled", &d, &has_notif);
+	json_t *iv = r->body ? json_object_get(r->body, "syncInterval") : NULL;
+	const char *interval = NULL;
+	if (iv && !json_is_null(iv)) {
+		json_int_t v = json_is_integer(iv) ? json_integer_value(iv) : -1;
+		if (v < ML_SYNC_INTERVAL_MIN || v > ML_SYNC_INTERVAL_MAX)
+			d = http_problem(d, "syncInterval",
+					 "must be an integer number of milliseconds between 60000 "
+					 "and 86400000");
+		else
+			interval = arena_printf(r->arena, "%lld", (long long)v);
+	}
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	const char *primary_s = has_primary ? (primary ? "true" : "false") : NULL;
+	const char *lock[] = {r->tenant_id};
+	const char *unmark[] = {id, r->tenant_id};
+	const char *upd[] = {id,
+			     r->tenant_id,
+			     has_name ? "true" : "false",
+			     name,
+			     primary_s,
+			     interval,
+			     has_notif ? (notif ? "true" : "false") : NULL};
+	const char *exists[] = {id, r->tenant_id};
+	pg_stmt_t stmts[] = {
+	    {lock_tenant_sql, 1, lock},
+	    /* Only when this account becomes primary. */
+	    {primary ? unmark_primary_sql : "SELECT 1 WHERE $1::uuid IS NULL AND $2::uuid IS NULL",
+	     2, unmark},
+	    {update_sql, 7, upd},
+	    {exists_sql, 2, exists},
+	};
+	pg_batch(pool(r), stmts, 4, update_done, r);
+}
+
+/* --- delete ----------------------------------------------------------------------------------- */
+
+static void delete_done(PGresult *const *results, int n, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		identity_db_error(r, "ml_accounts: delete", n > 1 ? results[1] : NULL, err);
+		return;
+	}
+	if (PQntuples(results[1]) != 1) {
+		not_found(r);
+		return;
+	}
+	http_ok(r, 200, NULL, "Account removed successfully");
+}
+
+static void accounts_delete(req_t *r)
+{
+	const char *id;
+	if (!perm_require(r, "accounts.manage") || !(id = account_id_param(r)))
+		return;
+	const char *lock[] = {r->tenant_id};
+	const char *del[] = {id, r->tenant_id};
+	pg_stmt_t stmts[] = {
+	    {lock_tenant_sql, 1, lock}, {delete_sql, 2, del}, {promote_sql, 1, lock}};
+	pg_batch(pool(r), stmts, 3, delete_done, r);
+}
+
+/* --- pause and resume ------------------------------------------------------------------------ */
+
+typedef struct toggle {
+	req_t *r;
+	const char *message;
+} toggle_t;
+
+static void toggle_done(const PGresult *res, const char *err, void *arg)
+{
+	toggle_t *t = arg;
+	if (err) {
+		identity_db_error(t->r, "ml_accounts: pause/resume", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		not_found(t->r);
+		return;
+	}
+	http_ok(t->r, 200,
+		json_pack("{s:s, s:s, s:b}", "id", pg_value(res, 0, 0), "status",
+			  pg_value(res, 0, 1), "syncEnabled", pg_bool(res, 0, 2)),
+		t->message);
+}
+
+static void toggle(req_t *r, const char *sql, const char *message)
+{
+	const char *id;
+	if (!perm_require(r, "accounts.manage") || !(id = account_id_param(r)))
+		return;
+	toggle_t *t = arena_calloc(r->arena, 1, sizeof(*t));
+	t->r = r;
+	t->message = message;
+	const char *params[] = {id, r->tenant_id};
+	pg_query(pool(r), sql, 2, params, toggle_done, t);
+}
+
+static void accounts_pause(req_t *r)
+{
+	toggle(r, pause_sql, "Account synchronization paused");
+}
+
+static void accounts_resume(req_t *r)
+{
+	toggle(r, resume_sql, "Account synchronization resumed");
+}
+
+/* --- tokens ----------------------------------------------------------------------------------- */
+
+typedef struct token_req {
+	req_t *r;
+	const char *id;
+	bool refreshed; /* answer with the refresh shape */
+} token_req_t;
+
+static void token_row(const PGresult *res, const char *err, void *arg)
+{
+	token_req_t *t = arg;
+	req_t *r = t->r;
+	if (err) {
+		identity_db_error(r, "ml_accounts: token", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		not_found(r);
+		return;
+	}
+	ml_token_info_t info =
+	    ml_token_info(wall_ms(), pg_int(res, 0, 23, 0), pg_int(res, 0, 24, 0));
+	const char *status = pg_value(res, 0, 7), *expiry = pg_value(res, 0, 22);
+	if (t->refreshed) {
+		http_ok(r, 200,
+			json_pack("{s:s, s:s, s:s, s:o}", "accountId", t->id, "status", status,
+				  "tokenExpiresAt", expiry, "tokenInfo",
+				  ml_token_info_json(&info, NULL, NULL, NULL)),
+			"Token refreshed successfully");
+		return;
+	}
+	json_t *ti = ml_token_info_json(&info, t->id, pg_value(res, 0, 1), expiry);
+	http_ok(r, 200,
+		json_pack("{s:s, s:o, s:s}", "accountId", t->id, "tokenInfo", ti, "status", status),
+		NULL);
+}
+
+static void token_read(token_req_t *t)
+{
+	const char *params[] = {t->id, t->r->tenant_id};
+	pg_query_prepared(pool(t->r), get_sql, 2, params, token_row, t);
+}
+
+static void refresh_done(const ml_result_t *res, const char *access_token, void *arg)
+{
+	token_req_t *t = arg;
+	if (res->err != ML_OK) {
+		ml_failure(t->r, res->err, "Token refresh failed", res->message);
+		return;
+	}
+	token_read(t);
+}
+
+static void refresh_owned(const PGresult *res, const char *err, void *arg)
+{
+	token_req_t *t = arg;
+	if (err) {
+		identity_db_error(t->r, "ml_accounts: refresh", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		not_found(t->r);
+		return;
+	}
+	ml_tokens_refresh(t->r->app, t->id, ML_REFRESH_MANUAL, NULL, refresh_done, t);
+}
+
+static token_req_t *token_req(req_t *r, const char *perm)
+{
+	const char *id;
+	if (!perm_require(r, perm) || !(id = account_id_param(r)))
+		return NULL;
+	token_req_t *t = arena_calloc(r->arena, 1, sizeof(*t));
+	t->r = r;
+	t->id = id;
+	return t;
+}
+
+static void accounts_refresh_token(req_t *r)
+{
+	token_req_t *t = token_req(r, "accounts.manage");
+	if (!t)
+		return;
+	t->refreshed = true;
+	const char *params[] = {t->id, r->tenant_id};
+	pg_query_prepared(pool(r), exists_sql, 2, params, refresh_owned, t);
+}
+
+static void accounts_token_info(req_t *r)
+{
+	token_req_t *t = token_req(r, "accounts.view");
+	if (t)
+		token_read(t);
+}
+
+/* --- sync ------------------------------------------------------------------------------------- */
+
+static json_t *sync_data(const ml_sync_result_t *s)
+{
+	return json_pack("{s:I, s:I, s:I}", "products", (json_int_t)s->products, "orders",
+			 (json_int_t)s->orders, "issues", (json_int_t)s->issues);
+}
+
+static void sync_one_done(const ml_sync_result_t *s, void *arg)
+{
+	req_t *r = arg;
+	if (!s->found) {
+		not_found(r);
+		return;
+	}
+	if (!s->ok) {
+		ml_failure(r, s->err, "Failed to synchronize account", s->error);
+		return;
+	}
+	http_ok(r, 200,
+		json_pack("{s:s, s:s, s:o}", "accountId", s->account_id, "syncedAt", s->synced_at,
+			  "data", sync_data(s)),
+		"Account synchronized successfully");
+}
+
+static void accounts_sync(req_t *r)
+{
+	const char *id;
+	if (!perm_require(r, "sync.run") || !(id = account_id_param(r)))
+		return;
+	ml_sync_account(r->app, id, r->tenant_id, sync_one_done, r);
+}
+
+/* sync-all: every account of the tenant at once; answers when the last one is done. */
+typedef struct sync_all {
+	req_t *r;
+	json_t *results; /* one slot per account, in list order */
+	int pending, ok;
+} sync_all_t;
+
+typedef struct sync_slot {
+	sync_all_t *all;
+	size_t index;
+} sync_slot_t;
+
+static void sync_all_answer(sync_all_t *a)
+{
+	size_t total = json_array_size(a->results);
+	json_t *summary = json_pack("{s:I, s:i, s:I}", "total", (json_int_t)total, "successful",
+				    a->ok, "failed", (json_int_t)(total - (size_t)a->ok));
+	char *msg = arena_printf(a->r->arena, "Synchronized %d/%zu accounts", a->ok, total);
+	http_ok(a->r, 200, json_pack("{s:o, s:o}", "results", a->results, "summary", summary), msg);
+}
+
+static void sync_slot_done(const ml_sync_result_t *s, void *arg)
+{
+	sync_slot_t *slot = arg;
+	sync_all_t *a = slot->all;
+	json_t *item;
+	if (s->ok) {
+		a->ok++;
+		item = json_pack("{s:s, s:b, s:s, s:o}", "accountId", s->account_id, "success", 1,
+				 "syncedAt", s->synced_at, "data", sync_data(s));
+	} else {
+		item = json_pack("{s:s, s:b, s:s}", "accountId", s->account_id, "success", 0,
+				 "error", s->found ? s->error : "the account was removed");
+	}
+	json_array_set_new(a->results, slot->index, item);
+	if (--a->pending == 0)
+		sync_all_answer(a);
+}
+
+static void sync_all_listed(const PGresult *res, const char *err, void *arg)
+{
+	sync_all_t *a = arg;
+	if (err) {
+		json_decref(a->results);
+		identity_db_error(a->r, "ml_accounts: sync-all", res, err);
+		return;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a->results, json_null());
+	if (n == 0) {
+		sync_all_answer(a);
+		return;
+	}
+	a->pending = n;
+	for (int i = 0; i < n; i++) {
+		sync_slot_t *slot = arena_calloc(a->r->arena, 1, sizeof(*slot));
+		slot->all = a;
+		slot->index = (size_t)i;
+		ml_sync_account(a->r->app, pg_value(res, i, 0), a->r->tenant_id, sync_slot_done,
+				slot);
+	}
+}
+
+static void accounts_sync_all(req_t *r)
+{
+	if (!perm_require(r, "sync.run"))
+		return;
+	sync_all_t *a = arena_calloc(r->arena, 1, sizeof(*a));
+	a->r = r;
+	a->results = json_array();
+	const char *params[] = {r->tenant_id};
+	pg_query_prepared(pool(r), tenant_ids_sql, 1, params, sync_all_listed, a);
+}
+
+void ml_accounts_routes(app_t *app)
+{
+	http_server_t *s = app->http;
+	http_route(s, "POST", "/api/ml-accounts", accounts_create, ROUTE_AUTH,
+		   "Connect a Mercado Livre account with its tokens (the first becomes primary); "
+		   "needs accounts.manage");
+	http_route(s, "GET", "/api/ml-accounts", accounts_list, ROUTE_AUTH,
+		   "List the company's Mercado Livre accounts");
+	http_route(s, "POST", "/api/ml-accounts/sync-all", accounts_sync_all, ROUTE_AUTH,
+		   "Sync every account at once; results per account and a summary; needs sync.run");
+	http_route(s, "GET", "/api/ml-accounts/:id", accounts_get, ROUTE_AUTH,
+		   "One Mercado Livre account in detail (error history, token health)");
+	http_route(s, "PUT", "/api/ml-accounts/:id", accounts_update, ROUTE_AUTH,
+		   "Change accountName, isPrimary, syncInterval (60000..86400000 ms) or "
+		   "notificationsEnabled; needs accounts.manage");
+	http_route(s, "DELETE", "/api/ml-accounts/:id", accounts_delete, ROUTE_AUTH,
+		   "Disconnect an account and remove its synced data; the oldest account becomes "
+		   "primary if needed; needs accounts.manage");
+	http_route(s, "POST", "/api/ml-accounts/:id/sync", accounts_sync, ROUTE_AUTH,
+		   "Sync the account's counts from Mercado Livre now; needs sync.run");
+	http_route(s, "PUT", "/api/ml-accounts/:id/pause", accounts_pause, ROUTE_AUTH,
+		   "Pause automatic sync; needs accounts.manage");
+	http_route(s, "PUT", "/api/ml-accounts/:id/resume", accounts_resume, ROUTE_AUTH,
+		   "Resume automatic sync; needs accounts.manage");
+	http_route(s, "PUT", "/api/ml-accounts/:id/refresh-token", accounts_refresh_token,
+		   ROUTE_AUTH,
+		   "Refresh the account's Mercado Livre token now; needs accounts.manage");
+	http_route(s, "GET", "/api/ml-accounts/:id/token-info", accounts_token_info, ROUTE_AUTH,
+		   "Token expiry and health of the account");
+}

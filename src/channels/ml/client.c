@@ -1,0 +1,434 @@
+/* The Mercado Livre client over httpc. One struct per call holds its state; the 401 retry and
+ * the counts fan-out are explicit steps of that struct. */
+#include "client.h"
+#include "crypto.h"
+#include "log.h"
+#include "upkeep.h"
+#include "util.h"
+
+#include <event2/http.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ML_TIMEOUT_MS  10000
+#define ML_MESSAGE_MAX 200
+
+const char *ml_err_name(enum ml_err e)
+{
+	switch (e) {
+	case ML_OK:
+		return "ok";
+	case ML_ERR_INVALID_GRANT:
+		return "authorization revoked or expired";
+	case ML_ERR_EXPIRED:
+		return "authorization expired: reconnect the account";
+	case ML_ERR_UNAUTHORIZED:
+		return "Mercado Livre refused the token";
+	case ML_ERR_FORBIDDEN:
+		return "Mercado Livre refused access";
+	case ML_ERR_NOT_FOUND:
+		return "not found";
+	case ML_ERR_RATE_LIMITED:
+		return "Mercado Livre rate limit";
+	case ML_ERR_TRANSIENT:
+		return "Mercado Livre unreachable";
+	case ML_ERR_CONFIG:
+		return "Mercado Livre is not configured";
+	case ML_ERR_BAD_RESPONSE:
+		return "unexpected answer from Mercado Livre";
+	case ML_ERR_OTHER:
+		return "Mercado Livre refused the request";
+	}
+	return "error";
+}
+
+static enum ml_err classify(long status, const char *code)
+{
+	if (code && strcmp(code, "invalid_grant") == 0)
+		return ML_ERR_INVALID_GRANT;
+	if (status == 401)
+		return ML_ERR_UNAUTHORIZED;
+	if (status == 403)
+		return ML_ERR_FORBIDDEN;
+	if (status == 404)
+		return ML_ERR_NOT_FOUND;
+	if (status == 429)
+		return ML_ERR_RATE_LIMITED;
+	if (status >= 500)
+		return ML_ERR_TRANSIENT;
+	return ML_ERR_OTHER;
+}
+
+/* Fill res from an httpc answer. ML error bodies are {message, error, status, cause} or, on the
+ * token endpoint, {error, error_description}; the message is cut to one short line. */
+static void result_from(ml_result_t *res, const httpc_response_t *resp, char *msg, size_t size)
+{
+	memset(res, 0, sizeof(*res));
+	res->status = resp->status;
+	if (resp->error) {
+		res->err = resp->err == HTTPC_ERR_SHUTDOWN ? ML_ERR_TRANSIENT : ML_ERR_TRANSIENT;
+		snprintf(msg, size, "Mercado Livre unreachable (%s)", resp->error);
+		res->message = msg;
+		return;
+	}
+	res->body = resp->body_len ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+	if (resp->status >= 200 && resp->status < 300) {
+		if (!json_is_object(res->body) && !json_is_array(res->body)) {
+			res->err = ML_ERR_BAD_RESPONSE;
+			snprintf(msg, size, "Mercado Livre answered %ld with no JSON body",
+				 resp->status);
+			res->message = msg;
+		}
+		return;
+	}
+	const char *code = json_string_value(json_object_get(res->body, "error"));
+	const char *text = json_string_value(json_object_get(res->body, "error_description"));
+	if (!text)
+		text = json_string_value(json_object_get(res->body, "message"));
+	res->err = classify(resp->status, code);
+	snprintf(msg, size, "Mercado Livre answered %ld%s%.40s%s%.*s", resp->status,
+		 code ? " " : "", code ? code : "", text ? ": " : "", ML_MESSAGE_MAX,
+		 text ? text : "");
+	/* Keep it one printable line whatever the body held. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	res->message = msg;
+}
+
+/* --- token endpoint ---------------------------------------------------------------------- */
+
+typedef struct token_call {
+	ml_grant_cb cb;
+	void *arg;
+} token_call_t;
+
+static void token_done(const httpc_response_t *resp, void *arg)
+{
+	token_call_t *t = arg;
+	ml_result_t res;
+	char msg[300];
+	result_from(&res, resp, msg, sizeof(msg));
+	ml_grant_t g = {0};
+	if (res.err == ML_OK && res.status >= 200 && res.status < 300) {
+		g.access_token = json_string_value(json_object_get(res.body, "access_token"));
+		g.refresh_token = json_string_value(json_object_get(res.body, "refresh_token"));
+		g.expires_in = (long)json_integer_value(json_object_get(res.body, "expires_in"));
+		g.user_id = (int64_t)json_integer_value(json_object_get(res.body, "user_id"));
+		if (!g.access_token || !g.refresh_token || g.expires_in <= 0 || g.user_id <= 0) {
+			res.err = ML_ERR_BAD_RESPONSE;
+			res.message = g.refresh_token ? "the token answer is incomplete"
+						      : "no refresh token: the application lacks "
+							"offline_access";
+		}
+	}
+	t->cb(&res, res.err == ML_OK ? &g : NULL, t->arg);
+	json_decref(res.body);
+	free(t);
+}
+
+static void token_post(app_t *app, const char *limiter_key, char *form, ml_grant_cb cb, void *arg)
+{
+	const config_t *c = &app->cfg;
+	token_call_t *t = xcalloc(1, sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+	char url[1024];
+	snprintf(url, sizeof(url), "%s/oauth/token", c->ml_api_url);
+	static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
+					      "Accept: application/json", NULL};
+	httpc_request_t req = {.method = "POST",
+			       .url = url,
+			       .headers = headers,
+			       .body = form,
+			       .body_len = strlen(form),
+			       .timeout_ms = ML_TIMEOUT_MS,
+			       .limiter_key = limiter_key};
+	if (!httpc_send(app->httpc, &req, token_done, t)) {
+		/* Only a malformed URL gets here; answer on the loop like every other path. */
+		httpc_response_t none = {.error = "invalid request", .err = HTTPC_ERR_OTHER};
+		token_done(&none, t);
+	}
+}
+
+/* Appends "&name=<urlencoded value>" to buf. */
+static void form_add(char *buf, size_t size, const char *name, const char *value)
+{
+	char *enc = evhttp_encode_uri(value ? value : "");
+	size_t n = strlen(buf);
+	snprintf(buf + n, size - n, "%s%s=%s", n ? "&" : "", name, enc ? enc : "");
+	free(enc);
+}
+
+static bool configured(app_t *app, ml_grant_cb cb, void *arg)
+{
+	const config_t *c = &app->cfg;
+	if (c->ml_client_id && c->ml_client_secret && c->ml_redirect_uri)
+		return true;
+	ml_result_t res = {.err = ML_ERR_CONFIG, .message = ml_err_name(ML_ERR_CONFIG)};
+	cb(&res, NULL, arg);
+	return false;
+}
+
+void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_grant_cb cb,
+		       void *arg)
+{
+	if (!configured(app, cb, arg))
+		return;
+	char form[4096] = "";
+	form_add(form, sizeof(form), "grant_type", "authorization_code");
+	form_add(form, sizeof(form), "client_id", app->cfg.ml_client_id);
+	form_add(form, sizeof(form), "client_secret", app->cfg.ml_client_secret);
+	form_add(form, sizeof(form), "code", code);
+	form_add(form, sizeof(form), "redirect_uri", app->cfg.ml_redirect_uri);
+	form_add(form, sizeof(form), "code_verifier", verifier);
+	token_post(app, "ml:oauth:token", form, cb, arg);
+	explicit_bzero(form, sizeof(form));
+}
+
+void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_token, ml_grant_cb cb,
+		      void *arg)
+{
+	if (!configured(app, cb, arg))
+		return;
+	char form[4096] = "", key[96];
+	form_add(form, sizeof(form), "grant_type", "refresh_token");
+	form_add(form, sizeof(form), "client_id", app->cfg.ml_client_id);
+	form_add(form, sizeof(form), "client_secret", app->cfg.ml_client_secret);
+	form_add(form, sizeof(form), "refresh_token", refresh_token);
+	snprintf(key, sizeof(key), "ml:token:%s", account_id);
+	token_post(app, key, form, cb, arg);
+	explicit_bzero(form, sizeof(form));
+}
+
+/* --- GET with a token -------------------------------------------------------------------- */
+
+typedef struct get_call {
+	ml_cb cb;
+	void *arg;
+} get_call_t;
+
+static void get_done(const httpc_response_t *resp, void *arg)
+{
+	get_call_t *g = arg;
+	ml_result_t res;
+	char msg[300];
+	result_from(&res, resp, msg, sizeof(msg));
+	g->cb(&res, g->arg);
+	json_decref(res.body);
+	free(g);
+}
+
+/* One call with this bearer token; body (JSON) only for POST. */
+static void send_with_token(app_t *app, const char *limiter_key, const char *token,
+			    const char *method, const char *path, const char *body, ml_cb cb,
+			    void *arg)
+{
+	get_call_t *g = xcalloc(1, sizeof(*g));
+	g->cb = cb;
+	g->arg = arg;
+	char url[2048], auth[1024];
+	snprintf(url, sizeof(url), "%s%s", app->cfg.ml_api_url, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	const char *headers[] = {auth, "Accept: application/json", "x-format-new: true",
+				 body ? "Content-Type: application/json" : NULL, NULL};
+	httpc_request_t req = {.method = method,
+			       .url = url,
+			       .headers = headers,
+			       .body = body,
+			       .body_len = body ? strlen(body) : 0,
+			       .timeout_ms = ML_TIMEOUT_MS,
+			       .limiter_key = limiter_key};
+	if (!httpc_send(app->httpc, &req, get_done, g)) {
+		httpc_response_t none = {.error = "invalid request", .err = HTTPC_ERR_OTHER};
+		get_done(&none, g);
+	}
+	explicit_bzero(auth, sizeof(auth));
+}
+
+void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, const char *path,
+		       ml_cb cb, void *arg)
+{
+	send_with_token(app, limiter_key, token, NULL, path, NULL, cb, arg);
+}
+
+/* --- GET as an account ------------------------------------------------------------------- */
+
+enum account_get_state { AG_TOKEN, AG_FIRST, AG_REFRESH, AG_RETRY };
+
+/* One account call: token → call → (401: refresh → call). Owned by itself; freed after cb. A
+ * 401 means the call did not take effect, so repeating a POST after it is safe. */
+typedef struct account_get {
+	app_t *app;
+	enum account_get_state state;
+	char *account_id, *op, *path, *key;
+	char *method, *body; /* NULL for a GET */
+	char *token;	     /* the plaintext token used for the first GET (cleared on free) */
+	ml_cb cb;
+	void *arg;
+} account_get_t;
+
+static void account_get_free(account_get_t *a)
+{
+	free(a->account_id);
+	free(a->op);
+	free(a->path);
+	free(a->key);
+	free(a->method);
+	free(a->body);
+	crypto_free_secret(a->token);
+	free(a);
+}
+
+static void account_get_finish(account_get_t *a, const ml_result_t *res)
+{
+	a->cb(res, a->arg);
+	account_get_free(a);
+}
+
+static void account_got(const ml_result_t *res, void *arg);
+
+static void account_token(const ml_result_t *res, const char *token, void *arg)
+{
+	account_get_t *a = arg;
+	if (res->err != ML_OK) {
+		account_get_finish(a, res);
+		return;
+	}
+	if (a->state == AG_TOKEN) {
+		a->token = xstrdup(token);
+		a->state = AG_FIRST;
+	} else {
+		a->state = AG_RETRY;
+	}
+	send_with_token(a->app, a->key, token, a->method, a->path, a->body, account_got, a);
+}
+
+static void account_got(const ml_result_t *res, void *arg)
+{
+	account_get_t *a = arg;
+	if (res->status == 401 && a->state == AG_FIRST) {
+		/* The token died before its time (revoked, password change): refresh once. */
+		a->state = AG_REFRESH;
+		ml_tokens_refresh(a->app, a->account_id, ML_REFRESH_REJECTED, a->token,
+				  account_token, a);
+		return;
+	}
+	account_get_finish(a, res);
+}
+
+static void account_call(app_t *app, const char *account_id, const char *op, const char *method,
+			 const char *path, const char *body, ml_cb cb, void *arg)
+{
+	account_get_t *a = xcalloc(1, sizeof(*a));
+	a->app = app;
+	a->account_id = xstrdup(account_id);
+	a->op = xstrdup(op);
+	a->path = xstrdup(path);
+	a->method = method ? xstrdup(method) : NULL;
+	a->body = body ? xstrdup(body) : NULL;
+	size_t n = strlen(account_id) + strlen(op) + 8;
+	a->key = xmalloc(n);
+	snprintf(a->key, n, "ml:%s:%s", op, account_id);
+	a->cb = cb;
+	a->arg = arg;
+	a->state = AG_TOKEN;
+	ml_tokens_access(app, account_id, account_token, a);
+}
+
+void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path, ml_cb cb,
+		    void *arg)
+{
+	account_call(app, account_id, op, NULL, path, NULL, cb, arg);
+}
+
+void ml_account_post(app_t *app, const char *account_id, const char *op, const char *path,
+		     const char *json_body, ml_cb cb, void *arg)
+{
+	account_call(app, account_id, op, "POST", path, json_body, cb, arg);
+}
+
+/* --- counts ------------------------------------------------------------------------------ */
+
+enum { C_ITEMS, C_ORDERS, C_QUESTIONS, C_CLAIMS, C_N };
+
+typedef struct counts_call {
+	int pending;
+	ml_counts_t counts;
+	enum ml_err err;
+	long status;
+	char message[300];
+	ml_counts_cb cb;
+	void *arg;
+} counts_call_t;
+
+typedef struct counts_part {
+	counts_call_t *c;
+	int which;
+} counts_part_t;
+
+/* "total" at the top (questions), under "paging" (items, orders, claims). */
+static bool total_of(json_t *body, long long *out)
+{
+	json_t *t = json_object_get(body, "total");
+	if (!json_is_integer(t))
+		t = json_object_get(json_object_get(body, "paging"), "total");
+	if (!json_is_integer(t))
+		return false;
+	*out = json_integer_value(t);
+	return true;
+}
+
+static void counts_part_done(const ml_result_t *res, void *arg)
+{
+	counts_part_t *p = arg;
+	counts_call_t *c = p->c;
+	long long *slots[C_N] = {&c->counts.products, &c->counts.orders, &c->counts.questions,
+				 &c->counts.claims};
+	if (c->err == ML_OK) {
+		if (res->err != ML_OK) {
+			c->err = res->err;
+			c->status = res->status;
+			snprintf(c->message, sizeof(c->message), "%s", res->message);
+		} else if (!total_of(res->body, slots[p->which])) {
+			c->err = ML_ERR_BAD_RESPONSE;
+			snprintf(c->message, sizeof(c->message), "%s",
+				 "Mercado Livre answered without a total");
+		}
+	}
+	free(p);
+	if (--c->pending)
+		return;
+	ml_result_t out = {
+	    .err = c->err, .status = c->status, .message = c->err == ML_OK ? NULL : c->message};
+	c->cb(&out, c->err == ML_OK ? &c->counts : NULL, c->arg);
+	free(c);
+}
+
+void ml_account_counts(app_t *app, const char *account_id, int64_t ml_user_id, ml_counts_cb cb,
+		       void *arg)
+{
+	counts_call_t *c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	c->pending = C_N;
+	char paths[C_N][256];
+	static const char *const ops[C_N] = {"items", "orders", "questions", "claims"};
+	snprintf(paths[C_ITEMS], 256, "/users/%" PRId64 "/items/search?limit=1", ml_user_id);
+	snprintf(paths[C_ORDERS], 256, "/orders/search?seller=%" PRId64 "&limit=1", ml_user_id);
+	snprintf(paths[C_QUESTIONS], 256,
+		 "/questions/search?seller_id=%" PRId64 "&status=UNANSWERED&api_version=4&limit=1",
+		 ml_user_id);
+	snprintf(paths[C_CLAIMS], 256,
+		 "/post-purchase/v1/claims/search?players.role=respondent&players.user_id=%" PRId64
+		 "&status=opened&limit=1",
+		 ml_user_id);
+	for (int i = 0; i < C_N; i++) {
+		counts_part_t *p = xcalloc(1, sizeof(*p));
+		p->c = c;
+		p->which = i;
+		ml_account_get(app, account_id, ops[i], paths[i], counts_part_done, p);
+	}
+}

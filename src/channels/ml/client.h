@@ -1,0 +1,82 @@
+/* The Mercado Livre client: OAuth token calls, GETs with an account's token, and the counts an
+ * account summary shows. Every call goes out through httpc with the rate-limiter key
+ * "ml:<operation>:<account>" (a 429 slows that bucket down); a 401 on an account call triggers
+ * one refresh (upkeep.c) and one retry. Error messages are one line built from Mercado
+ * Livre's error body and never carry a token. */
+#ifndef SH_ML_CLIENT_H
+#define SH_ML_CLIENT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "app.h"
+
+enum ml_err {
+	ML_OK,
+	ML_ERR_INVALID_GRANT, /* the code or refresh token is dead: reconnect */
+	ML_ERR_EXPIRED,	      /* the account's authorization expired earlier */
+	ML_ERR_UNAUTHORIZED,  /* 401 even after a refresh */
+	ML_ERR_FORBIDDEN,
+	ML_ERR_NOT_FOUND,    /* 404 from Mercado Livre, or no such account here */
+	ML_ERR_RATE_LIMITED, /* 429 after the retries */
+	ML_ERR_TRANSIENT,    /* network, timeout, 5xx, a lock or database hiccup: try later */
+	ML_ERR_CONFIG,	     /* ML_CLIENT_ID / ML_CLIENT_SECRET / ML_REDIRECT_URI missing */
+	ML_ERR_BAD_RESPONSE, /* an answer we could not read */
+	ML_ERR_OTHER,	     /* any other 4xx */
+};
+
+/* The outcome of one call; everything is valid only during the callback. */
+typedef struct ml_result {
+	enum ml_err err;
+	long status;	     /* HTTP status, 0 when none */
+	const char *message; /* NULL when err is ML_OK */
+	json_t *body;	     /* the parsed JSON answer (borrowed), NULL when none */
+} ml_result_t;
+
+/* What /oauth/token answers for both grants. */
+typedef struct ml_grant {
+	const char *access_token, *refresh_token;
+	long expires_in; /* seconds */
+	int64_t user_id;
+} ml_grant_t;
+
+typedef void (*ml_cb)(const ml_result_t *res, void *arg);
+/* grant is NULL unless res->err is ML_OK. */
+typedef void (*ml_grant_cb)(const ml_result_t *res, const ml_grant_t *grant, void *arg);
+
+/* Short, fixed text for an error kind ("authorization expired", ...). */
+const char *ml_err_name(enum ml_err e);
+
+/* authorization_code with the PKCE verifier. */
+void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_grant_cb cb,
+		       void *arg);
+/* refresh_token grant. Not retried once it may have reached Mercado Livre: the token is
+ * single-use. Callers go through ml_tokens_refresh, which holds the account's lock. */
+void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_token, ml_grant_cb cb,
+		      void *arg);
+
+/* GET ML_API_URL + path with this bearer token; no refresh. limiter_key may be NULL. */
+void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, const char *path,
+		       ml_cb cb, void *arg);
+/* GET ML_API_URL + path as the account: its current token (refreshed first when it is about to
+ * expire), and on a 401 one refresh and one retry. op names the limiter bucket ("items"). This
+ * is the call the webhook jobs and the sync engines use. */
+void ml_account_get(app_t *app, const char *account_id, const char *op, const char *path, ml_cb cb,
+		    void *arg);
+
+/* POST ML_API_URL + path with a JSON body as the account, like ml_account_get (a 401 is
+ * refreshed and retried once: it did not take effect). Not retried otherwise unless the request
+ * surely did not reach Mercado Livre (httpc's rule for POST). */
+void ml_account_post(app_t *app, const char *account_id, const char *op, const char *path,
+		     const char *json_body, ml_cb cb, void *arg);
+
+/* The counts an account shows: items total, orders total, unanswered questions, open claims.
+ * The four calls run at once. */
+typedef struct ml_counts {
+	long long products, orders, questions, claims;
+} ml_counts_t;
+typedef void (*ml_counts_cb)(const ml_result_t *res, const ml_counts_t *counts, void *arg);
+void ml_account_counts(app_t *app, const char *account_id, int64_t ml_user_id, ml_counts_cb cb,
+		       void *arg);
+
+#endif

@@ -1,0 +1,27 @@
+/* The Mercado Livre channel: its registration (ml_channel, filled in by channel.c) and its
+ * state in one process, reached from any of its modules with ml_state(app). */
+#ifndef SH_ML_H
+#define SH_ML_H
+
+#include <stdint.h>
+
+#include "app.h"
+#include "channel.h"
+
+extern const channel_t ml_channel;
+
+typedef struct ml_state {
+	int64_t app_id;			   /* ML_CLIENT_ID as a number, 0 when unset or not one */
+	struct ml_tokens *tokens;	   /* refreshes in flight (upkeep.h) */
+	struct ml_jobs *timers;		   /* account timers (timers.h) */
+	struct missed_feeds *missed_feeds; /* the missed_feeds poller (missed_feeds.h) */
+} ml_state_t;
+
+ml_state_t *ml_state(const app_t *app);
+
+/* Route registration of the channel's handlers. */
+void ml_accounts_routes(app_t *app);  /* /api/ml-accounts (accounts_api.c) */
+void ml_oauth_routes(app_t *app);     /* /api/ml/oauth (oauth.c) */
+void ml_questions_routes(app_t *app); /* /api/questions (questions_api.c) */
+
+#endif

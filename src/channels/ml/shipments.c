@@ -1,0 +1,86 @@
+/* Shipments (the x-format-new view): the upsert, the SLA update and the "shipments" fetcher. */
+#include "log.h"
+#include "data.h"
+#include "notifications.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* In the new format logistic type and destination are nested (logistic.type,
+ * destination.shipping_address); the SLA columns are kept from the stored row. */
+static const char upsert_sql[] =
+    "WITH doc AS ("
+    " SELECT DISTINCT ON ((d->>'id')::bigint) d FROM jsonb_array_elements($3::jsonb) d"
+    " WHERE d->>'id' IS NOT NULL AND d->>'last_updated' IS NOT NULL"
+    " ORDER BY (d->>'id')::bigint, (d->>'last_updated')::timestamptz DESC),"
+    " up AS ("
+    " INSERT INTO ml_shipments AS cur (tenant_id, account_id, ml_id, status, substatus, mode,"
+    "  logistic_type, tracking_number, tracking_method, declared_value, shipping_cost, currency,"
+    "  estimated_delivery, dest_city, dest_state, dest_zip, receiver_name, date_created,"
+    "  last_updated, raw, synced_at)"
+    " SELECT $1, $2, (d->>'id')::bigint, coalesce(d->>'status', 'unknown'), d->>'substatus',"
+    "  d->'logistic'->>'mode', coalesce(d->'logistic'->>'type', d->>'logistic_type'),"
+    "  d->>'tracking_number', d->>'tracking_method', (d->>'declared_value')::numeric,"
+    "  (d->'lead_time'->>'cost')::numeric, d->'lead_time'->>'currency_id',"
+    "  (d->'lead_time'->'estimated_delivery_time'->>'date')::timestamptz,"
+    "  d->'destination'->'shipping_address'->'city'->>'name',"
+    "  d->'destination'->'shipping_address'->'state'->>'name',"
+    "  d->'destination'->'shipping_address'->>'zip_code', d->'destination'->>'receiver_name',"
+    "  (d->>'date_created')::timestamptz, (d->>'last_updated')::timestamptz, d, now()"
+    " FROM doc"
+    " ON CONFLICT (tenant_id, account_id, ml_id) DO UPDATE SET status = excluded.status,"
+    "  substatus = excluded.substatus, mode = excluded.mode,"
+    "  logistic_type = excluded.logistic_type, tracking_number = excluded.tracking_number,"
+    "  tracking_method = excluded.tracking_method, declared_value = excluded.declared_value,"
+    "  shipping_cost = excluded.shipping_cost, currency = excluded.currency,"
+    "  estimated_delivery = excluded.estimated_delivery, dest_city = excluded.dest_city,"
+    "  dest_state = excluded.dest_state, dest_zip = excluded.dest_zip,"
+    "  receiver_name = excluded.receiver_name, date_created = excluded.date_created,"
+    "  last_updated = excluded.last_updated, raw = excluded.raw, synced_at = excluded.synced_at"
+    " WHERE excluded.last_updated >= cur.last_updated"
+    " RETURNING 1)"
+    " SELECT count(*) FROM up";
+
+static const char sla_sql[] =
+    "WITH up AS (UPDATE ml_shipments SET sla_status = $4::jsonb->>'status',"
+    " sla_expected_date = ($4::jsonb->>'expected_date')::timestamptz"
+    " WHERE tenant_id = $1 AND account_id = $2 AND ml_id = $3::bigint RETURNING 1)"
+    " SELECT count(*) FROM up";
+
+void ml_shipments_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			 const char *docs, ml_store_cb cb, void *arg)
+{
+	const char *params[] = {tenant_id, account_id, docs};
+	ml_store_run(app, upsert_sql, 3, params, cb, arg);
+}
+
+void ml_shipments_sla(app_t *app, const char *tenant_id, const char *account_id,
+		      const char *shipment_id, const char *sla_doc, ml_store_cb cb, void *arg)
+{
+	const char *params[] = {tenant_id, account_id, shipment_id, sla_doc};
+	ml_store_run(app, sla_sql, 4, params, cb, arg);
+}
+
+static void fetch_shipment(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
+{
+	const char *id = n->resource + (strncmp(n->resource, "/shipments/", 11) == 0 ? 11 : 0);
+	size_t len = strlen(id);
+	bool ok = id != n->resource && len > 0 && len < 20;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = isdigit((unsigned char)id[i]);
+	if (!ok) {
+		done(NULL, false, "not a shipment resource", arg);
+		return;
+	}
+	char path[48];
+	snprintf(path, sizeof(path), "/shipments/%s", id);
+	ml_fetch_one(app, n->tenant_id, n->account_id, path, ml_shipments_upsert, done, arg);
+}
+
+void ml_shipments_register_fetcher(void)
+{
+	notifications_register_topic("shipments", fetch_shipment);
+}

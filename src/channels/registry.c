@@ -1,0 +1,10 @@
+/* The channels this build knows, in the order they start. Adding a channel is its folder under
+ * src/channels/ and one line here. */
+#include "channel.h"
+
+extern const channel_t ml_channel;
+
+const channel_t *const channels[] = {
+    &ml_channel,
+    NULL,
+};
