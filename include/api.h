@@ -13,11 +13,11 @@ void api_users_routes(app_t *app);
 
 /* POST /webhooks/:channel */
 void api_webhooks_routes(app_t *app);
-/* /api/webhooks/stats and /pending */
-void api_webhook_stats_routes(app_t *app);
 /* /api/admin/jobs */
 void api_admin_jobs_routes(app_t *app);
 
+/* GET /api/accounts: every channel's accounts */
+void api_accounts_routes(app_t *app);
 /* /api/sync: start, status, history */
 void api_sync_routes(app_t *app);
 /* /api/items, /api/orders, /api/shipments: synced marketplace data */

@@ -58,6 +58,10 @@ typedef struct channel_intake {
  * without secrets. */
 typedef void (*channel_done_cb)(const char *error, void *arg);
 
+/* The job kind of an account's backfill (POST /api/sync/start) is the channel's name with this
+ * suffix ("ml_sync"); the channel registers its handler. */
+#define CHANNEL_SYNC_JOB_SUFFIX "_sync"
+
 typedef struct channel {
 	const char *name;  /* "ml": accounts.channel, /webhooks/:channel, the limiter prefix */
 	const char *title; /* the name sellers know it by, for sentences */

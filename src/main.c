@@ -149,9 +149,9 @@ static int serve(app_t *app)
 	app->jobs = jobs_new(app);
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
-	api_webhook_stats_routes(app);
 	api_admin_jobs_routes(app);
 	channels_start(app);
+	api_accounts_routes(app);
 	api_sync_routes(app);
 	api_items_routes(app);
 	api_orders_routes(app);

@@ -19,16 +19,18 @@
  * nowhere, as a queue dashboard drops completed jobs. */
 #define MINE                                                                                       \
 	"WITH mine AS (SELECT j.* FROM jobs j WHERE j.tenant_id = $1"                              \
-	" UNION ALL SELECT j.* FROM jobs j WHERE j.id IN (SELECT n.job_id FROM ml_accounts a"      \
-	" CROSS JOIN LATERAL (SELECT job_id FROM ml_notifications WHERE ml_user_id = a.ml_user_id" \
-	" AND status = 'pending' UNION ALL SELECT job_id FROM ml_notifications"                    \
-	" WHERE ml_user_id = a.ml_user_id AND status <> 'pending'"                                 \
-	" AND arrived_at > now() - interval '24 hours' OFFSET 0) n WHERE a.tenant_id = $1)"        \
+	" UNION ALL SELECT j.* FROM jobs j WHERE j.id IN (SELECT n.job_id FROM accounts a"         \
+	" CROSS JOIN LATERAL (SELECT job_id FROM ml_notifications"                                 \
+	" WHERE ml_user_id = a.external_id::bigint AND status = 'pending'"                         \
+	" UNION ALL SELECT job_id FROM ml_notifications"                                           \
+	" WHERE ml_user_id = a.external_id::bigint AND status <> 'pending'"                        \
+	" AND arrived_at > now() - interval '24 hours' OFFSET 0) n"                                \
+	" WHERE a.tenant_id = $1 AND a.channel = 'ml')"                                            \
 	" AND j.kind = 'ml_notifications' AND j.tenant_id IS NULL AND j.status <> 'dead'"          \
 	" UNION ALL SELECT j.* FROM jobs j WHERE j.kind = 'ml_notifications'"                      \
 	" AND j.tenant_id IS NULL AND j.status = 'dead' AND EXISTS (SELECT 1"                      \
-	" FROM ml_notifications n WHERE n.job_id = j.id"                                           \
-	" AND n.ml_user_id IN (SELECT ml_user_id FROM ml_accounts WHERE tenant_id = $1)))"
+	" FROM ml_notifications n WHERE n.job_id = j.id AND n.ml_user_id IN"                       \
+	" (SELECT external_id::bigint FROM accounts WHERE tenant_id = $1 AND channel = 'ml')))"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 

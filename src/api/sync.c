@@ -4,7 +4,7 @@
 #include "api.h"
 #include "jobs.h"
 #include "listing.h"
-#include "channels/ml/sync_run.h"
+#include "channel.h"
 #include "permissions.h"
 #include "validate.h"
 
@@ -23,14 +23,14 @@ static const char abandon_sql[] =
     "  AND j.status IN ('queued', 'running', 'failed')))";
 
 static const char start_sql[] =
-    "WITH acct AS (SELECT id, tenant_id FROM ml_accounts WHERE id = $1 AND tenant_id = $2),"
+    "WITH acct AS (SELECT id, tenant_id, channel FROM accounts WHERE id = $1 AND tenant_id = $2),"
     " ids AS (SELECT gen_random_uuid() AS run_id, nextval('jobs_id_seq') AS job_id FROM acct),"
     " run AS (INSERT INTO sync_runs (id, tenant_id, account_id, job_id, kind, scope, days)"
     "  SELECT ids.run_id, acct.tenant_id, acct.id, ids.job_id, 'backfill', $3, $4::int"
     "  FROM acct, ids ON CONFLICT DO NOTHING RETURNING id, job_id, tenant_id),"
     " job AS (INSERT INTO jobs (id, kind, tenant_id, payload, max_attempts, queue)"
-    "  SELECT job_id, '" ML_RUN_JOB "', tenant_id, jsonb_build_object('run', id), 20, $5"
-    "  FROM run"
+    "  SELECT run.job_id, acct.channel || '" CHANNEL_SYNC_JOB_SUFFIX "', run.tenant_id,"
+    "  jsonb_build_object('run', run.id), 20, $5 FROM run, acct"
     "  RETURNING id)"
     " SELECT (SELECT count(*) FROM acct), (SELECT id FROM job), (SELECT id FROM run)";
 
@@ -55,7 +55,7 @@ static const char status_sql[] =
 	"a.next_sync_at") ","
 			  " 'run', (SELECT " RUN_JSON " FROM sync_runs r WHERE r.account_id = a.id"
 			  "   ORDER BY r.started_at DESC LIMIT 1))::text"
-			  " FROM ml_accounts a WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR "
+			  " FROM accounts a WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR "
 			  "a.id = $2::uuid)"
 			  " ORDER BY a.created_at, a.id";
 

@@ -21,7 +21,9 @@
 /* Selected by every account query, in this order, for ml_account_json(). */
 // clang-format off
 #define ML_ACCOUNT_COLS                                                                            \
-	"a.id, a.ml_user_id, a.nickname, a.email, a.site_id, a.account_name, a.account_type, "     \
+	"a.id, a.external_id, a.nickname, a.settings->>'email', "                                  \
+	"coalesce(a.settings->>'siteId', 'MLB'), a.account_name, "                                 \
+	"coalesce(a.settings->>'accountType', 'individual'), "                                     \
 	"a.status, a.sync_enabled, a.is_primary, a.sync_interval_ms, a.notifications_enabled, "    \
 	SQL_ISO("a.last_sync_at") ", " SQL_ISO("a.next_sync_at") ", "                              \
 	"a.last_sync_status, a.last_sync_error, "                                                  \
@@ -33,7 +35,7 @@
 // clang-format on
 #define ML_ACCOUNT_NCOLS 28
 
-/* An assignment list for UPDATE ml_accounts: count one more error and put {time, kind, message}
+/* An assignment list for UPDATE accounts: count one more error and put {time, kind, message}
  * first in the history, keeping the newest ML_ERROR_HISTORY_MAX. kind and msg are parameters
  * ("$2"). */
 // clang-format off

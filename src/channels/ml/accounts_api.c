@@ -28,60 +28,67 @@ static const char lock_tenant_sql[] = "SELECT 1 FROM tenants WHERE id = $1 FOR N
 
 /* The first account of a tenant becomes primary (the tenant lock makes "first" well defined). */
 static const char create_sql[] =
-    "INSERT INTO ml_accounts AS a (tenant_id, ml_user_id, nickname, email, access_token_sealed, "
-    "  refresh_token_sealed, token_expires_at, account_name, account_type, is_primary, "
+    "INSERT INTO accounts AS a (tenant_id, channel, external_id, nickname, settings, "
+    "  access_token_sealed, refresh_token_sealed, token_expires_at, account_name, is_primary, "
     "  next_sync_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8, coalesce($9, 'individual'), "
-    "  NOT EXISTS (SELECT 1 FROM ml_accounts WHERE tenant_id = $1 AND is_primary), now()) "
-    "ON CONFLICT (tenant_id, ml_user_id) DO NOTHING RETURNING " ML_ACCOUNT_COLS;
+    "VALUES ($1, 'ml', $2, $3, jsonb_build_object('email', $4::text, 'accountType', "
+    "  coalesce($9, 'individual')), $5, $6, $7::timestamptz, $8, "
+    "  NOT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND channel = 'ml' "
+    "  AND is_primary), now()) "
+    "ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING " ML_ACCOUNT_COLS;
 
-static const char list_sql[] = "SELECT " ML_ACCOUNT_COLS " FROM ml_accounts a "
-			       "WHERE a.tenant_id = $1 ORDER BY a.created_at, a.id";
+static const char list_sql[] =
+    "SELECT " ML_ACCOUNT_COLS " FROM accounts a "
+    "WHERE a.tenant_id = $1 AND a.channel = 'ml' ORDER BY a.created_at, a.id";
 
 static const char get_sql[] =
-    "SELECT " ML_ACCOUNT_COLS " FROM ml_accounts a WHERE a.id = $1 AND a.tenant_id = $2";
+    "SELECT " ML_ACCOUNT_COLS " FROM accounts a WHERE a.id = $1 AND a.tenant_id = $2 "
+    "AND a.channel = 'ml'";
 
 static const char unmark_primary_sql[] =
-    "UPDATE ml_accounts SET is_primary = false WHERE tenant_id = $2 AND is_primary "
-    "AND id <> $1 AND EXISTS (SELECT 1 FROM ml_accounts WHERE id = $1 AND tenant_id = $2)";
+    "UPDATE accounts SET is_primary = false WHERE tenant_id = $2 AND channel = 'ml' "
+    "AND is_primary AND id <> $1 AND EXISTS (SELECT 1 FROM accounts WHERE id = $1 "
+    "AND tenant_id = $2 AND channel = 'ml')";
 
 /* Un-marking the primary directly is refused ($7): another account must be made primary. */
 static const char update_sql[] =
-    "UPDATE ml_accounts AS a SET "
+    "UPDATE accounts AS a SET "
     "  account_name = CASE WHEN $3::bool THEN $4 ELSE a.account_name END, "
     "  is_primary = a.is_primary OR coalesce($5::bool, false), "
     "  sync_interval_ms = coalesce($6::int, a.sync_interval_ms), "
     "  next_sync_at = CASE WHEN $6 IS NOT NULL AND a.last_sync_at IS NOT NULL "
     "    THEN a.last_sync_at + $6::int * interval '1 ms' ELSE a.next_sync_at END, "
     "  notifications_enabled = coalesce($7::bool, a.notifications_enabled) "
-    "WHERE a.id = $1 AND a.tenant_id = $2 AND NOT (a.is_primary AND $5::bool IS false) "
+    "WHERE a.id = $1 AND a.tenant_id = $2 AND a.channel = 'ml' AND NOT (a.is_primary AND $5::bool "
+    "IS false) "
     "RETURNING " ML_ACCOUNT_COLS;
 
-static const char exists_sql[] = "SELECT is_primary FROM ml_accounts WHERE id = $1 AND "
-				 "tenant_id = $2";
+static const char exists_sql[] = "SELECT is_primary FROM accounts WHERE id = $1 AND "
+				 "tenant_id = $2 AND channel = 'ml'";
 
 static const char delete_sql[] =
-    "DELETE FROM ml_accounts WHERE id = $1 AND tenant_id = $2 RETURNING id";
+    "DELETE FROM accounts WHERE id = $1 AND tenant_id = $2 AND channel = 'ml' RETURNING id";
 
 /* Deleting the primary promotes the oldest remaining account. */
 static const char promote_sql[] =
-    "UPDATE ml_accounts SET is_primary = true WHERE id = (SELECT id FROM ml_accounts "
-    "  WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1) "
-    "AND NOT EXISTS (SELECT 1 FROM ml_accounts WHERE tenant_id = $1 AND is_primary)";
+    "UPDATE accounts SET is_primary = true WHERE id = (SELECT id FROM accounts "
+    "  WHERE tenant_id = $1 AND channel = 'ml' ORDER BY created_at, id LIMIT 1) "
+    "AND NOT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND channel = 'ml' "
+    "AND is_primary)";
 
 /* An expired authorization stays expired: only a reconnect revives it. */
 static const char pause_sql[] =
-    "UPDATE ml_accounts SET sync_enabled = false, "
+    "UPDATE accounts SET sync_enabled = false, "
     "  status = CASE WHEN status IN ('active', 'error') THEN 'paused' ELSE status END "
-    "WHERE id = $1 AND tenant_id = $2 RETURNING id, status, sync_enabled";
+    "WHERE id = $1 AND tenant_id = $2 AND channel = 'ml' RETURNING id, status, sync_enabled";
 
 static const char resume_sql[] =
-    "UPDATE ml_accounts SET sync_enabled = true, next_sync_at = now(), "
+    "UPDATE accounts SET sync_enabled = true, next_sync_at = now(), "
     "  status = CASE WHEN status = 'paused' THEN 'active' ELSE status END "
-    "WHERE id = $1 AND tenant_id = $2 RETURNING id, status, sync_enabled";
+    "WHERE id = $1 AND tenant_id = $2 AND channel = 'ml' RETURNING id, status, sync_enabled";
 
 static const char tenant_ids_sql[] =
-    "SELECT id FROM ml_accounts WHERE tenant_id = $1 ORDER BY created_at, id";
+    "SELECT id FROM accounts WHERE tenant_id = $1 AND channel = 'ml' ORDER BY created_at, id";
 
 static pg_pool_t *pool(req_t *r)
 {

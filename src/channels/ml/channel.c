@@ -28,6 +28,7 @@ static void *start(app_t *app)
 	ml_accounts_routes(app);
 	ml_oauth_routes(app);
 	ml_questions_routes(app);
+	ml_webhook_stats_routes(app);
 	notifications_register_jobs(app);
 	ml_data_register_fetchers();
 	ml_run_register_jobs(app);

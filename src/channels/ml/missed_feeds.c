@@ -32,7 +32,7 @@ struct missed_feeds {
 };
 
 static const char account_sql[] =
-    "SELECT id FROM ml_accounts WHERE status = 'active' AND disconnected_at IS NULL"
+    "SELECT id FROM accounts WHERE channel = 'ml' AND status = 'active' AND disconnected_at IS NULL"
     " ORDER BY refreshed_at DESC LIMIT 1";
 
 static void fetch_page(missed_feeds_t *m);

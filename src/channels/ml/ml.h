@@ -20,8 +20,9 @@ typedef struct ml_state {
 ml_state_t *ml_state(const app_t *app);
 
 /* Route registration of the channel's handlers. */
-void ml_accounts_routes(app_t *app);  /* /api/ml-accounts (accounts_api.c) */
-void ml_oauth_routes(app_t *app);     /* /api/ml/oauth (oauth.c) */
-void ml_questions_routes(app_t *app); /* /api/questions (questions_api.c) */
+void ml_accounts_routes(app_t *app);	  /* /api/ml-accounts (accounts_api.c) */
+void ml_oauth_routes(app_t *app);	  /* /api/ml/oauth (oauth.c) */
+void ml_questions_routes(app_t *app);	  /* /api/questions (questions_api.c) */
+void ml_webhook_stats_routes(app_t *app); /* /api/webhooks/stats, /pending (webhook_stats.c) */
 
 #endif

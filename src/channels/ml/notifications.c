@@ -69,7 +69,8 @@ static const char load_sql[] =
     " coalesce(json_agg(json_build_object('id', a.id, 'tenant', a.tenant_id))"
     " FILTER (WHERE a.id IS NOT NULL), '[]')::text, now()::text"
     " FROM ml_notifications n"
-    " LEFT JOIN ml_accounts a ON a.ml_user_id = n.ml_user_id AND a.disconnected_at IS NULL"
+    " LEFT JOIN accounts a ON a.channel = 'ml' AND a.external_id = n.ml_user_id::text"
+    " AND a.disconnected_at IS NULL"
     " WHERE n.job_id = $1 AND n.status = 'pending' GROUP BY n.id ORDER BY n.id";
 
 /* The group's rows are named by job as well as by id: (job_id, status) is then an exact index

@@ -36,12 +36,16 @@ static const char lock_tenant_sql[] = "SELECT 1 FROM tenants WHERE id = $1 FOR N
 
 /* A reconnect keeps the row (its id, settings and cached data) and revives it. */
 static const char connect_sql[] =
-    "INSERT INTO ml_accounts AS a (tenant_id, ml_user_id, nickname, email, site_id, "
+    "INSERT INTO accounts AS a (tenant_id, channel, external_id, nickname, settings, "
     "  access_token_sealed, refresh_token_sealed, token_expires_at, is_primary, next_sync_at) "
-    "VALUES ($1, $2, $3, $4, coalesce($5, 'MLB'), $6, $7, now() + $8::int * interval '1 second', "
-    "  NOT EXISTS (SELECT 1 FROM ml_accounts WHERE tenant_id = $1 AND is_primary), now()) "
-    "ON CONFLICT (tenant_id, ml_user_id) DO UPDATE SET nickname = EXCLUDED.nickname, "
-    "  email = EXCLUDED.email, site_id = EXCLUDED.site_id, "
+    "VALUES ($1, 'ml', $2, $3, jsonb_build_object('email', $4::text, 'siteId', "
+    "  coalesce($5, 'MLB'), 'accountType', 'individual'), $6, $7, "
+    "  now() + $8::int * interval '1 second', "
+    "  NOT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND channel = 'ml' "
+    "  AND is_primary), now()) "
+    "ON CONFLICT (tenant_id, channel, external_id) DO UPDATE SET nickname = EXCLUDED.nickname, "
+    "  settings = a.settings || jsonb_build_object('email', EXCLUDED.settings->'email', "
+    "  'siteId', EXCLUDED.settings->'siteId'), "
     "  access_token_sealed = EXCLUDED.access_token_sealed, "
     "  refresh_token_sealed = EXCLUDED.refresh_token_sealed, "
     "  token_expires_at = EXCLUDED.token_expires_at, refreshed_at = now(), "

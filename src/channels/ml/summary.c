@@ -12,13 +12,13 @@
 #include <string.h>
 
 static const char start_sql[] =
-    "UPDATE ml_accounts SET last_sync_status = 'in_progress' "
-    "WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid) RETURNING ml_user_id, status";
+    "UPDATE accounts SET last_sync_status = 'in_progress' "
+    "WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid) RETURNING external_id, status";
 
 /* products = items, orders = orders, issues = unanswered questions + open claims, all from the
  * synced tables. */
 static const char success_sql[] =
-    "UPDATE ml_accounts a SET"
+    "UPDATE accounts a SET"
     " cached_products = (SELECT count(*) FROM ml_items i WHERE i.account_id = a.id),"
     " cached_orders = (SELECT count(*) FROM ml_orders o WHERE o.account_id = a.id),"
     " cached_issues = (SELECT count(*) FROM ml_questions q WHERE q.tenant_id = a.tenant_id"
@@ -34,7 +34,7 @@ static const char success_sql[] =
 /* An expired authorization was already marked by the token upkeep; other failures turn an
  * active account into error until a sync succeeds. */
 static const char failure_sql[] =
-    "UPDATE ml_accounts SET last_sync_status = 'failed', last_sync_error = left($2, 500), "
+    "UPDATE accounts SET last_sync_status = 'failed', last_sync_error = left($2, 500), "
     "  next_sync_at = now() + sync_interval_ms * interval '1 ms', "
     "  status = CASE WHEN $3::bool THEN 'expired' WHEN status = 'active' THEN 'error' "
     "    ELSE status END, " ML_PUSH_ERROR("'sync'", "left($2, 500)") " "

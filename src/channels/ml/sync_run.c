@@ -113,9 +113,9 @@ struct run {
 };
 
 static const char load_sql[] =
-    "SELECT r.id, r.tenant_id, r.account_id, a.ml_user_id, r.kind, r.scope, r.days,"
+    "SELECT r.id, r.tenant_id, r.account_id, a.external_id, r.kind, r.scope, r.days,"
     " extract(epoch FROM r.since)::bigint, r.progress::text, r.status, r.started_at::text"
-    " FROM sync_runs r JOIN ml_accounts a ON a.id = r.account_id WHERE r.id = $1";
+    " FROM sync_runs r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1";
 
 /* A run whose process died (no heartbeat for a minute) and whose job will not resume it. */
 static const char abandon_sql[] =
@@ -133,7 +133,7 @@ static const char scheduled_sql[] =
     " SELECT a.tenant_id, a.id, 'scheduled', 'all', 30,"
     "  (SELECT max(started_at) - interval '1 hour' FROM sync_runs s WHERE s.account_id = a.id"
     "   AND s.status = 'success' AND s.scope IN ('all', 'orders'))"
-    " FROM ml_accounts a WHERE a.id = $1"
+    " FROM accounts a WHERE a.id = $1"
     " ON CONFLICT DO NOTHING RETURNING id";
 
 static const char flush_sql[] =
@@ -149,7 +149,7 @@ static const char finish_sql[] =
 
 /* cachedData from the synced tables. */
 static const char cached_sql[] =
-    "UPDATE ml_accounts a SET"
+    "UPDATE accounts a SET"
     " cached_products = (SELECT count(*) FROM ml_items i WHERE i.account_id = a.id),"
     " cached_orders = (SELECT count(*) FROM ml_orders o WHERE o.account_id = a.id),"
     " cached_issues = (SELECT count(*) FROM ml_questions q WHERE q.tenant_id = a.tenant_id"

@@ -15,18 +15,18 @@
 #include <string.h>
 
 static const char expiring_sql[] =
-    "SELECT id FROM ml_accounts WHERE status IN ('active', 'paused', 'error') "
+    "SELECT id FROM accounts WHERE channel = 'ml' AND status IN ('active', 'paused', 'error') "
     "AND token_expires_at <= now() + interval '30 minutes' ORDER BY token_expires_at LIMIT $1";
 
 /* Claiming moves next_sync_at forward, so another process (or the next sweep) skips them. */
 static const char claim_sql[] =
-    "UPDATE ml_accounts SET next_sync_at = now() + sync_interval_ms * interval '1 ms' "
-    "WHERE id IN (SELECT id FROM ml_accounts WHERE sync_enabled "
+    "UPDATE accounts SET next_sync_at = now() + sync_interval_ms * interval '1 ms' "
+    "WHERE id IN (SELECT id FROM accounts WHERE channel = 'ml' AND sync_enabled "
     "  AND status IN ('active', 'error') AND next_sync_at <= now() "
     "  ORDER BY next_sync_at FOR UPDATE SKIP LOCKED LIMIT $1) RETURNING id";
 
 static const char trim_sql[] =
-    "UPDATE ml_accounts SET error_history = (SELECT jsonb_agg(x.e ORDER BY x.n) "
+    "UPDATE accounts SET error_history = (SELECT jsonb_agg(x.e ORDER BY x.n) "
     "  FROM jsonb_array_elements(error_history) WITH ORDINALITY AS x(e, n) WHERE x.n <= 20) "
     "WHERE jsonb_array_length(error_history) > 20";
 
@@ -34,15 +34,15 @@ static const char states_sql[] =
     "DELETE FROM ml_oauth_states WHERE expires_at < now() - interval '1 day'";
 
 static const char health_sql[] =
-    "SELECT status, count(*) FROM ml_accounts GROUP BY status ORDER BY status";
+    "SELECT status, count(*) FROM accounts GROUP BY status ORDER BY status";
 
 static const char stale_seal_sql[] =
-    "SELECT id, access_token_sealed, refresh_token_sealed FROM ml_accounts "
-    "WHERE NOT (access_token_sealed LIKE $1 AND refresh_token_sealed LIKE $1) LIMIT $2";
+    "SELECT id, access_token_sealed, refresh_token_sealed FROM accounts WHERE channel = 'ml' "
+    "AND NOT (access_token_sealed LIKE $1 AND refresh_token_sealed LIKE $1) LIMIT $2";
 
 /* Compare-and-set: a refresh that saved new tokens meanwhile wins. */
 static const char reseal_sql[] =
-    "UPDATE ml_accounts SET access_token_sealed = $2, refresh_token_sealed = $3 "
+    "UPDATE accounts SET access_token_sealed = $2, refresh_token_sealed = $3 "
     "WHERE id = $1 AND access_token_sealed = $4 AND refresh_token_sealed = $5";
 
 typedef struct sweep {

@@ -17,24 +17,24 @@
 static const char read_sql[] = "SELECT access_token_sealed, refresh_token_sealed, status, "
 			       "  refreshed_at >= to_timestamp($2::bigint / 1000.0) AS fresh, "
 			       "  token_expires_at > now() + interval '30 minutes' AS healthy "
-			       "FROM ml_accounts WHERE id = $1";
+			       "FROM accounts WHERE id = $1";
 
 static const char access_sql[] =
     "SELECT access_token_sealed, status, token_expires_at <= now() + interval '1 minute' "
-    "FROM ml_accounts WHERE id = $1";
+    "FROM accounts WHERE id = $1";
 
 static const char save_sql[] =
-    "UPDATE ml_accounts SET access_token_sealed = $2, refresh_token_sealed = $3, "
+    "UPDATE accounts SET access_token_sealed = $2, refresh_token_sealed = $3, "
     "  token_expires_at = now() + $4::int * interval '1 second', refreshed_at = now(), "
     "  status = CASE WHEN status = 'expired' THEN 'active' ELSE status END "
     "WHERE id = $1";
 
 static const char expired_sql[] =
-    "UPDATE ml_accounts SET status = 'expired', " ML_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
+    "UPDATE accounts SET status = 'expired', " ML_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
 
 /* A failed refresh that is not the grant's death: keep the status, remember the error. */
 static const char failed_sql[] =
-    "UPDATE ml_accounts SET " ML_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
+    "UPDATE accounts SET " ML_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
 
 /* Compare-and-delete: never release a lease that expired and went to someone else. */
 static const char unlock_lua[] =

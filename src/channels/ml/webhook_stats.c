@@ -2,6 +2,7 @@
  * processing lag, and the backlog still waiting. A notification belongs to a tenant through
  * the tenant's accounts (its user_id). */
 #include "api.h"
+#include "ml.h"
 #include "identity.h"
 #include "permissions.h"
 #include "validate.h"
@@ -9,20 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Both statements start from the tenant's accounts (one per seller: unique (tenant_id,
- * ml_user_id)) and read each seller's rows by index: its window from ml_notifications_processed
- * and ml_notifications_pending (0011), its waiting ones from the latter. OFFSET 0 keeps each
- * subquery a per-account scan: with "ml_user_id IN (the accounts)", or a plain join, the planner
- * could read every tenant's rows (the whole table for the pending list). */
+/* Both statements start from the tenant's Mercado Livre accounts (one per seller: unique
+ * (tenant_id, channel, external_id)) and read each seller's rows by index: its window from
+ * ml_notifications_processed and ml_notifications_pending (0011), its waiting ones from the latter.
+ * OFFSET 0 keeps each subquery a per-account scan: with "ml_user_id IN (the accounts)", or a plain
+ * join, the planner could read every tenant's rows (the whole table for the pending list). */
 static const char stats_sql[] =
     "WITH mine AS (SELECT n.status, n.topic, n.arrived_at, n.processed_at"
-    " FROM ml_accounts a CROSS JOIN LATERAL (SELECT status, topic, arrived_at, processed_at"
-    " FROM ml_notifications WHERE ml_user_id = a.ml_user_id AND status <> 'pending'"
+    " FROM accounts a CROSS JOIN LATERAL (SELECT status, topic, arrived_at, processed_at"
+    " FROM ml_notifications WHERE ml_user_id = a.external_id::bigint AND status <> 'pending'"
     " AND arrived_at >= now() - make_interval(hours => $2::int)"
     " UNION ALL SELECT status, topic, arrived_at, processed_at"
-    " FROM ml_notifications WHERE ml_user_id = a.ml_user_id AND status = 'pending'"
+    " FROM ml_notifications WHERE ml_user_id = a.external_id::bigint AND status = 'pending'"
     " AND arrived_at >= now() - make_interval(hours => $2::int) OFFSET 0) n"
-    " WHERE a.tenant_id = $1),"
+    " WHERE a.tenant_id = $1 AND a.channel = 'ml'),"
     " lag AS (SELECT extract(epoch FROM processed_at - arrived_at) * 1000 AS ms FROM mine"
     " WHERE processed_at IS NOT NULL)"
     " SELECT json_build_object("
@@ -48,10 +49,10 @@ static const char pending_sql[] =
     " 'attempts', j.attempts, 'lastError', j.last_error,"
     " 'nextAttemptAt', to_char(j.run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))"
     " FROM jobs j WHERE j.id = n.job_id))::text"
-    " FROM ml_accounts a CROSS JOIN LATERAL (SELECT id, notification_id, topic, resource,"
+    " FROM accounts a CROSS JOIN LATERAL (SELECT id, notification_id, topic, resource,"
     " ml_user_id, attempts, source, arrived_at, job_id FROM ml_notifications"
-    " WHERE ml_user_id = a.ml_user_id AND status = 'pending' OFFSET 0) n"
-    " WHERE a.tenant_id = $1"
+    " WHERE ml_user_id = a.external_id::bigint AND status = 'pending' OFFSET 0) n"
+    " WHERE a.tenant_id = $1 AND a.channel = 'ml'"
     " ORDER BY n.arrived_at, n.id LIMIT $2 OFFSET $3";
 
 typedef struct window {
@@ -129,7 +130,7 @@ static void pending(req_t *r)
 	pg_query_prepared(((app_t *)r->app)->pg, pending_sql, 3, params, pending_done, p);
 }
 
-void api_webhook_stats_routes(app_t *app)
+void ml_webhook_stats_routes(app_t *app)
 {
 	http_route(
 	    app->http, "GET", "/api/webhooks/stats", stats, ROUTE_AUTH,
