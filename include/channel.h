@@ -59,7 +59,7 @@ typedef struct channel_intake {
 typedef void (*channel_done_cb)(const char *error, void *arg);
 
 /* The job kind of an account's backfill (POST /api/sync/start) is the channel's name with this
- * suffix ("ml_sync"); the channel registers its handler. */
+ * suffix; the channel registers its handler. */
 #define CHANNEL_SYNC_JOB_SUFFIX "_sync"
 
 typedef struct channel {

@@ -1,5 +1,5 @@
-/* /api/sync: start a backfill of an account (a durable ml_sync job, 202), its progress, and the
- * history of runs. A second start while a run holds the account is 409: the unique index on
+/* /api/sync: start a backfill of an account (a durable <channel>_sync job, 202), its progress, and
+ * the history of runs. A second start while a run holds the account is 409: the unique index on
  * running runs decides, so two concurrent starts cannot both win. */
 #include "api.h"
 #include "jobs.h"
@@ -90,7 +90,7 @@ static void started(PGresult *const *results, int n, const char *err, void *arg)
 	}
 	const PGresult *res = results[1];
 	if (pg_int(res, 0, 0, 0) == 0) {
-		http_error(r, 404, "NOT_FOUND", "No such Mercado Livre account.", NULL);
+		http_error(r, 404, "NOT_FOUND", "No such account.", NULL);
 		return;
 	}
 	if (!pg_value(res, 0, 1)) {
@@ -150,7 +150,7 @@ static void status_done(const PGresult *res, const char *err, void *arg)
 	}
 	if (c->one) {
 		if (PQntuples(res) != 1) {
-			http_error(c->r, 404, "NOT_FOUND", "No such Mercado Livre account.", NULL);
+			http_error(c->r, 404, "NOT_FOUND", "No such account.", NULL);
 			return;
 		}
 		http_ok(c->r, 200, list_json_cell(res, 0, 0), NULL);

@@ -23,13 +23,14 @@ static json_t *account_of(json_t *list, const char *channel)
 /* Another channel's account as its channel would store it: an id there, settings, a secret. */
 static void insert_account(const char *tenant_id, const char *channel, const char *external_id)
 {
-	cr_assert_eq(ident_sql("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
-			       " settings, access_token_sealed) VALUES ('%s', '%s', '%s', 'Loja %s',"
-			       " jsonb_build_object('region', 'na', 'marketplaceIds',"
-			       " jsonb_build_array('A2Q3Y263D00KWC')),"
-			       " 'v1:k:SECRET-%s')",
-			       tenant_id, channel, external_id, external_id, external_id),
-		     0);
+	cr_assert_eq(
+	    ident_sql("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
+		      " settings, access_token_sealed) VALUES ('%s', '%s', '%s', 'Loja %s',"
+		      " jsonb_build_object('region', 'na', 'marketplaceIds',"
+		      " jsonb_build_array('A2Q3Y263D00KWC')),"
+		      " 'v1:k:SECRET-%s')",
+		      tenant_id, channel, external_id, external_id, external_id),
+	    0);
 }
 
 Test(channels, accounts_lists_every_channel_of_the_tenant_and_filters_by_channel)
@@ -116,17 +117,17 @@ Test(channels, webhooks_for_an_unknown_channel_are_404_and_ml_is_stored)
 	cr_assert_eq(r.status, 404, "%s", r.body);
 	cr_assert_not_null(strstr(r.body, "\"NOT_FOUND\""), "%s", r.body);
 	h_resp_free(&r);
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id = '%s'",
-			       nid),
-		     0);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id = '%s'", nid),
+	    0);
 
 	r = h_http("POST", h_url(&srv, "/webhooks/ml"), body, json);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(r.body, "{\"success\":true}");
 	h_resp_free(&r);
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id = '%s'",
-			       nid),
-		     1);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id = '%s'", nid),
+	    1);
 	/* A malformed one is still Mercado Livre's 400. */
 	r = h_http("POST", h_url(&srv, "/webhooks/ml"), "{\"topic\":\"items\"}", json);
 	cr_assert_eq(r.status, 400, "%s", r.body);
@@ -159,7 +160,8 @@ Test(channels, migration_0012_keeps_every_account_and_what_references_it)
 
 	cr_assert_eq(
 	    h_sh("psql -X -q '%s' -v ON_ERROR_STOP=1 -c \""
-		 "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		 "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', "
+		 "'A'),"
 		 " ('00000000-0000-0000-0000-00000000000b', 'B');"
 		 "INSERT INTO ml_accounts (tenant_id, ml_user_id, nickname, email, site_id,"
 		 " account_type, is_primary, access_token_sealed, refresh_token_sealed,"
@@ -211,12 +213,13 @@ Test(channels, migration_0012_keeps_every_account_and_what_references_it)
 	cr_assert_eq(h_sql_int_at(url, "SELECT sum(orders) FROM ml_order_days"
 				       " WHERE day = '-infinity'"),
 		     orders);
-	cr_assert_eq(h_sh("psql -X -q '%s' -v ON_ERROR_STOP=1 -c \"INSERT INTO ml_orders"
-			  " (tenant_id, account_id, ml_id, status, date_created, last_updated, raw)"
-			  " SELECT tenant_id, id, 99, 'paid', now(), now(), '{}' FROM accounts LIMIT 1\""
-			  " >/dev/null",
-			  url),
-		     0);
+	cr_assert_eq(
+	    h_sh("psql -X -q '%s' -v ON_ERROR_STOP=1 -c \"INSERT INTO ml_orders"
+		 " (tenant_id, account_id, ml_id, status, date_created, last_updated, raw)"
+		 " SELECT tenant_id, id, 99, 'paid', now(), now(), '{}' FROM accounts LIMIT 1\""
+		 " >/dev/null",
+		 url),
+	    0);
 	cr_assert_eq(h_sql_int_at(url, "SELECT sum(orders) FROM ml_order_days"
 				       " WHERE day = '-infinity'"),
 		     orders + 1);
