@@ -22,12 +22,13 @@ struct app;
 struct req;
 
 /* One row of a channel's outgoing rate table: the calls of one operation, per account, go
- * through a token bucket of `rate` per second holding at most `burst`. op "" is the row of every
- * operation without its own. */
+ * through a token bucket of `rate` per second holding at most `burst`, which starts with `start`
+ * tokens. op "" is the row of every operation without its own. */
 typedef struct channel_rate {
 	const char *op;
 	double rate;
 	double burst;
+	double start; /* tokens of a new bucket: burst when the provider's starts full */
 } channel_rate_t;
 
 /* How a notification was refused: the answer's status and code, and a sentence for the

@@ -33,6 +33,11 @@ void ratelimit_free(ratelimit_t *rl);
  * rate <= 0 (an exemption under a limited prefix). Reconfiguring resets existing buckets. */
 void ratelimit_configure(ratelimit_t *rl, const char *prefix, double rate, double burst);
 /* 0 when a token was taken for key, else microseconds to wait before asking again. */
+/* The same, with start tokens in a new bucket instead of a full one: a provider's bucket that
+ * calls we did not count (another process, a restart, a login) may have drained must not meet a
+ * burst it no longer has. */
+void ratelimit_configure_start(ratelimit_t *rl, const char *prefix, double rate, double burst,
+			       double start);
 int64_t ratelimit_acquire(ratelimit_t *rl, const char *key, int64_t now_us);
 void ratelimit_throttled(ratelimit_t *rl, const char *key, int64_t now_us); /* got a 429 */
 void ratelimit_succeeded(ratelimit_t *rl, const char *key);

@@ -41,7 +41,8 @@ void channels_configure_rates(app_t *app)
 					 rows[k].op);
 			else
 				snprintf(prefix, sizeof(prefix), "%s:", channels[i]->name);
-			ratelimit_configure(app->limits, prefix, rows[k].rate, rows[k].burst);
+			ratelimit_configure_start(app->limits, prefix, rows[k].rate, rows[k].burst,
+						  rows[k].start);
 		}
 	}
 }

@@ -186,6 +186,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	    url(&l, "ML_AUTH_URL", "https://auth.mercadolivre.com.br", false, http_schemes);
 	c->ml_webhook_secret = str(&l, "ML_WEBHOOK_SECRET", NULL, false);
 	c->ml_rate = (double)num(&l, "ML_RATE", 20, 1, 100000);
+	c->ml_burst = (double)num(&l, "ML_BURST", 0, 0, 100000);
 	c->ml_token_sweep_ms = (int)num(&l, "ML_TOKEN_SWEEP_MS", 60000, 50, 3600000);
 	c->ml_sync_sweep_ms = (int)num(&l, "ML_SYNC_SWEEP_MS", 60000, 50, 3600000);
 	c->amazon_client_id = str(&l, "AMAZON_CLIENT_ID", NULL, false);

@@ -75,6 +75,7 @@ struct rule {
 	char *prefix;
 	size_t len;
 	double rate, burst;
+	double start; /* tokens in a new bucket */
 };
 
 /* One bucket per key seen, chained in a fixed table. */
@@ -188,6 +189,8 @@ static struct entry *lookup(ratelimit_t *rl, const char *key, int64_t now_us)
 	e = xmalloc(sizeof(*e) + len + 1);
 	memcpy(e->key, key, len + 1);
 	tbucket_init(&e->b, r->rate, r->burst, now_us);
+	if (r->start < e->b.tokens)
+		e->b.tokens = r->start;
 	uint32_t slot = hash_key(key) % RL_SLOTS;
 	e->next = rl->slots[slot];
 	rl->slots[slot] = e;
@@ -196,6 +199,12 @@ static struct entry *lookup(ratelimit_t *rl, const char *key, int64_t now_us)
 }
 
 void ratelimit_configure(ratelimit_t *rl, const char *prefix, double rate, double burst)
+{
+	ratelimit_configure_start(rl, prefix, rate, burst, burst);
+}
+
+void ratelimit_configure_start(ratelimit_t *rl, const char *prefix, double rate, double burst,
+			       double start)
 {
 	struct rule *r = NULL;
 	for (size_t i = 0; i < rl->nrules; i++) {
@@ -210,6 +219,7 @@ void ratelimit_configure(ratelimit_t *rl, const char *prefix, double rate, doubl
 	}
 	r->rate = rate;
 	r->burst = burst;
+	r->start = start < 0 ? 0 : start;
 	/* The rules array may have moved and a new prefix may now be the longest match for
 	 * existing keys: drop every bucket so each is rebuilt from its current rule on next use.
 	 * Configuration happens at start-up, so losing AIMD state here costs nothing. */

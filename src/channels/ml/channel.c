@@ -55,15 +55,24 @@ static void free_state(void *state)
 }
 
 /* One bucket per account shared by every operation (ML_SYNC_OP): Mercado Livre limits an
- * application per seller, not per resource. A tenth of the rate is held back as the start's
- * burst: requests reach Mercado Livre with some jitter, and a bucket there that matches ours
- * exactly would meet them empty (a 429). */
+ * application per seller, not per resource. Its bucket is ML_BURST (when told; else 0.9 x the
+ * rate: requests reach Mercado Livre with some jitter, and a bucket there that matches ours
+ * exactly would meet them empty). A new bucket starts empty: the calls of a login, another
+ * process or a restart may have spent Mercado Livre's, and at ML_RATE it fills in a second. */
 static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
 {
 	if (max < 1)
 		return 0;
 	double rate = app->cfg.ml_rate;
-	out[0] = (channel_rate_t){"", rate, rate > 10 ? rate * 0.9 : rate};
+	double burst = rate > 10 ? rate * 0.9 : rate;
+	if (app->cfg.ml_burst > 0) {
+		/* What Mercado Livre refills in 50 ms is held back: a call reaches it later than
+		 * it leaves here, by a delay that varies, so its bucket lags ours by that much. */
+		double lag = rate * 0.05;
+		burst =
+		    app->cfg.ml_burst - (lag < app->cfg.ml_burst / 2 ? lag : app->cfg.ml_burst / 2);
+	}
+	out[0] = (channel_rate_t){"", rate, burst, 0};
 	return 1;
 }
 
