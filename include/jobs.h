@@ -38,11 +38,6 @@ enum job_flags {
 	JOB_REPLAYABLE = 1 << 0,
 };
 
-typedef struct jobs_stats {
-	unsigned long long claimed, done, retried, dead, lost, redispatched, reclaimed;
-	int running;
-} jobs_stats_t;
-
 jobs_t *jobs_new(struct app *app);
 /* Start consuming (after every handler is registered). */
 void jobs_start(jobs_t *j);
@@ -53,7 +48,6 @@ void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn, int flags);
 /* Tell the consumers about jobs just committed (XADD). Best effort: if Redis is down the sweeper
  * dispatches them later from PostgreSQL. */
 void jobs_dispatch(jobs_t *j, const int64_t *ids, int n);
-void jobs_stats(const jobs_t *j, jobs_stats_t *out);
 
 void job_done(job_t *job, const char *note);
 /* Try again after delay_ms (-1: exponential backoff with jitter); dead after max_attempts

@@ -12,7 +12,6 @@ typedef struct metric metric_t;
 /* `labels` is the rendered label set without braces, e.g. `route="/health",code="2xx"`, or "".
  * Asking again for the same name and labels returns the same metric. */
 metric_t *metrics_counter(const char *name, const char *help, const char *labels);
-metric_t *metrics_gauge(const char *name, const char *help, const char *labels);
 /* Buckets are upper bounds in ascending order (seconds for latencies); NULL = default latency set.
  */
 metric_t *metrics_histogram(const char *name, const char *help, const char *labels,
@@ -27,7 +26,6 @@ void metrics_counter_fn(const char *name, const char *help, const char *labels,
 
 void metric_inc(metric_t *m);
 void metric_add(metric_t *m, double v);
-void metric_set(metric_t *m, double v);
 void metric_observe(metric_t *m, double v);
 double metric_value(const metric_t *m); /* counter/gauge value, histogram count */
 

@@ -20,7 +20,6 @@ typedef void (*redis_cb)(redisReply *reply, const char *err, void *arg);
 redis_t *redis_new(struct event_base *base, const char *url, const char *name, int timeout_ms);
 void redis_free(redis_t *r);
 bool redis_connected(const redis_t *r);
-bool redis_url_valid(const char *url);
 
 void redis_command(redis_t *r, redis_cb cb, void *arg, const char *fmt, ...);
 void redis_commandv(redis_t *r, redis_cb cb, void *arg, int argc, const char **argv,

@@ -13,6 +13,7 @@
 #include "app.h"
 #include "backoff.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <event2/event_struct.h>
@@ -64,7 +65,10 @@ struct jobs {
 	int stale_s, redispatch_s;
 	char stream[80];		     /* this process's queue (JOB_QUEUE) */
 	char replayable[MAX_KINDS * 34 + 3]; /* the JOB_REPLAYABLE kinds, as a text[]: {a,b} */
-	jobs_stats_t stats;
+	/* What this process did with jobs, for /metrics. */
+	struct {
+		metric_t *claimed, *done, *retried, *dead, *lost, *redispatched, *reclaimed;
+	} m;
 };
 
 static void read_more(jobs_t *j);
@@ -120,7 +124,7 @@ static void xadd_done(redisReply *reply, const char *err, void *arg)
 {
 	jobs_t *j = arg;
 	if (err || (reply && reply->type == REDIS_REPLY_ERROR))
-		j->stats.lost++; /* the sweeper will find it in PostgreSQL */
+		metric_inc(j->m.lost); /* the sweeper will find it in PostgreSQL */
 }
 
 void jobs_dispatch(jobs_t *j, const int64_t *ids, int n)
@@ -180,7 +184,7 @@ void job_done(job_t *job, const char *note)
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, job->id);
 	const char *params[] = {id, note};
-	job->jobs->stats.done++;
+	metric_inc(job->jobs->m.done);
 	pg_query_prepared(job->app->pg, rj->replayable ? done_replayable_sql : done_sql, 2, params,
 			  finished, rj);
 }
@@ -190,7 +194,7 @@ static void retried(const PGresult *res, const char *err, void *arg)
 	running_t *rj = arg;
 	const char *status = pg_value(res, 0, 0);
 	if (status && strcmp(status, "dead") == 0) {
-		rj->job.jobs->stats.dead++;
+		metric_inc(rj->job.jobs->m.dead);
 		log_warn("jobs: job %" PRId64 " (%s) is dead after %d attempts", rj->job.id,
 			 rj->job.kind, rj->job.attempt);
 	}
@@ -210,7 +214,7 @@ void job_retry(job_t *job, const char *error, int64_t delay_ms)
 	snprintf(id, sizeof(id), "%" PRId64, job->id);
 	snprintf(delay, sizeof(delay), "%" PRId64, delay_ms);
 	const char *params[] = {id, error, delay};
-	job->jobs->stats.retried++;
+	metric_inc(job->jobs->m.retried);
 	log_info("jobs: job %" PRId64 " (%s) attempt %d failed, retry in %" PRId64 " ms: %s",
 		 job->id, job->kind, job->attempt, delay_ms, error);
 	pg_query_prepared(job->app->pg, retry_sql, 3, params, retried, rj);
@@ -227,7 +231,7 @@ void job_fail(job_t *job, const char *error)
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, job->id);
 	const char *params[] = {id, error};
-	job->jobs->stats.dead++;
+	metric_inc(job->jobs->m.dead);
 	log_warn("jobs: job %" PRId64 " (%s) failed for good: %s", job->id, job->kind, error);
 	pg_query_prepared(job->app->pg, dead_sql, 2, params, finished, rj);
 }
@@ -267,7 +271,7 @@ static void claimed(const PGresult *res, const char *err, void *arg)
 		release_slot(j, rj);
 		return;
 	}
-	j->stats.claimed++;
+	metric_inc(j->m.claimed);
 	job_t *job = &rj->job;
 	snprintf(rj->kind, sizeof(rj->kind), "%s", pg_value(res, 0, 0));
 	job->kind = rj->kind;
@@ -397,7 +401,7 @@ static void swept(const PGresult *res, const char *err, void *arg)
 	int64_t *ids = xmalloc((size_t)n * sizeof(int64_t));
 	for (int i = 0; i < n; i++)
 		ids[i] = pg_int(res, i, 0, 0);
-	j->stats.redispatched += (unsigned long long)n;
+	metric_add(j->m.redispatched, n);
 	jobs_dispatch(j, ids, n);
 	free(ids);
 }
@@ -409,7 +413,7 @@ static void autoclaimed(redisReply *reply, const char *err, void *arg)
 	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
 		return;
 	const redisReply *entries = reply->element[1];
-	j->stats.reclaimed += entries->elements;
+	metric_add(j->m.reclaimed, (double)entries->elements);
 	claim_entries(j, entries);
 }
 
@@ -439,6 +443,11 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- lifecycle --------------------------------------------------------------------------- */
 
+static double running_of(void *arg)
+{
+	return ((jobs_t *)arg)->running;
+}
+
 jobs_t *jobs_new(app_t *app)
 {
 	jobs_t *j = xcalloc(1, sizeof(*j));
@@ -461,6 +470,16 @@ jobs_t *jobs_new(app_t *app)
 	j->blocking = redis_new(app->base, app->cfg.redis_url, "jobs", BLOCK_MS + 2000);
 	evtimer_assign(&j->read_retry, app->base, read_retry_cb, j);
 	event_assign(&j->sweep, app->base, -1, EV_PERSIST, sweep_cb, j);
+	static const char help[] = "Jobs by what this process did with them";
+	j->m.claimed = metrics_counter("sellerhub_jobs_total", help, "event=\"claimed\"");
+	j->m.done = metrics_counter("sellerhub_jobs_total", help, "event=\"done\"");
+	j->m.retried = metrics_counter("sellerhub_jobs_total", help, "event=\"retried\"");
+	j->m.dead = metrics_counter("sellerhub_jobs_total", help, "event=\"dead\"");
+	j->m.lost = metrics_counter("sellerhub_jobs_total", help, "event=\"lost\"");
+	j->m.redispatched = metrics_counter("sellerhub_jobs_total", help, "event=\"redispatched\"");
+	j->m.reclaimed = metrics_counter("sellerhub_jobs_total", help, "event=\"reclaimed\"");
+	metrics_gauge_fn("sellerhub_jobs_running", "Jobs running in this process", "", running_of,
+			 j);
 	return j;
 }
 
@@ -510,10 +529,4 @@ void jobs_free(jobs_t *j)
 	evtimer_del(&j->read_retry);
 	redis_free(j->blocking);
 	free(j);
-}
-
-void jobs_stats(const jobs_t *j, jobs_stats_t *out)
-{
-	*out = j->stats;
-	out->running = j->running;
 }

@@ -84,11 +84,6 @@ metric_t *metrics_counter(const char *name, const char *help, const char *labels
 	return series(family(name, help, COUNTER, NULL, 0), labels ? labels : "");
 }
 
-metric_t *metrics_gauge(const char *name, const char *help, const char *labels)
-{
-	return series(family(name, help, GAUGE, NULL, 0), labels ? labels : "");
-}
-
 metric_t *metrics_histogram(const char *name, const char *help, const char *labels,
 			    const double *buckets, size_t nbuckets)
 {
@@ -119,11 +114,6 @@ void metric_inc(metric_t *m)
 void metric_add(metric_t *m, double v)
 {
 	m->value += v;
-}
-
-void metric_set(metric_t *m, double v)
-{
-	m->value = v;
 }
 
 void metric_observe(metric_t *m, double v)

@@ -93,18 +93,6 @@ bad:
 	return false;
 }
 
-bool redis_url_valid(const char *url)
-{
-	char *host, *user, *password;
-	int port, db;
-	if (!parse_url(url, &host, &port, &user, &password, &db))
-		return false;
-	free(host);
-	free(user);
-	free(password);
-	return true;
-}
-
 /* --- command records ------------------------------------------------------------------------ */
 
 static void cmd_timeout(evutil_socket_t fd, short what, void *arg)

@@ -1,5 +1,5 @@
-/* The Mercado Livre client: OAuth token calls, GETs with an account's token, and the counts an
- * account summary shows. Every call goes out through httpc with the rate-limiter key
+/* The Mercado Livre client: OAuth token calls, and GETs and POSTs with an account's token.
+ * Every call goes out through httpc with the rate-limiter key
  * "ml:<operation>:<account>" (a 429 slows that bucket down); a 401 on an account call triggers
  * one refresh (upkeep.c) and one retry. Error messages are one line built from Mercado
  * Livre's error body and never carry a token. */
@@ -69,14 +69,5 @@ void ml_account_get(app_t *app, const char *account_id, const char *op, const ch
  * surely did not reach Mercado Livre (httpc's rule for POST). */
 void ml_account_post(app_t *app, const char *account_id, const char *op, const char *path,
 		     const char *json_body, ml_cb cb, void *arg);
-
-/* The counts an account shows: items total, orders total, unanswered questions, open claims.
- * The four calls run at once. */
-typedef struct ml_counts {
-	long long products, orders, questions, claims;
-} ml_counts_t;
-typedef void (*ml_counts_cb)(const ml_result_t *res, const ml_counts_t *counts, void *arg);
-void ml_account_counts(app_t *app, const char *account_id, int64_t ml_user_id, ml_counts_cb cb,
-		       void *arg);
 
 #endif
