@@ -5,6 +5,20 @@
 #define SH_ACCOUNTS_H
 
 #include "app.h"
+#include "identity.h"
+
+#define ACCOUNTS_ERROR_HISTORY_MAX 20
+
+/* An assignment list for UPDATE accounts: count one more error and put {time, kind, message}
+ * first in the history, keeping the newest ACCOUNTS_ERROR_HISTORY_MAX. kind and msg are parameters
+ * ("$2"). */
+// clang-format off
+#define ACCOUNTS_PUSH_ERROR(kind, msg)                                                             \
+	"error_count = error_count + 1, error_history = (SELECT coalesce(jsonb_agg(x.e ORDER BY "  \
+	"x.n), '[]'::jsonb) FROM jsonb_array_elements(jsonb_build_array(jsonb_build_object("       \
+	"'time', " SQL_ISO("now()") ", 'kind', " kind "::text, 'message', " msg "::text)) || "     \
+	"error_history) WITH ORDINALITY AS x(e, n) WHERE x.n <= 20)"
+// clang-format on
 
 /* The tenant's accounts, of one channel or (channel NULL) all, oldest first: cb gets one row
  * per account whose one column is its JSON object (the common fields of API.md's "Accounts

@@ -30,6 +30,8 @@ typedef struct app {
 	struct jobs *jobs;	   /* background jobs (jobs.h) */
 	struct webhooks *webhooks; /* notification intake (webhooks.h) */
 	void **channel_states;	   /* what each channel's start returned (channel.h) */
+	struct upkeep *upkeep;	   /* token refreshes in flight (upkeep.h) */
+	struct janitor *janitor;   /* the accounts\' periodic work (janitor.h) */
 	int64_t started_ms;
 } app_t;
 

@@ -21,6 +21,36 @@
 struct app;
 struct req;
 
+/* What went wrong in a call to a channel's provider, as the core needs to know it: whether to
+ * try again, whether the seller must connect the account again. Each channel's client maps its
+ * provider's answers onto these; how they reach a client (status, code) is the channel's one
+ * mapper. */
+enum channel_err {
+	CHANNEL_OK,
+	CHANNEL_ERR_INVALID_GRANT, /* the code or refresh token is dead: reconnect */
+	CHANNEL_ERR_EXPIRED,	   /* the account's authorization expired earlier */
+	CHANNEL_ERR_UNAUTHORIZED,  /* refused even after a refresh */
+	CHANNEL_ERR_FORBIDDEN,
+	CHANNEL_ERR_NOT_FOUND,	  /* the provider has no such thing, or no such account here */
+	CHANNEL_ERR_RATE_LIMITED, /* 429 after the retries */
+	CHANNEL_ERR_TRANSIENT,	  /* network, timeout, 5xx, a lock or database hiccup: try later */
+	CHANNEL_ERR_CONFIG,	  /* the channel's application settings are missing */
+	CHANNEL_ERR_BAD_RESPONSE, /* an answer we could not read */
+	CHANNEL_ERR_OTHER,	  /* any other refusal */
+};
+
+/* Short, fixed text for an error kind that names no channel ("authorization expired: ..."). */
+const char *channel_err_name(enum channel_err e);
+
+/* What a token grant answers: valid only during the callback. */
+typedef struct channel_grant {
+	const char *access_token, *refresh_token;
+	long expires_in; /* seconds */
+} channel_grant_t;
+/* grant is NULL unless err is CHANNEL_OK; message is one line without secrets. */
+typedef void (*channel_grant_cb)(enum channel_err err, const char *message,
+				 const channel_grant_t *grant, void *arg);
+
 /* One row of a channel's outgoing rate table: the calls of one operation, per account, go
  * through a token bucket of `rate` per second holding at most `burst`, which starts with `start`
  * tokens. op "" is the row of every operation without its own. */
@@ -78,9 +108,12 @@ typedef struct channel {
 	 * max), their count returned. */
 	size_t (*rates)(const struct app *app, channel_rate_t *out, size_t max);
 
-	/* Token upkeep (the janitor): refresh the account's access token because it expires
-	 * soon. NULL when the channel's accounts have no expiring tokens. */
-	void (*refresh)(struct app *app, const char *account_id, channel_done_cb cb, void *arg);
+	/* Trade the account's refresh token for new tokens at the provider (the token upkeep,
+	 * include/upkeep.h, holds the account's lock and stores the answer). Not retried once it
+	 * may have reached the provider: refresh tokens may be single-use. NULL when the
+	 * channel's accounts have no expiring tokens. */
+	void (*grant)(struct app *app, const char *account_id, const char *refresh_token,
+		      channel_grant_cb cb, void *arg);
 	/* The janitor's scheduled sync of a due account. NULL: never scheduled. */
 	void (*sync)(struct app *app, const char *account_id, channel_done_cb cb, void *arg);
 	/* Extra maintenance the janitor runs hourly (spent OAuth states, ...). NULL: none. */

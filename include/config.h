@@ -37,9 +37,9 @@ typedef struct config {
 	char *ml_client_id, *ml_client_secret, *ml_redirect_uri, *ml_api_url, *ml_auth_url;
 	char *ml_webhook_secret;
 	double ml_rate;
-	double ml_burst;       /* the provider's bucket when known; 0: derived from ml_rate */
-	int ml_token_sweep_ms; /* how often expiring tokens are looked for */
-	int ml_sync_sweep_ms;  /* how often due accounts are claimed for sync */
+	double ml_burst;    /* the provider's bucket when known; 0: derived from ml_rate */
+	int token_sweep_ms; /* how often the janitor looks for expiring tokens */
+	int sync_sweep_ms;  /* how often the janitor claims accounts due for sync */
 	char *amazon_client_id, *amazon_client_secret, *amazon_lwa_url, *amazon_spapi_url;
 	char *tiny_api_url;
 	char *webhook_allow_ips, *trusted_proxies;

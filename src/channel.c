@@ -17,6 +17,35 @@ static size_t count(void)
 	return n;
 }
 
+const char *channel_err_name(enum channel_err e)
+{
+	switch (e) {
+	case CHANNEL_OK:
+		return "ok";
+	case CHANNEL_ERR_INVALID_GRANT:
+		return "authorization revoked or expired";
+	case CHANNEL_ERR_EXPIRED:
+		return "authorization expired: reconnect the account";
+	case CHANNEL_ERR_UNAUTHORIZED:
+		return "the provider refused the token";
+	case CHANNEL_ERR_FORBIDDEN:
+		return "the provider refused access";
+	case CHANNEL_ERR_NOT_FOUND:
+		return "not found";
+	case CHANNEL_ERR_RATE_LIMITED:
+		return "the provider's rate limit";
+	case CHANNEL_ERR_TRANSIENT:
+		return "the provider is unreachable";
+	case CHANNEL_ERR_CONFIG:
+		return "the channel is not configured";
+	case CHANNEL_ERR_BAD_RESPONSE:
+		return "unexpected answer from the provider";
+	case CHANNEL_ERR_OTHER:
+		return "the provider refused the request";
+	}
+	return "error";
+}
+
 const channel_t *channel_find(const char *name)
 {
 	for (size_t i = 0; channels[i]; i++)

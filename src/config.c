@@ -187,8 +187,8 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->ml_webhook_secret = str(&l, "ML_WEBHOOK_SECRET", NULL, false);
 	c->ml_rate = (double)num(&l, "ML_RATE", 20, 1, 100000);
 	c->ml_burst = (double)num(&l, "ML_BURST", 0, 0, 100000);
-	c->ml_token_sweep_ms = (int)num(&l, "ML_TOKEN_SWEEP_MS", 60000, 50, 3600000);
-	c->ml_sync_sweep_ms = (int)num(&l, "ML_SYNC_SWEEP_MS", 60000, 50, 3600000);
+	c->token_sweep_ms = (int)num(&l, "TOKEN_SWEEP_MS", 60000, 50, 3600000);
+	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
 	c->amazon_client_id = str(&l, "AMAZON_CLIENT_ID", NULL, false);
 	c->amazon_client_secret = str(&l, "AMAZON_CLIENT_SECRET", NULL, false);
 	c->amazon_lwa_url =

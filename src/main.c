@@ -4,6 +4,8 @@
 #include "app.h"
 #include "auth.h"
 #include "channel.h"
+#include "janitor.h"
+#include "upkeep.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -150,7 +152,9 @@ static int serve(app_t *app)
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
 	api_admin_jobs_routes(app);
+	app->upkeep = upkeep_new(app);
 	channels_start(app);
+	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
 	api_sync_routes(app);
 	api_items_routes(app);
@@ -188,6 +192,8 @@ static int serve(app_t *app)
 	webhooks_free(app->webhooks);
 	redis_free(app->redis);
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
+	upkeep_free(app->upkeep);
+	janitor_free(app->janitor);
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);

@@ -245,7 +245,7 @@ static void *refresh_thread(void *arg)
 Test(ml_accounts, twenty_concurrent_refreshes_and_two_timers_make_one_refresh_call)
 {
 	mlt_t t;
-	const char *env[] = {"ML_TOKEN_SWEEP_MS=100", NULL};
+	const char *env[] = {"TOKEN_SWEEP_MS=100", NULL};
 	mlt_start(&t, "503", 1, env);
 	h_proc_t second;
 	mlt_start_server(&t, &second, env); /* another process with its own timer */

@@ -835,11 +835,11 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* How many due accounts a sellerhubd claimed: the sum of N over its "ml_jobs: syncing N due
+/* How many due accounts a sellerhubd claimed: the sum of N over its "janitor: syncing N due
  * accounts" lines. */
 static long claims_in_log(const h_proc_t *p)
 {
-	static const char key[] = "ml_jobs: syncing ";
+	static const char key[] = "janitor: syncing ";
 	char *log = h_proc_log(p);
 	long n = 0;
 	for (const char *s = strstr(log, key); s; s = strstr(s + 1, key))
@@ -950,7 +950,7 @@ Test(sync, timers_of_two_processes_sync_each_due_account_once, .timeout = 90)
 	h_services_start(&svc);
 	setenv("DATABASE_URL", svc.database_url, 1);
 	setenv("REDIS_URL", svc.redis_url, 1);
-	const char *env[] = {"ML_SYNC_SWEEP_MS=200", NULL};
+	const char *env[] = {"SYNC_SWEEP_MS=200", NULL};
 	mlt_t t;
 	start(&t, "717", "30", "40", "10", env);
 	h_proc_t b;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "accounts.h"
 #include "identity.h"
 
 #define ML_ERROR_HISTORY_MAX 20
@@ -35,16 +36,8 @@
 // clang-format on
 #define ML_ACCOUNT_NCOLS 28
 
-/* An assignment list for UPDATE accounts: count one more error and put {time, kind, message}
- * first in the history, keeping the newest ML_ERROR_HISTORY_MAX. kind and msg are parameters
- * ("$2"). */
-// clang-format off
-#define ML_PUSH_ERROR(kind, msg)                                                                   \
-	"error_count = error_count + 1, error_history = (SELECT coalesce(jsonb_agg(x.e ORDER BY "  \
-	"x.n), '[]'::jsonb) FROM jsonb_array_elements(jsonb_build_array(jsonb_build_object("       \
-	"'time', " SQL_ISO("now()") ", 'kind', " kind "::text, 'message', " msg "::text)) || "     \
-	"error_history) WITH ORDINALITY AS x(e, n) WHERE x.n <= 20)"
-// clang-format on
+/* The core's error history update (accounts.h), under the name this channel's SQL uses. */
+#define ML_PUSH_ERROR(kind, msg) ACCOUNTS_PUSH_ERROR(kind, msg)
 
 typedef struct ml_token_info {
 	int64_t time_to_expiry_s; /* 0 once expired */

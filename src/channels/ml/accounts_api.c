@@ -9,7 +9,7 @@
 #include "log.h"
 #include "account.h"
 #include "summary.h"
-#include "upkeep.h"
+#include "grant.h"
 #include "permissions.h"
 #include "util.h"
 #include "validate.h"
@@ -282,7 +282,7 @@ static void list_done(const PGresult *res, const char *err, void *arg)
 		NULL);
 }
 
-static void accounts_list(req_t *r)
+static void list_accounts(req_t *r)
 {
 	if (!perm_require(r, "accounts.view"))
 		return;
@@ -668,7 +668,7 @@ void ml_accounts_routes(app_t *app)
 	http_route(s, "POST", "/api/ml-accounts", accounts_create, ROUTE_AUTH,
 		   "Connect a Mercado Livre account with its tokens (the first becomes primary); "
 		   "needs accounts.manage");
-	http_route(s, "GET", "/api/ml-accounts", accounts_list, ROUTE_AUTH,
+	http_route(s, "GET", "/api/ml-accounts", list_accounts, ROUTE_AUTH,
 		   "List the company's Mercado Livre accounts");
 	http_route(s, "POST", "/api/ml-accounts/sync-all", accounts_sync_all, ROUTE_AUTH,
 		   "Sync every account at once; results per account and a summary; needs sync.run");

@@ -1,13 +1,15 @@
-/* The Mercado Livre channel as the core sees it: what it starts (its routes, job handlers,
- * token upkeep, account timers, the missed-feeds poller), its rate table and its intake. */
+/* The Mercado Livre channel as the core sees it: what it starts (its routes, job handlers, the
+ * missed-feeds poller), its rate table, its token grant, its scheduled sync, its maintenance and
+ * its intake. */
 #include "ml.h"
 #include "data.h"
 #include "intake.h"
 #include "missed_feeds.h"
 #include "notifications.h"
 #include "sync_run.h"
-#include "timers.h"
-#include "upkeep.h"
+#include "grant.h"
+#include "log.h"
+#include "summary.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -32,8 +34,6 @@ static void *start(app_t *app)
 	notifications_register_jobs(app);
 	ml_data_register_fetchers();
 	ml_run_register_jobs(app);
-	s->tokens = ml_tokens_new(app);
-	s->timers = ml_jobs_start(app);
 	s->missed_feeds = missed_feeds_start(app);
 	return s;
 }
@@ -48,8 +48,6 @@ static void stop(void *state)
 static void free_state(void *state)
 {
 	ml_state_t *s = state;
-	ml_tokens_free(s->tokens);
-	ml_jobs_free(s->timers);
 	missed_feeds_free(s->missed_feeds);
 	free(s);
 }
@@ -76,6 +74,42 @@ static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
 	return 1;
 }
 
+typedef struct sync_call {
+	channel_done_cb cb;
+	void *arg;
+} sync_call_t;
+
+static void synced(const ml_sync_result_t *res, void *arg)
+{
+	sync_call_t *c = arg;
+	c->cb(res->ok ? NULL : res->found ? res->error : "no such account", c->arg);
+	free(c);
+}
+
+/* The janitor's scheduled sync: the summary sync (counts, sync bookkeeping) of summary.c. */
+static void sync_account(app_t *app, const char *account_id, channel_done_cb cb, void *arg)
+{
+	sync_call_t *c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	ml_sync_account(app, account_id, NULL, synced, c);
+}
+
+static const char states_sql[] =
+    "DELETE FROM ml_oauth_states WHERE expires_at < now() - interval '1 day'";
+
+static void states_dropped(const PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("ml: dropping spent OAuth states failed: %s", err);
+}
+
+/* Hourly: the OAuth handshakes that ended (used or expired) a day ago. */
+static void maintain(app_t *app)
+{
+	pg_query(app->pg, states_sql, 0, NULL, states_dropped, NULL);
+}
+
 const channel_t ml_channel = {
     .name = "ml",
     .title = "Mercado Livre",
@@ -83,5 +117,8 @@ const channel_t ml_channel = {
     .stop = stop,
     .free = free_state,
     .rates = rates,
+    .grant = ml_tokens_grant,
+    .sync = sync_account,
+    .maintain = maintain,
     .intake = &ml_intake,
 };

@@ -3,7 +3,7 @@
 #include "client.h"
 #include "crypto.h"
 #include "log.h"
-#include "upkeep.h"
+#include "grant.h"
 #include "util.h"
 
 #include <event2/http.h>

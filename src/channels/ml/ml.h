@@ -12,8 +12,6 @@ extern const channel_t ml_channel;
 
 typedef struct ml_state {
 	int64_t app_id;			   /* ML_CLIENT_ID as a number, 0 when unset or not one */
-	struct ml_tokens *tokens;	   /* refreshes in flight (upkeep.h) */
-	struct ml_jobs *timers;		   /* account timers (timers.h) */
 	struct missed_feeds *missed_feeds; /* the missed_feeds poller (missed_feeds.h) */
 } ml_state_t;
 

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "client.h"
 #include "account.h"
-#include "upkeep.h"
+#include "grant.h"
 #include "permissions.h"
 #include "util.h"
 

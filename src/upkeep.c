@@ -1,9 +1,9 @@
-/* Token upkeep for Mercado Livre accounts. A refresh is one struct (refresh_t) that moves through
- * LOCK → READ → CALL → SAVE → done; waiters of the same account in this process join its list. */
+/* Token upkeep for every channel's accounts (see the header). A refresh is one struct
+ * (refresh_t) that moves through LOCK → READ → CALL → SAVE → done; waiters of the same account in
+ * this process join its list. */
 #include "upkeep.h"
-#include "ml.h"
+#include "accounts.h"
 #include "log.h"
-#include "account.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -16,7 +16,7 @@
 
 static const char read_sql[] = "SELECT access_token_sealed, refresh_token_sealed, status, "
 			       "  refreshed_at >= to_timestamp($2::bigint / 1000.0) AS fresh, "
-			       "  token_expires_at > now() + interval '30 minutes' AS healthy "
+			       "  token_expires_at > now() + interval '30 minutes' AS healthy, channel "
 			       "FROM accounts WHERE id = $1";
 
 static const char access_sql[] =
@@ -30,11 +30,11 @@ static const char save_sql[] =
     "WHERE id = $1";
 
 static const char expired_sql[] =
-    "UPDATE accounts SET status = 'expired', " ML_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
+    "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
 
 /* A failed refresh that is not the grant's death: keep the status, remember the error. */
 static const char failed_sql[] =
-    "UPDATE accounts SET " ML_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
+    "UPDATE accounts SET " ACCOUNTS_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
 
 /* Compare-and-delete: never release a lease that expired and went to someone else. */
 static const char unlock_lua[] =
@@ -42,19 +42,19 @@ static const char unlock_lua[] =
     "return 0";
 
 typedef struct waiter {
-	ml_token_cb cb;
+	upkeep_cb cb;
 	void *arg;
 	struct waiter *next;
 } waiter_t;
 
 enum refresh_state { R_LOCK, R_READ, R_CALL, R_SAVE };
 
-/* One refresh of one account. Owned by the ml_tokens list until done; freed by refresh_done. */
+/* One refresh of one account. Owned by the upkeep list until done; freed by refresh_done. */
 typedef struct refresh {
 	app_t *app;
-	struct ml_tokens *owner;
+	upkeep_t *owner;
 	enum refresh_state state;
-	enum ml_refresh_reason why;
+	enum upkeep_reason why;
 	char account_id[40];
 	char lock_key[64], lock_val[32];
 	bool locked;
@@ -67,19 +67,19 @@ typedef struct refresh {
 	struct refresh *next;
 } refresh_t;
 
-struct ml_tokens {
+struct upkeep {
 	app_t *app;
 	refresh_t *inflight;
 };
 
-struct ml_tokens *ml_tokens_new(app_t *app)
+upkeep_t *upkeep_new(app_t *app)
 {
-	struct ml_tokens *t = xcalloc(1, sizeof(*t));
+	upkeep_t *t = xcalloc(1, sizeof(*t));
 	t->app = app;
 	return t;
 }
 
-void ml_tokens_keys(const app_t *app, crypto_keys_t *out)
+void upkeep_keys(const app_t *app, crypto_keys_t *out)
 {
 	memcpy(out->current, app->cfg.encryption_key, 32);
 	memcpy(out->old, app->cfg.encryption_key_old, 32);
@@ -100,11 +100,11 @@ static void refresh_free(refresh_t *r)
 static void unlocked(redisReply *reply, const char *err, void *arg)
 {
 	if (err)
-		log_warn("ml_tokens: releasing a refresh lock failed (%s); its lease ends it", err);
+		log_warn("upkeep: releasing a refresh lock failed (%s); its lease ends it", err);
 }
 
 /* Unlink, release the lock, then tell every waiter (a waiter may start a new refresh). */
-static void refresh_done(refresh_t *r, const ml_result_t *res)
+static void refresh_done(refresh_t *r, enum channel_err err, const char *message)
 {
 	for (refresh_t **p = &r->owner->inflight; *p; p = &(*p)->next)
 		if (*p == r) {
@@ -118,25 +118,24 @@ static void refresh_done(refresh_t *r, const ml_result_t *res)
 	waiter_t *w = r->waiters;
 	while (w) {
 		waiter_t *next = w->next;
-		w->cb(res, res->err == ML_OK ? r->access : NULL, w->arg);
+		w->cb(err, message, err == CHANNEL_OK ? r->access : NULL, w->arg);
 		free(w);
 		w = next;
 	}
 	refresh_free(r);
 }
 
-static void fail(refresh_t *r, enum ml_err err, const char *message)
+static void fail(refresh_t *r, enum channel_err err, const char *message)
 {
-	ml_result_t res = {.err = err, .message = message};
-	refresh_done(r, &res);
+	refresh_done(r, err, message);
 }
 
-void ml_tokens_free(struct ml_tokens *t)
+void upkeep_free(upkeep_t *t)
 {
 	if (!t)
 		return;
 	while (t->inflight)
-		fail(t->inflight, ML_ERR_TRANSIENT, "shutting down");
+		fail(t->inflight, CHANNEL_ERR_TRANSIENT, "shutting down");
 	free(t);
 }
 
@@ -156,13 +155,13 @@ static void lock_reply(redisReply *reply, const char *err, void *arg)
 	refresh_t *r = arg;
 	if (err || !reply || reply->type == REDIS_REPLY_ERROR) {
 		/* Fail closed: refreshing without the lock could burn a single-use token. */
-		fail(r, ML_ERR_TRANSIENT, "the refresh lock is unavailable (Redis)");
+		fail(r, CHANNEL_ERR_TRANSIENT, "the refresh lock is unavailable (Redis)");
 		return;
 	}
 	if (reply->type == REDIS_REPLY_NIL) {
 		/* Another process is refreshing: wait, then re-read what it saved. */
 		if (wall_ms() > r->deadline_ms) {
-			fail(r, ML_ERR_TRANSIENT, "another refresh of this account is stuck");
+			fail(r, CHANNEL_ERR_TRANSIENT, "another refresh of this account is stuck");
 			return;
 		}
 		if (!r->poll)
@@ -182,61 +181,67 @@ static void lock_reply(redisReply *reply, const char *err, void *arg)
 static void lock_try(refresh_t *r)
 {
 	char lease[16];
-	snprintf(lease, sizeof(lease), "%d", ML_REFRESH_LEASE_MS);
+	snprintf(lease, sizeof(lease), "%d", UPKEEP_LEASE_MS);
 	const char *argv[] = {"SET", r->lock_key, r->lock_val, "NX", "PX", lease};
 	redis_commandv(r->app->redis, lock_reply, r, 6, argv, NULL);
 }
 
-static void refreshed(const ml_result_t *res, const ml_grant_t *g, void *arg);
+static void refreshed(enum channel_err err, const char *message, const channel_grant_t *g,
+		      void *arg);
 
 /* Decide with the row as it is now that we hold the lock. */
 static void read_done(const PGresult *res, const char *err, void *arg)
 {
 	refresh_t *r = arg;
 	if (err) {
-		log_warn("ml_tokens: reading account %s failed: %s", r->account_id, err);
-		fail(r, ML_ERR_TRANSIENT, "the database is unavailable");
+		log_warn("upkeep: reading account %s failed: %s", r->account_id, err);
+		fail(r, CHANNEL_ERR_TRANSIENT, "the database is unavailable");
 		return;
 	}
 	if (PQntuples(res) != 1) {
-		fail(r, ML_ERR_NOT_FOUND, "no such account");
+		fail(r, CHANNEL_ERR_NOT_FOUND, "no such account");
 		return;
 	}
 	if (strcmp(pg_value(res, 0, 2), "expired") == 0) {
-		fail(r, ML_ERR_EXPIRED, ml_err_name(ML_ERR_EXPIRED));
+		fail(r, CHANNEL_ERR_EXPIRED, channel_err_name(CHANNEL_ERR_EXPIRED));
 		return;
 	}
 	crypto_keys_t keys;
-	ml_tokens_keys(r->app, &keys);
+	upkeep_keys(r->app, &keys);
 	r->access = crypto_open(&keys, pg_value(res, 0, 0));
 	char *refresh = crypto_open(&keys, pg_value(res, 0, 1));
 	OPENSSL_cleanse(&keys, sizeof(keys));
 	if (!r->access || !refresh) {
 		crypto_free_secret(refresh);
-		log_error("ml_tokens: account %s has tokens this key cannot open", r->account_id);
-		fail(r, ML_ERR_OTHER, "the stored tokens cannot be opened with the current keys");
+		log_error("upkeep: account %s has tokens this key cannot open", r->account_id);
+		fail(r, CHANNEL_ERR_OTHER, "the stored tokens cannot be opened with the current keys");
 		return;
 	}
 	bool fresh = pg_bool(res, 0, 3), healthy = pg_bool(res, 0, 4), skip = false;
 	switch (r->why) {
-	case ML_REFRESH_MANUAL:
+	case UPKEEP_MANUAL:
 		skip = fresh;
 		break;
-	case ML_REFRESH_EXPIRING:
+	case UPKEEP_EXPIRING:
 		skip = fresh || healthy;
 		break;
-	case ML_REFRESH_REJECTED:
+	case UPKEEP_REJECTED:
 		skip = strcmp(r->access, r->rejected) != 0;
 		break;
 	}
 	if (skip) {
 		crypto_free_secret(refresh);
-		ml_result_t ok = {.err = ML_OK};
-		refresh_done(r, &ok);
+		refresh_done(r, CHANNEL_OK, NULL);
+		return;
+	}
+	const channel_t *ch = channel_find(pg_value(res, 0, 5));
+	if (!ch || !ch->grant) {
+		crypto_free_secret(refresh);
+		fail(r, CHANNEL_ERR_OTHER, "this account's channel has no token grant");
 		return;
 	}
 	r->state = R_CALL;
-	ml_oauth_refresh(r->app, r->account_id, refresh, refreshed, r);
+	ch->grant(r->app, r->account_id, refresh, refreshed, r);
 	crypto_free_secret(refresh);
 }
 
@@ -246,19 +251,18 @@ static void saved(const PGresult *res, const char *err, void *arg)
 	if (err) {
 		/* The new refresh token is lost with this write: the grant will need a reconnect.
 		 */
-		log_error("ml_tokens: saving the refreshed tokens of %s failed: %s", r->account_id,
+		log_error("upkeep: saving the refreshed tokens of %s failed: %s", r->account_id,
 			  err);
-		fail(r, ML_ERR_TRANSIENT, "the database is unavailable");
+		fail(r, CHANNEL_ERR_TRANSIENT, "the database is unavailable");
 		return;
 	}
-	log_info("ml_tokens: account %s refreshed", r->account_id);
-	ml_result_t ok = {.err = ML_OK};
-	refresh_done(r, &ok);
+	log_info("upkeep: account %s refreshed", r->account_id);
+	refresh_done(r, CHANNEL_OK, NULL);
 }
 
 typedef struct failure {
 	refresh_t *r;
-	enum ml_err err;
+	enum channel_err err;
 	char message[300];
 } failure_t;
 
@@ -266,36 +270,38 @@ static void failure_saved(const PGresult *res, const char *err, void *arg)
 {
 	failure_t *f = arg;
 	if (err)
-		log_warn("ml_tokens: recording a refresh failure of %s failed: %s",
+		log_warn("upkeep: recording a refresh failure of %s failed: %s",
 			 f->r->account_id, err);
 	fail(f->r, f->err, f->message);
 	free(f);
 }
 
-static void refreshed(const ml_result_t *res, const ml_grant_t *g, void *arg)
+static void refreshed(enum channel_err err, const char *message, const channel_grant_t *g,
+		      void *arg)
 {
 	refresh_t *r = arg;
 	app_t *app = r->app;
-	if (res->err != ML_OK) {
+	if (err != CHANNEL_OK) {
 		failure_t *f = xcalloc(1, sizeof(*f));
 		f->r = r;
-		f->err = res->err;
-		snprintf(f->message, sizeof(f->message), "token refresh failed: %s", res->message);
-		log_warn("ml_tokens: account %s: %s", r->account_id, f->message);
+		f->err = err;
+		snprintf(f->message, sizeof(f->message), "token refresh failed: %s",
+			 message ? message : channel_err_name(err));
+		log_warn("upkeep: account %s: %s", r->account_id, f->message);
 		const char *params[] = {r->account_id, f->message};
-		pg_query(app->pg, res->err == ML_ERR_INVALID_GRANT ? expired_sql : failed_sql, 2,
+		pg_query(app->pg, err == CHANNEL_ERR_INVALID_GRANT ? expired_sql : failed_sql, 2,
 			 params, failure_saved, f);
 		return;
 	}
 	crypto_keys_t keys;
-	ml_tokens_keys(app, &keys);
+	upkeep_keys(app, &keys);
 	crypto_free_secret(r->access);
 	r->access = xstrdup(g->access_token);
 	r->sealed_access = crypto_seal(&keys, g->access_token);
 	r->sealed_refresh = crypto_seal(&keys, g->refresh_token);
 	OPENSSL_cleanse(&keys, sizeof(keys));
 	if (!r->sealed_access || !r->sealed_refresh) {
-		fail(r, ML_ERR_OTHER, "sealing the tokens failed");
+		fail(r, CHANNEL_ERR_OTHER, "sealing the tokens failed");
 		return;
 	}
 	r->state = R_SAVE;
@@ -305,10 +311,10 @@ static void refreshed(const ml_result_t *res, const ml_grant_t *g, void *arg)
 	pg_query(app->pg, save_sql, 4, params, saved, r);
 }
 
-void ml_tokens_refresh(app_t *app, const char *account_id, enum ml_refresh_reason why,
-		       const char *rejected_token, ml_token_cb cb, void *arg)
+void upkeep_refresh(app_t *app, const char *account_id, enum upkeep_reason why,
+		    const char *rejected_token, upkeep_cb cb, void *arg)
 {
-	struct ml_tokens *t = ml_state(app)->tokens;
+	upkeep_t *t = app->upkeep;
 	waiter_t *w = xcalloc(1, sizeof(*w));
 	w->cb = cb;
 	w->arg = arg;
@@ -323,16 +329,16 @@ void ml_tokens_refresh(app_t *app, const char *account_id, enum ml_refresh_reaso
 	r->owner = t;
 	r->why = why;
 	snprintf(r->account_id, sizeof(r->account_id), "%s", account_id);
-	snprintf(r->lock_key, sizeof(r->lock_key), "ml:refresh-lock:%s", account_id);
-	r->since_ms = wall_ms() - ML_REFRESH_GRACE_MS;
-	r->deadline_ms = wall_ms() + ML_REFRESH_WAIT_MS;
+	snprintf(r->lock_key, sizeof(r->lock_key), "sh:refresh-lock:%s", account_id);
+	r->since_ms = wall_ms() - UPKEEP_GRACE_MS;
+	r->deadline_ms = wall_ms() + UPKEEP_LOCK_WAIT_MS;
 	r->rejected = rejected_token ? xstrdup(rejected_token) : xstrdup("");
 	r->waiters = w;
 	r->tail = &w->next;
 	r->next = t->inflight;
 	t->inflight = r;
 	if (!crypto_random_token(16, r->lock_val, sizeof(r->lock_val))) {
-		fail(r, ML_ERR_OTHER, "no randomness for the lock");
+		fail(r, CHANNEL_ERR_OTHER, "no randomness for the lock");
 		return;
 	}
 	r->state = R_LOCK;
@@ -344,7 +350,7 @@ void ml_tokens_refresh(app_t *app, const char *account_id, enum ml_refresh_reaso
 typedef struct access_call {
 	app_t *app;
 	char account_id[40];
-	ml_token_cb cb;
+	upkeep_cb cb;
 	void *arg;
 } access_call_t;
 
@@ -352,36 +358,34 @@ static void access_done(const PGresult *res, const char *err, void *arg)
 {
 	access_call_t *a = arg;
 	if (err || PQntuples(res) != 1) {
-		ml_result_t r = {.err = err ? ML_ERR_TRANSIENT : ML_ERR_NOT_FOUND,
-				 .message =
-				     err ? "the database is unavailable" : "no such account"};
-		a->cb(&r, NULL, a->arg);
+		a->cb(err ? CHANNEL_ERR_TRANSIENT : CHANNEL_ERR_NOT_FOUND,
+		      err ? "the database is unavailable" : "no such account", NULL, a->arg);
 		free(a);
 		return;
 	}
 	if (strcmp(pg_value(res, 0, 1), "expired") == 0) {
-		ml_result_t r = {.err = ML_ERR_EXPIRED, .message = ml_err_name(ML_ERR_EXPIRED)};
-		a->cb(&r, NULL, a->arg);
+		a->cb(CHANNEL_ERR_EXPIRED, channel_err_name(CHANNEL_ERR_EXPIRED), NULL, a->arg);
 		free(a);
 		return;
 	}
 	if (pg_bool(res, 0, 2)) {
-		ml_tokens_refresh(a->app, a->account_id, ML_REFRESH_EXPIRING, NULL, a->cb, a->arg);
+		upkeep_refresh(a->app, a->account_id, UPKEEP_EXPIRING, NULL, a->cb, a->arg);
 		free(a);
 		return;
 	}
 	crypto_keys_t keys;
-	ml_tokens_keys(a->app, &keys);
+	upkeep_keys(a->app, &keys);
 	char *token = crypto_open(&keys, pg_value(res, 0, 0));
 	OPENSSL_cleanse(&keys, sizeof(keys));
-	ml_result_t r = {.err = token ? ML_OK : ML_ERR_OTHER,
-			 .message = token ? NULL : "the stored token cannot be opened"};
-	a->cb(&r, token, a->arg);
+	if (token)
+		a->cb(CHANNEL_OK, NULL, token, a->arg);
+	else
+		a->cb(CHANNEL_ERR_OTHER, "the stored token cannot be opened", NULL, a->arg);
 	crypto_free_secret(token);
 	free(a);
 }
 
-void ml_tokens_access(app_t *app, const char *account_id, ml_token_cb cb, void *arg)
+void upkeep_access(app_t *app, const char *account_id, upkeep_cb cb, void *arg)
 {
 	access_call_t *a = xcalloc(1, sizeof(*a));
 	a->app = app;

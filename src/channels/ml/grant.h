@@ -1,0 +1,33 @@
+/* Mercado Livre's view of the core's token upkeep (include/upkeep.h): its callers get an
+ * ml_result_t as from any other Mercado Livre call, and the grant the upkeep calls is
+ * ml_oauth_refresh. */
+#ifndef SH_ML_GRANT_H
+#define SH_ML_GRANT_H
+
+#include "app.h"
+#include "client.h"
+#include "crypto.h"
+#include "upkeep.h"
+
+enum ml_refresh_reason {
+	ML_REFRESH_MANUAL = UPKEEP_MANUAL,
+	ML_REFRESH_EXPIRING = UPKEEP_EXPIRING,
+	ML_REFRESH_REJECTED = UPKEEP_REJECTED,
+};
+
+/* access_token is the plaintext, valid only during the callback; NULL unless res->err is ML_OK. */
+typedef void (*ml_token_cb)(const ml_result_t *res, const char *access_token, void *arg);
+
+/* The keys from the configuration (ENCRYPTION_KEY, ENCRYPTION_KEY_OLD). */
+void ml_tokens_keys(const app_t *app, crypto_keys_t *out);
+/* The account's access token, refreshed first when it expires within a minute. */
+void ml_tokens_access(app_t *app, const char *account_id, ml_token_cb cb, void *arg);
+/* Refresh the account's token (see the reasons). rejected_token is the plaintext that got a 401
+ * (ML_REFRESH_REJECTED only, else NULL). */
+void ml_tokens_refresh(app_t *app, const char *account_id, enum ml_refresh_reason why,
+		       const char *rejected_token, ml_token_cb cb, void *arg);
+/* channel_t.grant: the refresh_token grant at Mercado Livre. */
+void ml_tokens_grant(app_t *app, const char *account_id, const char *refresh_token,
+		     channel_grant_cb cb, void *arg);
+
+#endif
