@@ -19,6 +19,7 @@
 #include "pg.h"
 
 struct app;
+struct config_loader;
 struct req;
 
 /* What went wrong in a call to a channel's provider, as the core needs to know it: whether to
@@ -97,6 +98,12 @@ typedef struct channel {
 	const char *name;  /* "ml": accounts.channel, /webhooks/:channel, the limiter prefix */
 	const char *title; /* the name sellers know it by, for sentences */
 
+	/* Read the channel's settings at start (config_str, config_url... of config.h, which
+	 * report a bad value in one line and stop the start); the result is the channel's
+	 * config (config_t.channel_cfg), freed by config_free. NULL: the channel has none. */
+	void *(*configure)(struct config_loader *l);
+	void (*config_free)(void *cfg);
+
 	/* After the core modules exist: register routes and job handlers, build the channel's
 	 * state (returned; NULL is a valid state). stop runs before the clients are freed (work
 	 * in flight ends instead of going on), free after them. */
@@ -139,5 +146,7 @@ void channels_stop(struct app *app);
 void channels_free(struct app *app);
 /* The state ch->start returned in this process. */
 void *channel_state(const struct app *app, const channel_t *ch);
+/* The settings ch->configure returned. */
+void *channel_config(const struct app *app, const channel_t *ch);
 
 #endif

@@ -29,19 +29,15 @@ typedef struct config {
 	int job_concurrency;
 	int job_stale_s;      /* a job running longer than this lost its process */
 	int job_redispatch_s; /* a queued job not picked up by then was lost by Redis */
-	int missed_feeds_interval_s;
 	/* JOB_QUEUE: the jobs this process creates and runs (processes of one queue share them;
 	 * tests give each server its own, since each talks to its own marketsim) */
 	char *job_queue;
 	char *app_url;
-	char *ml_client_id, *ml_client_secret, *ml_redirect_uri, *ml_api_url, *ml_auth_url;
-	char *ml_webhook_secret;
-	double ml_rate;
-	double ml_burst;    /* the provider's bucket when known; 0: derived from ml_rate */
 	int token_sweep_ms; /* how often the janitor looks for expiring tokens */
 	int sync_sweep_ms;  /* how often the janitor claims accounts due for sync */
-	char *amazon_client_id, *amazon_client_secret, *amazon_lwa_url, *amazon_spapi_url;
-	char *tiny_api_url;
+	/* Each channel's own settings (channel_t.configure), in the order of channels[]; NULL for
+	 * a channel without any. */
+	void **channel_cfg;
 	char *webhook_allow_ips, *trusted_proxies;
 } config_t;
 
@@ -49,6 +45,15 @@ typedef struct config {
  * value, writes one line naming the setting into err and returns false. Never echoes a secret. */
 bool config_load(config_t *c, const char *(*get)(const char *name), char *err, size_t errlen);
 void config_free(config_t *c);
+/* The reader a channel's configure gets: the same checks, the same one-line errors (the first
+ * problem wins), for its own settings. */
+typedef struct config_loader config_loader_t;
+char *config_str(config_loader_t *l, const char *name, const char *def, bool required);
+long config_num(config_loader_t *l, const char *name, long def, long min, long max);
+/* An http:// or https:// URL. */
+char *config_url(config_loader_t *l, const char *name, const char *def, bool required);
+void config_fail(config_loader_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Decode a 32-byte key given as 64 hex digits or base64 (44 chars). */
 bool config_parse_key(const char *s, unsigned char out[32]);
 

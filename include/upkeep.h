@@ -12,7 +12,7 @@
 #include "channel.h"
 #include "crypto.h"
 
-#define UPKEEP_LEASE_MS	   60000 /* longer than a grant call with its retries */
+#define UPKEEP_LEASE_MS	    60000 /* longer than a grant call with its retries */
 #define UPKEEP_LOCK_WAIT_MS 30000 /* how long to wait for another process's lock */
 /* A manual refresh this soon after the previous one returns that one. */
 #define UPKEEP_GRACE_MS 2000

@@ -104,6 +104,14 @@ void channels_free(app_t *app)
 	app->channel_states = NULL;
 }
 
+void *channel_config(const app_t *app, const channel_t *ch)
+{
+	for (size_t i = 0; channels[i]; i++)
+		if (channels[i] == ch)
+			return app->cfg.channel_cfg ? app->cfg.channel_cfg[i] : NULL;
+	return NULL;
+}
+
 void *channel_state(const app_t *app, const channel_t *ch)
 {
 	for (size_t i = 0; channels[i]; i++)

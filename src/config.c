@@ -1,5 +1,6 @@
 /* Settings from the environment, validated at start so a misconfigured server never starts. */
 #include "config.h"
+#include "channel.h"
 #include "netaddr.h"
 #include "util.h"
 
@@ -12,12 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct loader {
+struct config_loader {
 	const char *(*get)(const char *name);
 	char *err;
 	size_t errlen;
 	bool ok;
-} loader_t;
+};
+typedef config_loader_t loader_t;
 
 static void fail(loader_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(loader_t *l, const char *fmt, ...)
@@ -75,6 +77,34 @@ static char *url(loader_t *l, const char *name, const char *def, bool required,
 	/* Do not print the value: a database URL may hold a password. */
 	fail(l, "config: %s must start with %s", name, schemes[0]);
 	return u;
+}
+
+char *config_str(config_loader_t *l, const char *name, const char *def, bool required)
+{
+	return str(l, name, def, required);
+}
+
+long config_num(config_loader_t *l, const char *name, long def, long min, long max)
+{
+	return num(l, name, def, min, max);
+}
+
+static const char *const http_schemes[] = {"http://", "https://", NULL};
+
+char *config_url(config_loader_t *l, const char *name, const char *def, bool required)
+{
+	return url(l, name, def, required, http_schemes);
+}
+
+void config_fail(config_loader_t *l, const char *fmt, ...)
+{
+	if (!l->ok)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->err, l->errlen, fmt, ap);
+	va_end(ap);
+	l->ok = false;
 }
 
 bool config_parse_key(const char *s, unsigned char out[32])
@@ -140,7 +170,6 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 {
 	static const char *const pg_schemes[] = {"postgresql://", "postgres://", NULL};
 	static const char *const redis_schemes[] = {"redis://", "unix://", NULL};
-	static const char *const http_schemes[] = {"http://", "https://", NULL};
 	loader_t l = {get, err, errlen, true};
 	memset(c, 0, sizeof(*c));
 	if (errlen)
@@ -171,32 +200,14 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->job_concurrency = (int)num(&l, "JOB_CONCURRENCY", 16, 0, 1024);
 	c->job_stale_s = (int)num(&l, "JOB_STALE_SECONDS", 300, 1, 86400);
 	c->job_redispatch_s = (int)num(&l, "JOB_REDISPATCH_SECONDS", 30, 1, 3600);
-	c->missed_feeds_interval_s = (int)num(&l, "MISSED_FEEDS_INTERVAL", 600, 1, 86400);
 	c->job_queue = str(&l, "JOB_QUEUE", "default", false);
 	if (strlen(c->job_queue) < 1 || strlen(c->job_queue) > 40 ||
 	    strspn(c->job_queue, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(c->job_queue))
 		fail(&l, "config: JOB_QUEUE must be 1-40 of a-z, 0-9, _ and -");
 	c->app_url = url(&l, "APP_URL", NULL, false, http_schemes);
 
-	c->ml_client_id = str(&l, "ML_CLIENT_ID", NULL, false);
-	c->ml_client_secret = str(&l, "ML_CLIENT_SECRET", NULL, false);
-	c->ml_redirect_uri = url(&l, "ML_REDIRECT_URI", NULL, false, http_schemes);
-	c->ml_api_url = url(&l, "ML_API_URL", "https://api.mercadolibre.com", false, http_schemes);
-	c->ml_auth_url =
-	    url(&l, "ML_AUTH_URL", "https://auth.mercadolivre.com.br", false, http_schemes);
-	c->ml_webhook_secret = str(&l, "ML_WEBHOOK_SECRET", NULL, false);
-	c->ml_rate = (double)num(&l, "ML_RATE", 20, 1, 100000);
-	c->ml_burst = (double)num(&l, "ML_BURST", 0, 0, 100000);
 	c->token_sweep_ms = (int)num(&l, "TOKEN_SWEEP_MS", 60000, 50, 3600000);
 	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
-	c->amazon_client_id = str(&l, "AMAZON_CLIENT_ID", NULL, false);
-	c->amazon_client_secret = str(&l, "AMAZON_CLIENT_SECRET", NULL, false);
-	c->amazon_lwa_url =
-	    url(&l, "AMAZON_LWA_URL", "https://api.amazon.com", false, http_schemes);
-	c->amazon_spapi_url = url(&l, "AMAZON_SPAPI_URL", "https://sellingpartnerapi-na.amazon.com",
-				  false, http_schemes);
-	c->tiny_api_url =
-	    url(&l, "TINY_API_URL", "https://api.tiny.com.br/api2", false, http_schemes);
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
 
@@ -210,8 +221,13 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 			fail(&l, "config: %s: %s", lists[i], why);
 		netaddr_list_free(nl);
 	}
-	if (c->ml_client_id && !c->ml_client_secret)
-		fail(&l, "config: ML_CLIENT_SECRET is required when ML_CLIENT_ID is set");
+	size_t n = 0;
+	while (channels[n])
+		n++;
+	c->channel_cfg = xcalloc(n + 1, sizeof(void *));
+	for (size_t i = 0; i < n; i++)
+		if (channels[i]->configure)
+			c->channel_cfg[i] = channels[i]->configure(&l);
 	if (!l.ok)
 		config_free(c);
 	return l.ok;
@@ -219,25 +235,8 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 
 void config_free(config_t *c)
 {
-	char **strs[] = {&c->bind,
-			 &c->database_url,
-			 &c->redis_url,
-			 &c->jwt_secret,
-			 &c->app_url,
-			 &c->ml_client_id,
-			 &c->ml_client_secret,
-			 &c->ml_redirect_uri,
-			 &c->ml_api_url,
-			 &c->ml_auth_url,
-			 &c->ml_webhook_secret,
-			 &c->amazon_client_id,
-			 &c->amazon_client_secret,
-			 &c->amazon_lwa_url,
-			 &c->amazon_spapi_url,
-			 &c->tiny_api_url,
-			 &c->webhook_allow_ips,
-			 &c->trusted_proxies,
-			 &c->job_queue};
+	char **strs[] = {&c->bind,    &c->database_url,	     &c->redis_url,	  &c->jwt_secret,
+			 &c->app_url, &c->webhook_allow_ips, &c->trusted_proxies, &c->job_queue};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		if (*strs[i] && strs[i] == &c->jwt_secret)
 			memset(*strs[i], 0,
@@ -251,6 +250,11 @@ void config_free(config_t *c)
 		free(c->cors_origins);
 		c->cors_origins = NULL;
 	}
+	for (size_t i = 0; c->channel_cfg && channels[i]; i++)
+		if (c->channel_cfg[i] && channels[i]->config_free)
+			channels[i]->config_free(c->channel_cfg[i]);
+	free(c->channel_cfg);
+	c->channel_cfg = NULL;
 	memset(c->encryption_key, 0, sizeof(c->encryption_key));
 	memset(c->encryption_key_old, 0, sizeof(c->encryption_key_old));
 }

@@ -197,7 +197,8 @@ static void stale_listed(const PGresult *res, const char *err, void *arg)
 	}
 	OPENSSL_cleanse(&keys, sizeof(keys));
 	if (moved)
-		log_info("janitor: re-sealed the tokens of %d accounts with the current key", moved);
+		log_info("janitor: re-sealed the tokens of %d accounts with the current key",
+			 moved);
 }
 
 static void run_maintenance(sweep_t *s)

@@ -14,10 +14,11 @@
 
 #define LOCK_POLL_MS 50
 
-static const char read_sql[] = "SELECT access_token_sealed, refresh_token_sealed, status, "
-			       "  refreshed_at >= to_timestamp($2::bigint / 1000.0) AS fresh, "
-			       "  token_expires_at > now() + interval '30 minutes' AS healthy, channel "
-			       "FROM accounts WHERE id = $1";
+static const char read_sql[] =
+    "SELECT access_token_sealed, refresh_token_sealed, status, "
+    "  refreshed_at >= to_timestamp($2::bigint / 1000.0) AS fresh, "
+    "  token_expires_at > now() + interval '30 minutes' AS healthy, channel "
+    "FROM accounts WHERE id = $1";
 
 static const char access_sql[] =
     "SELECT access_token_sealed, status, token_expires_at <= now() + interval '1 minute' "
@@ -29,8 +30,8 @@ static const char save_sql[] =
     "  status = CASE WHEN status = 'expired' THEN 'active' ELSE status END "
     "WHERE id = $1";
 
-static const char expired_sql[] =
-    "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR("'token'", "$2") " WHERE id = $1";
+static const char expired_sql[] = "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR(
+    "'token'", "$2") " WHERE id = $1";
 
 /* A failed refresh that is not the grant's death: keep the status, remember the error. */
 static const char failed_sql[] =
@@ -214,7 +215,8 @@ static void read_done(const PGresult *res, const char *err, void *arg)
 	if (!r->access || !refresh) {
 		crypto_free_secret(refresh);
 		log_error("upkeep: account %s has tokens this key cannot open", r->account_id);
-		fail(r, CHANNEL_ERR_OTHER, "the stored tokens cannot be opened with the current keys");
+		fail(r, CHANNEL_ERR_OTHER,
+		     "the stored tokens cannot be opened with the current keys");
 		return;
 	}
 	bool fresh = pg_bool(res, 0, 3), healthy = pg_bool(res, 0, 4), skip = false;
@@ -270,8 +272,8 @@ static void failure_saved(const PGresult *res, const char *err, void *arg)
 {
 	failure_t *f = arg;
 	if (err)
-		log_warn("upkeep: recording a refresh failure of %s failed: %s",
-			 f->r->account_id, err);
+		log_warn("upkeep: recording a refresh failure of %s failed: %s", f->r->account_id,
+			 err);
 	fail(f->r, f->err, f->message);
 	free(f);
 }

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "channels/ml/ml.h"
 #include "config.h"
 
 static const char *const *table;
@@ -39,7 +40,8 @@ Test(config, defaults)
 	cr_assert_eq(c.max_body, 65536);
 	cr_assert_eq(c.jwt_ttl_s, 900);
 	cr_assert_eq(c.log_level, LOG_INFO);
-	cr_assert_str_eq(c.ml_api_url, "https://api.mercadolibre.com");
+	cr_assert_str_eq(((const ml_config_t *)c.channel_cfg[0])->api_url,
+			 "https://api.mercadolibre.com");
 	cr_assert_null(c.cors_origins[0]);
 	cr_assert_eq(c.encryption_key[0], 0x00);
 	cr_assert_eq(c.encryption_key[31], 0xff);

@@ -13,18 +13,57 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 ml_state_t *ml_state(const app_t *app)
 {
 	return channel_state(app, &ml_channel);
 }
 
+const ml_config_t *ml_config(const app_t *app)
+{
+	return channel_config(app, &ml_channel);
+}
+
+void *ml_configure(config_loader_t *l)
+{
+	ml_config_t *c = xcalloc(1, sizeof(*c));
+	c->client_id = config_str(l, "ML_CLIENT_ID", NULL, false);
+	c->client_secret = config_str(l, "ML_CLIENT_SECRET", NULL, false);
+	c->redirect_uri = config_url(l, "ML_REDIRECT_URI", NULL, false);
+	c->api_url = config_url(l, "ML_API_URL", "https://api.mercadolibre.com", false);
+	c->auth_url = config_url(l, "ML_AUTH_URL", "https://auth.mercadolivre.com.br", false);
+	c->webhook_secret = config_str(l, "ML_WEBHOOK_SECRET", NULL, false);
+	c->rate = (double)config_num(l, "ML_RATE", 20, 1, 100000);
+	c->burst = (double)config_num(l, "ML_BURST", 0, 0, 100000);
+	c->missed_feeds_interval_s = (int)config_num(l, "MISSED_FEEDS_INTERVAL", 600, 1, 86400);
+	if (c->client_id && !c->client_secret)
+		config_fail(l, "config: ML_CLIENT_SECRET is required when ML_CLIENT_ID is set");
+	return c;
+}
+
+void ml_config_free(void *cfg)
+{
+	ml_config_t *c = cfg;
+	if (c->client_secret) /* don't leave secrets in freed memory */
+		memset(c->client_secret, 0, strlen(c->client_secret));
+	if (c->webhook_secret)
+		memset(c->webhook_secret, 0, strlen(c->webhook_secret));
+	free(c->client_id);
+	free(c->client_secret);
+	free(c->redirect_uri);
+	free(c->api_url);
+	free(c->auth_url);
+	free(c->webhook_secret);
+	free(c);
+}
+
 static void *start(app_t *app)
 {
 	ml_state_t *s = xcalloc(1, sizeof(*s));
-	if (app->cfg.ml_client_id) {
+	if (ml_config(app)->client_id) {
 		char *end;
-		long long id = strtoll(app->cfg.ml_client_id, &end, 10);
+		long long id = strtoll(ml_config(app)->client_id, &end, 10);
 		s->app_id = *end ? 0 : id;
 	}
 	ml_accounts_routes(app);
@@ -61,14 +100,14 @@ static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
 {
 	if (max < 1)
 		return 0;
-	double rate = app->cfg.ml_rate;
+	const ml_config_t *c = ml_config(app);
+	double rate = c->rate;
 	double burst = rate > 10 ? rate * 0.9 : rate;
-	if (app->cfg.ml_burst > 0) {
+	if (c->burst > 0) {
 		/* What Mercado Livre refills in 50 ms is held back: a call reaches it later than
 		 * it leaves here, by a delay that varies, so its bucket lags ours by that much. */
 		double lag = rate * 0.05;
-		burst =
-		    app->cfg.ml_burst - (lag < app->cfg.ml_burst / 2 ? lag : app->cfg.ml_burst / 2);
+		burst = c->burst - (lag < c->burst / 2 ? lag : c->burst / 2);
 	}
 	out[0] = (channel_rate_t){"", rate, burst, 0};
 	return 1;
@@ -113,6 +152,8 @@ static void maintain(app_t *app)
 const channel_t ml_channel = {
     .name = "ml",
     .title = "Mercado Livre",
+    .configure = ml_configure,
+    .config_free = ml_config_free,
     .start = start,
     .stop = stop,
     .free = free_state,

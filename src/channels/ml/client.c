@@ -3,6 +3,7 @@
 #include "client.h"
 #include "crypto.h"
 #include "log.h"
+#include "ml.h"
 #include "grant.h"
 #include "util.h"
 
@@ -131,12 +132,12 @@ static void token_done(const httpc_response_t *resp, void *arg)
 
 static void token_post(app_t *app, const char *limiter_key, char *form, ml_grant_cb cb, void *arg)
 {
-	const config_t *c = &app->cfg;
+	const ml_config_t *c = ml_config(app);
 	token_call_t *t = xcalloc(1, sizeof(*t));
 	t->cb = cb;
 	t->arg = arg;
 	char url[1024];
-	snprintf(url, sizeof(url), "%s/oauth/token", c->ml_api_url);
+	snprintf(url, sizeof(url), "%s/oauth/token", c->api_url);
 	static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
 					      "Accept: application/json", NULL};
 	httpc_request_t req = {.method = "POST",
@@ -164,8 +165,8 @@ static void form_add(char *buf, size_t size, const char *name, const char *value
 
 static bool configured(app_t *app, ml_grant_cb cb, void *arg)
 {
-	const config_t *c = &app->cfg;
-	if (c->ml_client_id && c->ml_client_secret && c->ml_redirect_uri)
+	const ml_config_t *c = ml_config(app);
+	if (c->client_id && c->client_secret && c->redirect_uri)
 		return true;
 	ml_result_t res = {.err = ML_ERR_CONFIG, .message = ml_err_name(ML_ERR_CONFIG)};
 	cb(&res, NULL, arg);
@@ -179,10 +180,10 @@ void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_gr
 		return;
 	char form[4096] = "";
 	form_add(form, sizeof(form), "grant_type", "authorization_code");
-	form_add(form, sizeof(form), "client_id", app->cfg.ml_client_id);
-	form_add(form, sizeof(form), "client_secret", app->cfg.ml_client_secret);
+	form_add(form, sizeof(form), "client_id", ml_config(app)->client_id);
+	form_add(form, sizeof(form), "client_secret", ml_config(app)->client_secret);
 	form_add(form, sizeof(form), "code", code);
-	form_add(form, sizeof(form), "redirect_uri", app->cfg.ml_redirect_uri);
+	form_add(form, sizeof(form), "redirect_uri", ml_config(app)->redirect_uri);
 	form_add(form, sizeof(form), "code_verifier", verifier);
 	token_post(app, "ml:oauth:token", form, cb, arg);
 	explicit_bzero(form, sizeof(form));
@@ -195,8 +196,8 @@ void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_to
 		return;
 	char form[4096] = "", key[96];
 	form_add(form, sizeof(form), "grant_type", "refresh_token");
-	form_add(form, sizeof(form), "client_id", app->cfg.ml_client_id);
-	form_add(form, sizeof(form), "client_secret", app->cfg.ml_client_secret);
+	form_add(form, sizeof(form), "client_id", ml_config(app)->client_id);
+	form_add(form, sizeof(form), "client_secret", ml_config(app)->client_secret);
 	form_add(form, sizeof(form), "refresh_token", refresh_token);
 	snprintf(key, sizeof(key), "ml:token:%s", account_id);
 	token_post(app, key, form, cb, arg);
@@ -230,7 +231,7 @@ static void send_with_token(app_t *app, const char *limiter_key, const char *tok
 	g->cb = cb;
 	g->arg = arg;
 	char url[2048], auth[1024];
-	snprintf(url, sizeof(url), "%s%s", app->cfg.ml_api_url, path);
+	snprintf(url, sizeof(url), "%s%s", ml_config(app)->api_url, path);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 	const char *headers[] = {auth, "Accept: application/json", "x-format-new: true",
 				 body ? "Content-Type: application/json" : NULL, NULL};

@@ -4,6 +4,7 @@
 #include "app.h"
 #include "jobs.h"
 #include "log.h"
+#include "ml.h"
 #include "client.h"
 #include "metrics.h"
 #include "util.h"
@@ -154,23 +155,23 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	m->running = true;
 	snprintf(m->lease, sizeof(m->lease), "%" PRId64, now_us());
-	int lease_ms = m->app->cfg.missed_feeds_interval_s * 1000;
+	int lease_ms = ml_config(m->app)->missed_feeds_interval_s * 1000;
 	redis_command(m->app->redis, leased, m, "SET %s %s NX PX %d", m->lease_key, m->lease,
 		      lease_ms > 1000 ? lease_ms - 500 : lease_ms);
 }
 
 missed_feeds_t *missed_feeds_start(app_t *app)
 {
-	if (!app->cfg.ml_client_id)
+	if (!ml_config(app)->client_id)
 		return NULL;
 	missed_feeds_t *m = xcalloc(1, sizeof(*m));
 	m->app = app;
-	m->app_id = strtoll(app->cfg.ml_client_id, NULL, 10);
+	m->app_id = strtoll(ml_config(app)->client_id, NULL, 10);
 	snprintf(m->lease_key, sizeof(m->lease_key), "sh:lease:missed_feeds:%" PRId64, m->app_id);
 	m->recovered = metrics_counter("sellerhub_notifications_recovered_total",
 				       "Notifications recovered from missed_feeds", "");
 	event_assign(&m->timer, app->base, -1, EV_PERSIST, tick, m);
-	struct timeval tv = {app->cfg.missed_feeds_interval_s, 0};
+	struct timeval tv = {ml_config(app)->missed_feeds_interval_s, 0};
 	event_add(&m->timer, &tv);
 	return m;
 }

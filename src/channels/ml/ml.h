@@ -17,6 +17,19 @@ typedef struct ml_state {
 
 ml_state_t *ml_state(const app_t *app);
 
+/* Mercado Livre's settings (ML_*, MISSED_FEEDS_INTERVAL: etc/sellerhub.env.example). */
+typedef struct ml_config {
+	char *client_id, *client_secret, *redirect_uri, *api_url, *auth_url, *webhook_secret;
+	double rate;
+	double burst; /* the provider's bucket when known; 0: derived from the rate */
+	int missed_feeds_interval_s;
+} ml_config_t;
+
+const ml_config_t *ml_config(const app_t *app);
+/* channel_t.configure and config_free (channel.c). */
+void *ml_configure(struct config_loader *l);
+void ml_config_free(void *cfg);
+
 /* Route registration of the channel's handlers. */
 void ml_accounts_routes(app_t *app);	  /* /api/ml-accounts (accounts_api.c) */
 void ml_oauth_routes(app_t *app);	  /* /api/ml/oauth (oauth.c) */

@@ -55,8 +55,8 @@ static const char connect_sql[] =
 
 static bool configured(req_t *r)
 {
-	const config_t *c = &((app_t *)r->app)->cfg;
-	if (c->ml_client_id && c->ml_client_secret && c->ml_redirect_uri)
+	const ml_config_t *c = ml_config(r->app);
+	if (c->client_id && c->client_secret && c->redirect_uri)
 		return true;
 	http_error(r, 503, "ML_NOT_CONFIGURED",
 		   "Mercado Livre is not configured on this server (ML_CLIENT_ID, "
@@ -82,13 +82,13 @@ static void start_saved(const PGresult *res, const char *err, void *arg)
 		identity_db_error(s->r, "ml_oauth: start", res, err);
 		return;
 	}
-	const config_t *c = &((app_t *)s->r->app)->cfg;
-	char *client = evhttp_encode_uri(c->ml_client_id);
-	char *redirect = evhttp_encode_uri(c->ml_redirect_uri);
+	const ml_config_t *c = ml_config(s->r->app);
+	char *client = evhttp_encode_uri(c->client_id);
+	char *redirect = evhttp_encode_uri(c->redirect_uri);
 	char *url = arena_printf(s->r->arena,
 				 "%s/authorization?response_type=code&client_id=%s&redirect_uri=%s"
 				 "&state=%s&code_challenge=%s&code_challenge_method=S256",
-				 c->ml_auth_url, client, redirect, s->state, s->challenge);
+				 c->auth_url, client, redirect, s->state, s->challenge);
 	free(client);
 	free(redirect);
 	http_ok(s->r, 200,
