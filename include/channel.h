@@ -126,6 +126,13 @@ typedef struct channel {
 	/* Extra maintenance the janitor runs hourly (spent OAuth states, ...). NULL: none. */
 	void (*maintain)(struct app *app);
 
+	/* The job board (GET /api/admin/jobs): the channel's jobs that belong to no tenant (a
+	 * group of notifications) but concern tenant $1, as a SELECT of whole rows of jobs; and,
+	 * when one of its jobs is retried by hand, a statement that reopens what the job gave up
+	 * on, reading the CTE retried(id). NULL: none. */
+	const char *tenant_jobs_sql;
+	const char *reopen_sql;
+
 	/* POST /webhooks/<name>. NULL: the channel takes no notifications. */
 	const channel_intake_t *intake;
 } channel_t;

@@ -1,42 +1,28 @@
 /* /api/admin/jobs: the job board for owners and admins (the JSON counterpart of a queue
  * dashboard): queue counts, the jobs with their errors, and retrying a dead or failed job.
- * Only the tenant's jobs: its own (tenant_id) and those of notifications for its accounts. */
+ * Only the tenant's jobs: its own (tenant_id) and those of each channel that concern it. */
 #include "api.h"
+#include "channel.h"
 #include "identity.h"
 #include "jobs.h"
 #include "permissions.h"
+#include "util.h"
 #include "validate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The tenant's jobs, as a CTE every statement here starts from: its own, and the notification
- * jobs of its sellers' notifications that are still pending or arrived in the last 24 hours (the
- * notification indexes, per account: 0011), and the dead ones. A job per group, a group every few
- * milliseconds under load: checking every job ever stored (or every job of the day, of every
- * tenant) made the board slower with each day (0.6 s with 45,000 groups of other tenants done
- * in the last minutes, bench-webhooks). Older done groups are listed nowhere and counted
- * nowhere, as a queue dashboard drops completed jobs. */
-#define MINE                                                                                       \
-	"WITH mine AS (SELECT j.* FROM jobs j WHERE j.tenant_id = $1"                              \
-	" UNION ALL SELECT j.* FROM jobs j WHERE j.id IN (SELECT n.job_id FROM accounts a"         \
-	" CROSS JOIN LATERAL (SELECT job_id FROM ml_notifications"                                 \
-	" WHERE ml_user_id = a.external_id::bigint AND status = 'pending'"                         \
-	" UNION ALL SELECT job_id FROM ml_notifications"                                           \
-	" WHERE ml_user_id = a.external_id::bigint AND status <> 'pending'"                        \
-	" AND arrived_at > now() - interval '24 hours' OFFSET 0) n"                                \
-	" WHERE a.tenant_id = $1 AND a.channel = 'ml')"                                            \
-	" AND j.kind = 'ml_notifications' AND j.tenant_id IS NULL AND j.status <> 'dead'"          \
-	" UNION ALL SELECT j.* FROM jobs j WHERE j.kind = 'ml_notifications'"                      \
-	" AND j.tenant_id IS NULL AND j.status = 'dead' AND EXISTS (SELECT 1"                      \
-	" FROM ml_notifications n WHERE n.job_id = j.id AND n.ml_user_id IN"                       \
-	" (SELECT external_id::bigint FROM accounts WHERE tenant_id = $1 AND channel = 'ml')))"
+/* The tenant's jobs, as a CTE every statement here starts from: its own (tenant_id), and each
+ * channel's jobs that belong to no tenant but concern this one (channel_t.tenant_jobs_sql: a
+ * notification group's job). Built once, when the routes are. */
+static const char mine_head[] = "WITH mine AS (SELECT j.* FROM jobs j WHERE j.tenant_id = $1";
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* Not clang-formatted: it cut these literals next to the ISO() macro into 4-character pieces. */
 // clang-format off
-static const char list_sql[] = MINE
+static const char list_tail[] =
     " SELECT (SELECT json_build_object("
     " 'queued', count(*) FILTER (WHERE status = 'queued'),"
     " 'running', count(*) FILTER (WHERE status = 'running'),"
@@ -58,16 +44,53 @@ static const char list_sql[] = MINE
     " ORDER BY updated_at DESC, id DESC LIMIT $4 OFFSET $5) x)::text";
 // clang-format on
 
-/* Back to the queue with a fresh set of attempts; its dead notifications wait again too. */
-static const char retry_sql[] =
-    MINE ", retried AS (UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(),"
-	 " dispatched_at = now(), finished_at = NULL, note = 'retried by ' || $3"
-	 " WHERE id = $2::bigint AND id IN (SELECT id FROM mine)"
-	 " AND status IN ('dead', 'failed') RETURNING id, payload),"
-	 " reopened AS (UPDATE ml_notifications SET status = 'pending', processed_at = NULL"
-	 " WHERE job_id IN (SELECT id FROM retried)"
-	 " AND status = 'dead')"
-	 " SELECT (SELECT id FROM retried), (SELECT status FROM mine WHERE id = $2::bigint)";
+/* Back to the queue with a fresh set of attempts; what the job had given up on waits again too
+ * (channel_t.reopen_sql, reading "retried"). */
+static const char retried_cte[] =
+    ", retried AS (UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(),"
+    " dispatched_at = now(), finished_at = NULL, note = 'retried by ' || $3"
+    " WHERE id = $2::bigint AND id IN (SELECT id FROM mine)"
+    " AND status IN ('dead', 'failed') RETURNING id, payload)";
+static const char retry_tail[] =
+    " SELECT (SELECT id FROM retried), (SELECT status FROM mine WHERE id = $2::bigint)";
+
+/* The statements with every channel's part, built by api_admin_jobs_routes. */
+static struct {
+	char *list, *retry;
+} board_sql;
+
+static char *append(char *s, const char *more)
+{
+	size_t n = s ? strlen(s) : 0, m = strlen(more);
+	s = xrealloc(s, n + m + 1);
+	memcpy(s + n, more, m + 1);
+	return s;
+}
+
+static void build_statements(void)
+{
+	char *mine = append(NULL, mine_head);
+	char *reopen = append(NULL, "");
+	for (size_t i = 0; channels[i]; i++) {
+		if (channels[i]->tenant_jobs_sql) {
+			mine = append(mine, " UNION ALL ");
+			mine = append(mine, channels[i]->tenant_jobs_sql);
+		}
+		if (channels[i]->reopen_sql) {
+			char name[64];
+			snprintf(name, sizeof(name), ", reopen_%s AS (", channels[i]->name);
+			reopen = append(reopen, name);
+			reopen = append(reopen, channels[i]->reopen_sql);
+			reopen = append(reopen, ")");
+		}
+	}
+	mine = append(mine, ")");
+	board_sql.list = append(append(NULL, mine), list_tail);
+	board_sql.retry =
+	    append(append(append(append(NULL, mine), retried_cte), reopen), retry_tail);
+	free(mine);
+	free(reopen);
+}
 
 typedef struct board {
 	req_t *r;
@@ -118,7 +141,7 @@ static void list(req_t *r)
 	const char *params[] = {
 	    r->tenant_id, status, kind, arena_printf(r->arena, "%d", b->limit),
 	    arena_printf(r->arena, "%lld", (long long)(b->page - 1) * b->limit)};
-	pg_query(((app_t *)r->app)->pg, list_sql, 5, params, list_done, b);
+	pg_query(((app_t *)r->app)->pg, board_sql.list, 5, params, list_done, b);
 }
 
 static void retry_done(const PGresult *res, const char *err, void *arg)
@@ -153,11 +176,13 @@ static void retry(req_t *r)
 		return;
 	}
 	const char *params[] = {r->tenant_id, id, r->user_id};
-	pg_query(((app_t *)r->app)->pg, retry_sql, 3, params, retry_done, r);
+	pg_query(((app_t *)r->app)->pg, board_sql.retry, 3, params, retry_done, r);
 }
 
 void api_admin_jobs_routes(app_t *app)
 {
+	if (!board_sql.list)
+		build_statements();
 	http_route(app->http, "GET", "/api/admin/jobs", list, ROUTE_AUTH,
 		   "Job board (owner/admin): queue counts and jobs with errors (?status=&kind=)");
 	http_route(app->http, "POST", "/api/admin/jobs/:id/retry", retry, ROUTE_AUTH,
