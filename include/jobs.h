@@ -38,6 +38,21 @@ enum job_flags {
 	JOB_REPLAYABLE = 1 << 0,
 };
 
+/* The jobs table's statements for a caller that must write a job in its own statement, in one
+ * commit with rows of its own (the group of notifications it processes, the sync run it
+ * performs): the job module keeps every statement that writes the table.
+ * JOBS_NEXT_ID draws an id first, so the caller's rows can carry it; JOBS_INSERT(cols) begins
+ * the INSERT of a job with those of (id, kind, tenant_id, payload, max_attempts, queue), to be
+ * followed by a SELECT or VALUES of them. */
+#define JOBS_NEXT_ID	  "nextval('jobs_id_seq')"
+#define JOBS_INSERT(cols) "INSERT INTO jobs (" cols ")"
+/* An UPDATE that queues a dead or failed job ($2) again with a fresh set of attempts, noting who
+ * ($3) asked; only when it is one of the rows of the CTE "mine". RETURNING id, payload. */
+#define JOBS_REQUEUE_MINE                                                                          \
+	"UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), dispatched_at = now(),"  \
+	" finished_at = NULL, note = 'retried by ' || $3 WHERE id = $2::bigint"                    \
+	" AND id IN (SELECT id FROM mine) AND status IN ('dead', 'failed') RETURNING id, payload"
+
 jobs_t *jobs_new(struct app *app);
 /* Start consuming (after every handler is registered). */
 void jobs_start(jobs_t *j);
@@ -45,6 +60,8 @@ void jobs_start(jobs_t *j);
 void jobs_stop(jobs_t *j, void (*stopped)(void *arg), void *arg);
 void jobs_free(jobs_t *j);
 void jobs_register(jobs_t *j, const char *kind, job_handler_fn fn, int flags);
+/* A long job's heartbeat: its claim is fresh again, so the stale-job sweep leaves it running. */
+void jobs_heartbeat(jobs_t *j, int64_t job_id);
 /* Tell the consumers about jobs just committed (XADD). Best effort: if Redis is down the sweeper
  * dispatches them later from PostgreSQL. */
 void jobs_dispatch(jobs_t *j, const int64_t *ids, int n);

@@ -127,6 +127,23 @@ static void xadd_done(redisReply *reply, const char *err, void *arg)
 		metric_inc(j->m.lost); /* the sweeper will find it in PostgreSQL */
 }
 
+static const char heartbeat_sql[] =
+    "UPDATE jobs SET locked_at = now() WHERE id = $1 AND status = 'running'";
+
+static void heartbeat_done(const PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("jobs: a heartbeat failed: %s", err);
+}
+
+void jobs_heartbeat(jobs_t *j, int64_t job_id)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, job_id);
+	const char *params[] = {id};
+	pg_query_prepared(j->app->pg, heartbeat_sql, 1, params, heartbeat_done, NULL);
+}
+
 void jobs_dispatch(jobs_t *j, const int64_t *ids, int n)
 {
 	for (int i = 0; i < n; i++) {

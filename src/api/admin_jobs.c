@@ -46,11 +46,7 @@ static const char list_tail[] =
 
 /* Back to the queue with a fresh set of attempts; what the job had given up on waits again too
  * (channel_t.reopen_sql, reading "retried"). */
-static const char retried_cte[] =
-    ", retried AS (UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(),"
-    " dispatched_at = now(), finished_at = NULL, note = 'retried by ' || $3"
-    " WHERE id = $2::bigint AND id IN (SELECT id FROM mine)"
-    " AND status IN ('dead', 'failed') RETURNING id, payload)";
+static const char retried_cte[] = ", retried AS (" JOBS_REQUEUE_MINE ")";
 static const char retry_tail[] =
     " SELECT (SELECT id FROM retried), (SELECT status FROM mine WHERE id = $2::bigint)";
 

@@ -24,15 +24,20 @@ static const char abandon_sql[] =
 
 static const char start_sql[] =
     "WITH acct AS (SELECT id, tenant_id, channel FROM accounts WHERE id = $1 AND tenant_id = $2),"
-    " ids AS (SELECT gen_random_uuid() AS run_id, nextval('jobs_id_seq') AS job_id FROM acct),"
+    " ids AS (SELECT gen_random_uuid() AS run_id, " JOBS_NEXT_ID " AS job_id FROM acct),"
     " run AS (INSERT INTO sync_runs (id, tenant_id, account_id, job_id, kind, scope, days)"
     "  SELECT ids.run_id, acct.tenant_id, acct.id, ids.job_id, 'backfill', $3, $4::int"
     "  FROM acct, ids ON CONFLICT DO NOTHING RETURNING id, job_id, tenant_id),"
-    " job AS (INSERT INTO jobs (id, kind, tenant_id, payload, max_attempts, queue)"
-    "  SELECT run.job_id, acct.channel || '" CHANNEL_SYNC_JOB_SUFFIX "', run.tenant_id,"
-    "  jsonb_build_object('run', run.id), 20, $5 FROM run, acct"
-    "  RETURNING id)"
-    " SELECT (SELECT count(*) FROM acct), (SELECT id FROM job), (SELECT id FROM run)";
+    " job AS (" JOBS_INSERT(
+	"id, kind, tenant_id, payload, max_attempts, queue") "  SELECT run.job_id, acct.channel || "
+							     "'" CHANNEL_SYNC_JOB_SUFFIX
+							     "', run.tenant_id,"
+							     "  jsonb_build_object('run', run.id), "
+							     "20, $5 FROM run, acct"
+							     "  RETURNING id)"
+							     " SELECT (SELECT count(*) FROM acct), "
+							     "(SELECT id FROM job), (SELECT id "
+							     "FROM run)";
 
 // clang-format off
 #define RUN_JSON                                                                                   \

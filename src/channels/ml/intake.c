@@ -12,7 +12,7 @@
  * drawn first so every new row can carry it. Answers (job id or NULL, new rows). A duplicate
  * _id, of an earlier group or of this one, is skipped by ON CONFLICT. */
 static const char insert_sql[] =
-    "WITH jid AS (SELECT nextval('jobs_id_seq') AS id),"
+    "WITH jid AS (SELECT " JOBS_NEXT_ID " AS id),"
     " ins AS ("
     " INSERT INTO ml_notifications (notification_id, topic, resource, ml_user_id,"
     " application_id, attempts, sent_at, received_at, body, source, job_id)"
@@ -21,9 +21,9 @@ static const char insert_sql[] =
     " ON CONFLICT (notification_id) DO NOTHING"
     " RETURNING id),"
     " job AS ("
-    " INSERT INTO jobs (id, kind, queue) SELECT id, '" ML_NOTIFICATIONS_JOB "', $11 FROM jid"
-    " WHERE EXISTS (SELECT 1 FROM ins) RETURNING id)"
-    " SELECT (SELECT id FROM job), (SELECT count(*) FROM ins)";
+    " " JOBS_INSERT("id, kind, queue") " SELECT id, '" ML_NOTIFICATIONS_JOB "', $11 FROM jid"
+				       " WHERE EXISTS (SELECT 1 FROM ins) RETURNING id)"
+				       " SELECT (SELECT id FROM job), (SELECT count(*) FROM ins)";
 
 void ml_intake_store(app_t *app, notification_rows_t *rows, const char *source, pg_cb cb, void *arg)
 {
