@@ -3,6 +3,7 @@
  * run after locking the tenant row, so "exactly one primary while any account exists" holds
  * under concurrent requests. Tokens go in sealed and never come out. */
 #include "api.h"
+#include "errors.h"
 #include "ml.h"
 #include "crypto.h"
 #include "identity.h"
@@ -109,35 +110,6 @@ static const char *account_id_param(req_t *r)
 		return NULL;
 	}
 	return id;
-}
-
-/* Answer a failed Mercado Livre step with the status a client can act on. */
-static void ml_failure(req_t *r, enum ml_err e, const char *what, const char *message)
-{
-	char *msg = arena_printf(r->arena, "%s: %s.", what, message ? message : ml_err_name(e));
-	switch (e) {
-	case ML_ERR_EXPIRED:
-	case ML_ERR_INVALID_GRANT:
-		http_error(r, 409, "ACCOUNT_EXPIRED",
-			   arena_printf(r->arena,
-					"%s: the authorization expired or was revoked; reconnect "
-					"the account.",
-					what),
-			   NULL);
-		return;
-	case ML_ERR_NOT_FOUND:
-		if (message && strcmp(message, "no such account") == 0) {
-			not_found(r);
-			return;
-		}
-		break;
-	case ML_ERR_CONFIG:
-		http_error(r, 503, "ML_NOT_CONFIGURED", msg, NULL);
-		return;
-	default:
-		break;
-	}
-	http_error(r, 502, "ML_UNAVAILABLE", msg, NULL);
 }
 
 /* --- create --------------------------------------------------------------------------------- */
@@ -506,7 +478,7 @@ static void refresh_done(const ml_result_t *res, const char *access_token, void 
 {
 	token_req_t *t = arg;
 	if (res->err != ML_OK) {
-		ml_failure(t->r, res->err, "Token refresh failed", res->message);
+		ml_error_reply(t->r, res->err, "Token refresh failed", res->message);
 		return;
 	}
 	token_read(t);
@@ -570,7 +542,7 @@ static void sync_one_done(const ml_sync_result_t *s, void *arg)
 		return;
 	}
 	if (!s->ok) {
-		ml_failure(r, s->err, "Failed to synchronize account", s->error);
+		ml_error_reply(r, s->err, "Failed to synchronize account", s->error);
 		return;
 	}
 	http_ok(r, 200,

@@ -3,6 +3,7 @@
  * user, with the sealed PKCE verifier, for 10 minutes; the callback consumes it, exchanges the
  * code, reads /users/me and creates the account or reconnects it (same id, synced data kept). */
 #include "api.h"
+#include "errors.h"
 #include "ml.h"
 #include "crypto.h"
 #include "identity.h"
@@ -193,10 +194,9 @@ static void me_done(const ml_result_t *res, void *arg)
 	const char *nickname = json_string_value(json_object_get(me, "nickname"));
 	if (res->err != ML_OK || id != c->user_id || !nickname) {
 		callback_cleanup(c);
-		http_error(r, 502, "ML_UNAVAILABLE",
-			   arena_printf(r->arena, "Reading the Mercado Livre user failed: %s.",
-					res->message ? res->message : "unexpected answer"),
-			   NULL);
+		ml_error_reply(r, res->err == ML_OK ? ML_ERR_BAD_RESPONSE : res->err,
+			       "Reading the Mercado Livre user failed",
+			       res->message ? res->message : "unexpected answer");
 		return;
 	}
 	crypto_keys_t keys;
@@ -236,10 +236,7 @@ static void exchanged(const ml_result_t *res, const ml_grant_t *g, void *arg)
 				   "already used): start again.",
 				   http_problem(NULL, "code", "was refused by Mercado Livre"));
 		else
-			http_error(
-			    r, 502, "ML_UNAVAILABLE",
-			    arena_printf(r->arena, "The code exchange failed: %s.", res->message),
-			    NULL);
+			ml_error_reply(r, res->err, "The code exchange failed", res->message);
 		return;
 	}
 	c->access = xstrdup(g->access_token);

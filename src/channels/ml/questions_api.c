@@ -1,6 +1,7 @@
 /* /api/questions: the synced questions of the caller's tenant, their answer-time stats, and
  * answering one: POST to Mercado Livre's /answers, then store what it answers. */
 #include "api.h"
+#include "errors.h"
 #include "ml.h"
 #include "listing.h"
 #include "log.h"
@@ -130,25 +131,14 @@ static void answer_posted(const ml_result_t *res, void *arg)
 		return;
 	}
 	const char *msg = res->message ? res->message : ml_err_name(res->err);
-	switch (res->err) {
-	case ML_ERR_OTHER:
-	case ML_ERR_NOT_FOUND:
+	if (res->err == ML_ERR_OTHER || res->err == ML_ERR_NOT_FOUND) {
 		/* Closed, deleted or already answered there, or text Mercado Livre refuses. */
 		http_error(r, 409, "QUESTION_NOT_ANSWERABLE",
 			   arena_printf(r->arena, "Mercado Livre refused the answer: %s.", msg),
 			   NULL);
 		return;
-	case ML_ERR_EXPIRED:
-	case ML_ERR_INVALID_GRANT:
-		http_error(r, 409, "ACCOUNT_EXPIRED",
-			   "The account's authorization expired or was revoked; reconnect it.",
-			   NULL);
-		return;
-	default:
-		http_error(r, 502, "ML_UNAVAILABLE",
-			   arena_printf(r->arena, "Answering on Mercado Livre failed: %s.", msg),
-			   NULL);
 	}
+	ml_error_reply(r, res->err, "Answering on Mercado Livre failed", res->message);
 }
 
 static void answer_found(const PGresult *res, const char *err, void *arg)
