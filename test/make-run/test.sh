@@ -64,6 +64,23 @@ fail() {
 	exit 1
 }
 
+# make run in the background as $as; 0 once /health answers, 1 if make run exited first.
+start_make_run() {
+	local deadline
+	"${as[@]}" "${newcomer[@]}" make -C "$co" --no-print-directory MODE="$mode" run >"$log" 2>&1 &
+	srv_pid=$!
+	deadline=$(($(date +%s) + 120))
+	until curl -fs --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
+		if ! kill -0 "$srv_pid" 2>/dev/null; then
+			wait "$srv_pid" || true
+			srv_pid=""
+			return 1
+		fi
+		[ "$(date +%s)" -lt "$deadline" ] || fail "/health did not answer within 120 s"
+		sleep 0.2
+	done
+}
+
 # run_as NAME: a copy of this checkout in $base/NAME/sellerhub ($base/NAME is 0700 and NAME's),
 # `make run` in it as NAME, /health, /ready, where the files are, SIGTERM, exit 0, make stop.
 run_as() {
@@ -71,7 +88,6 @@ run_as() {
 	home=$base/$who
 	co=$home/sellerhub
 	log=$base/$who.log
-	port=$(free_port) pg_port=$(free_port) redis_port=$(free_port)
 	mkdir -p "$co/build/$mode/src" "$co/$bindir"
 	# The working tree as it is (uncommitted changes too) and this MODE's server build, mtimes kept,
 	# so make finds the server up to date instead of compiling it again.
@@ -86,17 +102,18 @@ run_as() {
 		as=(setpriv --reuid="$who" --regid="$(id -g "$who")" --clear-groups)
 	fi
 	chmod 700 "$home"
-	clean_env
 
-	local t0 deadline now
-	t0=$(date +%s.%N)
-	"${as[@]}" "${newcomer[@]}" make -C "$co" --no-print-directory MODE="$mode" run >"$log" 2>&1 &
-	srv_pid=$!
-	deadline=$(($(date +%s) + 120))
-	until curl -fs --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
-		kill -0 "$srv_pid" 2>/dev/null || fail "make run exited before /health answered"
-		[ "$(date +%s)" -lt "$deadline" ] || fail "/health did not answer within 120 s"
-		sleep 0.2
+	# A free port can be taken between the probe and the bind: then again on fresh ports.
+	local t0 now attempt
+	for attempt in 1 2 3; do
+		port=$(free_port) pg_port=$(free_port) redis_port=$(free_port)
+		clean_env
+		t0=$(date +%s.%N)
+		start_make_run && break
+		[ "$attempt" -lt 3 ] && grep -q "Address already in use" "$log" || fail "make run exited before /health answered"
+		stop_services
+		co=$home/sellerhub
+		rm -rf "$co/var"
 	done
 	now=$(date +%s.%N)
 	curl -fs --max-time 5 "http://127.0.0.1:$port/ready" >/dev/null || fail "/ready is not 200"
@@ -127,7 +144,7 @@ run_as() {
 		[ "$(date +%s)" -lt "$deadline" ] || fail "make run did not exit within 30 s of SIGTERM"
 		sleep 0.1
 	done
-	local rc=0
+	local rc=0 deadline
 	wait "$srv_pid" || rc=$?
 	srv_pid=""
 	[ "$rc" -eq 0 ] || fail "make run exited $rc after SIGTERM"
