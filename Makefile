@@ -73,6 +73,9 @@ services: ## start the private PostgreSQL and Redis under var/
 	@scripts/bootstrap
 	@scripts/services start
 
+# scripts/run runs this MODE's server (bin/asan/sellerhubd for MODE=asan).
+run migrate: export SELLERHUBD ?= $(BIN)/sellerhubd
+
 run: ## install what is missing, start services, migrate and run sellerhubd on 127.0.0.1:8080
 	@scripts/bootstrap
 	@$(MAKE) --no-print-directory $(BIN)/sellerhubd
