@@ -10,7 +10,7 @@
 #include "log.h"
 #include "account.h"
 #include "summary.h"
-#include "grant.h"
+#include "token.h"
 #include "permissions.h"
 #include "util.h"
 #include "validate.h"

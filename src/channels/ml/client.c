@@ -1,10 +1,10 @@
-/* The Mercado Livre client over httpc. One struct per call holds its state; the 401 retry and
- * the counts fan-out are explicit steps of that struct. */
+/* The Mercado Livre client over httpc. One struct per call holds its state; the 401 retry is an
+ * explicit step of that struct. */
 #include "client.h"
 #include "crypto.h"
 #include "log.h"
 #include "ml.h"
-#include "grant.h"
+#include "token.h"
 #include "util.h"
 
 #include <event2/http.h>
@@ -15,35 +15,6 @@
 
 #define ML_TIMEOUT_MS  10000
 #define ML_MESSAGE_MAX 200
-
-const char *ml_err_name(enum ml_err e)
-{
-	switch (e) {
-	case ML_OK:
-		return "ok";
-	case ML_ERR_INVALID_GRANT:
-		return "authorization revoked or expired";
-	case ML_ERR_EXPIRED:
-		return "authorization expired: reconnect the account";
-	case ML_ERR_UNAUTHORIZED:
-		return "Mercado Livre refused the token";
-	case ML_ERR_FORBIDDEN:
-		return "Mercado Livre refused access";
-	case ML_ERR_NOT_FOUND:
-		return "not found";
-	case ML_ERR_RATE_LIMITED:
-		return "Mercado Livre rate limit";
-	case ML_ERR_TRANSIENT:
-		return "Mercado Livre unreachable";
-	case ML_ERR_CONFIG:
-		return "Mercado Livre is not configured";
-	case ML_ERR_BAD_RESPONSE:
-		return "unexpected answer from Mercado Livre";
-	case ML_ERR_OTHER:
-		return "Mercado Livre refused the request";
-	}
-	return "error";
-}
 
 static enum ml_err classify(long status, const char *code)
 {
@@ -349,4 +320,33 @@ void ml_account_post(app_t *app, const char *account_id, const char *op, const c
 		     const char *json_body, ml_cb cb, void *arg)
 {
 	account_call(app, account_id, op, "POST", path, json_body, cb, arg);
+}
+
+/* --- the grant the token upkeep calls ------------------------------------------------------ */
+
+typedef struct grant_call {
+	channel_grant_cb cb;
+	void *arg;
+} grant_call_t;
+
+static void granted(const ml_result_t *res, const ml_grant_t *g, void *arg)
+{
+	grant_call_t *c = arg;
+	if (res->err != ML_OK) {
+		c->cb((enum channel_err)res->err,
+		      res->message ? res->message : ml_err_name(res->err), NULL, c->arg);
+	} else {
+		channel_grant_t out = {g->access_token, g->refresh_token, g->expires_in};
+		c->cb(CHANNEL_OK, NULL, &out, c->arg);
+	}
+	free(c);
+}
+
+void ml_tokens_grant(app_t *app, const char *account_id, const char *refresh_token,
+		     channel_grant_cb cb, void *arg)
+{
+	grant_call_t *c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	ml_oauth_refresh(app, account_id, refresh_token, granted, c);
 }

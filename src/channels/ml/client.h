@@ -1,8 +1,8 @@
 /* The Mercado Livre client: OAuth token calls, and GETs and POSTs with an account's token.
  * Every call goes out through httpc with the rate-limiter key
  * "ml:<operation>:<account>" (a 429 slows that bucket down); a 401 on an account call triggers
- * one refresh (upkeep.c) and one retry. Error messages are one line built from Mercado
- * Livre's error body and never carry a token. */
+ * one refresh (the token upkeep, token.h) and one retry. Error messages are one line built from
+ * Mercado Livre's error body and never carry a token. */
 #ifndef SH_ML_CLIENT_H
 #define SH_ML_CLIENT_H
 
@@ -11,30 +11,7 @@
 
 #include "app.h"
 #include "channel.h"
-
-/* The core's error kinds (channel.h), as Mercado Livre's answers map onto them: the values
- * are the same, so one converts to the other by a cast. */
-enum ml_err {
-	ML_OK = CHANNEL_OK,
-	ML_ERR_INVALID_GRANT = CHANNEL_ERR_INVALID_GRANT, /* the code or refresh token is dead */
-	ML_ERR_EXPIRED = CHANNEL_ERR_EXPIRED,		  /* the authorization expired earlier */
-	ML_ERR_UNAUTHORIZED = CHANNEL_ERR_UNAUTHORIZED,	  /* 401 even after a refresh */
-	ML_ERR_FORBIDDEN = CHANNEL_ERR_FORBIDDEN,
-	ML_ERR_NOT_FOUND = CHANNEL_ERR_NOT_FOUND, /* 404 from Mercado Livre, or no such account */
-	ML_ERR_RATE_LIMITED = CHANNEL_ERR_RATE_LIMITED, /* 429 after the retries */
-	ML_ERR_TRANSIENT = CHANNEL_ERR_TRANSIENT, /* network, timeout, 5xx, a lock or database */
-	ML_ERR_CONFIG = CHANNEL_ERR_CONFIG, /* ML_CLIENT_ID / _SECRET / ML_REDIRECT_URI missing */
-	ML_ERR_BAD_RESPONSE = CHANNEL_ERR_BAD_RESPONSE, /* an answer we could not read */
-	ML_ERR_OTHER = CHANNEL_ERR_OTHER,		/* any other 4xx */
-};
-
-/* The outcome of one call; everything is valid only during the callback. */
-typedef struct ml_result {
-	enum ml_err err;
-	long status;	     /* HTTP status, 0 when none */
-	const char *message; /* NULL when err is ML_OK */
-	json_t *body;	     /* the parsed JSON answer (borrowed), NULL when none */
-} ml_result_t;
+#include "result.h"
 
 /* What /oauth/token answers for both grants. */
 typedef struct ml_grant {
@@ -46,9 +23,6 @@ typedef struct ml_grant {
 typedef void (*ml_cb)(const ml_result_t *res, void *arg);
 /* grant is NULL unless res->err is ML_OK. */
 typedef void (*ml_grant_cb)(const ml_result_t *res, const ml_grant_t *grant, void *arg);
-
-/* Short, fixed text for an error kind ("authorization expired", ...). */
-const char *ml_err_name(enum ml_err e);
 
 /* authorization_code with the PKCE verifier. */
 void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_grant_cb cb,
@@ -72,5 +46,9 @@ void ml_account_get(app_t *app, const char *account_id, const char *op, const ch
  * surely did not reach Mercado Livre (httpc's rule for POST). */
 void ml_account_post(app_t *app, const char *account_id, const char *op, const char *path,
 		     const char *json_body, ml_cb cb, void *arg);
+
+/* channel_t.grant: the refresh_token grant at Mercado Livre, as the token upkeep asks for it. */
+void ml_tokens_grant(app_t *app, const char *account_id, const char *refresh_token,
+		     channel_grant_cb cb, void *arg);
 
 #endif

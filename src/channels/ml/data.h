@@ -38,9 +38,6 @@ void ml_claims_upsert(app_t *app, const char *tenant_id, const char *account_id,
 /* Whether a shipment status still has an SLA worth asking for (not delivered or cancelled). */
 bool ml_shipment_open(const char *status);
 
-/* Register the notification fetchers of every resource above. */
-void ml_data_register_fetchers(void);
-
 /* Fetch one resource as the account and upsert it: GET path, then upsert (the answer wrapped
  * in an array). Shared by the fetchers and POST /api/shipments/:id/sync. done(err, retry,
  * note, arg) runs once: 404 is a note (retry false), 429/5xx/network are retry true. */

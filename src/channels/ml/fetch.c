@@ -91,12 +91,3 @@ void ml_fetch_one(app_t *app, const char *tenant_id, const char *account_id, con
 	f->arg = arg;
 	ml_account_get(app, account_id, ML_SYNC_OP, path, fetch_got, f);
 }
-
-void ml_data_register_fetchers(void)
-{
-	ml_items_register_fetcher();
-	ml_orders_register_fetcher();
-	ml_shipments_register_fetcher();
-	ml_questions_register_fetcher();
-	ml_claims_register_fetcher();
-}

@@ -10,7 +10,7 @@
 #include "log.h"
 #include "client.h"
 #include "account.h"
-#include "grant.h"
+#include "token.h"
 #include "permissions.h"
 #include "util.h"
 

@@ -1,11 +1,12 @@
 /* Mercado Livre's view of the core's token upkeep (include/upkeep.h): its callers get an
- * ml_result_t as from any other Mercado Livre call, and the grant the upkeep calls is
- * ml_oauth_refresh. */
-#ifndef SH_ML_GRANT_H
-#define SH_ML_GRANT_H
+ * ml_result_t as from any other Mercado Livre call. The grant the upkeep calls is client.c's
+ * (ml_tokens_grant). */
+#ifndef SH_ML_TOKEN_H
+#define SH_ML_TOKEN_H
 
 #include "app.h"
-#include "client.h"
+#include "channel.h"
+#include "result.h"
 #include "crypto.h"
 #include "upkeep.h"
 
@@ -26,8 +27,5 @@ void ml_tokens_access(app_t *app, const char *account_id, ml_token_cb cb, void *
  * (ML_REFRESH_REJECTED only, else NULL). */
 void ml_tokens_refresh(app_t *app, const char *account_id, enum ml_refresh_reason why,
 		       const char *rejected_token, ml_token_cb cb, void *arg);
-/* channel_t.grant: the refresh_token grant at Mercado Livre. */
-void ml_tokens_grant(app_t *app, const char *account_id, const char *refresh_token,
-		     channel_grant_cb cb, void *arg);
 
 #endif

@@ -1,5 +1,5 @@
-/* Mercado Livre's side of the token upkeep: the grant, and the core's answers as ml_result_t. */
-#include "grant.h"
+/* Mercado Livre's view of the core's token upkeep: its answers as ml_result_t. */
+#include "token.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -40,31 +40,4 @@ void ml_tokens_refresh(app_t *app, const char *account_id, enum ml_refresh_reaso
 {
 	upkeep_refresh(app, account_id, (enum upkeep_reason)why, rejected_token, answered,
 		       call_new(cb, arg));
-}
-
-typedef struct grant_call {
-	channel_grant_cb cb;
-	void *arg;
-} grant_call_t;
-
-static void granted(const ml_result_t *res, const ml_grant_t *g, void *arg)
-{
-	grant_call_t *c = arg;
-	if (res->err != ML_OK) {
-		c->cb((enum channel_err)res->err,
-		      res->message ? res->message : ml_err_name(res->err), NULL, c->arg);
-	} else {
-		channel_grant_t out = {g->access_token, g->refresh_token, g->expires_in};
-		c->cb(CHANNEL_OK, NULL, &out, c->arg);
-	}
-	free(c);
-}
-
-void ml_tokens_grant(app_t *app, const char *account_id, const char *refresh_token,
-		     channel_grant_cb cb, void *arg)
-{
-	grant_call_t *c = xcalloc(1, sizeof(*c));
-	c->cb = cb;
-	c->arg = arg;
-	ml_oauth_refresh(app, account_id, refresh_token, granted, c);
 }
