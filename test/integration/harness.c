@@ -189,6 +189,39 @@ char *h_proc_log(const h_proc_t *p)
 	return s;
 }
 
+char *h_proc_log_wait(const h_proc_t *p, const char *needle, int deadline_ms)
+{
+	char *log = NULL;
+	bool found = H_WAIT_UNTIL((free(log), log = h_proc_log(p), strstr(log, needle) != NULL),
+				  deadline_ms);
+	if (!found)
+		cr_assert_fail("no \"%s\" in the log of pid %d within %d ms:\n%s", needle,
+			       (int)p->pid, deadline_ms, log);
+	return log;
+}
+
+h_wait_t h_wait_begin(int deadline_ms)
+{
+	return (h_wait_t){h_now() + deadline_ms / 1000.0, 1000};
+}
+
+bool h_wait_more(h_wait_t *w)
+{
+	double left = w->deadline - h_now();
+	if (left <= 0)
+		return false;
+	int pause = w->interval_us < left * 1e6 ? w->interval_us : (int)(left * 1e6) + 1;
+	usleep((useconds_t)pause);
+	if (w->interval_us < 50000)
+		w->interval_us *= 2;
+	return true;
+}
+
+bool h_wait_until(bool (*cond)(void *arg), void *arg, int deadline_ms)
+{
+	return H_WAIT_UNTIL(cond(arg), deadline_ms);
+}
+
 typedef struct buf {
 	char *data;
 	size_t len;

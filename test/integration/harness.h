@@ -26,6 +26,30 @@ void h_track_pid(pid_t pid);
 int h_proc_stop(h_proc_t *p, int sig);
 /* Whole log of a process (malloc'd). */
 char *h_proc_log(const h_proc_t *p);
+/* Its log once it contains needle (malloc'd); the test fails, showing the log, if it does not
+ * within deadline_ms. */
+char *h_proc_log_wait(const h_proc_t *p, const char *needle, int deadline_ms);
+
+/* Waiting for a condition, never for a time: poll it (every 1 ms at first, backing off to 50 ms)
+ * until it holds or deadline_ms have passed. True when it held. */
+bool h_wait_until(bool (*cond)(void *arg), void *arg, int deadline_ms);
+/* The same for an expression, evaluated once more at each poll:
+ *	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT ...") == 0, 10000), "still pending");	*/
+#define H_WAIT_UNTIL(expr, deadline_ms)                                                            \
+	({                                                                                         \
+		h_wait_t h_w_ = h_wait_begin(deadline_ms);                                         \
+		bool h_ok_;                                                                        \
+		while (!(h_ok_ = (expr)) && h_wait_more(&h_w_))                                    \
+			;                                                                          \
+		h_ok_;                                                                             \
+	})
+typedef struct h_wait {
+	double deadline;
+	int interval_us;
+} h_wait_t;
+h_wait_t h_wait_begin(int deadline_ms);
+/* Pause one poll interval; false (without pausing) once the deadline has passed. */
+bool h_wait_more(h_wait_t *w);
 
 typedef struct h_resp {
 	long status;
