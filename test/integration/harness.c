@@ -212,7 +212,7 @@ bool h_wait_more(h_wait_t *w)
 		return false;
 	int pause = w->interval_us < left * 1e6 ? w->interval_us : (int)(left * 1e6) + 1;
 	usleep((useconds_t)pause);
-	if (w->interval_us < 50000)
+	if (w->interval_us < 100000)
 		w->interval_us *= 2;
 	return true;
 }
@@ -287,6 +287,14 @@ void h_resp_free(h_resp_t *r)
 	free(r->headers);
 	json_decref(r->json);
 	memset(r, 0, sizeof(*r));
+}
+
+long h_get_status(const h_proc_t *p, const char *path)
+{
+	h_resp_t r = h_http("GET", h_url(p, path), NULL, NULL);
+	long status = r.status;
+	h_resp_free(&r);
+	return status;
 }
 
 const char *h_header(const h_resp_t *r, const char *name)
@@ -487,6 +495,43 @@ long long h_sql_int_at(const char *database_url, const char *fmt, ...)
 	long long v = sql_int(database_url, fmt, ap);
 	va_end(ap);
 	return v;
+}
+
+long long h_redis_int(const char *fmt, ...)
+{
+	char args[2048], cmd[2600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "redis-cli -u '%s' %s 2>&1", h_env("REDIS_URL"), args);
+	FILE *p = popen(cmd, "r");
+	char out[256] = "";
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	pclose(p);
+	char *end;
+	long long v = strtoll(out, &end, 10);
+	return end == out || (*end && *end != '\n') ? -1 : v;
+}
+
+const char *h_database_private(void)
+{
+	static char url[512];
+	char name[64];
+	snprintf(name, sizeof(name), "sh_own_%d_%ld", (int)getpid(), (long)time(NULL));
+	char *made = h_sql_text("CREATE DATABASE %s", name);
+	cr_assert_str_eq(made, "", "CREATE DATABASE %s: %s", name, made);
+	free(made);
+	const char *shared = h_env("DATABASE_URL");
+	const char *slash = strrchr(shared, '/'), *query = strchr(slash, '?');
+	snprintf(url, sizeof(url), "%.*s%s%s", (int)(slash + 1 - shared), shared, name,
+		 query ? query : "");
+	cr_assert_eq(h_sh("DATABASE_URL='%s' '%s' migrate >'%s/migrate-%s.log' 2>&1", url,
+			  h_env("SELLERHUBD"), h_env("SH_TEST_DIR"), name),
+		     0, "sellerhubd migrate on %s failed", name);
+	setenv("DATABASE_URL", url, 1);
+	return url;
 }
 
 void h_services_start(h_services_t *s)
