@@ -517,7 +517,7 @@ Test(auth, fifty_concurrent_logins_succeed_while_health_stays_fast, .timeout = 1
 		running = false;
 		for (int i = 0; i < N; i++)
 			running |= __atomic_load_n(&b[i].status, __ATOMIC_RELAXED) == 0;
-		usleep(2000);
+		usleep(2000); /* the sampling rate of /health, not a wait for the logins */
 	}
 	for (int i = 0; i < N; i++) {
 		pthread_join(th[i], NULL);

@@ -141,17 +141,16 @@ bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[]
 	free(envp);
 	free(args);
 	h_track_pid(p->pid);
-	for (double t0 = h_now(); h_now() - t0 < 10;) {
-		if (h_port_open(port))
-			return true;
-		int st;
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = 0;
-			return false;
-		}
-		usleep(10000);
-	}
-	h_proc_stop(p, SIGKILL);
+	int st;
+	bool exited = false;
+	if (H_WAIT_UNTIL(h_port_open(port) || (exited = waitpid(p->pid, &st, WNOHANG) == p->pid),
+			 10000) &&
+	    !exited)
+		return true;
+	if (exited)
+		p->pid = 0;
+	else
+		h_proc_stop(p, SIGKILL);
 	return false;
 }
 
@@ -161,12 +160,9 @@ int h_proc_stop(h_proc_t *p, int sig)
 		return -1;
 	kill(p->pid, sig);
 	int st = 0;
-	for (double t0 = h_now(); h_now() - t0 < 15;) {
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = 0;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		usleep(5000);
+	if (H_WAIT_UNTIL(waitpid(p->pid, &st, WNOHANG) == p->pid, 15000)) {
+		p->pid = 0;
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, &st, 0);

@@ -240,7 +240,7 @@ static void serve_one(struct receiver *rc, int c)
 	int hit = rc->hits++;
 	json_array_append_new(rc->bodies, json_loads(body, 0, NULL));
 	pthread_mutex_unlock(&rc->mu);
-	if (rc->delay_ms)
+	if (rc->delay_ms) /* the behaviour under test: a receiver slower than marketsim allows */
 		usleep((useconds_t)rc->delay_ms * 1000);
 	const char *resp =
 	    hit < rc->fail_first

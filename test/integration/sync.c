@@ -874,7 +874,7 @@ static void sched_round(mlt_t *t, const h_proc_t *b, const char *acct, long long
 			synced = mono_ms();
 		cr_assert(synced >= 0 || mono_ms() - start < 10000,
 			  "round %lld: the timers ran no scheduled sync within 10 s", runs);
-		usleep(50000);
+		usleep(50000); /* the sampling rate of the invariants above */
 	}
 	long a = claims_in_log(&t->srv), bb = claims_in_log(b);
 	cr_log_info("round %lld: synced %lld ms after due; claims so far: %ld + %ld", runs,
@@ -928,7 +928,7 @@ static void locked_round(mlt_t *t, const h_proc_t *b, const char *acct, long lon
 			cr_assert_eq(n, runs - 1, "the locked account was synced");
 			cr_assert_eq(claims, runs - 1, "the locked account was claimed");
 		}
-		usleep(50000);
+		usleep(50000); /* the sampling rate, as above */
 	} while ((holding || mono_ms() - start < 1000) && mono_ms() - start < 6000);
 	/* Judged by the database's clock, not by the number of samples (each is a psql: few of
 	 * them on a busy machine): it had been due that long, locked, and was not claimed. */
