@@ -18,7 +18,7 @@ int64_t ms_now_us(const ms_t *ms)
 /* The wall clock moves with the monotonic one: both carry the same offset. */
 int64_t ms_wall_ms(const ms_t *ms)
 {
-	return ms->clock.frozen ? ms->clock.frozen_wall_ms : wall_ms() + ms->clock.offset_us / 1000;
+	return ms->clock.frozen ? ms->clock.frozen_wall_ms : wall_ms() + ms->clock.wall_offset_ms;
 }
 
 static void clock_reply(ms_req_t *r)
@@ -27,10 +27,11 @@ static void clock_reply(ms_req_t *r)
 	int64_t wall = ms_wall_ms(ms);
 	char iso[32];
 	iso8601_utc(wall, iso, sizeof(iso));
-	ms_reply_json(r, 200,
-		      json_pack("{s:I, s:s, s:I, s:b}", "nowMs", (json_int_t)wall, "now", iso,
-				"offsetMs", (json_int_t)((ms_now_us(ms) - now_us()) / 1000),
-				"frozen", ms->clock.frozen));
+	ms_reply_json(
+	    r, 200,
+	    json_pack("{s:I, s:s, s:I, s:b}", "nowMs", (json_int_t)wall, "now", iso, "offsetMs",
+		      (json_int_t)(ms->clock.frozen ? wall - wall_ms() : ms->clock.wall_offset_ms),
+		      "frozen", ms->clock.frozen));
 }
 
 void h_sim_clock_get(ms_req_t *r)
@@ -73,7 +74,9 @@ void h_sim_clock_post(ms_req_t *r)
 		c->frozen_wall_ms = ms_wall_ms(ms);
 		c->frozen = true;
 	} else if (frozen && !json_is_true(frozen) && c->frozen) {
+		/* Each clock runs on from where it stopped. */
 		c->offset_us = c->frozen_us - now_us();
+		c->wall_offset_ms = c->frozen_wall_ms - wall_ms();
 		c->frozen = false;
 	}
 	json_decref(body);
@@ -82,6 +85,7 @@ void h_sim_clock_post(ms_req_t *r)
 		c->frozen_wall_ms += forward_ms;
 	} else {
 		c->offset_us += forward_ms * 1000;
+		c->wall_offset_ms += forward_ms;
 	}
 	ms_notify_clock_moved(ms->notify);
 	clock_reply(r);

@@ -138,6 +138,7 @@ ms_question_t *ms_seed_new_question(ms_data_t *d, ms_item_t *item, const char *t
 typedef struct ms_clock {
 	bool frozen;
 	int64_t offset_us;	/* added to the real monotonic clock while running */
+	int64_t wall_offset_ms; /* ... and to the real wall clock */
 	int64_t frozen_us;	/* while frozen: the simulated monotonic instant */
 	int64_t frozen_wall_ms; /* ... and the simulated wall clock */
 } ms_clock_t;
