@@ -454,7 +454,7 @@ static char *sql_run(const char *url, const char *sql)
 
 char *h_sql_text(const char *fmt, ...)
 {
-	char sql[8192];
+	char sql[65536];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
@@ -464,7 +464,7 @@ char *h_sql_text(const char *fmt, ...)
 
 static long long sql_int(const char *url, const char *fmt, va_list ap)
 {
-	char sql[8192];
+	char sql[65536];
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	char *out = sql_run(url, sql);
 	char *end;
