@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -890,52 +891,60 @@ static void sched_round(mlt_t *t, const h_proc_t *b, const char *acct, long long
 		     1, "round %lld: not next due one interval after the sync", runs);
 }
 
-/* SKIP LOCKED: while another transaction holds the account's row (a psql in the background,
- * for 2.5 s from a second before the account falls due), the sweeps of both processes pass it
- * over without waiting for it, and once it is released exactly one of them claims it. */
+/* SKIP LOCKED: while another transaction holds the account's row (a psql that the test feeds
+ * through a fifo, from a second before the account falls due), the sweeps of both processes pass
+ * it over without waiting for it, and once it is released exactly one of them claims it. The
+ * test releases the row once it has seen it due and locked, unclaimed, for 600 ms of the
+ * database's clock (three sweeps of each process), however slowly its samples come. */
 static void locked_round(mlt_t *t, const h_proc_t *b, const char *acct, long long runs)
 {
-	cr_assert_eq(
-	    h_sh("PGAPPNAME=sched-lock psql -X -q '%s' -c \"UPDATE ml_accounts SET "
-		 "next_sync_at = now() + interval '1 second' WHERE id = '%s'\" -c BEGIN -c "
-		 "\"SELECT 1 FROM ml_accounts WHERE id = '%s' FOR UPDATE\" -c \"SELECT "
-		 "pg_sleep(2.5)\" -c COMMIT >/dev/null 2>&1 &",
-		 h_env("DATABASE_URL"), acct, acct),
-	    0);
-	int holding = 0, due = 0, waiting = 0;
-	long long n = 0, start = mono_ms(), due_ms = 0, proven_ms = 0;
-	do {
-		/* Claims read first: one logged after the sample may follow the release. */
-		long claims = claims_in_log(&t->srv) + claims_in_log(b);
-		char *row = h_sql_text(
-		    "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-		    "  'sched-lock' AND state = 'active' AND query LIKE 'SELECT pg_sleep%%') "
-		    "|| '|' || (SELECT (next_sync_at <= now())::int FROM ml_accounts "
-		    "  WHERE id = '%s') "
-		    "|| '|' || (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-		    "  'Lock') "
-		    "|| '|' || (SELECT count(*) FROM sync_runs WHERE account_id = '%s') "
-		    "|| '|' || (SELECT (extract(epoch FROM now() - next_sync_at) * 1000)::bigint "
-		    "  FROM ml_accounts WHERE id = '%s')",
-		    acct, acct, acct);
-		cr_assert_eq(
-		    sscanf(row, "%d|%d|%d|%lld|%lld", &holding, &due, &waiting, &n, &due_ms), 5,
-		    "%s", row);
-		free(row);
-		cr_assert_eq(waiting, 0, "a sweep waited for the locked account");
-		if (holding && due) {
-			proven_ms = due_ms; /* due and locked that long, and no claim so far */
-			cr_assert_eq(n, runs - 1, "the locked account was synced");
-			cr_assert_eq(claims, runs - 1, "the locked account was claimed");
-		}
-		usleep(50000); /* the sampling rate, as above */
-	} while ((holding || mono_ms() - start < 1000) && mono_ms() - start < 6000);
-	/* Judged by the database's clock, not by the number of samples (each is a psql: few of
-	 * them on a busy machine): it had been due that long, locked, and was not claimed. */
-	cr_assert_geq(proven_ms, 600,
-		      "the account was seen due and locked for %lld ms only: fewer than three "
-		      "sweeps of each process",
-		      proven_ms);
+	char fifo[600];
+	snprintf(fifo, sizeof(fifo), "%s/sched-lock-%d-%lld.sql", h_env("SH_TEST_DIR"),
+		 (int)getpid(), runs);
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo %s", fifo);
+	cr_assert_eq(h_sh("PGAPPNAME=sched-lock psql -X -q -v ON_ERROR_STOP=1 '%s' <'%s' "
+			  ">/dev/null 2>&1 &",
+			  h_env("DATABASE_URL"), fifo),
+		     0);
+	FILE *lock = fopen(fifo, "w"); /* once psql has opened it */
+	cr_assert_not_null(lock);
+	fprintf(lock,
+		"UPDATE ml_accounts SET next_sync_at = now() + interval '1 second' WHERE id = "
+		"'%s';\nBEGIN;\nSELECT 1 FROM ml_accounts WHERE id = '%s' FOR UPDATE;\n",
+		acct, acct);
+	fflush(lock);
+	bool held = H_WAIT_UNTIL(
+	    ({
+		    /* Claims read first: one logged after the sample may follow the release. */
+		    long claims = claims_in_log(&t->srv) + claims_in_log(b);
+		    char *row = h_sql_text(
+			"SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+			"  'sched-lock' AND state = 'idle in transaction' AND query LIKE "
+			"  'SELECT 1 FROM ml_accounts%%') "
+			"|| '|' || (SELECT (extract(epoch FROM now() - next_sync_at) * "
+			"1000)::bigint "
+			"  FROM ml_accounts WHERE id = '%s') "
+			"|| '|' || (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+			"  'Lock') "
+			"|| '|' || (SELECT count(*) FROM sync_runs WHERE account_id = '%s')",
+			acct, acct);
+		    int holding = 0, waiting = 0;
+		    long long due_ms = 0, n = 0;
+		    cr_assert_eq(sscanf(row, "%d|%lld|%d|%lld", &holding, &due_ms, &waiting, &n), 4,
+				 "%s", row);
+		    free(row);
+		    cr_assert_eq(waiting, 0, "a sweep waited for the locked account");
+		    if (holding && due_ms >= 0) {
+			    cr_assert_eq(n, runs - 1, "the locked account was synced");
+			    cr_assert_eq(claims, runs - 1, "the locked account was claimed");
+		    }
+		    holding &&due_ms >= 600;
+	    }),
+	    20000);
+	fputs("COMMIT;\n", lock);
+	fclose(lock); /* psql ends at the end of its input */
+	unlink(fifo);
+	cr_assert(held, "the account was not seen due and locked for 600 ms");
 	sched_round(t, b, acct, runs);
 }
 
