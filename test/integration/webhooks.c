@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -592,13 +593,51 @@ static void lock_notifications(const h_services_t *svc, int seconds)
 		  "the table lock was not taken");
 }
 
-/* Post n bodies at once while ml_notifications is locked for 2 s, so that they gather behind
- * the first group's INSERT; every one must be acknowledged. */
+typedef struct posting {
+	const h_proc_t *s;
+	char **bodies;
+	int n;
+	long *status;
+} posting_t;
+
+static void *post_all(void *arg)
+{
+	posting_t *p = arg;
+	h_http_many_bodies("POST", h_url(p->s, "/webhooks/ml"), p->bodies, p->n, p->status);
+	return NULL;
+}
+
+/* Post n bodies at once while ml_notifications is locked, so that they gather behind the first
+ * group's INSERT; the lock (a psql fed through a fifo) ends once the server has read them all,
+ * however long sending them took. Every one must be acknowledged. */
 static void post_behind_a_lock(const h_services_t *svc, const h_proc_t *s, char **bodies, int n)
 {
-	lock_notifications(svc, 2);
+	static int seq;
+	char fifo[600];
+	snprintf(fifo, sizeof(fifo), "%s/lock-%d-%d.sql", h_env("SH_TEST_DIR"), (int)getpid(),
+		 ++seq);
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo %s", fifo);
+	cr_assert_eq(h_sh("psql -X -q '%s' <'%s' >/dev/null 2>&1 &", svc->database_url, fifo), 0);
+	FILE *lock = fopen(fifo, "w"); /* once psql has opened it */
+	cr_assert_not_null(lock);
+	fputs("BEGIN;\nLOCK TABLE ml_notifications IN SHARE MODE;\n", lock);
+	fflush(lock);
+	cr_assert(H_WAIT_UNTIL(h_sql_int_at(svc->database_url,
+					    "SELECT count(*) FROM pg_locks WHERE relation = "
+					    "'ml_notifications'::regclass AND mode = 'ShareLock' "
+					    "AND granted") > 0,
+			       5000),
+		  "the table lock was not taken");
 	long *status = calloc((size_t)n, sizeof(long));
-	h_http_many_bodies("POST", h_url(s, "/webhooks/ml"), bodies, n, status);
+	posting_t p = {s, bodies, n, status};
+	pthread_t t;
+	pthread_create(&t, NULL, post_all, &p);
+	bool all_read = H_WAIT_UNTIL(in_flight(s) == n + 1, 60000);
+	fputs("COMMIT;\n", lock);
+	fclose(lock);
+	unlink(fifo);
+	pthread_join(t, NULL);
+	cr_assert(all_read, "the server did not read the %d webhooks", n);
 	int ok = 0;
 	for (int i = 0; i < n; i++) {
 		ok += status[i] == 200;
