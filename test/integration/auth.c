@@ -98,11 +98,12 @@ Test(auth, register_login_me_refresh_reuse_logout)
 	h_resp_free(&r);
 	r = ident_call(&srv, "POST", "/api/auth/refresh", NULL, body);
 	expect_error(&r, 401, "TOKEN_INVALID");
+	char last[96];
+	snprintf(last, sizeof(last), "\"req_id\":\"%s\"", h_header(&r, "X-Request-Id"));
 	h_resp_free(&r);
 
-	/* No password, hash or refresh token in any log line. */
-	usleep(100000);
-	char *log = h_proc_log(&srv);
+	/* No password, hash or refresh token in any log line (up to the last request's). */
+	char *log = h_proc_log_wait(&srv, last, 5000);
 	cr_assert_null(strstr(log, GOOD_PW));
 	cr_assert_null(strstr(log, "argon2"));
 	cr_assert_null(strstr(log, s.refresh));
@@ -329,22 +330,39 @@ Test(auth, missing_tampered_and_forged_tokens_are_refused)
 	h_resp_free(&r);
 }
 
+/* GET /api/auth/me with token until it stops answering 200: its last answer. sellerhubd reads the
+ * real clock, so the test waits for the expiry itself, never for a guessed time. */
+static h_resp_t me_until_refused(const char *token, int deadline_ms)
+{
+	h_resp_t r = {0};
+	H_WAIT_UNTIL((h_resp_free(&r), r = ident_call(&srv, "GET", "/api/auth/me", token, NULL),
+		      r.status != 200),
+		     deadline_ms);
+	return r;
+}
+
 Test(auth, expired_access_token_is_401_token_expired, .init = NULL)
 {
-	const char *env[] = {"JWT_TTL=1", NULL};
+	/* exp is iat + 2 in whole seconds: at least one second of life, at most two. */
+	const char *env[] = {"JWT_TTL=2", NULL};
 	cr_assert(h_server_start(&srv, env));
 	session_t s;
+	double before = h_now();
 	ident_signup(&srv, &s);
-	usleep(2100000);
 	h_resp_t r = ident_call(&srv, "GET", "/api/auth/me", s.access, NULL);
+	cr_assert_eq(r.status, 200, "a fresh token: %s", r.body);
+	h_resp_free(&r);
+	r = me_until_refused(s.access, 5000);
 	expect_error(&r, 401, "TOKEN_EXPIRED");
 	h_resp_free(&r);
+	double lived = h_now() - before;
+	cr_assert_geq(lived, 0.95, "expired %.2f s after it was asked for", lived);
 	/* The refresh token still trades for a working access token. */
 	char body[128];
 	snprintf(body, sizeof(body), "{\"refreshToken\":\"%s\"}", s.refresh);
 	r = ident_call(&srv, "POST", "/api/auth/refresh", NULL, body);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.tokens.expiresIn")), 1);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.tokens.expiresIn")), 2);
 	ident_take_tokens(&s, r.json);
 	h_resp_free(&r);
 	r = ident_call(&srv, "GET", "/api/auth/me", s.access, NULL);
@@ -415,7 +433,8 @@ Test(auth_redis, redis_down_login_works_and_fails_closed_locally)
 	session_t s;
 	ident_signup(&srv, &s);
 	h_proc_stop(&redis, SIGKILL);
-	usleep(200000);
+	cr_assert(H_WAIT_UNTIL(h_get_status(&srv, "/ready") == 503, 5000),
+		  "sellerhubd did not notice that Redis is down");
 
 	/* The general limit fails open... */
 	h_resp_t r = ident_call(&srv, "GET", "/api/auth/me", s.access, NULL);
@@ -498,7 +517,7 @@ Test(auth, fifty_concurrent_logins_succeed_while_health_stays_fast, .timeout = 1
 		running = false;
 		for (int i = 0; i < N; i++)
 			running |= __atomic_load_n(&b[i].status, __ATOMIC_RELAXED) == 0;
-		usleep(2000);
+		usleep(2000); /* the sampling rate of /health, not a wait for the logins */
 	}
 	for (int i = 0; i < N; i++) {
 		pthread_join(th[i], NULL);

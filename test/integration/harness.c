@@ -141,17 +141,16 @@ bool h_proc_start(h_proc_t *p, const char *const argv[], const char *const env[]
 	free(envp);
 	free(args);
 	h_track_pid(p->pid);
-	for (double t0 = h_now(); h_now() - t0 < 10;) {
-		if (h_port_open(port))
-			return true;
-		int st;
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = 0;
-			return false;
-		}
-		usleep(10000);
-	}
-	h_proc_stop(p, SIGKILL);
+	int st;
+	bool exited = false;
+	if (H_WAIT_UNTIL(h_port_open(port) || (exited = waitpid(p->pid, &st, WNOHANG) == p->pid),
+			 10000) &&
+	    !exited)
+		return true;
+	if (exited)
+		p->pid = 0;
+	else
+		h_proc_stop(p, SIGKILL);
 	return false;
 }
 
@@ -161,12 +160,9 @@ int h_proc_stop(h_proc_t *p, int sig)
 		return -1;
 	kill(p->pid, sig);
 	int st = 0;
-	for (double t0 = h_now(); h_now() - t0 < 15;) {
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = 0;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		usleep(5000);
+	if (H_WAIT_UNTIL(waitpid(p->pid, &st, WNOHANG) == p->pid, 15000)) {
+		p->pid = 0;
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, &st, 0);
@@ -187,6 +183,39 @@ char *h_proc_log(const h_proc_t *p)
 	s[got] = 0;
 	fclose(f);
 	return s;
+}
+
+char *h_proc_log_wait(const h_proc_t *p, const char *needle, int deadline_ms)
+{
+	char *log = NULL;
+	bool found = H_WAIT_UNTIL((free(log), log = h_proc_log(p), strstr(log, needle) != NULL),
+				  deadline_ms);
+	if (!found)
+		cr_assert_fail("no \"%s\" in the log of pid %d within %d ms:\n%s", needle,
+			       (int)p->pid, deadline_ms, log);
+	return log;
+}
+
+h_wait_t h_wait_begin(int deadline_ms)
+{
+	return (h_wait_t){h_now() + deadline_ms / 1000.0, 1000};
+}
+
+bool h_wait_more(h_wait_t *w)
+{
+	double left = w->deadline - h_now();
+	if (left <= 0)
+		return false;
+	int pause = w->interval_us < left * 1e6 ? w->interval_us : (int)(left * 1e6) + 1;
+	usleep((useconds_t)pause);
+	if (w->interval_us < 100000)
+		w->interval_us *= 2;
+	return true;
+}
+
+bool h_wait_until(bool (*cond)(void *arg), void *arg, int deadline_ms)
+{
+	return H_WAIT_UNTIL(cond(arg), deadline_ms);
 }
 
 typedef struct buf {
@@ -254,6 +283,14 @@ void h_resp_free(h_resp_t *r)
 	free(r->headers);
 	json_decref(r->json);
 	memset(r, 0, sizeof(*r));
+}
+
+long h_get_status(const h_proc_t *p, const char *path)
+{
+	h_resp_t r = h_http("GET", h_url(p, path), NULL, NULL);
+	long status = r.status;
+	h_resp_free(&r);
+	return status;
 }
 
 const char *h_header(const h_resp_t *r, const char *name)
@@ -417,7 +454,7 @@ static char *sql_run(const char *url, const char *sql)
 
 char *h_sql_text(const char *fmt, ...)
 {
-	char sql[8192];
+	char sql[65536];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
@@ -427,7 +464,7 @@ char *h_sql_text(const char *fmt, ...)
 
 static long long sql_int(const char *url, const char *fmt, va_list ap)
 {
-	char sql[8192];
+	char sql[65536];
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	char *out = sql_run(url, sql);
 	char *end;
@@ -454,6 +491,43 @@ long long h_sql_int_at(const char *database_url, const char *fmt, ...)
 	long long v = sql_int(database_url, fmt, ap);
 	va_end(ap);
 	return v;
+}
+
+long long h_redis_int(const char *fmt, ...)
+{
+	char args[2048], cmd[2600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "redis-cli -u '%s' %s 2>&1", h_env("REDIS_URL"), args);
+	FILE *p = popen(cmd, "r");
+	char out[256] = "";
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	pclose(p);
+	char *end;
+	long long v = strtoll(out, &end, 10);
+	return end == out || (*end && *end != '\n') ? -1 : v;
+}
+
+const char *h_database_private(void)
+{
+	static char url[512];
+	char name[64];
+	snprintf(name, sizeof(name), "sh_own_%d_%ld", (int)getpid(), (long)time(NULL));
+	char *made = h_sql_text("CREATE DATABASE %s", name);
+	cr_assert_str_eq(made, "", "CREATE DATABASE %s: %s", name, made);
+	free(made);
+	const char *shared = h_env("DATABASE_URL");
+	const char *slash = strrchr(shared, '/'), *query = strchr(slash, '?');
+	snprintf(url, sizeof(url), "%.*s%s%s", (int)(slash + 1 - shared), shared, name,
+		 query ? query : "");
+	cr_assert_eq(h_sh("DATABASE_URL='%s' '%s' migrate >'%s/migrate-%s.log' 2>&1", url,
+			  h_env("SELLERHUBD"), h_env("SH_TEST_DIR"), name),
+		     0, "sellerhubd migrate on %s failed", name);
+	setenv("DATABASE_URL", url, 1);
+	return url;
 }
 
 void h_services_start(h_services_t *s)

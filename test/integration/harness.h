@@ -26,6 +26,30 @@ void h_track_pid(pid_t pid);
 int h_proc_stop(h_proc_t *p, int sig);
 /* Whole log of a process (malloc'd). */
 char *h_proc_log(const h_proc_t *p);
+/* Its log once it contains needle (malloc'd); the test fails, showing the log, if it does not
+ * within deadline_ms. */
+char *h_proc_log_wait(const h_proc_t *p, const char *needle, int deadline_ms);
+
+/* Waiting for a condition, never for a time: poll it (every 1 ms at first, backing off to 128 ms)
+ * until it holds or deadline_ms have passed. True when it held. */
+bool h_wait_until(bool (*cond)(void *arg), void *arg, int deadline_ms);
+/* The same for an expression, evaluated once more at each poll:
+ *	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT ...") == 0, 10000), "still pending");	*/
+#define H_WAIT_UNTIL(expr, deadline_ms)                                                            \
+	({                                                                                         \
+		h_wait_t h_w_ = h_wait_begin(deadline_ms);                                         \
+		bool h_ok_;                                                                        \
+		while (!(h_ok_ = (expr)) && h_wait_more(&h_w_))                                    \
+			;                                                                          \
+		h_ok_;                                                                             \
+	})
+typedef struct h_wait {
+	double deadline;
+	int interval_us;
+} h_wait_t;
+h_wait_t h_wait_begin(int deadline_ms);
+/* Pause one poll interval; false (without pausing) once the deadline has passed. */
+bool h_wait_more(h_wait_t *w);
 
 typedef struct h_resp {
 	long status;
@@ -39,6 +63,9 @@ typedef struct h_resp {
 /* Blocking request; json is the parsed body or NULL; headers is the raw header block. */
 h_resp_t h_http(const char *method, const char *url, const char *body, const char *const headers[]);
 void h_resp_free(h_resp_t *r);
+/* The status of GET path on p (0 when it did not answer): H_WAIT_UNTIL(h_get_status(...) == 503).
+ */
+long h_get_status(const h_proc_t *p, const char *path);
 /* Case-insensitive header value of the response (thread-local copy), NULL when absent. */
 const char *h_header(const h_resp_t *r, const char *name);
 /* n identical requests all in flight at once (libcurl multi); statuses into out[n]. */
@@ -65,6 +92,17 @@ long long h_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, from another database (a private instance's). */
 long long h_sql_int_at(const char *database_url, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* An integer reply of redis-cli on the test Redis (REDIS_URL); the arguments are shell words.
+ * -1 when the reply is not an integer. */
+long long h_redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A database of this test's own on the shared PostgreSQL, migrated (sellerhubd migrate). From
+ * then on DATABASE_URL names it, for h_sql_* and every server the test starts: Criterion runs
+ * each test in its own process, so no other test sees the change. For tests that read
+ * database-wide statistics (pg_stat_*, last_analyze), which other suites would otherwise move.
+ * Returns the URL. */
+const char *h_database_private(void);
 
 /* A private PostgreSQL + Redis (scripts/services) under $SH_TEST_DIR that a test may stop and
  * start without disturbing the others. */

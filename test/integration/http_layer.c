@@ -190,6 +190,17 @@ static void cpu_route(req_t *r)
 	workers_submit(app.workers, cpu_work, cpu_done, c);
 }
 
+/* What a test waits for: requests in flight (this one included) and busy pool connections. */
+static void state_route(req_t *r)
+{
+	pg_stats_t st;
+	pg_pool_stats(app.pg, &st);
+	http_ok(r, 200,
+		json_pack("{s:I, s:i}", "inFlight", (json_int_t)http_in_flight(app.http), "pgBusy",
+			  st.busy),
+		NULL);
+}
+
 static void drained(void *arg)
 {
 	event_base_loopexit(app.base, NULL);
@@ -232,6 +243,7 @@ static void child_main(int port, int pool)
 	http_route(app.http, "GET", "/pg/tx", tx_route, ROUTE_PUBLIC, "tx");
 	http_route(app.http, "GET", "/pg/batch", batch_route, ROUTE_PUBLIC, "batch");
 	http_route(app.http, "GET", "/cpu", cpu_route, ROUTE_PUBLIC, "cpu");
+	http_route(app.http, "GET", "/state", state_route, ROUTE_PUBLIC, "state");
 	if (!http_server_listen(app.http, "127.0.0.1", port))
 		_exit(4);
 	struct event *term = evsignal_new(app.base, SIGTERM, on_term, NULL);
@@ -262,9 +274,19 @@ static void start_child(int pool)
 	if (srv.pid == 0)
 		child_main(srv.port, pool);
 	h_track_pid(srv.pid);
-	for (int i = 0; i < 500 && !h_port_open(srv.port); i++)
-		usleep(10000);
-	cr_assert(h_port_open(srv.port), "test server did not start");
+	cr_assert(H_WAIT_UNTIL(h_port_open(srv.port), 5000), "test server did not start");
+}
+
+/* A number from the child's GET /state (-1 when it did not answer). */
+static long long child_state(const char *key)
+{
+	h_resp_t r = h_http("GET", h_url(&srv, "/state"), NULL, NULL);
+	long long v =
+	    r.status == 200
+		? json_integer_value(json_object_get(json_object_get(r.json, "data"), key))
+		: -1;
+	h_resp_free(&r);
+	return v;
 }
 
 static void start_default(void)
@@ -475,7 +497,9 @@ Test(pool, the_last_connection_is_kept_for_urgent_work, .init = start_default, .
 	sleepers_t s;
 	pthread_t t;
 	pthread_create(&t, NULL, sleep_many, &s);
-	usleep(400 * 1000); /* three sleepers hold three of the four connections */
+	/* Three sleepers hold three of the four connections, the other three wait. */
+	cr_assert(H_WAIT_UNTIL(child_state("pgBusy") == 3 && child_state("inFlight") == 7, 5000),
+		  "the sleepers did not take three connections");
 	h_resp_t r = h_http("GET", h_url(&srv, "/pg/urgent"), NULL, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_lt(r.ms, 500, "urgent work waited %.0f ms", r.ms);
@@ -513,15 +537,8 @@ Test(pool, queries_survive_a_postgres_restart, .timeout = 120)
 		h_resp_free(&r);
 	}
 	cr_assert_eq(h_services(&pg, "start", "postgres"), 0);
-	long status = 0;
-	for (int i = 0; i < 100 && status != 200; i++) {
-		r = h_http("GET", h_url(&srv, "/pg/sleep?ms=0"), NULL, NULL);
-		status = r.status;
-		h_resp_free(&r);
-		if (status != 200)
-			usleep(100000);
-	}
-	cr_assert_eq(status, 200, "the pool did not reconnect");
+	cr_assert(H_WAIT_UNTIL(h_get_status(&srv, "/pg/sleep?ms=0") == 200, 10000),
+		  "the pool did not reconnect");
 	/* Every connection came back: a burst larger than the pool succeeds entirely. */
 	long many[20];
 	h_http_many("GET", h_url(&srv, "/pg/sleep?ms=10"), 20, many);
@@ -536,25 +553,29 @@ Test(pool, queries_survive_a_postgres_restart, .timeout = 120)
 typedef struct slow_call {
 	h_proc_t *srv;
 	h_resp_t resp;
+	bool done;
 } slow_call_t;
 
 static void *slow_call(void *arg)
 {
 	slow_call_t *c = arg;
 	c->resp = h_http("GET", h_url(c->srv, "/slow?ms=1500"), NULL, NULL);
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
 Test(drain, sigterm_finishes_in_flight_requests_then_exits_0, .init = start_default, .timeout = 60)
 {
-	slow_call_t call = {&srv, {0}};
+	slow_call_t call = {&srv, {0}, false};
 	pthread_t t;
 	pthread_create(&t, NULL, slow_call, &call);
-	usleep(300000);
+	cr_assert(H_WAIT_UNTIL(child_state("inFlight") == 2, 5000),
+		  "the slow request did not start");
 	kill(srv.pid, SIGTERM);
-	usleep(200000);
-	/* No longer accepting... */
-	cr_assert_not(h_port_open(srv.port), "still accepting after SIGTERM");
+	/* No longer accepting while the slow request is still in flight... */
+	cr_assert(H_WAIT_UNTIL(!h_port_open(srv.port), 1000), "still accepting after SIGTERM");
+	cr_assert_not(__atomic_load_n(&call.done, __ATOMIC_ACQUIRE),
+		      "the slow request ended before the listener closed");
 	/* ...but the slow request completes. */
 	pthread_join(t, NULL);
 	cr_assert_eq(call.resp.status, 200, "%s", call.resp.body);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "marketsim_helpers.h"
@@ -33,7 +34,9 @@ TestSuite(marketsim_control, .fini = stop, .timeout = 30);
 Test(marketsim_control, token_bucket_answers_429)
 {
 	const char *args[] = {"--rate", "5", "--burst", "5", NULL};
-	start_with(args); /* the login spends 1 token (the token call) */
+	msh_start(&sim, &app, args);
+	msh_clock(&sim, "{\"frozen\":true}"); /* the bucket refills only when the clock moves */
+	msh_login(&sim, &app, app.sellers[0], &tok); /* spends 1 token (the token call) */
 	int ok = 0, limited = 0;
 	for (int i = 0; i < 20; i++) {
 		h_resp_t r = msh_get(&sim, tok.access, "/users/me");
@@ -45,7 +48,7 @@ Test(marketsim_control, token_bucket_answers_429)
 		}
 		h_resp_free(&r);
 	}
-	cr_assert(ok >= 4 && ok <= 6, "burst of 5 then empty: %d ok", ok);
+	cr_assert_eq(ok, 4, "burst of 5 then empty: %d ok", ok);
 	cr_assert_eq(ok + limited, 20);
 	char form[512];
 	snprintf(form, sizeof(form),
@@ -56,16 +59,19 @@ Test(marketsim_control, token_bucket_answers_429)
 	cr_assert_eq(t.status, 429);
 	cr_assert_str_eq(msh_str(t.json, "error"), "local_rate_limited");
 	h_resp_free(&t);
-	usleep(500 * 1000); /* 5 req/s refills two or three tokens */
+	msh_clock_advance(&sim, 200); /* 5 req/s: one token */
 	h_resp_t again = msh_get(&sim, tok.access, "/users/me");
 	cr_assert_eq(again.status, 200);
 	h_resp_free(&again);
+	again = msh_get(&sim, tok.access, "/users/me");
+	msh_assert_error(&again, 429, "too_many_requests");
+	h_resp_free(&again);
 	h_resp_t st = msh_sim(&sim, "GET", "/_sim/stats", NULL);
 	json_t *by = json_object_get(st.json, "by_status");
-	cr_assert_eq(json_integer_value(json_object_get(by, "429")), limited + 1, "%s", st.body);
-	cr_assert_eq(json_integer_value(json_object_get(st.json, "rate_limited")), limited + 1);
-	cr_assert_eq(json_integer_value(json_object_get(st.json, "requests")), ok + limited + 4,
-		     "authorization, token, 20 calls, refresh, one more");
+	cr_assert_eq(json_integer_value(json_object_get(by, "429")), limited + 2, "%s", st.body);
+	cr_assert_eq(json_integer_value(json_object_get(st.json, "rate_limited")), limited + 2);
+	cr_assert_eq(json_integer_value(json_object_get(st.json, "requests")), ok + limited + 5,
+		     "authorization, token, 20 calls, refresh, two more");
 	h_resp_free(&st);
 }
 
@@ -234,7 +240,7 @@ static void serve_one(struct receiver *rc, int c)
 	int hit = rc->hits++;
 	json_array_append_new(rc->bodies, json_loads(body, 0, NULL));
 	pthread_mutex_unlock(&rc->mu);
-	if (rc->delay_ms)
+	if (rc->delay_ms) /* the behaviour under test: a receiver slower than marketsim allows */
 		usleep((useconds_t)rc->delay_ms * 1000);
 	const char *resp =
 	    hit < rc->fail_first
@@ -295,21 +301,27 @@ static int receiver_hits(struct receiver *rc)
 	return n;
 }
 
+/* The notification counters once nothing is pending and at least this much was delivered and
+ * missed. */
 static json_t *wait_stats(int want_delivered, int want_missed, double seconds)
 {
-	for (int i = 0; i < (int)(seconds * 20); i++) {
-		h_resp_t st = msh_sim(&sim, "GET", "/_sim/stats", NULL);
-		json_t *n = json_incref(json_object_get(st.json, "notifications"));
-		h_resp_free(&st);
-		if (json_integer_value(json_object_get(n, "delivered")) >= want_delivered &&
-		    json_integer_value(json_object_get(n, "missed")) >= want_missed &&
-		    json_integer_value(json_object_get(n, "pending")) == 0)
-			return n;
-		json_decref(n);
-		usleep(50 * 1000);
-	}
-	cr_assert_fail("notifications did not settle");
-	return NULL;
+	json_t *n = NULL;
+	bool settled = H_WAIT_UNTIL(
+	    ({
+		    h_resp_t st = msh_sim(&sim, "GET", "/_sim/stats", NULL);
+		    json_decref(n);
+		    n = json_incref(json_object_get(st.json, "notifications"));
+		    h_resp_free(&st);
+		    json_integer_value(json_object_get(n, "delivered")) >=
+			    want_delivered &&json_integer_value(json_object_get(n, "missed")) >=
+			    want_missed &&json_integer_value(json_object_get(n, "pending")) ==
+			0;
+	    }),
+	    (int)(seconds * 1000));
+	char *dump = json_dumps(n, JSON_COMPACT);
+	cr_assert(settled, "notifications did not settle: %s", dump);
+	free(dump);
+	return n;
 }
 
 static void set_target(int port)
@@ -454,4 +466,152 @@ Test(marketsim_notify, without_a_target_nothing_is_sent)
 	h_resp_t bad = msh_sim(&sim, "POST", "/_sim/notifications/target", "{\"url\":\"ftp://x\"}");
 	cr_assert_eq(bad.status, 400);
 	h_resp_free(&bad);
+}
+
+/* ---- the clock: expiry and schedules move with POST /_sim/clock, not with waiting ---- */
+
+TestSuite(marketsim_clock, .fini = stop, .timeout = 30);
+
+static json_t *clock_now(void)
+{
+	h_resp_t r = msh_sim(&sim, "GET", "/_sim/clock", NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *j = json_incref(r.json);
+	h_resp_free(&r);
+	return j;
+}
+
+/* An access token answers until expires_in has passed on marketsim's clock, then gets Mercado
+ * Livre's 401; its refresh token still trades for a working one. */
+Test(marketsim_clock, advancing_the_clock_expires_an_access_token)
+{
+	msh_start(&sim, &app, NULL); /* --token-ttl: 21600 s, as documented */
+	msh_clock(&sim, "{\"frozen\":true}");
+	json_t *c = clock_now();
+	long long frozen_at = json_integer_value(json_object_get(c, "nowMs"));
+	json_decref(c);
+	const char *code = msh_authorize(&sim, &app, app.sellers[0], NULL);
+	char form[512];
+	snprintf(form, sizeof(form),
+		 "grant_type=authorization_code&client_id=%s&client_secret=%s&code=%s"
+		 "&redirect_uri=http://app.test/cb",
+		 app.client_id, app.client_secret, code);
+	h_resp_t t = msh_token(&sim, form);
+	cr_assert_eq(t.status, 200, "%s", t.body);
+	long long life_ms = json_integer_value(json_object_get(t.json, "expires_in")) * 1000;
+	cr_assert_eq(life_ms, 21600 * 1000);
+	snprintf(tok.access, sizeof(tok.access), "%s", msh_str(t.json, "access_token"));
+	snprintf(tok.refresh, sizeof(tok.refresh), "%s", msh_str(t.json, "refresh_token"));
+	h_resp_free(&t);
+
+	msh_clock_advance(&sim, life_ms - 1);
+	h_resp_t r = msh_get(&sim, tok.access, "/users/me");
+	cr_assert_eq(r.status, 200, "1 ms before expiry: %s", r.body);
+	h_resp_free(&r);
+	msh_clock_advance(&sim, 2);
+	r = msh_get(&sim, tok.access, "/users/me");
+	msh_assert_error(&r, 401, "unauthorized_request_error");
+	cr_assert_str_eq(msh_str(r.json, "message"), "expired access token");
+	h_resp_free(&r);
+	c = clock_now();
+	cr_assert_eq(json_integer_value(json_object_get(c, "nowMs")) - frozen_at, life_ms + 1);
+	cr_assert(json_is_true(json_object_get(c, "frozen")));
+	json_decref(c);
+
+	snprintf(form, sizeof(form),
+		 "grant_type=refresh_token&client_id=%s&client_secret=%s&refresh_token=%s",
+		 app.client_id, app.client_secret, tok.refresh);
+	t = msh_token(&sim, form);
+	cr_assert_eq(t.status, 200, "%s", t.body);
+	r = msh_get(&sim, msh_str(t.json, "access_token"), "/users/me");
+	cr_assert_eq(r.status, 200, "the refreshed token: %s", r.body);
+	h_resp_free(&r);
+	h_resp_free(&t);
+}
+
+/* The clock runs with the real one unless frozen, only goes forward, and what marketsim writes
+ * (an order's dates) is stamped with it. */
+Test(marketsim_clock, moves_forward_only_and_stamps_what_marketsim_writes)
+{
+	start_with(NULL);
+	json_t *c = clock_now();
+	long long real = (long long)time(NULL) * 1000;
+	long long now = json_integer_value(json_object_get(c, "nowMs"));
+	cr_assert(now > real - 5000 && now < real + 5000, "nowMs %lld, real %lld", now, real);
+	cr_assert_eq(json_integer_value(json_object_get(c, "offsetMs")), 0);
+	cr_assert(json_is_false(json_object_get(c, "frozen")));
+	json_decref(c);
+
+	const char *bad[] = {"{\"advanceMs\":-1}",
+			     "{\"nowMs\":1000}",
+			     "{\"advanceMs\":\"1\"}",
+			     "{\"frozen\":1}",
+			     "{}",
+			     "[1]",
+			     "{\"advanceMs\":1,\"nowMs\":1}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h_resp_t r = msh_sim(&sim, "POST", "/_sim/clock", bad[i]);
+		msh_assert_error(&r, 400, "bad_request");
+		h_resp_free(&r);
+	}
+
+	/* 2031-01-01T00:00:00Z, frozen there: orders are created at that instant. */
+	msh_clock(&sim, "{\"frozen\":true,\"nowMs\":1924992000000}");
+	c = clock_now();
+	cr_assert_eq(json_integer_value(json_object_get(c, "nowMs")), 1924992000000LL);
+	cr_assert_str_eq(msh_str(c, "now"), "2031-01-01T00:00:00.000Z");
+	json_decref(c);
+	char body[64];
+	snprintf(body, sizeof(body), "{\"seller_id\":%lld}", (long long)app.sellers[0]);
+	h_resp_t o = msh_sim(&sim, "POST", "/_sim/orders", body);
+	cr_assert_eq(o.status, 201, "%s", o.body);
+	cr_assert_str_eq(msh_str(o.json, "date_created"), "2030-12-31T21:00:00.000-03:00");
+	h_resp_free(&o);
+
+	/* Thawed, it runs on from where it was. */
+	msh_clock(&sim, "{\"frozen\":false}");
+	c = clock_now();
+	now = json_integer_value(json_object_get(c, "nowMs"));
+	cr_assert(now >= 1924992000000LL && now < 1924992000000LL + 5000, "nowMs %lld", now);
+	json_decref(c);
+}
+
+/* Mercado Livre's retry schedule is an hour long: its first wait (28 s) passes by moving the
+ * clock, and not one millisecond early. */
+Test(marketsim_clock, notification_retries_follow_the_clock)
+{
+	start_with(NULL); /* --notify-retry-scale 1: the real schedule */
+	msh_clock(&sim, "{\"frozen\":true}");
+	struct receiver rc;
+	receiver_start(&rc, 1, 0);
+	set_target(rc.port);
+	char body[64];
+	snprintf(body, sizeof(body), "{\"seller_id\":%lld}", (long long)app.sellers[0]);
+	h_resp_t o = msh_sim(&sim, "POST", "/_sim/orders", body);
+	cr_assert_eq(o.status, 201, "%s", o.body);
+	h_resp_free(&o);
+	bool failed_once =
+	    H_WAIT_UNTIL(({
+				 h_resp_t st = msh_sim(&sim, "GET", "/_sim/stats", NULL);
+				 bool done = json_integer_value(h_json_path(
+						 st.json, "notifications.failed_attempts")) == 1;
+				 h_resp_free(&st);
+				 done;
+			 }),
+			 10000);
+	cr_assert(failed_once, "the first attempt did not fail");
+
+	/* 3600 s / (2^7 - 1) = 28.346 s before attempt 2. */
+	msh_clock_advance(&sim, 28000);
+	h_resp_t st = msh_sim(&sim, "GET", "/_sim/stats", NULL);
+	cr_assert_eq(json_integer_value(h_json_path(st.json, "notifications.pending")), 1, "%s",
+		     st.body);
+	h_resp_free(&st);
+	cr_assert_eq(receiver_hits(&rc), 1, "retried before its time");
+	msh_clock_advance(&sim, 400);
+	json_t *n = wait_stats(1, 0, 10);
+	cr_assert_eq(json_integer_value(json_object_get(n, "failed_attempts")), 1);
+	json_decref(n);
+	cr_assert_eq(receiver_hits(&rc), 2);
+	receiver_stop(&rc);
 }

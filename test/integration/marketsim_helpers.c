@@ -107,6 +107,20 @@ h_resp_t msh_sim(const h_proc_t *p, const char *method, const char *path, const 
 	return h_http(method, h_url(p, path), json, hdr);
 }
 
+void msh_clock(const h_proc_t *p, const char *json)
+{
+	h_resp_t r = msh_sim(p, "POST", "/_sim/clock", json);
+	cr_assert_eq(r.status, 200, "POST /_sim/clock %s: %ld %s", json, r.status, r.body);
+	h_resp_free(&r);
+}
+
+void msh_clock_advance(const h_proc_t *p, long long ms)
+{
+	char body[64];
+	snprintf(body, sizeof(body), "{\"advanceMs\":%lld}", ms);
+	msh_clock(p, body);
+}
+
 void msh_assert_error(const h_resp_t *r, long status, const char *error)
 {
 	cr_assert_eq(r->status, status, "expected %ld, got %ld: %s", status, r->status, r->body);

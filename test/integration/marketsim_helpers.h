@@ -36,6 +36,10 @@ h_resp_t msh_api(const h_proc_t *p, const char *method, const char *token, const
 h_resp_t msh_get(const h_proc_t *p, const char *token, const char *path);
 /* Control request with a JSON body (may be NULL). */
 h_resp_t msh_sim(const h_proc_t *p, const char *method, const char *path, const char *json);
+/* POST /_sim/clock with json ({"frozen":true}, {"advanceMs":N}, ...), asserting a 200. */
+void msh_clock(const h_proc_t *p, const char *json);
+/* Move marketsim's clock forward by ms milliseconds. */
+void msh_clock_advance(const h_proc_t *p, long long ms);
 /* Assert the standard error body {"message","error","status","cause":[]}. */
 void msh_assert_error(const h_resp_t *r, long status, const char *error);
 const char *msh_str(json_t *obj, const char *key);

@@ -90,6 +90,7 @@ Test(marketsim_items_paging, offset_paging_arithmetic_and_the_1000_cap)
 
 Test(marketsim_items_paging, scan_reaches_every_item_and_the_scroll_expires)
 {
+	msh_clock(&sim, "{\"frozen\":true}"); /* the 1 s scroll lives until the clock moves */
 	h_resp_t r = search("?search_type=scan&limit=100");
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	char scroll[128];
@@ -123,7 +124,7 @@ Test(marketsim_items_paging, scan_reaches_every_item_and_the_scroll_expires)
 	h_resp_t fresh = search("?search_type=scan&limit=10");
 	snprintf(scroll, sizeof(scroll), "%s", msh_str(fresh.json, "scroll_id"));
 	h_resp_free(&fresh);
-	usleep(1300 * 1000); /* --scroll-ttl 1 */
+	msh_clock_advance(&sim, 1001); /* past --scroll-ttl 1, on marketsim's clock */
 	char q[256];
 	snprintf(q, sizeof(q), "?search_type=scan&scroll_id=%s", scroll);
 	h_resp_t expired = search(q);

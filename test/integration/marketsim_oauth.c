@@ -268,6 +268,7 @@ Test(marketsim_oauth_flags, token_ttl_error_field_and_pkce_are_switches)
 	const char *args[] = {"--token-ttl",	 "1", "--grant-error-field", "message",
 			      "--pkce-required", NULL};
 	msh_start(&sim, &app, args);
+	msh_clock(&sim, "{\"frozen\":true}"); /* the 1 s token lives until the clock moves */
 	msh_tokens_t t;
 	char path[512];
 	snprintf(path, sizeof(path),
@@ -288,7 +289,7 @@ Test(marketsim_oauth_flags, token_ttl_error_field_and_pkce_are_switches)
 	snprintf(t.access, sizeof(t.access), "%s", msh_str(tok.json, "access_token"));
 	h_resp_t ok = msh_get(&sim, t.access, "/users/me");
 	cr_assert_eq(ok.status, 200);
-	usleep(1200 * 1000);
+	msh_clock_advance(&sim, 1001); /* past expires_in, on marketsim's clock */
 	h_resp_t late = msh_get(&sim, t.access, "/users/me");
 	msh_assert_error(&late, 401, "unauthorized_request_error");
 	h_resp_t again = exchange(code, "http://app.test/cb", verifier);

@@ -244,16 +244,20 @@ static void *refresh_thread(void *arg)
 
 Test(ml_accounts, twenty_concurrent_refreshes_and_two_timers_make_one_refresh_call)
 {
+	/* A database of its own: these timers sweep every account of their database, and other
+	 * tests' timers would sweep this one. */
+	h_database_private();
 	mlt_t t;
 	const char *env[] = {"TOKEN_SWEEP_MS=100", NULL};
-	mlt_start(&t, "503", 1, env);
+	mlt_start(&t, "503", 2, env);
 	h_proc_t second;
 	mlt_start_server(&t, &second, env); /* another process with its own timer */
-	char a[40];
+	char a[40], witness[40];
 	/* Connected healthy, so no timer refreshes it while the test sets it up; then expiring
 	 * within 30 minutes (both timers want it too) and last refreshed hours ago. Every refresh
 	 * call from here on is counted. */
 	mlt_add(&t, &t.owner, 0, 60 * 60, a, NULL);
+	mlt_add(&t, &t.owner, 1, 60 * 60, witness, NULL);
 	long before = mlt_token_calls(&t);
 	cr_assert_eq(ident_sql("UPDATE ml_accounts SET refreshed_at = now() - interval '5 hours', "
 			       "token_expires_at = now() + interval '10 minutes' WHERE id = '%s'",
@@ -269,8 +273,20 @@ Test(ml_accounts, twenty_concurrent_refreshes_and_two_timers_make_one_refresh_ca
 		pthread_join(th[i], NULL);
 		cr_assert_eq(f[i].status, 200, "caller %d got %ld", i, f[i].status);
 	}
-	usleep(600 * 1000); /* several timer ticks in both processes */
-	cr_assert_eq(mlt_token_calls(&t), before + 1, "exactly one refresh reached Mercado Livre");
+	/* A witness falls due now: its refresh is a timer sweep that began after every caller had
+	 * its answer, which a late second refresh of the account would have come with. */
+	cr_assert_eq(ident_sql("UPDATE ml_accounts SET refreshed_at = now() - interval '5 hours', "
+			       "token_expires_at = now() + interval '10 minutes' WHERE id = '%s'",
+			       witness),
+		     0);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_accounts WHERE id = '%s' AND "
+					 "token_expires_at > now() + interval '1 hour'",
+					 witness) == 1,
+			       5000),
+		  "no timer swept after the refreshes");
+	cr_assert_eq(
+	    mlt_token_calls(&t), before + 2,
+	    "exactly one refresh of the account (and the witness's) reached Mercado Livre");
 	/* Everyone's token works: a sync through either process succeeds. */
 	cr_assert_eq(status_of(&t, "POST", path("/api/ml-accounts/%s/sync", a), NULL), 200);
 	h_resp_t r =

@@ -77,11 +77,16 @@ Test(nginx, client_address_comes_from_x_forwarded_for)
 	const char *h[] = {"X-Forwarded-For: 203.0.113.7", "X-Request-Id: via-nginx-xff", NULL};
 	h_resp_t r = h_http("GET", h_url(&nginx, "/health"), NULL, h);
 	cr_assert_eq(r.status, 200);
+	char id[96];
+	snprintf(id, sizeof(id), "\"req_id\":\"%s\"", h_header(&r, "X-Request-Id"));
 	h_resp_free(&r);
-	usleep(100000);
-	char *log = h_proc_log(&app_srv);
-	char *line = strstr(log, "\"ip\":\"203.0.113.7\"");
-	cr_assert_not_null(line, "%s", log);
+	/* This request's access line, once written, has the forwarded address. */
+	char *log = h_proc_log_wait(&app_srv, id, 5000);
+	char *line = strstr(log, id);
+	while (line > log && line[-1] != '\n')
+		line--;
+	line[strcspn(line, "\n")] = '\0';
+	cr_assert(strstr(line, "\"ip\":\"203.0.113.7\""), "%s", line);
 	free(log);
 }
 

@@ -137,8 +137,7 @@ Test(server, access_log_has_one_json_line_per_request_without_query)
 	char id[80];
 	snprintf(id, sizeof(id), "\"req_id\":\"%s\"", h_header(&r, "X-Request-Id"));
 	h_resp_free(&r);
-	usleep(100000);
-	char *log = h_proc_log(&srv);
+	char *log = h_proc_log_wait(&srv, id, 5000);
 	char *line = strstr(log, id);
 	cr_assert_not_null(line, "%s", log);
 	cr_assert(strstr(line, "\"path\":\"/health\""), "%s", log);
@@ -309,7 +308,8 @@ Test(redis_outage, ready_turns_503_and_back, .timeout = 60)
 	h_resp_free(&r);
 
 	h_proc_stop(&redis.proc, SIGKILL);
-	usleep(200000);
+	cr_assert(H_WAIT_UNTIL(h_get_status(&s, "/ready") == 503, 5000),
+		  "/ready did not turn 503 once Redis was gone");
 	r = h_http("GET", h_url(&s, "/ready"), NULL, NULL);
 	cr_assert_eq(r.status, 503, "%s", r.body);
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "checks.redis.status")), "down");
@@ -321,14 +321,8 @@ Test(redis_outage, ready_turns_503_and_back, .timeout = 60)
 	h_resp_free(&r);
 
 	h_redis_start(&redis);
-	long status = 0;
-	for (int i = 0; i < 100 && status != 200; i++) {
-		usleep(100000);
-		r = h_http("GET", h_url(&s, "/ready"), NULL, NULL);
-		status = r.status;
-		h_resp_free(&r);
-	}
-	cr_assert_eq(status, 200, "ready did not return after Redis came back");
+	cr_assert(H_WAIT_UNTIL(h_get_status(&s, "/ready") == 200, 10000),
+		  "ready did not return after Redis came back");
 	cr_assert_eq(h_proc_stop(&s, SIGTERM), 0);
 	h_proc_stop(&redis.proc, SIGTERM);
 }

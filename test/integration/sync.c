@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,26 +113,28 @@ static long sync_start(mlt_t *t, const char *acct, const char *scope, int days)
 	return st;
 }
 
+/* The status of the account's latest run ("" when none yet). */
+static const char *run_status(mlt_t *t, const char *acct)
+{
+	static char status[32];
+	h_resp_t r = api(t, "GET", fmt("/api/sync/status?accountId=%s", acct), NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	const char *st = str_at(r.json, "data.run.status");
+	snprintf(status, sizeof(status), "%s", st ? st : "");
+	if (st && strcmp(st, "running") != 0 && strcmp(st, "success") != 0)
+		cr_log_error("run: %s", r.body);
+	h_resp_free(&r);
+	return status;
+}
+
 /* Poll /api/sync/status until the latest run is no longer running; its status. */
 static const char *wait_run(mlt_t *t, const char *acct, int seconds)
 {
-	static char status[32];
-	for (int i = 0; i < seconds * 10; i++) {
-		h_resp_t r = api(t, "GET", fmt("/api/sync/status?accountId=%s", acct), NULL);
-		cr_assert_eq(r.status, 200, "%s", r.body);
-		const char *st = str_at(r.json, "data.run.status");
-		if (st && strcmp(st, "running") != 0) {
-			snprintf(status, sizeof(status), "%s", st);
-			if (strcmp(st, "success") != 0)
-				cr_log_error("run: %s", r.body);
-			h_resp_free(&r);
-			return status;
-		}
-		h_resp_free(&r);
-		usleep(100000);
-	}
-	cr_assert_fail("the sync run did not end within %d s", seconds);
-	return NULL;
+	const char *st = "";
+	if (!H_WAIT_UNTIL(*(st = run_status(t, acct)) && strcmp(st, "running") != 0,
+			  seconds * 1000))
+		cr_assert_fail("the sync run did not end within %d s", seconds);
+	return st;
 }
 
 static long long sim_total(mlt_t *t, const msh_tokens_t *tok, const char *p, const char *jp)
@@ -241,6 +244,8 @@ static void assert_item(mlt_t *t, const msh_tokens_t *tok, const char *acct, con
 
 Test(sync, backfill_matches_marketsim, .timeout = 180)
 {
+	/* Its own database: last_analyze below is this backfill's, not another suite's. */
+	h_database_private();
 	mlt_t t;
 	const char *env[] = {"ML_RATE=400", NULL};
 	start(&t, "711", "1150", "260", "90", env);
@@ -259,18 +264,14 @@ Test(sync, backfill_matches_marketsim, .timeout = 180)
 	cr_assert_eq(sync_start(&t, acct, "items", 30), 409);
 	cr_assert_str_eq(wait_run(&t, acct, 120), "success");
 	/* A sync that stored over a thousand records refreshes the planner's statistics (nothing
-	 * else in sellerhub or its tests runs ANALYZE; autovacuum counts as autoanalyze). */
-	long long analyzed = 0;
-	for (int i = 0; i < 50 && !analyzed; i++) {
-		analyzed = h_sql_int("SELECT count(*) FROM pg_stat_user_tables WHERE relname IN "
-				     "('ml_items', 'ml_orders') AND last_analyze >= '%s'",
-				     began);
-		if (analyzed < 2) {
-			analyzed = 0;
-			usleep(100 * 1000);
-		}
-	}
-	cr_assert_eq(analyzed, 2, "ml_items and ml_orders were not analyzed after the backfill");
+	 * else in sellerhub runs ANALYZE, and no other test uses this database; autovacuum counts
+	 * as autoanalyze). */
+	cr_assert(
+	    H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM pg_stat_user_tables WHERE relname IN "
+				   "('ml_items', 'ml_orders') AND last_analyze >= '%s'",
+				   began) == 2,
+			 5000),
+	    "ml_items and ml_orders were not analyzed after the backfill");
 	free(began);
 
 	assert_matches(&t, &tok, acct);
@@ -359,11 +360,8 @@ Test(sync, backfill_matches_marketsim, .timeout = 180)
 /* Wait until the SQL count reaches want. */
 static bool wait_sql(long long want, const char *sql)
 {
-	for (int i = 0; i < 200; i++) {
-		if (h_sql_int("%s", sql) == want)
-			return true;
-		usleep(100000);
-	}
+	if (H_WAIT_UNTIL(h_sql_int("%s", sql) == want, 20000))
+		return true;
 	cr_log_error("%s: %lld, want %lld", sql, h_sql_int("%s", sql), want);
 	return false;
 }
@@ -389,7 +387,8 @@ Test(sync, webhooks_keep_it_current_even_during_a_backfill, .timeout = 180)
 	r = msh_sim(&t.sim, "POST", "/_sim/faults", "{\"path\":\"/items\",\"latency_ms\":700}");
 	h_resp_free(&r);
 	cr_assert_eq(sync_start(&t, acct, "all", 365), 202);
-	usleep(300000);
+	cr_assert(H_WAIT_UNTIL(strcmp(run_status(&t, acct), "running") == 0, 10000),
+		  "the backfill did not start");
 	r = msh_sim(&t.sim, "PATCH", "/_sim/items/MLB3000000007",
 		    "{\"price\":4321.5,\"available_quantity\":3}");
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -443,13 +442,11 @@ Test(sync, restart_mid_backfill_resumes, .timeout = 240)
 	add_account(&t, acct, &tok);
 	cr_assert_eq(sync_start(&t, acct, "orders", 365), 202);
 	/* Let it store part of the orders and shipments, then kill it mid-flight. */
-	bool part = false;
-	for (int i = 0; i < 300 && !part; i++) {
-		part = h_sql_int("SELECT count(*) FROM ml_shipments WHERE account_id = '%s'",
-				 acct) >= 150;
-		usleep(50000);
-	}
-	cr_assert(part, "the backfill did not progress");
+	cr_assert(
+	    H_WAIT_UNTIL(
+		h_sql_int("SELECT count(*) FROM ml_shipments WHERE account_id = '%s'", acct) >= 150,
+		15000),
+	    "the backfill did not progress");
 	h_proc_stop(&t.srv, SIGKILL);
 	long long shipments_before = sim_requests(&t, "/shipments/*");
 	cr_assert_lt(h_sql_int("SELECT count(*) FROM ml_shipments WHERE account_id = '%s'", acct),
@@ -878,7 +875,7 @@ static void sched_round(mlt_t *t, const h_proc_t *b, const char *acct, long long
 			synced = mono_ms();
 		cr_assert(synced >= 0 || mono_ms() - start < 10000,
 			  "round %lld: the timers ran no scheduled sync within 10 s", runs);
-		usleep(50000);
+		usleep(50000); /* the sampling rate of the invariants above */
 	}
 	long a = claims_in_log(&t->srv), bb = claims_in_log(b);
 	cr_log_info("round %lld: synced %lld ms after due; claims so far: %ld + %ld", runs,
@@ -894,44 +891,60 @@ static void sched_round(mlt_t *t, const h_proc_t *b, const char *acct, long long
 		     1, "round %lld: not next due one interval after the sync", runs);
 }
 
-/* SKIP LOCKED: while another transaction holds the account's row (a psql in the background,
- * for 2.5 s from a second before the account falls due), the sweeps of both processes pass it
- * over without waiting for it, and once it is released exactly one of them claims it. */
+/* SKIP LOCKED: while another transaction holds the account's row (a psql that the test feeds
+ * through a fifo, from a second before the account falls due), the sweeps of both processes pass
+ * it over without waiting for it, and once it is released exactly one of them claims it. The
+ * test releases the row once it has seen it due and locked, unclaimed, for 600 ms of the
+ * database's clock (three sweeps of each process), however slowly its samples come. */
 static void locked_round(mlt_t *t, const h_proc_t *b, const char *acct, long long runs)
 {
-	cr_assert_eq(
-	    h_sh("PGAPPNAME=sched-lock psql -X -q '%s' -c \"UPDATE ml_accounts SET "
-		 "next_sync_at = now() + interval '1 second' WHERE id = '%s'\" -c BEGIN -c "
-		 "\"SELECT 1 FROM ml_accounts WHERE id = '%s' FOR UPDATE\" -c \"SELECT "
-		 "pg_sleep(2.5)\" -c COMMIT >/dev/null 2>&1 &",
-		 h_env("DATABASE_URL"), acct, acct),
-	    0);
-	int holding = 0, due = 0, waiting = 0, seen_due = 0;
-	long long n = 0, start = mono_ms();
-	do {
-		/* Claims read first: one logged after the sample may follow the release. */
-		long claims = claims_in_log(&t->srv) + claims_in_log(b);
-		char *row = h_sql_text(
-		    "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-		    "  'sched-lock' AND state = 'active' AND query LIKE 'SELECT pg_sleep%%') "
-		    "|| '|' || (SELECT (next_sync_at <= now())::int FROM ml_accounts "
-		    "  WHERE id = '%s') "
-		    "|| '|' || (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-		    "  'Lock') "
-		    "|| '|' || (SELECT count(*) FROM sync_runs WHERE account_id = '%s')",
-		    acct, acct);
-		cr_assert_eq(sscanf(row, "%d|%d|%d|%lld", &holding, &due, &waiting, &n), 4, "%s",
-			     row);
-		free(row);
-		cr_assert_eq(waiting, 0, "a sweep waited for the locked account");
-		if (holding && due) {
-			seen_due++;
-			cr_assert_eq(n, runs - 1, "the locked account was synced");
-			cr_assert_eq(claims, runs - 1, "the locked account was claimed");
-		}
-		usleep(50000);
-	} while ((holding || mono_ms() - start < 1000) && mono_ms() - start < 6000);
-	cr_assert_gt(seen_due, 5, "the account was due and locked in %d samples only", seen_due);
+	char fifo[600];
+	snprintf(fifo, sizeof(fifo), "%s/sched-lock-%d-%lld.sql", h_env("SH_TEST_DIR"),
+		 (int)getpid(), runs);
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo %s", fifo);
+	cr_assert_eq(h_sh("PGAPPNAME=sched-lock psql -X -q -v ON_ERROR_STOP=1 '%s' <'%s' "
+			  ">/dev/null 2>&1 &",
+			  h_env("DATABASE_URL"), fifo),
+		     0);
+	FILE *lock = fopen(fifo, "w"); /* once psql has opened it */
+	cr_assert_not_null(lock);
+	fprintf(lock,
+		"UPDATE ml_accounts SET next_sync_at = now() + interval '1 second' WHERE id = "
+		"'%s';\nBEGIN;\nSELECT 1 FROM ml_accounts WHERE id = '%s' FOR UPDATE;\n",
+		acct, acct);
+	fflush(lock);
+	bool held = H_WAIT_UNTIL(
+	    ({
+		    /* Claims read first: one logged after the sample may follow the release. */
+		    long claims = claims_in_log(&t->srv) + claims_in_log(b);
+		    char *row = h_sql_text(
+			"SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+			"  'sched-lock' AND state = 'idle in transaction' AND query LIKE "
+			"  'SELECT 1 FROM ml_accounts%%') "
+			"|| '|' || (SELECT (extract(epoch FROM now() - next_sync_at) * "
+			"1000)::bigint "
+			"  FROM ml_accounts WHERE id = '%s') "
+			"|| '|' || (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+			"  'Lock') "
+			"|| '|' || (SELECT count(*) FROM sync_runs WHERE account_id = '%s')",
+			acct, acct);
+		    int holding = 0, waiting = 0;
+		    long long due_ms = 0, n = 0;
+		    cr_assert_eq(sscanf(row, "%d|%lld|%d|%lld", &holding, &due_ms, &waiting, &n), 4,
+				 "%s", row);
+		    free(row);
+		    cr_assert_eq(waiting, 0, "a sweep waited for the locked account");
+		    if (holding && due_ms >= 0) {
+			    cr_assert_eq(n, runs - 1, "the locked account was synced");
+			    cr_assert_eq(claims, runs - 1, "the locked account was claimed");
+		    }
+		    holding &&due_ms >= 600;
+	    }),
+	    20000);
+	fputs("COMMIT;\n", lock);
+	fclose(lock); /* psql ends at the end of its input */
+	unlink(fifo);
+	cr_assert(held, "the account was not seen due and locked for 600 ms");
 	sched_round(t, b, acct, runs);
 }
 

@@ -74,11 +74,11 @@ Test(webhook_api, stats_and_pending_are_the_tenants_own)
 	h_resp_t r = h_http("POST", h_url(&t.srv, "/webhooks/ml"), body, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
-	for (int i = 0; i < 100 && h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
-					     "notification_id = '%s-m' AND status = 'done'",
-					     tag) != 1;
-	     i++)
-		usleep(100000);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
+					 "notification_id = '%s-m' AND status = 'done'",
+					 tag) == 1,
+			       10000),
+		  "the messages notification was not done");
 
 	r = ident_call(&t.srv, "GET", "/api/webhooks/pending?limit=2", t.owner.access, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -131,11 +131,11 @@ Test(webhook_api, a_dead_job_is_shown_and_retried_by_an_admin)
 				 " FROM users WHERE id = '%s' RETURNING id",
 				 t.owner.user_id);
 	cr_assert_gt(id, 0);
-	for (int i = 0; i < 100 && h_sql_int("SELECT count(*) FROM jobs WHERE id = %lld AND status "
-					     "= 'dead'",
-					     id) != 1;
-	     i++)
-		usleep(100000);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM jobs WHERE id = %lld AND status "
+					 "= 'dead'",
+					 id) == 1,
+			       10000),
+		  "the job did not die");
 	char *first = h_sql_text("SELECT finished_at FROM jobs WHERE id = %lld", id);
 
 	h_resp_t r = ident_call(&t.srv, "GET", "/api/admin/jobs?status=dead", t.owner.access, NULL);
@@ -174,15 +174,17 @@ Test(webhook_api, a_dead_job_is_shown_and_retried_by_an_admin)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.status")), "queued");
 	h_resp_free(&r);
-	bool reran = false;
-	for (int i = 0; i < 100 && !reran; i++) {
-		char *now = h_sql_text("SELECT finished_at FROM jobs WHERE id = %lld AND status = "
-				       "'dead' AND attempts = 1 AND note LIKE 'retried by %%'",
-				       id);
-		reran = *now && strcmp(now, first) != 0;
-		free(now);
-		usleep(100000);
-	}
+	bool reran = H_WAIT_UNTIL(({
+					  char *now = h_sql_text(
+					      "SELECT finished_at FROM jobs WHERE id = %lld AND "
+					      "status = 'dead' AND attempts = 1 AND note LIKE "
+					      "'retried by %%'",
+					      id);
+					  bool again = *now && strcmp(now, first) != 0;
+					  free(now);
+					  again;
+				  }),
+				  10000);
 	cr_assert(reran, "the retried job did not run again");
 	free(first);
 	/* Retrying a job that is not dead or failed is a conflict. */
@@ -252,15 +254,11 @@ Test(missed_feeds, notifications_mercado_livre_gave_up_on_are_recovered, .init =
 	r = msh_sim(&t.sim, "POST", "/_sim/orders", order);
 	cr_assert(r.status == 200 || r.status == 201, "%ld %s", r.status, r.body);
 	h_resp_free(&r);
-	long long found = 0;
-	for (int i = 0; i < 300 && found == 0; i++) {
-		found =
-		    h_sql_int("SELECT count(*) FROM ml_notifications WHERE source = 'missed_feeds'"
-			      " AND ml_user_id = %lld",
-			      (long long)t.app.sellers[0]);
-		usleep(100000);
-	}
-	cr_assert_gt(found, 0, "nothing was recovered from missed_feeds");
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_notifications WHERE source ="
+					 " 'missed_feeds' AND ml_user_id = %lld",
+					 (long long)t.app.sellers[0]) > 0,
+			       30000),
+		  "nothing was recovered from missed_feeds");
 	/* Stored once, with its job, like any notification. */
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications n WHERE source = "
 			       "'missed_feeds' AND ml_user_id = %lld AND NOT EXISTS (SELECT 1 FROM "
@@ -271,13 +269,14 @@ Test(missed_feeds, notifications_mercado_livre_gave_up_on_are_recovered, .init =
 
 /* --- a notification whose fetch fails twice, then succeeds ---------------------------------- */
 
+static char own_queue[48];
+static const char *own_queue_env[] = {"JOB_REDISPATCH_SECONDS=1", own_queue, NULL};
+
 static void start_own_queue(void)
 {
-	static char queue[48];
-	snprintf(queue, sizeof(queue), "JOB_QUEUE=wh-%d", getpid());
 	/* Its jobs run here only: this server talks to this test's marketsim. */
-	const char *env[] = {"JOB_REDISPATCH_SECONDS=1", queue, NULL};
-	start_with(env);
+	snprintf(own_queue, sizeof(own_queue), "JOB_QUEUE=wh-%d", getpid());
+	start_with(own_queue_env);
 	/* Other tests' schedulers share the database: keep their hands off this account. */
 	char path[96];
 	snprintf(path, sizeof(path), "/api/ml-accounts/%s/pause", account);
@@ -307,15 +306,11 @@ Test(notification_fetch, a_fetch_failing_twice_then_succeeding_stores_the_order,
 	h_resp_free(&r);
 	cr_assert_gt(order, 0);
 
-	long long stored = 0;
-	for (int i = 0; i < 200 && stored == 0; i++) {
-		stored =
-		    h_sql_int("SELECT count(*) FROM ml_orders WHERE ml_id = %lld AND account_id = "
-			      "'%s'",
-			      order, account);
-		usleep(100000);
-	}
-	cr_assert_eq(stored, 1, "the order never reached ml_orders");
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_orders WHERE ml_id = %lld AND"
+					 " account_id = '%s'",
+					 order, account) == 1,
+			       20000),
+		  "the order never reached ml_orders");
 	char path[96];
 	snprintf(path, sizeof(path), "/_sim/requests?path=/orders/%lld", order);
 	r = msh_sim(&t.sim, "GET", path, NULL);
@@ -325,26 +320,45 @@ Test(notification_fetch, a_fetch_failing_twice_then_succeeding_stores_the_order,
 	/* Every notification of that order (there may be more than one) ends done. Only this
 	 * seller's: other suites post notifications naming the same resource path. */
 	long long seller = (long long)t.app.sellers[0];
-	for (int i = 0; i < 50 && h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
-					    "resource = '/orders/%lld' AND ml_user_id = %lld"
-					    " AND status <> 'done'",
-					    order, seller) != 0;
-	     i++)
-		usleep(100000);
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE resource = "
-			       "'/orders/%lld' AND ml_user_id = %lld AND status <> 'done'",
-			       order, seller),
-		     0);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
+					 "resource = '/orders/%lld' AND ml_user_id = %lld"
+					 " AND status <> 'done'",
+					 order, seller) == 0,
+			       5000),
+		  "a notification of the order is not done");
 	cr_assert_geq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE resource = "
 				"'/orders/%lld' AND ml_user_id = %lld AND status = 'done'",
 				order, seller),
 		      1);
 }
 
-/* Entries read so far from the indexes that find a seller's notifications (all but the
- * primary key, the _id and the job), by every test: the others read few, their sellers have few. */
-static long long seller_index_reads(void)
+/* pg_stat_user_indexes counts the reads of every session of a database: this test has one of
+ * its own, so they are all this test's. */
+static void start_own_database(void)
 {
+	h_database_private();
+	start_own_queue();
+}
+
+/* The server is stopped between measures: its sessions publish their statistics as they end. */
+static void stop_own_database(void)
+{
+	if (t.srv.pid)
+		h_server_stop_clean(&t.srv);
+	msh_stop(&t.sim);
+}
+
+/* Entries read from the indexes that find a seller's notifications (all but the primary key,
+ * the _id and the job) by every session so far, once the server's sessions have ended: a
+ * session's statistics are published before it leaves pg_stat_activity. */
+static long long seller_index_reads_once_stopped(void)
+{
+	h_server_stop_clean(&t.srv);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+					 " current_database() AND backend_type = 'client backend'"
+					 " AND pid <> pg_backend_pid()") == 0,
+			       10000),
+		  "the sessions of the test's database did not end");
 	return h_sql_int("SELECT sum(idx_tup_read) FROM pg_stat_user_indexes"
 			 " WHERE relname = 'ml_notifications' AND indexrelname NOT IN"
 			 " ('ml_notifications_pkey', 'ml_notifications_notification_id_key',"
@@ -352,7 +366,7 @@ static long long seller_index_reads(void)
 }
 
 Test(notification_fetch, one_fetch_covers_its_resource_without_reading_the_sellers_backlog,
-     .init = start_own_queue, .fini = stop, .timeout = 90)
+     .init = start_own_database, .fini = stop_own_database, .timeout = 90)
 {
 	enum { BACKLOG = 40000 };
 	long long seller = (long long)t.app.sellers[0];
@@ -386,7 +400,8 @@ Test(notification_fetch, one_fetch_covers_its_resource_without_reading_the_selle
 		      " RETURNING 1) SELECT count(*) FROM ins",
 		      tag, order, seller, parked),
 	    2);
-	long long reads = seller_index_reads();
+	long long reads = seller_index_reads_once_stopped();
+	mlt_start_server(&t, &t.srv, own_queue_env);
 
 	snprintf(body, sizeof(body),
 		 "{\"_id\":\"%s-new\",\"resource\":\"/orders/%lld\",\"user_id\":%lld,"
@@ -396,21 +411,14 @@ Test(notification_fetch, one_fetch_covers_its_resource_without_reading_the_selle
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
 	long long done = 0;
-	for (int i = 0; i < 200 && done != 3; i++) {
-		usleep(100000);
-		done = h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id IN"
-				 " ('%s-new', '%s-o1', '%s-o2') AND status = 'done'",
-				 tag, tag, tag);
-	}
+	H_WAIT_UNTIL((done = h_sql_int("SELECT count(*) FROM ml_notifications WHERE"
+				       " notification_id IN ('%s-new', '%s-o1', '%s-o2')"
+				       " AND status = 'done'",
+				       tag, tag, tag)) == 3,
+		     20000);
 	cr_assert_eq(done, 3, "the fetch covered %lld of the order's 3 notifications", done);
 
-	/* A backend publishes its statistics within ~10 s of going idle: a cover that read the
-	 * seller's backlog shows up by then. */
-	long long read = 0;
-	for (int i = 0; i < 24 && read < BACKLOG / 4; i++) {
-		usleep(500000);
-		read = seller_index_reads() - reads;
-	}
+	long long read = seller_index_reads_once_stopped() - reads;
 	cr_assert_lt(read, BACKLOG / 4, "the cover read %lld index entries", read);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE"
 			       " '%s-%%' AND status = 'pending'",

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,26 +49,23 @@ static long long stored(const char *nid)
 	return h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id = '%s'", nid);
 }
 
-/* Wait until every notification whose id starts with p is no longer pending. */
+/* Wait until every notification whose id starts with p is no longer pending... */
 static bool all_processed(const char *p, long long expect, int seconds)
 {
-	for (int i = 0; i < seconds * 10; i++) {
-		long long left = h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
-					   "notification_id LIKE '%s%%' AND status = 'pending'",
-					   p);
-		long long total = h_sql_int(
-		    "SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
-		/* ...and their jobs have recorded their end (a job's own row is updated last). */
-		long long busy =
-		    h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
-			      "j.id = n.job_id WHERE "
-			      "n.notification_id LIKE '%s%%' AND j.status IN ('queued', "
-			      "'running')",
-			      p);
-		if (left == 0 && total == expect && busy == 0)
-			return true;
-		usleep(100000);
-	}
+	if (H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
+				   "notification_id LIKE '%s%%' AND status = 'pending'",
+				   p) == 0 &&
+			     h_sql_int("SELECT count(*) FROM ml_notifications WHERE "
+				       "notification_id LIKE '%s%%'",
+				       p) == expect &&
+			     /* ...and their jobs have recorded their end (a job's own row is
+			      * updated last). */
+			     h_sql_int("SELECT count(*) FROM jobs j JOIN ml_notifications n ON "
+				       "j.id = n.job_id WHERE n.notification_id LIKE '%s%%' AND "
+				       "j.status IN ('queued', 'running')",
+				       p) == 0,
+			 seconds * 1000))
+		return true;
 	char *state = h_sql_text(
 	    "SELECT string_agg(s, ', ') FROM (SELECT n.status || '/' || coalesce(j.status, '-') || "
 	    "'/' || coalesce(j.attempts, 0) || '/' || coalesce(j.last_error, '') || ': ' || "
@@ -301,16 +299,16 @@ Test(webhooks_outage, postgres_down_is_503_never_200_then_recovers, .timeout = 1
 		h_resp_free(&r);
 	}
 	cr_assert_eq(h_services(&svc, "start", "postgres"), 0);
-	long status = 0;
 	snprintf(nid, sizeof(nid), "%s-up", prefix);
-	for (int i = 0; i < 100 && status != 200; i++) {
-		h_resp_t r = post(&s, note_body(nid, next_user, "orders_v2", "/orders/5"));
-		status = r.status;
-		h_resp_free(&r);
-		if (status != 200)
-			usleep(100000);
-	}
-	cr_assert_eq(status, 200);
+	cr_assert(H_WAIT_UNTIL(({
+				       h_resp_t r = post(
+					   &s, note_body(nid, next_user, "orders_v2", "/orders/5"));
+				       long status = r.status;
+				       h_resp_free(&r);
+				       status == 200;
+			       }),
+			       10000),
+		  "no 200 within 10 s of PostgreSQL's return");
 	h_server_stop_clean(&s);
 	h_services(&svc, "stop", "");
 }
@@ -369,8 +367,10 @@ static void *send_burst(void *arg)
 		snprintf(nid, sizeof(nid), "%s%d", b->prefix, i);
 		h_resp_t r = post(b->s, note_body(nid, b->user, "orders_v2", "/orders/7"));
 		b->sent++;
-		if (r.status == 200)
-			snprintf(b->acked_ids[b->acked++], 96, "%s", nid);
+		if (r.status == 200) {
+			snprintf(b->acked_ids[b->acked], 96, "%s", nid);
+			__atomic_store_n(&b->acked, b->acked + 1, __ATOMIC_RELEASE);
+		}
 		long status = r.status;
 		h_resp_free(&r);
 		if (status == 0)
@@ -390,16 +390,24 @@ Test(webhooks_crash, sigkill_mid_burst_loses_nothing_acknowledged, .timeout = 12
 	burst_t b = {&s, p, next_user + 3, 0, 0, calloc(2000, 96)};
 	pthread_t t;
 	pthread_create(&t, NULL, send_burst, &b);
-	while (b.acked < 200)
-		usleep(1000);
+	cr_assert(H_WAIT_UNTIL(__atomic_load_n(&b.acked, __ATOMIC_ACQUIRE) >= 200, 30000),
+		  "200 notifications were not acknowledged");
 	kill(s.pid, SIGKILL);
 	pthread_join(t, NULL);
 	h_proc_stop(&s, SIGKILL);
 	cr_assert_gt(b.acked, 0);
 
-	/* Every acknowledged notification is stored... */
-	for (int i = 0; i < b.acked; i++)
-		cr_assert_eq(stored(b.acked_ids[i]), 1, "acknowledged %s was lost", b.acked_ids[i]);
+	/* Every acknowledged notification is stored (one query: a psql per id is slow)... */
+	size_t cap = (size_t)b.acked * 8 + 16, len = 0;
+	char *nums = malloc(cap);
+	for (int i = 0; i < b.acked; i++) /* an id is the prefix and its number */
+		len += (size_t)snprintf(nums + len, cap - len, "%s%s", i ? "," : "",
+					b.acked_ids[i] + strlen(p));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id IN"
+			       " (SELECT '%s' || n FROM unnest('{%s}'::int[]) n)",
+			       p, nums),
+		     b.acked, "an acknowledged notification was lost");
+	free(nums);
 	/* ...and, after a restart, every stored one is processed exactly once. */
 	long long total =
 	    h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE '%s%%'", p);
@@ -462,8 +470,19 @@ Test(webhooks_scale, an_intake_only_process_leaves_the_jobs_to_workers, .timeout
 		cr_assert_eq(r.status, 200);
 		h_resp_free(&r);
 	}
-	/* Past a sweep (250 ms) and a read (the stream has the jobs): nothing ran here. */
-	usleep(1500 * 1000);
+	/* Every job is on the queue's stream, and nothing here reads it: no consumer group was
+	 * ever created on it, and every notification is still pending. */
+	long long jobs = h_sql_int("SELECT count(DISTINCT job_id) FROM ml_notifications WHERE "
+				   "notification_id LIKE '%s%%'",
+				   p);
+	cr_assert_gt(jobs, 0);
+	char stream[96];
+	snprintf(stream, sizeof(stream), "sh:jobs:intake-%d", getpid());
+	cr_assert(H_WAIT_UNTIL(h_redis_int("XLEN %s", stream) == jobs, 10000),
+		  "the %lld jobs did not reach %s", jobs, stream);
+	cr_assert_eq(
+	    h_redis_int("EVAL \"return #redis.call('XINFO', 'GROUPS', KEYS[1])\" 1 %s", stream), 0,
+	    "something reads the intake's stream");
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_notifications WHERE notification_id LIKE "
 			       "'%s%%' AND status = 'pending'",
 			       p),
@@ -477,14 +496,11 @@ Test(webhooks_scale, an_intake_only_process_leaves_the_jobs_to_workers, .timeout
 /* Wait until no job of this kind is in one of the given states; false after 30 s. */
 static bool jobs_settled(const h_services_t *svc, const char *kind, const char *states)
 {
-	for (int i = 0; i < 300; i++) {
-		if (h_sql_int_at(svc->database_url,
-				 "SELECT count(*) FROM jobs WHERE kind = '%s' AND status IN (%s)",
-				 kind, states) == 0)
-			return true;
-		usleep(100000);
-	}
-	return false;
+	return H_WAIT_UNTIL(h_sql_int_at(svc->database_url,
+					 "SELECT count(*) FROM jobs WHERE kind = '%s' AND status "
+					 "IN (%s)",
+					 kind, states) == 0,
+			    30000);
 }
 
 /* WAL writes since `before`, once the worker's sessions have ended and reported them. */
@@ -553,6 +569,15 @@ static double metric_value(const char *metrics, const char *series)
 	return at ? atof(at + strlen(series)) : -1;
 }
 
+/* Requests the server is handling, this GET /metrics included. */
+static double in_flight(const h_proc_t *s)
+{
+	h_resp_t r = h_http("GET", h_url(s, "/metrics"), NULL, NULL);
+	double n = metric_value(r.body, "\nsellerhub_http_requests_in_flight ");
+	h_resp_free(&r);
+	return n;
+}
+
 /* Lock ml_notifications for the next few seconds: no notification commits until then. */
 static void lock_notifications(const h_services_t *svc, int seconds)
 {
@@ -560,25 +585,59 @@ static void lock_notifications(const h_services_t *svc, int seconds)
 	h_sh("psql -X -q '%s' -c 'BEGIN; LOCK TABLE ml_notifications IN SHARE MODE; SELECT "
 	     "pg_sleep(%d); COMMIT' >/dev/null 2>&1 &",
 	     svc->database_url, seconds);
-	bool locked = false;
-	for (int i = 0; i < 100 && !locked; i++) {
-		locked = h_sql_int_at(svc->database_url,
-				      "SELECT count(*) FROM pg_locks WHERE relation = "
-				      "'ml_notifications'::regclass AND mode = 'ShareLock' AND "
-				      "granted") > 0;
-		if (!locked)
-			usleep(20000);
-	}
-	cr_assert(locked, "the table lock was not taken");
+	cr_assert(H_WAIT_UNTIL(h_sql_int_at(svc->database_url,
+					    "SELECT count(*) FROM pg_locks WHERE relation = "
+					    "'ml_notifications'::regclass AND mode = 'ShareLock' "
+					    "AND granted") > 0,
+			       5000),
+		  "the table lock was not taken");
 }
 
-/* Post n bodies at once while ml_notifications is locked for 2 s, so that they gather behind
- * the first group's INSERT; every one must be acknowledged. */
+typedef struct posting {
+	const h_proc_t *s;
+	char **bodies;
+	int n;
+	long *status;
+} posting_t;
+
+static void *post_all(void *arg)
+{
+	posting_t *p = arg;
+	h_http_many_bodies("POST", h_url(p->s, "/webhooks/ml"), p->bodies, p->n, p->status);
+	return NULL;
+}
+
+/* Post n bodies at once while ml_notifications is locked, so that they gather behind the first
+ * group's INSERT; the lock (a psql fed through a fifo) ends once the server has read them all,
+ * however long sending them took. Every one must be acknowledged. */
 static void post_behind_a_lock(const h_services_t *svc, const h_proc_t *s, char **bodies, int n)
 {
-	lock_notifications(svc, 2);
+	static int seq;
+	char fifo[600];
+	snprintf(fifo, sizeof(fifo), "%s/lock-%d-%d.sql", h_env("SH_TEST_DIR"), (int)getpid(),
+		 ++seq);
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo %s", fifo);
+	cr_assert_eq(h_sh("psql -X -q '%s' <'%s' >/dev/null 2>&1 &", svc->database_url, fifo), 0);
+	FILE *lock = fopen(fifo, "w"); /* once psql has opened it */
+	cr_assert_not_null(lock);
+	fputs("BEGIN;\nLOCK TABLE ml_notifications IN SHARE MODE;\n", lock);
+	fflush(lock);
+	cr_assert(H_WAIT_UNTIL(h_sql_int_at(svc->database_url,
+					    "SELECT count(*) FROM pg_locks WHERE relation = "
+					    "'ml_notifications'::regclass AND mode = 'ShareLock' "
+					    "AND granted") > 0,
+			       5000),
+		  "the table lock was not taken");
 	long *status = calloc((size_t)n, sizeof(long));
-	h_http_many_bodies("POST", h_url(s, "/webhooks/ml"), bodies, n, status);
+	posting_t p = {s, bodies, n, status};
+	pthread_t t;
+	pthread_create(&t, NULL, post_all, &p);
+	bool all_read = H_WAIT_UNTIL(in_flight(s) == n + 1, 60000);
+	fputs("COMMIT;\n", lock);
+	fclose(lock);
+	unlink(fifo);
+	pthread_join(t, NULL);
+	cr_assert(all_read, "the server did not read the %d webhooks", n);
 	int ok = 0;
 	for (int i = 0; i < n; i++) {
 		ok += status[i] == 200;
@@ -706,7 +765,8 @@ Test(webhooks_scale, a_connection_waiting_for_its_commit_is_read_with_a_bound, .
 	write_webhook(gone, left, next_user + 7);
 	int halfway = h_connect(s.port);
 	write_webhook(halfway, half, next_user + 7);
-	usleep(200000); /* the three requests read and waiting */
+	/* The three requests read and waiting for their commit (and this one to /metrics). */
+	cr_assert(H_WAIT_UNTIL(in_flight(&s) == 4, 5000), "the three webhooks were not all read");
 	close(gone);
 	shutdown(halfway, SHUT_WR);
 

@@ -1,11 +1,95 @@
-/* Times as Mercado Livre renders them: ISO-8601 with milliseconds and the site's UTC offset
- * (resources) or Z (notifications, via iso8601_utc in util.c). */
+/* marketsim's clock (the real one plus what POST /_sim/clock moved it by), and times as Mercado
+ * Livre renders them: ISO-8601 with milliseconds and the site's UTC offset (resources) or Z
+ * (notifications, via iso8601_utc in util.c). */
 #include "marketsim.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "util.h"
+
+int64_t ms_now_us(const ms_t *ms)
+{
+	return ms->clock.frozen ? ms->clock.frozen_us : now_us() + ms->clock.offset_us;
+}
+
+/* The wall clock moves with the monotonic one: both carry the same offset. */
+int64_t ms_wall_ms(const ms_t *ms)
+{
+	return ms->clock.frozen ? ms->clock.frozen_wall_ms : wall_ms() + ms->clock.wall_offset_ms;
+}
+
+static void clock_reply(ms_req_t *r)
+{
+	ms_t *ms = r->ms;
+	int64_t wall = ms_wall_ms(ms);
+	char iso[32];
+	iso8601_utc(wall, iso, sizeof(iso));
+	ms_reply_json(
+	    r, 200,
+	    json_pack("{s:I, s:s, s:I, s:b}", "nowMs", (json_int_t)wall, "now", iso, "offsetMs",
+		      (json_int_t)(ms->clock.frozen ? wall - wall_ms() : ms->clock.wall_offset_ms),
+		      "frozen", ms->clock.frozen));
+}
+
+void h_sim_clock_get(ms_req_t *r)
+{
+	clock_reply(r);
+}
+
+/* {"advanceMs": N} or {"nowMs": epoch ms}, optionally with {"frozen": bool}: freezing (or
+ * thawing) applies first, then the move. Time only goes forward: what has expired stays
+ * expired, and monotonic deadlines stay ordered. */
+void h_sim_clock_post(ms_req_t *r)
+{
+	ms_t *ms = r->ms;
+	json_t *body = ms_body_json(r);
+	json_t *advance = json_object_get(body, "advanceMs"), *to = json_object_get(body, "nowMs");
+	json_t *frozen = json_object_get(body, "frozen");
+	const char *bad = NULL;
+	if (!body)
+		bad = "The body must be a JSON object";
+	else if ((advance && !json_is_integer(advance)) || (to && !json_is_integer(to)) ||
+		 (advance && to))
+		bad = "give advanceMs or nowMs, an integer";
+	else if (frozen && !json_is_boolean(frozen))
+		bad = "frozen must be true or false";
+	else if (!advance && !to && !frozen)
+		bad = "give advanceMs, nowMs or frozen";
+	int64_t forward_ms = advance ? json_integer_value(advance)
+			     : to    ? json_integer_value(to) - ms_wall_ms(ms)
+				     : 0;
+	if (!bad && forward_ms < 0)
+		bad = "the clock does not go back";
+	if (bad) {
+		json_decref(body);
+		ms_reply_error(r, 400, "bad_request", "%s", bad);
+		return;
+	}
+	ms_clock_t *c = &ms->clock;
+	if (frozen && json_is_true(frozen) && !c->frozen) {
+		c->frozen_us = ms_now_us(ms);
+		c->frozen_wall_ms = ms_wall_ms(ms);
+		c->frozen = true;
+	} else if (frozen && !json_is_true(frozen) && c->frozen) {
+		/* Each clock runs on from where it stopped. */
+		c->offset_us = c->frozen_us - now_us();
+		c->wall_offset_ms = c->frozen_wall_ms - wall_ms();
+		c->frozen = false;
+	}
+	json_decref(body);
+	if (c->frozen) {
+		c->frozen_us += forward_ms * 1000;
+		c->frozen_wall_ms += forward_ms;
+	} else {
+		c->offset_us += forward_ms * 1000;
+		c->wall_offset_ms += forward_ms;
+	}
+	ms_notify_clock_moved(ms->notify);
+	clock_reply(r);
+}
 
 /* Brazil has kept UTC-3 all year since 2019. */
 #define MS_OFFSET_MIN (-180)

@@ -1,6 +1,7 @@
 /* The /_sim/ control API (JSON): reset with new options, list the app and sellers, add orders
  * and questions (with their notifications), change items as the site would, inject faults,
- * revoke grants and expire tokens, and read back the request log and counters. */
+ * revoke grants and expire tokens, read back the request log and counters; the clock is in
+ * clock.c. */
 #include "marketsim.h"
 
 #include <stdio.h>
@@ -119,7 +120,7 @@ static void sim_orders(ms_req_t *r, json_t *body)
 			       "confirmed or cancelled");
 		return;
 	}
-	int64_t when = wall_ms() / 1000 * 1000;
+	int64_t when = ms_wall_ms(ms) / 1000 * 1000;
 	ms_order_t *o = ms_seed_new_order(ms->data, s, it, qty ? (int)json_integer_value(qty) : 0,
 					  json_string_value(status), when);
 	if (!o) {
@@ -157,8 +158,8 @@ void h_sim_questions(ms_req_t *r)
 		json_decref(body);
 		return;
 	}
-	ms_question_t *q =
-	    ms_seed_new_question(r->ms->data, it, json_string_value(text), wall_ms() / 1000 * 1000);
+	ms_question_t *q = ms_seed_new_question(r->ms->data, it, json_string_value(text),
+						ms_wall_ms(r->ms) / 1000 * 1000);
 	json_decref(body);
 	ms_reply_json(r, 201, ms_question_single_view(r->ms, q));
 	char resource[48];

@@ -203,7 +203,7 @@ static void scan(ms_req_t *r, int64_t seller_id, const char *order, long limit)
 	char id[64];
 	if (scroll_id) {
 		s = strmap_get(ms->scrolls->map, scroll_id);
-		if (!s || s->seller_id != seller_id || now_us() > s->expires_us) {
+		if (!s || s->seller_id != seller_id || ms_now_us(ms) > s->expires_us) {
 			ms_reply_error(r, 400, "bad_request", "Invalid or expired scroll_id");
 			return;
 		}
@@ -221,7 +221,7 @@ static void scan(ms_req_t *r, int64_t seller_id, const char *order, long limit)
 			n += snprintf(id + n, sizeof(id) - (size_t)n, "%02x", raw[i]);
 		free(strmap_put(ms->scrolls->map, id, s));
 	}
-	s->expires_us = now_us() + (int64_t)(ms->opt.scroll_ttl * 1e6);
+	s->expires_us = ms_now_us(ms) + (int64_t)(ms->opt.scroll_ttl * 1e6);
 	size_t from = s->pos, to = s->pos + s->limit < s->n ? s->pos + s->limit : s->n;
 	json_t *results = s->ix ? ids_of(ms->data, s->ix, from, to) : json_array();
 	s->pos = to;
@@ -546,7 +546,7 @@ bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 	}
 	if (deleted)
 		set_sub_status(j, "deleted");
-	json_object_set_new(j, "last_updated", ms_time_json(wall_ms()));
+	json_object_set_new(j, "last_updated", ms_time_json(ms_wall_ms(r->ms)));
 	return true;
 }
 

@@ -130,7 +130,21 @@ ms_order_t *ms_seed_new_order(ms_data_t *d, ms_seller_t *seller, ms_item_t *item
 ms_question_t *ms_seed_new_question(ms_data_t *d, ms_item_t *item, const char *text,
 				    int64_t when_ms);
 
-/* ---- clock.c: times as Mercado Livre renders them ---- */
+/* ---- clock.c: the simulator's clock, and times as Mercado Livre renders them ---- */
+
+/* marketsim's "now" is the real clock plus an offset that POST /_sim/clock moves forward, or an
+ * instant it froze. Every expiry, the rate budget, the notification schedule and every time
+ * marketsim writes read it, so a test moves time instead of waiting. It never goes back. */
+typedef struct ms_clock {
+	bool frozen;
+	int64_t offset_us;	/* added to the real monotonic clock while running */
+	int64_t wall_offset_ms; /* ... and to the real wall clock */
+	int64_t frozen_us;	/* while frozen: the simulated monotonic instant */
+	int64_t frozen_wall_ms; /* ... and the simulated wall clock */
+} ms_clock_t;
+struct ms;
+int64_t ms_now_us(const struct ms *ms);	 /* simulated monotonic time, microseconds */
+int64_t ms_wall_ms(const struct ms *ms); /* simulated wall clock, ms since the epoch */
 
 /* "2026-01-10T14:03:22.000-03:00" (Brazil's offset, as resources on MLB show it). */
 void ms_time_fmt(int64_t wall_ms, char *buf, size_t size);
@@ -240,7 +254,7 @@ typedef struct ms_traffic ms_traffic_t;
 ms_traffic_t *ms_traffic_new(void);
 void ms_traffic_free(ms_traffic_t *t);
 void ms_traffic_record(ms_traffic_t *t, const char *method, const char *path, const char *query,
-		       int status);
+		       int status, int64_t at_wall_ms);
 void ms_traffic_count(ms_traffic_t *t, const char *counter);
 json_t *ms_traffic_requests(ms_traffic_t *t, const char *path, const char *method, long limit);
 json_t *ms_traffic_stats(ms_traffic_t *t);
@@ -273,6 +287,8 @@ void ms_notify_free(ms_notify_t *n);
 bool ms_notify_set_target(ms_notify_t *n, const char *url);
 void ms_notify_emit(ms_t *ms, const char *topic, const char *resource, int64_t user_id);
 json_t *ms_notify_stats(ms_notify_t *n);
+/* The clock moved: re-arm each waiting attempt for its time on the new clock. */
+void ms_notify_clock_moved(ms_notify_t *n);
 
 /* ---- the simulator ---- */
 
@@ -288,6 +304,7 @@ struct ms {
 	ms_traffic_t *traffic;
 	ms_faults_t *faults;
 	ms_budget_t budget;
+	ms_clock_t clock;
 	struct ms_scrolls *scrolls; /* items.c */
 	ms_server_t *server;
 };
@@ -332,6 +349,8 @@ void h_sim_grant_revoke(ms_req_t *r);
 void h_sim_tokens_expire(ms_req_t *r);
 void h_sim_requests(ms_req_t *r);
 void h_sim_stats(ms_req_t *r);
+void h_sim_clock_get(ms_req_t *r);
+void h_sim_clock_post(ms_req_t *r);
 
 /* Shared helpers for handlers. */
 bool ms_parse_id(const char *s, int64_t *out);

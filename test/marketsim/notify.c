@@ -37,7 +37,8 @@ struct delivery {
 	enum delivery_state state;
 	struct event timer;
 	struct evhttp_connection *conn;
-	int64_t first_us, sent_us;
+	int64_t first_us, due_us; /* marketsim's clock: the first attempt, the next one */
+	int64_t sent_us;	  /* real clock: the answer's latency is real */
 	/* outcome of the last attempt, for the missed feed */
 	bool ok;
 	int status;
@@ -125,10 +126,25 @@ static double retry_delay_s(const ms_t *ms, int k)
 	return unit * pow(2, k - 1) * ms->opt.notify_retry_scale;
 }
 
+/* The timer fires in `seconds` of marketsim's clock: real seconds, unless POST /_sim/clock moves
+ * the clock first (ms_notify_clock_moved re-arms from due_us). */
 static void arm(struct delivery *d, double seconds)
 {
+	d->due_us = ms_now_us(d->owner->ms) + (int64_t)(seconds * 1e6);
 	struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - floor(seconds)) * 1e6)};
 	evtimer_add(&d->timer, &tv);
+}
+
+void ms_notify_clock_moved(ms_notify_t *n)
+{
+	int64_t now = ms_now_us(n->ms);
+	for (struct delivery *d = n->head; d; d = d->next) {
+		if (d->state != D_WAITING)
+			continue;
+		int64_t left = d->due_us > now ? d->due_us - now : 0;
+		struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+		evtimer_add(&d->timer, &tv); /* re-adding a pending timer moves it */
+	}
 }
 
 static void record_missed(struct delivery *d)
@@ -136,7 +152,7 @@ static void record_missed(struct delivery *d)
 	ms_notify_t *n = d->owner;
 	json_t *rec = json_copy(d->base);
 	char sent[32];
-	iso8601_utc(wall_ms(), sent, sizeof(sent));
+	iso8601_utc(ms_wall_ms(n->ms), sent, sizeof(sent));
 	json_object_set_new(rec, "attempts", json_integer(d->attempts));
 	json_object_set_new(rec, "sent", json_string(sent));
 	json_t *data = d->sent_body ? json_loads(d->sent_body, 0, NULL) : NULL;
@@ -153,7 +169,7 @@ static void record_missed(struct delivery *d)
 		n->cap_missed = n->cap_missed ? n->cap_missed * 2 : 32;
 		n->missed = xrealloc(n->missed, n->cap_missed * sizeof(*n->missed));
 	}
-	n->missed[n->n_missed++] = (struct missed){wall_ms(), rec};
+	n->missed[n->n_missed++] = (struct missed){ms_wall_ms(n->ms), rec};
 	n->missed_total++;
 }
 
@@ -193,7 +209,7 @@ static void attempt(struct delivery *d)
 	d->attempts++;
 	json_t *body = json_copy(d->base);
 	char sent[32];
-	iso8601_utc(wall_ms(), sent, sizeof(sent));
+	iso8601_utc(ms_wall_ms(ms), sent, sizeof(sent));
 	json_object_set_new(body, "attempts", json_integer(d->attempts));
 	json_object_set_new(body, "sent", json_string(sent));
 	free(d->sent_body);
@@ -235,7 +251,7 @@ static void after_attempt(struct delivery *d)
 		return;
 	}
 	n->failed_attempts++;
-	double elapsed = (double)(now_us() - d->first_us) / 1e6;
+	double elapsed = (double)(ms_now_us(ms) - d->first_us) / 1e6;
 	if (d->attempts >= ms->opt.notify_attempts ||
 	    elapsed >= RETRY_WINDOW_S * ms->opt.notify_retry_scale) {
 		record_missed(d);
@@ -249,7 +265,16 @@ static void after_attempt(struct delivery *d)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct delivery *d = arg;
-	if (d->state == D_WAITING)
+	const ms_t *ms = d->owner->ms;
+	int64_t left = d->due_us - ms_now_us(ms);
+	if (d->state == D_WAITING && left > 0) {
+		/* Not due on marketsim's clock: frozen (the next move re-arms), or a rounding. */
+		if (!ms->clock.frozen) {
+			struct timeval tv = {(time_t)(left / 1000000),
+					     (suseconds_t)(left % 1000000)};
+			evtimer_add(&d->timer, &tv);
+		}
+	} else if (d->state == D_WAITING)
 		attempt(d);
 	else if (d->state == D_CLOSING)
 		after_attempt(d);
@@ -284,11 +309,11 @@ void ms_notify_emit(ms_t *ms, const char *topic, const char *resource, int64_t u
 		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
 		 (unsigned)((b >> 48) & 0x3fff) | 0x8000,
 		 (unsigned long long)(b & 0xffffffffffffULL));
-	iso8601_utc(wall_ms(), received, sizeof(received));
+	iso8601_utc(ms_wall_ms(ms), received, sizeof(received));
 	d->base = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "_id", id, "resource", resource,
 			    "user_id", (json_int_t)user_id, "topic", topic, "application_id",
 			    (json_int_t)strtoll(ms->opt.client_id, NULL, 10), "received", received);
-	d->first_us = now_us();
+	d->first_us = ms_now_us(ms);
 	d->next = n->head;
 	if (d->next)
 		d->next->prev = d;
@@ -331,7 +356,7 @@ void h_missed_feeds(ms_req_t *r)
 	if (!ms_arg_long(r, "offset", 0, &offset) || !ms_arg_long(r, "limit", 10, &limit))
 		return;
 	/* Two days of retention: forget older entries first. */
-	int64_t cutoff = wall_ms() - MISSED_RETENTION_MS;
+	int64_t cutoff = ms_wall_ms(r->ms) - MISSED_RETENTION_MS;
 	size_t keep = 0;
 	for (size_t i = 0; i < n->n_missed; i++) {
 		if (n->missed[i].at_wall < cutoff)

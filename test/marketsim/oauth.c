@@ -168,7 +168,7 @@ void h_authorization(ms_req_t *r)
 		snprintf(c->challenge, sizeof(c->challenge), "%s", challenge);
 		snprintf(c->method, sizeof(c->method), "%s", method ? method : "plain");
 	}
-	c->expires_us = now_us() + (int64_t)ms->opt.code_ttl * 1000000;
+	c->expires_us = ms_now_us(ms) + (int64_t)ms->opt.code_ttl * 1000000;
 	char hex[25], code[64];
 	random_hex(hex, 24);
 	snprintf(code, sizeof(code), "TG-%s-%lld", hex, (long long)seller->id);
@@ -226,7 +226,7 @@ static void issue(ms_req_t *r, struct grant *g)
 {
 	ms_t *ms = r->ms;
 	char hex[33], access[160], refresh[80];
-	int64_t wall = wall_ms();
+	int64_t wall = ms_wall_ms(ms);
 	time_t secs = (time_t)(wall / 1000);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
@@ -236,7 +236,7 @@ static void issue(ms_req_t *r, struct grant *g)
 	struct access *ac = xcalloc(1, sizeof(*ac));
 	ac->grant = g;
 	ac->epoch = g->epoch;
-	ac->expires_us = now_us() + (int64_t)ms->opt.token_ttl * 1000000;
+	ac->expires_us = ms_now_us(ms) + (int64_t)ms->opt.token_ttl * 1000000;
 	free(strmap_put(ms->auth->access, access, ac));
 
 	random_hex(hex, 24);
@@ -333,7 +333,7 @@ static void token_grant(ms_req_t *r, struct evkeyvalq *kv)
 			return;
 		}
 		struct code *c = strmap_get(a->codes, code_s);
-		if (!c || c->used || now_us() > c->expires_us ||
+		if (!c || c->used || ms_now_us(ms) > c->expires_us ||
 		    strcmp(c->redirect_uri, redirect) != 0) {
 			token_error(r, 400, "invalid_grant", grant_text);
 			return;
@@ -356,7 +356,8 @@ static void token_grant(ms_req_t *r, struct evkeyvalq *kv)
 		return;
 	}
 	struct refresh *rf = strmap_get(a->refresh, refresh_s);
-	if (!rf || rf->grant->revoked || rf->grant->latest != rf || wall_ms() > rf->expires_wall) {
+	if (!rf || rf->grant->revoked || rf->grant->latest != rf ||
+	    ms_wall_ms(ms) > rf->expires_wall) {
 		token_error(r, 400, "invalid_grant", grant_text);
 		return;
 	}
@@ -397,7 +398,7 @@ const ms_seller_t *ms_auth_check(ms_req_t *r)
 		return unauthorized(r, "invalid access token");
 	if (ac->grant->revoked)
 		return unauthorized(r, "invalid access token");
-	if (ac->epoch != ac->grant->epoch || now_us() > ac->expires_us)
+	if (ac->epoch != ac->grant->epoch || ms_now_us(r->ms) > ac->expires_us)
 		return unauthorized(r, "expired access token");
 	const ms_seller_t *s = ms_seller_find(r->ms->data, ac->grant->seller_id);
 	if (!s)

@@ -196,7 +196,7 @@ static void answer(ms_req_t *r, json_t *body)
 			       "The question is %s and can not be answered", st);
 		return;
 	}
-	int64_t now = wall_ms();
+	int64_t now = ms_wall_ms(r->ms);
 	json_object_set_new(q->json, "status", json_string("ANSWERED"));
 	json_object_set_new(q->json, "answer",
 			    json_pack("{s:O, s:s, s:o}", "text", text, "status", "ACTIVE",

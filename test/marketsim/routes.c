@@ -42,6 +42,8 @@ const ms_route_t ms_routes[] = {
     {POST, "/_sim/tokens/expire", h_sim_tokens_expire, ROUTE_CONTROL},
     {GET, "/_sim/requests", h_sim_requests, ROUTE_CONTROL},
     {GET, "/_sim/stats", h_sim_stats, ROUTE_CONTROL},
+    {GET, "/_sim/clock", h_sim_clock_get, ROUTE_CONTROL},
+    {POST, "/_sim/clock", h_sim_clock_post, ROUTE_CONTROL},
 };
 
 const size_t ms_routes_len = sizeof(ms_routes) / sizeof(ms_routes[0]);

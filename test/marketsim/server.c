@@ -63,7 +63,7 @@ static void send_buffer(ms_req_t *r, int status, struct evbuffer *buf, const cha
 	r->status = status;
 	if (!is_control(r))
 		ms_traffic_record(r->ms->traffic, http_method_name(r->method), r->path, r->query,
-				  status);
+				  status, ms_wall_ms(r->ms));
 }
 
 static int dump_to_evbuffer(const char *buf, size_t size, void *data)
@@ -217,7 +217,7 @@ static void serve(ms_req_t *r, bool path_known)
 		return;
 	}
 	if (!(rt->flags & (ROUTE_CONTROL | ROUTE_AUTHZ)) &&
-	    !ms_budget_take(&ms->budget, now_us())) {
+	    !ms_budget_take(&ms->budget, ms_now_us(ms))) {
 		ms_traffic_count(ms->traffic, "rate_limited");
 		if (rt->flags & ROUTE_TOKEN)
 			ms_reply_error(r, 429, "local_rate_limited",
@@ -242,8 +242,8 @@ static void apply_fault(ms_req_t *r, const ms_fault_t *f, bool path_known)
 	if (f->drop) {
 		/* Closing the connection frees the request with it. */
 		struct evhttp_connection *c = evhttp_request_get_connection(r->req);
-		ms_traffic_record(r->ms->traffic, http_method_name(r->method), r->path, r->query,
-				  0);
+		ms_traffic_record(r->ms->traffic, http_method_name(r->method), r->path, r->query, 0,
+				  ms_wall_ms(r->ms));
 		r->status = -1;
 		if (c)
 			evhttp_connection_free(c);

@@ -48,7 +48,7 @@ void h_shipment_sla(ms_req_t *r)
 	const char *sla;
 	if (strcmp(st, "handling") == 0 || strcmp(st, "ready_to_ship") == 0 ||
 	    strcmp(st, "pending") == 0)
-		sla = wall_ms() > s->expected_ms ? "delayed" : "on_time";
+		sla = ms_wall_ms(r->ms) > s->expected_ms ? "delayed" : "on_time";
 	else if (strcmp(st, "cancelled") == 0 || strcmp(st, "to_be_agreed") == 0 ||
 		 strcmp(st, "not_verified") == 0)
 		sla = "insuficient_info"; /* sic: the API's own spelling */

@@ -42,14 +42,14 @@ void ms_traffic_free(ms_traffic_t *t)
 }
 
 void ms_traffic_record(ms_traffic_t *t, const char *method, const char *path, const char *query,
-		       int status)
+		       int status, int64_t at_wall_ms)
 {
 	struct entry *e = &t->ring[t->total % RING];
 	snprintf(e->method, sizeof(e->method), "%s", method);
 	snprintf(e->path, sizeof(e->path), "%s", path);
 	snprintf(e->query, sizeof(e->query), "%s", query);
 	e->status = status;
-	e->wall_ms = wall_ms();
+	e->wall_ms = at_wall_ms;
 	t->total++;
 	if (status >= 0 && status < 600)
 		t->by_status[status]++;
