@@ -62,17 +62,37 @@ Test(ml_accounts, the_seed_workflow_end_to_end)
 		  strstr(r.body, "tokenExpiresAt"));
 	h_resp_free(&r);
 
-	/* The same seller again: 409. */
+	/* The same seller again, with its own tokens: 409. */
 	char body[1024];
 	snprintf(body, sizeof(body),
 		 "{\"mlUserId\":%lld,\"nickname\":\"n\",\"email\":\"e@ml.test\",\"accessToken\":"
-		 "\"a\",\"refreshToken\":\"b\",\"tokenExpiresAt\":\"2030-01-01T00:00:00Z\"}",
-		 (long long)t.app.sellers[0]);
+		 "\"%s\",\"refreshToken\":\"b\",\"tokenExpiresAt\":\"2030-01-01T00:00:00Z\"}",
+		 (long long)t.app.sellers[0], tok.access);
 	r = call(&t, "POST", "/api/ml-accounts", body);
 	cr_assert_eq(r.status, 409, "%s", r.body);
 	cr_assert_str_eq(str_at(r.json, "message"),
 			 "This Mercado Livre account is already connected");
 	h_resp_free(&r);
+
+	/* Another tenant claims the seller with made-up tokens, or with another seller's: 400,
+	 * nothing stored (it would see the seller's notifications, and take them). */
+	session_t other;
+	ident_signup(&t.srv, &other);
+	const char *const fakes[] = {"made-up", tok.access};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"mlUserId\":%lld,\"nickname\":\"n\",\"email\":\"e@ml.test\","
+			 "\"accessToken\":\"%s\",\"refreshToken\":\"b\",\"tokenExpiresAt\":"
+			 "\"2030-01-01T00:00:00Z\"}",
+			 (long long)t.app.sellers[i == 0 ? 0 : 1], fakes[i]);
+		r = ident_call(&t.srv, "POST", "/api/ml-accounts", other.access, body);
+		cr_assert_eq(r.status, 400, "%s", r.body);
+		cr_assert_not_null(strstr(r.body, "accessToken"), "%s", r.body);
+		h_resp_free(&r);
+	}
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'",
+			       other.tenant_id),
+		     0);
 
 	/* List: the first is primary. */
 	r = call(&t, "GET", "/api/ml-accounts", NULL);

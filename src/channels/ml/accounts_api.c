@@ -164,6 +164,7 @@ static const char *ml_user_id_field(req_t *r, json_t **d)
 
 typedef struct creation {
 	req_t *r;
+	const char *ml_user_id, *nickname, *email, *access, *refresh, *expires, *name, *type;
 	char *sealed_access, *sealed_refresh;
 } creation_t;
 
@@ -193,6 +194,49 @@ static void create_done(PGresult *const *results, int n, const char *err, void *
 	http_ok(r, 201, ml_account_json(results[1], 0, 0, true), "Account added successfully");
 }
 
+static void tokens_checked(const ml_result_t *res, void *arg)
+{
+	creation_t *c = arg;
+	req_t *r = c->r;
+	if (res->err != ML_OK) {
+		if (res->err == ML_ERR_TRANSIENT || res->err == ML_ERR_RATE_LIMITED ||
+		    res->err == ML_ERR_CONFIG)
+			ml_error_reply(r, res->err, "Checking the tokens with Mercado Livre failed",
+				       res->message);
+		else
+			http_invalid(
+			    r, http_problem(NULL, "accessToken", "was refused by Mercado Livre"));
+		return;
+	}
+	char id[24];
+	snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(res->body, "id")));
+	if (strcmp(id, c->ml_user_id) != 0) {
+		http_invalid(r,
+			     http_problem(NULL, "accessToken",
+					  "belongs to another Mercado Livre user than mlUserId"));
+		return;
+	}
+	crypto_keys_t keys;
+	ml_tokens_keys(r->app, &keys);
+	c->sealed_access = crypto_seal(&keys, c->access);
+	c->sealed_refresh = crypto_seal(&keys, c->refresh);
+	explicit_bzero(&keys, sizeof(keys));
+	if (!c->sealed_access || !c->sealed_refresh) {
+		free(c->sealed_access);
+		free(c->sealed_refresh);
+		log_error("ml_accounts: sealing tokens failed");
+		http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
+		return;
+	}
+	const char *lock[] = {r->tenant_id};
+	const char *ins[] = {r->tenant_id, c->ml_user_id,    c->nickname,
+			     c->email,	   c->sealed_access, c->sealed_refresh,
+			     c->expires,   c->name,	     c->type};
+	pg_stmt_t stmts[] = {{lock_tenant_sql, 1, lock}, {create_sql, 9, ins}};
+	pg_batch(pool(r), stmts, 2, create_done, c);
+}
+
 static void accounts_create(req_t *r)
 {
 	if (!perm_require(r, "accounts.manage"))
@@ -217,25 +261,19 @@ static void accounts_create(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	crypto_keys_t keys;
-	ml_tokens_keys(r->app, &keys);
 	creation_t *c = arena_calloc(r->arena, 1, sizeof(*c));
-	c->r = r;
-	c->sealed_access = crypto_seal(&keys, access);
-	c->sealed_refresh = crypto_seal(&keys, refresh);
-	explicit_bzero(&keys, sizeof(keys));
-	if (!c->sealed_access || !c->sealed_refresh) {
-		free(c->sealed_access);
-		free(c->sealed_refresh);
-		log_error("ml_accounts: sealing tokens failed");
-		http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
-		return;
-	}
-	const char *lock[] = {r->tenant_id};
-	const char *ins[] = {r->tenant_id,	ml_user_id, nickname, email, c->sealed_access,
-			     c->sealed_refresh, expires,    name,     type};
-	pg_stmt_t stmts[] = {{lock_tenant_sql, 1, lock}, {create_sql, 9, ins}};
-	pg_batch(pool(r), stmts, 2, create_done, c);
+	*c = (creation_t){.r = r,
+			  .ml_user_id = ml_user_id,
+			  .nickname = nickname,
+			  .email = email,
+			  .access = access,
+			  .refresh = refresh,
+			  .expires = expires,
+			  .name = name,
+			  .type = type};
+	/* The tokens must be the seller's: a made-up pair for another tenant's seller would show
+	 * that seller's notifications here and take them for an account that cannot fetch. */
+	ml_get_with_token(r->app, "ml:oauth:users", access, "/users/me", tokens_checked, c);
 }
 
 /* --- list and read ---------------------------------------------------------------------------- */
