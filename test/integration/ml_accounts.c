@@ -90,9 +90,8 @@ Test(ml_accounts, the_seed_workflow_end_to_end)
 		cr_assert_not_null(strstr(r.body, "accessToken"), "%s", r.body);
 		h_resp_free(&r);
 	}
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'",
-			       other.tenant_id),
-		     0);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'", other.tenant_id), 0);
 
 	/* List: the first is primary. */
 	r = call(&t, "GET", "/api/ml-accounts", NULL);

@@ -53,24 +53,26 @@ static void free_state(void *state)
 }
 
 /* One bucket per account shared by every operation (ML_SYNC_OP): Mercado Livre limits an
- * application per seller, not per resource. Its bucket is ML_BURST (when told; else 0.9 x the
- * rate: requests reach Mercado Livre with some jitter, and a bucket there that matches ours
- * exactly would meet them empty). A new bucket starts empty: the calls of a login, another
- * process or a restart may have spent Mercado Livre's, and at ML_RATE it fills in a second. */
+ * application per seller, not per resource. Untold, the bucket is 0.9 x the rate and starts
+ * full: requests reach Mercado Livre with some jitter, and a bucket there that matches ours
+ * exactly would meet them empty. Told Mercado Livre's bucket (ML_BURST), ours is that less what
+ * it refills in 50 ms (a call reaches it later than it leaves here, by a delay that varies, so
+ * its bucket lags ours by that much), and starts empty: a small bucket there may have been spent
+ * by calls we did not count (a login, another process, a restart); at ML_RATE ours fills in a
+ * fraction of a second. */
 static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
 {
 	if (max < 1)
 		return 0;
 	const ml_config_t *c = ml_config(app);
 	double rate = c->rate;
-	double burst = rate > 10 ? rate * 0.9 : rate;
+	double burst = rate > 10 ? rate * 0.9 : rate, start = burst;
 	if (c->burst > 0) {
-		/* What Mercado Livre refills in 50 ms is held back: a call reaches it later than
-		 * it leaves here, by a delay that varies, so its bucket lags ours by that much. */
 		double lag = rate * 0.05;
 		burst = c->burst - (lag < c->burst / 2 ? lag : c->burst / 2);
+		start = 0;
 	}
-	out[0] = (channel_rate_t){"", rate, burst, 0};
+	out[0] = (channel_rate_t){"", rate, burst, start};
 	return 1;
 }
 
