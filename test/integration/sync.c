@@ -263,14 +263,14 @@ Test(sync, backfill_matches_marketsim, .timeout = 180)
 	long long analyzed = 0;
 	for (int i = 0; i < 50 && !analyzed; i++) {
 		analyzed = h_sql_int("SELECT count(*) FROM pg_stat_user_tables WHERE relname IN "
-				     "('ml_items', 'ml_orders') AND last_analyze >= '%s'",
+				     "('listings', 'orders') AND last_analyze >= '%s'",
 				     began);
 		if (analyzed < 2) {
 			analyzed = 0;
 			usleep(100 * 1000);
 		}
 	}
-	cr_assert_eq(analyzed, 2, "ml_items and ml_orders were not analyzed after the backfill");
+	cr_assert_eq(analyzed, 2, "listings and orders were not analyzed after the backfill");
 	free(began);
 
 	assert_matches(&t, &tok, acct);
