@@ -309,10 +309,10 @@ Test(notification_fetch, a_fetch_failing_twice_then_succeeding_stores_the_order,
 
 	long long stored = 0;
 	for (int i = 0; i < 200 && stored == 0; i++) {
-		stored =
-		    h_sql_int("SELECT count(*) FROM ml_orders WHERE ml_id = %lld AND account_id = "
-			      "'%s'",
-			      order, account);
+		stored = h_sql_int(
+		    "SELECT count(*) FROM ml_orders WHERE ml_id = '%lld' AND account_id = "
+		    "'%s'",
+		    order, account);
 		usleep(100000);
 	}
 	cr_assert_eq(stored, 1, "the order never reached ml_orders");
