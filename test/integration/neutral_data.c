@@ -52,10 +52,11 @@ __attribute__((format(printf, 2, 3))) static int sql_at(const char *url, const c
 static void add_account(const char *tenant_id, const char *channel, const char *external_id,
 			char *id)
 {
-	cr_assert_eq(ident_sql("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
-			       " access_token_sealed) VALUES ('%s', '%s', '%s', 'Loja %s', 'v1:k:x')",
-			       tenant_id, channel, external_id, external_id),
-		     0);
+	cr_assert_eq(
+	    ident_sql("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
+		      " access_token_sealed) VALUES ('%s', '%s', '%s', 'Loja %s', 'v1:k:x')",
+		      tenant_id, channel, external_id, external_id),
+	    0);
 	char *v = h_sql_text("SELECT id FROM accounts WHERE tenant_id = '%s' AND channel = '%s'"
 			     " AND external_id = '%s'",
 			     tenant_id, channel, external_id);
@@ -126,24 +127,25 @@ Test(neutral_data, orders_and_items_carry_their_channel_and_filter_by_it)
 	/* Mercado Livre's rows through its old names (the channel comes from the account), the
 	 * other channel's straight into the neutral tables. */
 	cr_assert_eq(
-	    sql_at(
-		h_env("DATABASE_URL"),
-		"INSERT INTO ml_orders (tenant_id, account_id, ml_id, status, date_created,"
-		" last_updated, total_amount, raw) VALUES ('%s', '%s', 2000000001234, 'paid',"
-		" '2026-03-01T10:00:00Z', now(), 10, '{}');"
-		"INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
-		" date_created, last_updated, total_amount, raw) VALUES"
-		" ('%s', '%s', 'amazon', '113-1234567-1234567', 'paid', '2026-03-02T10:00:00Z',"
-		" now(), 20, '{\"AmazonOrderId\": \"113-1234567-1234567\"}'),"
-		" ('%s', '%s', 'amazon', '113-7654321-7654321', 'paid', '2026-03-02T10:00:00Z',"
-		" now(), 30, '{}');"
-		"INSERT INTO ml_items (tenant_id, account_id, ml_id, title, last_updated, raw) VALUES"
-		" ('%s', '%s', 'MLB9000000001', 'Caneca', now(), '{}');"
-		"INSERT INTO listings (tenant_id, account_id, channel, external_id, title,"
-		" last_updated, raw) VALUES ('%s', '%s', 'amazon', 'B0NEUTRAL1', 'Mug', now(), '{}'),"
-		" ('%s', '%s', 'amazon', 'B0NEUTRAL2', 'Cup', now(), '{}')",
-		a.tenant_id, ml, a.tenant_id, amz, b.tenant_id, b_amz, a.tenant_id, ml,
-		a.tenant_id, amz, b.tenant_id, b_amz),
+	    sql_at(h_env("DATABASE_URL"),
+		   "INSERT INTO ml_orders (tenant_id, account_id, ml_id, status, date_created,"
+		   " last_updated, total_amount, raw) VALUES ('%s', '%s', 2000000001234, 'paid',"
+		   " '2026-03-01T10:00:00Z', now(), 10, '{}');"
+		   "INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+		   " date_created, last_updated, total_amount, raw) VALUES"
+		   " ('%s', '%s', 'amazon', '113-1234567-1234567', 'paid', '2026-03-02T10:00:00Z',"
+		   " now(), 20, '{\"AmazonOrderId\": \"113-1234567-1234567\"}'),"
+		   " ('%s', '%s', 'amazon', '113-7654321-7654321', 'paid', '2026-03-02T10:00:00Z',"
+		   " now(), 30, '{}');"
+		   "INSERT INTO ml_items (tenant_id, account_id, ml_id, title, last_updated, raw) "
+		   "VALUES"
+		   " ('%s', '%s', 'MLB9000000001', 'Caneca', now(), '{}');"
+		   "INSERT INTO listings (tenant_id, account_id, channel, external_id, title,"
+		   " last_updated, raw) VALUES ('%s', '%s', 'amazon', 'B0NEUTRAL1', 'Mug', now(), "
+		   "'{}'),"
+		   " ('%s', '%s', 'amazon', 'B0NEUTRAL2', 'Cup', now(), '{}')",
+		   a.tenant_id, ml, a.tenant_id, amz, b.tenant_id, b_amz, a.tenant_id, ml,
+		   a.tenant_id, amz, b.tenant_id, b_amz),
 	    0);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s' AND channel ="
 			       " 'ml' AND external_id = '2000000001234'",
@@ -253,8 +255,8 @@ Test(neutral_data, orders_and_items_carry_their_channel_and_filter_by_it)
 /* Every table of the synced data as the old names read it: row count and a digest of the rows
  * (each row's text, in order). */
 static const char *const old_tables[] = {
-    "ml_items", "ml_item_variations", "ml_orders", "ml_order_items", "ml_order_payments",
-    "ml_order_days", "ml_shipments", "ml_questions", "ml_claims", NULL};
+    "ml_items",	     "ml_item_variations", "ml_orders",	   "ml_order_items", "ml_order_payments",
+    "ml_order_days", "ml_shipments",	   "ml_questions", "ml_claims",	     NULL};
 
 static void digest(const char *url, const char *out)
 {
@@ -280,9 +282,10 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 			  base, db, db),
 		     0);
 	snprintf(dir, sizeof(dir), "%s/sql-0012-%d", h_env("SH_TEST_DIR"), (int)getpid());
-	cr_assert_eq(h_sh("mkdir -p '%s' && cp %s/sql/00[01]*.sql '%s' && rm -f '%s'/001[3-9]_*.sql",
-			  dir, h_env("SH_ROOT"), dir, dir),
-		     0);
+	cr_assert_eq(
+	    h_sh("mkdir -p '%s' && cp %s/sql/00[01]*.sql '%s' && rm -f '%s'/001[3-9]_*.sql", dir,
+		 h_env("SH_ROOT"), dir, dir),
+	    0);
 	cr_assert_eq(h_sh("DATABASE_URL='%s' SQL_DIR='%s' '%s' migrate >/dev/null 2>&1", url, dir,
 			  h_env("SELLERHUBD")),
 		     0);
@@ -293,18 +296,21 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 	cr_assert_eq(
 	    sql_at(
 		url,
-		"INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		"INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', "
+		"'A'),"
 		" ('00000000-0000-0000-0000-00000000000b', 'B');\n"
 		"INSERT INTO accounts (tenant_id, channel, external_id, nickname, is_primary,"
 		" access_token_sealed, refresh_token_sealed, token_expires_at)"
 		" SELECT CASE WHEN g = 2 THEN '00000000-0000-0000-0000-00000000000b'::uuid"
 		" ELSE '00000000-0000-0000-0000-00000000000a'::uuid END, 'ml', (1000 + g)::text,"
 		" 'seller' || g, g <> 1, 'v1:k:a', 'v1:k:r', now() FROM generate_series(0, 2) g;\n"
-		"INSERT INTO ml_items (tenant_id, account_id, ml_id, title, status, sub_status, price,"
+		"INSERT INTO ml_items (tenant_id, account_id, ml_id, title, status, sub_status, "
+		"price,"
 		" currency, available_quantity, sold_quantity, sku, category_id, listing_type,"
 		" logistic_type, permalink, thumbnail, variation_count, date_created, last_updated,"
 		" raw) SELECT a.tenant_id, a.id, 'MLB' || a.external_id || g, 'Item ' || g,"
-		" CASE WHEN g %% 3 = 0 THEN 'paused' ELSE 'active' END, '{deleted}', 10.5 * g, 'BRL',"
+		" CASE WHEN g %% 3 = 0 THEN 'paused' ELSE 'active' END, '{deleted}', 10.5 * g, "
+		"'BRL',"
 		" g, 2 * g, 'SKU-' || g, 'MLB1055', 'gold_special', 'fulfillment',"
 		" 'https://x/' || g, NULL, 2, now() - g * interval '1 day', now(),"
 		" jsonb_build_object('id', 'MLB' || a.external_id || g)"
@@ -312,7 +318,8 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 		"INSERT INTO ml_item_variations (item_id, tenant_id, account_id, variation_id, sku,"
 		" price, available_quantity, sold_quantity, attributes)"
 		" SELECT i.id, i.tenant_id, i.account_id, 170000000000 + v, i.sku || '-' || v,"
-		" i.price, v, 0, '[{\"id\": \"COLOR\"}]' FROM ml_items i, generate_series(1, 2) v;\n"
+		" i.price, v, 0, '[{\"id\": \"COLOR\"}]' FROM ml_items i, generate_series(1, 2) "
+		"v;\n"
 		"INSERT INTO ml_orders (tenant_id, account_id, ml_id, status, status_detail,"
 		" date_created, date_closed, last_updated, total_amount, paid_amount, currency,"
 		" buyer_id, buyer_nickname, pack_id, shipping_id, tags, raw)"
@@ -320,16 +327,21 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 		" (ARRAY['paid', 'cancelled', 'confirmed'])[1 + g %% 3], NULL,"
 		" '2026-01-01T12:00:00Z'::timestamptz + (g %% 4) * interval '1 day', NULL, now(),"
 		" 10 * g + 0.25, 10 * g, 'BRL', 500 + g, 'buyer' || g,"
-		" CASE WHEN g %% 2 = 0 THEN 9000 + g END, 40000000000 + a.external_id::bigint * 100 + g,"
+		" CASE WHEN g %% 2 = 0 THEN 9000 + g END, 40000000000 + a.external_id::bigint * "
+		"100 + g,"
 		" '{paid,delivered}', jsonb_build_object('id', g) FROM accounts a,"
 		" generate_series(1, 9) g;\n"
-		"INSERT INTO ml_order_items (order_id, tenant_id, item_ml_id, variation_id, title, sku,"
+		"INSERT INTO ml_order_items (order_id, tenant_id, item_ml_id, variation_id, title, "
+		"sku,"
 		" quantity, unit_price, sale_fee, currency)"
-		" SELECT o.id, o.tenant_id, 'MLB' || l, 170000000000 + l, 'Line ' || l, 'SKU-' || l, l,"
+		" SELECT o.id, o.tenant_id, 'MLB' || l, 170000000000 + l, 'Line ' || l, 'SKU-' || "
+		"l, l,"
 		" 5.5, 1.1, 'BRL' FROM ml_orders o, generate_series(1, 2) l;\n"
-		"INSERT INTO ml_order_payments (order_id, tenant_id, payment_id, status, payment_type,"
+		"INSERT INTO ml_order_payments (order_id, tenant_id, payment_id, status, "
+		"payment_type,"
 		" installments, transaction_amount, total_paid_amount, marketplace_fee, currency,"
-		" date_approved) SELECT o.id, o.tenant_id, o.ml_id + 7, 'approved', 'credit_card', 3,"
+		" date_approved) SELECT o.id, o.tenant_id, o.ml_id + 7, 'approved', 'credit_card', "
+		"3,"
 		" o.total_amount, o.total_amount, 1.5, 'BRL', now() FROM ml_orders o;\n"
 		"INSERT INTO ml_shipments (tenant_id, account_id, ml_id, status, substatus, mode,"
 		" logistic_type, tracking_number, declared_value, currency, sla_status, dest_city,"
@@ -338,7 +350,8 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 		" 'fulfillment', 'BR' || o.shipping_id, o.total_amount, 'BRL', 'on_time', 'Recife',"
 		" o.date_created, now(), '{}' FROM ml_orders o WHERE o.ml_id %% 3 <> 0;\n"
 		"INSERT INTO ml_questions (tenant_id, account_id, ml_id, item_ml_id, status, text,"
-		" date_created, last_updated, raw) SELECT tenant_id, account_id, 77 + sold_quantity,"
+		" date_created, last_updated, raw) SELECT tenant_id, account_id, 77 + "
+		"sold_quantity,"
 		" ml_id, 'UNANSWERED', 'Tem azul?', now(), now(), '{}' FROM ml_items;\n"
 		"INSERT INTO ml_claims (tenant_id, account_id, ml_id, status, last_updated, raw)"
 		" SELECT tenant_id, id, 5000 + external_id::bigint, 'opened', now(), '{}'"
@@ -403,14 +416,15 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 
 	/* The per-day totals follow every write, through the old names or the new. */
 	cr_assert_eq(
-	    sql_at(url,
-		 "INSERT INTO ml_orders (tenant_id, account_id, ml_id, status, date_created,"
-		 " last_updated, total_amount, raw) SELECT tenant_id, id, 99, 'paid', now(), now(),"
-		 " 5, '{}' FROM accounts WHERE external_id = '1000';\n"
-		 "UPDATE ml_orders SET status = 'cancelled' WHERE ml_id = '2000000100001';\n"
-		 "UPDATE orders SET total_amount = total_amount + 1 WHERE external_id ="
-		 " '2000000100002';\n"
-		 "DELETE FROM ml_orders WHERE ml_id = '2000000100003';\n"),
+	    sql_at(
+		url,
+		"INSERT INTO ml_orders (tenant_id, account_id, ml_id, status, date_created,"
+		" last_updated, total_amount, raw) SELECT tenant_id, id, 99, 'paid', now(), now(),"
+		" 5, '{}' FROM accounts WHERE external_id = '1000';\n"
+		"UPDATE ml_orders SET status = 'cancelled' WHERE ml_id = '2000000100001';\n"
+		"UPDATE orders SET total_amount = total_amount + 1 WHERE external_id ="
+		" '2000000100002';\n"
+		"DELETE FROM ml_orders WHERE ml_id = '2000000100003';\n"),
 	    0);
 	cr_assert_eq(
 	    h_sql_int_at(url,
@@ -447,9 +461,9 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 		line[strcspn(line, "\n")] = '\0';
 		gone = strdup(line);
 	}
-	static const char *const data_tables[] = {"listings", "listing_variations", "orders",
-						  "order_items",    "payments",		  "order_days",
-						  "shipments",	    NULL};
+	static const char *const data_tables[] = {
+	    "listings", "listing_variations", "orders",	   "order_items",
+	    "payments", "order_days",	      "shipments", NULL};
 	for (int i = 0; data_tables[i]; i++)
 		cr_assert_eq(h_sql_int_at(url, "SELECT count(*) FROM %s WHERE account_id = '%s'",
 					  data_tables[i], gone),
