@@ -13,6 +13,11 @@
 
 /* Timestamps as the API renders them: ISO-8601 UTC with milliseconds and Z. */
 #define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/* A channel's id (external_id, text) as the API renders it: a number when it is one (as the
+ * ids the API has always answered as numbers), else a string. list_json_id does the same. */
+#define SQL_ID(col)                                                                                \
+	"(CASE WHEN " col " ~ '^(0|[1-9][0-9]{0,18})$' THEN to_json(" col "::numeric)"             \
+	" ELSE to_json(" col ") END)"
 
 typedef struct list_req {
 	int page, limit;
@@ -44,6 +49,10 @@ void list_render_text(req_t *r, const char *name, const char *items, size_t item
 void list_json_str(char **buf, size_t *at, size_t *cap, const char *s);
 /* Append raw text (a number or JSON PostgreSQL produced; NULL as null). */
 void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s);
+/* Append a channel's id: as a number when it is one (SQL_ID), else a string; NULL as null. */
+void list_json_id(char **buf, size_t *at, size_t *cap, const char *s);
+/* ?channel=: NULL when absent, else the name of a registered channel (else a problem). */
+const char *list_channel_param(req_t *r, json_t **details);
 
 /* Column 0 of row 0 as a JSON value (a stats or detail query that built its own JSON). */
 json_t *list_json_cell(const PGresult *res, int row, int col);

@@ -1,6 +1,6 @@
-/* /api/items: the synced Mercado Livre listings of the caller's tenant, with their variations
- * and SKUs. One fixed statement per sort order (updated, price, sold, stock), each with a
- * keyset cursor on (sort key, id). */
+/* /api/items: the synced listings of the caller's tenant, every channel's (?channel= one), with
+ * their variations and SKUs. One fixed statement per sort order (updated, price, sold, stock),
+ * each with a keyset cursor on (sort key, id). */
 #include "api.h"
 #include "listing.h"
 #include "permissions.h"
@@ -11,7 +11,8 @@
 
 // clang-format off
 #define ITEM_JSON                                                                                  \
-	"json_build_object('id', i.id, 'accountId', i.account_id, 'mlItemId', i.ml_id,"            \
+	"json_build_object('id', i.id, 'accountId', i.account_id, 'channel', i.channel,"           \
+	" 'mlItemId', i.external_id,"                                                              \
 	" 'title', i.title, 'status', i.status, 'subStatus', i.sub_status, 'price', i.price,"      \
 	" 'currency', i.currency, 'availableQuantity', i.available_quantity,"                      \
 	" 'soldQuantity', i.sold_quantity, 'sku', i.sku, 'categoryId', i.category_id,"             \
@@ -25,16 +26,17 @@
 #define ITEM_FILTERS                                                                               \
 	" WHERE i.tenant_id = $1 AND ($2::uuid IS NULL OR i.account_id = $2::uuid)"                \
 	" AND ($3::text IS NULL OR i.status = $3)"                                                 \
-	" AND ($4::text IS NULL OR i.title ILIKE '%' || $4 || '%' OR i.ml_id = upper($4)"          \
-	"  OR i.sku = $4 OR EXISTS (SELECT 1 FROM ml_item_variations v WHERE v.item_id = i.id"     \
-	"  AND v.tenant_id = i.tenant_id AND v.sku = $4))"
+	" AND ($4::text IS NULL OR i.title ILIKE '%' || $4 || '%' OR i.external_id = upper($4)"    \
+	"  OR i.sku = $4 OR EXISTS (SELECT 1 FROM listing_variations v WHERE v.listing_id = i.id"  \
+	"  AND v.tenant_id = i.tenant_id AND v.sku = $4))"                                         \
+	" AND ($5::text IS NULL OR i.channel = $5)"
 
 /* The page is chosen first and only its rows are rendered (see questions.c). */
 #define ITEM_LIST(key, type)                                                                       \
 	"SELECT " ITEM_JSON "::text, (" key ")::text, i.id"                                        \
-	" FROM (SELECT i.* FROM ml_items i" ITEM_FILTERS                                           \
-	" AND ($5::text IS NULL OR ((" key "), i.id) < ($5::" type ", $6::uuid))"                  \
-	" ORDER BY (" key ") DESC, i.id DESC LIMIT $7 OFFSET $8) i"                                \
+	" FROM (SELECT i.* FROM listings i" ITEM_FILTERS                                           \
+	" AND ($6::text IS NULL OR ((" key "), i.id) < ($6::" type ", $7::uuid))"                  \
+	" ORDER BY (" key ") DESC, i.id DESC LIMIT $8 OFFSET $9) i"                                \
 	" ORDER BY (" key ") DESC, i.id DESC"
 
 static const char *const sorts[] = {"updated", "price", "sold", "stock", NULL};
@@ -45,20 +47,21 @@ static const char *const list_sql[] = {
     ITEM_LIST("i.available_quantity", "int"),
 };
 
-static const char count_sql[] = "SELECT count(*) FROM ml_items i" ITEM_FILTERS;
+static const char count_sql[] = "SELECT count(*) FROM listings i" ITEM_FILTERS;
 
 static const char get_sql[] =
     "SELECT json_build_object('item', " ITEM_JSON ","
-    " 'variations', coalesce((SELECT json_agg(json_build_object('id', v.variation_id,"
+    " 'variations', coalesce((SELECT json_agg(json_build_object('id', " SQL_ID("v.external_id") ","
     "   'sku', v.sku, 'price', v.price, 'availableQuantity', v.available_quantity,"
-    "   'soldQuantity', v.sold_quantity, 'attributes', v.attributes) ORDER BY v.variation_id)"
-    "   FROM ml_item_variations v WHERE v.item_id = i.id AND v.tenant_id = i.tenant_id), '[]'))"
-    "::text FROM ml_items i WHERE i.id = $1 AND i.tenant_id = $2";
+    "   'soldQuantity', v.sold_quantity, 'attributes', v.attributes)"
+    "   ORDER BY length(v.external_id), v.external_id)" /* numeric ids in numeric order */
+    "   FROM listing_variations v WHERE v.listing_id = i.id AND v.tenant_id = i.tenant_id), '[]'))"
+    "::text FROM listings i WHERE i.id = $1 AND i.tenant_id = $2";
 
 static const char stats_sql[] =
     "SELECT json_build_object('total', count(*),"
     " 'byStatus', coalesce((SELECT json_object_agg(status, n) FROM (SELECT status, count(*) n"
-    "   FROM ml_items WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)"
+    "   FROM listings WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)"
     "   GROUP BY status) s), '{}'),"
     " 'withVariations', count(*) FILTER (WHERE variation_count > 0),"
     " 'variations', coalesce(sum(variation_count), 0),"
@@ -67,7 +70,7 @@ static const char stats_sql[] =
     " 'stock', coalesce(sum(available_quantity), 0), 'sold', coalesce(sum(sold_quantity), 0),"
     " 'stockValue', coalesce(sum(price * available_quantity), 0),"
     " 'currency', coalesce(max(currency), 'BRL'))::text"
-    " FROM ml_items WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+    " FROM listings WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
 
 // clang-format on
 
@@ -82,6 +85,7 @@ static void items_list(req_t *r)
 	const char *status = list_text_param(r, "status", 40, &d);
 	const char *q = list_text_param(r, "q", 100, &d);
 	const char *sort = list_text_param(r, "sort", 16, &d);
+	const char *channel = list_channel_param(r, &d);
 	int which = 0;
 	if (sort) {
 		for (which = 0; sorts[which] && strcmp(sorts[which], sort) != 0; which++)
@@ -93,9 +97,9 @@ static void items_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id, account,     status,	 q,
+	const char *p[] = {r->tenant_id, account,     status,	 q,	  channel,
 			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
-	pg_stmt_t stmts[] = {{list_sql[which], 8, p}, {count_sql, 4, p}};
+	pg_stmt_t stmts[] = {{list_sql[which], 9, p}, {count_sql, 5, p}};
 	list_page(r, "items", &l, stmts);
 }
 
@@ -117,8 +121,8 @@ void api_items_routes(app_t *app)
 {
 	http_server_t *s = app->http;
 	http_route(s, "GET", "/api/items", items_list, ROUTE_AUTH,
-		   "Synced listings (accountId, status, q; sort=updated|price|sold|stock; "
-		   "page/limit or cursor)");
+		   "Synced listings of every channel (accountId, channel, status, q; "
+		   "sort=updated|price|sold|stock; page/limit or cursor)");
 	http_route(s, "GET", "/api/items/stats", items_stats, ROUTE_AUTH,
 		   "Listing counts by status, stock, sold and stock value");
 	http_route(s, "GET", "/api/items/:id", items_get, ROUTE_AUTH,

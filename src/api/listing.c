@@ -1,5 +1,6 @@
 /* Lists of synced data: parameters in, rows (already JSON) out. */
 #include "listing.h"
+#include "channel.h"
 #include "identity.h"
 #include "log.h"
 #include "permissions.h"
@@ -78,6 +79,16 @@ const char *list_text_param(req_t *r, const char *name, size_t max, json_t **det
 	return v;
 }
 
+const char *list_channel_param(req_t *r, json_t **details)
+{
+	const char *v = http_query(r, "channel");
+	if (!v || !*v)
+		return NULL;
+	if (!channel_find(v))
+		*details = http_problem(*details, "channel", "must be the name of a channel");
+	return v;
+}
+
 /* YYYY-MM-DD, optionally followed by a time and zone that PostgreSQL reads. */
 const char *list_time_param(req_t *r, const char *name, json_t **details)
 {
@@ -119,6 +130,16 @@ void list_json_raw(char **buf, size_t *at, size_t *cap, const char *s)
 	memcpy(*buf + *at, s, n);
 	*at += n;
 	(*buf)[*at] = '\0';
+}
+
+void list_json_id(char **buf, size_t *at, size_t *cap, const char *s)
+{
+	size_t n = s ? strspn(s, "0123456789") : 0;
+	bool number = s && n > 0 && n <= 19 && !s[n] && (s[0] != '0' || n == 1);
+	if (number || !s)
+		list_json_raw(buf, at, cap, s);
+	else
+		list_json_str(buf, at, cap, s);
 }
 
 void list_json_str(char **buf, size_t *at, size_t *cap, const char *s)

@@ -1,6 +1,6 @@
-/* /api/orders: the synced Mercado Livre orders of the caller's tenant. Lists newest first with
- * page/limit or a cursor; the detail joins lines, payments and the shipment; stats read the
- * per-day totals (ml_order_days) so they never scan the orders. */
+/* /api/orders: the synced orders of the caller's tenant, every channel's (?channel= one). Lists
+ * newest first with page/limit or a cursor; the detail joins lines, payments and the shipment;
+ * stats read the per-day totals (order_days) so they never scan the orders. */
 #include "api.h"
 #include "listing.h"
 #include "permissions.h"
@@ -14,45 +14,38 @@
 
 // clang-format off
 #define ORDER_JSON                                                                                 \
-	"json_build_object('id', o.id, 'accountId', o.account_id, 'mlOrderId', o.ml_id,"           \
-	" 'status', o.status, 'statusDetail', o.status_detail,"                                    \
-	" 'dateCreated', " SQL_TS("o.date_created") ", 'dateClosed', " SQL_TS(                     \
-	    "o.date_closed") ", 'lastUpdated', " SQL_TS("o.last_updated") ", 'totalAmount', "      \
-									  "o.total_amount,"        \
-									  " 'paidAmount', "        \
-									  "o.paid_amount, "        \
-									  "'currency', "           \
-									  "o.currency,"            \
-									  " 'buyer', "             \
-									  "json_build_object('id'" \
-									  ", o.buyer_id, "         \
-									  "'nickname', "           \
-									  "o.buyer_nickname),"     \
-									  " 'packId', o.pack_id, " \
-									  "'shippingId', "         \
-									  "o.shipping_id, "        \
-									  "'tags', o.tags)"
+	"json_build_object('id', o.id, 'accountId', o.account_id, 'channel', o.channel,"           \
+	" 'mlOrderId', " SQL_ID("o.external_id") ", 'status', o.status,"                           \
+	" 'statusDetail', o.status_detail, 'dateCreated', " SQL_TS("o.date_created") ","           \
+	" 'dateClosed', " SQL_TS("o.date_closed") ", 'lastUpdated', " SQL_TS("o.last_updated") "," \
+	" 'totalAmount', o.total_amount, 'paidAmount', o.paid_amount, 'currency', o.currency,"     \
+	" 'buyer', json_build_object('id', o.buyer_id, 'nickname', o.buyer_nickname),"             \
+	" 'packId', o.pack_id, 'shippingId', " SQL_ID("o.shipment_external_id") ","                \
+	" 'tags', o.tags)"
 
 /* The list's columns, rendered in C (render_orders): building JSON with json_build_object
  * and to_char costs PostgreSQL more than the query itself. Times come as timestamptz text in
  * the session's UTC (pg.c pins it): "2026-10-25 10:00:00.123456+00", the cheapest form to
  * produce and exact for the cursor. */
 #define ORDER_COLS \
-	"o.id, o.account_id, o.ml_id, o.status, o.status_detail," \
+	"o.id, o.account_id, o.external_id, o.status, o.status_detail," \
 	" o.date_created, o.date_closed, o.last_updated," \
 	" o.total_amount, o.paid_amount, o.currency, o.buyer_id, o.buyer_nickname, o.pack_id," \
-	" o.shipping_id, array_to_json(o.tags)"
-#define ORDER_NCOLS 16
+	" o.shipment_external_id, array_to_json(o.tags), o.channel"
+#define ORDER_NCOLS 17
 
-/* $6/$7: the cursor (date_created and id of the last row seen). */
+#define ORDER_FILTERS \
+	" WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.account_id = $2::uuid)" \
+	" AND ($3::text IS NULL OR o.status = $3)" \
+	" AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)" \
+	" AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)" \
+	" AND ($6::text IS NULL OR o.channel = $6)"
+
+/* $7/$8: the cursor (date_created and id of the last row seen). */
 static const char list_sql[] =
-    "SELECT " ORDER_COLS " FROM ml_orders o"
-    " WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.account_id = $2::uuid)"
-    " AND ($3::text IS NULL OR o.status = $3)"
-    " AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)"
-    " AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)"
-    " AND ($6::timestamptz IS NULL OR (o.date_created, o.id) < ($6::timestamptz, $7::uuid))"
-    " ORDER BY o.date_created DESC, o.id DESC LIMIT $8 OFFSET $9";
+    "SELECT " ORDER_COLS " FROM orders o" ORDER_FILTERS
+    " AND ($7::timestamptz IS NULL OR (o.date_created, o.id) < ($7::timestamptz, $8::uuid))"
+    " ORDER BY o.date_created DESC, o.id DESC LIMIT $9 OFFSET $10";
 
 /* The common case (no filter, no cursor) as its own prepared statement: no planning per
  * request, the index on (tenant_id, date_created DESC, id DESC) is all it reads, and the
@@ -60,8 +53,8 @@ static const char list_sql[] =
  * costing a second statement. A page past the end has no row to carry it: plain_rows then asks
  * for the count alone. */
 #define LIST_PLAIN(LIMIT)                                                                         \
-	"SELECT " ORDER_COLS ", (SELECT coalesce(sum(orders), 0) FROM ml_order_days d"             \
-	" WHERE d.tenant_id = $1 AND d.day = '-infinity') FROM ml_orders o"                        \
+	"SELECT " ORDER_COLS ", (SELECT coalesce(sum(orders), 0) FROM order_days d"                \
+	" WHERE d.tenant_id = $1 AND d.day = '-infinity') FROM orders o"                           \
 	" WHERE o.tenant_id = $1 ORDER BY o.date_created DESC, o.id DESC LIMIT " LIMIT
 static const char list_plain_sql[] = LIST_PLAIN("$2 OFFSET $3");
 /* The first page, what dashboards poll, with its limit written in: PostgreSQL plans a LIMIT
@@ -69,45 +62,39 @@ static const char list_plain_sql[] = LIST_PLAIN("$2 OFFSET $3");
  * time per request); with a constant the plan is made once per connection and limit. */
 static const char list_first_fmt[] = LIST_PLAIN("%d");
 
-static const char count_sql[] =
-    "SELECT count(*) FROM ml_orders o WHERE o.tenant_id = $1"
-    " AND ($2::uuid IS NULL OR o.account_id = $2::uuid) AND ($3::text IS NULL OR o.status = $3)"
-    " AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)"
-    " AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)";
+static const char count_sql[] = "SELECT count(*) FROM orders o" ORDER_FILTERS;
 
 /* Without a date range the all-time rows of the per-day totals (day '-infinity', sql/0009)
- * answer the count: a few rows per account. */
+ * answer the count: a few rows per account (a channel is its accounts). */
 static const char count_days_sql[] =
-    "SELECT coalesce(sum(orders), 0) FROM ml_order_days WHERE tenant_id = $1"
+    "SELECT coalesce(sum(orders), 0) FROM order_days WHERE tenant_id = $1"
     " AND day = '-infinity' AND ($2::uuid IS NULL OR account_id = $2::uuid)"
-    " AND ($3::text IS NULL OR status = $3)";
+    " AND ($3::text IS NULL OR status = $3)"
+    " AND ($4::text IS NULL OR account_id IN (SELECT id FROM accounts"
+    "  WHERE tenant_id = $1 AND channel = $4))";
 
 static const char get_sql[] =
     "SELECT json_build_object('order', " ORDER_JSON ","
-    " 'items', coalesce((SELECT json_agg(json_build_object('itemId', l.item_ml_id,"
-    "   'variationId', l.variation_id, 'title', l.title, 'sku', l.sku, 'quantity', l.quantity,"
-    "   'unitPrice', l.unit_price, 'saleFee', l.sale_fee, 'currency', l.currency) ORDER BY l.id)"
-    "   FROM ml_order_items l WHERE l.order_id = o.id AND l.tenant_id = o.tenant_id), '[]'),"
-    " 'payments', coalesce((SELECT json_agg(json_build_object('id', p.payment_id,"
+    " 'items', coalesce((SELECT json_agg(json_build_object('itemId', l.listing_external_id,"
+    "   'variationId', " SQL_ID("l.variation_external_id") ", 'title', l.title, 'sku', l.sku,"
+    "   'quantity', l.quantity, 'unitPrice', l.unit_price, 'saleFee', l.sale_fee,"
+    "   'currency', l.currency) ORDER BY l.id)"
+    "   FROM order_items l WHERE l.order_id = o.id AND l.tenant_id = o.tenant_id), '[]'),"
+    " 'payments', coalesce((SELECT json_agg(json_build_object('id', " SQL_ID("p.external_id") ","
     "   'status', p.status, 'statusDetail', p.status_detail, 'paymentType', p.payment_type,"
     "   'paymentMethodId', p.payment_method_id, 'installments', p.installments,"
     "   'transactionAmount', p.transaction_amount, 'totalPaidAmount', p.total_paid_amount,"
     "   'shippingCost', p.shipping_cost, 'marketplaceFee', p.marketplace_fee,"
-    "   'currency', p.currency, 'dateApproved', " SQL_TS(
-	"p.date_approved") ") ORDER BY p.id)"
-			   "   FROM ml_order_payments p WHERE p.order_id = o.id AND p.tenant_id = "
-			   "o.tenant_id), '[]'),"
-			   " 'shipment', (SELECT json_build_object('id', s.id, 'mlShipmentId', "
-			   "s.ml_id,"
-			   "   'status', s.status, 'substatus', s.substatus, 'logisticType', "
-			   "s.logistic_type,"
-			   "   'trackingNumber', s.tracking_number, 'slaStatus', s.sla_status,"
-			   "   'destination', json_build_object('city', s.dest_city, 'state', "
-			   "s.dest_state))"
-			   "   FROM ml_shipments s WHERE s.tenant_id = o.tenant_id AND "
-			   "s.account_id = o.account_id"
-			   "   AND s.ml_id = o.shipping_id))::text"
-			   " FROM ml_orders o WHERE o.id = $1 AND o.tenant_id = $2";
+    "   'currency', p.currency, 'dateApproved', " SQL_TS("p.date_approved") ") ORDER BY p.id)"
+    "   FROM payments p WHERE p.order_id = o.id AND p.tenant_id = o.tenant_id), '[]'),"
+    " 'shipment', (SELECT json_build_object('id', s.id,"
+    "   'mlShipmentId', " SQL_ID("s.external_id") ", 'status', s.status,"
+    "   'substatus', s.substatus, 'logisticType', s.logistic_type,"
+    "   'trackingNumber', s.tracking_number, 'slaStatus', s.sla_status,"
+    "   'destination', json_build_object('city', s.dest_city, 'state', s.dest_state))"
+    "   FROM shipments s WHERE s.tenant_id = o.tenant_id AND s.account_id = o.account_id"
+    "   AND s.external_id = o.shipment_external_id))::text"
+    " FROM orders o WHERE o.id = $1 AND o.tenant_id = $2";
 
 /* Count, revenue (orders not cancelled or invalid) and average ticket per UTC day, with the
  * period's totals as window sums over the days; rendered in C (stats_done). One statement per
@@ -123,7 +110,7 @@ static const char get_sql[] =
 	" FROM (SELECT day, sum(orders) AS orders,"                                                \
 	"  coalesce(sum(amount) FILTER (WHERE " SOLD "), 0) AS revenue,"                           \
 	"  coalesce(sum(orders) FILTER (WHERE " SOLD "), 0) AS sold, max(currency) AS currency"    \
-	"  FROM ml_order_days WHERE tenant_id = $1 AND day >= $2::date AND day <= $3::date"        \
+	"  FROM order_days WHERE tenant_id = $1 AND day >= $2::date AND day <= $3::date"        \
 	ACCOUNT_FILTER " AND orders <> 0 GROUP BY day) d ORDER BY day"
 
 static const char stats_sql[] = STATS_SQL("");
@@ -178,8 +165,10 @@ static void render_orders(req_t *r, const PGresult *res, long long total, const 
 		list_json_str(&b, &at, &cap, v[0]);
 		list_json_raw(&b, &at, &cap, ",\"accountId\":");
 		list_json_str(&b, &at, &cap, v[1]);
+		list_json_raw(&b, &at, &cap, ",\"channel\":");
+		list_json_str(&b, &at, &cap, v[16]);
 		list_json_raw(&b, &at, &cap, ",\"mlOrderId\":");
-		list_json_raw(&b, &at, &cap, v[2]);
+		list_json_id(&b, &at, &cap, v[2]);
 		list_json_raw(&b, &at, &cap, ",\"status\":");
 		list_json_str(&b, &at, &cap, v[3]);
 		list_json_raw(&b, &at, &cap, ",\"statusDetail\":");
@@ -203,7 +192,7 @@ static void render_orders(req_t *r, const PGresult *res, long long total, const 
 		list_json_raw(&b, &at, &cap, "},\"packId\":");
 		list_json_raw(&b, &at, &cap, v[13]);
 		list_json_raw(&b, &at, &cap, ",\"shippingId\":");
-		list_json_raw(&b, &at, &cap, v[14]);
+		list_json_id(&b, &at, &cap, v[14]);
 		list_json_raw(&b, &at, &cap, ",\"tags\":");
 		list_json_raw(&b, &at, &cap, v[15] ? v[15] : "[]");
 		list_json_raw(&b, &at, &cap, "}");
@@ -242,8 +231,8 @@ static void plain_rows(const PGresult *res, const char *err, void *arg)
 		render_orders(c->r, res, pg_int(res, 0, ORDER_NCOLS, 0), &c->l);
 		return;
 	}
-	const char *cp[] = {c->r->tenant_id, NULL, NULL};
-	pg_query_prepared(pool(c->r), count_days_sql, 3, cp, empty_total, c);
+	const char *cp[] = {c->r->tenant_id, NULL, NULL, NULL};
+	pg_query_prepared(pool(c->r), count_days_sql, 4, cp, empty_total, c);
 }
 
 static void listed(PGresult *const *results, int n, const char *err, void *arg)
@@ -268,13 +257,14 @@ static void orders_list(req_t *r)
 	const char *status = list_text_param(r, "status", 40, &d);
 	const char *from = list_time_param(r, "from", &d);
 	const char *to = list_time_param(r, "to", &d);
+	const char *channel = list_channel_param(r, &d);
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
-	const char *p[] = {r->tenant_id,    account,	    status,	  from,	      to,
+	const char *p[] = {r->tenant_id,    account,	    status,	  from,	      to, channel,
 			   c->l.cursor_key, c->l.cursor_id, c->l.limit_s, c->l.offset};
-	if (!account && !status && !from && !to && !c->l.cursor_key) {
+	if (!account && !status && !from && !to && !channel && !c->l.cursor_key) {
 		const char *lp[] = {r->tenant_id, c->l.limit_s, c->l.offset};
 		if (strcmp(c->l.offset, "0") == 0)
 			pg_query_prepared(pool(r),
@@ -285,8 +275,10 @@ static void orders_list(req_t *r)
 		return;
 	}
 	bool ranged = from || to;
-	pg_stmt_t stmts[] = {{list_sql, 9, p},
-			     {ranged ? count_sql : count_days_sql, ranged ? 5 : 3, p}};
+	const char *dp[] = {r->tenant_id, account, status, channel};
+	pg_stmt_t stmts[] = {{list_sql, 10, p},
+			     ranged ? (pg_stmt_t){count_sql, 6, p}
+				    : (pg_stmt_t){count_days_sql, 4, dp}};
 	pg_batch(pool(r), stmts, 2, listed, c);
 }
 
@@ -394,7 +386,8 @@ void api_orders_routes(app_t *app)
 	http_server_t *s = app->http;
 	http_route(
 	    s, "GET", "/api/orders", orders_list, ROUTE_AUTH,
-	    "Synced orders, newest first (accountId, status, from, to; page/limit or cursor)");
+	    "Synced orders of every channel, newest first (accountId, channel, status, from, to; "
+	    "page/limit or cursor)");
 	http_route(s, "GET", "/api/orders/stats", orders_stats, ROUTE_AUTH,
 		   "Order count, revenue and average ticket per day (from, to, accountId)");
 	http_route(s, "GET", "/api/orders/:id", orders_get, ROUTE_AUTH,

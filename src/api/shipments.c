@@ -1,9 +1,10 @@
-/* /api/shipments: the synced shipments (x-format-new view) of the caller's tenant, their stats,
- * and a refresh of one shipment (and its SLA) from Mercado Livre. */
+/* /api/shipments: the synced shipments of the caller's tenant, their stats, and syncing one
+ * again from its channel (include/resync.h). */
 #include "api.h"
 #include "listing.h"
 #include "log.h"
-#include "channels/ml/data.h"
+#include "channel.h"
+#include "resync.h"
 #include "permissions.h"
 #include "validate.h"
 
@@ -11,46 +12,22 @@
 #include <string.h>
 
 // clang-format off
-#define SHIPMENT_JSON                                                                                     \
-	"json_build_object('id', s.id, 'accountId', s.account_id, 'mlShipmentId', s.ml_id,"               \
-	" 'orderId', (SELECT o.id FROM ml_orders o WHERE o.tenant_id = s.tenant_id"                       \
-	"   AND o.account_id = s.account_id AND o.shipping_id = s.ml_id LIMIT 1),"                        \
-	" 'status', s.status, 'substatus', s.substatus, 'mode', s.mode,"                                  \
-	" 'logisticType', s.logistic_type, 'trackingNumber', s.tracking_number,"                          \
-	" 'trackingMethod', s.tracking_method, 'declaredValue', s.declared_value,"                        \
-	" 'shippingCost', s.shipping_cost, 'currency', s.currency,"                                       \
-	" 'estimatedDelivery', " SQL_TS(                                                                  \
-	    "s.estimated_delivery") ","                                                                   \
-				    " 'sla', json_build_object('status', s.sla_status,"                   \
-				    "   'expectedDate', " SQL_TS(                                         \
-					"s.sla_expected_date") "),"                                       \
-							       " 'destination', "                         \
-							       "json_build_object('city', "               \
-							       "s.dest_city, 'state', "                   \
-							       "s.dest_state,"                            \
-							       "   'zipCode', s.dest_zip, "               \
-							       "'receiverName', s.receiver_name),"        \
-							       " 'dateCreated', " SQL_TS(                 \
-								   "s.date_"                              \
-								   "create"                               \
-								   "d") ", "                              \
-									"'l"                              \
-									"as"                              \
-									"tU"                              \
-									"pd"                              \
-									"at"                              \
-									"ed"                              \
-									"',"                              \
-									" " SQL_TS("s.last_"              \
-										   "updated") ", "        \
-											      "'s"        \
-											      "yn"        \
-											      "ce"        \
-											      "dA"        \
-											      "t'"        \
-											      ","         \
-											      " " SQL_TS( \
-												  "s.synced_at") ")"
+#define SHIPMENT_JSON                                                                              \
+	"json_build_object('id', s.id, 'accountId', s.account_id,"                                 \
+	" 'mlShipmentId', " SQL_ID("s.external_id") ","                                            \
+	" 'orderId', (SELECT o.id FROM orders o WHERE o.tenant_id = s.tenant_id"                   \
+	"   AND o.account_id = s.account_id AND o.shipment_external_id = s.external_id LIMIT 1),"  \
+	" 'status', s.status, 'substatus', s.substatus, 'mode', s.mode,"                           \
+	" 'logisticType', s.logistic_type, 'trackingNumber', s.tracking_number,"                   \
+	" 'trackingMethod', s.tracking_method, 'declaredValue', s.declared_value,"                 \
+	" 'shippingCost', s.shipping_cost, 'currency', s.currency,"                                \
+	" 'estimatedDelivery', " SQL_TS("s.estimated_delivery") ","                                \
+	" 'sla', json_build_object('status', s.sla_status,"                                        \
+	"   'expectedDate', " SQL_TS("s.sla_expected_date") "),"                                   \
+	" 'destination', json_build_object('city', s.dest_city, 'state', s.dest_state,"            \
+	"   'zipCode', s.dest_zip, 'receiverName', s.receiver_name),"                              \
+	" 'dateCreated', " SQL_TS("s.date_created") ", 'lastUpdated', " SQL_TS("s.last_updated") "," \
+	" 'syncedAt', " SQL_TS("s.synced_at") ")"
 
 #define SHIPMENT_FILTERS                                                                           \
 	" WHERE s.tenant_id = $1 AND ($2::uuid IS NULL OR s.account_id = $2::uuid)"                \
@@ -60,30 +37,30 @@
 /* The page is chosen first and only its rows are rendered (see questions.c). */
 static const char list_sql[] =
     "SELECT " SHIPMENT_JSON "::text, s.date_created::text, s.id"
-    " FROM (SELECT s.* FROM ml_shipments s" SHIPMENT_FILTERS
+    " FROM (SELECT s.* FROM shipments s" SHIPMENT_FILTERS
     " AND ($5::timestamptz IS NULL OR (s.date_created, s.id) < ($5::timestamptz, $6::uuid))"
     " ORDER BY s.date_created DESC, s.id DESC LIMIT $7 OFFSET $8) s"
     " ORDER BY s.date_created DESC, s.id DESC";
 
-static const char count_sql[] = "SELECT count(*) FROM ml_shipments s" SHIPMENT_FILTERS;
+static const char count_sql[] = "SELECT count(*) FROM shipments s" SHIPMENT_FILTERS;
 
 static const char get_sql[] =
-    "SELECT " SHIPMENT_JSON "::text, s.account_id, s.ml_id FROM ml_shipments s"
+    "SELECT " SHIPMENT_JSON "::text, s.account_id, s.external_id, s.channel FROM shipments s"
     " WHERE s.id = $1 AND s.tenant_id = $2";
 
 static const char stats_sql[] =
     "SELECT json_build_object('total', count(*),"
     " 'byStatus', coalesce((SELECT json_object_agg(status, n) FROM (SELECT status, count(*) n"
-    "   FROM ml_shipments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)"
+    "   FROM shipments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)"
     "   GROUP BY status) x), '{}'),"
     " 'byLogisticType', coalesce((SELECT json_object_agg(coalesce(logistic_type, 'unknown'), n)"
-    "   FROM (SELECT logistic_type, count(*) n FROM ml_shipments WHERE tenant_id = $1"
+    "   FROM (SELECT logistic_type, count(*) n FROM shipments WHERE tenant_id = $1"
     "   AND ($2::uuid IS NULL OR account_id = $2::uuid) GROUP BY logistic_type) x), '{}'),"
     " 'pending', count(*) FILTER (WHERE status IN ('pending', 'handling', 'ready_to_ship')),"
     " 'inTransit', count(*) FILTER (WHERE status = 'shipped'),"
     " 'delivered', count(*) FILTER (WHERE status = 'delivered'),"
     " 'delayed', count(*) FILTER (WHERE sla_status = 'delayed'))::text"
-    " FROM ml_shipments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+    " FROM shipments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
 
 // clang-format on
 
@@ -111,76 +88,54 @@ static void shipments_stats(req_t *r)
 	list_stats(r, "orders.view", "shipments: stats", stats_sql);
 }
 
-/* --- POST /api/shipments/:id/sync: the shipment, then its SLA, then the stored row ---------- */
+/* --- POST /api/shipments/:id/sync: the row's channel fetches it again, then the stored row --- */
 
-typedef struct refresh {
+typedef struct resync_call {
 	req_t *r;
-	const char *id, *account_id, *ml_id;
-	char error[240];
-	int status;
-} refresh_t;
+	const char *id, *channel;
+} resync_call_t;
 
-static void refreshed_row(const PGresult *res, const char *err, void *arg)
+static void reread_row(const PGresult *res, const char *err, void *arg)
 {
-	refresh_t *f = arg;
+	resync_call_t *f = arg;
 	if (err || PQntuples(res) != 1) {
 		list_one_answer(f->r, "shipment", res, err);
 		return;
 	}
-	http_ok(f->r, 200, list_json_cell(res, 0, 0), "Shipment synced from Mercado Livre");
+	const channel_t *ch = channel_find(f->channel);
+	http_ok(f->r, 200, list_json_cell(res, 0, 0),
+		arena_printf(f->r->arena, "Shipment synced from %s", ch ? ch->title : f->channel));
 }
 
-static void reread(refresh_t *f)
+static void resynced(const char *code, const char *error, void *arg)
 {
-	const char *p[] = {f->id, f->r->tenant_id};
-	pg_query_prepared(pool(f->r), get_sql, 2, p, refreshed_row, f);
-}
-
-static void sla_stored(const char *err, long written, void *arg)
-{
-	refresh_t *f = arg;
-	if (err)
-		log_warn("shipments: storing an SLA failed: %s", err);
-	reread(f);
-}
-
-static void sla_got(const ml_result_t *res, void *arg)
-{
-	refresh_t *f = arg;
-	if (res->err != ML_OK) {
-		reread(f); /* the shipment itself is fresh; no SLA (404) is common */
-		return;
-	}
-	char *doc = json_dumps(res->body, JSON_COMPACT);
-	ml_shipments_sla(f->r->app, f->r->tenant_id, f->account_id, f->ml_id, doc, sla_stored, f);
-	free(doc);
-}
-
-static void shipment_fetched(const char *err, bool retry, const char *note, void *arg)
-{
-	refresh_t *f = arg;
-	if (err) {
-		http_error(f->r, 502, "ML_UNAVAILABLE",
-			   arena_printf(f->r->arena, "Syncing the shipment failed: %s.", err),
+	resync_call_t *f = arg;
+	if (code) {
+		http_error(f->r, 502, code,
+			   arena_printf(f->r->arena, "Syncing the shipment failed: %s.", error),
 			   NULL);
 		return;
 	}
-	char *path = arena_printf(f->r->arena, "/shipments/%s/sla", f->ml_id);
-	ml_account_get(f->r->app, f->account_id, ML_SYNC_OP, path, sla_got, f);
+	const char *p[] = {f->id, f->r->tenant_id};
+	pg_query_prepared(pool(f->r), get_sql, 2, p, reread_row, f);
 }
 
-static void refresh_found(const PGresult *res, const char *err, void *arg)
+static void resync_found(const PGresult *res, const char *err, void *arg)
 {
-	refresh_t *f = arg;
+	resync_call_t *f = arg;
 	if (err || PQntuples(res) != 1) {
 		list_one_answer(f->r, "shipment", res, err);
 		return;
 	}
-	f->account_id = arena_strdup(f->r->arena, pg_value(res, 0, 1));
-	f->ml_id = arena_strdup(f->r->arena, pg_value(res, 0, 2));
-	char *path = arena_printf(f->r->arena, "/shipments/%s", f->ml_id);
-	ml_fetch_one(f->r->app, f->r->tenant_id, f->account_id, path, ml_shipments_upsert,
-		     shipment_fetched, f);
+	f->channel = arena_strdup(f->r->arena, pg_value(res, 0, 3));
+	resync_fn fn = resync_find(f->channel, "shipments");
+	if (!fn) {
+		http_error(f->r, 409, "NOT_SUPPORTED",
+			   "This shipment's channel does not sync one shipment on demand.", NULL);
+		return;
+	}
+	fn(f->r->app, f->r->tenant_id, arena_strdup(f->r->arena, pg_value(res, 0, 1)),
+	   arena_strdup(f->r->arena, pg_value(res, 0, 2)), resynced, f);
 }
 
 static void shipments_sync(req_t *r)
@@ -188,11 +143,11 @@ static void shipments_sync(req_t *r)
 	const char *id;
 	if (!perm_require(r, "orders.manage") || !(id = list_id(r, "shipment")))
 		return;
-	refresh_t *f = arena_calloc(r->arena, 1, sizeof(*f));
+	resync_call_t *f = arena_calloc(r->arena, 1, sizeof(*f));
 	f->r = r;
 	f->id = id;
 	const char *p[] = {id, r->tenant_id};
-	pg_query_prepared(pool(r), get_sql, 2, p, refresh_found, f);
+	pg_query_prepared(pool(r), get_sql, 2, p, resync_found, f);
 }
 
 void api_shipments_routes(app_t *app)
@@ -205,6 +160,7 @@ void api_shipments_routes(app_t *app)
 		   "Shipment counts by status and logistic type, pending and delayed");
 	http_route(s, "GET", "/api/shipments/:id", shipments_get, ROUTE_AUTH,
 		   "One shipment: status, tracking, SLA, destination");
-	http_route(s, "POST", "/api/shipments/:id/sync", shipments_sync, ROUTE_AUTH | ROUTE_NO_BODY,
-		   "Fetch one shipment and its SLA from Mercado Livre now");
+	http_route(
+	    s, "POST", "/api/shipments/:id/sync", shipments_sync, ROUTE_AUTH | ROUTE_NO_BODY,
+	    "Sync one shipment from its channel now (with its SLA where the channel has one)");
 }

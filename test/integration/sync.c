@@ -268,10 +268,10 @@ Test(sync, backfill_matches_marketsim, .timeout = 180)
 	 * as autoanalyze). */
 	cr_assert(
 	    H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM pg_stat_user_tables WHERE relname IN "
-				   "('ml_items', 'ml_orders') AND last_analyze >= '%s'",
+				   "('listings', 'orders') AND last_analyze >= '%s'",
 				   began) == 2,
 			 5000),
-	    "ml_items and ml_orders were not analyzed after the backfill");
+	    "listings and orders were not analyzed after the backfill");
 	free(began);
 
 	assert_matches(&t, &tok, acct);
@@ -399,7 +399,7 @@ Test(sync, webhooks_keep_it_current_even_during_a_backfill, .timeout = 180)
 	h_resp_free(&r);
 	cr_assert_str_eq(wait_run(&t, acct, 120), "success");
 	cr_assert(wait_sql(1, fmt("SELECT count(*) FROM ml_orders WHERE account_id = '%s' AND "
-				  "ml_id = %lld",
+				  "ml_id = '%lld'",
 				  acct, new_order)));
 	cr_assert(wait_sql(1, fmt("SELECT count(*) FROM ml_items WHERE account_id = '%s' AND "
 				  "ml_id = 'MLB3000000007' AND price = 4321.5 AND "
@@ -408,7 +408,7 @@ Test(sync, webhooks_keep_it_current_even_during_a_backfill, .timeout = 180)
 	/* ...and a shipment for the new order came with it. */
 	cr_assert(wait_sql(1, fmt("SELECT count(*) FROM ml_shipments s JOIN ml_orders o ON "
 				  "o.shipping_id = s.ml_id AND o.account_id = s.account_id WHERE "
-				  "o.ml_id = %lld AND o.account_id = '%s'",
+				  "o.ml_id = '%lld' AND o.account_id = '%s'",
 				  new_order, acct)));
 	r = msh_sim(&t.sim, "DELETE", "/_sim/faults", NULL);
 	h_resp_free(&r);
@@ -542,7 +542,7 @@ Test(sync, answer_and_scheduled_sync, .timeout = 120)
 	cr_assert_eq(int_at(r.json, "data.data.orders"), orders + 1, "%s", r.body);
 	h_resp_free(&r);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_orders WHERE account_id = '%s' AND ml_id = "
-			       "%lld",
+			       "'%lld'",
 			       acct, new_order),
 		     1);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s' AND since "
@@ -1016,7 +1016,7 @@ Test(sync, timers_of_two_processes_sync_each_due_account_once, .timeout = 90)
 
 	/* The order arrived by the timers' incremental sync: orders changed since the last sync. */
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM ml_orders WHERE account_id = '%s' AND ml_id = "
-			       "%lld",
+			       "'%lld'",
 			       acct, new_order),
 		     1, "order %lld did not arrive", new_order);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s' AND since "

@@ -306,7 +306,7 @@ Test(notification_fetch, a_fetch_failing_twice_then_succeeding_stores_the_order,
 	h_resp_free(&r);
 	cr_assert_gt(order, 0);
 
-	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_orders WHERE ml_id = %lld AND"
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_orders WHERE ml_id = '%lld' AND"
 					 " account_id = '%s'",
 					 order, account) == 1,
 			       20000),

@@ -1,7 +1,10 @@
-/* Shipments (the x-format-new view): the upsert, the SLA update and the "shipments" fetcher. */
+/* Shipments (the x-format-new view) into the channel-neutral shipments (channel 'ml'): the
+ * upsert, the SLA update and the "shipments" fetcher. */
 #include "log.h"
 #include "data.h"
+#include "ml.h"
 #include "notifications.h"
+#include "resync.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -13,15 +16,16 @@
  * destination.shipping_address); the SLA columns are kept from the stored row. */
 static const char upsert_sql[] =
     "WITH doc AS ("
-    " SELECT DISTINCT ON ((d->>'id')::bigint) d FROM jsonb_array_elements($3::jsonb) d"
+    " SELECT DISTINCT ON (d->>'id') d FROM jsonb_array_elements($3::jsonb) d"
     " WHERE d->>'id' IS NOT NULL AND d->>'last_updated' IS NOT NULL"
-    " ORDER BY (d->>'id')::bigint, (d->>'last_updated')::timestamptz DESC),"
+    " ORDER BY d->>'id', (d->>'last_updated')::timestamptz DESC),"
     " up AS ("
-    " INSERT INTO ml_shipments AS cur (tenant_id, account_id, ml_id, status, substatus, mode,"
-    "  logistic_type, tracking_number, tracking_method, declared_value, shipping_cost, currency,"
+    " INSERT INTO shipments AS cur (tenant_id, account_id, channel, external_id, status,"
+    "  substatus, mode, logistic_type, tracking_number, tracking_method, declared_value, "
+    "shipping_cost, currency,"
     "  estimated_delivery, dest_city, dest_state, dest_zip, receiver_name, date_created,"
     "  last_updated, raw, synced_at)"
-    " SELECT $1, $2, (d->>'id')::bigint, coalesce(d->>'status', 'unknown'), d->>'substatus',"
+    " SELECT $1, $2, 'ml', d->>'id', coalesce(d->>'status', 'unknown'), d->>'substatus',"
     "  d->'logistic'->>'mode', coalesce(d->'logistic'->>'type', d->>'logistic_type'),"
     "  d->>'tracking_number', d->>'tracking_method', (d->>'declared_value')::numeric,"
     "  (d->'lead_time'->>'cost')::numeric, d->'lead_time'->>'currency_id',"
@@ -31,7 +35,7 @@ static const char upsert_sql[] =
     "  d->'destination'->'shipping_address'->>'zip_code', d->'destination'->>'receiver_name',"
     "  (d->>'date_created')::timestamptz, (d->>'last_updated')::timestamptz, d, now()"
     " FROM doc"
-    " ON CONFLICT (tenant_id, account_id, ml_id) DO UPDATE SET status = excluded.status,"
+    " ON CONFLICT (tenant_id, account_id, external_id) DO UPDATE SET status = excluded.status,"
     "  substatus = excluded.substatus, mode = excluded.mode,"
     "  logistic_type = excluded.logistic_type, tracking_number = excluded.tracking_number,"
     "  tracking_method = excluded.tracking_method, declared_value = excluded.declared_value,"
@@ -45,9 +49,9 @@ static const char upsert_sql[] =
     " SELECT count(*) FROM up";
 
 static const char sla_sql[] =
-    "WITH up AS (UPDATE ml_shipments SET sla_status = $4::jsonb->>'status',"
+    "WITH up AS (UPDATE shipments SET sla_status = $4::jsonb->>'status',"
     " sla_expected_date = ($4::jsonb->>'expected_date')::timestamptz"
-    " WHERE tenant_id = $1 AND account_id = $2 AND ml_id = $3::bigint RETURNING 1)"
+    " WHERE tenant_id = $1 AND account_id = $2 AND external_id = $3 RETURNING 1)"
     " SELECT count(*) FROM up";
 
 void ml_shipments_upsert(app_t *app, const char *tenant_id, const char *account_id,
@@ -80,7 +84,79 @@ static void fetch_shipment(struct app *app, const ml_notice_t *n, ml_notice_done
 	ml_fetch_one(app, n->tenant_id, n->account_id, path, ml_shipments_upsert, done, arg);
 }
 
+/* POST /api/shipments/:id/sync of one of ours: the shipment, then its SLA. Owned by itself;
+ * freed after done. */
+typedef struct resync {
+	app_t *app;
+	char tenant_id[40], account_id[40], id[24];
+	resync_done_cb done;
+	void *arg;
+} resync_t;
+
+static void resync_end(resync_t *s, const char *code, const char *error)
+{
+	s->done(code, error, s->arg);
+	free(s);
+}
+
+static void resync_sla_stored(const char *err, long written, void *arg)
+{
+	(void)written;
+	if (err)
+		log_warn("shipments: storing an SLA failed: %s", err);
+	resync_end(arg, NULL, NULL);
+}
+
+static void resync_sla_got(const ml_result_t *res, void *arg)
+{
+	resync_t *s = arg;
+	if (res->err != ML_OK) {
+		resync_end(s, NULL,
+			   NULL); /* the shipment itself is fresh; no SLA (404) is common */
+		return;
+	}
+	char *doc = json_dumps(res->body, JSON_COMPACT);
+	ml_shipments_sla(s->app, s->tenant_id, s->account_id, s->id, doc, resync_sla_stored, s);
+	free(doc);
+}
+
+static void resync_fetched(const char *err, bool retry, const char *note, void *arg)
+{
+	(void)retry;
+	(void)note;
+	resync_t *s = arg;
+	if (err) {
+		resync_end(s, "ML_UNAVAILABLE", err);
+		return;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/shipments/%s/sla", s->id);
+	ml_account_get(s->app, s->account_id, ML_SYNC_OP, path, resync_sla_got, s);
+}
+
+static void resync_shipment(struct app *app, const char *tenant_id, const char *account_id,
+			    const char *external_id, resync_done_cb done, void *arg)
+{
+	size_t len = strlen(external_id);
+	if (len == 0 || len >= sizeof(((resync_t *)0)->id) ||
+	    strspn(external_id, "0123456789") != len) {
+		done("ML_UNAVAILABLE", "not a Mercado Livre shipment id", arg);
+		return;
+	}
+	resync_t *s = xcalloc(1, sizeof(*s));
+	s->app = app;
+	snprintf(s->tenant_id, sizeof(s->tenant_id), "%s", tenant_id);
+	snprintf(s->account_id, sizeof(s->account_id), "%s", account_id);
+	snprintf(s->id, sizeof(s->id), "%s", external_id);
+	s->done = done;
+	s->arg = arg;
+	char path[48];
+	snprintf(path, sizeof(path), "/shipments/%s", s->id);
+	ml_fetch_one(app, tenant_id, account_id, path, ml_shipments_upsert, resync_fetched, s);
+}
+
 void ml_shipments_register_fetcher(void)
 {
 	notifications_register_topic("shipments", fetch_shipment);
+	resync_register(ml_channel.name, "shipments", resync_shipment);
 }

@@ -19,8 +19,8 @@ static const char start_sql[] =
  * synced tables. */
 static const char success_sql[] =
     "UPDATE accounts a SET"
-    " cached_products = (SELECT count(*) FROM ml_items i WHERE i.account_id = a.id),"
-    " cached_orders = (SELECT count(*) FROM ml_orders o WHERE o.account_id = a.id),"
+    " cached_products = (SELECT count(*) FROM listings i WHERE i.account_id = a.id),"
+    " cached_orders = (SELECT count(*) FROM orders o WHERE o.account_id = a.id),"
     " cached_issues = (SELECT count(*) FROM ml_questions q WHERE q.tenant_id = a.tenant_id"
     "   AND q.account_id = a.id AND q.status = 'UNANSWERED')"
     "  + (SELECT count(*) FROM ml_claims c WHERE c.tenant_id = a.tenant_id"

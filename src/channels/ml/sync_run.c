@@ -150,8 +150,8 @@ static const char finish_sql[] =
 /* cachedData from the synced tables. */
 static const char cached_sql[] =
     "UPDATE accounts a SET"
-    " cached_products = (SELECT count(*) FROM ml_items i WHERE i.account_id = a.id),"
-    " cached_orders = (SELECT count(*) FROM ml_orders o WHERE o.account_id = a.id),"
+    " cached_products = (SELECT count(*) FROM listings i WHERE i.account_id = a.id),"
+    " cached_orders = (SELECT count(*) FROM orders o WHERE o.account_id = a.id),"
     " cached_issues = (SELECT count(*) FROM ml_questions q WHERE q.tenant_id = a.tenant_id"
     "   AND q.account_id = a.id AND q.status = 'UNANSWERED')"
     "  + (SELECT count(*) FROM ml_claims c WHERE c.tenant_id = a.tenant_id"
@@ -161,8 +161,8 @@ static const char cached_sql[] =
 /* On resume: which of these item ids this run has not stored yet. */
 static const char unsynced_sql[] =
     "SELECT coalesce(string_agg(x, ','), '') FROM unnest(string_to_array($3, ',')) x"
-    " WHERE NOT EXISTS (SELECT 1 FROM ml_items i WHERE i.tenant_id = $1 AND i.account_id = $2"
-    " AND i.ml_id = x AND i.synced_at >= $4::timestamptz)";
+    " WHERE NOT EXISTS (SELECT 1 FROM listings i WHERE i.tenant_id = $1 AND i.account_id = $2"
+    " AND i.external_id = x AND i.synced_at >= $4::timestamptz)";
 
 static void pump(run_t *run);
 static void maybe_finish(run_t *run);
@@ -878,8 +878,8 @@ static const char *run_error(const run_t *run)
  * lists would be planned on that belief until autovacuum comes by: refresh the statistics. */
 #define ANALYZE_AFTER_RECORDS 1000
 
-static const char analyze_sql[] = "ANALYZE ml_items, ml_item_variations, ml_orders, ml_order_items,"
-				  " ml_order_payments, ml_order_days, ml_shipments, ml_questions";
+static const char analyze_sql[] = "ANALYZE listings, listing_variations, orders, order_items,"
+				  " payments, order_days, shipments, ml_questions";
 
 static void analyzed(const PGresult *res, const char *err, void *arg)
 {
