@@ -20,6 +20,7 @@
 
 struct app;
 struct req;
+struct sync_plan;
 
 /* One row of a channel's outgoing rate table: the calls of one operation, per account, go
  * through a token bucket of `rate` per second holding at most `burst`, which starts with `start`
@@ -88,6 +89,9 @@ typedef struct channel {
 
 	/* POST /webhooks/<name>. NULL: the channel takes no notifications. */
 	const channel_intake_t *intake;
+
+	/* What a sync of an account fetches and stores (sync_engine.h). NULL: never synced. */
+	const struct sync_plan *plan;
 } channel_t;
 
 /* The registered channels (src/channels/registry.c), in registration order, NULL-terminated. */

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "sync_engine.h"
 #include "jobs.h"
 #include "throttle.h"
 #include "webhooks.h"
@@ -151,6 +152,7 @@ static int serve(app_t *app)
 	api_webhooks_routes(app);
 	api_admin_jobs_routes(app);
 	channels_start(app);
+	sync_register_jobs(app);
 	api_accounts_routes(app);
 	api_sync_routes(app);
 	api_items_routes(app);

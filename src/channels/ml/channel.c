@@ -5,7 +5,7 @@
 #include "intake.h"
 #include "missed_feeds.h"
 #include "notifications.h"
-#include "sync_run.h"
+#include "plan.h"
 #include "timers.h"
 #include "upkeep.h"
 #include "util.h"
@@ -31,7 +31,6 @@ static void *start(app_t *app)
 	ml_webhook_stats_routes(app);
 	notifications_register_jobs(app);
 	ml_data_register_fetchers();
-	ml_run_register_jobs(app);
 	s->tokens = ml_tokens_new(app);
 	s->timers = ml_jobs_start(app);
 	s->missed_feeds = missed_feeds_start(app);
@@ -84,4 +83,5 @@ const channel_t ml_channel = {
     .free = free_state,
     .rates = rates,
     .intake = &ml_intake,
+    .plan = &ml_sync_plan,
 };
