@@ -23,9 +23,9 @@ static long long sim_counter(mlt_t *t, const char *name)
 Test(sync_rate, a_backfill_told_the_providers_burst_gets_no_429)
 {
 	mlt_t t;
-	const char *args[] = {"--seed",	     "733", "--sellers", "1",	  "--items", "600",
-			      "--orders",    "400", "--questions", "60",  "--rate",	 "200",
-			      "--burst",     "50",  "--scroll-ttl", "300", NULL};
+	const char *args[] = {"--seed",	  "733", "--sellers",	 "1",	"--items", "600",
+			      "--orders", "400", "--questions",	 "60",	"--rate",  "200",
+			      "--burst",  "50",	 "--scroll-ttl", "300", NULL};
 	const char *env[] = {"ML_RATE=200", "ML_BURST=50", NULL};
 	mlt_start_args(&t, args, env);
 	char acct[40], path[128];
@@ -62,7 +62,8 @@ Test(sync_rate, a_backfill_told_the_providers_burst_gets_no_429)
 	cr_assert_not_null(status, "the backfill did not end within 90 s");
 	cr_assert_str_eq(status, "success");
 	long long calls = sim_counter(&t, "requests") - calls_before;
-	cr_assert_gt(calls, 60, "the backfill made only %lld calls: too few to test the bucket", calls);
+	cr_assert_gt(calls, 60, "the backfill made only %lld calls: too few to test the bucket",
+		     calls);
 	long long limited = sim_counter(&t, "rate_limited");
 	cr_assert_eq(limited, 0, "%lld answers 429 during a %lld-call backfill", limited, calls);
 	mlt_stop(&t);
