@@ -558,9 +558,9 @@ static void *run_new(sync_run_t *run)
 	return st;
 }
 
-static void run_free(void *state)
+static void run_free(void *arg)
 {
-	plan_run_t *st = state;
+	plan_run_t *st = arg;
 	while (st->windows) {
 		window_t *w = st->windows;
 		st->windows = w->next;
