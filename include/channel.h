@@ -21,6 +21,7 @@
 struct app;
 struct config_loader;
 struct req;
+struct sync_plan;
 
 /* What went wrong in a call to a channel's provider, as the core needs to know it: whether to
  * try again, whether the seller must connect the account again. Each channel's client maps its
@@ -135,6 +136,9 @@ typedef struct channel {
 
 	/* POST /webhooks/<name>. NULL: the channel takes no notifications. */
 	const channel_intake_t *intake;
+
+	/* What a sync of an account fetches and stores (sync_engine.h). NULL: never synced. */
+	const struct sync_plan *plan;
 } channel_t;
 
 /* The registered channels (src/channels/registry.c), in registration order, NULL-terminated. */

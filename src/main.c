@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "sync_engine.h"
 #include "jobs.h"
 #include "throttle.h"
 #include "webhooks.h"
@@ -154,6 +155,7 @@ static int serve(app_t *app)
 	api_admin_jobs_routes(app);
 	app->upkeep = upkeep_new(app);
 	channels_start(app);
+	sync_register_jobs(app);
 	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
 	api_sync_routes(app);

@@ -6,10 +6,10 @@
 #include "intake.h"
 #include "missed_feeds.h"
 #include "notifications.h"
-#include "sync_run.h"
-#include "token.h"
 #include "log.h"
+#include "plan.h"
 #include "summary.h"
+#include "token.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -33,7 +33,6 @@ static void *start(app_t *app)
 	ml_shipments_register_fetcher();
 	ml_questions_register_fetcher();
 	ml_claims_register_fetcher();
-	ml_run_register_jobs(app);
 	s->missed_feeds = missed_feeds_start(app);
 	return s;
 }
@@ -152,4 +151,5 @@ const channel_t ml_channel = {
     .tenant_jobs_sql = tenant_jobs_sql,
     .reopen_sql = reopen_sql,
     .intake = &ml_intake,
+    .plan = &ml_sync_plan,
 };

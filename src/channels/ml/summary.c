@@ -1,9 +1,9 @@
-/* One account sync: mark in progress → the incremental sync run (sync_run.c) → cachedData counts
- * from the synced tables → save success or failure. */
+/* One account sync: mark in progress → the incremental sync run (the sync engine and plan.c) →
+ * cachedData counts from the synced tables → save success or failure. */
 #include "summary.h"
 #include "log.h"
 #include "account.h"
-#include "sync_run.h"
+#include "sync_engine.h"
 #include "pg.h"
 #include "util.h"
 
@@ -134,7 +134,7 @@ static void started(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	s->state = S_FETCH;
-	ml_run_incremental(s->app, s->account_id, synced, s);
+	sync_incremental(s->app, s->account_id, synced, s);
 }
 
 void ml_sync_account(app_t *app, const char *account_id, const char *tenant_id, ml_sync_cb cb,
