@@ -586,24 +586,37 @@ const char *http_method_name(enum evhttp_cmd_type t)
 	}
 }
 
-static bool origin_allowed(const config_t *cfg, const char *origin)
+/* An origin listed by name may send credentials; "*" admits any other origin without them
+ * (a wildcard that also allowed credentials would let every site act as the signed-in user).
+ * "null" (sandboxed frames, file: pages, some redirects) is never admitted, even when listed.
+ * Returns 0 (refused), 1 (any origin, no credentials) or 2 (listed, with credentials). */
+static int origin_allowed(const config_t *cfg, const char *origin)
 {
-	for (char **o = cfg->cors_origins; o && *o; o++)
-		if (strcmp(*o, "*") == 0 || strcmp(*o, origin) == 0)
-			return true;
-	return false;
+	if (!*origin || strcmp(origin, "null") == 0)
+		return 0;
+	int found = 0;
+	for (char **o = cfg->cors_origins; o && *o; o++) {
+		if (strcmp(*o, origin) == 0)
+			return 2;
+		if (strcmp(*o, "*") == 0)
+			found = 1;
+	}
+	return found;
 }
 
 /* Returns true when it answered (a preflight). */
 static bool cors(req_t *r)
 {
 	const char *origin = http_header(r, "Origin");
-	if (!origin || !origin_allowed(r->srv->cfg, origin))
+	int allowed = origin ? origin_allowed(r->srv->cfg, origin) : 0;
+	if (!allowed)
 		return false;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-	evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
-	evhttp_add_header(h, "Vary", "Origin");
-	evhttp_add_header(h, "Access-Control-Allow-Credentials", "true");
+	evhttp_add_header(h, "Access-Control-Allow-Origin", allowed == 2 ? origin : "*");
+	if (allowed == 2) {
+		evhttp_add_header(h, "Vary", "Origin");
+		evhttp_add_header(h, "Access-Control-Allow-Credentials", "true");
+	}
 	evhttp_add_header(h, "Access-Control-Expose-Headers",
 			  "X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, "
 			  "RateLimit-Reset");
