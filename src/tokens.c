@@ -2,12 +2,12 @@
 #include "tokens.h"
 #include "util.h"
 
-#include <errno.h>
 #include <jwt.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_TOKEN_LEN 4096
@@ -54,6 +54,19 @@ static bool copy_grant(jwt_t *jwt, const char *name, char *out, size_t size)
 	return true;
 }
 
+/* A NumericDate claim: a plain non-negative JSON integer. libjwt's jwt_get_grant_int reads a
+ * string, a real, a boolean or null as 0 without an error, which made a malformed "exp" look
+ * merely expired; the claim's JSON text is checked here instead. */
+static bool int_claim(jwt_t *jwt, const char *name, long *out)
+{
+	char *js = jwt_get_grants_json(jwt, name);
+	bool ok = js && *js && strlen(js) <= 15 && strspn(js, "0123456789") == strlen(js);
+	if (ok)
+		*out = strtol(js, NULL, 10);
+	free(js);
+	return ok;
+}
+
 enum token_status tokens_access_verify(const char *secret, const char *token, long now_s,
 				       access_claims_t *out)
 {
@@ -73,12 +86,8 @@ enum token_status tokens_access_verify(const char *secret, const char *token, lo
 	    !copy_grant(jwt, "role", out->role, sizeof(out->role)) ||
 	    !copy_grant(jwt, "jti", out->jti, sizeof(out->jti)))
 		goto done;
-	errno = 0;
-	out->exp = jwt_get_grant_int(jwt, "exp");
-	if (errno)
-		goto done;
-	out->iat = jwt_get_grant_int(jwt, "iat");
-	if (errno)
+	if (!int_claim(jwt, "exp", &out->exp) || !int_claim(jwt, "iat", &out->iat) ||
+	    out->exp <= out->iat || out->iat > now_s + TOKENS_CLOCK_SKEW_S)
 		goto done;
 	st = now_s >= out->exp ? TOKEN_EXPIRED : TOKEN_OK;
 done:

@@ -62,3 +62,76 @@ Test(security, cors_wildcard_never_allows_credentials_nor_null, .init = NULL)
 	cr_expect_str_eq(h_header(&r, "Access-Control-Allow-Credentials"), "true");
 	h_resp_free(&r);
 }
+
+/* --- JWT claims ------------------------------------------------------------------------------ */
+
+#define TEST_JWT_SECRET "test-jwt-secret-0123456789abcdef0123456789abcdef" /* harness.c's */
+
+/* An access token for s's user signed with the server's secret; iat and exp as JSON text. */
+static char *forge(const session_t *s, const char *iat, const char *exp)
+{
+	char grants[512];
+	snprintf(grants, sizeof(grants),
+		 "{\"sub\":\"%s\",\"tid\":\"%s\",\"role\":\"owner\",\"jti\":\"forged%ld\","
+		 "\"iat\":%s,\"exp\":%s}",
+		 s->user_id, s->tenant_id, (long)random(), iat, exp);
+	jwt_t *jwt = NULL;
+	cr_assert_eq(jwt_new(&jwt), 0);
+	cr_assert_eq(jwt_add_grants_json(jwt, grants), 0, "%s", grants);
+	cr_assert_eq(jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)TEST_JWT_SECRET,
+				 (int)strlen(TEST_JWT_SECRET)),
+		     0);
+	char *t = jwt_encode_str(jwt);
+	jwt_free(jwt);
+	return t;
+}
+
+Test(security, jwt_iat_in_the_future_and_malformed_exp_are_token_invalid)
+{
+	session_t s;
+	ident_signup(&srv, &s);
+	long now = (long)time(NULL);
+	char iat[32], exp[32], soon[32];
+	snprintf(iat, sizeof(iat), "%ld", now);
+	snprintf(exp, sizeof(exp), "%ld", now + 600);
+	/* The forger works: a well-formed token is accepted... */
+	char *t = forge(&s, iat, exp);
+	h_resp_t r = ident_call(&srv, "GET", "/api/auth/me", t, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	free(t);
+	/* ...one issued an hour from now is not (a small skew is). */
+	char future[32], future_exp[32];
+	snprintf(future, sizeof(future), "%ld", now + 3600);
+	snprintf(future_exp, sizeof(future_exp), "%ld", now + 4500);
+	t = forge(&s, future, future_exp);
+	r = ident_call(&srv, "GET", "/api/auth/me", t, NULL);
+	expect_error(&r, 401, "TOKEN_INVALID");
+	h_resp_free(&r);
+	free(t);
+	snprintf(soon, sizeof(soon), "%ld", now + 20);
+	t = forge(&s, soon, exp);
+	r = ident_call(&srv, "GET", "/api/auth/me", t, NULL);
+	cr_expect_eq(r.status, 200, "a 20 s skew must pass: %s", r.body);
+	h_resp_free(&r);
+	free(t);
+	/* A malformed exp is not "expired". */
+	const char *bad_exp[] = {"\"abc\"", "1.5", "null", "true", "0", "-5"};
+	for (size_t i = 0; i < sizeof(bad_exp) / sizeof(*bad_exp); i++) {
+		t = forge(&s, iat, bad_exp[i]);
+		r = ident_call(&srv, "GET", "/api/auth/me", t, NULL);
+		cr_expect_eq(r.status, 401, "exp %s: %s", bad_exp[i], r.body);
+		cr_expect_str_eq(ident_code(&r), "TOKEN_INVALID", "exp %s: %s", bad_exp[i], r.body);
+		h_resp_free(&r);
+		free(t);
+	}
+	/* A genuinely expired one still says so. */
+	char old_iat[32], old_exp[32];
+	snprintf(old_iat, sizeof(old_iat), "%ld", now - 2000);
+	snprintf(old_exp, sizeof(old_exp), "%ld", now - 1000);
+	t = forge(&s, old_iat, old_exp);
+	r = ident_call(&srv, "GET", "/api/auth/me", t, NULL);
+	expect_error(&r, 401, "TOKEN_EXPIRED");
+	h_resp_free(&r);
+	free(t);
+}
