@@ -135,3 +135,29 @@ Test(security, jwt_iat_in_the_future_and_malformed_exp_are_token_invalid)
 	h_resp_free(&r);
 	free(t);
 }
+
+/* --- authorization before validation -------------------------------------------------------- */
+
+Test(security, member_changing_another_user_is_403_before_any_validation)
+{
+	session_t owner, member;
+	ident_signup(&srv, &owner);
+	ident_add_user(&srv, &owner, "member", &member);
+	char path[128];
+	snprintf(path, sizeof(path), "/api/users/%s", owner.user_id);
+	h_resp_t r = ident_call(&srv, "PUT", path, member.access, "{\"email\":\"not-an-email\"}");
+	expect_error(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", path, member.access, "{}");
+	expect_error(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	/* Promoting oneself is management too, whatever the value. */
+	snprintf(path, sizeof(path), "/api/users/%s", member.user_id);
+	r = ident_call(&srv, "PUT", path, member.access, "{\"role\":\"emperor\"}");
+	expect_error(&r, 403, "FORBIDDEN");
+	h_resp_free(&r);
+	/* One's own profile is still validated for oneself. */
+	r = ident_call(&srv, "PUT", path, member.access, "{\"email\":\"not-an-email\"}");
+	expect_error(&r, 400, "VALIDATION_FAILED");
+	h_resp_free(&r);
+}
