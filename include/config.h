@@ -42,6 +42,7 @@ typedef struct config {
 	char *amazon_client_id, *amazon_client_secret, *amazon_lwa_url, *amazon_spapi_url;
 	char *tiny_api_url;
 	char *webhook_allow_ips, *trusted_proxies;
+	char *metrics_token; /* METRICS_TOKEN: when set, /metrics needs Authorization: Bearer it */
 } config_t;
 
 /* Reads the settings through `get` (getenv in production, a table in tests). On a missing or bad

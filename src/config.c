@@ -198,6 +198,9 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	    url(&l, "TINY_API_URL", "https://api.tiny.com.br/api2", false, http_schemes);
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
+	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);
+	if (c->metrics_token && strlen(c->metrics_token) < 16)
+		fail(&l, "config: METRICS_TOKEN must be at least 16 characters");
 
 	const char *lists[] = {"WEBHOOK_ALLOW_IPS", c->webhook_allow_ips, "TRUSTED_PROXIES",
 			       c->trusted_proxies};
@@ -236,9 +239,10 @@ void config_free(config_t *c)
 			 &c->tiny_api_url,
 			 &c->webhook_allow_ips,
 			 &c->trusted_proxies,
+			 &c->metrics_token,
 			 &c->job_queue};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
-		if (*strs[i] && strs[i] == &c->jwt_secret)
+		if (*strs[i] && (strs[i] == &c->jwt_secret || strs[i] == &c->metrics_token))
 			memset(*strs[i], 0,
 			       strlen(*strs[i])); /* don't leave secrets in freed memory */
 		free(*strs[i]);

@@ -161,3 +161,33 @@ Test(security, member_changing_another_user_is_403_before_any_validation)
 	expect_error(&r, 400, "VALIDATION_FAILED");
 	h_resp_free(&r);
 }
+
+/* --- /metrics behind METRICS_TOKEN ------------------------------------------------------------ */
+
+Test(security, metrics_token_protects_metrics, .init = NULL)
+{
+	const char *env[] = {"METRICS_TOKEN=metrics-secret-0123456789", NULL};
+	cr_assert(h_server_start(&srv, env));
+	h_resp_t r = h_http("GET", h_url(&srv, "/metrics"), NULL, NULL);
+	expect_error(&r, 401, "NO_TOKEN");
+	cr_expect_not_null(h_header(&r, "WWW-Authenticate"));
+	cr_expect_null(strstr(r.body, "sellerhub_"), "metrics leaked: %.200s", r.body);
+	h_resp_free(&r);
+	const char *wrong[] = {"Authorization: Bearer metrics-secret-0123456780", NULL};
+	r = h_http("GET", h_url(&srv, "/metrics"), NULL, wrong);
+	expect_error(&r, 401, "TOKEN_INVALID");
+	h_resp_free(&r);
+	const char *right[] = {"Authorization: Bearer metrics-secret-0123456789", NULL};
+	r = h_http("GET", h_url(&srv, "/metrics"), NULL, right);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_not_null(strstr(r.body, "sellerhub_http_requests_total"));
+	h_resp_free(&r);
+	/* /health stays open. */
+	r = h_http("GET", h_url(&srv, "/health"), NULL, NULL);
+	cr_expect_eq(r.status, 200);
+	h_resp_free(&r);
+	/* The token never reaches the log. */
+	char *log = h_proc_log(&srv);
+	cr_expect_null(strstr(log, "metrics-secret"), "the token is in the log");
+	free(log);
+}
