@@ -226,8 +226,16 @@ const char *http_query(req_t *r, const char *name)
 		TAILQ_INIT(&r->query_store);
 		if (q && evhttp_parse_query_str(q, &r->query_store) == 0)
 			r->query = &r->query_store;
+		else if (q)
+			r->query_bad = true;
 	}
 	return r->query ? evhttp_find_header(r->query, name) : NULL;
+}
+
+bool http_query_valid(req_t *r)
+{
+	http_query(r, "");
+	return !r->query_bad;
 }
 
 const char *http_header(const req_t *r, const char *name)

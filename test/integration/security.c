@@ -191,3 +191,57 @@ Test(security, metrics_token_protects_metrics, .init = NULL)
 	cr_expect_null(strstr(log, "metrics-secret"), "the token is in the log");
 	free(log);
 }
+
+/* --- query parameters are validated before SQL ----------------------------------------------- */
+
+Test(security, bad_dates_and_bytes_in_list_queries_are_400_not_500)
+{
+	session_t s;
+	ident_signup(&srv, &s);
+	const char *bad[] = {
+	    "/api/orders?from=2026-13-45",
+	    "/api/orders?to=2026-02-30",
+	    "/api/orders?from=9999-99-99T99:99:99Z",
+	    "/api/orders?from=2026-02-29",
+	    "/api/orders?to=2026-01-01T24:00:00Z",
+	    "/api/orders?status=%ff%fe",
+	    "/api/orders?status=a%01b",
+	    "/api/orders/stats?from=2026-13-45",
+	    "/api/orders/stats?to=2026-02-30",
+	    "/api/items?q=%ff%fe",
+	    "/api/items?status=%c3%28",
+	    "/api/questions?status=%ff%fe",
+	    "/api/questions?itemId=%ed%a0%80",
+	    "/api/shipments?status=%ff%fe",
+	    "/api/orders?page=1e3",
+	    "/api/orders?limit=-1",
+	    "/api/admin/jobs?kind=%ff",
+	    "/api/webhooks/stats?hours=1x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		h_resp_t r = ident_call(&srv, "GET", bad[i], s.access, NULL);
+		cr_expect_eq(r.status, 400, "%s: %ld %s", bad[i], r.status, r.body);
+		cr_expect_str_eq(ident_code(&r), "VALIDATION_FAILED", "%s: %s", bad[i], r.body);
+		json_t *d = json_object_get(r.json, "details");
+		cr_expect(json_array_size(d) >= 1 && json_object_get(json_array_get(d, 0), "field"),
+			  "%s: no details: %s", bad[i], r.body);
+		h_resp_free(&r);
+	}
+	const char *good[] = {
+	    "/api/orders?from=2024-02-29&to=2026-12-31",
+	    "/api/orders?from=2026-01-01T10:00:00Z&to=2026-01-02T10:00:00.123Z",
+	    "/api/orders?from=2026-01-01T10:00:00%2B03:00",
+	    "/api/orders?from=2026-01-01T10:00:00-03:00&status=paid",
+	    "/api/orders/stats?from=2026-01-01&to=2026-01-31",
+	    "/api/items?q=caf%c3%a9&status=active",
+	    "/api/questions?status=UNANSWERED",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		h_resp_t r = ident_call(&srv, "GET", good[i], s.access, NULL);
+		cr_expect_eq(r.status, 200, "%s: %ld %s", good[i], r.status, r.body);
+		h_resp_free(&r);
+	}
+	char *log = h_proc_log(&srv);
+	cr_expect_null(strstr(log, "\"level\":\"error\""), "an error was logged:\n%s", log);
+	free(log);
+}
