@@ -33,6 +33,10 @@ char *tokens_access_new(const char *secret, long now_s, long ttl_s, const char *
 enum token_status tokens_access_verify(const char *secret, const char *token, long now_s,
 				       access_claims_t *out);
 
+/* When the token was signed, in ms since the epoch (from its jti; the end of its iat second for
+ * a jti without it). */
+long long tokens_issued_ms(const access_claims_t *c);
+
 /* A fresh refresh token into out (TOKENS_REFRESH_LEN + 1 bytes); false if the RNG failed. */
 bool tokens_refresh_new(char out[TOKENS_REFRESH_LEN + 1]) __attribute__((warn_unused_result));
 /* True when s has the shape of a refresh token (cheap check before touching the database). */

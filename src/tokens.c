@@ -25,11 +25,15 @@ static void hex(const unsigned char *in, size_t n, char *out)
 char *tokens_access_new(const char *secret, long now_s, long ttl_s, const char *user_id,
 			const char *tenant_id, const char *role)
 {
-	unsigned char rnd[16];
-	char jti[33];
+	unsigned char rnd[12];
+	char rhex[25], jti[48];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return NULL;
-	hex(rnd, sizeof(rnd), jti);
+	hex(rnd, sizeof(rnd), rhex);
+	/* The id carries the issue time in ms (iat has only seconds): "revoke what was issued
+	 * up to now" must not also revoke a token signed later in the same second. */
+	long long ms = (long long)now_s * 1000 + wall_ms() % 1000;
+	snprintf(jti, sizeof(jti), "t%013lld-%s", ms, rhex);
 	jwt_t *jwt = NULL;
 	if (jwt_new(&jwt) != 0)
 		return NULL;
@@ -93,6 +97,14 @@ enum token_status tokens_access_verify(const char *secret, const char *token, lo
 done:
 	jwt_free(jwt);
 	return st;
+}
+
+long long tokens_issued_ms(const access_claims_t *c)
+{
+	const char *j = c->jti;
+	if (j[0] == 't' && strlen(j) == 39 && j[14] == '-' && strspn(j + 1, "0123456789") == 13)
+		return strtoll(j + 1, NULL, 10);
+	return (long long)c->iat * 1000 + 999; /* an older token: the end of its second */
 }
 
 bool tokens_refresh_new(char out[TOKENS_REFRESH_LEN + 1])

@@ -245,3 +245,63 @@ Test(security, bad_dates_and_bytes_in_list_queries_are_400_not_500)
 	cr_expect_null(strstr(log, "\"level\":\"error\""), "an error was logged:\n%s", log);
 	free(log);
 }
+
+/* --- access tokens die with their session ----------------------------------------------------- */
+
+static h_resp_t refresh_with(const char *refresh)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"refreshToken\":\"%s\"}", refresh);
+	return ident_call(&srv, "POST", "/api/auth/refresh", NULL, body);
+}
+
+Test(security, logout_and_a_reused_refresh_token_revoke_access_tokens)
+{
+	session_t s, other;
+	ident_signup(&srv, &s);
+	/* Logout: the access token that signed out stops working at once. */
+	h_resp_t r = ident_login(&srv, s.email, GOOD_PW);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	ident_take_tokens(&s, r.json);
+	h_resp_free(&r);
+	char body[256];
+	snprintf(body, sizeof(body), "{\"refreshToken\":\"%s\"}", s.refresh);
+	r = ident_call(&srv, "POST", "/api/auth/logout", s.access, body);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/auth/me", s.access, NULL);
+	expect_error(&r, 401, "TOKEN_INVALID");
+	h_resp_free(&r);
+
+	/* Reuse: a thief refreshed first; the victim's replay revokes the family and every access
+	 * token of the user signed until then, the thief's included. */
+	r = ident_login(&srv, s.email, GOOD_PW);
+	ident_take_tokens(&s, r.json);
+	h_resp_free(&r);
+	char stolen[64];
+	snprintf(stolen, sizeof(stolen), "%s", s.refresh);
+	r = refresh_with(stolen);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	memcpy(&other, &s, sizeof(other));
+	ident_take_tokens(&other, r.json);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/auth/me", other.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	r = refresh_with(stolen);
+	expect_error(&r, 401, "TOKEN_REUSED");
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/auth/me", other.access, NULL);
+	expect_error(&r, 401, "TOKEN_INVALID");
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/auth/me", s.access, NULL);
+	expect_error(&r, 401, "TOKEN_INVALID");
+	h_resp_free(&r);
+	/* Signing in again right away works (same second included). */
+	r = ident_login(&srv, s.email, GOOD_PW);
+	ident_take_tokens(&s, r.json);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/auth/me", s.access, NULL);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+}
