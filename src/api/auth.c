@@ -250,7 +250,7 @@ static void login_verified(bool ok, void *arg)
 		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.", NULL);
 		return;
 	}
-	throttle_login_succeeded(app, l->email);
+	throttle_login_succeeded(app, l->email, r->client_ip);
 	if (!identity_refresh_new(r, &l->refresh))
 		return;
 	const char *ua, *ip;
