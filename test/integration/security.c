@@ -305,3 +305,228 @@ Test(security, logout_and_a_reused_refresh_token_revoke_access_tokens)
 	cr_expect_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
 }
+
+/* Waits until the server's log has `needle` (lines are written once per loop turn). */
+static bool wait_log(const char *needle, double seconds)
+{
+	for (double t0 = h_now();; usleep(20000)) {
+		char *log = h_proc_log(&srv);
+		bool found = strstr(log, needle) != NULL;
+		free(log);
+		if (found || h_now() - t0 > seconds)
+			return found;
+	}
+}
+
+/* --- raw HTTP over a socket ------------------------------------------------------------------ */
+
+/* Everything the server sends until it closes or `seconds` pass (then *closed is false). */
+static char *read_until_closed(int fd, double seconds, bool *closed)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	struct timeval tv = {0, 100000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	*closed = false;
+	for (double t0 = h_now(); h_now() - t0 < seconds;) {
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+			*closed = true;
+			break;
+		}
+		if (n > 0 && (len += (size_t)n) == cap - 1)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Sends raw bytes on a fresh connection and returns all the server answers until it closes. */
+static char *raw(const char *bytes, size_t n, bool *closed)
+{
+	int fd = h_connect(srv.port);
+	cr_assert_eq(send(fd, bytes, n, MSG_NOSIGNAL), (ssize_t)n);
+	char *out = read_until_closed(fd, 5, closed);
+	close(fd);
+	return out;
+}
+
+/* The answer is our envelope with the given status and code, a request id and the security
+ * headers, and the connection was closed. */
+static void expect_refusal(const char *resp, bool closed, int status, const char *code)
+{
+	char want[32];
+	snprintf(want, sizeof(want), "HTTP/1.1 %d ", status);
+	cr_expect(strncmp(resp, want, strlen(want)) == 0, "want %d, got (closed %d):\n%.600s",
+		  status, closed, resp);
+	cr_expect(closed, "the connection was left open after:\n%.300s", resp);
+	cr_expect(strcasestr(resp, "\r\nX-Request-Id: "), "no request id:\n%.600s", resp);
+	cr_expect(strcasestr(resp, "\r\nX-Content-Type-Options: nosniff"), "%.600s", resp);
+	cr_expect(strcasestr(resp, "\r\nContent-Type: application/json"), "%.600s", resp);
+	cr_expect_null(strcasestr(resp, "<html"), "an HTML page:\n%.600s", resp);
+	const char *body = strstr(resp, "\r\n\r\n");
+	json_t *j = body ? json_loads(body + 4, 0, NULL) : NULL;
+	cr_expect(j && json_is_false(json_object_get(j, "success")), "not the envelope:\n%s", resp);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "code")), code, "%s", resp);
+	json_decref(j);
+}
+
+/* --- slow request heads and bodies ------------------------------------------------------------ */
+
+/* Sends start, then `piece` every 200 ms until the server answers or closes; the answer. */
+static char *trickle(const char *start, const char *piece, double *took, bool *closed)
+{
+	int fd = h_connect(srv.port);
+	cr_assert_eq(send(fd, start, strlen(start), MSG_NOSIGNAL), (ssize_t)strlen(start));
+	double t0 = h_now();
+	char *resp = calloc(1, 1);
+	*closed = false;
+	while (!*closed && !*resp && h_now() - t0 < 6) {
+		if (send(fd, piece, strlen(piece), MSG_NOSIGNAL) != (ssize_t)strlen(piece))
+			break;
+		free(resp);
+		resp = read_until_closed(fd, 0.2, closed);
+	}
+	*took = h_now() - t0;
+	if (!*closed) {
+		char *rest = read_until_closed(fd, 2, closed);
+		size_t n = strlen(resp);
+		resp = realloc(resp, n + strlen(rest) + 1);
+		strcpy(resp + n, rest);
+		free(rest);
+	}
+	close(fd);
+	return resp;
+}
+
+Test(security, a_trickled_request_head_or_body_is_cut_at_its_deadline, .init = NULL)
+{
+	const char *env[] = {"HTTP_HEADER_TIMEOUT=1", "HTTP_BODY_TIMEOUT=1", NULL};
+	cr_assert(h_server_start(&srv, env));
+	/* One header line every 200 ms keeps evhttp's idle timer fresh forever. */
+	double took;
+	bool closed;
+	char *resp =
+	    trickle("GET /health HTTP/1.1\r\nHost: t\r\n", "X-Slow: 1\r\n", &took, &closed);
+	cr_expect(took < 3, "the trickled head lasted %.1f s", took);
+	expect_refusal(resp, closed, 408, "REQUEST_TIMEOUT");
+	free(resp);
+	/* A body that trickles is cut at its own deadline. */
+	resp = trickle("POST /api/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: "
+		       "application/json\r\nContent-Length: 100\r\n\r\n{",
+		       " ", &took, &closed);
+	cr_expect(took < 3, "the trickled body lasted %.1f s", took);
+	expect_refusal(resp, closed, 408, "REQUEST_TIMEOUT");
+	free(resp);
+
+	int fd;
+	/* An idle keep-alive connection is not a slow head: it stays, and serves. */
+	fd = h_connect(srv.port);
+	const char *get = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+	cr_assert_eq(send(fd, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	resp = read_until_closed(fd, 0.5, &closed);
+	cr_expect(strncmp(resp, "HTTP/1.1 200", 12) == 0, "%s", resp);
+	free(resp);
+	usleep(1600 * 1000); /* idle past the head deadline on purpose */
+	cr_assert_eq(send(fd, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+	resp = read_until_closed(fd, 0.5, &closed);
+	cr_expect(strncmp(resp, "HTTP/1.1 200", 12) == 0, "idle connection lost: %s", resp);
+	cr_expect(!closed);
+	free(resp);
+	close(fd);
+
+	/* The refusals are in the access log. */
+	cr_expect(wait_log("\"status\":408", 5), "no access line for the 408s");
+}
+
+/* --- request smuggling: conflicting lengths ----------------------------------------------------
+ */
+
+Test(security, conflicting_content_length_or_transfer_encoding_is_400_and_closed)
+{
+	bool closed;
+	/* Two lengths: were the first believed, "GET /health" would be a second request. */
+	static const char two[] =
+	    "POST /api/auth/login HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 2\r\n"
+	    "Content-Length: 40\r\n\r\n{}GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+	char *resp = raw(two, sizeof(two) - 1, &closed);
+	expect_refusal(resp, closed, 400, "BAD_REQUEST");
+	cr_expect_null(strstr(resp + 12, "HTTP/1.1"), "a second answer:\n%s", resp);
+	free(resp);
+	static const char both[] =
+	    "POST /api/auth/login HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 5\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+	resp = raw(both, sizeof(both) - 1, &closed);
+	expect_refusal(resp, closed, 400, "BAD_REQUEST");
+	free(resp);
+	static const char te_twice[] =
+	    "POST /api/auth/login HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\n\r\n";
+	resp = raw(te_twice, sizeof(te_twice) - 1, &closed);
+	expect_refusal(resp, closed, 400, "BAD_REQUEST");
+	free(resp);
+	/* The same length twice is harmless and served. */
+	static const char same[] = "GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
+				   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	resp = raw(same, sizeof(same) - 1, &closed);
+	cr_expect(strncmp(resp, "HTTP/1.1 200", 12) == 0, "%s", resp);
+	free(resp);
+}
+
+/* --- every answer in the envelope ----------------------------------------------------------------
+ */
+
+Test(security, what_evhttp_refused_with_html_is_answered_in_the_envelope)
+{
+	bool closed;
+	static const char big[] = "POST /webhooks/ml HTTP/1.1\r\nHost: t\r\nContent-Type: "
+				  "application/json\r\nContent-Length: 2000000\r\n\r\n";
+	char *resp = raw(big, sizeof(big) - 1, &closed);
+	expect_refusal(resp, closed, 413, "PAYLOAD_TOO_LARGE");
+	free(resp);
+
+	size_t n = 48 * 1024;
+	char *huge = malloc(n + 128);
+	int at = snprintf(huge, 128, "GET /health HTTP/1.1\r\nHost: t\r\nX-Big: ");
+	memset(huge + at, 'a', n);
+	strcpy(huge + at + n, "\r\n\r\n");
+	resp = raw(huge, strlen(huge), &closed);
+	expect_refusal(resp, closed, 431, "HEADERS_TOO_LARGE");
+	free(resp);
+
+	at = snprintf(huge, 128, "GET /health?x=");
+	memset(huge + at, 'b', 20000);
+	strcpy(huge + at + 20000, " HTTP/1.1\r\nHost: t\r\n\r\n");
+	resp = raw(huge, strlen(huge), &closed);
+	expect_refusal(resp, closed, 414, "URI_TOO_LONG");
+	free(resp);
+	free(huge);
+
+	const char *refused[][3] = {
+	    {"TRACE / HTTP/1.1\r\nHost: t\r\n\r\n", "405", "METHOD_NOT_ALLOWED"},
+	    {"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n", "405",
+	     "METHOD_NOT_ALLOWED"},
+	    {"BREW /pot HTTP/1.1\r\nHost: t\r\n\r\n", "405", "METHOD_NOT_ALLOWED"},
+	    {"hello\r\n\r\n", "400", "BAD_REQUEST"},
+	    {"GET /health HTTP/9.9\r\nHost: t\r\n\r\n", "400", "BAD_REQUEST"},
+	    {"GET /health HTTP/1.1\r\nNo colon here\r\n\r\n", "400", "BAD_REQUEST"},
+	    {"GET /he\x01lth HTTP/1.1\r\nHost: t\r\n\r\n", "400", "BAD_REQUEST"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+		resp = raw(refused[i][0], strlen(refused[i][0]), &closed);
+		expect_refusal(resp, closed, atoi(refused[i][1]), refused[i][2]);
+		free(resp);
+	}
+	/* Each has its access-log line. */
+	const char *statuses[] = {"\"status\":413", "\"status\":431", "\"status\":414",
+				  "\"status\":405", "\"status\":400"};
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(*statuses); i++)
+		cr_expect(wait_log(statuses[i], 5), "no access line with %s", statuses[i]);
+	/* And the server still serves. */
+	h_resp_t r = h_http("GET", h_url(&srv, "/health"), NULL, NULL);
+	cr_expect_eq(r.status, 200);
+	h_resp_free(&r);
+}
