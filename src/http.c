@@ -74,7 +74,8 @@ struct http_server {
 	struct conn **by_fd;
 	size_t nby_fd;
 	struct event *sweep;
-	size_t hard_cap; /* the largest body evhttp takes */
+	size_t hard_cap;		   /* the largest body evhttp takes */
+	TAILQ_HEAD(, lingering) lingering; /* refused connections still being read out */
 };
 
 /* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
@@ -128,6 +129,7 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 						EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(s->http, http_dispatch, s);
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->lingering);
 	evhttp_set_bevcb(s->http, conn_new, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, conn_sweep, s);
 	struct timeval sweep_tv = {0, SWEEP_MS * 1000};
@@ -871,6 +873,8 @@ static conn_t *conn_of(http_server_t *s, struct evhttp_connection *evcon)
 /* After a refusal: keep reading (and dropping) what the client still sends for a moment, so
  * that closing with unread data does not reset the connection before it reads the answer. */
 typedef struct lingering {
+	TAILQ_ENTRY(lingering) link;
+	http_server_t *srv;
 	struct event *ev;
 	int fd;
 	int64_t until_ms;
@@ -888,17 +892,21 @@ static void linger_read(evutil_socket_t fd, short what, void *arg)
 	bool again = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 	if (again && l->dropped < 1024 * 1024 && now_ms() < l->until_ms)
 		return;
+	TAILQ_REMOVE(&l->srv->lingering, l, link);
 	event_free(l->ev);
 	close(l->fd);
 	free(l);
 }
 
-static void linger(struct event_base *base, int fd)
+static void linger(http_server_t *s, int fd)
 {
+	struct event_base *base = s->base;
 	int dfd = dup(fd);
 	if (dfd < 0)
 		return;
 	lingering_t *l = xcalloc(1, sizeof(*l));
+	l->srv = s;
+	TAILQ_INSERT_TAIL(&s->lingering, l, link);
 	l->fd = dfd;
 	l->until_ms = now_ms() + LINGER_MS;
 	l->ev = event_new(base, dfd, EV_READ | EV_PERSIST, linger_read, l);
@@ -956,7 +964,7 @@ static void conn_close_now(evutil_socket_t fd, short what, void *arg)
 	access_log(&r, c->target[0] ? c->target : "-", c->status, blen, 0);
 	observe(&r, c->status, 0);
 	if (c->fd >= 0)
-		linger(s->base, c->fd);
+		linger(s, c->fd);
 	evhttp_connection_free(c->evcon); /* runs conn_closed, which frees c */
 }
 
@@ -1305,4 +1313,11 @@ static void conn_free_all(http_server_t *s)
 		free(c);
 	}
 	free(s->by_fd);
+	lingering_t *l;
+	while ((l = TAILQ_FIRST(&s->lingering))) {
+		TAILQ_REMOVE(&s->lingering, l, link);
+		event_free(l->ev);
+		close(l->fd);
+		free(l);
+	}
 }
