@@ -4,6 +4,7 @@
 #define SH_AUTH_H
 
 #include "app.h"
+#include "http.h"
 
 typedef struct auth auth_t;
 
@@ -14,5 +15,10 @@ void auth_install(app_t *app);
  * or a tenant's (other processes hear of it through NOTIFY sh_auth). */
 void auth_forget(app_t *app);
 void auth_free(app_t *app);
+/* Deny the request's own access token (signing out) until it expires. */
+void auth_revoke_token(req_t *r);
+/* Deny every access token of the user issued up to now (a session revoked for a reused
+ * refresh token; the user's other sessions refresh and carry on). */
+void auth_revoke_user(app_t *app, const char *user_id);
 
 #endif

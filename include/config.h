@@ -23,7 +23,9 @@ typedef struct config {
 	int workers;
 	size_t max_body;
 	int shutdown_timeout_s;
-	int http_idle_timeout_s; /* a keep-alive connection silent this long is closed */
+	int http_idle_timeout_s;   /* a keep-alive connection silent this long is closed */
+	int http_header_timeout_s; /* a request head must arrive within this, from its first byte */
+	int http_body_timeout_s;   /* and its body within this, from the end of the head */
 	int jwt_ttl_s;
 	int rate_limit_per_minute;
 	int job_concurrency;
@@ -39,6 +41,7 @@ typedef struct config {
 	 * a channel without any. */
 	void **channel_cfg;
 	char *webhook_allow_ips, *trusted_proxies;
+	char *metrics_token; /* METRICS_TOKEN: when set, /metrics needs Authorization: Bearer it */
 } config_t;
 
 /* Reads the settings through `get` (getenv in production, a table in tests). On a missing or bad

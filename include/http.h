@@ -53,6 +53,7 @@ struct req {
 	struct evkeyvalq *query;
 	struct evkeyvalq query_store;
 	bool query_parsed;
+	bool query_bad; /* the query string could not be parsed: every parameter reads absent */
 	bool answered;
 	bool held; /* not answered in its own turn: its connection is held readable (http.c) */
 };
@@ -78,6 +79,9 @@ void http_continue(req_t *r);
 const char *http_param(const req_t *r, const char *name);
 const char *http_query(req_t *r, const char *name);
 const char *http_header(const req_t *r, const char *name);
+/* False when the request has a query string that could not be parsed (a list route says so
+ * instead of answering as if no filter had been given). */
+bool http_query_valid(req_t *r);
 /* The request body as received (the bytes r->body was parsed from); *len 0 when there is none. */
 const char *http_body_raw(const req_t *r, size_t *len);
 void http_set_header(req_t *r, const char *name, const char *value);

@@ -1,7 +1,10 @@
 /* Request limits kept in Redis so every process shares them: a general fixed-window limit per
- * user (per client address before sign-in) on /api, and the failed-login counters per e-mail and
- * per address. When Redis is down the general limit fails open; login falls back to counters
- * kept in this process, so it fails closed after the same number of local failures. */
+ * user (per client address before sign-in) on /api, and the failed-login counters per (address,
+ * e-mail) and per e-mail. Nothing counts per address alone: an office behind one NAT must not
+ * lock itself out because someone there mistyped other e-mails (guessing across many e-mails
+ * from one address still meets the general per-address limit and argon2's cost). When Redis is
+ * down the general limit fails open; login falls back to counters kept in this process, so it
+ * fails closed after the same number of local failures. */
 #ifndef SH_THROTTLE_H
 #define SH_THROTTLE_H
 
@@ -10,8 +13,8 @@
 #include "app.h"
 
 #define LOGIN_WINDOW_S	    900 /* 15 minutes from the first failure */
-#define LOGIN_MAX_PER_EMAIL 5
-#define LOGIN_MAX_PER_IP    50
+#define LOGIN_MAX_PER_PAIR  5	/* failures for one e-mail from one address */
+#define LOGIN_MAX_PER_EMAIL 10	/* failures for one e-mail from any address */
 
 typedef struct throttle throttle_t;
 
@@ -26,6 +29,6 @@ typedef void (*throttle_login_cb)(bool allowed, int retry_after_s, void *arg);
 void throttle_login_check(app_t *app, const char *email, const char *ip, throttle_login_cb cb,
 			  void *arg);
 void throttle_login_failed(app_t *app, const char *email, const char *ip);
-void throttle_login_succeeded(app_t *app, const char *email);
+void throttle_login_succeeded(app_t *app, const char *email, const char *ip);
 
 #endif

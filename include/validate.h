@@ -40,4 +40,25 @@ bool validate_phone(const char *s);
 /* ?page= and ?limit= (1-based page, limit 1..100, default 25); problems into details. */
 void validate_page(req_t *r, int *page, int *limit, json_t **details);
 
+/* Query parameters, checked before any SQL sees them. Each returns NULL when the parameter is
+ * absent or empty, and adds a problem naming it to *details when it is present but bad (then
+ * its return value must not be used). */
+/* An integer from min to max (digits only); dflt when absent. */
+int validate_query_int(req_t *r, const char *name, int dflt, int min, int max, json_t **details);
+/* Free text: valid UTF-8 without control characters, at most max characters. */
+const char *validate_query_text(req_t *r, const char *name, size_t max, json_t **details);
+/* A UUID. */
+const char *validate_query_uuid(req_t *r, const char *name, json_t **details);
+/* One of allowed (NULL-terminated). */
+const char *validate_query_enum(req_t *r, const char *name, const char *const *allowed,
+				json_t **details);
+/* An ISO-8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM[:SS[.fraction]] with Z or
+ * +HH:MM / -HH:MM; none means UTC) that exists in the calendar, years 1970 to 9999. A '+'
+ * that the query string turned into a space is read back as '+'. Returns a copy. */
+const char *validate_query_time(req_t *r, const char *name, json_t **details);
+
+/* Pure checks behind them (unit-tested). */
+bool validate_utf8_text(const char *s, size_t max_chars);
+bool validate_iso_time(const char *s);
+
 #endif

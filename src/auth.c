@@ -12,7 +12,15 @@
  * this process empties it at once (auth_forget), so the very next request here sees it; other
  * processes see it when the notification arrives, about a millisecond after the commit. A
  * lookup that was in flight across a change is not cached. Entries also expire after
- * CACHE_TTL_MS in case a notification is lost with a silently dead connection. */
+ * CACHE_TTL_MS in case a notification is lost with a silently dead connection.
+ *
+ * Signing out and a reused refresh token must end access tokens too, not only the session's
+ * refresh tokens: a deny-list in Redis, each entry living as long as what it denies could
+ * (deny:jti:<jti> until the token's exp; deny:u:<user> = "tokens signed up to this ms",
+ * for one access-token lifetime). Every authenticated request reads both keys. When Redis
+ * does not answer, the check fails open: the list only shortens a window of at most JWT_TTL,
+ * the user's active flags still come from PostgreSQL, and /api stays up. Denials made by this
+ * process are also kept here, so they hold in this process even then. */
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
@@ -35,6 +43,7 @@ static const char user_state_sql[] = "SELECT u.role, u.active, t.active FROM use
 
 #define CACHE_SLOTS  4096 /* direct-mapped by the user id's hash; a collision is only a miss */
 #define CACHE_TTL_MS 60000
+#define DENY_LOCAL   1024 /* this process's own recent denials, kept for when Redis is down */
 
 typedef struct slot {
 	char user[40], tenant[40], role[24];
@@ -43,8 +52,18 @@ typedef struct slot {
 	int64_t until_ms;
 } slot_t;
 
+/* A denial made by this process: a token id, or a user's "issued up to" second. */
+typedef struct denial {
+	char jti[40], user[40];
+	long long cutoff_ms;
+	int64_t until_ms;
+} denial_t;
+
 struct auth {
 	pg_listener_t *listener;
+	denial_t denied[DENY_LOCAL]; /* a ring: the oldest is overwritten first */
+	unsigned ndenied;
+	metric_t *deny_errors, *denied_total;
 	uint64_t gen; /* bumped by every change heard of: older entries are void */
 	metric_t *hits, *misses;
 	slot_t slots[CACHE_SLOTS];
@@ -149,6 +168,106 @@ static void user_state(const PGresult *res, const char *err, void *arg)
 	decide(r, role, user_active, tenant_active);
 }
 
+/* The user's state, from the cache or PostgreSQL, then decide. */
+static void admit(req_t *r)
+{
+	app_t *app = r->app;
+	const slot_t *s = cached(app->auth, r->user_id, r->tenant_id);
+	if (s) {
+		metric_inc(app->auth->hits);
+		decide(r, s->role, s->user_active, s->tenant_active);
+		return;
+	}
+	metric_inc(app->auth->misses);
+	lookup_t *lk = arena_calloc(r->arena, 1, sizeof(*lk));
+	lk->r = r;
+	lk->gen = app->auth->gen;
+	const char *params[] = {r->user_id, r->tenant_id};
+	pg_query_prepared(app->pg, user_state_sql, 2, params, user_state, lk);
+}
+
+static void revoked(req_t *r)
+{
+	metric_inc(((app_t *)r->app)->auth->denied_total);
+	refuse(r, "TOKEN_INVALID", "The access token has been revoked; sign in again.");
+}
+
+static bool locally_denied(const auth_t *a, const access_claims_t *c)
+{
+	int64_t now = now_ms();
+	unsigned n = a->ndenied < DENY_LOCAL ? a->ndenied : DENY_LOCAL;
+	for (unsigned i = 0; i < n; i++) {
+		const denial_t *d = &a->denied[i];
+		if (d->until_ms <= now)
+			continue;
+		if (d->jti[0] ? strcmp(d->jti, c->jti) == 0
+			      : strcmp(d->user, c->sub) == 0 && tokens_issued_ms(c) <= d->cutoff_ms)
+			return true;
+	}
+	return false;
+}
+
+static void deny_reply(redisReply *reply, const char *err, void *arg)
+{
+	req_t *r = arg;
+	const access_claims_t *c = r->auth;
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+		metric_inc(((app_t *)r->app)->auth->deny_errors); /* fail open: see the top */
+		admit(r);
+		return;
+	}
+	const redisReply *jti = reply->element[0], *user = reply->element[1];
+	if (jti->type == REDIS_REPLY_STRING ||
+	    (user->type == REDIS_REPLY_STRING &&
+	     tokens_issued_ms(c) <= strtoll(user->str, NULL, 10))) {
+		revoked(r);
+		return;
+	}
+	admit(r);
+}
+
+static void ignore_reply(redisReply *reply, const char *err, void *arg)
+{
+	if (err || (reply && reply->type == REDIS_REPLY_ERROR))
+		log_warn("auth: deny-list write failed: %s", err ? err : reply->str);
+}
+
+static denial_t *remember(auth_t *a, int64_t until_ms)
+{
+	denial_t *d = &a->denied[a->ndenied++ % DENY_LOCAL];
+	memset(d, 0, sizeof(*d));
+	d->until_ms = until_ms;
+	return d;
+}
+
+void auth_revoke_token(req_t *r)
+{
+	app_t *app = r->app;
+	const access_claims_t *c = r->auth;
+	if (!c || !app->auth)
+		return;
+	long ttl = c->exp - (long)time(NULL);
+	if (ttl <= 0)
+		return;
+	denial_t *d = remember(app->auth, now_ms() + ttl * 1000);
+	snprintf(d->jti, sizeof(d->jti), "%s", c->jti);
+	redis_command(app->redis, ignore_reply, NULL, "SET deny:jti:%s 1 EX %ld", c->jti, ttl);
+}
+
+void auth_revoke_user(app_t *app, const char *user_id)
+{
+	if (!app->auth || !validate_uuid(user_id))
+		return;
+	long long now = (long long)wall_ms();
+	/* Tokens signed up to now live at most JWT_TTL more (plus the iat skew allowed). */
+	long ttl = app->cfg.jwt_ttl_s + TOKENS_CLOCK_SKEW_S + 1;
+	denial_t *d = remember(app->auth, now_ms() + ttl * 1000);
+	snprintf(d->user, sizeof(d->user), "%s", user_id);
+	d->cutoff_ms = now;
+	redis_command(app->redis, ignore_reply, NULL, "SET deny:u:%s %lld EX %ld", user_id, now,
+		      ttl);
+}
+
 static void auth_hook(req_t *r)
 {
 	app_t *app = r->app;
@@ -179,18 +298,14 @@ static void auth_hook(req_t *r)
 	}
 	r->user_id = arena_strdup(r->arena, c.sub);
 	r->tenant_id = arena_strdup(r->arena, c.tid);
-	const slot_t *s = cached(app->auth, r->user_id, r->tenant_id);
-	if (s) {
-		metric_inc(app->auth->hits);
-		decide(r, s->role, s->user_active, s->tenant_active);
+	access_claims_t *kept = arena_alloc(r->arena, sizeof(*kept));
+	*kept = c;
+	r->auth = kept;
+	if (locally_denied(app->auth, kept)) {
+		revoked(r);
 		return;
 	}
-	metric_inc(app->auth->misses);
-	lookup_t *lk = arena_calloc(r->arena, 1, sizeof(*lk));
-	lk->r = r;
-	lk->gen = app->auth->gen;
-	const char *params[] = {r->user_id, r->tenant_id};
-	pg_query_prepared(app->pg, user_state_sql, 2, params, user_state, lk);
+	redis_command(app->redis, deny_reply, r, "MGET deny:jti:%s deny:u:%s", c.jti, c.sub);
 }
 
 void auth_install(app_t *app)
@@ -205,6 +320,11 @@ void auth_install(app_t *app)
 	a->misses = metrics_counter(
 	    "sellerhub_auth_cache_misses_total",
 	    "Authenticated requests that read their user state from PostgreSQL", "");
+	a->deny_errors = metrics_counter(
+	    "sellerhub_auth_denylist_errors_total",
+	    "Access-token deny-list checks that Redis did not answer (admitted: fail open)", "");
+	a->denied_total = metrics_counter("sellerhub_auth_revoked_tokens_total",
+					  "Requests refused with a revoked access token", "");
 	app->auth = a;
 	http_add_hook(app->http, "/api", auth_hook, true);
 }

@@ -195,6 +195,8 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->max_body = (size_t)num(&l, "MAX_BODY_SIZE", 64 * 1024, 1024, 64L * 1024 * 1024);
 	c->shutdown_timeout_s = (int)num(&l, "SHUTDOWN_TIMEOUT", 10, 0, 600);
 	c->http_idle_timeout_s = (int)num(&l, "HTTP_IDLE_TIMEOUT", 60, 1, 3600);
+	c->http_header_timeout_s = (int)num(&l, "HTTP_HEADER_TIMEOUT", 10, 1, 600);
+	c->http_body_timeout_s = (int)num(&l, "HTTP_BODY_TIMEOUT", 30, 1, 3600);
 	c->jwt_ttl_s = (int)num(&l, "JWT_TTL", 900, 1, 86400);
 	c->rate_limit_per_minute = (int)num(&l, "RATE_LIMIT_PER_MINUTE", 600, 1, 1000000);
 	c->job_concurrency = (int)num(&l, "JOB_CONCURRENCY", 16, 0, 1024);
@@ -210,6 +212,9 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
+	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);
+	if (c->metrics_token && strlen(c->metrics_token) < 16)
+		fail(&l, "config: METRICS_TOKEN must be at least 16 characters");
 
 	const char *lists[] = {"WEBHOOK_ALLOW_IPS", c->webhook_allow_ips, "TRUSTED_PROXIES",
 			       c->trusted_proxies};
@@ -235,10 +240,12 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 
 void config_free(config_t *c)
 {
-	char **strs[] = {&c->bind,    &c->database_url,	     &c->redis_url,	  &c->jwt_secret,
-			 &c->app_url, &c->webhook_allow_ips, &c->trusted_proxies, &c->job_queue};
+	char **strs[] = {
+	    &c->bind,	  &c->database_url,	 &c->redis_url,	      &c->jwt_secret,
+	    &c->app_url,  &c->webhook_allow_ips, &c->trusted_proxies, &c->metrics_token,
+	    &c->job_queue};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
-		if (*strs[i] && strs[i] == &c->jwt_secret)
+		if (*strs[i] && (strs[i] == &c->jwt_secret || strs[i] == &c->metrics_token))
 			memset(*strs[i], 0,
 			       strlen(*strs[i])); /* don't leave secrets in freed memory */
 		free(*strs[i]);

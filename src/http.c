@@ -15,12 +15,14 @@
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define MAX_HOOKS      4
 #define STATUS_CLASSES 6 /* index 1..5 = 1xx..5xx */
@@ -28,6 +30,13 @@
  * past it reading pauses until the answer (evhttp then reads the rest), so it bounds memory, not
  * what a client may send. */
 #define HELD_INPUT_MAX (64 * 1024)
+/* What a request head may be: past these it is refused (431, 414) before evhttp's own limits
+ * (64 KiB) would answer with its HTML page. */
+#define HEAD_MAX  (32 * 1024)
+#define URL_MAX	  (8 * 1024)
+#define LINE_KEEP 160 /* the start of each head line kept for the checks */
+#define SWEEP_MS  250 /* how often the head and body deadlines are checked */
+#define LINGER_MS 2000
 
 typedef struct route_metrics {
 	metric_t *count[STATUS_CLASSES];
@@ -59,6 +68,14 @@ struct http_server {
 	void *drained_arg;
 	uint64_t rng;
 	netaddr_list_t *trusted; /* proxies whose X-Forwarded-For we believe */
+	/* Connections (see "connections" below): all of them in accept order, and by fd. */
+	TAILQ_HEAD(, conn) conns;
+	size_t nconns;
+	struct conn **by_fd;
+	size_t nby_fd;
+	struct event *sweep;
+	size_t hard_cap;		   /* the largest body evhttp takes */
+	TAILQ_HEAD(, lingering) lingering; /* refused connections still being read out */
 };
 
 /* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
@@ -72,6 +89,11 @@ static uint64_t next_random(http_server_t *s)
 }
 
 static void http_dispatch(struct evhttp_request *ev, void *arg);
+static struct bufferevent *conn_new(struct event_base *base, void *arg);
+static void conn_sweep(evutil_socket_t fd, short what, void *arg);
+static void conn_free_all(http_server_t *s);
+static void conn_busy(http_server_t *s, struct evhttp_connection *evcon);
+static void conn_idle(http_server_t *s, struct evhttp_connection *evcon);
 
 static double in_flight_read(void *arg)
 {
@@ -98,6 +120,7 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	/* evhttp refuses bodies past its own cap with a bare page; ours answers in the envelope
 	 * below it, so evhttp's cap only bounds memory for absurd bodies. */
 	size_t hard_cap = cfg->max_body * 8 > 1024 * 1024 ? cfg->max_body * 8 : 1024 * 1024;
+	s->hard_cap = hard_cap;
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)hard_cap);
 	evhttp_set_max_headers_size(s->http, 64 * 1024);
 	evhttp_set_timeout(s->http, cfg->http_idle_timeout_s);
@@ -105,6 +128,12 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 						EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
 						EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(s->http, http_dispatch, s);
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->lingering);
+	evhttp_set_bevcb(s->http, conn_new, s);
+	s->sweep = event_new(base, -1, EV_PERSIST, conn_sweep, s);
+	struct timeval sweep_tv = {0, SWEEP_MS * 1000};
+	event_add(s->sweep, &sweep_tv);
 	metrics_gauge_fn("sellerhub_http_requests_in_flight", "HTTP requests being handled", "",
 			 in_flight_read, s);
 	return s;
@@ -136,7 +165,9 @@ void http_server_free(http_server_t *s)
 		return;
 	if (s->drain_timer)
 		event_free(s->drain_timer);
+	event_free(s->sweep);
 	evhttp_free(s->http);
+	conn_free_all(s);
 	router_each(s->router, free_route_data, NULL);
 	router_free(s->router);
 	netaddr_list_free(s->trusted);
@@ -226,8 +257,16 @@ const char *http_query(req_t *r, const char *name)
 		TAILQ_INIT(&r->query_store);
 		if (q && evhttp_parse_query_str(q, &r->query_store) == 0)
 			r->query = &r->query_store;
+		else if (q)
+			r->query_bad = true;
 	}
 	return r->query ? evhttp_find_header(r->query, name) : NULL;
+}
+
+bool http_query_valid(req_t *r)
+{
+	http_query(r, "");
+	return !r->query_bad;
 }
 
 const char *http_header(const req_t *r, const char *name)
@@ -288,6 +327,9 @@ json_t *http_problem(json_t *details, const char *field, const char *problem)
 static void reply_complete(struct evhttp_request *ev, void *arg)
 {
 	http_server_t *s = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	if (evcon)
+		conn_idle(s, evcon);
 	if (s->unflushed)
 		s->unflushed--;
 	maybe_drained(s);
@@ -341,13 +383,12 @@ static char *put_uint(char *o, unsigned long long v)
 
 /* One line per request, rendered by hand without printf: this runs for every request,
  * including /health. Each field is bounded, so the line always fits. */
-static void access_log(req_t *r, int status, size_t bytes, double ms)
+static void access_log(req_t *r, const char *uri, int status, size_t bytes, double ms)
 {
 	if (!log_enabled(LOG_INFO))
 		return;
 	char ts[32], raw[400], path[512], line[1024];
 	iso8601_utc(wall_ms(), ts, sizeof(ts));
-	const char *uri = evhttp_request_get_uri(r->ev);
 	size_t plen = strcspn(uri, "?"); /* never the query: it may carry codes or states */
 	if (plen > sizeof(raw) - 1)
 		plen = sizeof(raw) - 1;
@@ -476,7 +517,7 @@ static void finish(req_t *r, int status, const char *content_type, const char *b
 	if (body && len && !head)
 		evbuffer_add(out, body, len);
 	double ms = (double)(now_us() - r->start_us) / 1000.0;
-	access_log(r, status, len, ms);
+	access_log(r, evhttp_request_get_uri(r->ev), status, len, ms);
 	observe(r, status, ms / 1000.0);
 
 	struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
@@ -532,6 +573,16 @@ void http_redirect(req_t *r, int status, const char *location)
 
 /* --- dispatch ------------------------------------------------------------------------------ */
 
+static void new_request_id(http_server_t *s, char id[65])
+{
+	uint64_t a = next_random(s), b = next_random(s);
+	/* Shaped like a UUIDv4 so log tooling treats it as one. */
+	snprintf(id, 65, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+		 (unsigned)((b >> 48) & 0x3fff) | 0x8000,
+		 (unsigned long long)(b & 0xffffffffffffULL));
+}
+
 static void request_id(req_t *r)
 {
 	const char *given = http_header(r, "X-Request-Id");
@@ -545,12 +596,7 @@ static void request_id(req_t *r)
 			return;
 		}
 	}
-	uint64_t a = next_random(r->srv), b = next_random(r->srv);
-	/* Shaped like a UUIDv4 so log tooling treats it as one. */
-	snprintf(r->id, sizeof(r->id), "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
-		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-		 (unsigned)((b >> 48) & 0x3fff) | 0x8000,
-		 (unsigned long long)(b & 0xffffffffffffULL));
+	new_request_id(r->srv, r->id);
 }
 
 static void peer_address(req_t *r)
@@ -586,24 +632,37 @@ const char *http_method_name(enum evhttp_cmd_type t)
 	}
 }
 
-static bool origin_allowed(const config_t *cfg, const char *origin)
+/* An origin listed by name may send credentials; "*" admits any other origin without them
+ * (a wildcard that also allowed credentials would let every site act as the signed-in user).
+ * "null" (sandboxed frames, file: pages, some redirects) is never admitted, even when listed.
+ * Returns 0 (refused), 1 (any origin, no credentials) or 2 (listed, with credentials). */
+static int origin_allowed(const config_t *cfg, const char *origin)
 {
-	for (char **o = cfg->cors_origins; o && *o; o++)
-		if (strcmp(*o, "*") == 0 || strcmp(*o, origin) == 0)
-			return true;
-	return false;
+	if (!*origin || strcmp(origin, "null") == 0)
+		return 0;
+	int found = 0;
+	for (char **o = cfg->cors_origins; o && *o; o++) {
+		if (strcmp(*o, origin) == 0)
+			return 2;
+		if (strcmp(*o, "*") == 0)
+			found = 1;
+	}
+	return found;
 }
 
 /* Returns true when it answered (a preflight). */
 static bool cors(req_t *r)
 {
 	const char *origin = http_header(r, "Origin");
-	if (!origin || !origin_allowed(r->srv->cfg, origin))
+	int allowed = origin ? origin_allowed(r->srv->cfg, origin) : 0;
+	if (!allowed)
 		return false;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-	evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
-	evhttp_add_header(h, "Vary", "Origin");
-	evhttp_add_header(h, "Access-Control-Allow-Credentials", "true");
+	evhttp_add_header(h, "Access-Control-Allow-Origin", allowed == 2 ? origin : "*");
+	if (allowed == 2) {
+		evhttp_add_header(h, "Vary", "Origin");
+		evhttp_add_header(h, "Access-Control-Allow-Credentials", "true");
+	}
 	evhttp_add_header(h, "Access-Control-Expose-Headers",
 			  "X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, "
 			  "RateLimit-Reset");
@@ -746,6 +805,9 @@ static void dispatch(http_server_t *s, struct evhttp_request *ev)
 static void http_dispatch(struct evhttp_request *ev, void *arg)
 {
 	http_server_t *s = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	if (evcon)
+		conn_busy(s, evcon);
 	dispatch(s, ev);
 	req_t *r = s->dispatching; /* still unanswered: the answer comes in a later turn */
 	s->dispatching = NULL;
@@ -753,5 +815,509 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	if (conn) {
 		r->held = true;
 		hold(s, conn);
+	}
+}
+
+/* --- connections: what evhttp does not check ------------------------------------------------ */
+
+/* evhttp (libevent 2.1) answers some problems itself, with an HTML page and no hook to change
+ * it: request heads and URLs past its limits, bodies past its cap, methods it does not take,
+ * malformed lines. It lets a client trickle a request head forever (every byte restarts its
+ * read timeout), and takes two different Content-Length headers (the first wins), which behind
+ * a proxy that believes the other one is request smuggling. So each connection also has a
+ * conn_t. A callback on its input buffer sees every byte before evhttp parses it and checks the
+ * request head as it streams in; on a problem it answers in the envelope itself (with a request
+ * id, the security headers and an access-log line), drops what evhttp has not parsed, and
+ * closes. One periodic sweep enforces the head and body deadlines (HTTP_HEADER_TIMEOUT,
+ * HTTP_BODY_TIMEOUT). A connection's requests are checked one at a time: while one is being
+ * handled (CONN_BUSY) the bytes behind it wait, and are checked once its answer is written. */
+
+enum conn_state {
+	CONN_IDLE,    /* between requests */
+	CONN_HEAD,    /* a request head is arriving: since_ms is its first byte */
+	CONN_BODY,    /* its body: since_ms is the end of the head */
+	CONN_BUSY,    /* evhttp handed the request over: no deadline until the answer is out */
+	CONN_REFUSED, /* answered by refuse(); closing */
+};
+
+typedef struct conn {
+	TAILQ_ENTRY(conn) link; /* s->conns, in accept order */
+	http_server_t *srv;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon; /* NULL until attached */
+	struct event ev;		 /* attach, then the close after a refusal */
+	int fd;
+	enum conn_state state;
+	int64_t since_ms;
+	/* the head being checked */
+	size_t head_bytes, line_len, body_bytes;
+	bool first_line, cr, has_cl, has_te, chunked;
+	long long cl;
+	char line[LINE_KEEP];
+	char method[16], target[200]; /* for the access log of a refusal */
+	/* the refusal */
+	int status;
+	const char *code, *message;
+	char ip[64];
+} conn_t;
+
+static conn_t *conn_of(http_server_t *s, struct evhttp_connection *evcon)
+{
+	int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+	if (fd < 0 || (size_t)fd >= s->nby_fd)
+		return NULL;
+	conn_t *c = s->by_fd[fd];
+	return c && c->evcon == evcon ? c : NULL;
+}
+
+/* After a refusal: keep reading (and dropping) what the client still sends for a moment, so
+ * that closing with unread data does not reset the connection before it reads the answer. */
+typedef struct lingering {
+	TAILQ_ENTRY(lingering) link;
+	http_server_t *srv;
+	struct event *ev;
+	int fd;
+	int64_t until_ms;
+	size_t dropped;
+} lingering_t;
+
+static void linger_read(evutil_socket_t fd, short what, void *arg)
+{
+	lingering_t *l = arg;
+	char buf[4096];
+	ssize_t n = 0;
+	if (what & EV_READ)
+		while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			l->dropped += (size_t)n;
+	bool again = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	if (again && l->dropped < 1024 * 1024 && now_ms() < l->until_ms)
+		return;
+	TAILQ_REMOVE(&l->srv->lingering, l, link);
+	event_free(l->ev);
+	close(l->fd);
+	free(l);
+}
+
+static void linger(http_server_t *s, int fd)
+{
+	struct event_base *base = s->base;
+	int dfd = dup(fd);
+	if (dfd < 0)
+		return;
+	lingering_t *l = xcalloc(1, sizeof(*l));
+	l->srv = s;
+	TAILQ_INSERT_TAIL(&s->lingering, l, link);
+	l->fd = dfd;
+	l->until_ms = now_ms() + LINGER_MS;
+	l->ev = event_new(base, dfd, EV_READ | EV_PERSIST, linger_read, l);
+	struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
+	event_add(l->ev, &tv);
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	default:
+		return "Service Unavailable";
+	}
+}
+
+/* Writes the refusal straight to the socket (it is small, the connection idle), logs it like
+ * any answer, then lets evhttp free the connection. */
+static void conn_close_now(evutil_socket_t fd, short what, void *arg)
+{
+	conn_t *c = arg;
+	http_server_t *s = c->srv;
+	req_t r = {.srv = s, .method = c->method[0] ? c->method : "OTHER", .start_us = now_us()};
+	snprintf(r.client_ip, sizeof(r.client_ip), "%s", c->ip);
+	new_request_id(s, r.id);
+	char *body = envelope_error(c->code, c->message, NULL);
+	size_t blen = strlen(body);
+	char head[640];
+	int hlen = snprintf(
+	    head, sizeof(head),
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\nX-Request-Id: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+	    "Referrer-Policy: no-referrer\r\nCache-Control: no-store\r\n%s\r\n",
+	    c->status, reason(c->status), blen, r.id,
+	    c->status == 405 ? "Allow: GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD\r\n" : "");
+	struct iovec iov[2] = {{head, (size_t)hlen}, {body, blen}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+	if (c->fd >= 0 && sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("http: refusal to %s not written: %s", c->ip, strerror(errno));
+	free(body);
+	access_log(&r, c->target[0] ? c->target : "-", c->status, blen, 0);
+	observe(&r, c->status, 0);
+	if (c->fd >= 0)
+		linger(s, c->fd);
+	evhttp_connection_free(c->evcon); /* runs conn_closed, which frees c */
+}
+
+static void refuse(conn_t *c, int status, const char *code, const char *message)
+{
+	if (c->state == CONN_REFUSED)
+		return;
+	c->state = CONN_REFUSED;
+	c->status = status;
+	c->code = code;
+	c->message = message;
+	/* Nothing more reaches evhttp: what it has not parsed is dropped, reading stops. */
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->evcon)
+		event_active(&c->ev, EV_TIMEOUT, 0);
+}
+
+static bool method_known(const char *m)
+{
+	static const char *const ok[] = {"GET",	  "POST",    "PUT",  "DELETE",
+					 "PATCH", "OPTIONS", "HEAD", NULL};
+	for (const char *const *k = ok; *k; k++)
+		if (strcmp(*k, m) == 0)
+			return true;
+	return false;
+}
+
+/* The request line: METHOD SP target SP HTTP/1.x, printable, the method one we serve. */
+static void request_line(conn_t *c, const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+	size_t mlen = sp ? (size_t)(sp - line) : len;
+	snprintf(c->method, sizeof(c->method), "%.*s", (int)(mlen < 15 ? mlen : 15), line);
+	if (sp) {
+		const char *t = sp + 1;
+		size_t tlen = strcspn(t, " ");
+		snprintf(c->target, sizeof(c->target), "%.*s",
+			 (int)(tlen < sizeof(c->target) - 1 ? tlen : sizeof(c->target) - 1), t);
+	}
+	bool token = mlen > 0 && mlen < 16;
+	for (size_t i = 0; token && i < mlen; i++)
+		token = line[i] >= 'A' && line[i] <= 'Z';
+	if (!token) {
+		refuse(c, 400, "BAD_REQUEST", "The request line is not valid HTTP.");
+		return;
+	}
+	if (!method_known(c->method)) {
+		refuse(c, 405, "METHOD_NOT_ALLOWED", "This method is not allowed here.");
+		return;
+	}
+	/* The version ends the line; it was kept whole unless the line is longer than LINE_KEEP,
+	 * which only a long target makes (evhttp checks the version of those). */
+	if (c->line_len < LINE_KEEP && (len < 9 ||
+					(strncmp(line + len - 9, " HTTP/1.1", 9) != 0 &&
+					 strncmp(line + len - 9, " HTTP/1.0", 9) != 0) ||
+					memchr(line, ' ', len) == line + len - 9)) {
+		refuse(c, 400, "BAD_REQUEST", "The request line is not valid HTTP.");
+		return;
+	}
+}
+
+static bool name_is(const char *line, size_t nlen, const char *name)
+{
+	return strlen(name) == nlen && strncasecmp(line, name, nlen) == 0;
+}
+
+static void head_done(conn_t *c)
+{
+	http_server_t *s = c->srv;
+	if (c->has_cl && c->has_te) {
+		refuse(c, 400, "BAD_REQUEST",
+		       "Content-Length and Transfer-Encoding must not come together.");
+		return;
+	}
+	if (c->has_cl && (size_t)c->cl > s->hard_cap) {
+		refuse(c, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+		return;
+	}
+	c->state = CONN_BODY;
+	c->since_ms = now_ms();
+	c->body_bytes = 0;
+}
+
+/* One header line (without its CR LF); only the first LINE_KEEP - 1 bytes are in line. */
+static void header_line(conn_t *c, const char *line, size_t len)
+{
+	if (len == 0) {
+		head_done(c);
+		return;
+	}
+	if (line[0] == ' ' || line[0] == '\t') {
+		refuse(c, 400, "BAD_REQUEST", "Folded header lines are not accepted.");
+		return;
+	}
+	const char *colon = memchr(line, ':', len);
+	if (!colon) {
+		if (c->line_len < LINE_KEEP)
+			refuse(c, 400, "BAD_REQUEST", "A header line has no name.");
+		return; /* a name longer than what is kept: not one of ours */
+	}
+	size_t nlen = (size_t)(colon - line);
+	const char *v = colon + 1, *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	size_t vlen = (size_t)(end - v);
+	if (name_is(line, nlen, "Content-Length")) {
+		long long n = 0;
+		bool ok = vlen > 0 && vlen <= 18 && c->line_len < LINE_KEEP;
+		for (size_t i = 0; ok && i < vlen; i++) {
+			ok = v[i] >= '0' && v[i] <= '9';
+			n = n * 10 + (v[i] - '0');
+		}
+		if (!ok) {
+			refuse(c, 400, "BAD_REQUEST", "Content-Length must be a number.");
+			return;
+		}
+		if (c->has_cl && n != c->cl) {
+			refuse(c, 400, "BAD_REQUEST",
+			       "The request has conflicting Content-Length "
+			       "headers.");
+			return;
+		}
+		c->has_cl = true;
+		c->cl = n;
+	} else if (name_is(line, nlen, "Transfer-Encoding")) {
+		if (c->has_te || vlen != 7 || strncasecmp(v, "chunked", 7) != 0) {
+			refuse(c, 400, "BAD_REQUEST",
+			       "Transfer-Encoding other than one \"chunked\" is not accepted.");
+			return;
+		}
+		c->has_te = c->chunked = true;
+	}
+}
+
+static void line_done(conn_t *c)
+{
+	size_t kept = c->line_len < LINE_KEEP ? c->line_len : LINE_KEEP - 1;
+	size_t len = kept;
+	if (c->cr && len == c->line_len && len > 0)
+		len--; /* the CR before the LF */
+	c->line[kept] = '\0';
+	if (c->first_line) {
+		c->first_line = false;
+		request_line(c, c->line, len);
+	} else {
+		header_line(c, c->line, len);
+	}
+	c->line_len = 0;
+	c->cr = false;
+}
+
+/* Checks n bytes of a request head; how many it took (it stops after the end of the head or
+ * at a refusal). */
+static size_t scan_bytes(conn_t *c, const unsigned char *b, size_t n)
+{
+	size_t k = 0;
+	while (k < n && (c->state == CONN_IDLE || c->state == CONN_HEAD)) {
+		unsigned char ch = b[k++];
+		if (c->state == CONN_IDLE) {
+			if (ch == '\r' || ch == '\n')
+				continue; /* blank lines between requests */
+			c->state = CONN_HEAD;
+			c->since_ms = now_ms();
+			c->head_bytes = c->line_len = 0;
+			c->first_line = true;
+			c->cr = c->has_cl = c->has_te = c->chunked = false;
+			c->method[0] = c->target[0] = '\0';
+		}
+		if (++c->head_bytes > HEAD_MAX) {
+			refuse(c, 431, "HEADERS_TOO_LARGE", "The request head is too large.");
+			break;
+		}
+		if (ch == '\n') {
+			line_done(c);
+			continue;
+		}
+		if (c->first_line && (ch < 0x20 || ch >= 0x7f) && ch != '\r') {
+			refuse(c, 400, "BAD_REQUEST", "The request line is not valid HTTP.");
+			break;
+		}
+		c->cr = ch == '\r';
+		if (c->line_len < LINE_KEEP - 1)
+			c->line[c->line_len] = (char)ch;
+		c->line_len++;
+		if (c->first_line && c->line_len > URL_MAX) {
+			refuse(c, 414, "URI_TOO_LONG", "The request URL is too long.");
+			break;
+		}
+	}
+	return k;
+}
+
+/* Checks the bytes of in from offset `from` on, until the end of a request head. */
+static void conn_scan(conn_t *c, struct evbuffer *in, size_t from)
+{
+	size_t len = evbuffer_get_length(in);
+	struct evbuffer_ptr p;
+	while (from < len && (c->state == CONN_IDLE || c->state == CONN_HEAD)) {
+		if (evbuffer_ptr_set(in, &p, from, EVBUFFER_PTR_SET) != 0)
+			return;
+		struct evbuffer_iovec v[8];
+		int nv = evbuffer_peek(in, (ev_ssize_t)(len - from), &p, v, 8);
+		if (nv <= 0)
+			return;
+		for (int i = 0; i < nv && i < 8 && from < len; i++) {
+			size_t n = v[i].iov_len < len - from ? v[i].iov_len : len - from;
+			size_t k = scan_bytes(c, v[i].iov_base, n);
+			from += k;
+			if (k < n)
+				break;
+		}
+	}
+	if (c->state == CONN_BODY)
+		c->body_bytes += len - from;
+}
+
+static void conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	conn_t *c = arg;
+	if (!info->n_added)
+		return;
+	switch (c->state) {
+	case CONN_REFUSED:
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	case CONN_BUSY:
+		return;
+	case CONN_BODY:
+		c->body_bytes += info->n_added;
+		/* A chunked body has no length up front: stop it once it is past evhttp's cap. */
+		if (c->chunked && c->body_bytes > c->srv->hard_cap + 64 * 1024)
+			refuse(c, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+		return;
+	case CONN_IDLE:
+	case CONN_HEAD:
+		conn_scan(c, in, evbuffer_get_length(in) - info->n_added);
+		return;
+	}
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	conn_t *c = arg;
+	http_server_t *s = c->srv;
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_input, c);
+	event_del(&c->ev);
+	if (c->fd >= 0 && (size_t)c->fd < s->nby_fd && s->by_fd[c->fd] == c)
+		s->by_fd[c->fd] = NULL;
+	TAILQ_REMOVE(&s->conns, c, link);
+	s->nconns--;
+	free(c);
+}
+
+/* Runs right after the accept, before any I/O on the socket: evhttp has made the connection. */
+static void conn_attach(evutil_socket_t unused, short what, void *arg)
+{
+	conn_t *c = arg;
+	http_server_t *s = c->srv;
+	void *evcon = NULL;
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
+	c->evcon = evcon;
+	c->fd = bufferevent_getfd(c->bev);
+	evhttp_connection_set_closecb(c->evcon, conn_closed, c);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	evhttp_connection_get_peer(c->evcon, &addr, &port);
+	snprintf(c->ip, sizeof(c->ip), "%s", addr ? addr : "");
+	if (c->fd >= 0) {
+		if ((size_t)c->fd >= s->nby_fd) {
+			size_t n = (size_t)c->fd * 2 + 64;
+			s->by_fd = xrealloc(s->by_fd, n * sizeof(*s->by_fd));
+			memset(s->by_fd + s->nby_fd, 0, (n - s->nby_fd) * sizeof(*s->by_fd));
+			s->nby_fd = n;
+		}
+		s->by_fd[c->fd] = c;
+	}
+	event_assign(&c->ev, s->base, -1, 0, conn_close_now, c);
+	if (c->state == CONN_REFUSED)
+		event_active(&c->ev, EV_TIMEOUT, 0);
+}
+
+static struct bufferevent *conn_new(struct event_base *base, void *arg)
+{
+	http_server_t *s = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		return NULL;
+	conn_t *c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	c->bev = bev;
+	c->fd = -1;
+	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	s->nconns++;
+	evbuffer_add_cb(bufferevent_get_input(bev), conn_input, c);
+	event_assign(&c->ev, base, -1, 0, conn_attach, c);
+	event_active(&c->ev, EV_TIMEOUT, 0);
+	return bev;
+}
+
+static void conn_busy(http_server_t *s, struct evhttp_connection *evcon)
+{
+	conn_t *c = conn_of(s, evcon);
+	if (c && c->state != CONN_REFUSED)
+		c->state = CONN_BUSY;
+}
+
+/* An answer is out: what the client sent behind it is the next request, checked now. */
+static void conn_idle(http_server_t *s, struct evhttp_connection *evcon)
+{
+	conn_t *c = conn_of(s, evcon);
+	if (!c || c->state != CONN_BUSY)
+		return;
+	c->state = CONN_IDLE;
+	conn_scan(c, bufferevent_get_input(c->bev), 0);
+}
+
+static void conn_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	http_server_t *s = arg;
+	int64_t now = now_ms();
+	int64_t head = (int64_t)s->cfg->http_header_timeout_s * 1000;
+	int64_t body = (int64_t)s->cfg->http_body_timeout_s * 1000;
+	conn_t *c, *next;
+	for (c = TAILQ_FIRST(&s->conns); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->state == CONN_HEAD && now - c->since_ms > head)
+			refuse(c, 408, "REQUEST_TIMEOUT",
+			       "The request head did not arrive in time.");
+		else if (c->state == CONN_BODY && now - c->since_ms > body)
+			refuse(c, 408, "REQUEST_TIMEOUT",
+			       "The request body did not arrive in time.");
+	}
+}
+
+/* After evhttp_free: connections it freed are gone already; any left never attached. */
+static void conn_free_all(http_server_t *s)
+{
+	conn_t *c;
+	while ((c = TAILQ_FIRST(&s->conns))) {
+		event_del(&c->ev);
+		TAILQ_REMOVE(&s->conns, c, link);
+		free(c);
+	}
+	free(s->by_fd);
+	lingering_t *l;
+	while ((l = TAILQ_FIRST(&s->lingering))) {
+		TAILQ_REMOVE(&s->lingering, l, link);
+		event_free(l->ev);
+		close(l->fd);
+		free(l);
 	}
 }

@@ -1,4 +1,5 @@
-/* Redis-backed request limits (general per user/address, failed logins per e-mail/address) with
+/* Redis-backed request limits (general per user/address, failed logins per e-mail and per
+ * address and e-mail) with
  * an in-process fallback for logins while Redis is unreachable. */
 #include "throttle.h"
 #include "log.h"
@@ -135,8 +136,9 @@ void throttle_install(app_t *app)
 
 /* --- failed logins ------------------------------------------------------------------------- */
 
-/* Keys name the e-mail by its hash: Redis needs no personal data to count. */
-static void login_keys(const char *email, const char *ip, char ekey[80], char ikey[96])
+/* Keys name the e-mail by its hash: Redis needs no personal data to count. ekey counts the
+ * e-mail's failures from anywhere, pkey those from one address. */
+static void login_keys(const char *email, const char *ip, char ekey[80], char pkey[160])
 {
 	char lower[256];
 	size_t i = 0;
@@ -146,12 +148,12 @@ static void login_keys(const char *email, const char *ip, char ekey[80], char ik
 	char h[TOKENS_HASH_LEN + 1];
 	tokens_hash(lower, h);
 	snprintf(ekey, 80, "login:fail:e:%s", h);
-	snprintf(ikey, 96, "login:fail:ip:%s", ip);
+	snprintf(pkey, 160, "login:fail:p:%.64s:%s", ip, h);
 }
 
 typedef struct check {
 	app_t *app;
-	char ekey[80], ikey[96];
+	char ekey[80], pkey[160];
 	throttle_login_cb cb;
 	void *arg;
 } check_t;
@@ -170,19 +172,19 @@ static void check_reply(redisReply *reply, const char *err, void *arg)
 	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
 		/* Fail closed on what this process has seen itself. */
 		metric_inc(t->redis_down);
-		const slot_t *e = local_slot(t, c->ekey, false), *i = local_slot(t, c->ikey, false);
+		const slot_t *e = local_slot(t, c->ekey, false), *p = local_slot(t, c->pkey, false);
 		int64_t now = now_ms();
 		if (e && e->count >= LOGIN_MAX_PER_EMAIL)
 			allowed = false, wait = (int)((e->until_ms - now + 999) / 1000);
-		if (i && i->count >= LOGIN_MAX_PER_IP) {
-			int w = (int)((i->until_ms - now + 999) / 1000);
+		if (p && p->count >= LOGIN_MAX_PER_PAIR) {
+			int w = (int)((p->until_ms - now + 999) / 1000);
 			allowed = false, wait = w > wait ? w : wait;
 		}
 	} else {
 		redisReply **el = reply->element;
 		if (el[0]->integer >= LOGIN_MAX_PER_EMAIL)
 			allowed = false, wait = retry_after(el[1]->integer);
-		if (el[2]->integer >= LOGIN_MAX_PER_IP) {
+		if (el[2]->integer >= LOGIN_MAX_PER_PAIR) {
 			int w = retry_after(el[3]->integer);
 			allowed = false, wait = w > wait ? w : wait;
 		}
@@ -200,9 +202,9 @@ void throttle_login_check(app_t *app, const char *email, const char *ip, throttl
 	c->app = app;
 	c->cb = cb;
 	c->arg = arg;
-	login_keys(email, ip, c->ekey, c->ikey);
+	login_keys(email, ip, c->ekey, c->pkey);
 	redis_command(app->redis, check_reply, c, "EVAL %s 2 %s %s", login_check_script, c->ekey,
-		      c->ikey);
+		      c->pkey);
 }
 
 static void ignore_reply(redisReply *reply, const char *err, void *arg)
@@ -213,20 +215,22 @@ static void ignore_reply(redisReply *reply, const char *err, void *arg)
 
 void throttle_login_failed(app_t *app, const char *email, const char *ip)
 {
-	char ekey[80], ikey[96];
-	login_keys(email, ip, ekey, ikey);
+	char ekey[80], pkey[160];
+	login_keys(email, ip, ekey, pkey);
 	local_slot(app->throttle, ekey, true)->count++;
-	local_slot(app->throttle, ikey, true)->count++;
+	local_slot(app->throttle, pkey, true)->count++;
 	redis_command(app->redis, ignore_reply, NULL, "EVAL %s 2 %s %s %d", login_fail_script, ekey,
-		      ikey, LOGIN_WINDOW_S);
+		      pkey, LOGIN_WINDOW_S);
 }
 
-void throttle_login_succeeded(app_t *app, const char *email)
+void throttle_login_succeeded(app_t *app, const char *email, const char *ip)
 {
-	char ekey[80], ikey[96];
-	login_keys(email, "", ekey, ikey);
+	char ekey[80], pkey[160];
+	login_keys(email, ip, ekey, pkey);
 	slot_t *s = local_slot(app->throttle, ekey, false);
 	if (s)
 		s->count = 0;
-	redis_command(app->redis, ignore_reply, NULL, "DEL %s", ekey);
+	if ((s = local_slot(app->throttle, pkey, false)))
+		s->count = 0;
+	redis_command(app->redis, ignore_reply, NULL, "DEL %s %s", ekey, pkey);
 }

@@ -2,12 +2,12 @@
 #include "tokens.h"
 #include "util.h"
 
-#include <errno.h>
 #include <jwt.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_TOKEN_LEN 4096
@@ -25,11 +25,15 @@ static void hex(const unsigned char *in, size_t n, char *out)
 char *tokens_access_new(const char *secret, long now_s, long ttl_s, const char *user_id,
 			const char *tenant_id, const char *role)
 {
-	unsigned char rnd[16];
-	char jti[33];
+	unsigned char rnd[12];
+	char rhex[25], jti[48];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return NULL;
-	hex(rnd, sizeof(rnd), jti);
+	hex(rnd, sizeof(rnd), rhex);
+	/* The id carries the issue time in ms (iat has only seconds): "revoke what was issued
+	 * up to now" must not also revoke a token signed later in the same second. */
+	long long ms = (long long)now_s * 1000 + wall_ms() % 1000;
+	snprintf(jti, sizeof(jti), "t%013lld-%s", ms, rhex);
 	jwt_t *jwt = NULL;
 	if (jwt_new(&jwt) != 0)
 		return NULL;
@@ -54,6 +58,19 @@ static bool copy_grant(jwt_t *jwt, const char *name, char *out, size_t size)
 	return true;
 }
 
+/* A NumericDate claim: a plain non-negative JSON integer. libjwt's jwt_get_grant_int reads a
+ * string, a real, a boolean or null as 0 without an error, which made a malformed "exp" look
+ * merely expired; the claim's JSON text is checked here instead. */
+static bool int_claim(jwt_t *jwt, const char *name, long *out)
+{
+	char *js = jwt_get_grants_json(jwt, name);
+	bool ok = js && *js && strlen(js) <= 15 && strspn(js, "0123456789") == strlen(js);
+	if (ok)
+		*out = strtol(js, NULL, 10);
+	free(js);
+	return ok;
+}
+
 enum token_status tokens_access_verify(const char *secret, const char *token, long now_s,
 				       access_claims_t *out)
 {
@@ -73,17 +90,21 @@ enum token_status tokens_access_verify(const char *secret, const char *token, lo
 	    !copy_grant(jwt, "role", out->role, sizeof(out->role)) ||
 	    !copy_grant(jwt, "jti", out->jti, sizeof(out->jti)))
 		goto done;
-	errno = 0;
-	out->exp = jwt_get_grant_int(jwt, "exp");
-	if (errno)
-		goto done;
-	out->iat = jwt_get_grant_int(jwt, "iat");
-	if (errno)
+	if (!int_claim(jwt, "exp", &out->exp) || !int_claim(jwt, "iat", &out->iat) ||
+	    out->exp <= out->iat || out->iat > now_s + TOKENS_CLOCK_SKEW_S)
 		goto done;
 	st = now_s >= out->exp ? TOKEN_EXPIRED : TOKEN_OK;
 done:
 	jwt_free(jwt);
 	return st;
+}
+
+long long tokens_issued_ms(const access_claims_t *c)
+{
+	const char *j = c->jti;
+	if (j[0] == 't' && strlen(j) == 39 && j[14] == '-' && strspn(j + 1, "0123456789") == 13)
+		return strtoll(j + 1, NULL, 10);
+	return (long long)c->iat * 1000 + 999; /* an older token: the end of its second */
 }
 
 bool tokens_refresh_new(char out[TOKENS_REFRESH_LEN + 1])

@@ -174,24 +174,177 @@ bool validate_phone(const char *s)
 	return digits >= 8 && digits <= 15;
 }
 
-static int query_int(req_t *r, const char *name, int dflt, int min, int max, json_t **details)
+int validate_query_int(req_t *r, const char *name, int dflt, int min, int max, json_t **details)
 {
 	const char *v = http_query(r, name);
 	if (!v)
 		return dflt;
-	char *end;
-	long n = strtol(v, &end, 10);
-	if (!*v || *end || n < min || n > max) {
+	size_t n = strlen(v);
+	long x = n && n <= 9 && strspn(v, "0123456789") == n ? strtol(v, NULL, 10) : -1;
+	if (x < min || x > max) {
 		char problem[64];
 		snprintf(problem, sizeof(problem), "must be an integer from %d to %d", min, max);
 		*details = http_problem(*details, name, arena_strdup(r->arena, problem));
 		return dflt;
 	}
-	return (int)n;
+	return (int)x;
 }
 
 void validate_page(req_t *r, int *page, int *limit, json_t **details)
 {
-	*page = query_int(r, "page", 1, 1, 1000000, details);
-	*limit = query_int(r, "limit", 25, 1, 100, details);
+	if (!http_query_valid(r))
+		*details = http_problem(*details, "query", "is not a valid query string");
+	*page = validate_query_int(r, "page", 1, 1, 1000000, details);
+	*limit = validate_query_int(r, "limit", 25, 1, 100, details);
+}
+
+bool validate_utf8_text(const char *s, size_t max_chars)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t chars = 0;
+	while (*p) {
+		unsigned c = *p;
+		int more;
+		unsigned cp;
+		if (c < 0x80)
+			more = 0, cp = c;
+		else if (c >= 0xC2 && c <= 0xDF)
+			more = 1, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			more = 2, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			more = 3, cp = c & 0x07;
+		else
+			return false;
+		p++;
+		for (int i = 0; i < more; i++, p++) {
+			if ((*p & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (*p & 0x3F);
+		}
+		/* overlong 3/4-byte forms, surrogates, past U+10FFFF, control characters */
+		if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp < 0x20 || cp == 0x7F ||
+		    (cp >= 0x80 && cp < 0xA0))
+			return false;
+		if (++chars > max_chars)
+			return false;
+	}
+	return true;
+}
+
+static const char *query_value(req_t *r, const char *name)
+{
+	const char *v = http_query(r, name);
+	return v && *v ? v : NULL;
+}
+
+const char *validate_query_text(req_t *r, const char *name, size_t max, json_t **details)
+{
+	const char *v = query_value(r, name);
+	if (v && !validate_utf8_text(v, max)) {
+		char problem[96];
+		snprintf(problem, sizeof(problem),
+			 "must be text of at most %zu characters (UTF-8, no control characters)",
+			 max);
+		*details = http_problem(*details, name, arena_strdup(r->arena, problem));
+	}
+	return v;
+}
+
+const char *validate_query_uuid(req_t *r, const char *name, json_t **details)
+{
+	const char *v = query_value(r, name);
+	if (v && !validate_uuid(v))
+		*details = http_problem(*details, name, "must be a UUID");
+	return v;
+}
+
+const char *validate_query_enum(req_t *r, const char *name, const char *const *allowed,
+				json_t **details)
+{
+	const char *v = query_value(r, name);
+	if (!v)
+		return NULL;
+	for (const char *const *a = allowed; *a; a++)
+		if (strcmp(*a, v) == 0)
+			return *a;
+	char problem[160] = "must be one of";
+	for (const char *const *a = allowed; *a; a++)
+		snprintf(problem + strlen(problem), sizeof(problem) - strlen(problem), "%s %s",
+			 a == allowed ? "" : ",", *a);
+	*details = http_problem(*details, name, arena_strdup(r->arena, problem));
+	return v;
+}
+
+/* n digits at s as a number, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+bool validate_iso_time(const char *s)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	size_t n = strlen(s);
+	if (n < 10 || n > 35 || s[4] != '-' || s[7] != '-')
+		return false;
+	int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+	if (y < 1970 || m < 1 || m > 12 || d < 1)
+		return false;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[m - 1] + (m == 2 && leap))
+		return false;
+	const char *p = s + 10;
+	if (!*p)
+		return true;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return false;
+	int hh = digits(p + 1, 2), mm = p[3] == ':' ? digits(p + 4, 2) : -1;
+	if (hh < 0 || hh > 23 || mm < 0 || mm > 59)
+		return false;
+	p += 6;
+	if (*p == ':') {
+		int ss = digits(p + 1, 2);
+		if (ss < 0 || ss > 59)
+			return false;
+		p += 3;
+		if (*p == '.') {
+			size_t f = strspn(p + 1, "0123456789");
+			if (f < 1 || f > 9)
+				return false;
+			p += 1 + f;
+		}
+	}
+	if (*p == 'Z' || *p == 'z')
+		return p[1] == '\0';
+	if (*p == '+' || *p == '-') {
+		int oh = digits(p + 1, 2), om = p[3] == ':' ? digits(p + 4, 2) : -1;
+		return oh >= 0 && oh <= 14 && om >= 0 && om <= 59 && p[6] == '\0';
+	}
+	return *p == '\0';
+}
+
+const char *validate_query_time(req_t *r, const char *name, json_t **details)
+{
+	const char *v = query_value(r, name);
+	if (!v)
+		return NULL;
+	char *copy = arena_strdup(r->arena, v);
+	/* "...T10:00:00+03:00" unencoded in a query string arrives as "...T10:00:00 03:00". */
+	size_t n = strlen(copy);
+	if (n > 16 && copy[n - 6] == ' ' && copy[10] != ' ')
+		copy[n - 6] = '+';
+	if (!validate_iso_time(copy))
+		*details = http_problem(
+		    *details, name,
+		    "must be an ISO-8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ) "
+		    "that exists");
+	return copy;
 }

@@ -119,17 +119,8 @@ static void list(req_t *r)
 	b->r = r;
 	json_t *d = NULL;
 	validate_page(r, &b->page, &b->limit, &d);
-	const char *status = http_query(r, "status"), *kind = http_query(r, "kind");
-	if (status) {
-		bool ok = false;
-		for (size_t i = 0; statuses[i]; i++)
-			ok |= strcmp(statuses[i], status) == 0;
-		if (!ok)
-			d = http_problem(d, "status",
-					 "must be one of queued, running, done, failed, dead");
-	}
-	if (kind && (strlen(kind) == 0 || strlen(kind) > 32))
-		d = http_problem(d, "kind", "must be 1 to 32 characters");
+	const char *status = validate_query_enum(r, "status", statuses, &d);
+	const char *kind = validate_query_text(r, "kind", 32, &d);
 	if (d) {
 		http_invalid(r, d);
 		return;

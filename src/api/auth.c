@@ -1,6 +1,7 @@
 /* /api/auth: register, login, refresh, logout, me. Passwords are hashed and verified on the
  * worker threads; every session is a refresh-token family whose tokens rotate on each use. */
 #include "api.h"
+#include "auth.h"
 #include "identity.h"
 #include "log.h"
 #include "passwords.h"
@@ -249,7 +250,7 @@ static void login_verified(bool ok, void *arg)
 		http_error(r, 403, "TENANT_SUSPENDED", "This company's access is suspended.", NULL);
 		return;
 	}
-	throttle_login_succeeded(app, l->email);
+	throttle_login_succeeded(app, l->email, r->client_ip);
 	if (!identity_refresh_new(r, &l->refresh))
 		return;
 	const char *ua, *ip;
@@ -335,6 +336,7 @@ static void refresh_done(const PGresult *res, const char *err, void *arg)
 	} else if (pg_bool(res, 0, 3)) {
 		log_warn("auth: refresh token reused, family revoked (user %s, %lld tokens)",
 			 pg_value(res, 0, 0), pg_int(res, 0, 9, 0));
+		auth_revoke_user(r->app, pg_value(res, 0, 0));
 		http_error(r, 401, "TOKEN_REUSED",
 			   "This refresh token was already used; the session has been revoked for "
 			   "safety. Sign in again.",
@@ -396,7 +398,9 @@ static void logout_done(const PGresult *res, const char *err, void *arg)
 		identity_db_error(r, "auth: logout", res, err);
 		return;
 	}
-	/* The same answer whether or not the token was live: logging out is idempotent. */
+	/* The same answer whether or not the token was live: logging out is idempotent. The
+	 * access token that signed out dies with the session. */
+	auth_revoke_token(r);
 	http_ok(r, 200, json_object(), "Signed out.");
 }
 

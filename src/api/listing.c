@@ -59,51 +59,28 @@ void list_parse(req_t *r, list_req_t *l, json_t **details)
 	snprintf(l->limit_s, sizeof(l->limit_s), "%d", l->limit);
 }
 
+/* The parameter validators live in validate.c, shared by every route that reads a query. */
 const char *list_uuid_param(req_t *r, const char *name, json_t **details)
 {
-	const char *v = http_query(r, name);
-	if (!v || !*v)
-		return NULL;
-	if (!validate_uuid(v))
-		*details = http_problem(*details, name, "must be a UUID");
-	return v;
+	return validate_query_uuid(r, name, details);
 }
 
 const char *list_text_param(req_t *r, const char *name, size_t max, json_t **details)
 {
-	const char *v = http_query(r, name);
-	if (!v || !*v)
-		return NULL;
-	if (strlen(v) > max)
-		*details = http_problem(*details, name, "is too long");
-	return v;
+	return validate_query_text(r, name, max, details);
 }
 
 const char *list_channel_param(req_t *r, json_t **details)
 {
-	const char *v = http_query(r, "channel");
-	if (!v || !*v)
-		return NULL;
-	if (!channel_find(v))
+	const char *v = validate_query_text(r, "channel", 16, details);
+	if (v && !channel_find(v))
 		*details = http_problem(*details, "channel", "must be the name of a channel");
 	return v;
 }
 
-/* YYYY-MM-DD, optionally followed by a time and zone that PostgreSQL reads. */
 const char *list_time_param(req_t *r, const char *name, json_t **details)
 {
-	const char *v = http_query(r, name);
-	if (!v || !*v)
-		return NULL;
-	static const char shape[] = "dddd-dd-dd";
-	bool ok = strlen(v) <= 40;
-	for (size_t i = 0; ok && shape[i]; i++)
-		ok = shape[i] == 'd' ? isdigit((unsigned char)v[i]) != 0 : v[i] == shape[i];
-	for (const char *p = v; ok && *p; p++)
-		ok = isalnum((unsigned char)*p) || strchr("-:.+TZ ", *p);
-	if (!ok)
-		*details = http_problem(*details, name, "must be an ISO-8601 date or date-time");
-	return v;
+	return validate_query_time(r, name, details);
 }
 
 json_t *list_json_cell(const PGresult *res, int row, int col)

@@ -7,8 +7,10 @@
 #include "util.h"
 
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define READY_TIMEOUT_MS 2000
 
@@ -134,8 +136,33 @@ static void ready(req_t *r)
 	redis_command(app->redis, ready_redis, c, "PING");
 }
 
+/* With METRICS_TOKEN set, /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"
+ * (compared in constant time); without it, it is open to whoever reaches the port. */
+static bool metrics_allowed(req_t *r)
+{
+	const char *want = ((app_t *)r->app)->cfg.metrics_token;
+	if (!want)
+		return true;
+	const char *h = http_header(r, "Authorization");
+	const char *code = "NO_TOKEN";
+	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+		const char *got = h + 7;
+		size_t n = strlen(want);
+		if (strlen(got) == n && CRYPTO_memcmp(got, want, n) == 0)
+			return true;
+		code = "TOKEN_INVALID";
+	} else if (h) {
+		code = "TOKEN_INVALID";
+	}
+	http_set_header(r, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+	http_error(r, 401, code, "The metrics need Authorization: Bearer <METRICS_TOKEN>.", NULL);
+	return false;
+}
+
 static void metrics(req_t *r)
 {
+	if (!metrics_allowed(r))
+		return;
 	struct evbuffer *buf = evbuffer_new();
 	metrics_render(buf);
 	size_t len = evbuffer_get_length(buf);

@@ -373,6 +373,12 @@ static void users_update(req_t *r)
 	c->r = r;
 	if (!(c->id = user_id_param(r)))
 		return;
+	/* Who may ask comes before what was asked: someone who may only edit themselves learns
+	 * nothing about the fields of a change they could never make. */
+	bool admin_fields =
+	    r->body && (json_object_get(r->body, "role") || json_object_get(r->body, "active"));
+	if ((!is_self(r, c->id) || admin_fields) && !perm_require(r, "users.manage"))
+		return;
 	json_t *d = NULL;
 	profile_fields(r, &c->p, false, &d);
 	if (r->body && json_object_get(r->body, "password"))

@@ -172,7 +172,8 @@ Test(tokens, access_token_round_trip_and_expiry)
 	cr_assert_str_eq(c.role, "admin");
 	cr_assert_eq(c.iat, 1000);
 	cr_assert_eq(c.exp, 1900);
-	cr_assert_eq(strlen(c.jti), 32);
+	cr_assert_eq(strlen(c.jti), 39, "%s", c.jti); /* t<ms>-<random> */
+	cr_assert(tokens_issued_ms(&c) >= 1000000 && tokens_issued_ms(&c) <= 1000999);
 	cr_assert_eq(tokens_access_verify(SECRET, t, 1899, &c), TOKEN_OK);
 	cr_assert_eq(tokens_access_verify(SECRET, t, 1900, &c), TOKEN_EXPIRED);
 	char *t2 = tokens_access_new(SECRET, 1000, 900, UID, TID, "admin");

@@ -76,10 +76,10 @@ static void stats(req_t *r)
 {
 	if (!perm_require(r, "webhooks.view"))
 		return;
-	const char *hours = http_query(r, "hours");
-	int h = hours ? atoi(hours) : 24;
-	if (hours && (h < 1 || h > 24 * 30 || strspn(hours, "0123456789") != strlen(hours))) {
-		http_invalid(r, http_problem(NULL, "hours", "must be an integer from 1 to 720"));
+	json_t *d = NULL;
+	int h = validate_query_int(r, "hours", 24, 1, 24 * 30, &d);
+	if (d) {
+		http_invalid(r, d);
 		return;
 	}
 	window_t *w = arena_calloc(r->arena, 1, sizeof(*w));
