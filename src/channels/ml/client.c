@@ -232,7 +232,7 @@ enum account_get_state { AG_TOKEN, AG_FIRST, AG_REFRESH, AG_RETRY };
 
 /* One account call: token → call → (401: refresh → call). Owned by itself; freed after cb. A
  * 401 means the call did not take effect, so repeating a POST after it is safe. */
-typedef struct account_get {
+typedef struct account_call {
 	app_t *app;
 	enum account_get_state state;
 	char *account_id, *op, *path, *key;
@@ -240,9 +240,9 @@ typedef struct account_get {
 	char *token;	     /* the plaintext token used for the first GET (cleared on free) */
 	ml_cb cb;
 	void *arg;
-} account_get_t;
+} account_call_t;
 
-static void account_get_free(account_get_t *a)
+static void account_get_free(account_call_t *a)
 {
 	free(a->account_id);
 	free(a->op);
@@ -254,7 +254,7 @@ static void account_get_free(account_get_t *a)
 	free(a);
 }
 
-static void account_get_finish(account_get_t *a, const ml_result_t *res)
+static void account_get_finish(account_call_t *a, const ml_result_t *res)
 {
 	a->cb(res, a->arg);
 	account_get_free(a);
@@ -264,7 +264,7 @@ static void account_got(const ml_result_t *res, void *arg);
 
 static void account_token(const ml_result_t *res, const char *token, void *arg)
 {
-	account_get_t *a = arg;
+	account_call_t *a = arg;
 	if (res->err != ML_OK) {
 		account_get_finish(a, res);
 		return;
@@ -280,7 +280,7 @@ static void account_token(const ml_result_t *res, const char *token, void *arg)
 
 static void account_got(const ml_result_t *res, void *arg)
 {
-	account_get_t *a = arg;
+	account_call_t *a = arg;
 	if (res->status == 401 && a->state == AG_FIRST) {
 		/* The token died before its time (revoked, password change): refresh once. */
 		a->state = AG_REFRESH;
@@ -294,7 +294,7 @@ static void account_got(const ml_result_t *res, void *arg)
 static void account_call(app_t *app, const char *account_id, const char *op, const char *method,
 			 const char *path, const char *body, ml_cb cb, void *arg)
 {
-	account_get_t *a = xcalloc(1, sizeof(*a));
+	account_call_t *a = xcalloc(1, sizeof(*a));
 	a->app = app;
 	a->account_id = xstrdup(account_id);
 	a->op = xstrdup(op);
