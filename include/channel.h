@@ -91,6 +91,10 @@ typedef struct channel_intake {
  * without secrets. */
 typedef void (*channel_done_cb)(const char *error, void *arg);
 
+/* Syncing one stored row again now (POST /api/shipments/:id/sync). code NULL on success; else
+ * the envelope's code for the channel's failure (502) and a sentence without secrets. */
+typedef void (*channel_resync_cb)(const char *code, const char *error, void *arg);
+
 /* The job kind of an account's backfill (POST /api/sync/start) is the channel's name with this
  * suffix; the channel registers its handler. */
 #define CHANNEL_SYNC_JOB_SUFFIX "_sync"
@@ -133,6 +137,11 @@ typedef struct channel {
 	 * on, reading the CTE retried(id). NULL: none. */
 	const char *tenant_jobs_sql;
 	const char *reopen_sql;
+
+	/* Fetch the shipment the account knows as external_id and store it, then done once.
+	 * NULL: the channel syncs no single shipment on demand (409). */
+	void (*resync_shipment)(struct app *app, const char *tenant_id, const char *account_id,
+				const char *external_id, channel_resync_cb done, void *arg);
 
 	/* POST /webhooks/<name>. NULL: the channel takes no notifications. */
 	const channel_intake_t *intake;

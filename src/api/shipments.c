@@ -1,10 +1,9 @@
 /* /api/shipments: the synced shipments of the caller's tenant, their stats, and syncing one
- * again from its channel (include/resync.h). */
+ * again from its channel (channel_t.resync_shipment). */
 #include "api.h"
 #include "listing.h"
 #include "log.h"
 #include "channel.h"
-#include "resync.h"
 #include "permissions.h"
 #include "validate.h"
 
@@ -128,14 +127,15 @@ static void resync_found(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	f->channel = arena_strdup(f->r->arena, pg_value(res, 0, 3));
-	resync_fn fn = resync_find(f->channel, "shipments");
-	if (!fn) {
+	const channel_t *ch = channel_find(f->channel);
+	if (!ch || !ch->resync_shipment) {
 		http_error(f->r, 409, "NOT_SUPPORTED",
 			   "This shipment's channel does not sync one shipment on demand.", NULL);
 		return;
 	}
-	fn(f->r->app, f->r->tenant_id, arena_strdup(f->r->arena, pg_value(res, 0, 1)),
-	   arena_strdup(f->r->arena, pg_value(res, 0, 2)), resynced, f);
+	ch->resync_shipment(f->r->app, f->r->tenant_id,
+			    arena_strdup(f->r->arena, pg_value(res, 0, 1)),
+			    arena_strdup(f->r->arena, pg_value(res, 0, 2)), resynced, f);
 }
 
 static void shipments_sync(req_t *r)

@@ -148,6 +148,7 @@ const channel_t ml_channel = {
     .grant = ml_tokens_grant,
     .sync = sync_account,
     .maintain = maintain,
+    .resync_shipment = ml_shipments_resync,
     .tenant_jobs_sql = tenant_jobs_sql,
     .reopen_sql = reopen_sql,
     .intake = &ml_intake,

@@ -35,6 +35,10 @@ void ml_questions_upsert(app_t *app, const char *tenant_id, const char *account_
 void ml_claims_upsert(app_t *app, const char *tenant_id, const char *account_id, const char *docs,
 		      ml_store_cb cb, void *arg);
 
+/* channel_t.resync_shipment: GET the shipment and its SLA, store both. */
+void ml_shipments_resync(app_t *app, const char *tenant_id, const char *account_id,
+			 const char *external_id, channel_resync_cb done, void *arg);
+
 /* Whether a shipment status still has an SLA worth asking for (not delivered or cancelled). */
 bool ml_shipment_open(const char *status);
 

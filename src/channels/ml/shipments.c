@@ -4,7 +4,6 @@
 #include "data.h"
 #include "ml.h"
 #include "notifications.h"
-#include "resync.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -89,7 +88,7 @@ static void fetch_shipment(struct app *app, const ml_notice_t *n, ml_notice_done
 typedef struct resync {
 	app_t *app;
 	char tenant_id[40], account_id[40], id[24];
-	resync_done_cb done;
+	channel_resync_cb done;
 	void *arg;
 } resync_t;
 
@@ -134,8 +133,8 @@ static void resync_fetched(const char *err, bool retry, const char *note, void *
 	ml_account_get(s->app, s->account_id, ML_SYNC_OP, path, resync_sla_got, s);
 }
 
-static void resync_shipment(struct app *app, const char *tenant_id, const char *account_id,
-			    const char *external_id, resync_done_cb done, void *arg)
+void ml_shipments_resync(struct app *app, const char *tenant_id, const char *account_id,
+			 const char *external_id, channel_resync_cb done, void *arg)
 {
 	size_t len = strlen(external_id);
 	if (len == 0 || len >= sizeof(((resync_t *)0)->id) ||
@@ -158,5 +157,4 @@ static void resync_shipment(struct app *app, const char *tenant_id, const char *
 void ml_shipments_register_fetcher(void)
 {
 	notifications_register_topic("shipments", fetch_shipment);
-	resync_register(ml_channel.name, "shipments", resync_shipment);
 }
