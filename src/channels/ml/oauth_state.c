@@ -45,11 +45,9 @@ static void started(const PGresult *res, const char *err, void *arg)
 	static const char fmt[] = "%s/authorization?response_type=code&client_id=%s"
 				  "&redirect_uri=%s&state=%s&code_challenge=%s"
 				  "&code_challenge_method=S256";
-	size_t n = (size_t)snprintf(NULL, 0, fmt, c->auth_url, client, redirect, s->state,
-				    s->challenge) +
-		   1;
-	char *url = xmalloc(n);
-	snprintf(url, n, fmt, c->auth_url, client, redirect, s->state, s->challenge);
+	int n = snprintf(NULL, 0, fmt, c->auth_url, client, redirect, s->state, s->challenge);
+	char *url = xmalloc((size_t)n + 1);
+	snprintf(url, (size_t)n + 1, fmt, c->auth_url, client, redirect, s->state, s->challenge);
 	free(client);
 	free(redirect);
 	ml_oauth_start_t out = {.state = s->state, .authorization_url = url};
