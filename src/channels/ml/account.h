@@ -40,6 +40,13 @@
 	SQL_ISO("a.created_at") ", " SQL_ISO("a.updated_at") ", " SQL_ISO("a.disconnected_at")
 // clang-format on
 #define ML_ACCOUNT_NCOLS 28
+/* The columns of ML_ACCOUNT_COLS that callers read beside ml_account_json(). */
+enum ml_account_col {
+	ML_ACCOUNT_COL_ID = 0,
+	ML_ACCOUNT_COL_ML_USER_ID = 1,
+	ML_ACCOUNT_COL_STATUS = 7,
+	ML_ACCOUNT_COL_TOKEN_EXPIRES_AT = 22,
+};
 
 /* The core's error history update (accounts.h), under the name this channel's SQL uses. */
 #define ML_PUSH_ERROR(kind, msg) ACCOUNTS_PUSH_ERROR(kind, msg)

@@ -361,7 +361,8 @@ static void token_row(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	ml_token_info_t info = ml_account_token_info(res, 0);
-	const char *status = pg_value(res, 0, 7), *expiry = pg_value(res, 0, 22);
+	const char *status = pg_value(res, 0, ML_ACCOUNT_COL_STATUS);
+	const char *expiry = pg_value(res, 0, ML_ACCOUNT_COL_TOKEN_EXPIRES_AT);
 	if (t->refreshed) {
 		http_ok(r, 200,
 			json_pack("{s:s, s:s, s:s, s:o}", "accountId", t->id, "status", status,
@@ -370,7 +371,8 @@ static void token_row(const PGresult *res, const char *err, void *arg)
 			"Token refreshed successfully");
 		return;
 	}
-	json_t *ti = ml_token_info_json(&info, t->id, pg_value(res, 0, 1), expiry);
+	json_t *ti =
+	    ml_token_info_json(&info, t->id, pg_value(res, 0, ML_ACCOUNT_COL_ML_USER_ID), expiry);
 	http_ok(r, 200,
 		json_pack("{s:s, s:o, s:s}", "accountId", t->id, "tokenInfo", ti, "status", status),
 		NULL);

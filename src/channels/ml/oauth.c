@@ -92,7 +92,7 @@ static void saved(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	bool created = pg_bool(res, 0, ML_ACCOUNT_NCOLS);
-	const char *id = pg_value(res, 0, 0);
+	const char *id = pg_value(res, 0, ML_ACCOUNT_COL_ID);
 	log_info("ml_oauth: tenant %s %s account %s (seller %" PRId64 ")", c->tenant_id,
 		 created ? "connected" : "reconnected", id, c->user_id);
 	const char *app_url = ((app_t *)r->app)->cfg.app_url;
