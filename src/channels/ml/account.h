@@ -121,14 +121,15 @@ void ml_accounts_find(app_t *app, const char *tenant_id, const char *id, pg_cb c
 void ml_accounts_owned(app_t *app, const char *tenant_id, const char *id, pg_cb cb, void *arg);
 /* The ids of the tenant's accounts, oldest first (one column). */
 void ml_accounts_ids(app_t *app, const char *tenant_id, pg_cb cb, void *arg);
+/* Change the account as c says, in one transaction under the tenant lock: making it primary
+ * un-marks the tenant's other primary. */
 void ml_accounts_update(app_t *app, const char *tenant_id, const char *id,
 			const ml_account_change_t *c, ml_accounts_update_cb cb, void *arg);
 /* Delete the account (its synced data goes with it); the oldest remaining one becomes primary if
  * it was. cb gets one row (its id) when it was deleted, none when there was no such account. */
 void ml_accounts_delete(app_t *app, const char *tenant_id, const char *id, pg_cb cb, void *arg);
-/* Pause (enabled false) or resume automatic sync. An expired authorization stays expired: only
- * a reconnect revives it. cb gets one row (id, status, sync_enabled), none when no such account.
- */
+/* Pause (enabled false) or resume automatic sync; an expired authorization stays expired (only
+ * a reconnect revives it). cb gets one row (id, status, sync_enabled), none when no such one. */
 void ml_accounts_set_sync(app_t *app, const char *tenant_id, const char *id, bool enabled, pg_cb cb,
 			  void *arg);
 
