@@ -37,6 +37,11 @@ upkeep_t *upkeep_new(app_t *app);
 void upkeep_free(upkeep_t *u);
 /* The sealing keys from the configuration (ENCRYPTION_KEY, ENCRYPTION_KEY_OLD). */
 void upkeep_keys(const app_t *app, crypto_keys_t *out);
+/* An account's token pair sealed with the current key, as the accounts table stores it: true
+ * with *sealed_access and *sealed_refresh malloc'd (the caller frees them), false with both NULL
+ * when sealing failed (logged). Every writer of an account's tokens seals through this. */
+bool upkeep_seal_tokens(const app_t *app, const char *access_token, const char *refresh_token,
+			char **sealed_access, char **sealed_refresh);
 
 /* The account's access token, refreshed first when it expires within a minute. */
 void upkeep_access(app_t *app, const char *account_id, upkeep_cb cb, void *arg);

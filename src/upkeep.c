@@ -87,6 +87,23 @@ void upkeep_keys(const app_t *app, crypto_keys_t *out)
 	out->has_old = app->cfg.has_old_key;
 }
 
+bool upkeep_seal_tokens(const app_t *app, const char *access_token, const char *refresh_token,
+			char **sealed_access, char **sealed_refresh)
+{
+	crypto_keys_t keys;
+	upkeep_keys(app, &keys);
+	*sealed_access = crypto_seal(&keys, access_token);
+	*sealed_refresh = crypto_seal(&keys, refresh_token);
+	OPENSSL_cleanse(&keys, sizeof(keys));
+	if (*sealed_access && *sealed_refresh)
+		return true;
+	free(*sealed_access);
+	free(*sealed_refresh);
+	*sealed_access = *sealed_refresh = NULL;
+	log_error("upkeep: sealing an account's tokens failed");
+	return false;
+}
+
 static void refresh_free(refresh_t *r)
 {
 	if (r->poll)
@@ -295,14 +312,10 @@ static void refreshed(enum channel_err err, const char *message, const channel_g
 			 params, failure_saved, f);
 		return;
 	}
-	crypto_keys_t keys;
-	upkeep_keys(app, &keys);
 	crypto_free_secret(r->access);
 	r->access = xstrdup(g->access_token);
-	r->sealed_access = crypto_seal(&keys, g->access_token);
-	r->sealed_refresh = crypto_seal(&keys, g->refresh_token);
-	OPENSSL_cleanse(&keys, sizeof(keys));
-	if (!r->sealed_access || !r->sealed_refresh) {
+	if (!upkeep_seal_tokens(app, g->access_token, g->refresh_token, &r->sealed_access,
+				&r->sealed_refresh)) {
 		fail(r, CHANNEL_ERR_OTHER, "sealing the tokens failed");
 		return;
 	}

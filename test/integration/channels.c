@@ -156,25 +156,7 @@ Test(channels, webhooks_for_an_unknown_channel_are_404_and_ml_is_stored)
 /* A private database migrated to 0011, given accounts and data, then migrated on. */
 Test(channels, migration_0012_keeps_every_account_and_what_references_it)
 {
-	const char *base = h_env("DATABASE_URL");
-	char db[64], url[512], dir[600];
-	snprintf(db, sizeof(db), "sh_mig_%d", (int)getpid());
-	const char *slash = strrchr(base, '/');
-	cr_assert_not_null(slash);
-	snprintf(url, sizeof(url), "%.*s/%s", (int)(slash - base), base, db);
-	cr_assert_eq(h_sh("psql -X -q '%s' -c 'DROP DATABASE IF EXISTS %s' -c 'CREATE DATABASE %s'",
-			  base, db, db),
-		     0);
-	snprintf(dir, sizeof(dir), "%s/sql-0011-%d", h_env("SH_TEST_DIR"), (int)getpid());
-	cr_assert_eq(h_sh("mkdir -p '%s' && cp %s/sql/00[01]*.sql '%s' && rm -f '%s'/0012_*.sql "
-			  "'%s'/001[3-9]_*.sql",
-			  dir, h_env("SH_ROOT"), dir, dir, dir),
-		     0);
-	cr_assert_eq(h_sh("DATABASE_URL='%s' SQL_DIR='%s' '%s' migrate >/dev/null 2>&1", url, dir,
-			  h_env("SELLERHUBD")),
-		     0);
-	cr_assert_eq(h_sql_int_at(url, "SELECT max(version) FROM schema_migrations"), 11);
-
+	const char *url = h_private_db_at(11);
 	cr_assert_eq(
 	    h_sh("psql -X -q '%s' -v ON_ERROR_STOP=1 -c \""
 		 "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', "
@@ -208,9 +190,7 @@ Test(channels, migration_0012_keeps_every_account_and_what_references_it)
 	long long items = h_sql_int_at(url, "SELECT count(*) FROM ml_items");
 	cr_assert_eq(orders, 6);
 
-	cr_assert_eq(h_sh("DATABASE_URL='%s' SQL_DIR='%s/sql' '%s' migrate >/dev/null 2>&1", url,
-			  h_env("SH_ROOT"), h_env("SELLERHUBD")),
-		     0);
+	cr_assert_eq(h_migrate(url), 0);
 	cr_assert_geq(h_sql_int_at(url, "SELECT max(version) FROM schema_migrations"), 12);
 	cr_assert_eq(h_sh("psql -X -tA '%s' -c \"%s\" > '%s.after'", url, digest, out), 0);
 	cr_assert_eq(h_sh("cmp -s '%s.before' '%s.after'", out, out), 0,
@@ -240,5 +220,5 @@ Test(channels, migration_0012_keeps_every_account_and_what_references_it)
 	cr_assert_eq(h_sql_int_at(url, "SELECT sum(orders) FROM ml_order_days"
 				       " WHERE day = '-infinity'"),
 		     orders + 1);
-	cr_assert_eq(h_sh("psql -X -q '%s' -c 'DROP DATABASE %s'", base, db), 0);
+	h_private_db_drop(url);
 }

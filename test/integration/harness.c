@@ -1,10 +1,12 @@
 /* Integration-test harness. Tests run in forked Criterion workers, two at a time, so every
  * server a test starts listens on its own free port. */
 #include "harness.h"
+#include "migrate.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -511,23 +513,85 @@ long long h_redis_int(const char *fmt, ...)
 	return end == out || (*end && *end != '\n') ? -1 : v;
 }
 
-const char *h_database_private(void)
+/* A new empty database on the shared PostgreSQL, named for this process and prefix: its URL
+ * (the shared one's with the name replaced) into url. */
+static void database_new(const char *prefix, char *url, size_t size)
 {
-	static char url[512];
+	static int seq;
 	char name[64];
-	snprintf(name, sizeof(name), "sh_own_%d_%ld", (int)getpid(), (long)time(NULL));
+	snprintf(name, sizeof(name), "%s_%d_%ld_%d", prefix, (int)getpid(), (long)time(NULL),
+		 ++seq);
 	char *made = h_sql_text("CREATE DATABASE %s", name);
 	cr_assert_str_eq(made, "", "CREATE DATABASE %s: %s", name, made);
 	free(made);
 	const char *shared = h_env("DATABASE_URL");
-	const char *slash = strrchr(shared, '/'), *query = strchr(slash, '?');
-	snprintf(url, sizeof(url), "%.*s%s%s", (int)(slash + 1 - shared), shared, name,
+	const char *slash = strrchr(shared, '/');
+	cr_assert_not_null(slash, "DATABASE_URL %s has no database name", shared);
+	const char *query = strchr(slash, '?');
+	snprintf(url, size, "%.*s%s%s", (int)(slash + 1 - shared), shared, name,
 		 query ? query : "");
-	cr_assert_eq(h_sh("DATABASE_URL='%s' '%s' migrate >'%s/migrate-%s.log' 2>&1", url,
-			  h_env("SELLERHUBD"), h_env("SH_TEST_DIR"), name),
-		     0, "sellerhubd migrate on %s failed", name);
+}
+
+/* sellerhubd migrate on database_url with the migrations of sql_dir, its output in a log under
+ * $SH_TEST_DIR: the exit status. */
+static int migrate_with(const char *database_url, const char *sql_dir)
+{
+	static int seq;
+	return h_sh("DATABASE_URL='%s' SQL_DIR='%s' '%s' migrate >'%s/migrate-%d-%d.log' 2>&1",
+		    database_url, sql_dir, h_env("SELLERHUBD"), h_env("SH_TEST_DIR"), (int)getpid(),
+		    ++seq);
+}
+
+int h_migrate(const char *database_url)
+{
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/sql", h_env("SH_ROOT"));
+	return migrate_with(database_url, dir);
+}
+
+const char *h_database_private(void)
+{
+	static char url[512];
+	database_new("sh_own", url, sizeof(url));
+	cr_assert_eq(h_migrate(url), 0, "sellerhubd migrate on %s failed", url);
 	setenv("DATABASE_URL", url, 1);
 	return url;
+}
+
+const char *h_private_db_at(int version)
+{
+	static __thread char url[512];
+	database_new("sh_at", url, sizeof(url));
+	/* The migrations up to version, copied beside each other as sellerhubd finds them. */
+	char src[600], dir[600];
+	snprintf(src, sizeof(src), "%s/sql", h_env("SH_ROOT"));
+	snprintf(dir, sizeof(dir), "%s/sql-%04d-%d", h_env("SH_TEST_DIR"), version, (int)getpid());
+	cr_assert_eq(h_sh("rm -rf '%s' && mkdir -p '%s'", dir, dir), 0);
+	DIR *d = opendir(src);
+	cr_assert_not_null(d, "%s: %s", src, strerror(errno));
+	int copied = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		int v;
+		if (!migrate_parse_name(e->d_name, &v) || v > version)
+			continue;
+		cr_assert_eq(h_sh("cp '%s/%s' '%s/'", src, e->d_name, dir), 0);
+		copied++;
+	}
+	closedir(d);
+	cr_assert_eq(copied, version, "sql/ has not every migration up to %04d", version);
+	cr_assert_eq(migrate_with(url, dir), 0, "sellerhubd migrate to %04d on %s failed", version,
+		     url);
+	cr_assert_eq(h_sql_int_at(url, "SELECT max(version) FROM schema_migrations"), version);
+	return url;
+}
+
+void h_private_db_drop(const char *database_url)
+{
+	const char *slash = strrchr(database_url, '/'), *query = strchr(slash, '?');
+	int len = query ? (int)(query - slash - 1) : (int)strlen(slash + 1);
+	char *out = h_sql_text("DROP DATABASE %.*s", len, slash + 1);
+	cr_assert_str_eq(out, "", "DROP DATABASE %.*s: %s", len, slash + 1, out);
+	free(out);
 }
 
 void h_services_start(h_services_t *s)

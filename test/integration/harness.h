@@ -103,6 +103,14 @@ long long h_redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * database-wide statistics (pg_stat_*, last_analyze), which other suites would otherwise move.
  * Returns the URL. */
 const char *h_database_private(void);
+/* A database of this test's own on the shared PostgreSQL migrated only up to version (the
+ * checkout's sql/ migrations numbered up to it), for a migration test: fill it as the old schema
+ * had it, then h_migrate it on. DATABASE_URL is left as it is. Returns its URL (one per thread). */
+const char *h_private_db_at(int version);
+/* sellerhubd migrate on that database with every migration of the checkout: its exit status. */
+int h_migrate(const char *database_url);
+/* Drop a database h_private_db_at made (nothing may be connected to it). */
+void h_private_db_drop(const char *database_url);
 
 /* A private PostgreSQL + Redis (scripts/services) under $SH_TEST_DIR that a test may stop and
  * start without disturbing the others. */

@@ -153,3 +153,27 @@ Test(ml_oauth, redirects_to_app_url_when_set)
 	h_resp_free(&r);
 	mlt_stop(&t);
 }
+
+/* Mercado Livre refusing the code is the client's 400 INVALID_CODE (errors.c maps it), the
+ * state is spent all the same, and no account is made. */
+Test(ml_oauth, a_refused_code_is_400_invalid_code)
+{
+	mlt_t t;
+	mlt_start(&t, "604", 1, NULL);
+	started_t s;
+	start(&t, &s);
+	char query[256];
+	snprintf(query, sizeof(query), "code=TG-not-a-code&state=%s", s.state);
+	h_resp_t r = callback(&t, query);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(ident_code(&r), "INVALID_CODE", "%s", r.body);
+	h_resp_free(&r);
+	r = callback(&t, query);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(ident_code(&r), "INVALID_STATE", "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&t.srv, "GET", "/api/ml-accounts", t.owner.access, NULL);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.total")), 0, "%s", r.body);
+	h_resp_free(&r);
+	mlt_stop(&t);
+}

@@ -272,24 +272,7 @@ static void digest(const char *url, const char *out)
 /* A private database migrated to 0012, given Mercado Livre's synced data, then migrated on. */
 Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 {
-	const char *base = h_env("DATABASE_URL");
-	char db[64], url[512], dir[600];
-	snprintf(db, sizeof(db), "sh_mig13_%d", (int)getpid());
-	const char *slash = strrchr(base, '/');
-	cr_assert_not_null(slash);
-	snprintf(url, sizeof(url), "%.*s/%s", (int)(slash - base), base, db);
-	cr_assert_eq(h_sh("psql -X -q '%s' -c 'DROP DATABASE IF EXISTS %s' -c 'CREATE DATABASE %s'",
-			  base, db, db),
-		     0);
-	snprintf(dir, sizeof(dir), "%s/sql-0012-%d", h_env("SH_TEST_DIR"), (int)getpid());
-	cr_assert_eq(
-	    h_sh("mkdir -p '%s' && cp %s/sql/00[01]*.sql '%s' && rm -f '%s'/001[3-9]_*.sql", dir,
-		 h_env("SH_ROOT"), dir, dir),
-	    0);
-	cr_assert_eq(h_sh("DATABASE_URL='%s' SQL_DIR='%s' '%s' migrate >/dev/null 2>&1", url, dir,
-			  h_env("SELLERHUBD")),
-		     0);
-	cr_assert_eq(h_sql_int_at(url, "SELECT max(version) FROM schema_migrations"), 12);
+	const char *url = h_private_db_at(12);
 
 	/* Two tenants, three accounts; per account items with variations, orders over days and
 	 * statuses with lines and payments, shipments, a question and a claim. */
@@ -365,9 +348,7 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 	cr_assert_eq(orders, 27);
 	cr_assert_eq(h_sql_int_at(url, "SELECT count(*) FROM ml_shipments"), 18);
 
-	cr_assert_eq(h_sh("DATABASE_URL='%s' SQL_DIR='%s/sql' '%s' migrate >/dev/null 2>&1", url,
-			  h_env("SH_ROOT"), h_env("SELLERHUBD")),
-		     0);
+	cr_assert_eq(h_migrate(url), 0);
 	cr_assert_geq(h_sql_int_at(url, "SELECT max(version) FROM schema_migrations"), 13);
 	digest(url, after);
 	cr_assert_eq(h_sh("cmp -s '%s' '%s'", before, after), 0,
@@ -470,5 +451,5 @@ Test(neutral_data, migration_0013_keeps_every_synced_row_and_what_reads_it)
 			     0, "%s kept rows of a deleted account", data_tables[i]);
 	cr_assert_gt(h_sql_int_at(url, "SELECT count(*) FROM orders"), 0);
 	free(gone);
-	cr_assert_eq(h_sh("psql -X -q '%s' -c 'DROP DATABASE %s'", base, db), 0);
+	h_private_db_drop(url);
 }

@@ -585,6 +585,17 @@ Test(sync, answer_and_scheduled_sync, .timeout = 120)
 	cr_assert_eq(int_at(r.json, "data.unanswered"), unanswered - 1, "%s", r.body);
 	cr_assert_geq(int_at(r.json, "data.answeredWithin24h"), 0);
 	h_resp_free(&r);
+	/* Mercado Livre refusing an answer (ours does not know it was answered there) is 409
+	 * QUESTION_NOT_ANSWERABLE, not an outage. */
+	cr_assert_eq(h_sql_int("WITH u AS (UPDATE ml_questions SET status = 'UNANSWERED',"
+			       " answer_text = NULL WHERE id = '%s' RETURNING 1)"
+			       " SELECT count(*) FROM u",
+			       qid),
+		     1);
+	r = api(&t, "POST", fmt("/api/questions/%s/answer", qid), "{\"text\":\"once more\"}");
+	cr_assert_eq(r.status, 409, "%s", r.body);
+	cr_assert_str_eq(ident_code(&r), "QUESTION_NOT_ANSWERABLE", "%s", r.body);
+	h_resp_free(&r);
 	free(qid);
 	mlt_stop(&t);
 }

@@ -1,14 +1,12 @@
-/* /api/ml-accounts: a tenant's Mercado Livre accounts. Every statement filters by the caller's
- * tenant, so another tenant's id is simply not found (404). Changes to which account is primary
- * run after locking the tenant row, so "exactly one primary while any account exists" holds
- * under concurrent requests. Tokens go in sealed and never come out. */
+/* /api/ml-accounts: a tenant's Mercado Livre accounts. The accounts are account.h's (every
+ * statement filters by the caller's tenant, so another tenant's id is simply not found: 404);
+ * this file parses, authorizes, calls it and renders. */
 #include "api.h"
 #include "errors.h"
 #include "ml.h"
-#include "crypto.h"
 #include "identity.h"
-#include "log.h"
 #include "account.h"
+#include "client.h"
 #include "summary.h"
 #include "token.h"
 #include "permissions.h"
@@ -24,77 +22,6 @@
 #define TOKEN_MAX 2048
 
 static const char *const account_types[] = {"store", "individual", "business", NULL};
-
-static const char lock_tenant_sql[] = "SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE";
-
-/* The first account of a tenant becomes primary (the tenant lock makes "first" well defined). */
-static const char create_sql[] =
-    "INSERT INTO accounts AS a (tenant_id, channel, external_id, nickname, settings, "
-    "  access_token_sealed, refresh_token_sealed, token_expires_at, account_name, is_primary, "
-    "  next_sync_at) "
-    "VALUES ($1, 'ml', $2, $3, jsonb_build_object('email', $4::text, 'accountType', "
-    "  coalesce($9, 'individual')), $5, $6, $7::timestamptz, $8, "
-    "  NOT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND channel = 'ml' "
-    "  AND is_primary), now()) "
-    "ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING " ML_ACCOUNT_COLS;
-
-static const char list_sql[] =
-    "SELECT " ML_ACCOUNT_COLS " FROM accounts a "
-    "WHERE a.tenant_id = $1 AND a.channel = 'ml' ORDER BY a.created_at, a.id";
-
-static const char get_sql[] =
-    "SELECT " ML_ACCOUNT_COLS " FROM accounts a WHERE a.id = $1 AND a.tenant_id = $2 "
-    "AND a.channel = 'ml'";
-
-static const char unmark_primary_sql[] =
-    "UPDATE accounts SET is_primary = false WHERE tenant_id = $2 AND channel = 'ml' "
-    "AND is_primary AND id <> $1 AND EXISTS (SELECT 1 FROM accounts WHERE id = $1 "
-    "AND tenant_id = $2 AND channel = 'ml')";
-
-/* Un-marking the primary directly is refused ($7): another account must be made primary. */
-static const char update_sql[] =
-    "UPDATE accounts AS a SET "
-    "  account_name = CASE WHEN $3::bool THEN $4 ELSE a.account_name END, "
-    "  is_primary = a.is_primary OR coalesce($5::bool, false), "
-    "  sync_interval_ms = coalesce($6::int, a.sync_interval_ms), "
-    "  next_sync_at = CASE WHEN $6 IS NOT NULL AND a.last_sync_at IS NOT NULL "
-    "    THEN a.last_sync_at + $6::int * interval '1 ms' ELSE a.next_sync_at END, "
-    "  notifications_enabled = coalesce($7::bool, a.notifications_enabled) "
-    "WHERE a.id = $1 AND a.tenant_id = $2 AND a.channel = 'ml' AND NOT (a.is_primary AND $5::bool "
-    "IS false) "
-    "RETURNING " ML_ACCOUNT_COLS;
-
-static const char exists_sql[] = "SELECT is_primary FROM accounts WHERE id = $1 AND "
-				 "tenant_id = $2 AND channel = 'ml'";
-
-static const char delete_sql[] =
-    "DELETE FROM accounts WHERE id = $1 AND tenant_id = $2 AND channel = 'ml' RETURNING id";
-
-/* Deleting the primary promotes the oldest remaining account. */
-static const char promote_sql[] =
-    "UPDATE accounts SET is_primary = true WHERE id = (SELECT id FROM accounts "
-    "  WHERE tenant_id = $1 AND channel = 'ml' ORDER BY created_at, id LIMIT 1) "
-    "AND NOT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND channel = 'ml' "
-    "AND is_primary)";
-
-/* An expired authorization stays expired: only a reconnect revives it. */
-static const char pause_sql[] =
-    "UPDATE accounts SET sync_enabled = false, "
-    "  status = CASE WHEN status IN ('active', 'error') THEN 'paused' ELSE status END "
-    "WHERE id = $1 AND tenant_id = $2 AND channel = 'ml' RETURNING id, status, sync_enabled";
-
-static const char resume_sql[] =
-    "UPDATE accounts SET sync_enabled = true, next_sync_at = now(), "
-    "  status = CASE WHEN status = 'paused' THEN 'active' ELSE status END "
-    "WHERE id = $1 AND tenant_id = $2 AND channel = 'ml' RETURNING id, status, sync_enabled";
-
-static const char tenant_ids_sql[] =
-    "SELECT id FROM accounts WHERE tenant_id = $1 AND channel = 'ml' ORDER BY created_at, id";
-
-static pg_pool_t *pool(req_t *r)
-{
-	return ((app_t *)r->app)->pg;
-}
 
 static void not_found(req_t *r)
 {
@@ -164,20 +91,14 @@ static const char *ml_user_id_field(req_t *r, json_t **d)
 
 typedef struct creation {
 	req_t *r;
-	const char *ml_user_id, *nickname, *email, *access, *refresh, *expires, *name, *type;
-	char *sealed_access, *sealed_refresh;
+	ml_account_new_t a;
 } creation_t;
 
-static void create_done(PGresult *const *results, int n, const char *err, void *arg)
+static void create_done(const PGresult *res, const char *err, void *arg)
 {
-	creation_t *c = arg;
-	req_t *r = c->r;
-	free(c->sealed_access);
-	free(c->sealed_refresh);
+	req_t *r = arg;
 	if (err) {
-		const PGresult *res = n > 1 ? results[1] : NULL;
-		const char *state = res ? pg_sqlstate(res) : "";
-		if (strncmp(state, "22", 2) == 0) {
+		if (strncmp(res ? pg_sqlstate(res) : "", "22", 2) == 0) {
 			http_invalid(r, http_problem(NULL, "tokenExpiresAt",
 						     "must be an ISO-8601 date and time"));
 			return;
@@ -185,56 +106,34 @@ static void create_done(PGresult *const *results, int n, const char *err, void *
 		identity_db_error(r, "ml_accounts: create", res, err);
 		return;
 	}
-	if (PQntuples(results[1]) != 1) {
+	if (PQntuples(res) != 1) {
 		http_error(r, 409, "ACCOUNT_EXISTS",
 			   "This Mercado Livre account is already connected",
 			   http_problem(NULL, "mlUserId", "is already connected to this company"));
 		return;
 	}
-	http_ok(r, 201, ml_account_json(results[1], 0, 0, true), "Account added successfully");
+	http_ok(r, 201, ml_account_json(res, 0, 0, true), "Account added successfully");
 }
 
-static void tokens_checked(const ml_result_t *res, void *arg)
+static void tokens_checked(const ml_result_t *res, const ml_user_t *me, void *arg)
 {
 	creation_t *c = arg;
 	req_t *r = c->r;
-	if (res->err != ML_OK) {
-		if (res->err == ML_ERR_TRANSIENT || res->err == ML_ERR_RATE_LIMITED ||
-		    res->err == ML_ERR_CONFIG)
-			ml_error_reply(r, res->err, "Checking the tokens with Mercado Livre failed",
-				       res->message);
-		else
-			http_invalid(
-			    r, http_problem(NULL, "accessToken", "was refused by Mercado Livre"));
+	if (!me) {
+		ml_error_reply(r, ML_ASK_TOKEN_CHECK, res->err,
+			       "Checking the tokens with Mercado Livre failed", res->message);
 		return;
 	}
 	char id[24];
-	snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
-		 json_integer_value(json_object_get(res->body, "id")));
-	if (strcmp(id, c->ml_user_id) != 0) {
+	snprintf(id, sizeof(id), "%" PRId64, me->id);
+	if (strcmp(id, c->a.ml_user_id) != 0) {
 		http_invalid(r,
 			     http_problem(NULL, "accessToken",
 					  "belongs to another Mercado Livre user than mlUserId"));
 		return;
 	}
-	crypto_keys_t keys;
-	ml_tokens_keys(r->app, &keys);
-	c->sealed_access = crypto_seal(&keys, c->access);
-	c->sealed_refresh = crypto_seal(&keys, c->refresh);
-	explicit_bzero(&keys, sizeof(keys));
-	if (!c->sealed_access || !c->sealed_refresh) {
-		free(c->sealed_access);
-		free(c->sealed_refresh);
-		log_error("ml_accounts: sealing tokens failed");
+	if (!ml_accounts_create(r->app, r->tenant_id, &c->a, create_done, r))
 		http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
-		return;
-	}
-	const char *lock[] = {r->tenant_id};
-	const char *ins[] = {r->tenant_id, c->ml_user_id,    c->nickname,
-			     c->email,	   c->sealed_access, c->sealed_refresh,
-			     c->expires,   c->name,	     c->type};
-	pg_stmt_t stmts[] = {{lock_tenant_sql, 1, lock}, {create_sql, 9, ins}};
-	pg_batch(pool(r), stmts, 2, create_done, c);
 }
 
 static void accounts_create(req_t *r)
@@ -262,18 +161,18 @@ static void accounts_create(req_t *r)
 		return;
 	}
 	creation_t *c = arena_calloc(r->arena, 1, sizeof(*c));
-	*c = (creation_t){.r = r,
-			  .ml_user_id = ml_user_id,
-			  .nickname = nickname,
-			  .email = email,
-			  .access = access,
-			  .refresh = refresh,
-			  .expires = expires,
-			  .name = name,
-			  .type = type};
+	c->r = r;
+	c->a = (ml_account_new_t){.ml_user_id = ml_user_id,
+				  .nickname = nickname,
+				  .email = email,
+				  .access_token = access,
+				  .refresh_token = refresh,
+				  .expires_at = expires,
+				  .account_name = name,
+				  .account_type = type};
 	/* The tokens must be the seller's: a made-up pair for another tenant's seller would show
 	 * that seller's notifications here and take them for an account that cannot fetch. */
-	ml_get_with_token(r->app, "ml:oauth:users", access, "/users/me", tokens_checked, c);
+	ml_users_me(r->app, access, tokens_checked, c);
 }
 
 /* --- list and read ---------------------------------------------------------------------------- */
@@ -296,8 +195,7 @@ static void list_accounts(req_t *r)
 {
 	if (!perm_require(r, "accounts.view"))
 		return;
-	const char *params[] = {r->tenant_id};
-	pg_query_prepared(pool(r), list_sql, 1, params, list_done, r);
+	ml_accounts_list(r->app, r->tenant_id, list_done, r);
 }
 
 static void get_done(const PGresult *res, const char *err, void *arg)
@@ -319,25 +217,23 @@ static void accounts_get(req_t *r)
 	const char *id;
 	if (!perm_require(r, "accounts.view") || !(id = account_id_param(r)))
 		return;
-	const char *params[] = {id, r->tenant_id};
-	pg_query_prepared(pool(r), get_sql, 2, params, get_done, r);
+	ml_accounts_find(r->app, r->tenant_id, id, get_done, r);
 }
 
 /* --- update ----------------------------------------------------------------------------------- */
 
-static void update_done(PGresult *const *results, int n, const char *err, void *arg)
+static void update_done(const PGresult *res, const char *err, bool refused, void *arg)
 {
 	req_t *r = arg;
 	if (err) {
-		identity_db_error(r, "ml_accounts: update", n > 2 ? results[2] : NULL, err);
+		identity_db_error(r, "ml_accounts: update", res, err);
 		return;
 	}
-	if (PQntuples(results[2]) == 1) {
-		http_ok(r, 200, ml_account_json(results[2], 0, 0, true),
-			"Account updated successfully");
+	if (PQntuples(res) == 1) {
+		http_ok(r, 200, ml_account_json(res, 0, 0, true), "Account updated successfully");
 		return;
 	}
-	if (PQntuples(results[3]) == 1) {
+	if (refused) {
 		http_error(r, 409, "PRIMARY_REQUIRED",
 			   "A company with accounts keeps one primary account: make another "
 			   "account primary instead.",
@@ -353,58 +249,38 @@ static void accounts_update(req_t *r)
 	if (!perm_require(r, "accounts.manage") || !(id = account_id_param(r)))
 		return;
 	json_t *d = NULL;
-	bool has_name = false, has_primary = false, has_notif = false;
-	const char *name =
-	    validate_string(r, "accountName", V_NULLABLE, NAME_MAX_CHARS, &d, &has_name);
-	bool primary = validate_bool(r, "isPrimary", &d, &has_primary);
-	bool notif = validate_bool(r, "notificationsEnabled", &d, &has_notif);
+	ml_account_change_t c = {0};
+	c.account_name =
+	    validate_string(r, "accountName", V_NULLABLE, NAME_MAX_CHARS, &d, &c.has_name);
+	c.primary = validate_bool(r, "isPrimary", &d, &c.has_primary);
+	c.notifications = validate_bool(r, "notificationsEnabled", &d, &c.has_notifications);
 	json_t *iv = r->body ? json_object_get(r->body, "syncInterval") : NULL;
-	const char *interval = NULL;
 	if (iv && !json_is_null(iv)) {
 		json_int_t v = json_is_integer(iv) ? json_integer_value(iv) : -1;
 		if (v < ML_SYNC_INTERVAL_MIN || v > ML_SYNC_INTERVAL_MAX)
 			d = http_problem(d, "syncInterval",
 					 "must be an integer number of milliseconds between 60000 "
 					 "and 86400000");
-		else
-			interval = arena_printf(r->arena, "%lld", (long long)v);
+		c.has_interval = true;
+		c.interval_ms = (long long)v;
 	}
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
-	const char *primary_s = has_primary ? (primary ? "true" : "false") : NULL;
-	const char *lock[] = {r->tenant_id};
-	const char *unmark[] = {id, r->tenant_id};
-	const char *upd[] = {id,
-			     r->tenant_id,
-			     has_name ? "true" : "false",
-			     name,
-			     primary_s,
-			     interval,
-			     has_notif ? (notif ? "true" : "false") : NULL};
-	const char *exists[] = {id, r->tenant_id};
-	pg_stmt_t stmts[] = {
-	    {lock_tenant_sql, 1, lock},
-	    /* Only when this account becomes primary. */
-	    {primary ? unmark_primary_sql : "SELECT 1 WHERE $1::uuid IS NULL AND $2::uuid IS NULL",
-	     2, unmark},
-	    {update_sql, 7, upd},
-	    {exists_sql, 2, exists},
-	};
-	pg_batch(pool(r), stmts, 4, update_done, r);
+	ml_accounts_update(r->app, r->tenant_id, id, &c, update_done, r);
 }
 
 /* --- delete ----------------------------------------------------------------------------------- */
 
-static void delete_done(PGresult *const *results, int n, const char *err, void *arg)
+static void delete_done(const PGresult *res, const char *err, void *arg)
 {
 	req_t *r = arg;
 	if (err) {
-		identity_db_error(r, "ml_accounts: delete", n > 1 ? results[1] : NULL, err);
+		identity_db_error(r, "ml_accounts: delete", res, err);
 		return;
 	}
-	if (PQntuples(results[1]) != 1) {
+	if (PQntuples(res) != 1) {
 		not_found(r);
 		return;
 	}
@@ -416,11 +292,7 @@ static void accounts_delete(req_t *r)
 	const char *id;
 	if (!perm_require(r, "accounts.manage") || !(id = account_id_param(r)))
 		return;
-	const char *lock[] = {r->tenant_id};
-	const char *del[] = {id, r->tenant_id};
-	pg_stmt_t stmts[] = {
-	    {lock_tenant_sql, 1, lock}, {delete_sql, 2, del}, {promote_sql, 1, lock}};
-	pg_batch(pool(r), stmts, 3, delete_done, r);
+	ml_accounts_delete(r->app, r->tenant_id, id, delete_done, r);
 }
 
 /* --- pause and resume ------------------------------------------------------------------------ */
@@ -447,7 +319,7 @@ static void toggle_done(const PGresult *res, const char *err, void *arg)
 		t->message);
 }
 
-static void toggle(req_t *r, const char *sql, const char *message)
+static void toggle(req_t *r, bool sync_enabled, const char *message)
 {
 	const char *id;
 	if (!perm_require(r, "accounts.manage") || !(id = account_id_param(r)))
@@ -455,18 +327,17 @@ static void toggle(req_t *r, const char *sql, const char *message)
 	toggle_t *t = arena_calloc(r->arena, 1, sizeof(*t));
 	t->r = r;
 	t->message = message;
-	const char *params[] = {id, r->tenant_id};
-	pg_query(pool(r), sql, 2, params, toggle_done, t);
+	ml_accounts_set_sync(r->app, r->tenant_id, id, sync_enabled, toggle_done, t);
 }
 
 static void accounts_pause(req_t *r)
 {
-	toggle(r, pause_sql, "Account synchronization paused");
+	toggle(r, false, "Account synchronization paused");
 }
 
 static void accounts_resume(req_t *r)
 {
-	toggle(r, resume_sql, "Account synchronization resumed");
+	toggle(r, true, "Account synchronization resumed");
 }
 
 /* --- tokens ----------------------------------------------------------------------------------- */
@@ -489,9 +360,9 @@ static void token_row(const PGresult *res, const char *err, void *arg)
 		not_found(r);
 		return;
 	}
-	ml_token_info_t info =
-	    ml_token_info(wall_ms(), pg_int(res, 0, 23, 0), pg_int(res, 0, 24, 0));
-	const char *status = pg_value(res, 0, 7), *expiry = pg_value(res, 0, 22);
+	ml_token_info_t info = ml_account_token_info(res, 0);
+	const char *status = pg_value(res, 0, ML_ACCOUNT_COL_STATUS);
+	const char *expiry = pg_value(res, 0, ML_ACCOUNT_COL_TOKEN_EXPIRES_AT);
 	if (t->refreshed) {
 		http_ok(r, 200,
 			json_pack("{s:s, s:s, s:s, s:o}", "accountId", t->id, "status", status,
@@ -500,7 +371,8 @@ static void token_row(const PGresult *res, const char *err, void *arg)
 			"Token refreshed successfully");
 		return;
 	}
-	json_t *ti = ml_token_info_json(&info, t->id, pg_value(res, 0, 1), expiry);
+	json_t *ti =
+	    ml_token_info_json(&info, t->id, pg_value(res, 0, ML_ACCOUNT_COL_ML_USER_ID), expiry);
 	http_ok(r, 200,
 		json_pack("{s:s, s:o, s:s}", "accountId", t->id, "tokenInfo", ti, "status", status),
 		NULL);
@@ -508,15 +380,15 @@ static void token_row(const PGresult *res, const char *err, void *arg)
 
 static void token_read(token_req_t *t)
 {
-	const char *params[] = {t->id, t->r->tenant_id};
-	pg_query_prepared(pool(t->r), get_sql, 2, params, token_row, t);
+	ml_accounts_find(t->r->app, t->r->tenant_id, t->id, token_row, t);
 }
 
 static void refresh_done(const ml_result_t *res, const char *access_token, void *arg)
 {
 	token_req_t *t = arg;
 	if (res->err != ML_OK) {
-		ml_error_reply(t->r, res->err, "Token refresh failed", res->message);
+		ml_error_reply(t->r, ML_ASK_ACCOUNT, res->err, "Token refresh failed",
+			       res->message);
 		return;
 	}
 	token_read(t);
@@ -553,8 +425,7 @@ static void accounts_refresh_token(req_t *r)
 	if (!t)
 		return;
 	t->refreshed = true;
-	const char *params[] = {t->id, r->tenant_id};
-	pg_query_prepared(pool(r), exists_sql, 2, params, refresh_owned, t);
+	ml_accounts_owned(r->app, r->tenant_id, t->id, refresh_owned, t);
 }
 
 static void accounts_token_info(req_t *r)
@@ -580,7 +451,8 @@ static void sync_one_done(const ml_sync_result_t *s, void *arg)
 		return;
 	}
 	if (!s->ok) {
-		ml_error_reply(r, s->err, "Failed to synchronize account", s->error);
+		ml_error_reply(r, ML_ASK_ACCOUNT, s->err, "Failed to synchronize account",
+			       s->error);
 		return;
 	}
 	http_ok(r, 200,
@@ -668,8 +540,7 @@ static void accounts_sync_all(req_t *r)
 	sync_all_t *a = arena_calloc(r->arena, 1, sizeof(*a));
 	a->r = r;
 	a->results = json_array();
-	const char *params[] = {r->tenant_id};
-	pg_query_prepared(pool(r), tenant_ids_sql, 1, params, sync_all_listed, a);
+	ml_accounts_ids(r->app, r->tenant_id, sync_all_listed, a);
 }
 
 void ml_accounts_routes(app_t *app)

@@ -228,6 +228,33 @@ void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, c
 
 /* --- GET as an account ------------------------------------------------------------------- */
 
+typedef struct me_call {
+	ml_user_cb cb;
+	void *arg;
+} me_call_t;
+
+static void me_answered(const ml_result_t *res, void *arg)
+{
+	me_call_t *c = arg;
+	json_t *me = res->body;
+	ml_user_t user = {
+	    .id = (int64_t)json_integer_value(json_object_get(me, "id")),
+	    .nickname = json_string_value(json_object_get(me, "nickname")),
+	    .email = json_string_value(json_object_get(me, "email")),
+	    .site_id = json_string_value(json_object_get(me, "site_id")),
+	};
+	c->cb(res, res->err == ML_OK ? &user : NULL, c->arg);
+	free(c);
+}
+
+void ml_users_me(app_t *app, const char *access_token, ml_user_cb cb, void *arg)
+{
+	me_call_t *c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	ml_get_with_token(app, "ml:oauth:users", access_token, "/users/me", me_answered, c);
+}
+
 enum account_get_state { AG_TOKEN, AG_FIRST, AG_REFRESH, AG_RETRY };
 
 /* One account call: token → call → (401: refresh → call). Owned by itself; freed after cb. A

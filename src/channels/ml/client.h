@@ -32,6 +32,18 @@ void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_gr
 void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_token, ml_grant_cb cb,
 		      void *arg);
 
+/* Whom a token belongs to, from /users/me: fields NULL (id 0) when the answer lacks them. */
+typedef struct ml_user {
+	int64_t id;
+	const char *nickname, *email, *site_id;
+} ml_user_t;
+
+/* user is NULL unless res->err is ML_OK; valid only during the callback. */
+typedef void (*ml_user_cb)(const ml_result_t *res, const ml_user_t *user, void *arg);
+
+/* GET /users/me with a token that is no account's yet (a client's, or a fresh grant's). */
+void ml_users_me(app_t *app, const char *access_token, ml_user_cb cb, void *arg);
+
 /* GET ML_API_URL + path with this bearer token; no refresh. limiter_key may be NULL. */
 void ml_get_with_token(app_t *app, const char *limiter_key, const char *token, const char *path,
 		       ml_cb cb, void *arg);

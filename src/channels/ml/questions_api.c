@@ -1,81 +1,24 @@
 /* /api/questions: the synced questions of the caller's tenant, their answer-time stats, and
- * answering one: POST to Mercado Livre's /answers, then store what it answers. */
+ * answering one on Mercado Livre (questions.h holds the queries and the answer call). */
 #include "api.h"
 #include "errors.h"
 #include "ml.h"
 #include "listing.h"
-#include "log.h"
-#include "data.h"
+#include "questions.h"
 #include "permissions.h"
 #include "validate.h"
 
-#include <stdio.h>
-#include <string.h>
-
-// clang-format off
 #define ANSWER_MAX 2000
-
-#define QUESTION_JSON                                                                              \
-	"json_build_object('id', q.id, 'accountId', q.account_id, 'mlQuestionId', q.ml_id,"        \
-	" 'itemId', q.item_ml_id, 'status', q.status, 'text', q.text, 'fromId', q.from_id,"        \
-	" 'dateCreated', " SQL_TS(                                                                 \
-	    "q.date_created") ","                                                                  \
-			      " 'answer', CASE WHEN q.answer_text IS NULL THEN NULL ELSE "         \
-			      "json_build_object("                                                 \
-			      "   'text', q.answer_text, 'status', q.answer_status,"               \
-			      "   'dateCreated', " SQL_TS(                                         \
-				  "q.answered_at") ") END,"                                        \
-						   " 'timeToAnswer', q.answer_seconds, "           \
-						   "'lastUpdated', " SQL_TS("q.last_updated") ")"
-
-#define QUESTION_FILTERS                                                                           \
-	" WHERE q.tenant_id = $1 AND ($2::uuid IS NULL OR q.account_id = $2::uuid)"                \
-	" AND ($3::text IS NULL OR q.status = upper($3))"                                          \
-	" AND ($4::text IS NULL OR q.item_ml_id = $4)"
-
-/* The page is chosen first and only its rows are rendered: with stale statistics the planner
- * may otherwise build the JSON of every row of the tenant before sorting. */
-static const char list_sql[] =
-    "SELECT " QUESTION_JSON "::text, q.date_created::text, q.id"
-    " FROM (SELECT q.* FROM ml_questions q" QUESTION_FILTERS
-    " AND ($5::timestamptz IS NULL OR (q.date_created, q.id) < ($5::timestamptz, $6::uuid))"
-    " ORDER BY q.date_created DESC, q.id DESC LIMIT $7 OFFSET $8) q"
-    " ORDER BY q.date_created DESC, q.id DESC";
-
-static const char count_sql[] = "SELECT count(*) FROM ml_questions q" QUESTION_FILTERS;
-
-static const char get_sql[] =
-    "SELECT " QUESTION_JSON "::text, q.account_id, q.ml_id, q.answer_text IS NOT NULL"
-    " OR q.status <> 'UNANSWERED' FROM ml_questions q WHERE q.id = $1 AND q.tenant_id = $2";
-
-/* Times to answer in seconds; answered within 1 h / 24 h count answered questions. */
-static const char stats_sql[] =
-    "SELECT json_build_object('total', count(*),"
-    " 'unanswered', count(*) FILTER (WHERE status = 'UNANSWERED'),"
-    " 'answered', count(*) FILTER (WHERE answered_at IS NOT NULL),"
-    " 'answeredWithin1h', count(*) FILTER (WHERE answer_seconds <= 3600),"
-    " 'answeredWithin24h', count(*) FILTER (WHERE answer_seconds <= 86400),"
-    " 'medianTimeToAnswer', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY answer_seconds)"
-    "   FILTER (WHERE answer_seconds IS NOT NULL)),"
-    " 'p90TimeToAnswer', round(percentile_cont(0.9) WITHIN GROUP (ORDER BY answer_seconds)"
-    "   FILTER (WHERE answer_seconds IS NOT NULL)),"
-    " 'oldestUnanswered', " SQL_TS(
-	"min(date_created) FILTER (WHERE status = 'UNANSWERED')") ")"
-								  "::text FROM ml_questions"
-								  " WHERE tenant_id = $1 AND "
-								  "($2::uuid IS NULL OR account_id "
-								  "= $2::uuid)";
-
-// clang-format on
-
-static pg_pool_t *pool(req_t *r)
-{
-	return ((app_t *)r->app)->pg;
-}
 
 static void questions_list(req_t *r)
 {
-	list_filtered(r, "questions.view", "questions", "status", "itemId", list_sql, count_sql);
+	list_filtered(r, "questions.view", "questions", "status", "itemId", ml_questions_page_sql,
+		      ml_questions_count_sql);
+}
+
+static void question_found(const PGresult *res, const char *err, void *arg)
+{
+	list_one_answer(arg, "question", res, err);
 }
 
 static void questions_get(req_t *r)
@@ -83,20 +26,37 @@ static void questions_get(req_t *r)
 	const char *id;
 	if (!perm_require(r, "questions.view") || !(id = list_id(r, "question")))
 		return;
-	const char *p[] = {id, r->tenant_id};
-	list_one(r, "question", get_sql, 2, p);
+	ml_questions_get(r->app, r->tenant_id, id, question_found, r);
+}
+
+static void stats_read(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err) {
+		list_db_error(r, "questions: stats", res, err);
+		return;
+	}
+	list_reply_json(r, pg_value(res, 0, 0));
 }
 
 static void questions_stats(req_t *r)
 {
-	list_stats(r, "questions.view", "questions: stats", stats_sql);
+	if (!perm_require(r, "questions.view"))
+		return;
+	json_t *d = NULL;
+	const char *account = list_uuid_param(r, "accountId", &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	ml_questions_stats(r->app, r->tenant_id, account, stats_read, r);
 }
 
-/* --- answer: validate → the question (tenant) → POST /answers → upsert → the stored row ---- */
+/* --- answer: validate → the question (tenant) → answer on Mercado Livre → the stored row ----- */
 
 typedef struct answer {
 	req_t *r;
-	const char *id, *text, *account_id;
+	const char *id, *text;
 } answer_t;
 
 static void answered_row(const PGresult *res, const char *err, void *arg)
@@ -106,39 +66,20 @@ static void answered_row(const PGresult *res, const char *err, void *arg)
 		list_one_answer(a->r, "question", res, err);
 		return;
 	}
-	http_ok(a->r, 200, list_json_cell(res, 0, 0), "Answer published on Mercado Livre");
+	http_ok(a->r, 200, list_json_cell(res, 0, ML_QUESTION_JSON),
+		"Answer published on Mercado Livre");
 }
 
-static void answer_stored(const char *err, long written, void *arg)
-{
-	answer_t *a = arg;
-	if (err) /* Mercado Livre has the answer; the next sync or webhook stores it */
-		log_warn("questions: storing an answer failed: %s", err);
-	const char *p[] = {a->id, a->r->tenant_id};
-	pg_query_prepared(pool(a->r), get_sql, 2, p, answered_row, a);
-}
-
-static void answer_posted(const ml_result_t *res, void *arg)
+static void answer_published(const ml_result_t *res, void *arg)
 {
 	answer_t *a = arg;
 	req_t *r = a->r;
-	if (res->err == ML_OK) {
-		json_t *arr = json_pack("[O]", res->body);
-		char *docs = json_dumps(arr, JSON_COMPACT);
-		json_decref(arr);
-		ml_questions_upsert(r->app, r->tenant_id, a->account_id, docs, answer_stored, a);
-		free(docs);
+	if (res->err != ML_OK) {
+		ml_error_reply(r, ML_ASK_ANSWER, res->err, "Answering on Mercado Livre failed",
+			       res->message);
 		return;
 	}
-	const char *msg = res->message ? res->message : ml_err_name(res->err);
-	if (res->err == ML_ERR_OTHER || res->err == ML_ERR_NOT_FOUND) {
-		/* Closed, deleted or already answered there, or text Mercado Livre refuses. */
-		http_error(r, 409, "QUESTION_NOT_ANSWERABLE",
-			   arena_printf(r->arena, "Mercado Livre refused the answer: %s.", msg),
-			   NULL);
-		return;
-	}
-	ml_error_reply(r, res->err, "Answering on Mercado Livre failed", res->message);
+	ml_questions_get(r->app, r->tenant_id, a->id, answered_row, a);
 }
 
 static void answer_found(const PGresult *res, const char *err, void *arg)
@@ -149,17 +90,12 @@ static void answer_found(const PGresult *res, const char *err, void *arg)
 		list_one_answer(r, "question", res, err);
 		return;
 	}
-	if (pg_bool(res, 0, 3)) {
+	if (pg_bool(res, 0, ML_QUESTION_ANSWERED)) {
 		http_error(r, 409, "ALREADY_ANSWERED", "This question was already answered.", NULL);
 		return;
 	}
-	a->account_id = arena_strdup(r->arena, pg_value(res, 0, 1));
-	json_t *body = json_pack("{s:I, s:s}", "question_id", (json_int_t)pg_int(res, 0, 2, 0),
-				 "text", a->text);
-	char *text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	ml_account_post(r->app, a->account_id, ML_SYNC_OP, "/answers", text, answer_posted, a);
-	free(text);
+	ml_questions_answer(r->app, r->tenant_id, pg_value(res, 0, ML_QUESTION_ACCOUNT_ID),
+			    pg_int(res, 0, ML_QUESTION_ML_ID, 0), a->text, answer_published, a);
 }
 
 static void questions_answer(req_t *r)
@@ -177,8 +113,7 @@ static void questions_answer(req_t *r)
 	a->r = r;
 	a->id = id;
 	a->text = text;
-	const char *p[] = {id, r->tenant_id};
-	pg_query_prepared(pool(r), get_sql, 2, p, answer_found, a);
+	ml_questions_get(r->app, r->tenant_id, id, answer_found, a);
 }
 
 void ml_questions_routes(app_t *app)

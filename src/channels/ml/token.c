@@ -4,11 +4,6 @@
 
 #include <stdlib.h>
 
-void ml_tokens_keys(const app_t *app, crypto_keys_t *out)
-{
-	upkeep_keys(app, out);
-}
-
 typedef struct call {
 	ml_token_cb cb;
 	void *arg;

@@ -7,7 +7,6 @@
 #include "app.h"
 #include "channel.h"
 #include "result.h"
-#include "crypto.h"
 #include "upkeep.h"
 
 enum ml_refresh_reason {
@@ -19,8 +18,6 @@ enum ml_refresh_reason {
 /* access_token is the plaintext, valid only during the callback; NULL unless res->err is ML_OK. */
 typedef void (*ml_token_cb)(const ml_result_t *res, const char *access_token, void *arg);
 
-/* The keys from the configuration (ENCRYPTION_KEY, ENCRYPTION_KEY_OLD). */
-void ml_tokens_keys(const app_t *app, crypto_keys_t *out);
 /* The account's access token, refreshed first when it expires within a minute. */
 void ml_tokens_access(app_t *app, const char *account_id, ml_token_cb cb, void *arg);
 /* Refresh the account's token (see the reasons). rejected_token is the plaintext that got a 401
