@@ -52,9 +52,10 @@ $(BIN)/sellerhubd: $(call obj,src/main.c) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# marketsim gzips Amazon report documents with zlib.
 $(BIN)/marketsim: $(call obj,$(SIM_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs zlib)
 
 $(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
