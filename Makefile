@@ -63,7 +63,7 @@ $(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
 
 $(BIN)/test-integration: $(call obj,$(INT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion $(shell pkg-config --libs zlib)
 
 # The load generator of bench-webhooks' burst phase: libevent only, no server code.
 $(BIN)/webhook-load: $(call obj,scripts/webhook_load.c)

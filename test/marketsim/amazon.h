@@ -175,6 +175,8 @@ void am_lwa_free(am_state_t *a);
 /* ---- amazon_orders.c ---- */
 json_t *am_order_json(const am_seller_t *s, const am_order_t *o);
 int am_order_units(const am_seller_t *s, const am_order_t *o, int *shipped);
+const char *am_order_ship_level(const am_order_t *o);
+void am_order_address(const am_order_t *o, const char **city, const char **state, const char **zip);
 
 /* ---- amazon_finances.c ---- */
 json_t *am_event_json(const am_seller_t *s, const am_event_t *e);

@@ -40,13 +40,32 @@ int am_order_units(const am_seller_t *s, const am_order_t *o, int *shipped)
 	return units;
 }
 
+static int level_category(const am_order_t *o)
+{
+	return o->level < 6 ? 0 : o->level < 8 ? 1 : o->level < 9 ? 2 : 3;
+}
+
+const char *am_order_ship_level(const am_order_t *o)
+{
+	static const char *const afn_levels[] = {"Standard", "Expedited", "Expedited", "Expedited"};
+	static const char *const mfn_levels[] = {"Std US D2D Dom", "Exp US D2D Dom",
+						 "Second US D2D Dom", "Next US D2D Dom"};
+	return (o->afn ? afn_levels : mfn_levels)[level_category(o)];
+}
+
+void am_order_address(const am_order_t *o, const char **city, const char **state, const char **zip)
+{
+	const struct city *c = &cities[o->city % (sizeof(cities) / sizeof(cities[0]))];
+	*city = c->city;
+	*state = c->state;
+	*zip = c->zip;
+}
+
 json_t *am_order_json(const am_seller_t *s, const am_order_t *o)
 {
 	const struct city *c = &cities[o->city % (sizeof(cities) / sizeof(cities[0]))];
 	static const char *const categories[] = {"Standard", "Expedited", "SecondDay", "NextDay"};
-	int cat = o->level < 6 ? 0 : o->level < 8 ? 1 : o->level < 9 ? 2 : 3;
-	static const char *const mfn_levels[] = {"Std US D2D Dom", "Exp US D2D Dom",
-						 "Second US D2D Dom", "Next US D2D Dom"};
+	int cat = level_category(o);
 	int shipped, units = am_order_units(s, o, &shipped);
 	int64_t total = 0;
 	for (int k = 0; k < o->n_items; k++) {
@@ -61,12 +80,11 @@ json_t *am_order_json(const am_seller_t *s, const am_order_t *o)
 	    "AmazonOrderId", o->id, "PurchaseDate", am_time_json(o->purchase_ms), "LastUpdateDate",
 	    am_time_json(o->updated_ms), "OrderStatus", am_status_names[o->status],
 	    "FulfillmentChannel", o->afn ? "AFN" : "MFN", "SalesChannel", "Amazon.com",
-	    "ShipServiceLevel", o->afn ? (cat ? "Expedited" : "Standard") : mfn_levels[cat],
-	    "OrderType", "StandardOrder", "NumberOfItemsShipped",
-	    o->status == AM_CANCELED ? 0 : shipped, "NumberOfItemsUnshipped",
-	    o->status == AM_CANCELED ? 0 : units - shipped, "PaymentMethod", "Other",
-	    "PaymentMethodDetails", "Standard", "MarketplaceId", AM_MARKETPLACE,
-	    "ShipmentServiceLevelCategory", categories[cat], "SellerOrderId", o->id,
+	    "ShipServiceLevel", am_order_ship_level(o), "OrderType", "StandardOrder",
+	    "NumberOfItemsShipped", o->status == AM_CANCELED ? 0 : shipped,
+	    "NumberOfItemsUnshipped", o->status == AM_CANCELED ? 0 : units - shipped,
+	    "PaymentMethod", "Other", "PaymentMethodDetails", "Standard", "MarketplaceId",
+	    AM_MARKETPLACE, "ShipmentServiceLevelCategory", categories[cat], "SellerOrderId", o->id,
 	    "EarliestShipDate", am_time_json(o->purchase_ms), "LatestShipDate",
 	    am_time_json(o->purchase_ms + 2 * DAY_MS), "IsBusinessOrder", o->business, "IsPrime",
 	    o->prime, "IsPremiumOrder", 0, "IsGlobalExpressEnabled", 0, "IsReplacementOrder", 0,
@@ -192,7 +210,7 @@ static bool parse_query(ms_req_t *r, struct query *q)
 		}
 		q->statuses |= 1 << k;
 	}
-	if (!(q->statuses & (1 << 3)) != !(q->statuses & (1 << 4))) {
+	if (!(q->statuses & (1 << 2)) != !(q->statuses & (1 << 3))) {
 		am_error(r, 400, "InvalidInput",
 			 "Unshipped and PartiallyShipped must be used together in OrderStatuses");
 		return false;

@@ -147,8 +147,8 @@ static size_t first_order(const am_seller_t *s, const am_report_t *rp)
 
 static void order_rows(struct evbuffer *out, const am_seller_t *s, const am_order_t *o)
 {
-	json_t *oj = am_order_json(s, o);
-	json_t *addr = json_object_get(oj, "ShippingAddress");
+	const char *city, *state, *zip;
+	am_order_address(o, &city, &state, &zip);
 	char purchase[40], updated[40];
 	tsv_time(o->purchase_ms, purchase, sizeof(purchase));
 	tsv_time(o->updated_ms, updated, sizeof(updated));
@@ -170,17 +170,12 @@ static void order_rows(struct evbuffer *out, const am_seller_t *s, const am_orde
 		    "%s\t%s\t%s\t%s\t%s\t%s\tAmazon.com\t\t%s\t%s\t%s\t%s\t%s\t%d\tUSD\t%s\t%s\t%s\t%s"
 		    "\t\t\t%s\t%s\t%s\t%s\t%s\tUS\t%s\t%s\t\t\n",
 		    o->id, o->id, purchase, updated, am_status_names[o->status],
-		    o->afn ? "Amazon" : "Merchant",
-		    json_string_value(json_object_get(oj, "ShipServiceLevel")),
+		    o->afn ? "Amazon" : "Merchant", am_order_ship_level(o),
 		    am_sku_title(sku, title, sizeof(title)), sku->sku, sku->asin, item_status,
 		    it->qty, price, tax, ship, o->status != AM_PENDING ? "0.00" : "", promo,
-		    o->status != AM_PENDING ? "0.00" : "",
-		    json_string_value(json_object_get(addr, "City")),
-		    json_string_value(json_object_get(addr, "StateOrRegion")),
-		    json_string_value(json_object_get(addr, "PostalCode")),
+		    o->status != AM_PENDING ? "0.00" : "", city, state, zip,
 		    it->promo_cents ? "US Core Free Shipping" : "", o->business ? "true" : "false");
 	}
-	json_decref(oj);
 }
 
 static void listing_row(struct evbuffer *out, const am_seller_t *s, size_t i)

@@ -101,8 +101,10 @@ static const char token_chars[] =
 static void make_asin(size_t seller, size_t index, char out[12])
 {
 	const uint64_t m = 2821109907456ULL; /* 36^8; the multiplier is prime to it */
-	uint64_t n = (uint64_t)((unsigned __int128)(((uint64_t)seller * 1000003ULL + index) % m) *
-				1099511628211ULL % m);
+	uint64_t n =
+	    (uint64_t)((unsigned __int128)(((uint64_t)seller * 1000003ULL + index + 7777777ULL) %
+					   m) *
+		       1099511628211ULL % m);
 	out[0] = 'B';
 	out[1] = '0';
 	for (int i = 9; i >= 2; i--) {
@@ -196,7 +198,8 @@ static void seed_orders(am_seller_t *s, size_t si, uint64_t *rng, int n, int64_t
 		o->purchase_ms = o->purchase_ms / 1000 * 1000;
 		snprintf(o->id, sizeof(o->id), "%03u-%07u-%07u", (unsigned)(111 + si) % 1000,
 			 (unsigned)rng_below(rng, 10000000), (unsigned)i % 10000000);
-		o->afn = rng_below(rng, 100) < 60;
+		/* The first line's SKU decides the channel; the other lines share it. */
+		o->afn = s->skus[rng_below(rng, s->n_skus)].afn;
 		o->prime = o->afn && rng_below(rng, 100) < 70;
 		o->business = rng_below(rng, 100) < 6;
 		o->city = (uint8_t)rng_below(rng, 12);
@@ -223,6 +226,8 @@ static void seed_orders(am_seller_t *s, size_t si, uint64_t *rng, int n, int64_t
 		for (int k = 0; k < o->n_items; k++) {
 			am_item_t *it = &s->items[s->n_items++];
 			it->sku = (uint32_t)rng_below(rng, s->n_skus);
+			for (int tries = 0; s->skus[it->sku].afn != o->afn && tries < 32; tries++)
+				it->sku = (uint32_t)rng_below(rng, s->n_skus);
 			it->qty = (uint16_t)(rng_below(rng, 100) < 75 ? 1 : rng_range(rng, 2, 4));
 			it->unit_cents = s->skus[it->sku].price_cents;
 			it->tax_cents = it->unit_cents * it->qty * 8 / 100;
