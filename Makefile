@@ -52,9 +52,10 @@ $(BIN)/sellerhubd: $(call obj,src/main.c) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# marketsim gzips Amazon report documents with zlib.
 $(BIN)/marketsim: $(call obj,$(SIM_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs zlib)
 
 $(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
@@ -62,7 +63,7 @@ $(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
 
 $(BIN)/test-integration: $(call obj,$(INT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion $(shell pkg-config --libs zlib)
 
 # The load generator of bench-webhooks' burst phase: libevent only, no server code.
 $(BIN)/webhook-load: $(call obj,scripts/webhook_load.c)
