@@ -4,7 +4,7 @@
 # AddressSanitizer + UBSan into build/asan and bin/asan/.
 
 MODE ?= release
-PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt libargon2
+PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt libargon2 zlib
 
 CC      ?= cc
 WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -52,10 +52,9 @@ $(BIN)/sellerhubd: $(call obj,src/main.c) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# marketsim gzips Amazon report documents with zlib.
 $(BIN)/marketsim: $(call obj,$(SIM_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs zlib)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
@@ -63,7 +62,7 @@ $(BIN)/test-unit: $(call obj,$(UNIT_SRC)) $(LIB)
 
 $(BIN)/test-integration: $(call obj,$(INT_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion $(shell pkg-config --libs zlib)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
 
 # The load generator of bench-webhooks' burst phase: libevent only, no server code.
 $(BIN)/webhook-load: $(call obj,scripts/webhook_load.c)

@@ -160,7 +160,8 @@ static void toggle(req_t *r, bool enabled)
 {
 	const char *id;
 	if (perm_require(r, "accounts.manage") && (id = id_param(r)))
-		accounts_set_sync(r->app, r->tenant_id, channel_of(r)->name, id, enabled, toggled, r);
+		accounts_set_sync(r->app, r->tenant_id, channel_of(r)->name, id, enabled, toggled,
+				  r);
 }
 
 static void pause_account(req_t *r)

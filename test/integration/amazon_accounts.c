@@ -48,9 +48,10 @@ Test(amazon_accounts, self_authorized_seller_is_proven_sealed_and_listed)
 	cr_assert_eq(amt_calls(&t, "/auth/o2/token"), lwa_before + 1);
 
 	/* Only sealed in the database. */
-	char *sealed = h_sql_text("SELECT refresh_token_sealed || access_token_sealed FROM accounts "
-				  "WHERE id = '%s'",
-				  id);
+	char *sealed =
+	    h_sql_text("SELECT refresh_token_sealed || access_token_sealed FROM accounts "
+		       "WHERE id = '%s'",
+		       id);
 	cr_assert_null(strstr(sealed, amt_refresh_token(&t, 0)));
 	cr_assert_null(strstr(sealed, "Atz"));
 	free(sealed);
@@ -74,9 +75,9 @@ Test(amazon_accounts, self_authorized_seller_is_proven_sealed_and_listed)
 	cr_assert_eq(r.status, 409, "%s", r.body);
 	cr_assert_str_eq(ident_code(&r), "ACCOUNT_EXISTS");
 	h_resp_free(&r);
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'",
-			       t.owner.tenant_id),
-		     1);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'", t.owner.tenant_id),
+	    1);
 }
 
 Test(amazon_accounts, refused_tokens_and_bad_fields_store_nothing)
@@ -121,9 +122,9 @@ Test(amazon_accounts, refused_tokens_and_bad_fields_store_nothing)
 		h_resp_free(&r);
 	}
 	cr_assert_eq(amt_calls(&t, "/auth/o2/token"), lwa_before, "bad input never reaches LWA");
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'",
-			       t.owner.tenant_id),
-		     0);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'", t.owner.tenant_id),
+	    0);
 
 	/* A viewer may look but not connect. */
 	session_t viewer;
@@ -168,8 +169,8 @@ Test(amazon_accounts, core_handling_and_tenant_isolation)
 	/* Another tenant: 404 for every verb, and an empty list. */
 	session_t other;
 	ident_signup(&t.srv, &other);
-	static const char *const verbs[][2] = {{"GET", ""}, {"PUT", ""}, {"DELETE", ""},
-					       {"PUT", "/pause"}};
+	static const char *const verbs[][2] = {
+	    {"GET", ""}, {"PUT", ""}, {"DELETE", ""}, {"PUT", "/pause"}};
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(p2, sizeof(p2), "%s%s", path, verbs[i][1]);
 		r = ident_call(&t.srv, verbs[i][0], p2, other.access, "{\"accountName\":\"x\"}");
@@ -207,7 +208,8 @@ Test(amazon_accounts, website_workflow_code_connects_and_reconnects)
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.credentials.type")), "SPAPI");
 	cr_assert(json_is_true(h_json_path(r.json, "data.credentials.isActive")));
 	char id[40];
-	snprintf(id, sizeof(id), "%s", json_string_value(h_json_path(r.json, "data.credentials.id")));
+	snprintf(id, sizeof(id), "%s",
+		 json_string_value(h_json_path(r.json, "data.credentials.id")));
 	h_resp_free(&r);
 
 	/* The same code again: LWA refuses it (single use). */

@@ -69,10 +69,9 @@ const char *amt_refresh_token(amt_t *t, int i)
 
 h_resp_t amt_connect(amt_t *t, const session_t *s, int i, const char *account_name)
 {
-	json_t *body = json_pack(
-	    "{s:s, s:s, s:O, s:s}", "refreshToken", amt_refresh_token(t, i), "sellingPartnerId",
-	    amt_seller_id(t, i), "marketplaceIds",
-	    json_object_get(seller(t, i), "marketplace_ids"), "region", "na");
+	json_t *body = json_pack("{s:s, s:s, s:O, s:s}", "refreshToken", amt_refresh_token(t, i),
+				 "sellingPartnerId", amt_seller_id(t, i), "marketplaceIds",
+				 json_object_get(seller(t, i), "marketplace_ids"), "region", "na");
 	if (account_name)
 		json_object_set_new(body, "accountName", json_string(account_name));
 	char *text = json_dumps(body, JSON_COMPACT);

@@ -72,7 +72,9 @@ void amazon_account_store(app_t *app, const amazon_account_t *a, bool reconnect,
 	s->arg = arg;
 	char ttl[24];
 	snprintf(ttl, sizeof(ttl), "%ld", a->grant->expires_in);
-	const char *params[] = {a->tenant_id, a->selling_partner_id, a->account_name,
-				a->marketplace_ids, a->region, access, refresh, ttl};
+	const char *params[] = {a->tenant_id,	 a->selling_partner_id,
+				a->account_name, a->marketplace_ids,
+				a->region,	 access,
+				refresh,	 ttl};
 	pg_query(app->pg, reconnect ? reconnect_sql : create_sql, 8, params, stored, s);
 }

@@ -74,8 +74,9 @@ static const char *marketplaces_field(connect_t *c, json_t **d)
 		const char *region = id && amazon_id(id, 32) ? amazon_region_of(id) : NULL;
 		if (!region) {
 			*d = http_problem(*d, "marketplaceIds",
-					  arena_printf(r->arena, "item %zu is not a marketplace id "
-								 "Amazon lists",
+					  arena_printf(r->arena,
+						       "item %zu is not a marketplace id "
+						       "Amazon lists",
 						       i));
 			return NULL;
 		}
@@ -124,13 +125,13 @@ static void stored(const PGresult *res, const char *err, void *arg)
 	json_t *a = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	bool created = pg_bool(res, 0, 1);
 	if (c->reconnect) { /* API.md: the monitoring SaaS's shape */
-		json_t *cred = json_pack("{s:O, s:s, s:O, s:b, s:b}", "id", json_object_get(a, "id"),
-					 "type", "SPAPI", "marketplaceIds",
-					 json_object_get(a, "marketplaceIds"), "isActive",
-					 strcmp(json_string_value(json_object_get(a, "status")),
-						"active") == 0,
-					 "created", created);
-		http_ok(r, created ? 201 : 200, json_pack("{s:o, s:o}", "credentials", cred, "account", a),
+		json_t *cred = json_pack(
+		    "{s:O, s:s, s:O, s:b, s:b}", "id", json_object_get(a, "id"), "type", "SPAPI",
+		    "marketplaceIds", json_object_get(a, "marketplaceIds"), "isActive",
+		    strcmp(json_string_value(json_object_get(a, "status")), "active") == 0,
+		    "created", created);
+		http_ok(r, created ? 201 : 200,
+			json_pack("{s:o, s:o}", "credentials", cred, "account", a),
 			created ? "Amazon account connected" : "Amazon account reconnected");
 		return;
 	}
@@ -144,10 +145,11 @@ static void tested(const amazon_result_t *res, void *arg)
 	if (res->err != CHANNEL_OK && res->err != CHANNEL_ERR_NOT_FOUND) {
 		connect_clear(c);
 		if (res->err == CHANNEL_ERR_UNAUTHORIZED)
-			http_invalid(r, http_problem(NULL, c->reconnect ? "authorizationCode"
-									: "refreshToken",
-						     "gives no access to the Selling Partner API "
-						     "for these marketplaces"));
+			http_invalid(
+			    r,
+			    http_problem(NULL, c->reconnect ? "authorizationCode" : "refreshToken",
+					 "gives no access to the Selling Partner API "
+					 "for these marketplaces"));
 		else
 			amazon_error_reply(r, res->err, "Testing the Amazon authorization failed",
 					   res->message);
@@ -169,9 +171,10 @@ static void granted(const amazon_result_t *res, const channel_grant_t *g, void *
 	req_t *r = c->r;
 	if (res->err != CHANNEL_OK) {
 		if (res->err == CHANNEL_ERR_INVALID_GRANT)
-			http_invalid(r, http_problem(NULL, c->reconnect ? "authorizationCode"
-									: "refreshToken",
-						     "was refused by Login with Amazon"));
+			http_invalid(
+			    r,
+			    http_problem(NULL, c->reconnect ? "authorizationCode" : "refreshToken",
+					 "was refused by Login with Amazon"));
 		else
 			amazon_error_reply(r, res->err, "Login with Amazon failed", res->message);
 		return;
@@ -203,8 +206,8 @@ static void create(req_t *r)
 	connect_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
 	json_t *d = NULL;
-	const char *refresh = validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d,
-					      NULL);
+	const char *refresh =
+	    validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
 	c->seller_id = validate_string(r, "sellingPartnerId", V_REQUIRED, SELLER_ID_MAX, &d, NULL);
 	if (c->seller_id && !amazon_id(c->seller_id, SELLER_ID_MAX))
 		d = http_problem(d, "sellingPartnerId",
@@ -253,7 +256,8 @@ void amazon_accounts_routes(app_t *app)
 	http_route(app->http, "POST", "/api/amazon-accounts", create, ROUTE_AUTH,
 		   "Connect a self-authorized seller: {refreshToken, sellingPartnerId, "
 		   "marketplaceIds, region, accountName?} -> 201 account; 409 already connected");
-	http_route(app->http, "POST", "/api/auth/connect-amazon", connect_amazon, ROUTE_AUTH,
-		   "Trade a website-workflow code: {authorizationCode, redirectUri, marketplaceIds, "
-		   "region, sellingPartnerId?} -> 201 {credentials, account}");
+	http_route(
+	    app->http, "POST", "/api/auth/connect-amazon", connect_amazon, ROUTE_AUTH,
+	    "Trade a website-workflow code: {authorizationCode, redirectUri, marketplaceIds, "
+	    "region, sellingPartnerId?} -> 201 {credentials, account}");
 }

@@ -25,11 +25,12 @@ void *amazon_configure(config_loader_t *l)
 	    config_url(l, "AMAZON_SPAPI_URL_EU", "https://sellingpartnerapi-eu.amazon.com", false);
 	c->spapi_url[2] =
 	    config_url(l, "AMAZON_SPAPI_URL_FE", "https://sellingpartnerapi-fe.amazon.com", false);
-	c->consent_url = config_url(l, "AMAZON_CONSENT_URL", "https://sellercentral.amazon.com",
-				    false);
+	c->consent_url =
+	    config_url(l, "AMAZON_CONSENT_URL", "https://sellercentral.amazon.com", false);
 	c->rate_scale = (double)config_num(l, "AMAZON_RATE_SCALE", 1, 1, 1000);
 	if (c->client_id && !c->client_secret)
-		config_fail(l, "config: AMAZON_CLIENT_SECRET is required when AMAZON_CLIENT_ID is set");
+		config_fail(
+		    l, "config: AMAZON_CLIENT_SECRET is required when AMAZON_CLIENT_ID is set");
 	return c;
 }
 

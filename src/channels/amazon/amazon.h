@@ -15,7 +15,7 @@ typedef struct amazon_config {
 	char *redirect_uri;		 /* the website authorization workflow's */
 	char *lwa_url, *consent_url;
 	char *spapi_url[3]; /* by region: na, eu, fe (amazon.md 1.7) */
-	double rate_scale; /* the rate table times this (an application with a raised plan) */
+	double rate_scale;  /* the rate table times this (an application with a raised plan) */
 } amazon_config_t;
 
 const amazon_config_t *amazon_config(const app_t *app);

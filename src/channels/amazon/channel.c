@@ -1,7 +1,10 @@
 /* The Amazon channel as the core sees it: its routes, its rate table, its token grant. */
 #include "amazon.h"
 #include "client.h"
+#include "plan.h"
 #include "util.h"
+
+#include <stdlib.h>
 
 /* amazon.md section 0: the default usage plan of each operation we call, per application and
  * seller. Our bucket is a little slower and one token smaller than Amazon's: a call reaches
@@ -37,10 +40,31 @@ static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
 	size_t n = 0;
 	for (size_t i = 0; i < ARRAY_LEN(plan) && n < max; i++) {
 		double burst = plan[i].burst > 1 ? plan[i].burst - 1 : 1;
-		out[n++] = (channel_rate_t){plan[i].op, plan[i].rate * scale * RATE_MARGIN, burst,
-					    burst};
+		out[n++] =
+		    (channel_rate_t){plan[i].op, plan[i].rate * scale * RATE_MARGIN, burst, burst};
 	}
 	return n;
+}
+
+typedef struct sync_call {
+	channel_done_cb cb;
+	void *arg;
+} sync_call_t;
+
+static void synced(const char *err, long long records, void *arg)
+{
+	sync_call_t *c = arg;
+	c->cb(err, c->arg);
+	free(c);
+}
+
+/* The janitor's scheduled sync: the plan's incremental run (orders changed since the last). */
+static void sync_account(app_t *app, const char *account_id, channel_done_cb cb, void *arg)
+{
+	sync_call_t *c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	sync_incremental(app, account_id, synced, c);
 }
 
 static void *start(app_t *app)
@@ -58,4 +82,6 @@ const channel_t amazon_channel = {
     .start = start,
     .rates = rates,
     .grant = amazon_tokens_grant,
+    .sync = sync_account,
+    .plan = &amazon_sync_plan,
 };

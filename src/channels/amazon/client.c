@@ -34,8 +34,7 @@ static enum channel_err classify(long status, const char *code)
 
 /* Fill res from an httpc answer. LWA's errors are {error, error_description}; SP-API's are
  * {errors: [{code, message, details}]}. The message is cut to one short printable line. */
-static void result_from(amazon_result_t *res, const httpc_response_t *resp, char *msg,
-			size_t size)
+static void result_from(amazon_result_t *res, const httpc_response_t *resp, char *msg, size_t size)
 {
 	memset(res, 0, sizeof(*res));
 	res->status = resp->status;
@@ -50,7 +49,8 @@ static void result_from(amazon_result_t *res, const httpc_response_t *resp, char
 	if (resp->status >= 200 && resp->status < 300) {
 		if (!json_is_object(res->body)) {
 			res->err = CHANNEL_ERR_BAD_RESPONSE;
-			snprintf(msg, size, "Amazon answered %ld with no JSON object", resp->status);
+			snprintf(msg, size, "Amazon answered %ld with no JSON object",
+				 resp->status);
 			res->message = msg;
 		}
 		return;
@@ -266,8 +266,8 @@ static void account_token(enum channel_err err, const char *message, const char 
 	} else {
 		a->state = AC_RETRY;
 	}
-	amazon_call_with_token(a->app, a->region, a->key, access_token, a->method, a->path,
-			       a->body, account_answered, a);
+	amazon_call_with_token(a->app, a->region, a->key, access_token, a->method, a->path, a->body,
+			       account_answered, a);
 }
 
 static void account_answered(const amazon_result_t *res, void *arg)
@@ -306,10 +306,8 @@ void amazon_call(app_t *app, const char *account_id, const char *region, const c
 void amazon_download(app_t *app, const char *url, size_t max_bytes,
 		     void (*cb)(const httpc_response_t *resp, void *arg), void *arg)
 {
-	httpc_request_t req = {.url = url,
-			       .timeout_ms = 60000,
-			       .max_response = max_bytes,
-			       .user_agent = USER_AGENT};
+	httpc_request_t req = {
+	    .url = url, .timeout_ms = 60000, .max_response = max_bytes, .user_agent = USER_AGENT};
 	if (!httpc_send(app->httpc, &req, cb, arg)) {
 		httpc_response_t none = {.error = "invalid request", .err = HTTPC_ERR_OTHER};
 		cb(&none, arg);

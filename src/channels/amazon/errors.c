@@ -4,8 +4,8 @@
 
 void amazon_error_reply(req_t *r, enum channel_err e, const char *what, const char *message)
 {
-	const char *msg = arena_printf(r->arena, "%s: %s.", what,
-				       message ? message : channel_err_name(e));
+	const char *msg =
+	    arena_printf(r->arena, "%s: %s.", what, message ? message : channel_err_name(e));
 	switch (e) {
 	case CHANNEL_ERR_EXPIRED:
 	case CHANNEL_ERR_INVALID_GRANT:
