@@ -22,7 +22,7 @@
 
 enum { R_ORDERS, R_ITEMS, R_INVENTORY, R_N };
 
-#define REPORT_POLL_MS	   1000
+#define REPORT_POLL_MS	   500		/* getReport allows 2/s */
 #define REPORT_MAX_BYTES   (256u << 20) /* a gzip document of a large seller */
 #define REPORT_RETRIES	   1		/* a FATAL or CANCELLED-with-error report: once more */
 #define ORDERS_PAGE	   100
@@ -50,12 +50,12 @@ typedef struct report_job {
 
 typedef struct plan_run {
 	sync_run_t *run;
-	const char *region;	      /* settings.region */
-	char marketplace[32];	      /* settings.marketplaceIds[0] */
-	char *marketplaces_csv;	      /* all of them, for getOrders */
-	int report_attempts[R_N];     /* createReport calls per resource */
-	report_job_t *reading[R_N];   /* a document being read */
-	char *downloaded[R_N];	      /* the last download of each resource, for its step */
+	const char *region;	    /* settings.region */
+	char marketplace[32];	    /* settings.marketplaceIds[0] */
+	char *marketplaces_csv;	    /* all of them, for getOrders */
+	int report_attempts[R_N];   /* createReport calls per resource */
+	report_job_t *reading[R_N]; /* a document being read */
+	char *downloaded[R_N];	    /* the last download of each resource, for its step */
 	size_t downloaded_len[R_N];
 } plan_run_t;
 
@@ -64,8 +64,8 @@ static plan_run_t *state(const sync_run_t *run)
 	return sync_run_state(run);
 }
 
-static const sync_step_t create_step[R_N], poll_step[R_N], document_step[R_N],
-    download_step[R_N], orders_step, order_items_step, inventory_step;
+static const sync_step_t create_step[R_N], poll_step[R_N], document_step[R_N], download_step[R_N],
+    orders_step, order_items_step, inventory_step;
 
 /* --- calls ------------------------------------------------------------------------------- */
 
@@ -137,6 +137,8 @@ static void downloaded(const httpc_response_t *resp, void *arg)
 		a.outcome = resp->status >= 500 ? SYNC_AGAIN : SYNC_FAILED;
 		a.message = msg;
 	} else {
+		log_info("sync %s: %s document downloaded: %zu bytes", sync_run_info(t->run)->id,
+			 report_types[r], resp->body_len);
 		free(st->downloaded[r]);
 		st->downloaded[r] = xmalloc(resp->body_len + 1);
 		memcpy(st->downloaded[r], resp->body, resp->body_len);
@@ -280,8 +282,8 @@ static void store_next(report_job_t *j)
 		free(j);
 		return;
 	}
-	sync_upsert_fn fn = j->kind == AMAZON_REPORT_ORDERS ? amazon_orders_upsert
-							      : amazon_listings_upsert;
+	sync_upsert_fn fn =
+	    j->kind == AMAZON_REPORT_ORDERS ? amazon_orders_upsert : amazon_listings_upsert;
 	fn(j->app, in->tenant_id, in->account_id, j->out.chunks[j->next], chunk_stored, j);
 }
 
@@ -313,6 +315,9 @@ static void read_done(void *arg)
 	res->total += j->out.docs;
 	if (j->out.error[0]) /* what was read is stored; the error is the resource's */
 		snprintf(j->err, sizeof(j->err), "the report document: %s", j->out.error);
+	log_info("sync %s: %s read: %ld documents in %zu chunks (%ld rows, %ld malformed)",
+		 sync_run_info(run)->id, report_types[r], j->out.docs, j->out.n_chunks, j->out.rows,
+		 j->out.bad);
 	j->store = sync_task_storing(j->t, j->out.docs);
 	sync_run_release(run);
 	store_next(j);
@@ -363,9 +368,9 @@ static void orders_path(const sync_task_t *t, char *buf, size_t size)
 		return;
 	}
 	const sync_run_info_t *in = sync_run_info(t->run);
-	int64_t since_ms = in->since > 0 ? (in->since - INCREMENT_BACK_S) * 1000
-					 : wall_ms() - (int64_t)(in->days > 0 ? in->days : 1) *
-							     86400000;
+	int64_t since_ms = in->since > 0
+			       ? (in->since - INCREMENT_BACK_S) * 1000
+			       : wall_ms() - (int64_t)(in->days > 0 ? in->days : 1) * 86400000;
 	char since[40];
 	iso8601_utc(since_ms, since, sizeof(since));
 	char *e = curl_easy_escape(NULL, since, 0);
@@ -384,7 +389,8 @@ static void orders_answered(sync_task_t *t, json_t *body)
 	sync_run_res(run, R_ORDERS)->total += (long long)json_array_size(orders);
 	size_t i;
 	json_t *o;
-	json_array_foreach(orders, i, o) {
+	json_array_foreach(orders, i, o)
+	{
 		if (!json_string_value(json_object_get(o, "AmazonOrderId")))
 			continue;
 		sync_task_t *n = sync_task_new(run, &order_items_step, NULL);
@@ -475,8 +481,7 @@ static bool always(sync_run_t *run)
 	return true; /* a resource is complete once none of its calls is left */
 }
 
-#define REPORT_STEPS(r)                                                                            \
-	[r] = {r, report_path, created, NULL}
+#define REPORT_STEPS(r) [r] = {r, report_path, created, NULL}
 
 static const sync_step_t create_step[R_N] = {REPORT_STEPS(R_ORDERS), REPORT_STEPS(R_ITEMS)};
 static const sync_step_t poll_step[R_N] = {[R_ORDERS] = {R_ORDERS, poll_path, polled, NULL},
@@ -490,8 +495,7 @@ static const sync_step_t download_step[R_N] = {
 static const sync_step_t orders_step = {R_ORDERS, orders_path, orders_answered, NULL};
 static const sync_step_t order_items_step = {R_ORDERS, order_items_path, order_items_answered,
 					     NULL};
-static const sync_step_t inventory_step = {R_INVENTORY, inventory_path, inventory_answered,
-					   NULL};
+static const sync_step_t inventory_step = {R_INVENTORY, inventory_path, inventory_answered, NULL};
 
 static const char *const orders_scopes[] = {"orders", NULL};
 static const char *const items_scopes[] = {"items", NULL};
@@ -510,13 +514,16 @@ static void *run_new(sync_run_t *run)
 	st->region = json_string_value(json_object_get(settings, "region"));
 	json_t *ids = json_object_get(settings, "marketplaceIds");
 	snprintf(st->marketplace, sizeof(st->marketplace), "%s",
-		 json_string_value(json_array_get(ids, 0)) ? json_string_value(json_array_get(ids, 0))
-							   : "");
+		 json_string_value(json_array_get(ids, 0))
+		     ? json_string_value(json_array_get(ids, 0))
+		     : "");
 	size_t cap = 1, i;
 	json_t *id;
-	json_array_foreach(ids, i, id) cap += strlen(json_string_value(id) ? json_string_value(id) : "") + 1;
+	json_array_foreach(ids, i, id) cap +=
+	    strlen(json_string_value(id) ? json_string_value(id) : "") + 1;
 	st->marketplaces_csv = xcalloc(1, cap);
-	json_array_foreach(ids, i, id) {
+	json_array_foreach(ids, i, id)
+	{
 		if (i)
 			strcat(st->marketplaces_csv, ",");
 		strcat(st->marketplaces_csv, json_string_value(id) ? json_string_value(id) : "");

@@ -14,36 +14,84 @@
 #include <zlib.h>
 
 #define MAX_FIELDS 128
-#define ROW_MAX    (64 * 1024) /* a longer line is malformed */
+#define ROW_MAX	   (64 * 1024) /* a longer line is malformed */
 
 enum order_col {
-	O_ID, O_PURCHASE, O_UPDATED, O_STATUS, O_FULFILLMENT, O_SALES_CHANNEL, O_SHIP_LEVEL,
-	O_PRODUCT, O_SKU, O_ASIN, O_QTY, O_CURRENCY, O_PRICE, O_TAX, O_SHIP, O_SHIP_TAX,
-	O_PROMO, O_SHIP_PROMO, O_CITY, O_STATE, O_ZIP, O_COUNTRY, O_BUSINESS, O_N
+	O_ID,
+	O_PURCHASE,
+	O_UPDATED,
+	O_STATUS,
+	O_FULFILLMENT,
+	O_SALES_CHANNEL,
+	O_SHIP_LEVEL,
+	O_PRODUCT,
+	O_SKU,
+	O_ASIN,
+	O_QTY,
+	O_CURRENCY,
+	O_PRICE,
+	O_TAX,
+	O_SHIP,
+	O_SHIP_TAX,
+	O_PROMO,
+	O_SHIP_PROMO,
+	O_CITY,
+	O_STATE,
+	O_ZIP,
+	O_COUNTRY,
+	O_BUSINESS,
+	O_N
 };
-static const char *const order_cols[O_N] = {
-    "amazon-order-id", "purchase-date",	      "last-updated-date", "order-status",
-    "fulfillment-channel", "sales-channel",   "ship-service-level", "product-name",
-    "sku",		   "asin",	      "quantity",	   "currency",
-    "item-price",	   "item-tax",	      "shipping-price",	   "shipping-tax",
-    "item-promotion-discount", "ship-promotion-discount", "ship-city", "ship-state",
-    "ship-postal-code",	   "ship-country",    "is-business-order"};
+static const char *const order_cols[O_N] = {"amazon-order-id",
+					    "purchase-date",
+					    "last-updated-date",
+					    "order-status",
+					    "fulfillment-channel",
+					    "sales-channel",
+					    "ship-service-level",
+					    "product-name",
+					    "sku",
+					    "asin",
+					    "quantity",
+					    "currency",
+					    "item-price",
+					    "item-tax",
+					    "shipping-price",
+					    "shipping-tax",
+					    "item-promotion-discount",
+					    "ship-promotion-discount",
+					    "ship-city",
+					    "ship-state",
+					    "ship-postal-code",
+					    "ship-country",
+					    "is-business-order"};
 
-enum listing_col { L_NAME, L_LISTING_ID, L_SKU, L_PRICE, L_QTY, L_OPEN, L_ASIN, L_CHANNEL,
-		   L_STATUS, L_N };
-static const char *const listing_cols[L_N] = {"item-name",	"listing-id", "seller-sku",
-					      "price",		"quantity",   "open-date",
-					      "asin1",		"fulfillment-channel", "status"};
+enum listing_col {
+	L_NAME,
+	L_LISTING_ID,
+	L_SKU,
+	L_PRICE,
+	L_QTY,
+	L_OPEN,
+	L_ASIN,
+	L_CHANNEL,
+	L_STATUS,
+	L_N
+};
+static const char *const listing_cols[L_N] = {
+    "item-name", "listing-id", "seller-sku",	      "price", "quantity",
+    "open-date", "asin1",      "fulfillment-channel", "status"};
 
 typedef struct reader {
 	enum amazon_report_kind kind;
 	amazon_report_t *out;
-	int col[(int)O_N > (int)L_N ? (int)O_N : (int)L_N]; /* field index of each wanted column, -1 when absent */
+	int col[(int)O_N > (int)L_N ? (int)O_N : (int)L_N]; /* field index of each wanted column, -1
+							       when absent */
 	bool header_seen;
-	json_t *chunk;	       /* documents of the chunk being filled */
-	json_t *order;	       /* the order whose lines are being read */
-	int64_t order_cents;   /* its total so far */
-	bool order_has_money;  /* any line carried an amount */
+	json_t *chunk;	      /* documents of the chunk being filled */
+	json_t *order;	      /* the order whose lines are being read */
+	int64_t order_cents;  /* its total so far */
+	bool order_has_money; /* any line carried an amount */
 	char currency[8];
 } reader_t;
 
@@ -162,8 +210,8 @@ static bool order_line(reader_t *rd, char **f, int n)
 		if (*v && !(has[k] = money(v, &c[k])))
 			return false;
 	}
-	if (rd->order && strcmp(json_string_value(json_object_get(rd->order, "AmazonOrderId")),
-				id) != 0)
+	if (rd->order &&
+	    strcmp(json_string_value(json_object_get(rd->order, "AmazonOrderId")), id) != 0)
 		order_close(rd);
 	if (!rd->order) {
 		const char *fc = field(rd, f, n, O_FULFILLMENT);
@@ -172,11 +220,12 @@ static bool order_line(reader_t *rd, char **f, int n)
 		    "AmazonOrderId", id, "PurchaseDate", purchase, "LastUpdateDate", updated,
 		    "OrderStatus", field(rd, f, n, O_STATUS), "FulfillmentChannel",
 		    strcmp(fc, "Amazon") == 0 ? "AFN" : "MFN", "SalesChannel",
-		    field(rd, f, n, O_SALES_CHANNEL), "ShipServiceLevel", field(rd, f, n, O_SHIP_LEVEL),
-		    "IsBusinessOrder", strcmp(field(rd, f, n, O_BUSINESS), "true") == 0,
-		    "ShippingAddress", "City", field(rd, f, n, O_CITY), "StateOrRegion",
-		    field(rd, f, n, O_STATE), "PostalCode", field(rd, f, n, O_ZIP), "CountryCode",
-		    field(rd, f, n, O_COUNTRY), "Source", "report", "OrderItems");
+		    field(rd, f, n, O_SALES_CHANNEL), "ShipServiceLevel",
+		    field(rd, f, n, O_SHIP_LEVEL), "IsBusinessOrder",
+		    strcmp(field(rd, f, n, O_BUSINESS), "true") == 0, "ShippingAddress", "City",
+		    field(rd, f, n, O_CITY), "StateOrRegion", field(rd, f, n, O_STATE),
+		    "PostalCode", field(rd, f, n, O_ZIP), "CountryCode", field(rd, f, n, O_COUNTRY),
+		    "Source", "report", "OrderItems");
 		rd->order_cents = 0;
 		rd->order_has_money = false;
 		snprintf(rd->currency, sizeof(rd->currency), "%s", *currency ? currency : "USD");
@@ -184,9 +233,8 @@ static bool order_line(reader_t *rd, char **f, int n)
 	json_t *line = json_pack("{s:s, s:s, s:s, s:I}", "ASIN", field(rd, f, n, O_ASIN),
 				 "SellerSKU", field(rd, f, n, O_SKU), "Title",
 				 field(rd, f, n, O_PRODUCT), "QuantityOrdered", (json_int_t)qty);
-	static const char *const names[] = {"ItemPrice",	 "ItemTax", "ShippingPrice",
-					    "ShippingTax",	 "PromotionDiscount",
-					    "ShippingDiscount"};
+	static const char *const names[] = {"ItemPrice",   "ItemTax",		"ShippingPrice",
+					    "ShippingTax", "PromotionDiscount", "ShippingDiscount"};
 	for (int k = 0; k < 6; k++)
 		if (has[k]) {
 			json_object_set_new(line, names[k], amount(c[k], rd->currency));
@@ -203,7 +251,8 @@ static bool listing_line(reader_t *rd, char **f, int n)
 	const char *qty = field(rd, f, n, L_QTY);
 	int64_t cents = 0;
 	long q = 0;
-	if (!*sku || strlen(sku) > 200 || (*price && !money(price, &cents)) || (*qty && !count(qty, &q)))
+	if (!*sku || strlen(sku) > 200 || (*price && !money(price, &cents)) ||
+	    (*qty && !count(qty, &q)))
 		return false;
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "SellerSKU", sku, "ASIN",
 				field(rd, f, n, L_ASIN), "Title", field(rd, f, n, L_NAME),
@@ -309,7 +358,8 @@ void amazon_report_read(enum amazon_report_kind kind, const char *data, size_t l
 				feed(&rd, &pending, &plen, &pcap, (const char *)window,
 				     sizeof(window) - z.avail_out);
 				if (rc == Z_BUF_ERROR && z.avail_in == 0)
-					break; /* truncated: what was read stands, the rest is lost */
+					break; /* truncated: what was read stands, the rest is lost
+						*/
 			}
 			if (rc != Z_STREAM_END)
 				snprintf(out->error, sizeof(out->error),
