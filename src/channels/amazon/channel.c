@@ -1,6 +1,7 @@
 /* The Amazon channel as the core sees it: its routes, its rate table, its token grant. */
 #include "amazon.h"
 #include "client.h"
+#include "notifications.h"
 #include "plan.h"
 #include "util.h"
 
@@ -70,6 +71,7 @@ static void sync_account(app_t *app, const char *account_id, channel_done_cb cb,
 static void *start(app_t *app)
 {
 	amazon_accounts_routes(app);
+	amazon_notifications_register(app);
 	return NULL;
 }
 
@@ -83,5 +85,6 @@ const channel_t amazon_channel = {
     .rates = rates,
     .grant = amazon_tokens_grant,
     .sync = sync_account,
+    .intake = &amazon_intake,
     .plan = &amazon_sync_plan,
 };

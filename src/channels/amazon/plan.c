@@ -458,9 +458,11 @@ static void inventory_answered(sync_task_t *t, json_t *body)
 
 /* --- resources ------------------------------------------------------------------------------ */
 
+/* getOrderItems is one call per order at 0.5/s: only what changed since a known point goes
+ * through the API; a first sync, scheduled or not, reads a report. */
 static void orders_begin(sync_run_t *run)
 {
-	if (sync_run_info(run)->scheduled)
+	if (sync_run_info(run)->scheduled && sync_run_info(run)->since > 0)
 		sync_task_push(sync_task_new(run, &orders_step, NULL), false);
 	else
 		report_create(run, R_ORDERS);
