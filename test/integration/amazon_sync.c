@@ -105,6 +105,17 @@ Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
 			       "raw ? 'inventory'",
 			       id),
 		     truth_count(0, "fba_skus"));
+	/* Fees and refunds: every financial event became a payment of its order. */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
+		     truth_count(0, "financial_events"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s' AND "
+			       "status = 'refund' AND transaction_amount < 0",
+			       id),
+		     truth_count(0, "refunds"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s' AND "
+			       "status = 'shipment' AND marketplace_fee <= 0",
+			       id),
+		     0, "every sale pays Amazon a commission");
 	cr_assert_eq(calls_429(), 0, "the rate table keeps every call inside Amazon's buckets");
 
 	/* Beside the other channels in the data API. */

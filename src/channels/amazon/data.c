@@ -92,6 +92,38 @@ static const char inventory_sql[] =
     "  raw = cur.raw || excluded.raw, synced_at = excluded.synced_at"
     " RETURNING 1)"
     " SELECT count(*) FROM up";
+/* listFinancialEvents' shipment and refund events ({kind, event}) as payments of their orders:
+ * what was charged (Principal, Tax, ShippingCharge...; negative for a refund) and Amazon's fees
+ * (Commission, FBA fees...: negative amounts in the event, positive here). An event whose order
+ * is not stored (older than the orders synced) is skipped; an event read again replaces itself.
+ * CurrencyAmount is a number in the model and a string in some answers: numeric takes both. */
+#define EVENT_ITEMS(e)                                                                             \
+    "jsonb_array_elements(coalesce(" e "->'ShipmentItemList', " e "->'ShipmentItemAdjustmentList'," \
+    " '[]'))"
+static const char finances_sql[] =
+    "WITH ev AS ("
+    " SELECT o.id AS order_id, d->>'kind' AS kind, (e->>'PostedDate')::timestamptz AS posted,"
+    "  (d->>'kind') || ':' || (e->>'AmazonOrderId') || ':' || (e->>'PostedDate') AS ext,"
+    "  (SELECT coalesce(sum((c->'ChargeAmount'->>'CurrencyAmount')::numeric), 0)"
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"
+    "   i->'ItemChargeAdjustmentList', '[]')) c) AS charges,"
+    "  (SELECT -coalesce(sum((f->'FeeAmount'->>'CurrencyAmount')::numeric), 0)"
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemFeeList',"
+    "   i->'ItemFeeAdjustmentList', '[]')) f) AS fees,"
+    "  (SELECT c->'ChargeAmount'->>'CurrencyCode'"
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"
+    "   i->'ItemChargeAdjustmentList', '[]')) c LIMIT 1) AS currency"
+    " FROM jsonb_array_elements($3::jsonb) d CROSS JOIN LATERAL (SELECT d->'event' AS e) x"
+    " JOIN orders o ON o.tenant_id = $1 AND o.account_id = $2"
+    "  AND o.external_id = x.e->>'AmazonOrderId'"
+    " WHERE x.e->>'PostedDate' IS NOT NULL AND d->>'kind' IN ('shipment', 'refund')),"
+    " gone AS (DELETE FROM payments p USING ev WHERE p.order_id = ev.order_id"
+    "  AND p.external_id = ev.ext),"
+    " ins AS (INSERT INTO payments (order_id, tenant_id, account_id, channel, external_id,"
+    "  status, payment_type, transaction_amount, marketplace_fee, currency, date_approved)"
+    " SELECT order_id, $1, $2, 'amazon', ext, kind, 'financial_event', charges, fees,"
+    "  currency, posted FROM ev RETURNING 1)"
+    " SELECT count(*) FROM ins";
 // clang-format on
 
 typedef struct store {
@@ -132,4 +164,10 @@ void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *acco
 			     const char *docs, amazon_store_cb cb, void *arg)
 {
 	run(app, inventory_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_finances_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			    const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, finances_sql, tenant_id, account_id, docs, cb, arg);
 }

@@ -19,4 +19,8 @@ void amazon_listings_upsert(app_t *app, const char *tenant_id, const char *accou
 void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			     const char *docs, amazon_store_cb cb, void *arg);
 
+/* listFinancialEvents' events as {kind: shipment|refund, event}: payments of their orders. */
+void amazon_finances_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			    const char *docs, amazon_store_cb cb, void *arg);
+
 #endif

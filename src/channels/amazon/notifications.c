@@ -67,20 +67,22 @@ static const channel_reject_t *add(app_t *app, void *batch, json_t *body, const 
 {
 	json_t *payload = json_object_get(body, "Payload");
 	const char *type = json_string_value(json_object_get(body, "NotificationType"));
-	const char *id = text(json_object_get(json_object_get(body, "NotificationMetadata"),
-					      "NotificationId"),
-			      "NotificationMetadata.NotificationId", details);
+	const char *id =
+	    text(json_object_get(json_object_get(body, "NotificationMetadata"), "NotificationId"),
+		 "NotificationMetadata.NotificationId", details);
 	const char *seller = NULL, *resource = NULL;
 	if (type && strcmp(type, "ORDER_CHANGE") == 0) {
 		json_t *o = json_object_get(payload, "OrderChangeNotification");
 		seller = text(json_object_get(o, "SellerId"), "Payload.SellerId", details);
-		resource = text(json_object_get(o, "AmazonOrderId"), "Payload.AmazonOrderId", details);
+		resource =
+		    text(json_object_get(o, "AmazonOrderId"), "Payload.AmazonOrderId", details);
 	} else if (type && strcmp(type, "FBA_INVENTORY_AVAILABILITY_CHANGES") == 0) {
 		seller = text(json_object_get(payload, "SellerId"), "Payload.SellerId", details);
 		resource = text(json_object_get(payload, "SKU"), "Payload.SKU", details);
 	} else {
-		*details = http_problem(*details, "NotificationType",
-					"must be ORDER_CHANGE or FBA_INVENTORY_AVAILABILITY_CHANGES");
+		*details =
+		    http_problem(*details, "NotificationType",
+				 "must be ORDER_CHANGE or FBA_INVENTORY_AVAILABILITY_CHANGES");
 	}
 	if (*details)
 		return &invalid;
@@ -129,8 +131,8 @@ static const char done_sql[] =
 
 typedef struct group {
 	job_t *job;
-	int pending;  /* applications in flight */
-	bool retry;   /* one failed in a way another attempt may fix */
+	int pending; /* applications in flight */
+	bool retry;  /* one failed in a way another attempt may fix */
 	char error[200];
 } group_t;
 
@@ -204,7 +206,8 @@ static void order_got(const amazon_result_t *res, void *arg)
 	char path[200];
 	snprintf(path, sizeof(path), "/orders/v0/orders/%s/orderItems", e ? e : "");
 	curl_free(e);
-	amazon_call(a->app, a->account, a->region, "getOrderItems", "GET", path, NULL, items_got, a);
+	amazon_call(a->app, a->account, a->region, "getOrderItems", "GET", path, NULL, items_got,
+		    a);
 }
 
 static void apply_one(group_t *g, const PGresult *res, int i)
@@ -214,7 +217,8 @@ static void apply_one(group_t *g, const PGresult *res, int i)
 	a->app = g->job->app;
 	snprintf(a->account, sizeof(a->account), "%s", pg_value(res, i, 3));
 	snprintf(a->tenant, sizeof(a->tenant), "%s", pg_value(res, i, 4));
-	snprintf(a->region, sizeof(a->region), "%s", pg_value(res, i, 5) ? pg_value(res, i, 5) : "");
+	snprintf(a->region, sizeof(a->region), "%s",
+		 pg_value(res, i, 5) ? pg_value(res, i, 5) : "");
 	g->pending++;
 	if (strcmp(pg_value(res, i, 0), "ORDER_CHANGE") == 0) {
 		char *e = curl_easy_escape(NULL, pg_value(res, i, 1), 0);
@@ -230,9 +234,9 @@ static void apply_one(group_t *g, const PGresult *res, int i)
 	json_t *p = json_loads(pg_value(res, i, 2), 0, NULL);
 	json_t *m = json_array_get(json_object_get(p, "FulfillmentInventoryByMarketplace"), 0);
 	json_t *inv = json_object_get(m, "FulfillmentInventory");
-	json_t *doc = json_pack("[{s:O, s:O, s:O, s:{s:O}}]", "sellerSku", json_object_get(p, "SKU"),
-				"asin", json_object_get(p, "ASIN"), "productName",
-				json_object_get(m, "ItemName"), "inventoryDetails",
+	json_t *doc = json_pack("[{s:O, s:O, s:O, s:{s:O}}]", "sellerSku",
+				json_object_get(p, "SKU"), "asin", json_object_get(p, "ASIN"),
+				"productName", json_object_get(m, "ItemName"), "inventoryDetails",
 				"fulfillableQuantity", json_object_get(inv, "Fulfillable"));
 	json_decref(p);
 	char *docs = json_dumps(doc, JSON_COMPACT);

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { R_ORDERS, R_ITEMS, R_INVENTORY, R_N };
+enum { R_ORDERS, R_ITEMS, R_INVENTORY, R_FINANCES, R_N };
 
 #define REPORT_POLL_MS	   500		/* getReport allows 2/s */
 #define REPORT_MAX_BYTES   (256u << 20) /* a gzip document of a large seller */
@@ -57,6 +57,7 @@ typedef struct plan_run {
 	report_job_t *reading[R_N]; /* a document being read */
 	char *downloaded[R_N];	    /* the last download of each resource, for its step */
 	size_t downloaded_len[R_N];
+	bool finances_started;
 } plan_run_t;
 
 static plan_run_t *state(const sync_run_t *run)
@@ -65,7 +66,9 @@ static plan_run_t *state(const sync_run_t *run)
 }
 
 static const sync_step_t create_step[R_N], poll_step[R_N], document_step[R_N], download_step[R_N],
-    orders_step, order_items_step, inventory_step;
+    orders_step, order_items_step, inventory_step, finances_step;
+
+static void finances_start(sync_run_t *run);
 
 /* --- calls ------------------------------------------------------------------------------- */
 
@@ -117,6 +120,8 @@ static const char *op_of(const sync_task_t *t)
 		return "getOrders";
 	if (s == &order_items_step)
 		return "getOrderItems";
+	if (s == &finances_step)
+		return "listFinancialEvents";
 	return "getInventorySummaries";
 }
 
@@ -237,6 +242,8 @@ static void polled(sync_task_t *t, json_t *body)
 	}
 	if (status && !strcmp(status, "CANCELLED") && !doc) {
 		/* Amazon cancels a report that has no data: nothing to store. */
+		if (r == R_ORDERS)
+			finances_start(run);
 		sync_task_end(t);
 		return;
 	}
@@ -274,6 +281,8 @@ static void store_next(report_job_t *j)
 		plan_run_t *st = state(run);
 		int r = resource_of(j->t);
 		st->reading[r] = NULL;
+		if (r == R_ORDERS && !j->err[0])
+			finances_start(run);
 		if (j->out.bad)
 			log_warn("sync %s: %s: %ld of %ld rows malformed, skipped", in->id,
 				 report_types[r], j->out.bad, j->out.rows);
@@ -456,16 +465,77 @@ static void inventory_answered(sync_task_t *t, json_t *body)
 	sync_task_store(t, amazon_inventory_upsert, list);
 }
 
+/* --- financial events -------------------------------------------------------------------- */
+
+#define FINANCES_MAX_DAYS 180 /* a wider window answers nothing (amazon.md 6.1) */
+#define POSTED_LAG_S	  180 /* PostedBefore defaults to 2 minutes before now */
+
+static void finances_path(const sync_task_t *t, char *buf, size_t size)
+{
+	if (t->token) { /* NextToken with the same arguments: only it is needed to follow */
+		char *e = curl_easy_escape(NULL, t->token, 0);
+		snprintf(buf, size,
+			 "/finances/v0/financialEvents?MaxResultsPerPage=100&NextToken=%s",
+			 e ? e : "");
+		curl_free(e);
+		return;
+	}
+	const sync_run_info_t *in = sync_run_info(t->run);
+	int days = in->days > 0 ? in->days : 30;
+	if (days > FINANCES_MAX_DAYS)
+		days = FINANCES_MAX_DAYS;
+	int64_t after_ms = in->scheduled && in->since > 0 ? (in->since - INCREMENT_BACK_S) * 1000
+							  : wall_ms() - (int64_t)days * 86400000;
+	int64_t latest = wall_ms() - POSTED_LAG_S * 1000;
+	if (after_ms > latest - 1000)
+		after_ms = latest - 1000;
+	char after[40];
+	iso8601_utc(after_ms, after, sizeof(after));
+	char *e = curl_easy_escape(NULL, after, 0);
+	snprintf(buf, size, "/finances/v0/financialEvents?MaxResultsPerPage=100&PostedAfter=%s",
+		 e ? e : "");
+	curl_free(e);
+}
+
+static void add_events(json_t *docs, json_t *list, const char *kind)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+	    json_array_append_new(docs, json_pack("{s:s, s:O}", "kind", kind, "event", e));
+}
+
+static void finances_answered(sync_task_t *t, json_t *body)
+{
+	sync_run_t *run = t->run;
+	json_t *payload = json_object_get(body, "payload");
+	json_t *events = json_object_get(payload, "FinancialEvents");
+	const char *next = json_string_value(json_object_get(payload, "NextToken"));
+	json_t *docs = json_array();
+	add_events(docs, json_object_get(events, "ShipmentEventList"), "shipment");
+	add_events(docs, json_object_get(events, "RefundEventList"), "refund");
+	sync_run_res(run, R_FINANCES)->total += (long long)json_array_size(docs);
+	if (next && *next) { /* pages may be empty: follow until there is no token */
+		sync_task_t *n = sync_task_new(run, &finances_step, NULL);
+		n->token = xstrdup(next);
+		sync_task_push(n, true);
+	}
+	sync_task_store(t, amazon_finances_upsert, docs);
+	json_decref(docs);
+}
+
 /* --- resources ------------------------------------------------------------------------------ */
 
 /* getOrderItems is one call per order at 0.5/s: only what changed since a known point goes
  * through the API; a first sync, scheduled or not, reads a report. */
 static void orders_begin(sync_run_t *run)
 {
-	if (sync_run_info(run)->scheduled && sync_run_info(run)->since > 0)
+	if (sync_run_info(run)->scheduled && sync_run_info(run)->since > 0) {
 		sync_task_push(sync_task_new(run, &orders_step, NULL), false);
-	else
+		finances_start(run);
+	} else {
 		report_create(run, R_ORDERS);
+	}
 }
 
 static void items_begin(sync_run_t *run)
@@ -476,6 +546,23 @@ static void items_begin(sync_run_t *run)
 static void inventory_begin(sync_run_t *run)
 {
 	sync_task_push(sync_task_new(run, &inventory_step, NULL), false);
+}
+
+/* Fees land on stored orders, so a backfill reads them once the orders report is stored (its
+ * begin is the orders'); an increment at once, its orders being mostly stored already. */
+static void finances_start(sync_run_t *run)
+{
+	plan_run_t *st = state(run);
+	if (!sync_run_wants(run, R_FINANCES) || st->finances_started || sync_run_stopped(run))
+		return;
+	st->finances_started = true;
+	sync_run_res_start(run, R_FINANCES);
+	sync_task_push(sync_task_new(run, &finances_step, NULL), false);
+}
+
+static bool finances_complete(sync_run_t *run)
+{
+	return state(run)->finances_started;
 }
 
 static bool always(sync_run_t *run)
@@ -498,6 +585,7 @@ static const sync_step_t orders_step = {R_ORDERS, orders_path, orders_answered, 
 static const sync_step_t order_items_step = {R_ORDERS, order_items_path, order_items_answered,
 					     NULL};
 static const sync_step_t inventory_step = {R_INVENTORY, inventory_path, inventory_answered, NULL};
+static const sync_step_t finances_step = {R_FINANCES, finances_path, finances_answered, NULL};
 
 static const char *const orders_scopes[] = {"orders", NULL};
 static const char *const items_scopes[] = {"items", NULL};
@@ -506,6 +594,7 @@ static const sync_resource_t resources[R_N] = {
     [R_ORDERS] = {"orders", orders_scopes, false, orders_begin, always},
     [R_ITEMS] = {"items", items_scopes, false, items_begin, always},
     [R_INVENTORY] = {"inventory", items_scopes, false, inventory_begin, always},
+    [R_FINANCES] = {"finances", orders_scopes, false, NULL, finances_complete},
 };
 
 static void *run_new(sync_run_t *run)
