@@ -3,6 +3,7 @@
  * are ever held at once. */
 #include "report.h"
 #include "util.h"
+#include "validate.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -95,24 +96,6 @@ typedef struct reader {
 	char currency[8];
 } reader_t;
 
-/* "2026-03-01T12:00:00+00:00" (or Z, or fractions): what PostgreSQL will take as timestamptz. */
-static bool iso_time(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
-			return false;
-	s += sizeof(shape) - 1;
-	if (*s == '.')
-		for (s++; isdigit((unsigned char)*s); s++)
-			;
-	if (*s == 'Z')
-		return s[1] == '\0';
-	return (*s == '+' || *s == '-') && isdigit((unsigned char)s[1]) &&
-	       isdigit((unsigned char)s[2]) && s[3] == ':' && isdigit((unsigned char)s[4]) &&
-	       isdigit((unsigned char)s[5]) && s[6] == '\0';
-}
-
 /* "12.34", "-0.5", "7": cents, false when it is not an amount. */
 static bool money(const char *s, int64_t *cents)
 {
@@ -199,8 +182,9 @@ static bool order_line(reader_t *rd, char **f, int n)
 	const char *id = field(rd, f, n, O_ID), *purchase = field(rd, f, n, O_PURCHASE);
 	const char *updated = field(rd, f, n, O_UPDATED), *currency = field(rd, f, n, O_CURRENCY);
 	long qty = 0;
-	if (!*id || strlen(id) > 40 || !iso_time(purchase) || !iso_time(updated) ||
-	    !count(field(rd, f, n, O_QTY), &qty) || strlen(currency) > 3)
+	if (!*id || strlen(id) > 40 || !validate_iso_time(purchase) ||
+	    !validate_iso_time(updated) || !count(field(rd, f, n, O_QTY), &qty) ||
+	    strlen(currency) > 3)
 		return false;
 	static const int money_cols[] = {O_PRICE, O_TAX, O_SHIP, O_SHIP_TAX, O_PROMO, O_SHIP_PROMO};
 	int64_t c[6] = {0};
