@@ -231,3 +231,50 @@ Test(amazon_accounts, website_workflow_code_connects_and_reconnects)
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.account.status")), "active");
 	h_resp_free(&r);
 }
+
+Test(amazon_accounts, website_workflow_state_is_single_use_and_bound_to_the_tenant)
+{
+	h_resp_t r = ident_call(&t.srv, "GET", "/api/amazon/oauth/start?region=na", t.owner.access,
+				NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	char url[2048];
+	snprintf(url, sizeof(url), "%s&selling_partner_id=%s",
+		 json_string_value(h_json_path(r.json, "data.authorizationUrl")),
+		 amt_seller_id(&t, 1));
+	h_resp_free(&r);
+	cr_assert(strstr(url, "version=beta"), "%s", url);
+	/* The seller consents at Seller Central (marketsim), which redirects to our callback. */
+	r = h_http("GET", url, NULL, NULL);
+	cr_assert_eq(r.status, 302, "%s", r.body);
+	const char *loc = h_header(&r, "Location");
+	cr_assert(loc && strncmp(loc, AMT_REDIRECT "?", strlen(AMT_REDIRECT) + 1) == 0, "%s", loc);
+	char path[1024];
+	snprintf(path, sizeof(path), "/api/amazon/oauth/callback?%s", loc + strlen(AMT_REDIRECT) + 1);
+	h_resp_free(&r);
+	r = ident_call(&t.srv, "GET", path, NULL, NULL);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.account.externalId")),
+			 amt_seller_id(&t, 1));
+	amt_assert_clean(&r, amt_refresh_token(&t, 1));
+	h_resp_free(&r);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s' AND channel = "
+			       "'amazon'",
+			       t.owner.tenant_id),
+		     1, "the account is the tenant's whose state it was");
+	/* The same redirect again: the state is spent. */
+	r = ident_call(&t.srv, "GET", path, NULL, NULL);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert(strstr(r.body, "state"), "%s", r.body);
+	h_resp_free(&r);
+	/* A made-up state. */
+	r = ident_call(&t.srv, "GET", "/api/amazon/oauth/callback?spapi_oauth_code=x&state=nope",
+		       NULL, NULL);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	h_resp_free(&r);
+	/* A viewer may not start one. */
+	session_t viewer;
+	ident_add_user(&t.srv, &t.owner, "viewer", &viewer);
+	r = ident_call(&t.srv, "GET", "/api/amazon/oauth/start", viewer.access, NULL);
+	cr_assert_eq(r.status, 403, "%s", r.body);
+	h_resp_free(&r);
+}

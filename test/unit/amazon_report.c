@@ -29,12 +29,13 @@ static json_t *all_docs(const amazon_report_t *r)
 
 Test(amazon_report, orders_group_their_lines_and_sum_their_total)
 {
-	const char doc[] = "x\t2026-03-01T10:00:00+00:00\t2026-03-02T10:00:00+00:00\tShipped\tAmazon\t"
-			   "S1\tB1\t2\tUSD\t20.00\t1.50\tRio\r\n"
-			   "x\t2026-03-01T10:00:00+00:00\t2026-03-02T10:00:00+00:00\tShipped\tAmazon\t"
-			   "S2\tB2\t1\tUSD\t5.5\t\tRio\n"
-			   "y\t2026-03-03T10:00:00+00:00\t2026-03-03T11:00:00+00:00\tPending\tMerchant\t"
-			   "S1\tB1\t1\t\t\t\n"; /* pending: no amounts, a short row */
+	const char doc[] =
+	    "x\t2026-03-01T10:00:00+00:00\t2026-03-02T10:00:00+00:00\tShipped\tAmazon\t"
+	    "S1\tB1\t2\tUSD\t20.00\t1.50\tRio\r\n"
+	    "x\t2026-03-01T10:00:00+00:00\t2026-03-02T10:00:00+00:00\tShipped\tAmazon\t"
+	    "S2\tB2\t1\tUSD\t5.5\t\tRio\n"
+	    "y\t2026-03-03T10:00:00+00:00\t2026-03-03T11:00:00+00:00\tPending\tMerchant\t"
+	    "S1\tB1\t1\t\t\t\n"; /* pending: no amounts, a short row */
 	char text[2048];
 	snprintf(text, sizeof(text), "%s%s", orders_head, doc);
 	amazon_report_t r;
@@ -47,8 +48,9 @@ Test(amazon_report, orders_group_their_lines_and_sum_their_total)
 	json_t *x = json_array_get(all, 0), *y = json_array_get(all, 1);
 	cr_assert_str_eq(json_string_value(json_object_get(x, "FulfillmentChannel")), "AFN");
 	cr_assert_eq(json_array_size(json_object_get(x, "OrderItems")), 2);
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(x, "OrderTotal"), "Amount")),
-			 "27.00");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(x, "OrderTotal"), "Amount")),
+	    "27.00");
 	cr_assert_str_eq(json_string_value(json_object_get(y, "FulfillmentChannel")), "MFN");
 	cr_assert_null(json_object_get(y, "OrderTotal"), "a pending order has no amounts yet");
 	json_decref(all);
@@ -128,11 +130,12 @@ Test(amazon_report, gzip_documents_in_chunks_and_truncated_ones)
 
 Test(amazon_report, listings_by_header_name_whatever_their_order)
 {
-	const char text[] = "status\tseller-sku\tquantity\tprice\tasin1\titem-name\tBusiness Price\t"
-			    "fulfillment-channel\n"
-			    "Active\tSKU-1\t5\t19.90\tB01\tLamp\t18.00\tDEFAULT\n"
-			    "Active\tSKU-2\t\t9.90\tB02\tShade\t\tAMAZON_NA\n"
-			    "Inactive\t\t3\t1.00\tB03\tNo SKU\t\tDEFAULT\n";
+	const char text[] =
+	    "status\tseller-sku\tquantity\tprice\tasin1\titem-name\tBusiness Price\t"
+	    "fulfillment-channel\n"
+	    "Active\tSKU-1\t5\t19.90\tB01\tLamp\t18.00\tDEFAULT\n"
+	    "Active\tSKU-2\t\t9.90\tB02\tShade\t\tAMAZON_NA\n"
+	    "Inactive\t\t3\t1.00\tB03\tNo SKU\t\tDEFAULT\n";
 	amazon_report_t r;
 	amazon_report_read(AMAZON_REPORT_LISTINGS, text, strlen(text), &r);
 	cr_assert_eq(r.docs, 2);

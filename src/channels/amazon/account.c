@@ -36,6 +36,37 @@ static const char reconnect_sql[] =
     " RETURNING " ACCOUNTS_JSON ", (xmax = 0)";
 // clang-format on
 
+static const char state_save_sql[] =
+    "INSERT INTO amazon_oauth_states (state_hash, tenant_id, user_id, region, marketplace_ids,"
+    " expires_at) VALUES ($1, $2, $3, $4, $5::jsonb, now() + interval '10 minutes')";
+
+/* Single use: whoever sets used_at first owns the state. */
+static const char state_take_sql[] =
+    "UPDATE amazon_oauth_states SET used_at = now() WHERE state_hash = $1 AND used_at IS NULL"
+    " AND expires_at > now() RETURNING tenant_id, region, marketplace_ids::text";
+
+static const char states_drop_sql[] =
+    "DELETE FROM amazon_oauth_states WHERE expires_at < now() - interval '1 day'";
+
+void amazon_oauth_state_save(app_t *app, const char *state_hash, const char *tenant_id,
+			     const char *user_id, const char *region, const char *marketplaces,
+			     pg_cb cb, void *arg)
+{
+	const char *params[] = {state_hash, tenant_id, user_id, region, marketplaces};
+	pg_query(app->pg, state_save_sql, 5, params, cb, arg);
+}
+
+void amazon_oauth_state_take(app_t *app, const char *state_hash, pg_cb cb, void *arg)
+{
+	const char *params[] = {state_hash};
+	pg_query(app->pg, state_take_sql, 1, params, cb, arg);
+}
+
+void amazon_oauth_states_drop(app_t *app, pg_cb cb, void *arg)
+{
+	pg_query(app->pg, states_drop_sql, 0, NULL, cb, arg);
+}
+
 typedef struct store {
 	char *sealed_access, *sealed_refresh;
 	pg_cb cb;

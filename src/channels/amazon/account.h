@@ -25,4 +25,13 @@ typedef struct amazon_account {
 void amazon_account_store(app_t *app, const amazon_account_t *a, bool reconnect, pg_cb cb,
 			  void *arg);
 
+/* The website workflow's states (sql/0014): saved by start (its hash only, 10 minutes), taken
+ * once by the callback: cb gets (tenant_id, region, marketplace_ids JSON) or no row when it is
+ * unknown, spent or expired. Spent ones are dropped a day later (the janitor's maintenance). */
+void amazon_oauth_state_save(app_t *app, const char *state_hash, const char *tenant_id,
+			     const char *user_id, const char *region, const char *marketplaces,
+			     pg_cb cb, void *arg);
+void amazon_oauth_state_take(app_t *app, const char *state_hash, pg_cb cb, void *arg);
+void amazon_oauth_states_drop(app_t *app, pg_cb cb, void *arg);
+
 #endif

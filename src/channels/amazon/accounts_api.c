@@ -16,6 +16,7 @@
 #include "validate.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +33,9 @@ static const char *const regions[] = {"na", "eu", "fe", NULL};
  * are cleared once done (the arena is freed without clearing). */
 typedef struct connect {
 	req_t *r;
+	const char *tenant_id; /* the caller's, or the state's (callback) */
 	bool reconnect; /* the website workflow: an account already connected gets new tokens */
+	bool callback;	/* the browser comes back: to APP_URL when set */
 	const char *seller_id, *account_name, *marketplaces, *region, *first_marketplace;
 	char *access, *refresh;
 	long expires_in;
@@ -124,6 +127,15 @@ static void stored(const PGresult *res, const char *err, void *arg)
 	}
 	json_t *a = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	bool created = pg_bool(res, 0, 1);
+	const char *app_url = ((app_t *)r->app)->cfg.app_url;
+	if (c->callback && app_url) {
+		http_redirect(r, 302,
+			      arena_printf(r->arena, "%s/amazon-accounts?connected=%s&result=%s",
+					   app_url, json_string_value(json_object_get(a, "id")),
+					   created ? "created" : "reconnected"));
+		json_decref(a);
+		return;
+	}
 	if (c->reconnect) { /* API.md: the monitoring SaaS's shape */
 		json_t *cred = json_pack(
 		    "{s:O, s:s, s:O, s:b, s:b}", "id", json_object_get(a, "id"), "type", "SPAPI",
@@ -156,7 +168,7 @@ static void tested(const amazon_result_t *res, void *arg)
 		return;
 	}
 	channel_grant_t g = {c->access, c->refresh, c->expires_in};
-	amazon_account_t a = {.tenant_id = r->tenant_id,
+	amazon_account_t a = {.tenant_id = c->tenant_id,
 			      .selling_partner_id = c->seller_id,
 			      .account_name = c->account_name,
 			      .marketplace_ids = c->marketplaces,
@@ -205,6 +217,7 @@ static void create(req_t *r)
 		return;
 	connect_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
+	c->tenant_id = r->tenant_id;
 	json_t *d = NULL;
 	const char *refresh =
 	    validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
@@ -230,6 +243,7 @@ static void connect_amazon(req_t *r)
 		return;
 	connect_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
+	c->tenant_id = r->tenant_id;
 	c->reconnect = true;
 	json_t *d = NULL;
 	const char *code =
@@ -251,8 +265,153 @@ static void connect_amazon(req_t *r)
 	amazon_lwa_code(r->app, code, redirect, granted, c);
 }
 
+/* --- the website workflow ------------------------------------------------------------------ */
+
+#define STATE_BYTES 24
+
+typedef struct start {
+	req_t *r;
+	char state[STATE_BYTES * 2];
+	const char *url;
+} start_t;
+
+static void state_saved(const PGresult *res, const char *err, void *arg)
+{
+	start_t *s = arg;
+	if (err) {
+		identity_db_error(s->r, "amazon: oauth start", res, err);
+		return;
+	}
+	http_ok(s->r, 200, json_pack("{s:s, s:s}", "authorizationUrl", s->url, "state", s->state),
+		NULL);
+}
+
+/* GET /api/amazon/oauth/start[?region=na&marketplaceIds=A,B]: the consent URL of Seller
+ * Central with a single-use state bound to the caller; region and marketplaces travel with
+ * it (default: na, the United States). */
+static void oauth_start(req_t *r)
+{
+	if (!perm_require(r, "accounts.manage"))
+		return;
+	const amazon_config_t *cfg = amazon_config(r->app);
+	if (!cfg->app_id || !cfg->redirect_uri || !cfg->client_id) {
+		amazon_error_reply(r, CHANNEL_ERR_CONFIG, "Starting the Amazon authorization",
+				   "AMAZON_APP_ID, AMAZON_REDIRECT_URI and AMAZON_CLIENT_ID are "
+				   "required");
+		return;
+	}
+	json_t *d = NULL;
+	static const char *const query_regions[] = {"na", "eu", "fe", NULL};
+	const char *region = validate_query_enum(r, "region", query_regions, &d);
+	const char *ids = validate_query_text(r, "marketplaceIds", 1000, &d);
+	connect_t probe = {.r = r, .region = region ? region : "na"};
+	json_t *list = json_array();
+	for (const char *p = ids ? ids : "ATVPDKIKX0DER"; *p;) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(list, json_stringn(p, n));
+		p += n + (p[n] == ',');
+	}
+	/* The body check of the other connects, on the list the query gave. */
+	json_t *saved = r->body;
+	r->body = json_pack("{s:o}", "marketplaceIds", list);
+	const char *marketplaces = d ? NULL : marketplaces_field(&probe, &d);
+	json_decref(r->body);
+	r->body = saved;
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	start_t *s = arena_calloc(r->arena, 1, sizeof(*s));
+	s->r = r;
+	if (!crypto_random_token(STATE_BYTES, s->state, sizeof(s->state))) {
+		http_error(r, 500, "INTERNAL", "No state could be drawn.", NULL);
+		return;
+	}
+	char hash[CRYPTO_SHA256_HEX + 1];
+	crypto_sha256_hex(s->state, strlen(s->state), hash);
+	char *app_id = curl_easy_escape(NULL, cfg->app_id, 0);
+	char *redirect = curl_easy_escape(NULL, cfg->redirect_uri, 0);
+	s->url = arena_printf(r->arena,
+			      "%s/apps/authorize/consent?application_id=%s&state=%s&version=beta"
+			      "&redirect_uri=%s",
+			      cfg->consent_url, app_id, s->state, redirect);
+	curl_free(app_id);
+	curl_free(redirect);
+	amazon_oauth_state_save(r->app, hash, r->tenant_id, r->user_id, probe.region, marketplaces,
+				state_saved, s);
+}
+
+typedef struct callback {
+	req_t *r;
+	const char *code, *seller_id;
+} callback_t;
+
+static void state_taken(const PGresult *res, const char *err, void *arg)
+{
+	callback_t *cb = arg;
+	req_t *r = cb->r;
+	if (err) {
+		identity_db_error(r, "amazon: oauth callback", res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 400, "VALIDATION_FAILED",
+			   "The authorization state is invalid, expired or already used.",
+			   http_problem(NULL, "state", "is invalid, expired or already used"));
+		return;
+	}
+	connect_t *c = arena_calloc(r->arena, 1, sizeof(*c));
+	c->r = r;
+	c->reconnect = true;
+	c->callback = true;
+	c->tenant_id = arena_strdup(r->arena, pg_value(res, 0, 0));
+	c->region = arena_strdup(r->arena, pg_value(res, 0, 1));
+	c->marketplaces = arena_strdup(r->arena, pg_value(res, 0, 2));
+	json_t *ids = json_loads(c->marketplaces, 0, NULL);
+	c->first_marketplace =
+	    arena_strdup(r->arena, json_string_value(json_array_get(ids, 0))
+				       ? json_string_value(json_array_get(ids, 0))
+				       : "");
+	json_decref(ids);
+	c->seller_id = cb->seller_id;
+	amazon_lwa_code(r->app, cb->code, amazon_config(r->app)->redirect_uri, granted, c);
+}
+
+/* GET /api/amazon/oauth/callback?spapi_oauth_code&state&selling_partner_id (no auth: the
+ * state says whose it is). */
+static void oauth_callback(req_t *r)
+{
+	json_t *d = NULL;
+	const char *code = validate_query_text(r, "spapi_oauth_code", AUTH_CODE_MAX, &d);
+	const char *state = validate_query_text(r, "state", 200, &d);
+	const char *seller = validate_query_text(r, "selling_partner_id", SELLER_ID_MAX, &d);
+	if (!code)
+		d = http_problem(d, "spapi_oauth_code", "is required");
+	if (!state)
+		d = http_problem(d, "state", "is required");
+	if (seller && !amazon_id(seller, SELLER_ID_MAX))
+		d = http_problem(d, "selling_partner_id", "must be an Amazon seller id");
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	callback_t *cb = arena_calloc(r->arena, 1, sizeof(*cb));
+	cb->r = r;
+	cb->code = code;
+	cb->seller_id = seller;
+	char hash[CRYPTO_SHA256_HEX + 1];
+	crypto_sha256_hex(state, strlen(state), hash);
+	amazon_oauth_state_take(r->app, hash, state_taken, cb);
+}
+
 void amazon_accounts_routes(app_t *app)
 {
+	http_route(app->http, "GET", "/api/amazon/oauth/start", oauth_start, ROUTE_AUTH,
+		   "The Seller Central consent URL with a single-use state: {authorizationUrl, "
+		   "state} (?region=na|eu|fe&marketplaceIds=A,B)");
+	http_route(app->http, "GET", "/api/amazon/oauth/callback", oauth_callback, ROUTE_PUBLIC,
+		   "Amazon's redirect (spapi_oauth_code, state, selling_partner_id): connects or "
+		   "reconnects the account; redirects to APP_URL when set");
 	http_route(app->http, "POST", "/api/amazon-accounts", create, ROUTE_AUTH,
 		   "Connect a self-authorized seller: {refreshToken, sellingPartnerId, "
 		   "marketplaceIds, region, accountName?} -> 201 account; 409 already connected");

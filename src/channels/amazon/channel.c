@@ -1,5 +1,7 @@
 /* The Amazon channel as the core sees it: its routes, its rate table, its token grant. */
 #include "amazon.h"
+#include "account.h"
+#include "log.h"
 #include "client.h"
 #include "notifications.h"
 #include "plan.h"
@@ -68,6 +70,18 @@ static void sync_account(app_t *app, const char *account_id, channel_done_cb cb,
 	sync_incremental(app, account_id, synced, c);
 }
 
+static void states_dropped(const PGresult *res, const char *err, void *arg)
+{
+	if (err)
+		log_warn("amazon: dropping spent authorization states failed: %s", err);
+}
+
+/* Hourly: the website authorizations that ended (used or expired) a day ago. */
+static void maintain(app_t *app)
+{
+	amazon_oauth_states_drop(app, states_dropped, NULL);
+}
+
 static void *start(app_t *app)
 {
 	amazon_accounts_routes(app);
@@ -85,6 +99,7 @@ const channel_t amazon_channel = {
     .rates = rates,
     .grant = amazon_tokens_grant,
     .sync = sync_account,
+    .maintain = maintain,
     .intake = &amazon_intake,
     .plan = &amazon_sync_plan,
 };
