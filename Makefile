@@ -4,7 +4,7 @@
 # AddressSanitizer + UBSan into build/asan and bin/asan/.
 
 MODE ?= release
-PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt libargon2
+PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt libargon2 zlib
 
 CC      ?= cc
 WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \

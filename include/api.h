@@ -18,6 +18,9 @@ void api_admin_jobs_routes(app_t *app);
 
 /* GET /api/accounts: every channel's accounts */
 void api_accounts_routes(app_t *app);
+/* /api/<channel>-accounts of the channels that name such a path: list, one, change, remove,
+ * pause, resume */
+void api_channel_accounts_routes(app_t *app);
 /* /api/sync: start, status, history */
 void api_sync_routes(app_t *app);
 /* /api/items, /api/orders, /api/shipments: synced marketplace data */

@@ -103,6 +103,10 @@ typedef struct channel {
 	const char *name;  /* "ml": accounts.channel, /webhooks/:channel, the limiter prefix */
 	const char *title; /* the name sellers know it by, for sentences */
 
+	/* "/api/<name>-accounts": the core serves its list, one, change, remove, pause and resume
+	 * (src/api/channel_accounts.c); the channel its connect (POST). NULL: none. */
+	const char *accounts_path;
+
 	/* Read the channel's settings at start (config_str, config_url... of config.h, which
 	 * report a bad value in one line and stop the start); the result is the channel's
 	 * config (config_t.channel_cfg), freed by config_free. NULL: the channel has none. */

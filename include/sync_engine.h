@@ -34,6 +34,7 @@ typedef struct sync_step sync_step_t;
 typedef struct sync_run_info {
 	char id[40], tenant_id[40], account_id[40], started_at[40];
 	char external_id[64]; /* the account's id at its channel */
+	json_t *settings;     /* the account's settings (channel-specific), NULL when unreadable */
 	bool scheduled;	      /* the scheduled incremental sync, not a backfill */
 	bool resume;	      /* progress was saved by an earlier attempt of this run */
 	int days;	      /* backfill: how many days back */
@@ -170,10 +171,14 @@ void sync_run_release(sync_run_t *run);
 sync_task_t *sync_task_new(sync_run_t *run, const sync_step_t *step, sync_group_t *group);
 /* Queue t: last, or first for a follow-up that must not wait (a scroll that expires). */
 void sync_task_push(sync_task_t *t, bool front);
+/* Queue t again first in line after ms (a report still being built): the run waits for it. */
+void sync_task_later(sync_task_t *t, int64_t ms);
 /* Queue t again first in line and send what can go (after the step changed it). */
 void sync_task_again(sync_task_t *t);
 /* t is over (stored, skipped or failed for good): free it, release its group, send more. */
 void sync_task_end(sync_task_t *t);
+/* t's answer could not be used (from its step's answered): the resource's error, then ended. */
+void sync_task_fail(sync_task_t *t, const char *message);
 /* The answer to t's call (from the plan's get). */
 void sync_task_answered(sync_task_t *t, const sync_answer_t *a);
 

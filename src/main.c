@@ -158,6 +158,7 @@ static int serve(app_t *app)
 	sync_register_jobs(app);
 	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
+	api_channel_accounts_routes(app);
 	api_sync_routes(app);
 	api_items_routes(app);
 	api_orders_routes(app);

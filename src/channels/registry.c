@@ -3,8 +3,10 @@
 #include "channel.h"
 
 extern const channel_t ml_channel;
+extern const channel_t amazon_channel;
 
 const channel_t *const channels[] = {
     &ml_channel,
+    &amazon_channel,
     NULL,
 };

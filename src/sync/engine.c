@@ -45,7 +45,7 @@ struct sync_run {
 static const char load_sql[] =
     "SELECT r.id, r.tenant_id, r.account_id, a.external_id, r.kind, r.scope, r.days,"
     " extract(epoch FROM r.since)::bigint, r.progress::text, r.status, r.started_at::text,"
-    " a.channel"
+    " a.channel, a.settings::text"
     " FROM sync_runs r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1";
 
 /* A run whose process died (no heartbeat for a minute) and whose job will not resume it. */
@@ -310,6 +310,15 @@ static void retry_fire(evutil_socket_t fd, short what, void *arg)
 	pump(run);
 }
 
+void sync_task_later(sync_task_t *t, int64_t ms)
+{
+	sync_run_t *run = t->run;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	t->timer = evtimer_new(run->app->base, retry_fire, t);
+	run->timers++;
+	evtimer_add(t->timer, &tv);
+}
+
 void sync_task_again(sync_task_t *t)
 {
 	sync_task_push(t, true);
@@ -324,6 +333,17 @@ void sync_task_end(sync_task_t *t)
 	if (g && --g->pending == 0 && g->drained)
 		g->drained(g, run);
 	pump(run);
+}
+
+void sync_task_fail(sync_task_t *t, const char *message)
+{
+	sync_run_t *run = t->run;
+	log_warn("sync %s: %s: %s", run->info.id, run->plan->resources[t->step->resource].name,
+		 message);
+	res_error(run, t->step->resource, message);
+	if (t->group)
+		t->group->failed = true;
+	sync_task_end(t);
 }
 
 /* --- storing ------------------------------------------------------------------------------- */
@@ -415,6 +435,7 @@ void sync_task_answered(sync_task_t *t, const sync_answer_t *a)
 
 static void run_free(sync_run_t *run)
 {
+	json_decref(run->info.settings);
 	if (run->state && run->plan->run_free)
 		run->plan->run_free(run->state);
 	sync_task_t *t;
@@ -596,6 +617,7 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	snprintf(in->account_id, sizeof(in->account_id), "%s", pg_value(res, 0, 2));
 	snprintf(in->external_id, sizeof(in->external_id), "%s",
 		 pg_value(res, 0, 3) ? pg_value(res, 0, 3) : "");
+	in->settings = json_loads(pg_value(res, 0, 12), 0, NULL);
 	in->scheduled = strcmp(pg_value(res, 0, 4), "scheduled") == 0;
 	in->days = (int)pg_int(res, 0, 6, 30);
 	in->since = (int64_t)pg_int(res, 0, 7, 0);

@@ -386,6 +386,19 @@ bool h_server_start(h_proc_t *p, const char *const extra_env[])
 	size_t n = 5;
 	for (size_t i = 0; extra_env && extra_env[i] && n < 63; i++)
 		env[n++] = extra_env[i];
+	/* The janitor claims due work of every account in the shared database, with this
+	 * server's settings and marketsim: another test's account would be synced or refreshed
+	 * against the wrong marketsim. Its token and sync sweeps wait an hour unless a test asks
+	 * for them. */
+	static const char *const quiet[] = {"SYNC_SWEEP_MS=3600000", "TOKEN_SWEEP_MS=3600000"};
+	for (size_t q = 0; q < 2 && n < 63; q++) {
+		bool given = false;
+		size_t klen = strcspn(quiet[q], "=") + 1;
+		for (size_t i = 0; extra_env && extra_env[i]; i++)
+			given |= strncmp(extra_env[i], quiet[q], klen) == 0;
+		if (!given)
+			env[n++] = quiet[q];
+	}
 	env[n] = NULL;
 	const char *argv[] = {h_env("SELLERHUBD"), "serve", NULL};
 	return h_proc_start(p, argv, env, port);

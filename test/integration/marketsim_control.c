@@ -1,5 +1,5 @@
 /* marketsim: rate limiting, fault injection, the request log and counters, reset, determinism,
- * and notification delivery with retries and missed feeds (against a receiver in this test). */
+ * and notification delivery with retries and missed feeds (against msh_receiver). */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -201,105 +201,7 @@ Test(marketsim_determinism, same_seed_same_bytes)
 	free(c);
 }
 
-/* ---- notifications: a tiny HTTP receiver on its own thread ---- */
-
-struct receiver {
-	int fd, port;
-	int fail_first; /* answer 500 to this many requests, then 200 */
-	int delay_ms;	/* wait before answering */
-	int hits;
-	json_t *bodies; /* every body received, in order */
-	pthread_mutex_t mu;
-	volatile int stop;
-	pthread_t th;
-};
-
-static void serve_one(struct receiver *rc, int c)
-{
-	char buf[16384];
-	size_t len = 0;
-	for (;;) {
-		struct pollfd pf = {c, POLLIN, 0};
-		if (poll(&pf, 1, 2000) <= 0)
-			return;
-		ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			return;
-		len += (size_t)n;
-		buf[len] = '\0';
-		char *hdr_end = strstr(buf, "\r\n\r\n");
-		if (!hdr_end)
-			continue;
-		char *cl = strcasestr(buf, "Content-Length:");
-		size_t want = cl ? (size_t)atoi(cl + 15) : 0;
-		if (len >= (size_t)(hdr_end + 4 - buf) + want)
-			break;
-	}
-	char *body = strstr(buf, "\r\n\r\n") + 4;
-	pthread_mutex_lock(&rc->mu);
-	int hit = rc->hits++;
-	json_array_append_new(rc->bodies, json_loads(body, 0, NULL));
-	pthread_mutex_unlock(&rc->mu);
-	if (rc->delay_ms) /* the behaviour under test: a receiver slower than marketsim allows */
-		usleep((useconds_t)rc->delay_ms * 1000);
-	const char *resp =
-	    hit < rc->fail_first
-		? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n"
-		  "Connection: close\r\n\r\nnope"
-		: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-	ssize_t w = write(c, resp, strlen(resp));
-	(void)w;
-}
-
-static void *receiver_main(void *arg)
-{
-	struct receiver *rc = arg;
-	while (!rc->stop) {
-		struct pollfd pf = {rc->fd, POLLIN, 0};
-		if (poll(&pf, 1, 50) <= 0)
-			continue;
-		int c = accept(rc->fd, NULL, NULL);
-		if (c < 0)
-			continue;
-		serve_one(rc, c);
-		close(c);
-	}
-	return NULL;
-}
-
-static void receiver_start(struct receiver *rc, int fail_first, int delay_ms)
-{
-	memset(rc, 0, sizeof(*rc));
-	rc->fail_first = fail_first;
-	rc->delay_ms = delay_ms;
-	rc->bodies = json_array();
-	pthread_mutex_init(&rc->mu, NULL);
-	rc->fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	cr_assert(bind(rc->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	listen(rc->fd, 16);
-	socklen_t l = sizeof(sa);
-	getsockname(rc->fd, (struct sockaddr *)&sa, &l);
-	rc->port = ntohs(sa.sin_port);
-	pthread_create(&rc->th, NULL, receiver_main, rc);
-}
-
-static void receiver_stop(struct receiver *rc)
-{
-	rc->stop = 1;
-	pthread_join(rc->th, NULL);
-	close(rc->fd);
-	json_decref(rc->bodies);
-	pthread_mutex_destroy(&rc->mu);
-}
-
-static int receiver_hits(struct receiver *rc)
-{
-	pthread_mutex_lock(&rc->mu);
-	int n = rc->hits;
-	pthread_mutex_unlock(&rc->mu);
-	return n;
-}
+/* ---- notifications (msh_receiver in marketsim_helpers.c) ---- */
 
 /* The notification counters once nothing is pending and at least this much was delivered and
  * missed. */
@@ -340,8 +242,8 @@ Test(marketsim_notify, retried_until_a_200)
 {
 	const char *args[] = {"--notify-retry-scale", "0.0005", NULL};
 	start_with(args);
-	struct receiver rc;
-	receiver_start(&rc, 2, 0);
+	msh_receiver_t rc;
+	msh_receiver_start(&rc, 2, 0);
 	set_target(rc.port);
 	char body[64];
 	snprintf(body, sizeof(body), "{\"seller_id\":%lld}", (long long)app.sellers[0]);
@@ -351,7 +253,7 @@ Test(marketsim_notify, retried_until_a_200)
 	json_t *n = wait_stats(1, 0, 10);
 	cr_assert_eq(json_integer_value(json_object_get(n, "failed_attempts")), 2);
 	json_decref(n);
-	cr_assert_eq(receiver_hits(&rc), 3);
+	cr_assert_eq(msh_receiver_hits(&rc), 3);
 	char resource[48];
 	snprintf(resource, sizeof(resource), "/orders/%lld", oid);
 	for (int i = 0; i < 3; i++) {
@@ -378,15 +280,15 @@ Test(marketsim_notify, retried_until_a_200)
 	cr_assert_eq(json_array_size(json_object_get(feeds.json, "messages")), 0);
 	h_resp_free(&feeds);
 	h_resp_free(&o);
-	receiver_stop(&rc);
+	msh_receiver_stop(&rc);
 }
 
 Test(marketsim_notify, never_answered_lands_in_missed_feeds)
 {
 	const char *args[] = {"--notify-retry-scale", "0.0002", "--notify-attempts", "3", NULL};
 	start_with(args);
-	struct receiver rc;
-	receiver_start(&rc, 1000, 0);
+	msh_receiver_t rc;
+	msh_receiver_start(&rc, 1000, 0);
 	set_target(rc.port);
 	char body[128];
 	snprintf(body, sizeof(body),
@@ -399,7 +301,7 @@ Test(marketsim_notify, never_answered_lands_in_missed_feeds)
 	cr_assert_eq(patch.status, 200, "%s", patch.body);
 	json_t *n = wait_stats(0, 2, 10);
 	json_decref(n);
-	cr_assert_eq(receiver_hits(&rc), 6, "3 attempts each");
+	cr_assert_eq(msh_receiver_hits(&rc), 6, "3 attempts each");
 
 	char path[128];
 	snprintf(path, sizeof(path), "/missed_feeds?app_id=%s", app.client_id);
@@ -430,15 +332,15 @@ Test(marketsim_notify, never_answered_lands_in_missed_feeds)
 	h_resp_t *rs[] = {&q, &patch, &feeds, &items, &no_site, &wrong_app};
 	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
 		h_resp_free(rs[i]);
-	receiver_stop(&rc);
+	msh_receiver_stop(&rc);
 }
 
 Test(marketsim_notify, a_slow_200_is_a_failure)
 {
 	const char *args[] = {"--notify-retry-scale", "0.0002", "--notify-attempts", "2", NULL};
 	start_with(args);
-	struct receiver rc;
-	receiver_start(&rc, 0, 700); /* answers 200, but after 700 ms > 500 ms */
+	msh_receiver_t rc;
+	msh_receiver_start(&rc, 0, 700); /* answers 200, but after 700 ms > 500 ms */
 	set_target(rc.port);
 	char body[64];
 	snprintf(body, sizeof(body), "{\"seller_id\":%lld}", (long long)app.sellers[0]);
@@ -448,7 +350,7 @@ Test(marketsim_notify, a_slow_200_is_a_failure)
 	cr_assert_eq(json_integer_value(json_object_get(n, "failed_attempts")), 2);
 	json_decref(n);
 	h_resp_free(&o);
-	receiver_stop(&rc);
+	msh_receiver_stop(&rc);
 }
 
 Test(marketsim_notify, without_a_target_nothing_is_sent)
@@ -582,8 +484,8 @@ Test(marketsim_clock, notification_retries_follow_the_clock)
 {
 	start_with(NULL); /* --notify-retry-scale 1: the real schedule */
 	msh_clock(&sim, "{\"frozen\":true}");
-	struct receiver rc;
-	receiver_start(&rc, 1, 0);
+	msh_receiver_t rc;
+	msh_receiver_start(&rc, 1, 0);
 	set_target(rc.port);
 	char body[64];
 	snprintf(body, sizeof(body), "{\"seller_id\":%lld}", (long long)app.sellers[0]);
@@ -607,11 +509,11 @@ Test(marketsim_clock, notification_retries_follow_the_clock)
 	cr_assert_eq(json_integer_value(h_json_path(st.json, "notifications.pending")), 1, "%s",
 		     st.body);
 	h_resp_free(&st);
-	cr_assert_eq(receiver_hits(&rc), 1, "retried before its time");
+	cr_assert_eq(msh_receiver_hits(&rc), 1, "retried before its time");
 	msh_clock_advance(&sim, 400);
 	json_t *n = wait_stats(1, 0, 10);
 	cr_assert_eq(json_integer_value(json_object_get(n, "failed_attempts")), 1);
 	json_decref(n);
-	cr_assert_eq(receiver_hits(&rc), 2);
-	receiver_stop(&rc);
+	cr_assert_eq(msh_receiver_hits(&rc), 2);
+	msh_receiver_stop(&rc);
 }

@@ -2,6 +2,13 @@
 #include "marketsim_helpers.h"
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,4 +137,101 @@ void msh_assert_error(const h_resp_t *r, long status, const char *error)
 	cr_assert_eq(json_integer_value(json_object_get(r->json, "status")), status);
 	json_t *cause = json_object_get(r->json, "cause");
 	cr_assert(json_is_array(cause) && json_array_size(cause) == 0, "cause is []");
+}
+
+/* ---- a tiny HTTP receiver on its own thread, for notifications ---- */
+
+static void receiver_serve_one(msh_receiver_t *rc, int c)
+{
+	char buf[16384];
+	size_t len = 0;
+	for (;;) {
+		struct pollfd pf = {c, POLLIN, 0};
+		if (poll(&pf, 1, 2000) <= 0)
+			return;
+		ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+		buf[len] = '\0';
+		char *hdr_end = strstr(buf, "\r\n\r\n");
+		if (!hdr_end)
+			continue;
+		char *cl = strcasestr(buf, "Content-Length:");
+		size_t want = cl ? (size_t)atoi(cl + 15) : 0;
+		if (len >= (size_t)(hdr_end + 4 - buf) + want)
+			break;
+	}
+	char *body = strstr(buf, "\r\n\r\n") + 4;
+	pthread_mutex_lock(&rc->mu);
+	int hit = rc->hits++;
+	json_array_append_new(rc->bodies, json_loads(body, 0, NULL));
+	pthread_mutex_unlock(&rc->mu);
+	if (rc->delay_ms) /* the behaviour under test: a receiver slower than marketsim allows */
+		usleep((useconds_t)rc->delay_ms * 1000);
+	const char *resp =
+	    hit < rc->fail_first
+		? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n"
+		  "Connection: close\r\n\r\nnope"
+		: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+	ssize_t w = write(c, resp, strlen(resp));
+	(void)w;
+}
+
+static void *receiver_main(void *arg)
+{
+	msh_receiver_t *rc = arg;
+	while (!rc->stop) {
+		struct pollfd pf = {rc->fd, POLLIN, 0};
+		if (poll(&pf, 1, 50) <= 0)
+			continue;
+		int c = accept(rc->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		receiver_serve_one(rc, c);
+		close(c);
+	}
+	return NULL;
+}
+
+void msh_receiver_start(msh_receiver_t *rc, int fail_first, int delay_ms)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->fail_first = fail_first;
+	rc->delay_ms = delay_ms;
+	rc->bodies = json_array();
+	pthread_mutex_init(&rc->mu, NULL);
+	rc->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert(bind(rc->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	listen(rc->fd, 16);
+	socklen_t l = sizeof(sa);
+	getsockname(rc->fd, (struct sockaddr *)&sa, &l);
+	rc->port = ntohs(sa.sin_port);
+	pthread_create(&rc->th, NULL, receiver_main, rc);
+}
+
+void msh_receiver_stop(msh_receiver_t *rc)
+{
+	rc->stop = 1;
+	pthread_join(rc->th, NULL);
+	close(rc->fd);
+	json_decref(rc->bodies);
+	pthread_mutex_destroy(&rc->mu);
+}
+
+int msh_receiver_hits(msh_receiver_t *rc)
+{
+	pthread_mutex_lock(&rc->mu);
+	int n = rc->hits;
+	pthread_mutex_unlock(&rc->mu);
+	return n;
+}
+
+json_t *msh_receiver_body(msh_receiver_t *rc, int i)
+{
+	pthread_mutex_lock(&rc->mu);
+	json_t *b = json_incref(json_array_get(rc->bodies, (size_t)i));
+	pthread_mutex_unlock(&rc->mu);
+	return b;
 }

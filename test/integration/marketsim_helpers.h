@@ -3,6 +3,7 @@
 #ifndef MARKETSIM_HELPERS_H
 #define MARKETSIM_HELPERS_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "harness.h"
@@ -43,5 +44,23 @@ void msh_clock_advance(const h_proc_t *p, long long ms);
 /* Assert the standard error body {"message","error","status","cause":[]}. */
 void msh_assert_error(const h_resp_t *r, long status, const char *error);
 const char *msh_str(json_t *obj, const char *key);
+
+/* A tiny HTTP receiver on its own thread (for notifications): it records every body and answers
+ * 500 to the first fail_first requests, then 200, each after delay_ms. */
+typedef struct msh_receiver {
+	int fd, port;
+	int fail_first; /* answer 500 to this many requests, then 200 */
+	int delay_ms;	/* wait before answering */
+	int hits;
+	json_t *bodies; /* every body received, in order */
+	pthread_mutex_t mu;
+	volatile int stop;
+	pthread_t th;
+} msh_receiver_t;
+void msh_receiver_start(msh_receiver_t *rc, int fail_first, int delay_ms);
+void msh_receiver_stop(msh_receiver_t *rc);
+int msh_receiver_hits(msh_receiver_t *rc);
+/* The i-th body received (a new reference), NULL when there is none yet. */
+json_t *msh_receiver_body(msh_receiver_t *rc, int i);
 
 #endif

@@ -2,6 +2,7 @@
  * and questions (with their notifications), change items as the site would, inject faults,
  * revoke grants and expire tokens, read back the request log and counters; the clock is in
  * clock.c. */
+#include "amazon.h"
 #include "marketsim.h"
 
 #include <stdio.h>
@@ -254,5 +255,6 @@ void h_sim_stats(ms_req_t *r)
 {
 	json_t *s = ms_traffic_stats(r->ms->traffic);
 	json_object_set_new(s, "notifications", ms_notify_stats(r->ms->notify));
+	json_object_set_new(s, "amazon", am_op_stats(r->ms->amazon));
 	ms_reply_json(r, 200, s);
 }

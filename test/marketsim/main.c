@@ -1,5 +1,6 @@
 /* marketsim: a Mercado Livre API simulator on one libevent loop. Prints one line when listening;
  * exits 0 on SIGTERM/SIGINT after freeing everything (so LeakSanitizer stays quiet). */
+#include "amazon.h"
 #include "marketsim.h"
 
 #include <signal.h>
@@ -15,10 +16,13 @@ void ms_state_build(ms_t *ms)
 	ms->faults = ms_faults_new(ms->opt.seed);
 	ms->scrolls = ms_scrolls_new();
 	ms_budget_init(&ms->budget, ms->opt.rate, ms->opt.burst);
+	ms->amazon = am_new(ms);
 }
 
 void ms_state_free(ms_t *ms)
 {
+	am_free(ms->amazon);
+	ms->amazon = NULL;
 	ms_notify_free(ms->notify);
 	ms_scrolls_free(ms->scrolls);
 	ms_faults_free(ms->faults);
@@ -64,11 +68,12 @@ int main(int argc, char **argv)
 	if (ms_server_start(&ms, ms.boot.port)) {
 		char now[40];
 		ms_time_fmt(ms.opt.now_ms, now, sizeof(now));
-		printf("marketsim listening on http://127.0.0.1:%d seed=%llu sellers=%zu items=%zu "
-		       "orders=%zu questions=%zu claims=%zu now=%s client_id=%s\n",
-		       ms.opt.port, (unsigned long long)ms.opt.seed, ms.data->n_sellers,
-		       ms.data->n_items, ms.data->n_orders, ms.data->n_questions, ms.data->n_claims,
-		       now, ms.opt.client_id);
+		printf(
+		    "marketsim listening on http://127.0.0.1:%d seed=%llu sellers=%zu items=%zu "
+		    "orders=%zu questions=%zu claims=%zu now=%s client_id=%s amazon_sellers=%zu\n",
+		    ms.opt.port, (unsigned long long)ms.opt.seed, ms.data->n_sellers,
+		    ms.data->n_items, ms.data->n_orders, ms.data->n_questions, ms.data->n_claims,
+		    now, ms.opt.client_id, ms.amazon->n_sellers);
 		fflush(stdout);
 		event_base_dispatch(ms.base);
 	} else {

@@ -39,6 +39,14 @@ typedef struct ms_options {
 	char client_id[24];	    /* numeric APP ID; derived from the seed when empty */
 	char client_secret[48];	    /* derived from the seed when empty */
 	char redirect_uri[512];	    /* registered redirect URI; "" = accept any http(s) URI */
+	/* Amazon (amazon.h): sizes are per seller */
+	int amazon_sellers, amazon_orders, amazon_skus;
+	double amazon_rate_scale;      /* multiplies the documented restore rates; 0 = unlimited */
+	int amazon_token_ttl;	       /* LWA access token life in seconds (3600 documented) */
+	double amazon_report_queue_s;  /* a report waits IN_QUEUE this long ... */
+	double amazon_report_build_s;  /* ... then stays IN_PROGRESS this long, then DONE */
+	bool amazon_report_plain;      /* documents without GZIP (default: compressed) */
+	char amazon_redirect_uri[512]; /* registered OAuth redirect URI; "" = any http(s) URI */
 } ms_options_t;
 
 void ms_options_defaults(ms_options_t *o);
@@ -195,6 +203,8 @@ enum route_flags {
 	ROUTE_TOKEN = 2,   /* the OAuth token endpoint: its 429 is local_rate_limited */
 	ROUTE_CONTROL = 4, /* /_sim/: no budget, no faults, not logged */
 	ROUTE_AUTHZ = 8,   /* the auth host's page: no budget */
+	ROUTE_AMAZON = 16, /* an SP-API operation: x-amz-access-token, the operation's bucket */
+	ROUTE_AMAZON_OPEN = 32, /* LWA, the consent page, report documents: no budget, no token */
 };
 
 typedef struct ms_route {
@@ -202,6 +212,7 @@ typedef struct ms_route {
 	const char *pattern;
 	ms_handler_fn fn;
 	unsigned flags;
+	const char *op; /* ROUTE_AMAZON: the operation's name in the rate table */
 } ms_route_t;
 
 /* routes.c: every path marketsim answers. */
@@ -219,7 +230,8 @@ struct ms_req {
 	struct evkeyvalq args;
 	const char *params[MS_MAX_PARAMS]; /* path parameters matched by ':name' segments */
 	const ms_route_t *route;
-	const ms_seller_t *seller; /* token owner on ROUTE_AUTH routes */
+	const ms_seller_t *seller;    /* token owner on ROUTE_AUTH routes */
+	struct am_seller *amz_seller; /* token owner on ROUTE_AMAZON routes */
 	arena_t *arena;
 	int status;	  /* 0 until replied */
 	ms_fault_t fault; /* copy of the fault applied after a delay */
@@ -306,6 +318,7 @@ struct ms {
 	ms_budget_t budget;
 	ms_clock_t clock;
 	struct ms_scrolls *scrolls; /* items.c */
+	struct am_state *amazon;    /* amazon.h */
 	ms_server_t *server;
 };
 

@@ -52,6 +52,20 @@ static const struct opt_def opt_defs[] = {
     O("client-id", OPT_STR, client_id, "the app's client id (default: derived from the seed)"),
     O("client-secret", OPT_STR, client_secret, "the app's client secret"),
     O("redirect-uri", OPT_STR, redirect_uri, "the app's registered redirect URI"),
+    O("amazon-sellers", OPT_INT, amazon_sellers, "Amazon: number of selling partners"),
+    O("amazon-orders", OPT_INT, amazon_orders, "Amazon: orders per seller over the 90 days"),
+    O("amazon-skus", OPT_INT, amazon_skus, "Amazon: SKUs per seller"),
+    O("amazon-rate-scale", OPT_DOUBLE, amazon_rate_scale,
+      "Amazon: multiplies the documented restore rates (0 = unlimited)"),
+    O("amazon-token-ttl", OPT_INT, amazon_token_ttl, "Amazon: LWA access token life in seconds"),
+    O("amazon-report-queue-s", OPT_DOUBLE, amazon_report_queue_s,
+      "Amazon: seconds a report stays IN_QUEUE"),
+    O("amazon-report-build-s", OPT_DOUBLE, amazon_report_build_s,
+      "Amazon: seconds a report stays IN_PROGRESS"),
+    O("amazon-report-plain", OPT_BOOL, amazon_report_plain,
+      "Amazon: report documents without GZIP"),
+    O("amazon-redirect-uri", OPT_STR, amazon_redirect_uri,
+      "Amazon: the app's registered OAuth redirect URI"),
 };
 
 void ms_options_defaults(ms_options_t *o)
@@ -75,6 +89,13 @@ void ms_options_defaults(ms_options_t *o)
 	o->notify_attempts = 8;
 	o->notify_timeout_ms = 500;
 	snprintf(o->grant_error_field, sizeof(o->grant_error_field), "error_description");
+	o->amazon_sellers = 2;
+	o->amazon_orders = 120;
+	o->amazon_skus = 40;
+	o->amazon_rate_scale = 1;
+	o->amazon_token_ttl = 3600;
+	o->amazon_report_queue_s = 10;
+	o->amazon_report_build_s = 30;
 }
 
 static bool set_value(ms_options_t *o, const struct opt_def *d, const char *text, char *err,
@@ -265,6 +286,20 @@ void ms_options_finish(ms_options_t *o)
 			o->client_secret[i] = alnum[rng_below(&s, sizeof(alnum) - 1)];
 		o->client_secret[32] = '\0';
 	}
+	if (o->amazon_sellers < 1)
+		o->amazon_sellers = 1;
+	if (o->amazon_sellers > 50)
+		o->amazon_sellers = 50;
+	if (o->amazon_skus < 1)
+		o->amazon_skus = 1;
+	if (o->amazon_skus > 99999)
+		o->amazon_skus = 99999;
+	if (o->amazon_orders < 0)
+		o->amazon_orders = 0;
+	if (o->amazon_orders > 1000000)
+		o->amazon_orders = 1000000;
+	if (o->amazon_token_ttl < 1)
+		o->amazon_token_ttl = 3600;
 	if (strcmp(o->grant_error_field, "message") != 0)
 		snprintf(o->grant_error_field, sizeof(o->grant_error_field), "error_description");
 }

@@ -1,5 +1,6 @@
 /* marketsim's HTTP plumbing: one evhttp listener, the route table, and the path every API request
  * takes (faults → request budget → bearer auth → handler), so handlers only do their resource. */
+#include "amazon.h"
 #include "http_method.h"
 #include "marketsim.h"
 
@@ -208,12 +209,28 @@ static void serve(ms_req_t *r, bool path_known)
 {
 	ms_t *ms = r->ms;
 	const ms_route_t *rt = r->route;
+	if (!rt && am_path(r->path)) {
+		if (path_known)
+			am_error(r, 405, "MethodNotAllowed", "Method %s not allowed for %s",
+				 http_method_name(r->method), r->path);
+		else
+			am_error(r, 404, "NotFound", "Resource %s not found.", r->path);
+		return;
+	}
 	if (!rt) {
 		if (path_known)
 			ms_reply_error(r, 405, "method_not_allowed", "Method %s not allowed for %s",
 				       http_method_name(r->method), r->path);
 		else
 			ms_reply_error(r, 404, "not_found", "Resource %s not found.", r->path);
+		return;
+	}
+	if (rt->flags & (ROUTE_AMAZON | ROUTE_AMAZON_OPEN)) {
+		/* Amazon's own limits (per seller and operation) instead of the ML app budget. */
+		if (!(rt->flags & ROUTE_AMAZON) || am_gate(r))
+			rt->fn(r);
+		if (!r->status)
+			am_error(r, 500, "InternalFailure", "handler gave no answer");
 		return;
 	}
 	if (!(rt->flags & (ROUTE_CONTROL | ROUTE_AUTHZ)) &&
@@ -249,6 +266,10 @@ static void apply_fault(ms_req_t *r, const ms_fault_t *f, bool path_known)
 			evhttp_connection_free(c);
 		else
 			evhttp_send_reply(r->req, 500, NULL, NULL); /* client gone: frees it */
+		return;
+	}
+	if (f->status && am_path(r->path)) {
+		am_error(r, f->status, am_error_code(f->status), "Injected fault %d", f->status);
 		return;
 	}
 	if (f->status) {
@@ -307,6 +328,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	bool path_known;
 	r->route = route_find(r, &path_known);
 	r->path_known = path_known;
+	if (am_path(r->path))
+		am_request_id(r); /* on every answer, faults included */
 	if (!is_control(r)) {
 		int ix = ms_faults_pick(ms->faults, http_method_name(r->method), r->path);
 		const ms_fault_t *f = ms_faults_get(ms->faults, ix);

@@ -1,0 +1,173 @@
+/* Amazon's documents into the channel-neutral tables (channel 'amazon'): see data.h. */
+#include "data.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+// clang-format off
+/* An order document (getOrders' Order, or a report's order) with its OrderItems when it has
+ * them: the newest LastUpdateDate wins; lines are replaced only by a document that carries
+ * them. item-price is the whole line's (amazon.md 3.2): the unit price divides it. */
+static const char orders_sql[] =
+    "WITH doc AS ("
+    " SELECT DISTINCT ON (d->>'AmazonOrderId') d FROM jsonb_array_elements($3::jsonb) d"
+    " WHERE d->>'AmazonOrderId' IS NOT NULL AND d->>'LastUpdateDate' IS NOT NULL"
+    "  AND d->>'PurchaseDate' IS NOT NULL"
+    " ORDER BY d->>'AmazonOrderId', (d->>'LastUpdateDate')::timestamptz DESC),"
+    " up AS ("
+    " INSERT INTO orders AS cur (tenant_id, account_id, channel, external_id, status,"
+    "  date_created, last_updated, total_amount, currency, tags, raw, synced_at)"
+    " SELECT $1, $2, 'amazon', d->>'AmazonOrderId', coalesce(d->>'OrderStatus', 'Unknown'),"
+    "  (d->>'PurchaseDate')::timestamptz, (d->>'LastUpdateDate')::timestamptz,"
+    "  coalesce((d->'OrderTotal'->>'Amount')::numeric, 0),"
+    "  coalesce(d->'OrderTotal'->>'CurrencyCode', 'USD'),"
+    "  ARRAY[coalesce(d->>'FulfillmentChannel', 'MFN')], d, now()"
+    " FROM doc"
+    " ON CONFLICT (tenant_id, account_id, external_id) DO UPDATE SET status = excluded.status,"
+    "  date_created = excluded.date_created, last_updated = excluded.last_updated,"
+    "  total_amount = excluded.total_amount, currency = excluded.currency, tags = excluded.tags,"
+    "  raw = CASE WHEN excluded.raw ? 'OrderItems' THEN excluded.raw"
+    "   ELSE excluded.raw || jsonb_build_object('OrderItems', cur.raw->'OrderItems') END,"
+    "  synced_at = excluded.synced_at"
+    " WHERE excluded.last_updated >= cur.last_updated"
+    " RETURNING id, raw),"
+    " gone AS (DELETE FROM order_items x USING up WHERE x.order_id = up.id"
+    "  AND jsonb_typeof(up.raw->'OrderItems') = 'array'),"
+    " lines AS ("
+    " INSERT INTO order_items (order_id, tenant_id, account_id, channel, listing_external_id,"
+    "  title, sku, quantity, unit_price, currency)"
+    " SELECT up.id, $1, $2, 'amazon', coalesce(nullif(l->>'SellerSKU', ''), l->>'ASIN'),"
+    "  l->>'Title', nullif(l->>'SellerSKU', ''), coalesce((l->>'QuantityOrdered')::int, 0),"
+    "  round((l->'ItemPrice'->>'Amount')::numeric"
+    "   / nullif((l->>'QuantityOrdered')::int, 0), 2), l->'ItemPrice'->>'CurrencyCode'"
+    " FROM up, jsonb_array_elements(up.raw->'OrderItems') l"
+    " WHERE jsonb_typeof(up.raw->'OrderItems') = 'array')"
+    " SELECT count(*) FROM up";
+
+/* A listings report's rows: the seller's SKUs are the listings' ids. An FBA listing's quantity
+ * is Amazon's (inventory summaries), so a row without one keeps the stored quantity. */
+static const char listings_sql[] =
+    "WITH doc AS ("
+    " SELECT DISTINCT ON (d->>'SellerSKU') d FROM jsonb_array_elements($3::jsonb) d"
+    " WHERE coalesce(d->>'SellerSKU', '') <> '' ORDER BY d->>'SellerSKU'),"
+    " up AS ("
+    " INSERT INTO listings AS cur (tenant_id, account_id, channel, external_id, title, status,"
+    "  price, currency, available_quantity, sku, listing_type, logistic_type, last_updated,"
+    "  raw, synced_at)"
+    " SELECT $1, $2, 'amazon', d->>'SellerSKU', coalesce(d->>'Title', ''),"
+    "  lower(coalesce(d->>'Status', '')), (d->'Price'->>'Amount')::numeric,"
+    "  d->'Price'->>'CurrencyCode', coalesce((d->>'Quantity')::int, 0), d->>'SellerSKU',"
+    "  d->>'FulfillmentChannel',"
+    "  CASE WHEN d->>'FulfillmentChannel' LIKE 'AMAZON%' THEN 'AFN' ELSE 'MFN' END, now(), d,"
+    "  now()"
+    " FROM doc"
+    " ON CONFLICT (tenant_id, account_id, external_id) DO UPDATE SET title = excluded.title,"
+    "  status = excluded.status, price = excluded.price, currency = excluded.currency,"
+    "  available_quantity = CASE WHEN excluded.raw ? 'Quantity'"
+    "   THEN excluded.available_quantity ELSE cur.available_quantity END,"
+    "  listing_type = excluded.listing_type, logistic_type = excluded.logistic_type,"
+    "  last_updated = excluded.last_updated, synced_at = excluded.synced_at,"
+    "  raw = CASE WHEN cur.raw ? 'inventory'"
+    "   THEN excluded.raw || jsonb_build_object('inventory', cur.raw->'inventory')"
+    "   ELSE excluded.raw END"
+    " RETURNING 1)"
+    " SELECT count(*) FROM up";
+
+/* FBA inventory summaries: the fulfillable quantity of each SKU is its listing's stock. A SKU
+ * with no listing yet gets one (the listings report fills in the rest). */
+static const char inventory_sql[] =
+    "WITH doc AS ("
+    " SELECT DISTINCT ON (d->>'sellerSku') d FROM jsonb_array_elements($3::jsonb) d"
+    " WHERE coalesce(d->>'sellerSku', '') <> '' ORDER BY d->>'sellerSku'),"
+    " up AS ("
+    " INSERT INTO listings AS cur (tenant_id, account_id, channel, external_id, title, status,"
+    "  available_quantity, sku, logistic_type, last_updated, raw, synced_at)"
+    " SELECT $1, $2, 'amazon', d->>'sellerSku', coalesce(d->>'productName', ''), 'active',"
+    "  coalesce((d->'inventoryDetails'->>'fulfillableQuantity')::int,"
+    "   (d->>'totalQuantity')::int, 0), d->>'sellerSku', 'AFN', now(),"
+    "  jsonb_build_object('inventory', d), now()"
+    " FROM doc"
+    " ON CONFLICT (tenant_id, account_id, external_id) DO UPDATE"
+    "  SET available_quantity = excluded.available_quantity, logistic_type = 'AFN',"
+    "  raw = cur.raw || excluded.raw, synced_at = excluded.synced_at"
+    " RETURNING 1)"
+    " SELECT count(*) FROM up";
+/* listFinancialEvents' shipment and refund events ({kind, event}) as payments of their orders:
+ * what was charged (Principal, Tax, ShippingCharge...; negative for a refund) and Amazon's fees
+ * (Commission, FBA fees...: negative amounts in the event, positive here). An event whose order
+ * is not stored (older than the orders synced) is skipped; an event read again replaces itself.
+ * CurrencyAmount is a number in the model and a string in some answers: numeric takes both. */
+#define EVENT_ITEMS(e)                                                                             \
+    "jsonb_array_elements(coalesce(" e "->'ShipmentItemList', " e "->'ShipmentItemAdjustmentList'," \
+    " '[]'))"
+static const char finances_sql[] =
+    "WITH ev AS ("
+    " SELECT o.id AS order_id, d->>'kind' AS kind, (e->>'PostedDate')::timestamptz AS posted,"
+    "  (d->>'kind') || ':' || (e->>'AmazonOrderId') || ':' || (e->>'PostedDate') AS ext,"
+    "  (SELECT coalesce(sum((c->'ChargeAmount'->>'CurrencyAmount')::numeric), 0)"
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"
+    "   i->'ItemChargeAdjustmentList', '[]')) c) AS charges,"
+    "  (SELECT -coalesce(sum((f->'FeeAmount'->>'CurrencyAmount')::numeric), 0)"
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemFeeList',"
+    "   i->'ItemFeeAdjustmentList', '[]')) f) AS fees,"
+    "  (SELECT c->'ChargeAmount'->>'CurrencyCode'"
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"
+    "   i->'ItemChargeAdjustmentList', '[]')) c LIMIT 1) AS currency"
+    " FROM jsonb_array_elements($3::jsonb) d CROSS JOIN LATERAL (SELECT d->'event' AS e) x"
+    " JOIN orders o ON o.tenant_id = $1 AND o.account_id = $2"
+    "  AND o.external_id = x.e->>'AmazonOrderId'"
+    " WHERE x.e->>'PostedDate' IS NOT NULL AND d->>'kind' IN ('shipment', 'refund')),"
+    " gone AS (DELETE FROM payments p USING ev WHERE p.order_id = ev.order_id"
+    "  AND p.external_id = ev.ext),"
+    " ins AS (INSERT INTO payments (order_id, tenant_id, account_id, channel, external_id,"
+    "  status, payment_type, transaction_amount, marketplace_fee, currency, date_approved)"
+    " SELECT order_id, $1, $2, 'amazon', ext, kind, 'financial_event', charges, fees,"
+    "  currency, posted FROM ev RETURNING 1)"
+    " SELECT count(*) FROM ins";
+// clang-format on
+
+typedef struct store {
+	amazon_store_cb cb;
+	void *arg;
+} store_t;
+
+static void stored(const PGresult *res, const char *err, void *arg)
+{
+	store_t *s = arg;
+	s->cb(err, err ? 0 : (long)pg_int(res, 0, 0, 0), s->arg);
+	free(s);
+}
+
+static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
+		const char *docs, amazon_store_cb cb, void *arg)
+{
+	store_t *s = xcalloc(1, sizeof(*s));
+	s->cb = cb;
+	s->arg = arg;
+	const char *params[] = {tenant_id, account_id, docs};
+	pg_query_prepared(app->pg, sql, 3, params, stored, s);
+}
+
+void amazon_orders_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			  const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, orders_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_listings_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			    const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, listings_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			     const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, inventory_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_finances_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			    const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, finances_sql, tenant_id, account_id, docs, cb, arg);
+}

@@ -1,0 +1,26 @@
+/* Amazon's documents into the channel-neutral tables, channel 'amazon': orders with their
+ * lines, listings (a SKU offered on the account) and FBA stock. Each upsert takes a JSON array
+ * text of documents and answers how many rows it wrote. */
+#ifndef SH_AMAZON_DATA_H
+#define SH_AMAZON_DATA_H
+
+#include "app.h"
+
+typedef void (*amazon_store_cb)(const char *err, long written, void *arg);
+
+/* Orders as getOrders shapes them, each with its OrderItems (getOrderItems' shape) when known;
+ * a report's orders have the same shape (report.h). */
+void amazon_orders_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			  const char *docs, amazon_store_cb cb, void *arg);
+/* GET_MERCHANT_LISTINGS_ALL_DATA rows (report.h). */
+void amazon_listings_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			    const char *docs, amazon_store_cb cb, void *arg);
+/* getInventorySummaries' inventorySummaries (with details). */
+void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			     const char *docs, amazon_store_cb cb, void *arg);
+
+/* listFinancialEvents' events as {kind: shipment|refund, event}: payments of their orders. */
+void amazon_finances_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			    const char *docs, amazon_store_cb cb, void *arg);
+
+#endif

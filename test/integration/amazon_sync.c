@@ -1,0 +1,278 @@
+/* Amazon sync against marketsim: a backfill reads orders and listings from reports (gzip and
+ * plain documents) and FBA stock from the inventory summaries into the channel-neutral tables,
+ * with counts equal to marketsim's truth and no 429; the orders show in /api/orders beside
+ * Mercado Livre's with channel amazon; a refused refresh token marks the account expired; a
+ * scheduled sync reads what changed through getOrders and getOrderItems. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "amazon_helpers.h"
+
+static amt_t t;
+
+TestSuite(amazon_sync, .timeout = 180);
+
+static void start(const char *const extra_sim[])
+{
+	const char *args[16] = {"--amazon-orders",	   "300", "--amazon-skus",	     "60",
+				"--amazon-report-queue-s", "0.3", "--amazon-report-build-s", "0.7"};
+	size_t n = 8;
+	for (size_t i = 0; extra_sim && extra_sim[i] && n < 15; i++)
+		args[n++] = extra_sim[i];
+	args[n] = NULL;
+	/* Each test's own queue: another test's server must not run its sync jobs against its own
+	 * marketsim (tests of a suite run at once). */
+	static char queue[64];
+	snprintf(queue, sizeof(queue), "JOB_QUEUE=amazon-sync-%d", (int)getpid());
+	const char *env[] = {queue, "SYNC_SWEEP_MS=200", NULL};
+	amt_start(&t, args, env);
+}
+
+static json_int_t truth_count(int i, const char *key)
+{
+	json_t *s = json_array_get(json_object_get(t.truth, "sellers"), (size_t)i);
+	return json_integer_value(json_object_get(json_object_get(s, "counts"), key));
+}
+
+static long start_sync(const char *body, char *job, size_t size)
+{
+	h_resp_t r = ident_call(&t.srv, "POST", "/api/sync/start", t.owner.access, body);
+	long status = r.status;
+	if (status == 202)
+		snprintf(job, size, "%lld",
+			 (long long)json_integer_value(h_json_path(r.json, "data.jobId")));
+	h_resp_free(&r);
+	return status;
+}
+
+/* POST /api/sync/start and wait for the run to end; its status and error. The first scheduled
+ * sync starts as soon as an account is connected: a start meets 409 until it ends. */
+static char *sync_and_wait(const char *account, const char *scope)
+{
+	char body[256], job[32] = "";
+	snprintf(body, sizeof(body), "{\"accountId\":\"%s\",\"scope\":\"%s\",\"days\":120}",
+		 account, scope);
+	long status = 0;
+	H_WAIT_UNTIL((status = start_sync(body, job, sizeof(job))) != 409, 60000);
+	cr_assert_eq(status, 202, "sync start answered %ld", status);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM sync_runs WHERE job_id = %s "
+					 "AND status <> 'running'",
+					 job) > 0,
+			       120000),
+		  "the sync did not end");
+	return h_sql_text("SELECT status || ' ' || coalesce(error, '') FROM sync_runs "
+			  "WHERE job_id = %s",
+			  job);
+}
+
+static long long calls_429(void)
+{
+	h_resp_t r = msh_sim(&t.sim, "GET", "/_sim/amazon", NULL);
+	long long n = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(r.json, "operations"), k, v) n +=
+	    json_integer_value(json_object_get(v, "throttled"));
+	h_resp_free(&r);
+	return n;
+}
+
+Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
+{
+	start(NULL);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	char *status = sync_and_wait(id, "all");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s' AND channel = "
+			       "'amazon'",
+			       id),
+		     truth_count(0, "orders"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM order_items WHERE account_id = '%s'", id),
+		     truth_count(0, "order_items"));
+	cr_assert_eq(h_sql_int("SELECT coalesce(sum(quantity), 0) FROM order_items WHERE "
+			       "account_id = '%s'",
+			       id),
+		     truth_count(0, "units"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s'", id),
+		     truth_count(0, "skus"));
+	/* FBA stock came from the summaries: every FBA SKU has its summary. */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s' AND "
+			       "raw ? 'inventory'",
+			       id),
+		     truth_count(0, "fba_skus"));
+	/* Fees and refunds: every financial event became a payment of its order. */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
+		     truth_count(0, "financial_events"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s' AND "
+			       "status = 'refund' AND transaction_amount < 0",
+			       id),
+		     truth_count(0, "refunds"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s' AND "
+			       "status = 'shipment' AND marketplace_fee <= 0",
+			       id),
+		     0, "every sale pays Amazon a commission");
+	cr_assert_eq(calls_429(), 0, "the rate table keeps every call inside Amazon's buckets");
+
+	/* Beside the other channels in the data API. */
+	h_resp_t r =
+	    ident_call(&t.srv, "GET", "/api/orders?channel=amazon&limit=5", t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.orders.0.channel")), "amazon",
+			 "%s", r.body);
+	h_resp_free(&r);
+	amt_stop(&t);
+}
+
+Test(amazon_sync, plain_documents_and_a_scheduled_increment)
+{
+	const char *plain[] = {"--amazon-report-plain", NULL};
+	start(plain);
+	char id[40];
+	amt_add(&t, &t.owner, 1, id);
+	char *status = sync_and_wait(id, "orders");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+	long long before = h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s'", id);
+	cr_assert_eq(before, truth_count(1, "orders"));
+
+	/* A scheduled sync reads what changed through getOrders and getOrderItems. */
+	long long items_calls = amt_calls(&t, "/orders/v0/orders");
+	ident_sql("UPDATE accounts SET next_sync_at = now() - interval '1 second' WHERE id = '%s'",
+		  id);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s' "
+					 "AND kind = 'scheduled' AND status <> 'running'",
+					 id) > 0,
+			       60000),
+		  "no scheduled run");
+	char *st = h_sql_text("SELECT status FROM sync_runs WHERE account_id = '%s' AND kind = "
+			      "'scheduled' ORDER BY started_at DESC LIMIT 1",
+			      id);
+	cr_assert_str_eq(st, "success");
+	free(st);
+	cr_assert_gt(amt_calls(&t, "/orders/v0/orders"), items_calls, "getOrders was called");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s'", id), before);
+	amt_stop(&t);
+}
+
+Test(amazon_sync, a_refused_refresh_token_marks_the_account_expired)
+{
+	start(NULL);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	char path[160];
+	snprintf(path, sizeof(path), "/_sim/amazon/sellers/%s/revoke", amt_seller_id(&t, 0));
+	h_resp_t r = msh_sim(&t.sim, "POST", path, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	/* Its access token is still good for an hour: make it due. */
+	ident_sql("UPDATE accounts SET token_expires_at = now() WHERE id = '%s'", id);
+	long lwa = amt_calls(&t, "/auth/o2/token");
+	char *status = sync_and_wait(id, "orders");
+	cr_assert(strncmp(status, "failed", 6) == 0, "run: %s", status);
+	free(status);
+	char *acct = h_sql_text("SELECT status FROM accounts WHERE id = '%s'", id);
+	cr_assert_str_eq(acct, "expired");
+	free(acct);
+	cr_assert_leq(amt_calls(&t, "/auth/o2/token"), lwa + 1, "one refresh, no retry storm");
+	amt_stop(&t);
+}
+
+static void notify(const char *json)
+{
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/amazon/notify", json);
+	cr_assert_eq(r.status, 202, "%s", r.body);
+	h_resp_free(&r);
+}
+
+Test(amazon_sync, notifications_refresh_the_order_for_every_tenant_and_set_fba_stock)
+{
+	start(NULL);
+	char a1[40], a2[40];
+	amt_add(&t, &t.owner, 0, a1);
+	session_t other; /* a second tenant holding the same seller */
+	ident_signup(&t.srv, &other);
+	amt_add(&t, &other, 0, a2);
+	char *status = sync_and_wait(a1, "all");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+
+	char *order = h_sql_text("SELECT external_id FROM orders WHERE account_id = '%s' AND "
+				 "status <> 'Shipped' ORDER BY external_id LIMIT 1",
+				 a1);
+	char path[160], body[1024];
+	snprintf(path, sizeof(path), "/_sim/amazon/orders/%s", order);
+	h_resp_t r = msh_sim(&t.sim, "PATCH", path, "{\"status\":\"Shipped\"}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	snprintf(
+	    body, sizeof(body),
+	    "{\"url\":\"%s\",\"type\":\"ORDER_CHANGE\",\"sellerId\":\"%s\",\"orderId\":\"%s\"}",
+	    h_url(&t.srv, "/webhooks/amazon"), amt_seller_id(&t, 0), order);
+	notify(body);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM orders WHERE external_id = '%s' AND "
+					 "status = 'Shipped' AND account_id IN ('%s', '%s')",
+					 order, a1, a2) == 2,
+			       30000),
+		  "the order was refreshed for both tenants");
+	cr_assert_gt(h_sql_int("SELECT count(*) FROM order_items x JOIN orders o ON o.id = "
+			       "x.order_id WHERE o.external_id = '%s' AND o.account_id = '%s'",
+			       order, a2),
+		     0, "with its lines");
+	free(order);
+
+	char *sku = h_sql_text("SELECT external_id FROM listings WHERE account_id = '%s' AND "
+			       "logistic_type = 'AFN' ORDER BY external_id LIMIT 1",
+			       a1);
+	snprintf(path, sizeof(path), "/_sim/amazon/skus/%s/%s", amt_seller_id(&t, 0), sku);
+	r = msh_sim(&t.sim, "PATCH", path, "{\"quantity\":7}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	snprintf(
+	    body, sizeof(body),
+	    "{\"url\":\"%s\",\"type\":\"FBA_INVENTORY_AVAILABILITY_CHANGES\",\"sellerId\":\"%s\","
+	    "\"sku\":\"%s\"}",
+	    h_url(&t.srv, "/webhooks/amazon"), amt_seller_id(&t, 0), sku);
+	notify(body);
+	cr_assert(
+	    H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM listings WHERE external_id = '%s' "
+				   "AND available_quantity = 7 AND account_id IN ('%s', '%s')",
+				   sku, a1, a2) == 2,
+			 30000),
+	    "FBA stock set from the notification for both tenants");
+	free(sku);
+
+	/* Not an Amazon notification: 400, nothing stored; a redelivered one is stored once. */
+	long long before = h_sql_int("SELECT count(*) FROM amazon_notifications");
+	static const char *const bad[] = {
+	    "{\"NotificationType\":\"ANY_OFFER_CHANGED\",\"NotificationMetadata\":"
+	    "{\"NotificationId\":\"x1\"},\"Payload\":{}}",
+	    "{\"NotificationType\":\"ORDER_CHANGE\",\"Payload\":{\"OrderChangeNotification\":"
+	    "{\"SellerId\":\"A1\",\"AmazonOrderId\":\"1\"}}}",
+	    "[1,2]"};
+	for (size_t i = 0; i < 3; i++) {
+		r = h_http("POST", h_url(&t.srv, "/webhooks/amazon"), bad[i],
+			   (const char *[]){"Content-Type: application/json", NULL});
+		cr_assert_eq(r.status, 400, "%s -> %s", bad[i], r.body);
+		h_resp_free(&r);
+	}
+	const char *dup = "{\"NotificationType\":\"FBA_INVENTORY_AVAILABILITY_CHANGES\","
+			  "\"NotificationMetadata\":{\"NotificationId\":\"dup-1\"},"
+			  "\"Payload\":{\"SellerId\":\"NOBODY\",\"SKU\":\"S\"}}";
+	for (int i = 0; i < 2; i++) {
+		r = h_http("POST", h_url(&t.srv, "/webhooks/amazon"), dup,
+			   (const char *[]){"Content-Type: application/json", NULL});
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		h_resp_free(&r);
+	}
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM amazon_notifications"), before + 1);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM amazon_notifications WHERE "
+					 "notification_id = 'dup-1' AND status = 'ignored'") == 1,
+			       20000),
+		  "a seller nobody holds is set aside");
+	amt_stop(&t);
+}
