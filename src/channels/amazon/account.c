@@ -1,11 +1,9 @@
 /* Storing a connected Amazon account: see the header. */
 #include "account.h"
 #include "accounts.h"
-#include "crypto.h"
 #include "upkeep.h"
 #include "util.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -85,14 +83,9 @@ static void stored(const PGresult *res, const char *err, void *arg)
 void amazon_account_store(app_t *app, const amazon_account_t *a, bool reconnect, pg_cb cb,
 			  void *arg)
 {
-	crypto_keys_t keys;
-	upkeep_keys(app, &keys);
-	char *access = crypto_seal(&keys, a->grant->access_token);
-	char *refresh = crypto_seal(&keys, a->grant->refresh_token);
-	OPENSSL_cleanse(&keys, sizeof(keys));
-	if (!access || !refresh) {
-		free(access);
-		free(refresh);
+	char *access, *refresh;
+	if (!upkeep_seal_tokens(app, a->grant->access_token, a->grant->refresh_token, &access,
+				&refresh)) {
 		cb(NULL, "sealing", arg);
 		return;
 	}
