@@ -40,7 +40,6 @@ void listings_get(app_t *app, const char *tenant_id, const char *id, pg_cb cb, v
 /* The tenant's (or one account's, account_id not NULL) listings in figures: cb gets one row
  * whose one column is the JSON {total, byStatus, withVariations, variations, outOfStock,
  * lowStock, stock, sold, stockValue, currency}. */
-void listings_stats(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb,
-		    void *arg);
+void listings_stats(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb, void *arg);
 
 #endif

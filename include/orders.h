@@ -61,7 +61,7 @@ enum order_day_col {
 	ORDER_PERIOD_AVERAGE_TICKET,
 	ORDER_PERIOD_CURRENCY
 };
-void orders_per_day(app_t *app, const char *tenant_id, const char *account_id,
-		    const char *from_day, const char *to_day, pg_cb cb, void *arg);
+void orders_per_day(app_t *app, const char *tenant_id, const char *account_id, const char *from_day,
+		    const char *to_day, pg_cb cb, void *arg);
 
 #endif

@@ -77,7 +77,7 @@ void listings_list(app_t *app, const char *tenant_id, const listings_filter_t *f
 {
 	page_params_t pp;
 	paging_params(page, &pp);
-	const char *p[] = {tenant_id,	    f->account_id,  f->status, f->q,     f->channel,
+	const char *p[] = {tenant_id,	    f->account_id,  f->status, f->q,	 f->channel,
 			   page->after_key, page->after_id, pp.limit,  pp.offset};
 	pg_stmt_t stmts[] = {{list_sql[f->sort], 9, p}, {count_sql, 5, p}};
 	paging_read(app->pg, stmts, cb, arg);
@@ -89,8 +89,7 @@ void listings_get(app_t *app, const char *tenant_id, const char *id, pg_cb cb, v
 	pg_query_prepared(app->pg, get_sql, 2, p, cb, arg);
 }
 
-void listings_stats(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb,
-		    void *arg)
+void listings_stats(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb, void *arg)
 {
 	const char *p[] = {tenant_id, account_id};
 	pg_query_prepared(app->pg, stats_sql, 2, p, cb, arg);

@@ -178,12 +178,13 @@ void orders_list(app_t *app, const char *tenant_id, const orders_filter_t *f, co
 		}
 		return;
 	}
-	const char *p[] = {tenant_id, f->account_id, f->status,	 f->from,   f->to,
-			   f->channel, page->after_key,	 page->after_id, pp.limit, pp.offset};
+	const char *p[] = {tenant_id,  f->account_id,	f->status,	f->from,  f->to,
+			   f->channel, page->after_key, page->after_id, pp.limit, pp.offset};
 	const char *dp[] = {tenant_id, f->account_id, f->status, f->channel};
 	bool ranged = f->from || f->to;
-	pg_stmt_t stmts[] = {{list_sql, 10, p}, ranged ? (pg_stmt_t){count_sql, 6, p}
-						       : (pg_stmt_t){count_days_sql, 4, dp}};
+	pg_stmt_t stmts[] = {{list_sql, 10, p},
+			     ranged ? (pg_stmt_t){count_sql, 6, p}
+				    : (pg_stmt_t){count_days_sql, 4, dp}};
 	pg_batch(app->pg, stmts, 2, listed, c);
 }
 
@@ -193,8 +194,8 @@ void orders_get(app_t *app, const char *tenant_id, const char *id, pg_cb cb, voi
 	pg_query_prepared(app->pg, get_sql, 2, p, cb, arg);
 }
 
-void orders_per_day(app_t *app, const char *tenant_id, const char *account_id,
-		    const char *from_day, const char *to_day, pg_cb cb, void *arg)
+void orders_per_day(app_t *app, const char *tenant_id, const char *account_id, const char *from_day,
+		    const char *to_day, pg_cb cb, void *arg)
 {
 	const char *p[] = {tenant_id, from_day, to_day, account_id};
 	pg_query_prepared(app->pg, account_id ? per_day_account_sql : per_day_sql,

@@ -82,8 +82,7 @@ void shipments_get(app_t *app, const char *tenant_id, const char *id, pg_cb cb, 
 	pg_query_prepared(app->pg, get_sql, 2, p, cb, arg);
 }
 
-void shipments_stats(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb,
-		     void *arg)
+void shipments_stats(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb, void *arg)
 {
 	const char *p[] = {tenant_id, account_id};
 	pg_query_prepared(app->pg, stats_sql, 2, p, cb, arg);
@@ -95,6 +94,7 @@ void shipments_stats(app_t *app, const char *tenant_id, const char *account_id, 
 typedef struct resync {
 	app_t *app;
 	char tenant_id[64], id[64];
+	char *account_id, *external_id; /* the row's, for its channel */
 	const channel_t *channel;
 	shipment_resync_cb cb;
 	void *arg;
@@ -103,6 +103,8 @@ typedef struct resync {
 static void finish(resync_t *s, const shipment_resync_t *out)
 {
 	s->cb(out, s->arg);
+	free(s->account_id);
+	free(s->external_id);
 	free(s);
 }
 
@@ -134,9 +136,11 @@ static void found(const PGresult *res, const char *err, void *arg)
 		finish(s, &(shipment_resync_t){.unsupported = true, .res = res});
 		return;
 	}
-	/* The channel copies what it keeps, and may call back before it returns. */
-	s->channel->resync_shipment(s->app, s->tenant_id, pg_value(res, 0, GET_ACCOUNT_ID),
-				    pg_value(res, 0, GET_EXTERNAL_ID), channel_done, s);
+	s->account_id = xstrdup(pg_value(res, 0, GET_ACCOUNT_ID));
+	s->external_id = xstrdup(pg_value(res, 0, GET_EXTERNAL_ID));
+	/* May call back before it returns: s is not touched after it. */
+	s->channel->resync_shipment(s->app, s->tenant_id, s->account_id, s->external_id,
+				    channel_done, s);
 }
 
 void shipments_resync(app_t *app, const char *tenant_id, const char *id, shipment_resync_cb cb,
