@@ -13,10 +13,11 @@ typedef struct page {
 	const char *after_key, *after_id;
 } page_t;
 
-/* The page's limit and offset as statement parameters (text). */
+/* The page's limit and offset as statement parameters (text); the offset is 0 past a cursor. */
 typedef struct page_params {
 	char limit[16], offset[24];
 } page_params_t;
+void paging_params(const page_t *page, page_params_t *out);
 
 /* A list's answer, given exactly once. On success err is NULL, rows the page's rows (valid only
  * during the call; NULL for an empty page that was never read) and total the count of every
@@ -24,11 +25,9 @@ typedef struct page_params {
  * res (NULL when the database was unreachable). */
 typedef void (*paging_cb)(const PGresult *rows, long long total, const char *err, void *arg);
 
-void paging_params(const page_t *page, page_params_t *out);
-
-/* Runs stmts[0] (the page's rows) and stmts[1] (its total: one row, one number) side by side
- * as prepared statements on two connections (a pipelined batch would be parsed and planned
- * again for every request). cb runs once: at the first failure, or when both are back. */
+/* Runs stmts[0] (the page's rows) and stmts[1] (its total: one row, one number) as two prepared
+ * statements side by side on the pool (a pipelined batch would be parsed and planned again for
+ * every request). cb runs once: at the first failure, or when both are back. */
 void paging_read(pg_pool_t *pool, const pg_stmt_t stmts[2], paging_cb cb, void *arg);
 
 #endif

@@ -224,7 +224,7 @@ void *list_ctx(req_t *r, const char *name, const list_req_t *l)
 page_t list_page_of(const list_req_t *l)
 {
 	return (page_t){.limit = l->limit,
-			.offset = l->cursor_key ? 0 : (long)(l->page - 1) * l->limit,
+			.offset = strtol(l->offset, NULL, 10), /* list_parse's */
 			.after_key = l->cursor_key,
 			.after_id = l->cursor_id};
 }
@@ -236,6 +236,19 @@ void list_page_done(const PGresult *rows, long long total, const char *err, void
 		list_db_error(e->r, arena_printf(e->r->arena, "%s: list", e->name), rows, err);
 	else
 		list_render(e->r, e->name, rows, total, &e->l);
+}
+
+void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err)
+{
+	if (err) {
+		list_db_error(r, arena_printf(r->arena, "%s: get", noun), res, err);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 404, "NOT_FOUND", arena_printf(r->arena, "No such %s.", noun), NULL);
+		return;
+	}
+	list_reply_json(r, pg_value(res, 0, 0));
 }
 
 void list_one_done(const PGresult *res, const char *err, void *arg)
@@ -264,19 +277,6 @@ static pg_pool_t *pool(req_t *r)
 void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2])
 {
 	paging_read(pool(r), stmts, list_page_done, list_ctx(r, name, l));
-}
-
-void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err)
-{
-	if (err) {
-		list_db_error(r, arena_printf(r->arena, "%s: get", noun), res, err);
-		return;
-	}
-	if (PQntuples(res) != 1) {
-		http_error(r, 404, "NOT_FOUND", arena_printf(r->arena, "No such %s.", noun), NULL);
-		return;
-	}
-	list_reply_json(r, pg_value(res, 0, 0));
 }
 
 void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params)
