@@ -352,6 +352,22 @@ Test(neutral_data, another_channels_rows_have_external_id_not_an_ml_id)
 	h_resp_free(&r);
 	assert_other_channel(&srv, &a, "/api/shipments?channel=amazon", "data.shipments", amz_ship);
 
+	/* A cursor whose sort key the statement cannot read fails the page but not its count:
+	 * 400, as a value in the query string that PostgreSQL could not read. */
+	char raw[128], hex[260];
+	snprintf(raw, sizeof(raw), "not a key|%s", amz_ship);
+	for (size_t i = 0; raw[i]; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)raw[i]);
+	static const char *const unreadable[] = {"/api/shipments", "/api/items?sort=price"};
+	for (size_t i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
+		const char *path = fmt("%s%scursor=%s", unreadable[i],
+				       strchr(unreadable[i], '?') ? "&" : "?", hex);
+		r = ident_call(&srv, "GET", path, a.access, NULL);
+		cr_assert_eq(r.status, 400, "%s: %s", path, r.body);
+		cr_assert_str_eq(ident_code(&r), "VALIDATION_FAILED");
+		h_resp_free(&r);
+	}
+
 	/* The details: the same fields, and the order's shipment too. */
 	r = get(&srv, &a, fmt("/api/orders/%s", amz_order));
 	assert_ids(h_json_path(r.json, "data.order"), "mlOrderId", "amazon", "114-0000001-0000001");
