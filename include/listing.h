@@ -9,15 +9,9 @@
 #include <stdbool.h>
 
 #include "http.h"
+#include "paging.h"
 #include "pg.h"
-
-/* Timestamps as the API renders them: ISO-8601 UTC with milliseconds and Z. */
-#define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-/* A channel's id (external_id, text) as the API renders it: a number when it is one (as the
- * ids the API has always answered as numbers), else a string. list_json_id does the same. */
-#define SQL_ID(col)                                                                                \
-	"(CASE WHEN " col " ~ '^(0|[1-9][0-9]{0,18})$' THEN to_json(" col "::numeric)"             \
-	" ELSE to_json(" col ") END)"
+#include "sql_json.h"
 
 typedef struct list_req {
 	int page, limit;
@@ -56,28 +50,45 @@ const char *list_channel_param(req_t *r, json_t **details);
 
 /* Column 0 of row 0 as a JSON value (a stats or detail query that built its own JSON). */
 json_t *list_json_cell(const PGresult *res, int row, int col);
-/* A database failure (400 for a value PostgreSQL could not read, else 500/503). */
 /* 200 {"success":true,"data":<data>} with data already JSON text (NULL: null). */
 void list_reply_json(req_t *r, const char *data);
+/* A database failure: 400 for a value PostgreSQL could not read (SQLSTATE class 22: the query
+ * string held it), else identity_db_error's 500/503. */
 void list_db_error(req_t *r, const char *what, const PGresult *res, const char *err);
 
-/* The handlers' shared endings (name and noun are string literals):
- * list_page runs stmts[0] (the page) and stmts[1] (its count) side by side and renders them
- * under name; list_one answers the first cell of the one row, or 404 "No such <noun>."; list_value
- * answers the first cell (stats). Parameters are copied. */
-void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2]);
-void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params);
-/* list_one's answer for a row already read (or its error). */
+/* The handlers' shared endings, for a data module's answer (orders.h, listings.h, shipments.h).
+ * Their arg is list_ctx(r, name, l): the request, what it reads (a string literal: the list's
+ * name, the noun of one row, the "<what>: stats" of a figure) and, for a list, its paging
+ * (l may be NULL otherwise); it lives in r's arena.
+ * list_page_done (a paging_cb) answers list_render's page under name; list_one_done (a pg_cb)
+ * answers the first cell of the one row, or 404 "No such <name>."; list_value_done answers the
+ * first cell (stats). A failure is answered by list_db_error. */
+void *list_ctx(req_t *r, const char *name, const list_req_t *l);
+void list_page_done(const PGresult *rows, long long total, const char *err, void *arg);
+void list_one_done(const PGresult *res, const char *err, void *arg);
+void list_value_done(const PGresult *res, const char *err, void *arg);
+/* list_one_done's answer for a row already read (or its error). */
 void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err);
-void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params);
+/* The rows ?page/?limit/?cursor asked for, as a data module takes them. */
+page_t list_page_of(const list_req_t *l);
 
 /* The shared request shapes. list_id: the :id parameter when it is a UUID, else answers 404
- * "No such <noun>." and returns NULL. list_stats: with permission perm, ?accountId= and then
- * list_value of sql($1 tenant, $2 account). list_filtered: with permission perm, ?accountId=
- * and the text filters filter1 and filter2 (up to 40 characters), then list_page of list_sql
- * ($1 tenant, $2 account, $3 filter1, $4 filter2, $5/$6 cursor, $7 limit, $8 offset) and
- * count_sql ($1..$4). */
+ * "No such <noun>." and returns NULL. list_stats_request: with permission perm, ?accountId=
+ * into *account (NULL: every account); false when it answered (403, 400). */
 const char *list_id(req_t *r, const char *noun);
+bool list_stats_request(req_t *r, const char *perm, const char **account);
+
+/* For handlers that still hand their SQL over (the data handlers call their modules):
+ * list_page runs stmts[0] (the page) and stmts[1] (its count) side by side (paging_read) and
+ * answers with list_page_done; list_one and list_value run sql and answer with list_one_done and
+ * list_value_done. list_stats: list_stats_request, then list_value of sql($1 tenant,
+ * $2 account). list_filtered: with permission perm, ?accountId= and the text filters filter1
+ * and filter2 (up to 40 characters), then list_page of list_sql ($1 tenant, $2 account,
+ * $3 filter1, $4 filter2, $5/$6 cursor, $7 limit, $8 offset) and count_sql ($1..$4).
+ * Parameters are copied. */
+void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2]);
+void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params);
+void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params);
 void list_stats(req_t *r, const char *perm, const char *what, const char *sql);
 void list_filtered(req_t *r, const char *perm, const char *name, const char *filter1,
 		   const char *filter2, const char *list_sql, const char *count_sql);

@@ -2,7 +2,6 @@
 #include "listing.h"
 #include "channel.h"
 #include "identity.h"
-#include "log.h"
 #include "permissions.h"
 #include "pg.h"
 #include "util.h"
@@ -212,84 +211,31 @@ typedef struct ending {
 	list_req_t l;
 } ending_t;
 
-static ending_t *ending(req_t *r, const char *name)
+void *list_ctx(req_t *r, const char *name, const list_req_t *l)
 {
 	ending_t *e = arena_calloc(r->arena, 1, sizeof(*e));
 	e->r = r;
 	e->name = name;
+	if (l)
+		e->l = *l;
 	return e;
 }
 
-/* The page and its count as two prepared statements side by side (a pipelined batch would be
- * parsed and planned again for every request); the answer waits for both. */
-typedef struct paging {
-	ending_t e;
-	int pending;
-	PGresult *rows; /* kept when the page arrives before its count */
-	long long total;
-	bool failed, from_server;
-	char sqlstate[8];
-	char error[200];
-} paging_t;
-
-/* Answers only once both statements are back: the request (and p, in its arena) live until
- * then. The first failure is kept as PostgreSQL reported it. */
-static void page_part(paging_t *p, const PGresult *res, const char *err, bool rows)
+page_t list_page_of(const list_req_t *l)
 {
-	req_t *r = p->e.r;
-	if (err && !p->failed) {
-		p->failed = true;
-		p->from_server = res != NULL;
-		snprintf(p->sqlstate, sizeof(p->sqlstate), "%s", pg_sqlstate(res));
-		const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-		snprintf(p->error, sizeof(p->error), "%s", primary ? primary : err);
-	}
-	if (--p->pending > 0) {
-		if (!err && rows)
-			p->rows = PQcopyResult(res, PG_COPYRES_TUPLES | PG_COPYRES_ATTRS);
-		else if (!err)
-			p->total = pg_int(res, 0, 0, 0);
-		return;
-	}
-	PGresult *kept = p->rows; /* answering frees p with the request */
-	if (!p->failed && rows)
-		list_render(r, p->e.name, res, p->total, &p->e.l);
-	else if (!p->failed)
-		list_render(r, p->e.name, kept, pg_int(res, 0, 0, 0), &p->e.l);
-	else if (strncmp(p->sqlstate, "22", 2) == 0)
-		http_invalid(r, http_problem(NULL, "query", "has a value that cannot be read"));
-	else {
-		log_error("%s: list: query failed: sqlstate=%s %s", p->e.name,
-			  p->from_server ? p->sqlstate : "-", p->error);
-		if (p->from_server)
-			http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
-		else
-			http_error(r, 503, "UNAVAILABLE",
-				   "The database is unavailable; retry shortly.", NULL);
-	}
-	PQclear(kept);
+	return (page_t){.limit = l->limit,
+			.offset = strtol(l->offset, NULL, 10), /* list_parse's */
+			.after_key = l->cursor_key,
+			.after_id = l->cursor_id};
 }
 
-static void page_rows(const PGresult *res, const char *err, void *arg)
+void list_page_done(const PGresult *rows, long long total, const char *err, void *arg)
 {
-	page_part(arg, res, err, true);
-}
-
-static void page_total(const PGresult *res, const char *err, void *arg)
-{
-	page_part(arg, res, err, false);
-}
-
-void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2])
-{
-	paging_t *p = arena_calloc(r->arena, 1, sizeof(*p));
-	p->e.r = r;
-	p->e.name = name;
-	p->e.l = *l;
-	p->pending = 2;
-	pg_pool_t *pool = ((app_t *)r->app)->pg;
-	pg_query_prepared(pool, stmts[0].sql, stmts[0].nparams, stmts[0].params, page_rows, p);
-	pg_query_prepared(pool, stmts[1].sql, stmts[1].nparams, stmts[1].params, page_total, p);
+	ending_t *e = arg;
+	if (err)
+		list_db_error(e->r, arena_printf(e->r->arena, "%s: list", e->name), rows, err);
+	else
+		list_render(e->r, e->name, rows, total, &e->l);
 }
 
 void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char *err)
@@ -305,18 +251,13 @@ void list_one_answer(req_t *r, const char *noun, const PGresult *res, const char
 	list_reply_json(r, pg_value(res, 0, 0));
 }
 
-static void one(const PGresult *res, const char *err, void *arg)
+void list_one_done(const PGresult *res, const char *err, void *arg)
 {
 	ending_t *e = arg;
 	list_one_answer(e->r, e->name, res, err);
 }
 
-void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params)
-{
-	pg_query_prepared(((app_t *)r->app)->pg, sql, n, params, one, ending(r, noun));
-}
-
-static void value(const PGresult *res, const char *err, void *arg)
+void list_value_done(const PGresult *res, const char *err, void *arg)
 {
 	ending_t *e = arg;
 	if (err) {
@@ -326,9 +267,26 @@ static void value(const PGresult *res, const char *err, void *arg)
 	list_reply_json(e->r, pg_value(res, 0, 0));
 }
 
+/* The endings of handlers that hand their SQL over (questions); the data handlers call their
+ * modules (orders.c, listings.c, shipments.c) with the endings above instead. */
+static pg_pool_t *pool(req_t *r)
+{
+	return ((app_t *)r->app)->pg;
+}
+
+void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2])
+{
+	paging_read(pool(r), stmts, list_page_done, list_ctx(r, name, l));
+}
+
+void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params)
+{
+	pg_query_prepared(pool(r), sql, n, params, list_one_done, list_ctx(r, noun, NULL));
+}
+
 void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params)
 {
-	pg_query_prepared(((app_t *)r->app)->pg, sql, n, params, value, ending(r, what));
+	pg_query_prepared(pool(r), sql, n, params, list_value_done, list_ctx(r, what, NULL));
 }
 
 /* --- the shared request shapes -------------------------------------------------------------- */
@@ -342,16 +300,24 @@ const char *list_id(req_t *r, const char *noun)
 	return NULL;
 }
 
-void list_stats(req_t *r, const char *perm, const char *what, const char *sql)
+bool list_stats_request(req_t *r, const char *perm, const char **account)
 {
 	if (!perm_require(r, perm))
-		return;
+		return false;
 	json_t *d = NULL;
-	const char *account = list_uuid_param(r, "accountId", &d);
+	*account = list_uuid_param(r, "accountId", &d);
 	if (d) {
 		http_invalid(r, d);
-		return;
+		return false;
 	}
+	return true;
+}
+
+void list_stats(req_t *r, const char *perm, const char *what, const char *sql)
+{
+	const char *account;
+	if (!list_stats_request(r, perm, &account))
+		return;
 	const char *p[] = {r->tenant_id, account};
 	list_value(r, what, sql, 2, p);
 }

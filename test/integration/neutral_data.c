@@ -195,7 +195,7 @@ Test(neutral_data, orders_and_items_carry_their_channel_and_filter_by_it)
 	/* The detail says the channel too; the other tenant gets 404 for it. */
 	h_resp_t r = get(&srv, &a, fmt("/api/orders/%s", amz_order));
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.order.channel")), "amazon");
-	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.order.mlOrderId")),
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.order.externalId")),
 			 "113-1234567-1234567");
 	h_resp_free(&r);
 	r = ident_call(&srv, "GET", fmt("/api/orders/%s", amz_order), b.access, NULL);
@@ -249,6 +249,140 @@ Test(neutral_data, orders_and_items_carry_their_channel_and_filter_by_it)
 	free(amz_order);
 	free(ml_item);
 	free(amz_item);
+	h_server_stop_clean(&srv);
+}
+
+/* The neutral id beside the legacy one: row is an order, item or shipment object of channel
+ * ml (the legacy field is the channel's id) or of another (the legacy field is null). */
+static void assert_ids(json_t *row, const char *legacy, const char *channel, const char *ext)
+{
+	cr_assert_not_null(row);
+	cr_assert_str_eq(json_string_value(json_object_get(row, "channel")), channel);
+	cr_assert_str_eq(json_string_value(json_object_get(row, "externalId")), ext);
+	json_t *old = json_object_get(row, legacy);
+	cr_assert_not_null(old, "%s is always there", legacy);
+	if (strcmp(channel, "ml") != 0) {
+		cr_assert(json_is_null(old), "%s of a %s row", legacy, channel);
+		return;
+	}
+	if (json_is_integer(old)) {
+		char n[32];
+		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(old));
+		cr_assert_str_eq(n, ext);
+	} else {
+		cr_assert_str_eq(json_string_value(old), ext);
+	}
+}
+
+/* Orders, items and shipments of another channel than ml: each says its channel and its id as
+ * externalId, the ml* id fields are null for it (and the channel's id for ml's rows), and
+ * ?channel= leaves it out or keeps it alone. */
+Test(neutral_data, another_channels_rows_have_external_id_not_an_ml_id)
+{
+	h_proc_t srv;
+	cr_assert(h_server_start(&srv, NULL));
+	session_t a;
+	ident_signup(&srv, &a);
+	char ml[40], amz[40], ext[40];
+	snprintf(ext, sizeof(ext), "%d", 800000 + getpid());
+	add_account(a.tenant_id, "ml", ext, ml);
+	add_account(a.tenant_id, "amazon", "A1EXTERNAL", amz);
+	cr_assert_eq(
+	    sql_at(h_env("DATABASE_URL"),
+		   "INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+		   " date_created, last_updated, total_amount, shipment_external_id, raw) VALUES"
+		   " ('%s', '%s', 'ml', '2000000005678', 'paid', '2026-04-01T10:00:00Z', now(), 10,"
+		   " '46000000001', '{}'),"
+		   " ('%s', '%s', 'amazon', '114-0000001-0000001', 'paid', '2026-04-02T10:00:00Z',"
+		   " now(), 20, 'TBA000000001', '{}');"
+		   "INSERT INTO listings (tenant_id, account_id, channel, external_id, title,"
+		   " last_updated, raw) VALUES ('%s', '%s', 'ml', 'MLB9000000077', 'Caneca', now(),"
+		   " '{}'), ('%s', '%s', 'amazon', 'B0EXTERNAL', 'Mug', now(), '{}');"
+		   "INSERT INTO shipments (tenant_id, account_id, channel, external_id, status,"
+		   " date_created, last_updated, raw) VALUES ('%s', '%s', 'ml', '46000000001',"
+		   " 'shipped', '2026-04-01T11:00:00Z', now(), '{}'), ('%s', '%s', 'amazon',"
+		   " 'TBA000000001', 'shipped', '2026-04-02T11:00:00Z', now(), '{}')",
+		   a.tenant_id, ml, a.tenant_id, amz, a.tenant_id, ml, a.tenant_id, amz,
+		   a.tenant_id, ml, a.tenant_id, amz),
+	    0);
+	char *amz_order = h_sql_text("SELECT id FROM orders WHERE account_id = '%s'", amz);
+	char *amz_item = h_sql_text("SELECT id FROM listings WHERE account_id = '%s'", amz);
+	char *amz_ship = h_sql_text("SELECT id FROM shipments WHERE account_id = '%s'", amz);
+
+	/* The lists, by each of their paths (the first page, filtered, past a cursor). */
+	static const struct {
+		const char *path, *rows, *legacy, *ml_ext, *amz_ext;
+	} lists[] = {
+	    {"/api/orders", "data.orders", "mlOrderId", "2000000005678", "114-0000001-0000001"},
+	    {"/api/orders?status=paid", "data.orders", "mlOrderId", "2000000005678",
+	     "114-0000001-0000001"},
+	    {"/api/items", "data.items", "mlItemId", "MLB9000000077", "B0EXTERNAL"},
+	    {"/api/shipments", "data.shipments", "mlShipmentId", "46000000001", "TBA000000001"},
+	};
+	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+		h_resp_t r = get(&srv, &a, lists[i].path);
+		json_t *rows = h_json_path(r.json, lists[i].rows);
+		cr_assert_eq(json_array_size(rows), 2, "%s: %s", lists[i].path, r.body);
+		assert_ids(row_with(rows, "externalId", lists[i].ml_ext), lists[i].legacy, "ml",
+			   lists[i].ml_ext);
+		assert_ids(row_with(rows, "externalId", lists[i].amz_ext), lists[i].legacy,
+			   "amazon", lists[i].amz_ext);
+		h_resp_free(&r);
+
+		/* ?channel=ml: the other channel's row is left out, on the list and its total. */
+		const char *sep = strchr(lists[i].path, '?') ? "&" : "?";
+		const char *only_ml = fmt("%s%schannel=ml", lists[i].path, sep);
+		r = get(&srv, &a, only_ml);
+		rows = h_json_path(r.json, lists[i].rows);
+		cr_assert_eq(json_array_size(rows), 1, "%s: %s", only_ml, r.body);
+		assert_ids(json_array_get(rows, 0), lists[i].legacy, "ml", lists[i].ml_ext);
+		cr_assert_eq(json_integer_value(h_json_path(r.json, "data.pagination.total")), 1,
+			     "%s: %s", only_ml, r.body);
+		h_resp_free(&r);
+		assert_bad_channel(&srv, &a, fmt("%s%schannel=nosuch", lists[i].path, sep));
+	}
+	/* A page of one: the cursor walks on to the other channel's shipment. */
+	h_resp_t r = get(&srv, &a, "/api/shipments?limit=1");
+	const char *next = json_string_value(h_json_path(r.json, "data.nextCursor"));
+	cr_assert_not_null(next, "%s", r.body);
+	h_resp_t r2 = get(&srv, &a, fmt("/api/shipments?limit=1&cursor=%s", next));
+	assert_ids(json_array_get(h_json_path(r2.json, "data.shipments"), 0), "mlShipmentId", "ml",
+		   "46000000001");
+	h_resp_free(&r2);
+	h_resp_free(&r);
+	assert_other_channel(&srv, &a, "/api/shipments?channel=amazon", "data.shipments", amz_ship);
+
+	/* A cursor whose sort key the statement cannot read fails the page but not its count:
+	 * 400, as a value in the query string that PostgreSQL could not read. */
+	char raw[128], hex[260];
+	snprintf(raw, sizeof(raw), "not a key|%s", amz_ship);
+	for (size_t i = 0; raw[i]; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)raw[i]);
+	static const char *const unreadable[] = {"/api/shipments", "/api/items?sort=price"};
+	for (size_t i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
+		const char *path = fmt("%s%scursor=%s", unreadable[i],
+				       strchr(unreadable[i], '?') ? "&" : "?", hex);
+		r = ident_call(&srv, "GET", path, a.access, NULL);
+		cr_assert_eq(r.status, 400, "%s: %s", path, r.body);
+		cr_assert_str_eq(ident_code(&r), "VALIDATION_FAILED");
+		h_resp_free(&r);
+	}
+
+	/* The details: the same fields, and the order's shipment too. */
+	r = get(&srv, &a, fmt("/api/orders/%s", amz_order));
+	assert_ids(h_json_path(r.json, "data.order"), "mlOrderId", "amazon", "114-0000001-0000001");
+	assert_ids(h_json_path(r.json, "data.shipment"), "mlShipmentId", "amazon", "TBA000000001");
+	h_resp_free(&r);
+	r = get(&srv, &a, fmt("/api/items/%s", amz_item));
+	assert_ids(h_json_path(r.json, "data.item"), "mlItemId", "amazon", "B0EXTERNAL");
+	h_resp_free(&r);
+	r = get(&srv, &a, fmt("/api/shipments/%s", amz_ship));
+	assert_ids(h_json_path(r.json, "data"), "mlShipmentId", "amazon", "TBA000000001");
+	h_resp_free(&r);
+
+	free(amz_order);
+	free(amz_item);
+	free(amz_ship);
 	h_server_stop_clean(&srv);
 }
 
