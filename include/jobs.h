@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pg.h"
+
 struct app;
 typedef struct jobs jobs_t;
 
@@ -46,12 +48,6 @@ enum job_flags {
  * followed by a SELECT or VALUES of them. */
 #define JOBS_NEXT_ID	  "nextval('jobs_id_seq')"
 #define JOBS_INSERT(cols) "INSERT INTO jobs (" cols ")"
-/* An UPDATE that queues a dead or failed job ($2) again with a fresh set of attempts, noting who
- * ($3) asked; only when it is one of the rows of the CTE "mine". RETURNING id, payload. */
-#define JOBS_REQUEUE_MINE                                                                          \
-	"UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), dispatched_at = now(),"  \
-	" finished_at = NULL, note = 'retried by ' || $3 WHERE id = $2::bigint"                    \
-	" AND id IN (SELECT id FROM mine) AND status IN ('dead', 'failed') RETURNING id, payload"
 
 jobs_t *jobs_new(struct app *app);
 /* Start consuming (after every handler is registered). */
@@ -65,6 +61,26 @@ void jobs_heartbeat(jobs_t *j, int64_t job_id);
 /* Tell the consumers about jobs just committed (XADD). Best effort: if Redis is down the sweeper
  * dispatches them later from PostgreSQL. */
 void jobs_dispatch(jobs_t *j, const int64_t *ids, int n);
+
+/* For a statement that commits a job (JOBS_INSERT, a requeue): pass jobs_committed as its
+ * callback and what jobs_on_commit returns as its arg. Once it answers, the job whose id is in
+ * column col of its row (none when NULL, or on an error) is dispatched, then cb gets the
+ * answer. */
+void *jobs_on_commit(jobs_t *j, int col, pg_cb cb, void *arg);
+void jobs_committed(const PGresult *res, const char *err, void *arg);
+
+/* The job board of a tenant (GET /api/admin/jobs): its own jobs and each channel's that
+ * concern it (channel_t.tenant_jobs_sql); status and kind filter the page (NULL: any), newest
+ * change first. cb gets one row: (the queue's counts as JSON text {queued, running, failed,
+ * dead, doneLast24h}, how many jobs the filters match, the page as JSON array text). */
+void jobs_board(jobs_t *j, const char *tenant_id, const char *status, const char *kind, int limit,
+		long long offset, pg_cb cb, void *arg);
+/* Queue one of the tenant's dead or failed jobs (job_id: digits) again with a fresh set of
+ * attempts, noting who asked (actor); what the job had given up on waits again too
+ * (channel_t.reopen_sql). A job queued again is dispatched before cb, which gets one row: (the
+ * job id, NULL when it was not queued again; its status, NULL when the tenant has no such job). */
+void jobs_requeue(jobs_t *j, const char *tenant_id, const char *job_id, const char *actor, pg_cb cb,
+		  void *arg);
 
 void job_done(job_t *job, const char *note);
 /* Try again after delay_ms (-1: exponential backoff with jitter); dead after max_attempts

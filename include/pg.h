@@ -57,6 +57,14 @@ void pg_query_urgent(pg_pool_t *p, const char *sql, int nparams, const char *con
 		     pg_cb cb, void *arg);
 /* Several statements in pipeline mode: one round trip, all or nothing. */
 void pg_batch(pg_pool_t *p, const pg_stmt_t *stmts, int n, pg_batch_cb cb, void *arg);
+/* In a failed batch's results, the error result of the statement that failed; NULL when none
+ * has one (the connection was lost before it answered). */
+const PGresult *pg_batch_failed(PGresult *const *results, int n);
+/* A batch whose answer is one of its statements' (which: its index), as pg_query's is: cb gets
+ * that statement's result, or the failed statement's (pg_batch_failed) and the error. */
+void pg_batch_one(pg_pool_t *p, const pg_stmt_t *stmts, int n, int which, pg_cb cb, void *arg);
+/* A round trip (SELECT 1) on any free connection: whether the database answers. */
+void pg_ping(pg_pool_t *p, pg_cb cb, void *arg);
 
 /* BEGIN on a connection pinned to the transaction until commit or rollback. The owner must end
  * every transaction it was given with pg_tx_commit or pg_tx_rollback, even after an error. */

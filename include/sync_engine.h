@@ -151,6 +151,15 @@ typedef void (*sync_run_cb)(const char *err, long long records, void *arg);
  * A run whose process died is abandoned first. */
 void sync_incremental(app_t *app, const char *account_id, sync_run_cb cb, void *arg);
 
+/* A backfill of the tenant's account (POST /api/sync/start): its sync_runs row and its
+ * "<channel>_sync" job in one commit (a run of the account whose process died is abandoned
+ * first), the job dispatched before cb. scope is one of the run scopes ("all", ...), days how
+ * far back. cb gets one row: (1 when the account is the tenant's else 0; the job id, NULL
+ * when another run holds the account; the run id); or the failed statement's error (res NULL
+ * when the connection was lost). */
+void sync_backfill_start(app_t *app, const char *tenant_id, const char *account_id,
+			 const char *scope, int days, pg_cb cb, void *arg);
+
 /* --- for a plan --------------------------------------------------------------------------- */
 
 app_t *sync_run_app(const sync_run_t *run);

@@ -27,6 +27,7 @@
 #include "pg.h"
 #include "pg_listen.h"
 #include "tokens.h"
+#include "users.h"
 #include "util.h"
 #include "validate.h"
 
@@ -36,10 +37,6 @@
 #include <strings.h>
 #include <stdlib.h>
 #include <time.h>
-
-static const char user_state_sql[] = "SELECT u.role, u.active, t.active FROM users u "
-				     "JOIN tenants t ON t.id = u.tenant_id "
-				     "WHERE u.id = $1 AND u.tenant_id = $2";
 
 #define CACHE_SLOTS  4096 /* direct-mapped by the user id's hash; a collision is only a miss */
 #define CACHE_TTL_MS 60000
@@ -182,8 +179,7 @@ static void admit(req_t *r)
 	lookup_t *lk = arena_calloc(r->arena, 1, sizeof(*lk));
 	lk->r = r;
 	lk->gen = app->auth->gen;
-	const char *params[] = {r->user_id, r->tenant_id};
-	pg_query_prepared(app->pg, user_state_sql, 2, params, user_state, lk);
+	users_access(app, r->tenant_id, r->user_id, user_state, lk);
 }
 
 static void revoked(req_t *r)

@@ -12,6 +12,8 @@
 #include "jobs.h"
 #include "app.h"
 #include "backoff.h"
+#include "channel.h"
+#include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -65,6 +67,7 @@ struct jobs {
 	int stale_s, redispatch_s;
 	char stream[80];		     /* this process's queue (JOB_QUEUE) */
 	char replayable[MAX_KINDS * 34 + 3]; /* the JOB_REPLAYABLE kinds, as a text[]: {a,b} */
+	char *board_sql, *requeue_sql;	     /* with every channel's part (build_board) */
 	/* What this process did with jobs, for /metrics. */
 	struct {
 		metric_t *claimed, *done, *retried, *dead, *lost, *redispatched, *reclaimed;
@@ -152,6 +155,32 @@ void jobs_dispatch(jobs_t *j, const int64_t *ids, int n)
 		redis_command(j->app->redis, xadd_done, j, "XADD %s MAXLEN ~ %s * id %s", j->stream,
 			      STREAM_MAXLEN, id);
 	}
+}
+
+/* A statement committing a job, until it answers (jobs_on_commit). */
+typedef struct commit {
+	jobs_t *jobs;
+	int col;
+	pg_cb cb;
+	void *arg;
+} commit_t;
+
+void *jobs_on_commit(jobs_t *j, int col, pg_cb cb, void *arg)
+{
+	commit_t *c = xmalloc(sizeof(*c));
+	*c = (commit_t){j, col, cb, arg};
+	return c;
+}
+
+void jobs_committed(const PGresult *res, const char *err, void *arg)
+{
+	commit_t c = *(commit_t *)arg;
+	free(arg);
+	if (!err && pg_value(res, 0, c.col)) {
+		int64_t id = pg_int(res, 0, c.col, 0);
+		jobs_dispatch(c.jobs, &id, 1);
+	}
+	c.cb(res, err, c.arg);
 }
 
 /* --- finishing ------------------------------------------------------------------------------ */
@@ -458,6 +487,98 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* --- the job board --------------------------------------------------------------------------- */
+
+/* A tenant's jobs, as a CTE every board statement starts from: its own (tenant_id), and each
+ * channel's jobs that belong to no tenant but concern this one (channel_t.tenant_jobs_sql: a
+ * notification group's job). */
+static const char mine_head[] = "WITH mine AS (SELECT j.* FROM jobs j WHERE j.tenant_id = $1";
+
+// clang-format off
+static const char board_tail[] =
+    " SELECT (SELECT json_build_object("
+    " 'queued', count(*) FILTER (WHERE status = 'queued'),"
+    " 'running', count(*) FILTER (WHERE status = 'running'),"
+    " 'failed', count(*) FILTER (WHERE status = 'failed'),"
+    " 'dead', count(*) FILTER (WHERE status = 'dead'),"
+    " 'doneLast24h', count(*) FILTER (WHERE status = 'done'"
+    " AND finished_at > now() - interval '24 hours')) FROM mine)::text,"
+    " (SELECT count(*) FROM mine WHERE ($2::text IS NULL OR status = $2)"
+    " AND ($3::text IS NULL OR kind = $3)),"
+    " (SELECT coalesce(json_agg(x ORDER BY x.rank), '[]') FROM ("
+    " SELECT row_number() OVER (ORDER BY updated_at DESC, id DESC) AS rank,"
+    " id::text AS id, kind, status, attempts, max_attempts AS \"maxAttempts\","
+    " payload, last_error AS \"lastError\", note,"
+    " " SQL_ISO("run_at") " AS \"nextAttemptAt\","
+    " " SQL_ISO("created_at") " AS \"createdAt\","
+    " " SQL_ISO("updated_at") " AS \"updatedAt\","
+    " " SQL_ISO("finished_at") " AS \"finishedAt\""
+    " FROM mine WHERE ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3)"
+    " ORDER BY updated_at DESC, id DESC LIMIT $4 OFFSET $5) x)::text";
+
+/* Back to the queue with a fresh set of attempts ($2 the job, $3 who asked), only one of the
+ * tenant's and only dead or failed; what the job had given up on waits again too
+ * (channel_t.reopen_sql, reading "retried"). */
+static const char requeued_cte[] =
+    ", retried AS (UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(),"
+    " dispatched_at = now(), finished_at = NULL, note = 'retried by ' || $3"
+    " WHERE id = $2::bigint AND id IN (SELECT id FROM mine) AND status IN ('dead', 'failed')"
+    " RETURNING id, payload)";
+static const char requeue_tail[] =
+    " SELECT (SELECT id FROM retried), (SELECT status FROM mine WHERE id = $2::bigint)";
+// clang-format on
+
+static char *append(char *s, const char *more)
+{
+	size_t n = s ? strlen(s) : 0, m = strlen(more);
+	s = xrealloc(s, n + m + 1);
+	memcpy(s + n, more, m + 1);
+	return s;
+}
+
+static void build_board(jobs_t *j)
+{
+	char *mine = append(NULL, mine_head);
+	char *reopen = append(NULL, "");
+	for (size_t i = 0; channels[i]; i++) {
+		if (channels[i]->tenant_jobs_sql) {
+			mine = append(mine, " UNION ALL ");
+			mine = append(mine, channels[i]->tenant_jobs_sql);
+		}
+		if (channels[i]->reopen_sql) {
+			char name[64];
+			snprintf(name, sizeof(name), ", reopen_%s AS (", channels[i]->name);
+			reopen = append(reopen, name);
+			reopen = append(reopen, channels[i]->reopen_sql);
+			reopen = append(reopen, ")");
+		}
+	}
+	mine = append(mine, ")");
+	j->board_sql = append(append(NULL, mine), board_tail);
+	j->requeue_sql =
+	    append(append(append(append(NULL, mine), requeued_cte), reopen), requeue_tail);
+	free(mine);
+	free(reopen);
+}
+
+void jobs_board(jobs_t *j, const char *tenant_id, const char *status, const char *kind, int limit,
+		long long offset, pg_cb cb, void *arg)
+{
+	char limit_s[16], offset_s[24];
+	snprintf(limit_s, sizeof(limit_s), "%d", limit);
+	snprintf(offset_s, sizeof(offset_s), "%lld", offset);
+	const char *params[] = {tenant_id, status, kind, limit_s, offset_s};
+	pg_query(j->app->pg, j->board_sql, 5, params, cb, arg);
+}
+
+void jobs_requeue(jobs_t *j, const char *tenant_id, const char *job_id, const char *actor, pg_cb cb,
+		  void *arg)
+{
+	const char *params[] = {tenant_id, job_id, actor};
+	pg_query(j->app->pg, j->requeue_sql, 3, params, jobs_committed,
+		 jobs_on_commit(j, 0, cb, arg));
+}
+
 /* --- lifecycle --------------------------------------------------------------------------- */
 
 static double running_of(void *arg)
@@ -497,6 +618,7 @@ jobs_t *jobs_new(app_t *app)
 	j->m.reclaimed = metrics_counter("sellerhub_jobs_total", help, "event=\"reclaimed\"");
 	metrics_gauge_fn("sellerhub_jobs_running", "Jobs running in this process", "", running_of,
 			 j);
+	build_board(j);
 	return j;
 }
 
@@ -545,5 +667,7 @@ void jobs_free(jobs_t *j)
 	event_del(&j->sweep);
 	evtimer_del(&j->read_retry);
 	redis_free(j->blocking);
+	free(j->board_sql);
+	free(j->requeue_sql);
 	free(j);
 }

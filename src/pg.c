@@ -839,6 +839,43 @@ void pg_batch(pg_pool_t *p, const pg_stmt_t *stmts, int n, pg_batch_cb cb, void 
 	submit(p, op);
 }
 
+const PGresult *pg_batch_failed(PGresult *const *results, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (results[i] && PQresultStatus(results[i]) == PGRES_FATAL_ERROR)
+			return results[i];
+	return NULL;
+}
+
+/* pg_batch_one's callback and its argument, until the batch answers. */
+typedef struct batch_one {
+	int which;
+	pg_cb cb;
+	void *arg;
+} batch_one_t;
+
+static void batch_one_done(PGresult *const *results, int n, const char *err, void *arg)
+{
+	batch_one_t one = *(batch_one_t *)arg;
+	free(arg);
+	if (err)
+		one.cb(pg_batch_failed(results, n), err, one.arg);
+	else
+		one.cb(results[one.which], NULL, one.arg);
+}
+
+void pg_batch_one(pg_pool_t *p, const pg_stmt_t *stmts, int n, int which, pg_cb cb, void *arg)
+{
+	batch_one_t *one = xmalloc(sizeof(*one));
+	*one = (batch_one_t){which, cb, arg};
+	pg_batch(p, stmts, n, batch_one_done, one);
+}
+
+void pg_ping(pg_pool_t *p, pg_cb cb, void *arg)
+{
+	pg_query(p, "SELECT 1", 0, NULL, cb, arg);
+}
+
 void pg_tx_begin(pg_pool_t *p, pg_tx_cb cb, void *arg)
 {
 	op_t *op = op_new(OP_BEGIN, arg);

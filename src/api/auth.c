@@ -1,12 +1,15 @@
 /* /api/auth: register, login, refresh, logout, me. Passwords are hashed and verified on the
- * worker threads; every session is a refresh-token family whose tokens rotate on each use. */
+ * worker threads; every session is a refresh-token family whose tokens rotate on each use
+ * (sessions.h). */
 #include "api.h"
 #include "auth.h"
 #include "identity.h"
 #include "log.h"
 #include "passwords.h"
 #include "permissions.h"
+#include "sessions.h"
 #include "throttle.h"
+#include "users.h"
 #include "util.h"
 #include "validate.h"
 
@@ -15,91 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOCK_AFTER_FAILURES 10 /* consecutive, across addresses: a slow guesser Redis misses */
-#define LOCK_MINUTES	    "15"
-
 static const char *const languages[] = {"pt-BR", "en-US", "es", NULL};
-
-static const char register_sql[] =
-    "WITH t AS (INSERT INTO tenants (name) VALUES ($1) RETURNING *), "
-    "u AS (INSERT INTO users (tenant_id, email, password_hash, full_name, phone, timezone, "
-    "    language, role, last_login_at) "
-    "  SELECT t.id, $2, $3, $4, $5, coalesce($6, 'America/Sao_Paulo'), coalesce($7, 'pt-BR'), "
-    "    'owner', now() FROM t RETURNING *), "
-    "r AS (INSERT INTO refresh_tokens (token_hash, family_id, user_id, tenant_id, expires_at, "
-    "    user_agent, ip) "
-    "  SELECT $8, gen_random_uuid(), u.id, u.tenant_id, now() + interval '30 days', $9, "
-    "    $10::inet FROM u) "
-    "SELECT " IDENTITY_USER_COLS ", " IDENTITY_TENANT_COLS " FROM u, t";
-
-static const char login_sql[] =
-    "SELECT u.id, u.tenant_id, u.role, u.password_hash, u.active, t.active, "
-    "  coalesce(u.locked_until > now(), false), "
-    "  coalesce(ceil(extract(epoch FROM u.locked_until - now()))::int, 0) "
-    "FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1";
-
-static const char login_failed_sql[] =
-    "UPDATE users SET "
-    "  failed_attempts = CASE WHEN failed_attempts + 1 >= $2::int THEN 0 "
-    "    ELSE failed_attempts + 1 END, "
-    "  locked_until = CASE WHEN failed_attempts + 1 >= $2::int "
-    "    THEN now() + interval '" LOCK_MINUTES " minutes' ELSE locked_until END "
-    "WHERE id = $1";
-
-static const char login_ok_sql[] =
-    "WITH u AS (UPDATE users SET failed_attempts = 0, locked_until = NULL, last_login_at = now() "
-    "  WHERE id = $1 RETURNING *), "
-    "r AS (INSERT INTO refresh_tokens (token_hash, family_id, user_id, tenant_id, expires_at, "
-    "    user_agent, ip) "
-    "  SELECT $2, gen_random_uuid(), u.id, u.tenant_id, now() + interval '30 days', $3, "
-    "    $4::inet FROM u) "
-    "SELECT " IDENTITY_USER_COLS ", " IDENTITY_TENANT_COLS " FROM u "
-    "JOIN tenants t ON t.id = u.tenant_id";
-
-/* One statement: lock the presented token, then either rotate it (mark used, add the next one
- * to its family) or, when it was used already, revoke the whole family. Concurrent refreshes
- * with one token serialize on the row lock; the second sees it used. */
-static const char refresh_sql[] =
-    "WITH old AS ("
-    "  SELECT r.id, r.family_id, r.user_id, r.tenant_id, r.used_at IS NOT NULL AS used, "
-    "    r.revoked_at IS NOT NULL AS revoked, r.expires_at <= now() AS expired, u.role, "
-    "    u.active AS user_active, t.active AS tenant_active "
-    "  FROM refresh_tokens r JOIN users u ON u.id = r.user_id "
-    "  JOIN tenants t ON t.id = r.tenant_id WHERE r.token_hash = $1 FOR UPDATE OF r), "
-    "claim AS (UPDATE refresh_tokens r SET used_at = now() FROM old "
-    "  WHERE r.id = old.id AND NOT old.used AND NOT old.revoked AND NOT old.expired "
-    "    AND old.user_active AND old.tenant_active "
-    "  RETURNING r.family_id, r.user_id, r.tenant_id), "
-    "fresh AS (INSERT INTO refresh_tokens (token_hash, family_id, user_id, tenant_id, "
-    "    expires_at, user_agent, ip) "
-    "  SELECT $2, family_id, user_id, tenant_id, now() + interval '30 days', $3, $4::inet "
-    "  FROM claim RETURNING id), "
-    "burn AS (UPDATE refresh_tokens r SET revoked_at = now() FROM old "
-    "  WHERE old.used AND r.family_id = old.family_id AND r.revoked_at IS NULL RETURNING r.id) "
-    "SELECT old.user_id, old.tenant_id, old.role, old.used, old.revoked, old.expired, "
-    "  old.user_active, old.tenant_active, (SELECT count(*) FROM fresh) > 0, "
-    "  (SELECT count(*) FROM burn) "
-    "FROM old";
-
-/* Logging out ends the session: the presented token's whole family. */
-static const char logout_sql[] =
-    "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = "
-    "(SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2)";
-
-static const char me_sql[] = "SELECT " IDENTITY_USER_COLS ", " IDENTITY_TENANT_COLS
-			     " FROM users u JOIN tenants t ON t.id = u.tenant_id "
-			     "WHERE u.id = $1 AND u.tenant_id = $2";
 
 static void internal_error(req_t *r)
 {
 	http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
-}
-
-static void ignore_result(const PGresult *res, const char *err, void *arg)
-{
-	if (err)
-		log_warn("auth: bookkeeping update failed: %s",
-			 res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : err);
 }
 
 /* {user, tenant, tokens} from a row of user columns then tenant columns. */
@@ -117,7 +40,8 @@ static json_t *session_json(req_t *r, const PGresult *res, const char *refresh)
 
 typedef struct signup {
 	req_t *r;
-	const char *email, *password, *full_name, *company, *phone, *timezone, *language;
+	session_signup_t fields;
+	const char *password;
 	refresh_pair_t refresh;
 } signup_t;
 
@@ -147,13 +71,11 @@ static void register_hashed(char *hash, void *arg)
 		internal_error(r);
 		return;
 	}
-	const char *ua, *ip;
-	identity_client(r, &ua, &ip);
 	if (identity_refresh_new(r, &s->refresh)) {
-		const char *params[] = {s->company, s->email,	 hash,	      s->full_name,
-					s->phone,   s->timezone, s->language, s->refresh.hash,
-					ua,	    ip};
-		pg_query(((app_t *)r->app)->pg, register_sql, 10, params, register_done, s);
+		session_token_t t = {.hash = s->refresh.hash};
+		identity_client(r, &t.user_agent, &t.ip);
+		s->fields.password_hash = hash;
+		sessions_sign_up(r->app, &s->fields, &t, register_done, s);
 	}
 	OPENSSL_cleanse(hash, strlen(hash));
 	free(hash);
@@ -175,21 +97,22 @@ static void auth_register(req_t *r)
 	signup_t *s = arena_calloc(r->arena, 1, sizeof(*s));
 	s->r = r;
 	json_t *d = NULL;
-	s->email = email_field(r, &d);
+	session_signup_t *f = &s->fields;
+	f->email = email_field(r, &d);
 	s->password = validate_string(r, "password", V_REQUIRED | V_RAW, 1024, &d, NULL);
 	const char *problem = s->password ? password_problem(s->password) : NULL;
 	if (problem)
 		d = http_problem(d, "password", problem);
-	s->full_name = validate_string(r, "fullName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
-	s->company = validate_string(r, "companyName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
-	s->phone = validate_string(r, "phone", V_NULLABLE, 32, &d, NULL);
-	if (s->phone && !validate_phone(s->phone))
+	f->full_name = validate_string(r, "fullName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	f->company = validate_string(r, "companyName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	f->phone = validate_string(r, "phone", V_NULLABLE, 32, &d, NULL);
+	if (f->phone && !validate_phone(f->phone))
 		d = http_problem(d, "phone", "must be a phone number (8 to 15 digits)");
-	s->timezone = validate_string(r, "timezone", V_NULLABLE, 64, &d, NULL);
-	if (s->timezone && !validate_timezone(s->timezone))
+	f->timezone = validate_string(r, "timezone", V_NULLABLE, 64, &d, NULL);
+	if (f->timezone && !validate_timezone(f->timezone))
 		d = http_problem(d, "timezone",
 				 "must be an IANA time zone such as America/Sao_Paulo");
-	s->language = validate_enum(r, "language", V_NULLABLE, languages, &d);
+	f->language = validate_enum(r, "language", V_NULLABLE, languages, &d);
 	if (d) {
 		http_invalid(r, d);
 		return;
@@ -231,12 +154,8 @@ static void login_verified(bool ok, void *arg)
 	app_t *app = r->app;
 	if (!ok) {
 		throttle_login_failed(app, l->email, r->client_ip);
-		if (l->found) {
-			char after[16];
-			snprintf(after, sizeof(after), "%d", LOCK_AFTER_FAILURES);
-			const char *params[] = {l->user_id, after};
-			pg_query(app->pg, login_failed_sql, 2, params, ignore_result, NULL);
-		}
+		if (l->found)
+			sessions_sign_in_failed(app, l->user_id);
 		invalid_credentials(r);
 		return;
 	}
@@ -253,10 +172,9 @@ static void login_verified(bool ok, void *arg)
 	throttle_login_succeeded(app, l->email, r->client_ip);
 	if (!identity_refresh_new(r, &l->refresh))
 		return;
-	const char *ua, *ip;
-	identity_client(r, &ua, &ip);
-	const char *params[] = {l->user_id, l->refresh.hash, ua, ip};
-	pg_query(app->pg, login_ok_sql, 4, params, login_done, l);
+	session_token_t t = {.hash = l->refresh.hash};
+	identity_client(r, &t.user_agent, &t.ip);
+	sessions_sign_in(app, l->user_id, &t, login_done, l);
 }
 
 static void login_found(const PGresult *res, const char *err, void *arg)
@@ -298,8 +216,7 @@ static void login_allowed(bool allowed, int retry_after_s, void *arg)
 			   "Too many failed sign-ins; retry after the time in Retry-After.", NULL);
 		return;
 	}
-	const char *params[] = {l->email};
-	pg_query_prepared(((app_t *)l->r->app)->pg, login_sql, 1, params, login_found, l);
+	sessions_credentials(l->r->app, l->email, login_found, l);
 }
 
 static void auth_login(req_t *r)
@@ -385,10 +302,9 @@ static void auth_refresh(req_t *r)
 	char *old = arena_alloc(r->arena, TOKENS_HASH_LEN + 1);
 	if (!refresh_field(r, old) || !identity_refresh_new(r, &rot->next))
 		return;
-	const char *ua, *ip;
-	identity_client(r, &ua, &ip);
-	const char *params[] = {old, rot->next.hash, ua, ip};
-	pg_query(((app_t *)r->app)->pg, refresh_sql, 4, params, refresh_done, rot);
+	session_token_t t = {.hash = rot->next.hash};
+	identity_client(r, &t.user_agent, &t.ip);
+	sessions_rotate(r->app, old, &t, refresh_done, rot);
 }
 
 static void logout_done(const PGresult *res, const char *err, void *arg)
@@ -414,8 +330,7 @@ static void auth_logout(req_t *r)
 		return;
 	}
 	tokens_hash(token, hash);
-	const char *params[] = {hash, r->user_id};
-	pg_query(((app_t *)r->app)->pg, logout_sql, 2, params, logout_done, r);
+	sessions_end(r->app, r->user_id, hash, logout_done, r);
 }
 
 /* --- me ------------------------------------------------------------------------------------- */
@@ -439,8 +354,7 @@ static void me_done(const PGresult *res, const char *err, void *arg)
 
 static void auth_me(req_t *r)
 {
-	const char *params[] = {r->user_id, r->tenant_id};
-	pg_query_prepared(((app_t *)r->app)->pg, me_sql, 2, params, me_done, r);
+	users_get_with_tenant(r->app, r->tenant_id, r->user_id, me_done, r);
 }
 
 void api_auth_routes(app_t *app)

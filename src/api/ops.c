@@ -132,7 +132,7 @@ static void ready(req_t *r)
 	c->timer = evtimer_new(app->base, ready_timeout, c);
 	struct timeval tv = {READY_TIMEOUT_MS / 1000, (READY_TIMEOUT_MS % 1000) * 1000};
 	evtimer_add(c->timer, &tv);
-	pg_query(app->pg, "SELECT 1", 0, NULL, ready_pg, c);
+	pg_ping(app->pg, ready_pg, c);
 	redis_command(app->redis, ready_redis, c, "PING");
 }
 

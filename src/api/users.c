@@ -1,13 +1,13 @@
-/* /api/users: a tenant's users. Every statement filters by the caller's tenant, so another
- * tenant's id is simply not found (404). Changes that could leave a tenant without an active
- * owner run after locking the tenant row, so two owners demoting each other at once cannot
- * both succeed. */
+/* /api/users: a tenant's users (users.h). Another tenant's id is simply not found (404). Who may
+ * change whom is decided here; that a tenant keeps an active owner, under the tenant's lock,
+ * by the users module. */
 #include "api.h"
 #include "auth.h"
 #include "identity.h"
 #include "log.h"
 #include "passwords.h"
 #include "permissions.h"
+#include "users.h"
 #include "util.h"
 #include "validate.h"
 
@@ -19,48 +19,6 @@
 
 static const char *const languages[] = {"pt-BR", "en-US", "es", NULL};
 static const char *const roles[] = {"owner", "admin", "member", "viewer", NULL};
-
-static const char list_sql[] =
-    "SELECT c.total, p.* FROM (SELECT count(*) AS total FROM users WHERE tenant_id = $1) c "
-    "LEFT JOIN LATERAL (SELECT " IDENTITY_USER_COLS " FROM users u WHERE u.tenant_id = $1 "
-    "  ORDER BY u.created_at, u.id LIMIT $2 OFFSET $3) p ON true";
-
-static const char get_sql[] =
-    "SELECT " IDENTITY_USER_COLS " FROM users u WHERE u.id = $1 AND u.tenant_id = $2";
-
-static const char create_sql[] =
-    "INSERT INTO users AS u (tenant_id, email, password_hash, full_name, role, phone, timezone, "
-    "  language) "
-    "VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, 'America/Sao_Paulo'), coalesce($8, 'pt-BR')) "
-    "RETURNING " IDENTITY_USER_COLS;
-
-/* Serializes the changes that could remove a tenant's last owner (held until the batch ends). */
-static const char lock_tenant_sql[] = "SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE";
-
-/* True when the row may stop being an active owner: it is not one, or another one remains. */
-#define OWNER_GUARD(new_role, new_active)                                                          \
-	"(NOT (u.role = 'owner' AND u.active) OR (" new_role " = 'owner' AND " new_active ") "     \
-	"OR EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = u.tenant_id AND o.role = 'owner' "   \
-	"AND o.active AND o.id <> u.id))"
-
-static const char update_sql[] =
-    "UPDATE users AS u SET email = coalesce($3, u.email), full_name = coalesce($4, u.full_name), "
-    "  phone = CASE WHEN $5::bool THEN $6 ELSE u.phone END, "
-    "  timezone = coalesce($7, u.timezone), language = coalesce($8, u.language), "
-    "  role = coalesce($9, u.role), active = coalesce($10::bool, u.active) "
-    "WHERE u.id = $1 AND u.tenant_id = $2 AND (u.role <> 'owner' OR $11::bool) "
-    "  AND " OWNER_GUARD("coalesce($9, u.role)",
-			 "coalesce($10::bool, u.active)") " "
-							  "RETURNING " IDENTITY_USER_COLS;
-
-/* A deactivated user's sessions end with it. */
-static const char revoke_inactive_sql[] =
-    "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL "
-    "AND EXISTS (SELECT 1 FROM users WHERE id = $1 AND NOT active)";
-
-static const char delete_sql[] =
-    "DELETE FROM users AS u WHERE u.id = $1 AND u.tenant_id = $2 AND (u.role <> 'owner' OR "
-    "$3::bool) AND " OWNER_GUARD("''", "false") " RETURNING u.id";
 
 static void not_found(req_t *r)
 {
@@ -100,12 +58,7 @@ static bool is_self(const req_t *r, const char *id)
 }
 
 /* Fields every write accepts; problems into *d. */
-typedef struct profile {
-	const char *email, *full_name, *phone, *timezone, *language, *role;
-	bool has_phone, has_active, active;
-} profile_t;
-
-static void profile_fields(req_t *r, profile_t *p, bool creating, json_t **d)
+static void profile_fields(req_t *r, user_profile_t *p, bool creating, json_t **d)
 {
 	unsigned req = creating ? V_REQUIRED : V_OPTIONAL;
 	p->email = validate_string(r, "email", req, EMAIL_MAX, d, NULL);
@@ -168,7 +121,7 @@ static void list_done(const PGresult *res, const char *err, void *arg)
 	http_ok(l->r, 200, json_pack("{s:o, s:o}", "users", users, "pagination", pagination), NULL);
 }
 
-static void users_list(req_t *r)
+static void list_users(req_t *r)
 {
 	if (!perm_require(r, "users.view"))
 		return;
@@ -180,10 +133,8 @@ static void users_list(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *params[] = {
-	    r->tenant_id, arena_printf(r->arena, "%d", l->limit),
-	    arena_printf(r->arena, "%lld", (long long)(l->page - 1) * l->limit)};
-	pg_query_prepared(((app_t *)r->app)->pg, list_sql, 3, params, list_done, l);
+	users_list(r->app, r->tenant_id, l->limit, (long long)(l->page - 1) * l->limit, list_done,
+		   l);
 }
 
 static void get_done(const PGresult *res, const char *err, void *arg)
@@ -200,20 +151,19 @@ static void get_done(const PGresult *res, const char *err, void *arg)
 	http_ok(r, 200, json_pack("{s:o}", "user", identity_user_json(res, 0, 0)), NULL);
 }
 
-static void users_get(req_t *r)
+static void get_user(req_t *r)
 {
 	const char *id = user_id_param(r);
 	if (!id || (!is_self(r, id) && !perm_require(r, "users.view")))
 		return;
-	const char *params[] = {id, r->tenant_id};
-	pg_query_prepared(((app_t *)r->app)->pg, get_sql, 2, params, get_done, r);
+	users_get(r->app, r->tenant_id, id, get_done, r);
 }
 
 /* --- create --------------------------------------------------------------------------------- */
 
 typedef struct creation {
 	req_t *r;
-	profile_t p;
+	user_profile_t p;
 	const char *password;
 } creation_t;
 
@@ -237,16 +187,12 @@ static void create_hashed(char *hash, void *arg)
 		http_error(c->r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
 		return;
 	}
-	const char *params[] = {c->r->tenant_id, c->p.email,	c->p.full_name, c->p.role,
-				c->p.phone,	 c->p.timezone, c->p.language};
-	const char *all[] = {params[0], params[1], hash,      params[2],
-			     params[3], params[4], params[5], params[6]};
-	pg_query(((app_t *)c->r->app)->pg, create_sql, 8, all, create_done, c);
+	users_create(c->r->app, c->r->tenant_id, &c->p, hash, create_done, c);
 	OPENSSL_cleanse(hash, strlen(hash));
 	free(hash);
 }
 
-static void users_create(req_t *r)
+static void add_user(req_t *r)
 {
 	/* Permission first: a viewer learns nothing from the body's problems. */
 	if (!perm_require(r, "users.manage"))
@@ -277,25 +223,22 @@ static void users_create(req_t *r)
 typedef struct change {
 	req_t *r;
 	const char *id;
-	profile_t p;
+	user_profile_t p;
 	bool deleting;
 	bool removes_owner; /* the change would leave the target not an active owner */
-	const char *params[11];
 } change_t;
 
-static void change_written(PGresult *const *results, int n, const char *err, void *arg)
+static void change_written(const PGresult *res, const char *err, void *arg)
 {
 	change_t *c = arg;
 	req_t *r = c->r;
 	if (err) {
-		for (int i = 0; i < n; i++)
-			if (results[i] && email_taken(r, results[i]))
-				return;
-		identity_db_error(r, c->deleting ? "users: delete" : "users: update",
-				  results[1] ? results[1] : results[0], err);
+		if (!email_taken(r, res))
+			identity_db_error(r, c->deleting ? "users: delete" : "users: update", res,
+					  err);
 		return;
 	}
-	if (PQntuples(results[1]) != 1) {
+	if (PQntuples(res) != 1) {
 		/* The row was checked a moment ago: only the guards can have refused it. */
 		if (c->removes_owner)
 			last_owner(r);
@@ -307,7 +250,7 @@ static void change_written(PGresult *const *results, int n, const char *err, voi
 	if (c->deleting)
 		http_ok(r, 200, json_pack("{s:s}", "id", c->id), "User removed.");
 	else
-		http_ok(r, 200, json_pack("{s:o}", "user", identity_user_json(results[1], 0, 0)),
+		http_ok(r, 200, json_pack("{s:o}", "user", identity_user_json(res, 0, 0)),
 			"User updated.");
 }
 
@@ -334,40 +277,19 @@ static void change_target(const PGresult *res, const char *err, void *arg)
 	bool new_active = !c->deleting && (c->p.has_active ? c->p.active : active);
 	c->removes_owner =
 	    strcmp(role, "owner") == 0 && active && (strcmp(new_role, "owner") != 0 || !new_active);
-	const char *owner_actor = strcmp(r->role, "owner") == 0 ? "true" : "false";
-
-	app_t *app = r->app;
-	pg_stmt_t stmts[3] = {{lock_tenant_sql, 1, &r->tenant_id}};
-	if (c->deleting) {
-		c->params[0] = c->id, c->params[1] = r->tenant_id, c->params[2] = owner_actor;
-		stmts[1] = (pg_stmt_t){delete_sql, 3, c->params};
-		pg_batch(app->pg, stmts, 2, change_written, c);
-		return;
-	}
-	const char *p[] = {c->id,
-			   r->tenant_id,
-			   c->p.email,
-			   c->p.full_name,
-			   c->p.has_phone ? "true" : "false",
-			   c->p.phone,
-			   c->p.timezone,
-			   c->p.language,
-			   c->p.role,
-			   c->p.has_active ? (c->p.active ? "true" : "false") : NULL,
-			   owner_actor};
-	memcpy(c->params, p, sizeof(p));
-	stmts[1] = (pg_stmt_t){update_sql, 11, c->params};
-	stmts[2] = (pg_stmt_t){revoke_inactive_sql, 1, c->params};
-	pg_batch(app->pg, stmts, 3, change_written, c);
+	bool owner_actor = strcmp(r->role, "owner") == 0;
+	if (c->deleting)
+		users_delete(r->app, r->tenant_id, c->id, owner_actor, change_written, c);
+	else
+		users_update(r->app, r->tenant_id, c->id, &c->p, owner_actor, change_written, c);
 }
 
 static void change_start(req_t *r, change_t *c)
 {
-	const char *params[] = {c->id, r->tenant_id};
-	pg_query_prepared(((app_t *)r->app)->pg, get_sql, 2, params, change_target, c);
+	users_get(r->app, r->tenant_id, c->id, change_target, c);
 }
 
-static void users_update(req_t *r)
+static void change_user(req_t *r)
 {
 	change_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
@@ -395,7 +317,7 @@ static void users_update(req_t *r)
 	change_start(r, c);
 }
 
-static void users_delete(req_t *r)
+static void remove_user(req_t *r)
 {
 	change_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
@@ -408,15 +330,15 @@ static void users_delete(req_t *r)
 void api_users_routes(app_t *app)
 {
 	http_server_t *s = app->http;
-	http_route(s, "GET", "/api/users", users_list, ROUTE_AUTH,
+	http_route(s, "GET", "/api/users", list_users, ROUTE_AUTH,
 		   "List the company's users (?page, ?limit); needs users.view");
-	http_route(s, "POST", "/api/users", users_create, ROUTE_AUTH,
+	http_route(s, "POST", "/api/users", add_user, ROUTE_AUTH,
 		   "Add a user with a role; needs users.manage");
-	http_route(s, "GET", "/api/users/:id", users_get, ROUTE_AUTH,
+	http_route(s, "GET", "/api/users/:id", get_user, ROUTE_AUTH,
 		   "One user: oneself, or any with users.view");
-	http_route(s, "PUT", "/api/users/:id", users_update, ROUTE_AUTH,
+	http_route(s, "PUT", "/api/users/:id", change_user, ROUTE_AUTH,
 		   "Change a user's profile (self) or role and active state (users.manage); the "
 		   "last owner cannot be demoted or deactivated");
-	http_route(s, "DELETE", "/api/users/:id", users_delete, ROUTE_AUTH,
+	http_route(s, "DELETE", "/api/users/:id", remove_user, ROUTE_AUTH,
 		   "Remove a user (self, or users.manage); the last owner cannot be removed");
 }

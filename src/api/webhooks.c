@@ -1,6 +1,6 @@
 /* POST /webhooks/:channel: a channel's notifications, acknowledged only once committed.
  *
- * Group commit: a notification that arrives while the previous group's INSERT is in flight
+ * Group commit: a notification that arrives while the previous group's statement is in flight
  * joins the next group; when a commit returns, every request of its group is answered at once
  * and the next group (everything that arrived meanwhile) goes out as one statement. One round
  * trip commits a whole burst, so acknowledgements keep up with the network, not with fsync.

@@ -48,12 +48,13 @@ static const char load_sql[] =
     " a.channel, a.settings::text"
     " FROM sync_runs r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1";
 
-/* A run whose process died (no heartbeat for a minute) and whose job will not resume it. */
+/* A run of account $1 (of tenant $2, NULL: whichever) whose process died (no heartbeat for a
+ * minute) and whose job will not resume it no longer holds the account. */
 static const char abandon_sql[] =
     "UPDATE sync_runs r SET status = 'failed', finished_at = now(),"
     " error = coalesce(error, 'abandoned: the process running it stopped')"
-    " WHERE account_id = $1 AND status = 'running'"
-    " AND heartbeat_at < now() - interval '60 seconds'"
+    " WHERE account_id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid)"
+    " AND status = 'running' AND heartbeat_at < now() - interval '60 seconds'"
     " AND (job_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.job_id"
     "  AND j.status IN ('queued', 'running', 'failed')))";
 
@@ -66,6 +67,22 @@ static const char scheduled_sql[] =
     "   AND s.status = 'success' AND s.scope IN ('all', 'orders'))"
     " FROM accounts a WHERE a.id = $1"
     " ON CONFLICT DO NOTHING RETURNING id";
+
+/* A backfill: the run and its job in one commit, the job named for the account's channel.
+ * DO NOTHING: another run holds the account (sync_runs_one_running); then no job either. */
+// clang-format off
+static const char backfill_sql[] =
+    "WITH acct AS (SELECT id, tenant_id, channel FROM accounts WHERE id = $1 AND tenant_id = $2),"
+    " ids AS (SELECT gen_random_uuid() AS run_id, " JOBS_NEXT_ID " AS job_id FROM acct),"
+    " run AS (INSERT INTO sync_runs (id, tenant_id, account_id, job_id, kind, scope, days)"
+    "  SELECT ids.run_id, acct.tenant_id, acct.id, ids.job_id, 'backfill', $3, $4::int"
+    "  FROM acct, ids ON CONFLICT DO NOTHING RETURNING id, job_id, tenant_id),"
+    " job AS (" JOBS_INSERT("id, kind, tenant_id, payload, max_attempts, queue")
+    "  SELECT run.job_id, acct.channel || '" CHANNEL_SYNC_JOB_SUFFIX "', run.tenant_id,"
+    "  jsonb_build_object('run', run.id), 20, $5 FROM run, acct"
+    "  RETURNING id)"
+    " SELECT (SELECT count(*) FROM acct), (SELECT id FROM job), (SELECT id FROM run)";
+// clang-format on
 
 static const char flush_sql[] =
     "UPDATE sync_runs SET progress = $2::jsonb, records = $3, errors = $4, heartbeat_at = now()"
@@ -711,7 +728,17 @@ void sync_incremental(app_t *app, const char *account_id, sync_run_cb cb, void *
 	inc->app = app;
 	inc->cb = cb;
 	inc->arg = arg;
-	const char *params[] = {account_id};
-	pg_stmt_t stmts[] = {{abandon_sql, 1, params}, {scheduled_sql, 1, params}};
+	const char *params[] = {account_id, NULL};
+	pg_stmt_t stmts[] = {{abandon_sql, 2, params}, {scheduled_sql, 1, params}};
 	pg_batch(app->pg, stmts, 2, scheduled_created, inc);
+}
+
+void sync_backfill_start(app_t *app, const char *tenant_id, const char *account_id,
+			 const char *scope, int days, pg_cb cb, void *arg)
+{
+	char days_s[16];
+	snprintf(days_s, sizeof(days_s), "%d", days);
+	const char *params[] = {account_id, tenant_id, scope, days_s, app->cfg.job_queue};
+	pg_stmt_t stmts[] = {{abandon_sql, 2, params}, {backfill_sql, 5, params}};
+	pg_batch_one(app->pg, stmts, 2, 1, jobs_committed, jobs_on_commit(app->jobs, 1, cb, arg));
 }

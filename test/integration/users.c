@@ -337,6 +337,15 @@ static long wait_for_refusal(const h_proc_t *s, const char *token, const char *c
 	return status;
 }
 
+/* The status of GET /api/auth/me on s with token. */
+static long me_status(const h_proc_t *s, const char *token)
+{
+	h_resp_t r = ident_call(s, "GET", "/api/auth/me", token, NULL);
+	long status = r.status;
+	h_resp_free(&r);
+	return status;
+}
+
 /* Has the process logged that it listens again after it stopped listening? */
 static bool listens_again(const h_proc_t *s)
 {
@@ -408,9 +417,12 @@ Test(users, no_stale_answer_when_the_listen_connection_drops)
 	h_resp_t r = ident_call(&other, "GET", "/api/auth/me", member.access, NULL);
 	expect_status(&r, 403, "ACCOUNT_DISABLED");
 	h_resp_free(&r);
-	/* Listening again, it caches again. */
+	/* Listening again, it caches again, once it has heard of the change (the notification
+	 * arrives a moment after the commit). */
 	cr_assert_eq(ident_sql("UPDATE users SET active = true WHERE id = '%s'", member.user_id),
 		     0);
+	cr_assert(H_WAIT_UNTIL(me_status(&other, member.access) == 200, 2000),
+		  "the reactivated user is still refused");
 	long long hits = 0;
 	H_WAIT_UNTIL(({
 			     long long before = cache_hits(&other);

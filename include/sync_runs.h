@@ -1,0 +1,23 @@
+/* What the API shows of sync runs (the sync_runs rows the engine writes, sync_engine.h): each
+ * account's progress and the history of runs, the tenant's only. A run is rendered by SQL as
+ * the JSON object API.md gives for GET /api/sync/history (its resources without cursors). */
+#ifndef SH_SYNC_RUNS_H
+#define SH_SYNC_RUNS_H
+
+#include "app.h"
+#include "pg.h"
+
+/* The tenant's accounts, or the one account_id (NULL: all), oldest first: cb gets a row per
+ * account whose column 0 is its JSON {accountId, nickname, running, lastSync, nextSync, run}
+ * (run: its latest, or null). */
+void sync_runs_status(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb,
+		      void *arg);
+
+/* One page of the tenant's runs, of account_id (NULL: every account), newest first, and their
+ * statistics, in one round trip: cb gets two results, the page (column 0 a run's JSON) and one
+ * row (how many runs, the statistics' JSON {successRate, avgDuration, totalRecords, runs,
+ * failed}). */
+void sync_runs_history(app_t *app, const char *tenant_id, const char *account_id, int limit,
+		       long long offset, pg_batch_cb cb, void *arg);
+
+#endif
