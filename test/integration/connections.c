@@ -101,8 +101,8 @@ static void expect_json_lines(const char *log)
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line) : strlen(line);
 		json_t *j = json_loadb(line, len, 0, NULL);
-		cr_expect(json_is_object(j), "a log line is not JSON: %.*s", (int)(len < 300 ? len : 300),
-			  line);
+		cr_expect(json_is_object(j), "a log line is not JSON: %.*s",
+			  (int)(len < 300 ? len : 300), line);
 		json_decref(j);
 		if (!j)
 			return;
@@ -134,9 +134,9 @@ static double cpu_seconds(pid_t pid)
 	unsigned long utime = 0, stime = 0;
 	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
 	 * stime */
-	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-			    &stime),
-		     2);
+	cr_assert_eq(
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime),
+	    2);
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 

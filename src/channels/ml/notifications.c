@@ -35,7 +35,8 @@ static topic_t topics[MAX_TOPICS];
 static int ntopics;
 static metric_t *orphans, *processed, *fetches;
 
-/* Topics whose data sellerhub stores: never marked done without their fetcher. */
+/* Topics whose data sellerhub stores: never marked done without their fetcher, and the only
+ * ones stored (rows of other topics, from before the intake checked, are done at once). */
 static const char *const kept_topics[] = {"orders_v2", "orders",	"items", "questions",
 					  "shipments", "post_purchase", "claims"};
 
@@ -55,7 +56,7 @@ static ml_fetcher_fn fetcher_for(const char *topic)
 	return NULL;
 }
 
-static bool kept(const char *topic)
+bool notifications_topic_kept(const char *topic)
 {
 	for (size_t i = 0; i < ARRAY_LEN(kept_topics); i++)
 		if (strcmp(kept_topics[i], topic) == 0)
@@ -281,7 +282,7 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 		if (json_array_size(accounts) == 0) {
 			json_array_append_new(g->orphan_ids, id);
 		} else if (!fetcher_for(topic)) {
-			if (kept(topic))
+			if (notifications_topic_kept(topic))
 				g->waiting_fetcher = true;
 			else
 				json_array_append(g->unkept_ids, id);
