@@ -259,6 +259,12 @@ Test(webhook_api, the_board_keeps_a_day_of_done_notification_jobs)
 	long long seller = (long long)t.app.sellers[0];
 	const char *cases[][2] = {
 	    {"done", "2 days"}, {"done", "1 hour"}, {"dead", "2 days"}, {"failed", "3 days"}};
+	/* Back-dated groups of an account connected before them (a tenant sees nothing of what
+	 * its seller received before it connected it). */
+	cr_assert_eq(h_sql_int("UPDATE accounts SET created_at = now() - interval '4 days'"
+			       " WHERE id = '%s' RETURNING 1",
+			       account),
+		     1);
 	long long ids[4];
 	for (int i = 0; i < 4; i++) {
 		ids[i] = h_sql_int("INSERT INTO jobs (kind, status, queue, updated_at) VALUES"
