@@ -45,6 +45,7 @@
 #define BACKOFF_MIN_MS	   10
 #define BACKOFF_MAX_MS	   1000
 #define PRESSURE_REPORT_MS 10000 /* at most one log line per this about the limits */
+#define LISTEN_BACKLOG	   4096	 /* the kernel caps it at net.core.somaxconn */
 
 typedef struct route_metrics {
 	metric_t *count[STATUS_CLASSES];
@@ -191,6 +192,10 @@ bool http_server_listen(http_server_t *s, const char *bind, int port)
 	evutil_socket_t fd = evhttp_bound_socket_get_fd(s->sock);
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_warn("http: TCP_NODELAY on the listener: %s", strerror(errno));
+	/* evhttp listens with a backlog of 128: under a flood of connections the queue fills, and
+	 * a SYN it drops (a /health probe's, say) is sent again only a second later. */
+	if (listen(fd, LISTEN_BACKLOG) != 0)
+		log_warn("http: listen backlog: %s", strerror(errno));
 	/* Without an error callback libevent logs every failed accept and the listener, still
 	 * readable, fails again at once: out of descriptors, a core spins and the log fills. */
 	s->listener = evhttp_bound_socket_get_listener(s->sock);

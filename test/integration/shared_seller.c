@@ -48,8 +48,9 @@ static long long new_order(mlt_t *t)
 
 static long long orders_of(const char *account, long long order)
 {
-	return h_sql_int("SELECT count(*) FROM ml_orders WHERE account_id = '%s' AND ml_id = '%lld'",
-			 account, order);
+	return h_sql_int(
+	    "SELECT count(*) FROM ml_orders WHERE account_id = '%s' AND ml_id = '%lld'", account,
+	    order);
 }
 
 /* Waits until the order's notification is no longer pending; its status and note. */
@@ -58,8 +59,8 @@ static char *processed(long long order)
 	const char *where = "resource = '/orders/%lld' AND status <> 'pending'";
 	char sql[160];
 	snprintf(sql, sizeof(sql), where, order);
-	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM ml_notifications WHERE %s", sql) >= 1,
-			       20000),
+	cr_assert(H_WAIT_UNTIL(
+		      h_sql_int("SELECT count(*) FROM ml_notifications WHERE %s", sql) >= 1, 20000),
 		  "the notification of order %lld was not processed", order);
 	return h_sql_text("SELECT status || ': ' || coalesce(note, '') FROM ml_notifications"
 			  " WHERE %s ORDER BY id DESC LIMIT 1",
@@ -103,9 +104,9 @@ Test(shared_seller, a_broken_duplicate_never_fails_the_other_tenant)
 	char *st = processed(first);
 	cr_expect_str_eq(st, "done: ", "the first notification: %s", st);
 	free(st);
-	cr_expect(H_WAIT_UNTIL(orders_of(acct_a, first) == 1 && orders_of(acct_b, first) == 1,
-			       10000),
-		  "the order did not reach both tenants");
+	cr_expect(
+	    H_WAIT_UNTIL(orders_of(acct_a, first) == 1 && orders_of(acct_b, first) == 1, 10000),
+	    "the order did not reach both tenants");
 
 	/* The access tokens expire: B refreshes, A's refresh token is refused (invalid_grant),
 	 * so A is the broken duplicate. */
