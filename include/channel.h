@@ -64,11 +64,13 @@ typedef struct channel_rate {
 } channel_rate_t;
 
 /* How a notification was refused: the answer's status and code, and a sentence for the
- * client. */
+ * client. An ignored one is not an error: answered 200 as the provider wants (a refusal would
+ * be retried for hours), counted, never stored; a topic the channel does not take. */
 typedef struct channel_reject {
 	int status;
 	const char *code;
 	const char *message;
+	bool ignored;
 } channel_reject_t;
 
 /* A channel's notifications on their way into its table, committed in groups by the core's
@@ -78,7 +80,8 @@ typedef struct channel_intake {
 	void (*batch_free)(void *batch);
 	size_t (*batch_count)(const void *batch);
 	/* Check one notification (raw is its body as received, body the parsed JSON) and append
-	 * it to batch: NULL when taken, else why not (*details may get field problems). */
+	 * it to batch: NULL when taken, else why not (*details may get field problems). A
+	 * notification of a topic the channel does not know is not taken: it is ignored. */
 	const channel_reject_t *(*add)(struct app *app, void *batch, json_t *body, const char *raw,
 				       size_t raw_len, json_t **details);
 	/* Commit batch and, when any notification is new, one job that processes them; the

@@ -26,6 +26,10 @@ typedef struct config {
 	int http_idle_timeout_s;   /* a keep-alive connection silent this long is closed */
 	int http_header_timeout_s; /* a request head must arrive within this, from its first byte */
 	int http_body_timeout_s;   /* and its body within this, from the end of the head */
+	/* Open connections at most, per process (0: from the open-file limit, http.c) and per
+	 * client address (TRUSTED_PROXIES are not counted per address) */
+	int http_max_connections;
+	int http_max_connections_per_addr;
 	int jwt_ttl_s;
 	int rate_limit_per_minute;
 	int job_concurrency;

@@ -22,6 +22,12 @@ size_t log_escape(char *buf, size_t size, const char *s);
 /* Write a pre-rendered line (must end in '\n'). Used by the access log, which renders its own
  * line to stay cheap on the hot path. */
 void log_raw(const char *line, size_t len);
+/* A message of a library that may repeat without bound (libevent's warnings: one per failed
+ * accept, say). At most LOG_LIBRARY_BURST lines per LOG_LIBRARY_INTERVAL_MS; the rest are only
+ * counted, and their number is logged with the next line after the interval. */
+#define LOG_LIBRARY_BURST	10
+#define LOG_LIBRARY_INTERVAL_MS 10000
+void log_library(enum log_level lvl, const char *library, const char *msg);
 /* Lines are buffered and written by one flush per loop turn (and at once for warnings/errors). */
 void log_flush(void);
 /* Called when the buffer goes from empty to non-empty, so the loop can schedule a flush. */

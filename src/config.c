@@ -197,6 +197,9 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->http_idle_timeout_s = (int)num(&l, "HTTP_IDLE_TIMEOUT", 60, 1, 3600);
 	c->http_header_timeout_s = (int)num(&l, "HTTP_HEADER_TIMEOUT", 10, 1, 600);
 	c->http_body_timeout_s = (int)num(&l, "HTTP_BODY_TIMEOUT", 30, 1, 3600);
+	c->http_max_connections = (int)num(&l, "HTTP_MAX_CONNECTIONS", 0, 0, 1000000);
+	c->http_max_connections_per_addr =
+	    (int)num(&l, "HTTP_MAX_CONNECTIONS_PER_ADDR", 256, 1, 1000000);
 	c->jwt_ttl_s = (int)num(&l, "JWT_TTL", 900, 1, 86400);
 	c->rate_limit_per_minute = (int)num(&l, "RATE_LIMIT_PER_MINUTE", 600, 1, 1000000);
 	c->job_concurrency = (int)num(&l, "JOB_CONCURRENCY", 16, 0, 1024);

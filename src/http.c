@@ -17,11 +17,13 @@
 #include <event2/bufferevent.h>
 #include <event2/event_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_HOOKS      4
@@ -37,6 +39,13 @@
 #define LINE_KEEP 160 /* the start of each head line kept for the checks */
 #define SWEEP_MS  250 /* how often the head and body deadlines are checked */
 #define LINGER_MS 2000
+/* Connection limits (see "limits" below). */
+#define CONNS_CEILING	   10000 /* the default cap's largest value */
+#define SHED_BATCH	   16 /* idle connections closed per accept that ran out of descriptors */
+#define BACKOFF_MIN_MS	   10
+#define BACKOFF_MAX_MS	   1000
+#define PRESSURE_REPORT_MS 10000 /* at most one log line per this about the limits */
+#define LISTEN_BACKLOG	   4096	 /* the kernel caps it at net.core.somaxconn */
 
 typedef struct route_metrics {
 	metric_t *count[STATUS_CLASSES];
@@ -48,6 +57,16 @@ typedef struct hook {
 	http_hook_fn fn;
 	bool auth_only;
 } hook_t;
+
+/* Why a connection was closed to make room. */
+enum shed_reason { SHED_PER_ADDR, SHED_PROCESS, SHED_FD_LIMIT, SHED_REASONS };
+
+/* What the limits did since the last report (one log line per PRESSURE_REPORT_MS). */
+typedef struct pressure {
+	size_t shed[SHED_REASONS], refused, accept_errors, pauses;
+	int accept_errno;
+	char addr[64]; /* the last address past its cap */
+} pressure_t;
 
 struct http_server {
 	struct event_base *base;
@@ -76,6 +95,19 @@ struct http_server {
 	struct event *sweep;
 	size_t hard_cap;		   /* the largest body evhttp takes */
 	TAILQ_HEAD(, lingering) lingering; /* refused connections still being read out */
+	/* Limits: connections per process and per client address, and accept's back-off. */
+	size_t max_conns, max_per_addr;
+	size_t nattached;    /* connections past conn_attach: what the process cap counts */
+	struct peer **peers; /* client addresses with connections, hashed */
+	size_t npeer_buckets, npeers;
+	uint64_t peer_seed;
+	struct evconnlistener *listener; /* evhttp's, NULL once draining */
+	struct event *resume;		 /* accepting again after a pause */
+	int backoff_ms;
+	pressure_t pressure;
+	int64_t next_report_ms;
+	metric_t *shed_metric[SHED_REASONS], *refused_metric, *accept_errors_metric;
+	http_server_t *next_server; /* servers, to find one from evhttp's listener */
 };
 
 /* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
@@ -94,6 +126,13 @@ static void conn_sweep(evutil_socket_t fd, short what, void *arg);
 static void conn_free_all(http_server_t *s);
 static void conn_busy(http_server_t *s, struct evhttp_connection *evcon);
 static void conn_idle(http_server_t *s, struct evhttp_connection *evcon);
+static void limits_init(http_server_t *s);
+static void accept_resume(evutil_socket_t fd, short what, void *arg);
+static void accept_error(struct evconnlistener *lev, void *arg);
+static void peers_free(http_server_t *s);
+
+/* Every server of the process: evhttp's listener calls back with evhttp's pointer, not ours. */
+static http_server_t *servers;
 
 static double in_flight_read(void *arg)
 {
@@ -136,6 +175,9 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	event_add(s->sweep, &sweep_tv);
 	metrics_gauge_fn("sellerhub_http_requests_in_flight", "HTTP requests being handled", "",
 			 in_flight_read, s);
+	limits_init(s);
+	s->next_server = servers;
+	servers = s;
 	return s;
 }
 
@@ -150,6 +192,14 @@ bool http_server_listen(http_server_t *s, const char *bind, int port)
 	evutil_socket_t fd = evhttp_bound_socket_get_fd(s->sock);
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_warn("http: TCP_NODELAY on the listener: %s", strerror(errno));
+	/* evhttp listens with a backlog of 128: under a flood of connections the queue fills, and
+	 * a SYN it drops (a /health probe's, say) is sent again only a second later. */
+	if (listen(fd, LISTEN_BACKLOG) != 0)
+		log_warn("http: listen backlog: %s", strerror(errno));
+	/* Without an error callback libevent logs every failed accept and the listener, still
+	 * readable, fails again at once: out of descriptors, a core spins and the log fills. */
+	s->listener = evhttp_bound_socket_get_listener(s->sock);
+	evconnlistener_set_error_cb(s->listener, accept_error);
 	return true;
 }
 
@@ -166,8 +216,15 @@ void http_server_free(http_server_t *s)
 	if (s->drain_timer)
 		event_free(s->drain_timer);
 	event_free(s->sweep);
+	event_free(s->resume);
 	evhttp_free(s->http);
 	conn_free_all(s);
+	peers_free(s);
+	for (http_server_t **p = &servers; *p; p = &(*p)->next_server)
+		if (*p == s) {
+			*p = s->next_server;
+			break;
+		}
 	router_each(s->router, free_route_data, NULL);
 	router_free(s->router);
 	netaddr_list_free(s->trusted);
@@ -232,6 +289,8 @@ void http_server_drain(http_server_t *s, int timeout_s, void (*drained)(void *ar
 	if (s->sock) {
 		evhttp_del_accept_socket(s->http, s->sock);
 		s->sock = NULL;
+		s->listener = NULL; /* freed with the socket */
+		event_del(s->resume);
 	}
 	s->drain_timer = evtimer_new(s->base, drain_timeout, s);
 	struct timeval tv = {timeout_s, 0};
@@ -841,7 +900,9 @@ enum conn_state {
 };
 
 typedef struct conn {
-	TAILQ_ENTRY(conn) link; /* s->conns, in accept order */
+	TAILQ_ENTRY(conn) link;	     /* s->conns, in accept order */
+	TAILQ_ENTRY(conn) peer_link; /* its address's connections, in accept order */
+	struct peer *peer;	     /* NULL until attached */
 	http_server_t *srv;
 	struct bufferevent *bev;
 	struct evhttp_connection *evcon; /* NULL until attached */
@@ -858,6 +919,7 @@ typedef struct conn {
 	/* the refusal */
 	int status;
 	const char *code, *message;
+	bool quiet; /* refused for the limits: closed at once, without lingering */
 	char ip[64];
 } conn_t;
 
@@ -963,7 +1025,7 @@ static void conn_close_now(evutil_socket_t fd, short what, void *arg)
 	free(body);
 	access_log(&r, c->target[0] ? c->target : "-", c->status, blen, 0);
 	observe(&r, c->status, 0);
-	if (c->fd >= 0)
+	if (c->fd >= 0 && !c->quiet)
 		linger(s, c->fd);
 	evhttp_connection_free(c->evcon); /* runs conn_closed, which frees c */
 }
@@ -1209,6 +1271,307 @@ static void conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
 	}
 }
 
+/* --- limits: connections per address and per process, accept's back-off ------------------------
+ *
+ * Idle connections cost a descriptor each and nothing else, so a client can open them until the
+ * process has no descriptor left: then accept fails, /health cannot get in, and a listener left
+ * readable fails again at once. So: at most max_per_addr connections per client address and
+ * max_conns per process. Past a cap the oldest idle connection is closed for the new one, as a
+ * server may close an idle keep-alive connection at any time; at the process cap, with none
+ * idle, the oldest one still sending its request is (a slow-request flood from many
+ * addresses). With nothing to close, the new connection is refused (429 per address, 503 per
+ * process) and, at the process cap, accepting pauses briefly. When accept itself runs
+ * out of descriptors (the cap set above the open-file limit, or descriptors used elsewhere) the
+ * oldest idle connections are closed and accepting backs off (10 ms, doubling to 1 s) instead
+ * of spinning. What happened is one JSON line per PRESSURE_REPORT_MS. */
+
+typedef struct peer {
+	struct peer *next; /* in its hash bucket */
+	char ip[64];
+	size_t n;
+	TAILQ_HEAD(, conn) conns;
+} peer_t;
+
+static size_t peer_bucket(const http_server_t *s, const char *ip)
+{
+	uint64_t h = s->peer_seed; /* FNV-1a, seeded: nobody can aim addresses at one bucket */
+	for (const unsigned char *p = (const unsigned char *)ip; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 29)) & (s->npeer_buckets - 1);
+}
+
+static void peers_grow(http_server_t *s)
+{
+	size_t n = s->npeer_buckets ? s->npeer_buckets * 2 : 64;
+	peer_t **old = s->peers;
+	size_t nold = s->npeer_buckets;
+	s->peers = xcalloc(n, sizeof(*s->peers));
+	s->npeer_buckets = n;
+	for (size_t i = 0; i < nold; i++)
+		for (peer_t *p = old[i], *next; p; p = next) {
+			next = p->next;
+			size_t b = peer_bucket(s, p->ip);
+			p->next = s->peers[b];
+			s->peers[b] = p;
+		}
+	free(old);
+}
+
+static void peer_join(conn_t *c)
+{
+	http_server_t *s = c->srv;
+	if (s->npeers >= s->npeer_buckets)
+		peers_grow(s);
+	size_t b = peer_bucket(s, c->ip);
+	peer_t *p = s->peers[b];
+	while (p && strcmp(p->ip, c->ip) != 0)
+		p = p->next;
+	if (!p) {
+		p = xcalloc(1, sizeof(*p));
+		snprintf(p->ip, sizeof(p->ip), "%s", c->ip);
+		TAILQ_INIT(&p->conns);
+		p->next = s->peers[b];
+		s->peers[b] = p;
+		s->npeers++;
+	}
+	TAILQ_INSERT_TAIL(&p->conns, c, peer_link);
+	p->n++;
+	c->peer = p;
+}
+
+static void peer_leave(conn_t *c)
+{
+	peer_t *p = c->peer;
+	if (!p)
+		return;
+	http_server_t *s = c->srv;
+	TAILQ_REMOVE(&p->conns, c, peer_link);
+	c->peer = NULL;
+	if (--p->n > 0)
+		return;
+	for (peer_t **pp = &s->peers[peer_bucket(s, p->ip)]; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	s->npeers--;
+	free(p);
+}
+
+static void peers_free(http_server_t *s)
+{
+	for (size_t i = 0; i < s->npeer_buckets; i++)
+		for (peer_t *p = s->peers[i], *next; p; p = next) {
+			next = p->next;
+			free(p);
+		}
+	free(s->peers);
+	s->peers = NULL;
+	s->npeer_buckets = s->npeers = 0;
+}
+
+static double conns_read(void *arg)
+{
+	const http_server_t *s = arg;
+	return (double)s->nconns;
+}
+
+/* The default cap: three quarters of the open-file limit (the rest is for PostgreSQL, Redis,
+ * outgoing calls and lingering refusals), at most CONNS_CEILING. */
+static size_t nofile_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (size_t)rl.rlim_cur;
+}
+
+static void limits_init(http_server_t *s)
+{
+	const config_t *cfg = s->cfg;
+	size_t nofile = nofile_limit();
+	s->max_conns = (size_t)cfg->http_max_connections;
+	if (s->max_conns == 0) {
+		s->max_conns = nofile ? nofile * 3 / 4 : CONNS_CEILING;
+		if (s->max_conns > CONNS_CEILING)
+			s->max_conns = CONNS_CEILING;
+		if (s->max_conns < 1)
+			s->max_conns = 1;
+	} else if (nofile && s->max_conns > nofile) {
+		log_warn("http: HTTP_MAX_CONNECTIONS %zu is above the open-file limit %zu: "
+			 "accepting will back off when descriptors run out",
+			 s->max_conns, nofile);
+	}
+	s->max_per_addr = (size_t)cfg->http_max_connections_per_addr;
+	if (getrandom(&s->peer_seed, sizeof(s->peer_seed), 0) != sizeof(s->peer_seed))
+		s->peer_seed = next_random(s);
+	s->peer_seed |= 1;
+	s->resume = evtimer_new(s->base, accept_resume, s);
+	metrics_gauge_fn("sellerhub_http_connections", "Open HTTP connections", "", conns_read, s);
+	static const char *const reasons[SHED_REASONS] = {"per_addr", "process", "fd_limit"};
+	for (int i = 0; i < SHED_REASONS; i++) {
+		char labels[48];
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", reasons[i]);
+		s->shed_metric[i] =
+		    metrics_counter("sellerhub_http_connections_shed_total",
+				    "Connections closed to make room for new ones", labels);
+	}
+	s->refused_metric =
+	    metrics_counter("sellerhub_http_connections_refused_total",
+			    "New connections refused at a cap with every connection busy", "");
+	s->accept_errors_metric = metrics_counter("sellerhub_http_accept_errors_total",
+						  "Failed accepts (EMFILE, ENFILE, ...)", "");
+}
+
+/* One line for everything since the last: never one per connection or per failed accept. */
+static void pressure_report(http_server_t *s)
+{
+	pressure_t *p = &s->pressure;
+	size_t shed = p->shed[SHED_PER_ADDR] + p->shed[SHED_PROCESS] + p->shed[SHED_FD_LIMIT];
+	if (shed + p->refused + p->accept_errors == 0)
+		return;
+	int64_t now = now_ms();
+	if (now < s->next_report_ms)
+		return;
+	json_t *f = json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I}",
+			      "connections", (json_int_t)s->nattached, "maxConnections",
+			      (json_int_t)s->max_conns, "maxPerAddr", (json_int_t)s->max_per_addr,
+			      "shed", "perAddr", (json_int_t)p->shed[SHED_PER_ADDR], "process",
+			      (json_int_t)p->shed[SHED_PROCESS], "fdLimit",
+			      (json_int_t)p->shed[SHED_FD_LIMIT], "refused", (json_int_t)p->refused,
+			      "acceptErrors", (json_int_t)p->accept_errors, "acceptPauses",
+			      (json_int_t)p->pauses, "sinceMs", (json_int_t)PRESSURE_REPORT_MS);
+	if (p->accept_errno)
+		json_object_set_new(f, "acceptError", json_string(strerror(p->accept_errno)));
+	if (p->addr[0])
+		json_object_set_new(f, "addr", json_string(p->addr));
+	log_fields(LOG_WARN, "http: connection limits reached", f);
+	memset(p, 0, sizeof(*p));
+	s->next_report_ms = now + PRESSURE_REPORT_MS;
+}
+
+/* A connection holding no request: idle between requests, or still sending one (evhttp has
+ * handed nothing to a handler). Busy and refused ones are never shed. */
+static bool sheddable(const conn_t *c, bool idle_only)
+{
+	if (!c->evcon)
+		return false;
+	return c->state == CONN_IDLE ||
+	       (!idle_only && (c->state == CONN_HEAD || c->state == CONN_BODY));
+}
+
+/* The oldest sheddable connection other than `not`: of one address (p) or of the process; idle
+ * ones first, then (unless idle_only) ones still sending a request. */
+static conn_t *oldest(http_server_t *s, peer_t *p, const conn_t * not, bool idle_only)
+{
+	for (int pass = 0; pass < (idle_only ? 1 : 2); pass++) {
+		conn_t *c = p ? TAILQ_FIRST(&p->conns) : TAILQ_FIRST(&s->conns);
+		for (; c; c = p ? TAILQ_NEXT(c, peer_link) : TAILQ_NEXT(c, link))
+			if (c != not &&sheddable(c, pass == 0))
+				return c;
+	}
+	return NULL;
+}
+
+static void shed(conn_t *c, enum shed_reason why)
+{
+	http_server_t *s = c->srv;
+	s->pressure.shed[why]++;
+	metric_inc(s->shed_metric[why]);
+	evhttp_connection_free(c->evcon); /* runs conn_closed, which frees c */
+}
+
+static void accept_pause(http_server_t *s, int ms)
+{
+	if (!s->listener)
+		return;
+	evconnlistener_disable(s->listener);
+	s->pressure.pauses++;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(s->resume, &tv);
+}
+
+static void accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	http_server_t *s = arg;
+	if (s->listener && !s->draining)
+		evconnlistener_enable(s->listener);
+}
+
+static int next_backoff(http_server_t *s)
+{
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	return s->backoff_ms;
+}
+
+/* A new connection past a cap with nothing to shed: answered at once and closed. */
+static void refuse_new(conn_t *c, int status, const char *code, const char *message)
+{
+	c->srv->pressure.refused++;
+	metric_inc(c->srv->refused_metric);
+	c->quiet = true;
+	refuse(c, status, code, message);
+}
+
+/* Right after attach: make room for c, or refuse it. */
+static void conn_limit(conn_t *c)
+{
+	http_server_t *s = c->srv;
+	bool counted = !netaddr_list_has(s->trusted, c->ip);
+	if (counted && c->peer->n > s->max_per_addr) {
+		snprintf(s->pressure.addr, sizeof(s->pressure.addr), "%s", c->ip);
+		conn_t *old = oldest(s, c->peer, c, true);
+		if (old) {
+			shed(old, SHED_PER_ADDR);
+		} else {
+			refuse_new(c, 429, "TOO_MANY_CONNECTIONS",
+				   "This address has too many connections open.");
+			pressure_report(s);
+			return;
+		}
+	}
+	/* Attached ones only: one turn may accept many before the first is attached. */
+	if (s->nattached > s->max_conns) {
+		conn_t *old = oldest(s, NULL, c, false);
+		if (old) {
+			shed(old, SHED_PROCESS);
+		} else {
+			refuse_new(c, 503, "SERVER_BUSY", "The server is at its connection limit.");
+			accept_pause(s, next_backoff(s));
+		}
+	}
+	pressure_report(s);
+}
+
+/* evhttp's listener could not accept: descriptors ran out (EMFILE, ENFILE) or memory did.
+ * Close the oldest idle connections and try again on the next turn; with none to close, wait,
+ * longer each time. The listener stays readable all along: re-enabled at once, it would fail
+ * again at once. */
+static void accept_error(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	http_server_t *s = servers;
+	while (s && s->listener != lev)
+		s = s->next_server;
+	if (!s)
+		return;
+	s->pressure.accept_errors++;
+	s->pressure.accept_errno = err;
+	metric_inc(s->accept_errors_metric);
+	size_t closed = 0;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		conn_t *c;
+		while (closed < SHED_BATCH && (c = oldest(s, NULL, NULL, false))) {
+			shed(c, SHED_FD_LIMIT);
+			closed++;
+		}
+	}
+	accept_pause(s, closed ? 0 : next_backoff(s));
+	pressure_report(s);
+}
+
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	conn_t *c = arg;
@@ -1217,6 +1580,10 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
 	event_del(&c->ev);
 	if (c->fd >= 0 && (size_t)c->fd < s->nby_fd && s->by_fd[c->fd] == c)
 		s->by_fd[c->fd] = NULL;
+	if (c->peer) {
+		peer_leave(c);
+		s->nattached--;
+	}
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
 	free(c);
@@ -1246,8 +1613,13 @@ static void conn_attach(evutil_socket_t unused, short what, void *arg)
 		s->by_fd[c->fd] = c;
 	}
 	event_assign(&c->ev, s->base, -1, 0, conn_close_now, c);
-	if (c->state == CONN_REFUSED)
+	if (c->state == CONN_REFUSED) {
 		event_active(&c->ev, EV_TIMEOUT, 0);
+		return;
+	}
+	peer_join(c);
+	s->nattached++;
+	conn_limit(c);
 }
 
 static struct bufferevent *conn_new(struct event_base *base, void *arg)
@@ -1262,6 +1634,7 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 	c->fd = -1;
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->nconns++;
+	s->backoff_ms = 0; /* accepting works again */
 	evbuffer_add_cb(bufferevent_get_input(bev), conn_input, c);
 	event_assign(&c->ev, base, -1, 0, conn_attach, c);
 	event_active(&c->ev, EV_TIMEOUT, 0);
@@ -1301,6 +1674,7 @@ static void conn_sweep(evutil_socket_t fd, short what, void *arg)
 			refuse(c, 408, "REQUEST_TIMEOUT",
 			       "The request body did not arrive in time.");
 	}
+	pressure_report(s);
 }
 
 /* After evhttp_free: connections it freed are gone already; any left never attached. */
@@ -1313,6 +1687,7 @@ static void conn_free_all(http_server_t *s)
 		free(c);
 	}
 	free(s->by_fd);
+	s->by_fd = NULL;
 	lingering_t *l;
 	while ((l = TAILQ_FIRST(&s->lingering))) {
 		TAILQ_REMOVE(&s->lingering, l, link);

@@ -166,3 +166,23 @@ void log_fields(enum log_level lvl, const char *msg, json_t *fields)
 		emit(lvl, msg, fields);
 	json_decref(fields);
 }
+
+void log_library(enum log_level lvl, const char *library, const char *msg)
+{
+	static int64_t window_ms;
+	static unsigned in_window, suppressed;
+	int64_t now = now_ms();
+	if (now - window_ms >= LOG_LIBRARY_INTERVAL_MS) {
+		if (suppressed)
+			log_fields(LOG_WARN, "log: library messages suppressed",
+				   json_pack("{s:I, s:I}", "suppressed", (json_int_t)suppressed,
+					     "intervalMs", (json_int_t)LOG_LIBRARY_INTERVAL_MS));
+		window_ms = now;
+		in_window = suppressed = 0;
+	}
+	if (++in_window > LOG_LIBRARY_BURST) {
+		suppressed++;
+		return;
+	}
+	log_fields(lvl, msg, json_pack("{s:s}", "library", library));
+}

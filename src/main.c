@@ -39,6 +39,17 @@ static void schedule_flush(void)
 	event_active(&flush_ev, EV_TIMEOUT, 0);
 }
 
+/* libevent writes its warnings to stderr as bare text; they become our JSON lines, rate-limited
+ * (a failed accept is one warning each, and they can come as fast as the loop turns). */
+static void libevent_log(int severity, const char *msg)
+{
+	enum log_level lvl = severity == EVENT_LOG_DEBUG  ? LOG_DEBUG
+			     : severity == EVENT_LOG_MSG  ? LOG_INFO
+			     : severity == EVENT_LOG_WARN ? LOG_WARN
+							  : LOG_ERROR;
+	log_library(lvl, "libevent", msg);
+}
+
 static const char *env_get(const char *name)
 {
 	return getenv(name);
@@ -117,6 +128,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int serve(app_t *app)
 {
+	event_set_log_callback(libevent_log);
 	evthread_use_pthreads();
 	struct event_config *ec = event_config_new();
 	/* epoll changes made in one loop turn go to the kernel as one epoll_ctl per socket: a

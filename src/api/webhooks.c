@@ -47,7 +47,7 @@ struct inbox {
 	const channel_t *ch;
 	TAILQ_HEAD(group_list, group) waiting; /* filling at the tail, next to commit at the head */
 	int in_flight;			       /* groups being committed */
-	metric_t *received, *stored, *duplicates, *rejected, *unavailable;
+	metric_t *received, *stored, *duplicates, *rejected, *unavailable, *unknown_topic;
 };
 
 struct webhooks {
@@ -172,6 +172,14 @@ static void intake(req_t *r)
 			TAILQ_REMOVE(&in->waiting, g, link);
 			group_free(g);
 		}
+		if (no->ignored) {
+			json_decref(details);
+			metric_inc(in->unknown_topic);
+			http_ok(r, no->status,
+				json_pack("{s:b, s:s}", "stored", 0, "reason", no->code),
+				no->message);
+			return;
+		}
 		metric_inc(in->rejected);
 		http_error(r, no->status, no->code, no->message, details);
 		return;
@@ -203,6 +211,9 @@ static void inbox_init(webhooks_t *w, inbox_t *in, const channel_t *ch)
 				       "Notifications refused (400/403)", label);
 	in->unavailable = metrics_counter("sellerhub_webhooks_unavailable_total",
 					  "Notifications answered 503 (database down)", label);
+	in->unknown_topic = metrics_counter(
+	    "sellerhub_webhooks_unknown_topic_total",
+	    "Notifications of a topic the channel does not take (200, not stored)", label);
 }
 
 webhooks_t *webhooks_new(app_t *app)
@@ -251,7 +262,7 @@ void api_webhooks_routes(app_t *app)
 {
 	http_route(
 	    app->http, "POST", "/webhooks/:channel", intake, ROUTE_PUBLIC,
-	    "A channel's notification (channel: ml, ...): 200 once committed, 400 malformed, "
-	    "403 foreign application or source, 404 unknown channel, 413 too large, 503 "
-	    "database down");
+	    "A channel's notification (channel: ml, ...): 200 once committed (or, not stored, "
+	    "for a topic the channel does not take), 400 malformed, 403 foreign application or "
+	    "source, 404 unknown channel, 413 too large, 503 database down");
 }

@@ -50,9 +50,16 @@ static size_t batch_count(const void *batch)
 }
 
 static const channel_reject_t invalid = {400, "INVALID_NOTIFICATION",
-					 "This is not a Mercado Livre notification."};
+					 "This is not a Mercado Livre notification.", false};
 static const channel_reject_t foreign_app = {403, "FOREIGN_APPLICATION",
-					     "The notification is for another application."};
+					     "The notification is for another application.", false};
+/* Mercado Livre wants a 200 within 500 ms for every notification: anything else is retried for
+ * an hour and may switch the topic off. A topic sellerhub does not keep (one the application
+ * was subscribed to by mistake, or made up) is acknowledged, counted, and not stored. */
+static const channel_reject_t unknown_topic = {200, "UNKNOWN_TOPIC",
+					       "This topic is not one sellerhub takes; the "
+					       "notification was not stored.",
+					       true};
 
 static const channel_reject_t *add(app_t *app, void *batch, json_t *body, const char *raw,
 				   size_t raw_len, json_t **details)
@@ -61,6 +68,8 @@ static const channel_reject_t *add(app_t *app, void *batch, json_t *body, const 
 	notification_t n;
 	if (!notification_parse(body, ml_state(app)->app_id, &n, details, &foreign))
 		return foreign ? &foreign_app : &invalid;
+	if (!notifications_topic_kept(n.topic))
+		return &unknown_topic;
 	notification_rows_add(batch, &n, raw, raw_len);
 	return NULL;
 }

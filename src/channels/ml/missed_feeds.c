@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "util.h"
 #include "intake.h"
+#include "notifications.h"
 
 #include <event2/event_struct.h>
 #include <inttypes.h>
@@ -85,8 +86,10 @@ static void page_done(const ml_result_t *res, void *arg)
 		json_t *message = json_array_get(messages, i), *details = NULL;
 		notification_t note;
 		bool foreign;
+		/* The topics the intake takes, no other (intake.c). */
 		if (json_is_object(message) &&
-		    notification_parse(message, m->app_id, &note, &details, &foreign)) {
+		    notification_parse(message, m->app_id, &note, &details, &foreign) &&
+		    notifications_topic_kept(note.topic)) {
 			char *body = json_dumps(message, JSON_COMPACT);
 			notification_rows_add(rows, &note, body, strlen(body));
 			free(body);

@@ -7,8 +7,13 @@
  *     name that resource; when it succeeds they are done, and so is any other pending
  *     notification of the same resource that arrived before this attempt began (the fetch
  *     came after it, so it covers it too).
+ * One seller may be held by several tenants, each with its own account and tokens. Each gets
+ * the resource, and one account's own trouble is not the others': an account whose
+ * authorization expired is left out while another of the seller's works, and when one account
+ * stored the resource, another's permanent failure (its tokens refused, say) does not fail the
+ * notification. That account's tenant reconnects it (its account says so) and syncs.
  * Retryable failures (429, 5xx, network) retry the job with backoff; at the last attempt the
- * notifications still failing are marked dead with the job.
+ * notifications still failing are marked dead with the job, unless an account stored them.
  * The job is JOB_REPLAYABLE: its claim, the marks and its end commit without waiting for the
  * WAL flush (three fsyncs fewer per group). Lost in a PostgreSQL crash, they leave the
  * notifications pending and the job queued or running, to be run again: fetches and upserts. */
@@ -35,7 +40,8 @@ static topic_t topics[MAX_TOPICS];
 static int ntopics;
 static metric_t *orphans, *processed, *fetches;
 
-/* Topics whose data sellerhub stores: never marked done without their fetcher. */
+/* Topics whose data sellerhub stores: never marked done without their fetcher, and the only
+ * ones stored (rows of other topics, from before the intake checked, are done at once). */
 static const char *const kept_topics[] = {"orders_v2", "orders",	"items", "questions",
 					  "shipments", "post_purchase", "claims"};
 
@@ -55,7 +61,7 @@ static ml_fetcher_fn fetcher_for(const char *topic)
 	return NULL;
 }
 
-static bool kept(const char *topic)
+bool notifications_topic_kept(const char *topic)
 {
 	for (size_t i = 0; i < ARRAY_LEN(kept_topics); i++)
 		if (strcmp(kept_topics[i], topic) == 0)
@@ -66,7 +72,8 @@ static bool kept(const char *topic)
 /* now(): when this attempt began, before any fetch. */
 static const char load_sql[] =
     "SELECT n.id, n.topic, n.resource, n.ml_user_id,"
-    " coalesce(json_agg(json_build_object('id', a.id, 'tenant', a.tenant_id))"
+    " coalesce(json_agg(json_build_object('id', a.id, 'tenant', a.tenant_id,"
+    " 'expired', a.status = 'expired') ORDER BY a.created_at, a.id)"
     " FILTER (WHERE a.id IS NOT NULL), '[]')::text, now()::text"
     " FROM ml_notifications n"
     " LEFT JOIN accounts a ON a.channel = 'ml' AND a.external_id = n.ml_user_id::text"
@@ -100,10 +107,11 @@ typedef struct target {
 	char *topic, *resource;
 	int64_t ml_user_id;
 	json_t *ids;	  /* the group's notifications naming it */
-	json_t *accounts; /* [{id, tenant}] */
+	json_t *accounts; /* [{id, tenant, expired}]: the ones to fetch for */
 	size_t fetching;
-	char *error;
-	bool retry;
+	size_t stored; /* accounts that got the resource */
+	char *error;   /* the first failure of an account */
+	bool retry;    /* some account's failure was retryable */
 	char note[160];
 } target_t;
 
@@ -212,6 +220,16 @@ static void target_done(target_t *t)
 {
 	group_t *g = t->g;
 	metric_add(processed, (double)json_array_size(t->ids));
+	/* Retried for the accounts that failed; at the last attempt, done if one stored it. */
+	bool last = job_is_last_attempt(g->job);
+	if (t->error && t->stored > 0 && (!t->retry || last)) {
+		log_info("notifications: %s fetched for %zu of %zu accounts of user %" PRId64
+			 "; the others: %s",
+			 t->resource, t->stored, json_array_size(t->accounts), t->ml_user_id,
+			 t->error);
+		free(t->error);
+		t->error = NULL;
+	}
 	if (!t->error) {
 		char *arr = id_array(t->ids), user[24];
 		snprintf(user, sizeof(user), "%" PRId64, t->ml_user_id);
@@ -232,6 +250,8 @@ static void target_done(target_t *t)
 static void account_done(const char *err, bool retry, const char *note, void *arg)
 {
 	target_t *t = arg;
+	if (!err)
+		t->stored++;
 	if (err && !t->error) {
 		t->error = xstrdup(err);
 		t->retry = retry;
@@ -251,6 +271,22 @@ static target_t *target_for(group_t *g, const char *topic, const char *resource,
 		    strcmp(g->targets[i].resource, resource) == 0)
 			return &g->targets[i];
 	return NULL;
+}
+
+/* The accounts to fetch for: those whose authorization has not expired, when the seller has any;
+ * else all of them (each fails at once, and says why). */
+static json_t *usable_accounts(json_t *accounts)
+{
+	json_t *usable = json_array();
+	size_t i;
+	json_t *a;
+	json_array_foreach(accounts, i, a) if (!json_is_true(json_object_get(a, "expired")))
+	    json_array_append(usable, a);
+	if (json_array_size(usable) == 0) {
+		json_decref(usable);
+		return json_incref(accounts);
+	}
+	return usable;
 }
 
 static void loaded(const PGresult *res, const char *err, void *arg)
@@ -281,7 +317,7 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 		if (json_array_size(accounts) == 0) {
 			json_array_append_new(g->orphan_ids, id);
 		} else if (!fetcher_for(topic)) {
-			if (kept(topic))
+			if (notifications_topic_kept(topic))
 				g->waiting_fetcher = true;
 			else
 				json_array_append(g->unkept_ids, id);
@@ -295,7 +331,7 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 				t->resource = xstrdup(resource);
 				t->ml_user_id = user;
 				t->ids = json_array();
-				t->accounts = json_incref(accounts);
+				t->accounts = usable_accounts(accounts);
 			}
 			json_array_append_new(t->ids, id);
 		}

@@ -5,6 +5,7 @@
 #ifndef SH_ML_NOTIFICATIONS_H
 #define SH_ML_NOTIFICATIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "jobs.h"
@@ -32,6 +33,9 @@ typedef void (*ml_fetcher_fn)(struct app *app, const ml_notice_t *n, ml_notice_d
 #define ML_NOTIFICATIONS_JOB "ml_notifications"
 
 void notifications_register_jobs(struct app *app);
+/* The topics sellerhub takes from Mercado Livre (the data it keeps): the intake and the
+ * missed-feeds poller store no other. */
+bool notifications_topic_kept(const char *topic);
 void notifications_register_topic(const char *topic, ml_fetcher_fn fn);
 
 #endif

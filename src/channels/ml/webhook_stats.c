@@ -1,6 +1,7 @@
 /* /api/webhooks: the tenant's view of its notifications: counts by status and topic with the
  * processing lag, and the backlog still waiting. A notification belongs to a tenant through
- * the tenant's accounts (its user_id). */
+ * the tenant's accounts (its user_id) from the account's connection on: a seller another tenant
+ * holds too brings none of what arrived before this tenant connected it. */
 #include "api.h"
 #include "ml.h"
 #include "identity.h"
@@ -19,10 +20,11 @@ static const char stats_sql[] =
     "WITH mine AS (SELECT n.status, n.topic, n.arrived_at, n.processed_at"
     " FROM accounts a CROSS JOIN LATERAL (SELECT status, topic, arrived_at, processed_at"
     " FROM ml_notifications WHERE ml_user_id = a.external_id::bigint AND status <> 'pending'"
-    " AND arrived_at >= now() - make_interval(hours => $2::int)"
+    " AND arrived_at >= greatest(a.created_at, now() - make_interval(hours => $2::int))"
     " UNION ALL SELECT status, topic, arrived_at, processed_at"
     " FROM ml_notifications WHERE ml_user_id = a.external_id::bigint AND status = 'pending'"
-    " AND arrived_at >= now() - make_interval(hours => $2::int) OFFSET 0) n"
+    " AND arrived_at >= greatest(a.created_at, now() - make_interval(hours => $2::int))"
+    " OFFSET 0) n"
     " WHERE a.tenant_id = $1 AND a.channel = 'ml'),"
     " lag AS (SELECT extract(epoch FROM processed_at - arrived_at) * 1000 AS ms FROM mine"
     " WHERE processed_at IS NOT NULL)"
@@ -51,7 +53,8 @@ static const char pending_sql[] =
     " FROM jobs j WHERE j.id = n.job_id))::text"
     " FROM accounts a CROSS JOIN LATERAL (SELECT id, notification_id, topic, resource,"
     " ml_user_id, attempts, source, arrived_at, job_id FROM ml_notifications"
-    " WHERE ml_user_id = a.external_id::bigint AND status = 'pending' OFFSET 0) n"
+    " WHERE ml_user_id = a.external_id::bigint AND status = 'pending'"
+    " AND arrived_at >= a.created_at OFFSET 0) n"
     " WHERE a.tenant_id = $1 AND a.channel = 'ml'"
     " ORDER BY n.arrived_at, n.id LIMIT $2 OFFSET $3";
 
