@@ -541,9 +541,15 @@ static void on_chunk_sent(struct evhttp_connection *conn, void *arg)
 	pump(arg);
 }
 
+/* The connection closes mid-document. When the client left, libevent has already detached the
+ * unfinished request and leaves it to us; when the connection itself is being freed (exit), the
+ * request is still attached and goes with it. */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
-	stream_free(arg); /* the client left mid-document */
+	am_stream_t *st = arg;
+	if (!evhttp_request_get_connection(st->req))
+		evhttp_request_free(st->req);
+	stream_free(st);
 }
 
 void h_am_document_download(ms_req_t *r)
