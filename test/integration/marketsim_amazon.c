@@ -647,6 +647,24 @@ Test(marketsim_amazon_flags, listings_report_and_empty_order_report)
 	msh_clock_advance(&sim, 60000);
 	cr_assert_str_eq(report_status(token, msh_str(c.json, "reportId"), NULL), "CANCELLED");
 	h_resp_free(&c);
+	/* getReports pages with the token alone. */
+	const char *list = "/reports/2021-06-30/reports?pageSize=1&reportTypes="
+			   "GET_MERCHANT_LISTINGS_ALL_DATA,"
+			   "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
+	h_resp_t l = sp("GET", token, list, NULL);
+	cr_assert_eq(l.status, 200, "%s", l.body);
+	cr_assert_eq(json_array_size(json_object_get(l.json, "reports")), 1);
+	char path[2048];
+	snprintf(path, sizeof(path), "/reports/2021-06-30/reports?nextToken=%s",
+		 esc(msh_str(l.json, "nextToken")));
+	h_resp_free(&l);
+	l = sp("GET", token, path, NULL);
+	cr_assert_eq(l.status, 200, "%s", l.body);
+	cr_assert_str_eq(
+	    msh_str(json_array_get(json_object_get(l.json, "reports"), 0), "reportType"),
+	    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL");
+	cr_assert_null(json_object_get(l.json, "nextToken"), "two reports, two pages");
+	h_resp_free(&l);
 	c = sp("POST", token, "/reports/2021-06-30/reports", "{\"reportType\":\"GET_NOPE\"}");
 	assert_sp_error(&c, 400, "InvalidInput");
 	h_resp_free(&c);
