@@ -1,5 +1,6 @@
 /* marketsim's HTTP plumbing: one evhttp listener, the route table, and the path every API request
- * takes (faults → request budget → bearer auth → handler), so handlers only do their resource. */
+ * takes (faults → request budget → bearer auth → handler; on Amazon's routes faults → access
+ * token → the operation's bucket → handler), so handlers only do their resource. */
 #include "amazon.h"
 #include "http_method.h"
 #include "marketsim.h"
