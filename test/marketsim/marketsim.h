@@ -1,6 +1,6 @@
 /* marketsim: a Mercado Livre and Amazon simulator for tests, benchmarks and demos (Amazon's part
- * is described in amazon.h). One process, one libevent
- * loop; the whole simulated marketplace is the ms_t below, and each module owns one part of it. */
+ * is described in amazon.h). One process, one libevent loop; the whole simulated marketplace is
+ * the ms_t below, and each module owns one part of it. */
 #ifndef MARKETSIM_H
 #define MARKETSIM_H
 
