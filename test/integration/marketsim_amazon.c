@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "marketsim_helpers.h"
@@ -15,6 +16,7 @@
 #define MARKETPLACE "ATVPDKIKX0DER"
 
 static h_proc_t sim;
+static bool running;
 static json_t *truth; /* GET /_sim/amazon */
 
 static void start_with(const char *const extra[])
@@ -25,6 +27,7 @@ static void start_with(const char *const extra[])
 		args[n++] = extra[i];
 	args[n] = NULL;
 	msh_start(&sim, NULL, args);
+	running = true;
 	h_resp_t r = h_http("GET", h_url(&sim, "/_sim/amazon"), NULL, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	truth = json_incref(r.json);
@@ -36,13 +39,20 @@ static void start(void)
 	start_with(NULL);
 }
 
+/* Stop marketsim and assert a clean exit (under ASan: no leak). A test that calls it itself
+ * makes that part of its verdict: a failed assertion in .fini does not fail the test. */
 static void stop(void)
 {
+	if (!running)
+		return;
+	running = false;
 	json_decref(truth);
 	msh_stop(&sim);
 }
 
 TestSuite(marketsim_amazon, .init = start, .fini = stop, .timeout = 60);
+/* Tests that start marketsim with flags of their own (start_with). */
+TestSuite(marketsim_amazon_flags, .fini = stop, .timeout = 120);
 
 static const char *app(const char *key)
 {
@@ -496,7 +506,7 @@ Test(marketsim_amazon, quota_exceeded_after_the_burst_then_refills_with_the_cloc
 	h_resp_free(&s);
 }
 
-Test(marketsim_amazon, rate_scale_flag_multiplies_the_documented_rates, .init = NULL)
+Test(marketsim_amazon_flags, rate_scale_flag_multiplies_the_documented_rates)
 {
 	const char *args[] = {"--amazon-rate-scale", "10", NULL};
 	start_with(args);
@@ -607,7 +617,7 @@ Test(marketsim_amazon, report_lifecycle_to_a_gzip_document_with_every_order_line
 	json_decref(doc);
 }
 
-Test(marketsim_amazon, listings_report_and_empty_order_report, .init = NULL)
+Test(marketsim_amazon_flags, listings_report_and_empty_order_report)
 {
 	const char *args[] = {"--amazon-report-plain", NULL};
 	start_with(args);
@@ -637,12 +647,30 @@ Test(marketsim_amazon, listings_report_and_empty_order_report, .init = NULL)
 	msh_clock_advance(&sim, 60000);
 	cr_assert_str_eq(report_status(token, msh_str(c.json, "reportId"), NULL), "CANCELLED");
 	h_resp_free(&c);
+	/* getReports pages with the token alone. */
+	const char *list = "/reports/2021-06-30/reports?pageSize=1&reportTypes="
+			   "GET_MERCHANT_LISTINGS_ALL_DATA,"
+			   "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
+	h_resp_t l = sp("GET", token, list, NULL);
+	cr_assert_eq(l.status, 200, "%s", l.body);
+	cr_assert_eq(json_array_size(json_object_get(l.json, "reports")), 1);
+	char path[2048];
+	snprintf(path, sizeof(path), "/reports/2021-06-30/reports?nextToken=%s",
+		 esc(msh_str(l.json, "nextToken")));
+	h_resp_free(&l);
+	l = sp("GET", token, path, NULL);
+	cr_assert_eq(l.status, 200, "%s", l.body);
+	cr_assert_str_eq(
+	    msh_str(json_array_get(json_object_get(l.json, "reports"), 0), "reportType"),
+	    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL");
+	cr_assert_null(json_object_get(l.json, "nextToken"), "two reports, two pages");
+	h_resp_free(&l);
 	c = sp("POST", token, "/reports/2021-06-30/reports", "{\"reportType\":\"GET_NOPE\"}");
 	assert_sp_error(&c, 400, "InvalidInput");
 	h_resp_free(&c);
 }
 
-Test(marketsim_amazon, twenty_thousand_orders_report_streams_whole, .init = NULL, .timeout = 120)
+Test(marketsim_amazon_flags, twenty_thousand_orders_report_streams_whole)
 {
 	const char *args[] = {"--amazon-orders", "20000", "--amazon-sellers", "1", NULL};
 	start_with(args);
@@ -657,6 +685,7 @@ Test(marketsim_amazon, twenty_thousand_orders_report_streams_whole, .init = NULL
 	cr_assert_eq(lines - 1, count(0, "order_items"));
 	h_resp_free(&f);
 	json_decref(doc);
+	stop();
 }
 
 /* ---- listings ---- */
@@ -836,4 +865,183 @@ Test(marketsim_amazon, notifications_reach_a_listener_as_the_sqs_body)
 			       10000));
 	h_resp_free(&s);
 	msh_receiver_stop(&rc);
+}
+
+/* ---- finances, inventory, catalog and offers ---- */
+
+Test(marketsim_amazon_flags, finances_inventory_catalog_and_offers_page_to_the_truth)
+{
+	const char *args[] = {"--amazon-skus", "200", NULL};
+	start_with(args);
+	msh_clock(&sim, "{\"frozen\":true}");
+	const char *token = access_token(0);
+
+	/* Every financial event, 100 a page, over the seeded 90 days (less than 180 apart). */
+	char path[4096], next[2048] = "";
+	json_int_t events = 0, refunds = 0;
+	do {
+		if (next[0])
+			snprintf(path, sizeof(path), "/finances/v0/financialEvents?NextToken=%s",
+				 esc(next));
+		else
+			snprintf(path, sizeof(path),
+				 "/finances/v0/financialEvents?PostedAfter=%s"
+				 "&PostedBefore=%s&MaxResultsPerPage=100",
+				 "2025-11-20T00:00:00Z", "2026-03-01T12:00:00Z");
+		h_resp_t r = sp("GET", token, path, NULL);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		json_t *p = json_object_get(r.json, "payload");
+		json_t *lists = json_object_get(p, "FinancialEvents");
+		events +=
+		    (json_int_t)(json_array_size(json_object_get(lists, "ShipmentEventList")) +
+				 json_array_size(json_object_get(lists, "RefundEventList")));
+		refunds += (json_int_t)json_array_size(json_object_get(lists, "RefundEventList"));
+		json_t *ship = json_array_get(json_object_get(lists, "ShipmentEventList"), 0);
+		if (ship) {
+			json_t *fee = json_array_get(
+			    json_object_get(
+				json_array_get(json_object_get(ship, "ShipmentItemList"), 0),
+				"ItemFeeList"),
+			    0);
+			cr_assert_str_eq(msh_str(fee, "FeeType"), "Commission");
+			cr_assert(json_number_value(json_object_get(
+				      json_object_get(fee, "FeeAmount"), "CurrencyAmount")) < 0,
+				  "fees are negative numbers");
+		}
+		const char *t = json_string_value(json_object_get(p, "NextToken"));
+		snprintf(next, sizeof(next), "%s", t ? t : "");
+		h_resp_free(&r);
+	} while (next[0]);
+	cr_assert_eq(events, count(0, "financial_events"));
+	cr_assert_eq(refunds, count(0, "refunds"));
+	h_resp_t g =
+	    sp("GET", token, "/finances/v0/financialEventGroups?MaxResultsPerPage=100", NULL);
+	cr_assert_eq((json_int_t)json_array_size(json_object_get(json_object_get(g.json, "payload"),
+								 "FinancialEventGroupList")),
+		     count(0, "financial_event_groups"));
+	h_resp_free(&g);
+
+	/* FBA inventory: 50 a page; the token lives 30 s. */
+	json_int_t fba = 0;
+	next[0] = '\0';
+	char first_token[2048] = "";
+	do {
+		snprintf(path, sizeof(path),
+			 "/fba/inventory/v1/summaries?granularityType=Marketplace&granularityId=%s"
+			 "&marketplaceIds=%s%s%s",
+			 MARKETPLACE, MARKETPLACE, next[0] ? "&nextToken=" : "",
+			 next[0] ? esc(next) : "");
+		msh_clock_advance(&sim, 500); /* the bucket refills at 2/s */
+		h_resp_t r = sp("GET", token, path, NULL);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		json_t *list =
+		    json_object_get(json_object_get(r.json, "payload"), "inventorySummaries");
+		cr_assert_leq(json_array_size(list), 50);
+		fba += (json_int_t)json_array_size(list);
+		const char *t = json_string_value(
+		    json_object_get(json_object_get(r.json, "pagination"), "nextToken"));
+		snprintf(next, sizeof(next), "%s", t ? t : "");
+		if (t && !first_token[0])
+			snprintf(first_token, sizeof(first_token), "%s", t);
+		h_resp_free(&r);
+	} while (next[0]);
+	cr_assert_eq(fba, count(0, "fba_skus"));
+	cr_assert(first_token[0], "more than one page");
+	msh_clock_advance(&sim, 30001);
+	snprintf(path, sizeof(path),
+		 "/fba/inventory/v1/summaries?granularityType=Marketplace&granularityId=%s"
+		 "&marketplaceIds=%s&nextToken=%s",
+		 MARKETPLACE, MARKETPLACE, esc(first_token));
+	h_resp_t x = sp("GET", token, path, NULL);
+	assert_sp_error(&x, 400, "InvalidInput");
+	h_resp_free(&x);
+
+	/* Catalog: search by keyword, then the item; its offers: one buy box winner at most. */
+	msh_clock_advance(&sim, 1000);
+	h_resp_t s = sp("GET", token,
+			"/catalog/2022-04-01/items?marketplaceIds=" MARKETPLACE
+			"&keywords=wireless&pageSize=5",
+			NULL);
+	cr_assert_eq(s.status, 200, "%s", s.body);
+	cr_assert_null(json_object_get(s.json, "payload"), "no payload wrapper");
+	cr_assert_gt(json_integer_value(json_object_get(s.json, "numberOfResults")), 0);
+	const char *asin = msh_str(json_array_get(json_object_get(s.json, "items"), 0), "asin");
+	snprintf(path, sizeof(path),
+		 "/catalog/2022-04-01/items/%s?marketplaceIds=%s&includedData=summaries,salesRanks",
+		 asin, MARKETPLACE);
+	h_resp_t item = sp("GET", token, path, NULL);
+	cr_assert_eq(item.status, 200, "%s", item.body);
+	json_t *sum = json_array_get(json_object_get(item.json, "summaries"), 0);
+	cr_assert(strstr(msh_str(sum, "itemName"), "Wireless"), "%s", item.body);
+	cr_assert(json_is_string(json_object_get(sum, "brand")));
+	cr_assert(json_array_size(json_object_get(item.json, "salesRanks")) == 1);
+	h_resp_free(&item);
+	snprintf(path, sizeof(path),
+		 "/products/pricing/v0/items/%s/offers?MarketplaceId=%s&ItemCondition=New", asin,
+		 MARKETPLACE);
+	h_resp_t o = sp("GET", token, path, NULL);
+	cr_assert_eq(o.status, 200, "%s", o.body);
+	json_t *offers = json_object_get(json_object_get(o.json, "payload"), "Offers");
+	int winners = 0;
+	for (size_t i = 0; i < json_array_size(offers); i++)
+		winners +=
+		    json_is_true(json_object_get(json_array_get(offers, i), "IsBuyBoxWinner"));
+	cr_assert_eq(winners, 1);
+	cr_assert_eq(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(o.json, "payload"), "Summary"), "TotalOfferCount")),
+	    (json_int_t)json_array_size(offers));
+	h_resp_free(&o);
+	h_resp_free(&s);
+}
+
+/* ---- a document whose reader leaves, and a reset in the middle of one ---- */
+
+static void start_download(const char *url, int *fd)
+{
+	const char *path = strstr(url + 7, "/");
+	*fd = h_connect(sim.port);
+	char req[2048];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+	cr_assert_eq(write(*fd, req, (size_t)n), n);
+	char buf[4096];
+	cr_assert_gt(read(*fd, buf, sizeof(buf)), 0, "the document starts");
+}
+
+Test(marketsim_amazon_flags, readers_that_leave_and_resets_mid_document_are_survived)
+{
+	/* Plain: 24 MB, more than the socket buffers hold, so the reader leaves mid-document. */
+	const char *args[] = {"--amazon-orders",       "20000", "--amazon-sellers", "1",
+			      "--amazon-report-plain", NULL};
+	start_with(args);
+	msh_clock(&sim, "{\"frozen\":true}");
+	const char *token = access_token(0);
+	json_t *doc =
+	    report_document(token, "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL");
+	int fd;
+	start_download(msh_str(doc, "url"), &fd);
+	close(fd); /* gone after the first bytes */
+	/* Still serving documents: a small one, whole. */
+	json_t *small = report_document(token, "GET_MERCHANT_LISTINGS_ALL_DATA");
+	h_resp_t f = h_http("GET", msh_str(small, "url"), NULL, NULL);
+	cr_assert_eq(f.status, 200);
+	long lines = 0;
+	for (size_t i = 0; i < f.len; i++)
+		lines += f.body[i] == '\n';
+	cr_assert_eq(lines - 1, count(0, "skus"));
+	h_resp_free(&f);
+	json_decref(small);
+
+	start_download(msh_str(doc, "url"), &fd);
+	h_resp_t r = msh_sim(&sim, "POST", "/_sim/reset", "{}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		; /* the reset closed it */
+	close(fd);
+	cr_assert(h_get_status(&sim, "/_sim/amazon") == 200, "still serving");
+	json_decref(doc);
+	stop(); /* exits 0: every stream was freed, also under ASan */
 }

@@ -144,6 +144,7 @@ const char *am_error_code(int status);
 void am_request_id(ms_req_t *r);
 /* A csv query parameter split into the arena; *n = 0 when absent. */
 const char **am_csv(ms_req_t *r, const char *name, size_t *n);
+const char **am_csv_split(arena_t *arena, const char *value, size_t *n);
 bool am_csv_has(const char *const *list, size_t n, const char *value);
 /* A date-time query parameter: false with a 400 sent when malformed; *set false when absent. */
 bool am_arg_time(ms_req_t *r, const char *name, int64_t *out, bool *set);

@@ -190,25 +190,29 @@ void am_payload(ms_req_t *r, json_t *payload)
 	am_reply(r, 200, json_pack("{s:o}", "payload", payload));
 }
 
-const char **am_csv(ms_req_t *r, const char *name, size_t *n)
+const char **am_csv_split(arena_t *arena, const char *v, size_t *n)
 {
 	*n = 0;
-	const char *v = ms_arg(r, name);
 	if (!v || !*v)
 		return NULL;
 	size_t cap = 1;
 	for (const char *p = v; *p; p++)
 		cap += *p == ',';
-	const char **out = arena_alloc(r->arena, cap * sizeof(*out));
+	const char **out = arena_alloc(arena, cap * sizeof(*out));
 	for (const char *p = v;;) {
 		size_t len = strcspn(p, ",");
 		if (len)
-			out[(*n)++] = arena_strndup(r->arena, p, len);
+			out[(*n)++] = arena_strndup(arena, p, len);
 		if (!p[len])
 			break;
 		p += len + 1;
 	}
 	return out;
+}
+
+const char **am_csv(ms_req_t *r, const char *name, size_t *n)
+{
+	return am_csv_split(r->arena, ms_arg(r, name), n);
 }
 
 bool am_csv_has(const char *const *list, size_t n, const char *value)

@@ -93,28 +93,6 @@ static const char *param(struct evkeyvalq *kv, const char *name)
 	return v && *v ? v : NULL;
 }
 
-static bool read_form(ms_req_t *r, struct evkeyvalq *kv)
-{
-	const char *body = ms_body(r);
-	const char *type = ms_header(r, "Content-Type");
-	if (!body)
-		return true;
-	if (type && strcasestr(type, "json")) {
-		json_t *j = json_loads(body, 0, NULL);
-		const char *k;
-		json_t *v;
-		json_object_foreach(j, k, v)
-		{
-			if (json_is_string(v))
-				evhttp_add_header(kv, k, json_string_value(v));
-		}
-		bool ok = json_is_object(j);
-		json_decref(j);
-		return ok;
-	}
-	return evhttp_parse_query_str(body, kv) == 0;
-}
-
 static void issue(ms_req_t *r, int seller, const char *refresh)
 {
 	am_state_t *a = r->ms->amazon;
@@ -226,7 +204,7 @@ void h_am_token(ms_req_t *r)
 {
 	struct evkeyvalq kv;
 	TAILQ_INIT(&kv);
-	if (!read_form(r, &kv))
+	if (!ms_body_params(r, &kv))
 		lwa_error(r, 400, "invalid_request", "The request body could not be parsed");
 	else
 		grant(r, &kv);

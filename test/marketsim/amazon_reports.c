@@ -374,21 +374,20 @@ void h_am_reports_list(ms_req_t *r)
 	int64_t since = ms_wall_ms(r->ms) - 90 * DAY_MS;
 	bool set;
 	const char *next = ms_arg(r, "nextToken");
-	json_t *cur = next ? am_token_decode(r, next, "getReports") : NULL;
-	if (next && !cur)
+	json_t *c = next ? am_token_decode(r, next, "getReports") : NULL;
+	if (next && !c)
 		return;
-	if (cur) {
-		json_t *c = cur;
+	if (c) {
 		page = (long)json_integer_value(json_object_get(c, "n"));
 		pos = (long)json_integer_value(json_object_get(c, "p"));
 		since = json_integer_value(json_object_get(c, "c"));
-		const char *ts = json_string_value(json_object_get(c, "t"));
-		const char *ss = json_string_value(json_object_get(c, "st"));
-		r->query = arena_printf(r->arena, "reportTypes=%s&processingStatuses=%s", ts, ss);
-		evhttp_clear_headers(&r->args);
-		evhttp_parse_query_str(r->query, &r->args);
-		types = am_csv(r, "reportTypes", &n_types);
-		statuses = am_csv(r, "processingStatuses", &n_status);
+		/* The token is sent alone: the filters come back from it. */
+		types = am_csv_split(
+		    r->arena, arena_strdup(r->arena, json_string_value(json_object_get(c, "t"))),
+		    &n_types);
+		statuses = am_csv_split(
+		    r->arena, arena_strdup(r->arena, json_string_value(json_object_get(c, "st"))),
+		    &n_status);
 		json_decref(c);
 	} else {
 		if (!am_arg_int(r, "pageSize", 1, 100, 10, &page) ||
@@ -419,12 +418,16 @@ void h_am_reports_list(ms_req_t *r)
 	}
 	json_t *body = json_pack("{s:o}", "reports", list);
 	if (more) {
-		const char *ts = ms_arg(r, "reportTypes"), *ss = ms_arg(r, "processingStatuses");
-		json_t *c =
+		const char *ts = "", *ss = "";
+		for (size_t k = 0; k < n_types; k++)
+			ts = arena_printf(r->arena, "%s%s%s", ts, k ? "," : "", types[k]);
+		for (size_t k = 0; k < n_status; k++)
+			ss = arena_printf(r->arena, "%s%s%s", ss, k ? "," : "", statuses[k]);
+		json_t *cursor =
 		    json_pack("{s:i, s:I, s:I, s:s, s:s}", "n", (int)page, "p", (json_int_t)i, "c",
-			      (json_int_t)since, "t", ts ? ts : "", "st", ss ? ss : "");
+			      (json_int_t)since, "t", ts, "st", ss);
 		json_object_set_new(body, "nextToken",
-				    json_string(am_token_encode(r, "getReports", c, DAY_MS)));
+				    json_string(am_token_encode(r, "getReports", cursor, DAY_MS)));
 	}
 	am_reply(r, 200, body);
 }
@@ -541,9 +544,15 @@ static void on_chunk_sent(struct evhttp_connection *conn, void *arg)
 	pump(arg);
 }
 
+/* The connection closes mid-document. When the client left, libevent has already detached the
+ * unfinished request and leaves it to us; when the connection itself is being freed (exit), the
+ * request is still attached and goes with it. */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
-	stream_free(arg); /* the client left mid-document */
+	am_stream_t *st = arg;
+	if (!evhttp_request_get_connection(st->req))
+		evhttp_request_free(st->req);
+	stream_free(st);
 }
 
 void h_am_document_download(ms_req_t *r)

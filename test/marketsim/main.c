@@ -1,5 +1,6 @@
-/* marketsim: a Mercado Livre API simulator on one libevent loop. Prints one line when listening;
- * exits 0 on SIGTERM/SIGINT after freeing everything (so LeakSanitizer stays quiet). */
+/* marketsim: a Mercado Livre and Amazon (LWA + SP-API) simulator on one libevent loop. Prints one
+ * line when listening; exits 0 on SIGTERM/SIGINT after freeing everything (so LeakSanitizer stays
+ * quiet). */
 #include "amazon.h"
 #include "marketsim.h"
 

@@ -1,5 +1,6 @@
-/* marketsim: a Mercado Livre simulator for tests, benchmarks and demos. One process, one libevent
- * loop; the whole simulated marketplace is the ms_t below, and each module owns one part of it. */
+/* marketsim: a Mercado Livre and Amazon simulator for tests, benchmarks and demos (Amazon's part
+ * is described in amazon.h). One process, one libevent loop; the whole simulated marketplace is
+ * the ms_t below, and each module owns one part of it. */
 #ifndef MARKETSIM_H
 #define MARKETSIM_H
 
@@ -249,6 +250,9 @@ bool ms_arg_long(ms_req_t *r, const char *name, long def, long *out);
 const char *ms_header(ms_req_t *r, const char *name);
 /* The body as a NUL-terminated string in the arena (NULL when empty). */
 const char *ms_body(ms_req_t *r);
+/* A token endpoint's parameters into kv: the form body, or a JSON object's string members.
+ * False when the body cannot be parsed. */
+bool ms_body_params(ms_req_t *r, struct evkeyvalq *kv);
 /* The body as a JSON object, or NULL (nothing replied: the caller chooses the error). */
 json_t *ms_body_json(ms_req_t *r);
 /* Reply with body (stolen; may be NULL for an empty body). */

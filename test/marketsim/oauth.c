@@ -270,31 +270,6 @@ static const char *param(struct evkeyvalq *kv, const char *name, bool *dup)
 	return found && *found ? found : NULL;
 }
 
-static bool read_params(ms_req_t *r, struct evkeyvalq *kv)
-{
-	const char *body = ms_body(r);
-	const char *type = ms_header(r, "Content-Type");
-	if (!body)
-		return true;
-	if (type && strcasestr(type, "json")) {
-		json_t *j = json_loads(body, 0, NULL);
-		if (!json_is_object(j)) {
-			json_decref(j);
-			return false;
-		}
-		const char *k;
-		json_t *v;
-		json_object_foreach(j, k, v)
-		{
-			if (json_is_string(v))
-				evhttp_add_header(kv, k, json_string_value(v));
-		}
-		json_decref(j);
-		return true;
-	}
-	return evhttp_parse_query_str(body, kv) == 0;
-}
-
 static void token_grant(ms_req_t *r, struct evkeyvalq *kv)
 {
 	ms_t *ms = r->ms;
@@ -368,7 +343,7 @@ void h_oauth_token(ms_req_t *r)
 {
 	struct evkeyvalq kv;
 	TAILQ_INIT(&kv);
-	if (!read_params(r, &kv))
+	if (!ms_body_params(r, &kv))
 		token_error(r, 400, "invalid_request", "malformed body");
 	else
 		token_grant(r, &kv);

@@ -1,5 +1,6 @@
 /* marketsim's HTTP plumbing: one evhttp listener, the route table, and the path every API request
- * takes (faults → request budget → bearer auth → handler), so handlers only do their resource. */
+ * takes (faults → request budget → bearer auth → handler; on Amazon's routes faults → access
+ * token → the operation's bucket → handler), so handlers only do their resource. */
 #include "amazon.h"
 #include "http_method.h"
 #include "marketsim.h"
@@ -157,6 +158,31 @@ json_t *ms_body_json(ms_req_t *r)
 		return NULL;
 	}
 	return j;
+}
+
+bool ms_body_params(ms_req_t *r, struct evkeyvalq *kv)
+{
+	const char *body = ms_body(r);
+	const char *type = ms_header(r, "Content-Type");
+	if (!body)
+		return true;
+	if (type && strcasestr(type, "json")) {
+		json_t *j = json_loads(body, 0, NULL);
+		if (!json_is_object(j)) {
+			json_decref(j);
+			return false;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v)
+		{
+			if (json_is_string(v))
+				evhttp_add_header(kv, k, json_string_value(v));
+		}
+		json_decref(j);
+		return true;
+	}
+	return evhttp_parse_query_str(body, kv) == 0;
 }
 
 /* Match path against a pattern where ":name" segments capture one non-empty segment. */
