@@ -1,6 +1,7 @@
 /* marketsim: a Mercado Livre API simulator on one libevent loop. Prints one line when listening;
  * exits 0 on SIGTERM/SIGINT after freeing everything (so LeakSanitizer stays quiet). */
 #include "marketsim.h"
+#include "tiny.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -15,10 +16,13 @@ void ms_state_build(ms_t *ms)
 	ms->faults = ms_faults_new(ms->opt.seed);
 	ms->scrolls = ms_scrolls_new();
 	ms_budget_init(&ms->budget, ms->opt.rate, ms->opt.burst);
+	ms->tiny = tiny_new(ms);
 }
 
 void ms_state_free(ms_t *ms)
 {
+	tiny_free(ms->tiny);
+	ms->tiny = NULL;
 	ms_notify_free(ms->notify);
 	ms_scrolls_free(ms->scrolls);
 	ms_faults_free(ms->faults);

@@ -2,6 +2,7 @@
  * auth host's authorization page, and the /_sim/ control API. The first match wins, so fixed
  * segments (/items/bulk) come before parameters (/items/:id). */
 #include "marketsim.h"
+#include "tiny.h"
 
 #define GET    EVHTTP_REQ_GET
 #define POST   EVHTTP_REQ_POST
@@ -29,6 +30,7 @@ const ms_route_t ms_routes[] = {
     {GET, "/post-purchase/v1/claims/search", h_claims_search, ROUTE_AUTH},
     {GET, "/post-purchase/v1/claims/:id", h_claim_get, ROUTE_AUTH},
     {GET, "/missed_feeds", h_missed_feeds, ROUTE_AUTH},
+    {GET | POST, "/api2/:service", h_tiny_api, ROUTE_TINY},
 
     {POST, "/_sim/reset", h_sim_reset, ROUTE_CONTROL},
     {GET, "/_sim/sellers", h_sim_sellers, ROUTE_CONTROL},
@@ -44,6 +46,11 @@ const ms_route_t ms_routes[] = {
     {GET, "/_sim/stats", h_sim_stats, ROUTE_CONTROL},
     {GET, "/_sim/clock", h_sim_clock_get, ROUTE_CONTROL},
     {POST, "/_sim/clock", h_sim_clock_post, ROUTE_CONTROL},
+    {GET, "/_sim/tiny", h_sim_tiny_get, ROUTE_CONTROL},
+    {POST, "/_sim/tiny/companies/:id", h_sim_tiny_company, ROUTE_CONTROL},
+    {POST, "/_sim/tiny/stock", h_sim_tiny_stock, ROUTE_CONTROL},
+    {POST, "/_sim/tiny/orders/:id/situacao", h_sim_tiny_order_situacao, ROUTE_CONTROL},
+    {POST, "/_sim/tiny/orders/:id/nota", h_sim_tiny_order_nota, ROUTE_CONTROL},
 };
 
 const size_t ms_routes_len = sizeof(ms_routes) / sizeof(ms_routes[0]);

@@ -216,7 +216,7 @@ static void serve(ms_req_t *r, bool path_known)
 			ms_reply_error(r, 404, "not_found", "Resource %s not found.", r->path);
 		return;
 	}
-	if (!(rt->flags & (ROUTE_CONTROL | ROUTE_AUTHZ)) &&
+	if (!(rt->flags & (ROUTE_CONTROL | ROUTE_AUTHZ | ROUTE_TINY)) &&
 	    !ms_budget_take(&ms->budget, ms_now_us(ms))) {
 		ms_traffic_count(ms->traffic, "rate_limited");
 		if (rt->flags & ROUTE_TOKEN)
