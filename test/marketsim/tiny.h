@@ -63,14 +63,14 @@ typedef struct tiny_company {
 	int64_t id;
 	size_t ix;
 	char name[80], cnpj[16], token[65], plan[24];
-	int limit, batch_limit;	   /* calls per minute: general and batch services */
-	int64_t seller_id;	   /* the Mercado Livre seller whose SKUs it shares (0 = none) */
-	int64_t id_ecommerce;	   /* the integration's id in webhooks */
-	char webhook_url[512];	   /* "" = no webhooks */
-	char stock_type;	   /* webhook tipoEstoque: 'F' physical or 'D' available */
-	int64_t window_minute;	   /* the minute (marketsim's clock) the counters below count */
-	int used, used_batch;	   /* calls in that minute */
-	int in_flight;		   /* answers not sent yet (with --tiny-latency-ms) */
+	int limit, batch_limit; /* calls per minute: general and batch services */
+	int64_t seller_id;	/* the Mercado Livre seller whose SKUs it shares (0 = none) */
+	int64_t id_ecommerce;	/* the integration's id in webhooks */
+	char webhook_url[512];	/* "" = no webhooks */
+	char stock_type;	/* webhook tipoEstoque: 'F' physical or 'D' available */
+	int64_t window_minute;	/* the minute (marketsim's clock) the counters below count */
+	int used, used_batch;	/* calls in that minute */
+	int in_flight;		/* answers not sent yet (with --tiny-latency-ms) */
 	tiny_product_t *products;
 	size_t n_products, cap_products;
 	strmap_t *by_codigo; /* codigo → index + 1 */

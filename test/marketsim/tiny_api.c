@@ -65,9 +65,9 @@ void tiny_err(tiny_call_t *c, int codigo, const char *fmt, ...)
 	/* 2: processed, with validation errors; 1: not processed at all. */
 	int processing = codigo >= 20 && codigo < 35 ? 2 : 1;
 	json_decref(c->reply);
-	c->reply = json_pack("{s:{s:i, s:s, s:i, s:[{s:s}]}}", "retorno", "status_processamento",
-			     processing, "status", "Erro", "codigo_erro", codigo, "erros", "erro",
-			     msg);
+	c->reply =
+	    json_pack("{s:{s:i, s:s, s:i, s:[{s:s}]}}", "retorno", "status_processamento",
+		      processing, "status", "Erro", "codigo_erro", codigo, "erros", "erro", msg);
 }
 
 json_t *tiny_json_param(tiny_call_t *c, const char *name)
@@ -277,7 +277,8 @@ void h_tiny_api(ms_req_t *r)
 	const struct service *svc = NULL;
 	for (size_t i = 0; n > 4 && strcmp(name + n - 4, ".php") == 0 && i < ARRAY_LEN(services);
 	     i++)
-		if (strlen(services[i].name) == n - 4 && strncmp(services[i].name, name, n - 4) == 0)
+		if (strlen(services[i].name) == n - 4 &&
+		    strncmp(services[i].name, name, n - 4) == 0)
 			svc = &services[i];
 	if (!svc) {
 		ms_reply_error(r, 404, "not_found", "File not found: %s", r->path);

@@ -61,8 +61,10 @@ void h_sim_tiny_company(ms_req_t *r)
 	if (!body)
 		return;
 	json_t *plan = json_object_get(body, "plan"), *limit = json_object_get(body, "limit");
-	json_t *batch = json_object_get(body, "batch_limit"), *url = json_object_get(body, "webhook_url");
-	json_t *stock = json_object_get(body, "stock_type"), *rotate = json_object_get(body, "rotate_token");
+	json_t *batch = json_object_get(body, "batch_limit"),
+	       *url = json_object_get(body, "webhook_url");
+	json_t *stock = json_object_get(body, "stock_type"),
+	       *rotate = json_object_get(body, "rotate_token");
 	const char *bad = NULL;
 	if (plan && (!json_is_string(plan) || !tiny_plan_known(json_string_value(plan))))
 		bad = "plan must be comecar, crescer, evoluir, potencializar or legado";
@@ -125,10 +127,10 @@ void h_sim_tiny_stock(ms_req_t *r)
 	double qty;
 	tiny_company_t *co =
 	    json_is_integer(cid) ? tiny_company_find(t, json_integer_value(cid)) : NULL;
-	tiny_product_t *p = !co			  ? NULL
+	tiny_product_t *p = !co			   ? NULL
 			    : json_is_integer(pid) ? tiny_product_find(co, json_integer_value(pid))
-			    : codigo		  ? tiny_product_by_codigo(co, codigo)
-						  : NULL;
+			    : codigo		   ? tiny_product_by_codigo(co, codigo)
+						   : NULL;
 	const char *bad = NULL;
 	if (!co)
 		bad = "company_id must name a Tiny company";
@@ -155,8 +157,8 @@ void h_sim_tiny_stock(ms_req_t *r)
 static tiny_order_t *path_order(ms_req_t *r, tiny_company_t **co)
 {
 	int64_t id;
-	tiny_order_t *o = ms_parse_id(r->params[0], &id) ? tiny_order_find_any(r->ms->tiny, id, co)
-							 : NULL;
+	tiny_order_t *o =
+	    ms_parse_id(r->params[0], &id) ? tiny_order_find_any(r->ms->tiny, id, co) : NULL;
 	if (!o)
 		ms_reply_error(r, 404, "not_found", "Unknown Tiny order %s", r->params[0]);
 	return o;

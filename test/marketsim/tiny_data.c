@@ -21,8 +21,8 @@ static const struct plan {
 	const char *name;
 	int limit, batch;
 } plans[] = {
-    {"comecar", 0, 0},	 {"crescer", 30, 5}, {"evoluir", 60, 5}, {"potencializar", 120, 5},
-    {"legado", 20, 5},
+    {"comecar", 0, 0},	       {"crescer", 30, 5}, {"evoluir", 60, 5},
+    {"potencializar", 120, 5}, {"legado", 20, 5},
 };
 
 bool tiny_plan_known(const char *plan)
@@ -206,7 +206,8 @@ double tiny_stock_deposit(tiny_company_t *co, const tiny_product_t *p, int depos
 		double kits = INFINITY;
 		for (int k = 0; k < p->n_kit; k++) {
 			const tiny_product_t *c = tiny_product_find(co, p->kit_id[k]);
-			double n = c ? floor(tiny_stock_deposit(co, c, deposit) / p->kit_qty[k]) : 0;
+			double n =
+			    c ? floor(tiny_stock_deposit(co, c, deposit) / p->kit_qty[k]) : 0;
 			kits = n < kits ? n : kits;
 		}
 		return isfinite(kits) && kits > 0 ? kits : 0;
@@ -272,7 +273,8 @@ double tiny_stock_reserved(tiny_company_t *co, const tiny_product_t *p)
 static void stock_webhooks(ms_t *ms, tiny_company_t *co, const tiny_product_t *p)
 {
 	tiny_webhook_stock(ms, co, p);
-	const tiny_product_t *parent = p->variacao == 'V' ? tiny_product_find(co, p->parent_id) : NULL;
+	const tiny_product_t *parent =
+	    p->variacao == 'V' ? tiny_product_find(co, p->parent_id) : NULL;
 	if (parent)
 		tiny_webhook_stock(ms, co, parent);
 	for (size_t i = 0; i < co->n_products; i++) {
@@ -406,7 +408,8 @@ tiny_invoice_t *tiny_order_invoice(ms_t *ms, tiny_company_t *co, tiny_order_t *o
 			 (long long)o->invoice_id);
 		return NULL;
 	}
-	if (strcmp(o->situacao, "cancelado") == 0 || strcmp(o->situacao, "dados_incompletos") == 0) {
+	if (strcmp(o->situacao, "cancelado") == 0 ||
+	    strcmp(o->situacao, "dados_incompletos") == 0) {
 		*codigo_erro = 31;
 		snprintf(msg, msglen, "Pedido na situação %s não pode ser faturado",
 			 tiny_situacao_label(o->situacao));
@@ -444,13 +447,13 @@ tiny_invoice_t *tiny_order_invoice(ms_t *ms, tiny_company_t *co, tiny_order_t *o
 		double q = json_number_value(json_object_get(it, "quantidade"));
 		double v = json_number_value(json_object_get(it, "valor_unitario"));
 		json_array_append_new(
-		    items, json_pack("{s:{s:O, s:O, s:O, s:O, s:f, s:f, s:f, s:s}}", "item",
-				     "id_produto", json_object_get(it, "id_produto"), "codigo",
-				     json_object_get(it, "codigo"), "descricao",
-				     json_object_get(it, "descricao"), "unidade",
-				     json_object_get(it, "unidade"), "quantidade", q,
-				     "valor_unitario", v, "valor_total", round(q * v * 100) / 100,
-				     "cfop", "5102"));
+		    items,
+		    json_pack("{s:{s:O, s:O, s:O, s:O, s:f, s:f, s:f, s:s}}", "item", "id_produto",
+			      json_object_get(it, "id_produto"), "codigo",
+			      json_object_get(it, "codigo"), "descricao",
+			      json_object_get(it, "descricao"), "unidade",
+			      json_object_get(it, "unidade"), "quantidade", q, "valor_unitario", v,
+			      "valor_total", round(q * v * 100) / 100, "cfop", "5102"));
 	}
 	json_t *j = json_object();
 	json_object_set_new(j, "id", json_integer(inv->id));
@@ -511,8 +514,7 @@ void tiny_date_fmt(int64_t wall_ms, bool with_time, char *buf, size_t size)
 		snprintf(buf, size, "%02d/%02d/%04d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1,
 			 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	else
-		snprintf(buf, size, "%02d/%02d/%04d", tm.tm_mday, tm.tm_mon + 1,
-			 tm.tm_year + 1900);
+		snprintf(buf, size, "%02d/%02d/%04d", tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
 }
 
 json_t *tiny_product_view(tiny_company_t *co, const tiny_product_t *p)
@@ -526,10 +528,10 @@ json_t *tiny_stock_view(tiny_company_t *co, const tiny_product_t *p)
 	json_t *deps = json_array();
 	for (int d = 0; d < TINY_DEPOSITS; d++)
 		json_array_append_new(
-		    deps, json_pack("{s:{s:s, s:s, s:o, s:s}}", "deposito", "nome",
-				    tiny_deposit_names[d], "desconsiderar",
-				    tiny_deposit_ignored[d] ? "S" : "N", "saldo",
-				    tiny_qty_json(tiny_stock_deposit(co, p, d)), "empresa", co->name));
+		    deps,
+		    json_pack("{s:{s:s, s:s, s:o, s:s}}", "deposito", "nome", tiny_deposit_names[d],
+			      "desconsiderar", tiny_deposit_ignored[d] ? "S" : "N", "saldo",
+			      tiny_qty_json(tiny_stock_deposit(co, p, d)), "empresa", co->name));
 	return json_pack("{s:I, s:O, s:s, s:O, s:o, s:o, s:o}", "id", (json_int_t)p->id, "nome",
 			 json_object_get(p->json, "nome"), "codigo", p->codigo, "unidade",
 			 json_object_get(p->json, "unidade"), "saldo",
@@ -539,13 +541,12 @@ json_t *tiny_stock_view(tiny_company_t *co, const tiny_product_t *p)
 
 json_t *tiny_company_summary(const tiny_company_t *co)
 {
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:s?, s:s#}", "id",
-			 (json_int_t)co->id, "name", co->name, "cnpj", co->cnpj, "token",
-			 co->token, "plan", co->plan, "limit", co->limit, "batchLimit",
-			 co->batch_limit, "sellerId", (json_int_t)co->seller_id, "idEcommerce",
-			 (json_int_t)co->id_ecommerce, "webhookUrl",
-			 co->webhook_url[0] ? co->webhook_url : NULL, "stockType", &co->stock_type,
-			 (size_t)1);
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:s?, s:s#}", "id", (json_int_t)co->id,
+	    "name", co->name, "cnpj", co->cnpj, "token", co->token, "plan", co->plan, "limit",
+	    co->limit, "batchLimit", co->batch_limit, "sellerId", (json_int_t)co->seller_id,
+	    "idEcommerce", (json_int_t)co->id_ecommerce, "webhookUrl",
+	    co->webhook_url[0] ? co->webhook_url : NULL, "stockType", &co->stock_type, (size_t)1);
 }
 
 json_t *tiny_company_truth(tiny_company_t *co)
@@ -558,21 +559,22 @@ json_t *tiny_company_truth(tiny_company_t *co)
 		for (int d = 0; d < TINY_DEPOSITS; d++)
 			json_object_set_new(deps, tiny_deposit_names[d],
 					    tiny_qty_json(tiny_stock_deposit(co, p, d)));
-		json_t *v = json_pack(
-		    "{s:I, s:s, s:O, s:s#, s:s#, s:o, s:o, s:o}", "id", (json_int_t)p->id,
-		    "codigo", p->codigo, "nome", json_object_get(p->json, "nome"), "tipo", &p->tipo,
-		    (size_t)1, "variacao", &p->variacao, (size_t)1, "saldo",
-		    tiny_qty_json(tiny_stock_saldo(co, p)), "reservado",
-		    tiny_qty_json(tiny_stock_reserved(co, p)), "depositos", deps);
+		json_t *v =
+		    json_pack("{s:I, s:s, s:O, s:s#, s:s#, s:o, s:o, s:o}", "id", (json_int_t)p->id,
+			      "codigo", p->codigo, "nome", json_object_get(p->json, "nome"), "tipo",
+			      &p->tipo, (size_t)1, "variacao", &p->variacao, (size_t)1, "saldo",
+			      tiny_qty_json(tiny_stock_saldo(co, p)), "reservado",
+			      tiny_qty_json(tiny_stock_reserved(co, p)), "depositos", deps);
 		if (p->parent_id)
 			json_object_set_new(v, "parentId", json_integer(p->parent_id));
 		if (p->tipo == 'K') {
 			json_t *kit = json_array();
 			for (int k = 0; k < p->n_kit; k++)
 				json_array_append_new(
-				    kit, json_pack("{s:I, s:s, s:o}", "id", (json_int_t)p->kit_id[k],
-						   "codigo", tiny_product_find(co, p->kit_id[k])->codigo,
-						   "quantidade", tiny_qty_json(p->kit_qty[k])));
+				    kit,
+				    json_pack("{s:I, s:s, s:o}", "id", (json_int_t)p->kit_id[k],
+					      "codigo", tiny_product_find(co, p->kit_id[k])->codigo,
+					      "quantidade", tiny_qty_json(p->kit_qty[k])));
 			json_object_set_new(v, "kit", kit);
 		}
 		json_array_append_new(products, v);
@@ -586,13 +588,12 @@ json_t *tiny_company_truth(tiny_company_t *co)
 							       "quantidade",
 							       tiny_qty_json(o->lines[l].qty)));
 		json_array_append_new(
-		    orders, json_pack("{s:I, s:I, s:s?, s:s, s:I, s:b, s:o}", "id",
-				      (json_int_t)o->id, "numero", (json_int_t)o->numero,
-				      "numeroEcommerce",
-				      o->numero_ecommerce[0] ? o->numero_ecommerce : NULL,
-				      "situacao", o->situacao, "idNotaFiscal",
-				      (json_int_t)o->invoice_id, "stockLaunched", o->stock_launched,
-				      "itens", lines));
+		    orders,
+		    json_pack("{s:I, s:I, s:s?, s:s, s:I, s:b, s:o}", "id", (json_int_t)o->id,
+			      "numero", (json_int_t)o->numero, "numeroEcommerce",
+			      o->numero_ecommerce[0] ? o->numero_ecommerce : NULL, "situacao",
+			      o->situacao, "idNotaFiscal", (json_int_t)o->invoice_id,
+			      "stockLaunched", o->stock_launched, "itens", lines));
 	}
 	for (size_t i = 0; i < co->n_invoices; i++) {
 		tiny_invoice_t *inv = &co->invoices[i];
@@ -603,8 +604,9 @@ json_t *tiny_company_truth(tiny_company_t *co)
 					json_object_get(inv->json, "serie"), "chaveAcesso",
 					json_object_get(inv->json, "chave_acesso")));
 	}
-	json_object_set_new(c, "deposits", json_pack("[s, s, s]", tiny_deposit_names[0],
-						     tiny_deposit_names[1], tiny_deposit_names[2]));
+	json_object_set_new(c, "deposits",
+			    json_pack("[s, s, s]", tiny_deposit_names[0], tiny_deposit_names[1],
+				      tiny_deposit_names[2]));
 	json_object_set_new(c, "products", products);
 	json_object_set_new(c, "orders", orders);
 	json_object_set_new(c, "invoices", invoices);

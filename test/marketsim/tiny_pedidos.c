@@ -97,9 +97,10 @@ static bool read_filters(tiny_call_t *c, struct filters *f)
 	for (int i = 0; i < 4; i++)
 		any |= texts[i] && *texts[i];
 	if (!any) {
-		tiny_err(c, 10, "Informe ao menos um parâmetro de pesquisa (numero, cliente, "
-				"cpf_cnpj, dataInicial, dataFinal, dataAtualizacao, situacao, "
-				"numeroEcommerce)");
+		tiny_err(c, 10,
+			 "Informe ao menos um parâmetro de pesquisa (numero, cliente, "
+			 "cpf_cnpj, dataInicial, dataFinal, dataAtualizacao, situacao, "
+			 "numeroEcommerce)");
 		return false;
 	}
 	return true;
@@ -165,8 +166,8 @@ void tiny_pedidos_pesquisa(tiny_call_t *c)
 		json_t *list = json_array();
 		for (size_t k = (page - 1) * ORDERS_PAGE; k < n && k < page * ORDERS_PAGE; k++)
 			json_array_append_new(list, search_view(&co->orders[ix[k]]));
-		tiny_ok(c, json_pack("{s:I, s:I, s:o}", "pagina", (json_int_t)page, "numero_paginas",
-				     (json_int_t)pages, "pedidos", list));
+		tiny_ok(c, json_pack("{s:I, s:I, s:o}", "pagina", (json_int_t)page,
+				     "numero_paginas", (json_int_t)pages, "pedidos", list));
 	}
 	free(ix);
 }
@@ -183,8 +184,7 @@ void tiny_pedido_obter(tiny_call_t *c)
 #define LINES_MAX 100
 
 /* The lines of itens[]: false with the error set. */
-static bool read_lines(tiny_call_t *c, json_t *itens, tiny_line_t *lines, double *prices,
-		       size_t *n)
+static bool read_lines(tiny_call_t *c, json_t *itens, tiny_line_t *lines, double *prices, size_t *n)
 {
 	if (!json_is_array(itens) || json_array_size(itens) == 0) {
 		tiny_err(c, 31, "O pedido deve ter ao menos um item");
@@ -236,10 +236,9 @@ static bool read_lines(tiny_call_t *c, json_t *itens, tiny_line_t *lines, double
 
 static json_t *client_of(json_t *in)
 {
-	static const char *const keys[] = {"nome",     "codigo", "tipo_pessoa", "cpf_cnpj",
-					   "ie",       "endereco", "numero",	  "complemento",
-					   "bairro",   "cep",	 "cidade",	  "uf",
-					   "fone",     "email"};
+	static const char *const keys[] = {"nome",     "codigo", "tipo_pessoa", "cpf_cnpj", "ie",
+					   "endereco", "numero", "complemento", "bairro",   "cep",
+					   "cidade",   "uf",	 "fone",	"email"};
 	json_t *out = json_object();
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
 		json_t *v = json_object_get(in, keys[i]);
@@ -260,7 +259,8 @@ void tiny_pedido_incluir(tiny_call_t *c)
 	json_t *cli = json_object_get(in, "cliente");
 	json_t *num = json_object_get(in, "numero_pedido_ecommerce");
 	num = num ? num : json_object_get(in, "numero_ecommerce");
-	json_t *date = json_object_get(in, "data_pedido"), *frete = json_object_get(in, "valor_frete");
+	json_t *date = json_object_get(in, "data_pedido"),
+	       *frete = json_object_get(in, "valor_frete");
 	char numero[64] = "";
 	if (json_is_string(num))
 		snprintf(numero, sizeof(numero), "%s", json_string_value(num));
@@ -328,8 +328,8 @@ void tiny_gerar_nota_fiscal_pedido(tiny_call_t *c)
 		return;
 	int code = 0;
 	char msg[256];
-	tiny_invoice_t *inv =
-	    tiny_order_invoice(c->r->ms, c->co, o, tiny_param(c, "modelo"), &code, msg, sizeof(msg));
+	tiny_invoice_t *inv = tiny_order_invoice(c->r->ms, c->co, o, tiny_param(c, "modelo"), &code,
+						 msg, sizeof(msg));
 	if (!inv) {
 		tiny_err(c, code, "%s", msg);
 		return;

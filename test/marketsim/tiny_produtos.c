@@ -40,10 +40,19 @@ static tiny_product_t *param_product(tiny_call_t *c)
 
 static json_t *search_view(const tiny_product_t *p)
 {
-	static const char *const keys[] = {
-	    "id",      "codigo",       "nome",		"preco",       "preco_promocional",
-	    "unidade", "gtin",	       "situacao",	"tipoVariacao", "localizacao",
-	    "preco_custo", "preco_custo_medio", "data_criacao"};
+	static const char *const keys[] = {"id",
+					   "codigo",
+					   "nome",
+					   "preco",
+					   "preco_promocional",
+					   "unidade",
+					   "gtin",
+					   "situacao",
+					   "tipoVariacao",
+					   "localizacao",
+					   "preco_custo",
+					   "preco_custo_medio",
+					   "data_criacao"};
 	json_t *v = json_object();
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
 		json_object_set(v, keys[i], json_object_get(p->json, keys[i]));
@@ -83,8 +92,8 @@ void tiny_produtos_pesquisa(tiny_call_t *c)
 		json_t *list = json_array();
 		for (size_t k = (page - 1) * PRODUCTS_PAGE; k < n && k < page * PRODUCTS_PAGE; k++)
 			json_array_append_new(list, search_view(&co->products[ix[k]]));
-		tiny_ok(c, json_pack("{s:I, s:I, s:o}", "pagina", (json_int_t)page, "numero_paginas",
-				     (json_int_t)pages, "produtos", list));
+		tiny_ok(c, json_pack("{s:I, s:I, s:o}", "pagina", (json_int_t)page,
+				     "numero_paginas", (json_int_t)pages, "produtos", list));
 	}
 	free(ix);
 }
@@ -148,17 +157,17 @@ static void batch_answer(tiny_call_t *c, json_t *records, size_t ok)
 	json_t *rec;
 	json_array_foreach(records, k, rec)
 	{
-		if (strcmp(json_string_value(json_object_get(json_object_get(rec, "registro"),
-							      "status")),
+		if (strcmp(json_string_value(
+			       json_object_get(json_object_get(rec, "registro"), "status")),
 			   "Erro") == 0) {
 			first = json_object_get(rec, "registro");
 			break;
 		}
 	}
-	json_t *ret = json_pack("{s:i, s:s, s:O, s:O, s:o}", "status_processamento",
-				ok ? 4 : 2, "status", ok ? "Parcial" : "Erro", "codigo_erro",
-				json_object_get(first, "codigo_erro"), "erros",
-				json_object_get(first, "erros"), "registros", records);
+	json_t *ret =
+	    json_pack("{s:i, s:s, s:O, s:O, s:o}", "status_processamento", ok ? 4 : 2, "status",
+		      ok ? "Parcial" : "Erro", "codigo_erro", json_object_get(first, "codigo_erro"),
+		      "erros", json_object_get(first, "erros"), "registros", records);
 	json_decref(c->reply);
 	c->reply = json_pack("{s:o}", "retorno", ret);
 }
@@ -166,10 +175,10 @@ static void batch_answer(tiny_call_t *c, json_t *records, size_t ok)
 /* Check and copy the editable fields of in into the product's view; false with msg. */
 static bool apply_fields(json_t *view, json_t *in, char *msg, size_t msglen)
 {
-	static const char *const numbers[] = {"preco", "preco_promocional", "preco_custo",
-					      "peso_liquido", "peso_bruto", "estoque_minimo",
-					      "estoque_maximo"};
-	static const char *const strings[] = {"nome", "unidade", "ncm", "origem",
+	static const char *const numbers[] = {
+	    "preco",	  "preco_promocional", "preco_custo",	"peso_liquido",
+	    "peso_bruto", "estoque_minimo",    "estoque_maximo"};
+	static const char *const strings[] = {"nome", "unidade",	"ncm",	      "origem",
 					      "gtin", "gtin_embalagem", "localizacao"};
 	for (size_t i = 0; i < ARRAY_LEN(numbers); i++) {
 		json_t *v = json_object_get(in, numbers[i]);
@@ -232,12 +241,13 @@ void tiny_produto_incluir(tiny_call_t *c)
 			snprintf(msg, sizeof(msg), "Já existe um produto com o código %s", codigo);
 			json_array_append_new(records, record_err(seqv, 30, msg));
 		} else if (tipo && strcmp(tipo, "P") != 0 && strcmp(tipo, "K") != 0) {
-			json_array_append_new(records,
-					      record_err(seqv, 31, "tipo deve ser P ou K (simulados)"));
+			json_array_append_new(
+			    records, record_err(seqv, 31, "tipo deve ser P ou K (simulados)"));
 		} else if (json_array_size(json_object_get(in, "variacoes")) > 0) {
 			json_array_append_new(
 			    records,
-			    record_err(seqv, 31, "variações pela API não são simuladas pelo marketsim"));
+			    record_err(seqv, 31,
+				       "variações pela API não são simuladas pelo marketsim"));
 		} else {
 			bool is_kit = tipo && strcmp(tipo, "K") == 0;
 			int64_t kit_id[TINY_KIT_MAX];
@@ -258,12 +268,13 @@ void tiny_produto_incluir(tiny_call_t *c)
 				json_t *idv = json_object_get(item, "id_produto");
 				const char *kc = json_string_value(json_object_get(item, "codigo"));
 				double id = 0, q = 0;
-				tiny_product_t *comp =
-				    tiny_number(idv, &id) ? tiny_product_find(co, (int64_t)id)
-				    : kc		  ? tiny_product_by_codigo(co, kc)
-							  : NULL;
+				tiny_product_t *comp = tiny_number(idv, &id)
+							   ? tiny_product_find(co, (int64_t)id)
+						       : kc ? tiny_product_by_codigo(co, kc)
+							    : NULL;
 				if (!comp || !tiny_stock_movable(comp) ||
-				    !tiny_number(json_object_get(item, "quantidade"), &q) || q <= 0) {
+				    !tiny_number(json_object_get(item, "quantidade"), &q) ||
+				    q <= 0) {
 					snprintf(msg, sizeof(msg),
 						 "kit: item %zu deve ser um produto simples com "
 						 "quantidade",
@@ -276,9 +287,9 @@ void tiny_produto_incluir(tiny_call_t *c)
 			}
 			char code[64];
 			snprintf(code, sizeof(code), "%s", codigo ? codigo : "");
-			json_t *view = tiny_product_json("", 0, 0, is_kit ? "K" : "P",
-							 is_kit ? "K" : "S", "N",
-							 ms_wall_ms(c->r->ms));
+			json_t *view =
+			    tiny_product_json("", 0, 0, is_kit ? "K" : "P", is_kit ? "K" : "S", "N",
+					      ms_wall_ms(c->r->ms));
 			if (!bad)
 				bad = !apply_fields(view, in, msg, sizeof(msg));
 			if (bad) {
@@ -335,8 +346,8 @@ void tiny_produto_alterar(tiny_call_t *c)
 					     : NULL;
 		char msg[256];
 		if (!p) {
-			json_array_append_new(records,
-					      record_err(seqv, 32, "Produto não encontrado (id ou codigo)"));
+			json_array_append_new(
+			    records, record_err(seqv, 32, "Produto não encontrado (id ou codigo)"));
 		} else {
 			json_t *view = json_deep_copy(p->json);
 			if (!apply_fields(view, in, msg, sizeof(msg))) {

@@ -17,15 +17,14 @@
 #define DAY_MS 86400000LL
 
 static const char *const extra_names[] = {
-    "Caneca Cerâmica 350ml",	"Cabo HDMI 2m",		 "Organizador de Gavetas",
-    "Fita LED 5m",		"Suporte para Celular",	 "Porta-Retrato 15x21",
-    "Copo Térmico 500ml",	"Toalha de Banho",	 "Lanterna Recarregável",
-    "Pen Drive 64GB",		"Jogo de Talheres 24pç", "Escova Dental Elétrica",
-    "Tábua de Corte Bambu",	"Guarda-Chuva Automático"};
-static const char *const clients[] = {"Ana Souza",	 "Bruno Lima",	   "Carla Mendes",
-				      "Diego Ferreira",	 "Elisa Rocha",	   "Fábio Costa",
-				      "Gabriela Alves",	 "Henrique Dias",  "Isabela Martins",
-				      "João Pereira"};
+    "Caneca Cerâmica 350ml", "Cabo HDMI 2m",	       "Organizador de Gavetas",
+    "Fita LED 5m",	     "Suporte para Celular",   "Porta-Retrato 15x21",
+    "Copo Térmico 500ml",    "Toalha de Banho",	       "Lanterna Recarregável",
+    "Pen Drive 64GB",	     "Jogo de Talheres 24pç",  "Escova Dental Elétrica",
+    "Tábua de Corte Bambu",  "Guarda-Chuva Automático"};
+static const char *const clients[] = {
+    "Ana Souza",   "Bruno Lima",     "Carla Mendes",  "Diego Ferreira",	 "Elisa Rocha",
+    "Fábio Costa", "Gabriela Alves", "Henrique Dias", "Isabela Martins", "João Pereira"};
 static const char *const ufs[] = {"SP", "RJ", "MG", "PR", "RS", "BA", "PE", "SC"};
 
 static void fill_cnpj(uint64_t *rng, char out[16])
@@ -129,10 +128,10 @@ static void seed_linked(tiny_company_t *co, const ms_data_t *d, int room, int64_
 		tiny_product_t *p = tiny_product_add(
 		    co, sku,
 		    tiny_product_json(title, price, money(price * 0.55), "P", has_vars ? "V" : "S",
-				 has_vars ? "P" : "N", now - 30 * DAY_MS));
+				      has_vars ? "P" : "N", now - 30 * DAY_MS));
 		if (!has_vars) {
-			p->saldo[0] =
-			    (double)json_integer_value(json_object_get(it->json, "available_quantity"));
+			p->saldo[0] = (double)json_integer_value(
+			    json_object_get(it->json, "available_quantity"));
 			continue;
 		}
 		p->variacao = 'P';
@@ -142,17 +141,20 @@ static void seed_linked(tiny_company_t *co, const ms_data_t *d, int room, int64_
 		json_t *v;
 		json_array_foreach(vars, k, v)
 		{
-			const char *vsku = attr_value(json_object_get(v, "attributes"), "SELLER_SKU");
-			json_t *comb = json_array_get(json_object_get(v, "attribute_combinations"), 0);
+			const char *vsku =
+			    attr_value(json_object_get(v, "attributes"), "SELLER_SKU");
+			json_t *comb =
+			    json_array_get(json_object_get(v, "attribute_combinations"), 0);
 			if (!vsku || tiny_product_by_codigo(co, vsku))
 				continue;
 			char name[192];
 			snprintf(name, sizeof(name), "%s - %s", title,
 				 json_string_value(json_object_get(comb, "value_name")));
-			json_t *grade = json_pack("{s:O}", json_string_value(json_object_get(comb, "name")),
-						  json_object_get(comb, "value_name"));
-			json_t *cj = tiny_product_json(name, price, money(price * 0.55), "P", "V", "V",
-						  now - 30 * DAY_MS);
+			json_t *grade =
+			    json_pack("{s:O}", json_string_value(json_object_get(comb, "name")),
+				      json_object_get(comb, "value_name"));
+			json_t *cj = tiny_product_json(name, price, money(price * 0.55), "P", "V",
+						       "V", now - 30 * DAY_MS);
 			json_object_set_new(cj, "idProdutoPai", json_integer(parent_id));
 			json_object_set(cj, "grade", grade);
 			tiny_product_t *c = tiny_product_add(co, vsku, cj);
@@ -160,10 +162,10 @@ static void seed_linked(tiny_company_t *co, const ms_data_t *d, int room, int64_
 			c->parent_id = parent_id;
 			c->saldo[0] =
 			    (double)json_integer_value(json_object_get(v, "available_quantity"));
-			json_array_append_new(
-			    list, json_pack("{s:{s:I, s:s, s:f, s:o}}", "variacao", "id",
-					    (json_int_t)c->id, "codigo", vsku, "preco", price, "grade",
-					    grade));
+			json_array_append_new(list,
+					      json_pack("{s:{s:I, s:s, s:f, s:o}}", "variacao",
+							"id", (json_int_t)c->id, "codigo", vsku,
+							"preco", price, "grade", grade));
 		}
 		/* p may have moved with the array's growth */
 		json_object_set_new(tiny_product_find(co, parent_id)->json, "variacoes", list);
@@ -180,8 +182,10 @@ static void seed_extras(tiny_company_t *co, uint64_t *rng, int room, int64_t now
 		/* One kit early, then about one in eight. */
 		if (plain >= 4 && (kits == 0 || rng_unit(rng) < 0.12)) {
 			/* A kit of two different plain extras. */
-			tiny_product_t *a = &co->products[first_plain + rng_below(rng, n - first_plain)];
-			tiny_product_t *b = &co->products[first_plain + rng_below(rng, n - first_plain)];
+			tiny_product_t *a =
+			    &co->products[first_plain + rng_below(rng, n - first_plain)];
+			tiny_product_t *b =
+			    &co->products[first_plain + rng_below(rng, n - first_plain)];
 			if (a == b || a->tipo == 'K' || b->tipo == 'K')
 				continue;
 			int64_t ids[2] = {a->id, b->id};
@@ -190,16 +194,17 @@ static void seed_extras(tiny_company_t *co, uint64_t *rng, int room, int64_t now
 			snprintf(name, sizeof(name), "Kit %s + %s",
 				 json_string_value(json_object_get(a->json, "nome")),
 				 json_string_value(json_object_get(b->json, "nome")));
-			double price = money(
-			    json_number_value(json_object_get(a->json, "preco")) * qty[0] +
-			    json_number_value(json_object_get(b->json, "preco")) * 0.9);
+			double price =
+			    money(json_number_value(json_object_get(a->json, "preco")) * qty[0] +
+				  json_number_value(json_object_get(b->json, "preco")) * 0.9);
 			json_t *kit = json_array();
 			for (int k = 0; k < 2; k++)
-				json_array_append_new(kit, json_pack("{s:{s:I, s:o}}", "item",
-								     "id_produto", (json_int_t)ids[k],
-								     "quantidade", tiny_qty_json(qty[k])));
-			json_t *j = tiny_product_json(name, price, money(price * 0.5), "K", "K", "N",
-						 now - 20 * DAY_MS);
+				json_array_append_new(
+				    kit, json_pack("{s:{s:I, s:o}}", "item", "id_produto",
+						   (json_int_t)ids[k], "quantidade",
+						   tiny_qty_json(qty[k])));
+			json_t *j = tiny_product_json(name, price, money(price * 0.5), "K", "K",
+						      "N", now - 20 * DAY_MS);
 			json_object_set_new(j, "kit", kit);
 			snprintf(codigo, sizeof(codigo), "KIT-%zu-%05zu", co->ix + 1, n + 1);
 			tiny_product_t *p = tiny_product_add(co, codigo, j);
@@ -218,7 +223,7 @@ static void seed_extras(tiny_company_t *co, uint64_t *rng, int room, int64_t now
 		tiny_product_t *p = tiny_product_add(
 		    co, codigo,
 		    tiny_product_json(base, price, money(price * 0.5), "P", "S", "N",
-				 now - (int64_t)rng_range(rng, 30, 400) * DAY_MS));
+				      now - (int64_t)rng_range(rng, 30, 400) * DAY_MS));
 		p->saldo[0] = (double)rng_range(rng, 0, 200);
 		p->saldo[1] = rng_unit(rng) < 0.3 ? (double)rng_range(rng, 1, 20) : 0;
 		p->saldo[2] = rng_unit(rng) < 0.1 ? (double)rng_range(rng, 1, 3) : 0;
@@ -232,14 +237,14 @@ static json_t *client_json(uint64_t *rng)
 	snprintf(cpf, sizeof(cpf), "%011llu", (unsigned long long)rng_below(rng, 99999999999ULL));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "nome",
 			 name, "codigo", "", "tipo_pessoa", "F", "cpf_cnpj", cpf, "ie", "",
-			 "endereco", "Rua das Flores", "numero", "100", "complemento", "",
-			 "bairro", "Centro", "cep", "01310-000", "cidade", "São Paulo", "uf",
+			 "endereco", "Rua das Flores", "numero", "100", "complemento", "", "bairro",
+			 "Centro", "cep", "01310-000", "cidade", "São Paulo", "uf",
 			 ufs[rng_below(rng, ARRAY_LEN(ufs))]);
 }
 
 static void seed_orders(ms_t *ms, tiny_company_t *co, uint64_t *rng, int n, int64_t now)
 {
-	static const char *const flow[] = {"entregue", "entregue", "enviado", "faturado",
+	static const char *const flow[] = {"entregue", "entregue",  "enviado",	"faturado",
 					   "aprovado", "em_aberto", "cancelado"};
 	for (int k = 0; k < n && co->n_products > 0; k++) {
 		tiny_line_t lines[2];
@@ -259,9 +264,9 @@ static void seed_orders(ms_t *ms, tiny_company_t *co, uint64_t *rng, int n, int6
 			snprintf(numero, sizeof(numero), "%lld",
 				 (long long)(2000009000001LL + (int64_t)co->ix * 1000000 + k));
 		int64_t created = now - (int64_t)rng_below(rng, 60 * DAY_MS);
-		tiny_order_t *o =
-		    tiny_order_create(co, client_json(rng), lines, prices, nl, numero, created,
-				      rng_unit(rng) < 0.5 ? 0 : floor((double)rng_range(rng, 15, 40)));
+		tiny_order_t *o = tiny_order_create(
+		    co, client_json(rng), lines, prices, nl, numero, created,
+		    rng_unit(rng) < 0.5 ? 0 : floor((double)rng_range(rng, 15, 40)));
 		/* The seeded warehouse already shipped what invoiced orders took: their invoice
 		 * is written without moving stock again. */
 		const char *to = flow[rng_below(rng, ARRAY_LEN(flow))];

@@ -83,16 +83,16 @@ json_t *tiny_webhooks_stats(tiny_webhooks_t *w)
 	for (struct hook *h = w->head; h; h = h->next)
 		pending++;
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "emitted", w->emitted, "delivered",
-			 w->delivered, "failedAttempts", w->failed_attempts, "givenUp",
-			 w->given_up, "noTarget", w->no_target, "pending", (json_int_t)pending,
-			 "log", w->log);
+			 w->delivered, "failedAttempts", w->failed_attempts, "givenUp", w->given_up,
+			 "noTarget", w->no_target, "pending", (json_int_t)pending, "log", w->log);
 }
 
 /* The timer fires in `seconds` of marketsim's clock (re-armed by tiny_clock_moved). */
 static void arm(struct hook *h, double seconds)
 {
 	h->due_us = ms_now_us(h->owner->ms) + (int64_t)(seconds * 1e6);
-	struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+	struct timeval tv = {(time_t)seconds,
+			     (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
 	evtimer_add(&h->timer, &tv);
 }
 
