@@ -143,7 +143,7 @@ static bool take_call(tiny_call_t *c, bool batch)
 		return false;
 	}
 	if (co->used >= co->limit || (batch && co->used_batch >= co->batch_limit)) {
-		ms_traffic_count(c->r->ms->traffic, "tiny_throttled");
+		ms_traffic_count(c->r->ms->traffic, "tiny_throttled_minute");
 		tiny_err(c, 6, "API Bloqueada - Excedido o número de acessos no último minuto");
 		return false;
 	}
@@ -298,7 +298,7 @@ void h_tiny_api(ms_req_t *r)
 	else if (take_call(&c, svc->batch)) {
 		bool hold = r->ms->opt.tiny_latency_ms > 0;
 		if (hold && c.co->in_flight >= concurrency_limit(c.co)) {
-			ms_traffic_count(r->ms->traffic, "tiny_throttled");
+			ms_traffic_count(r->ms->traffic, "tiny_throttled_concurrency");
 			tiny_err(&c, 11,
 				 "API Bloqueada - Excedido o número de acessos simultâneos");
 		} else {

@@ -167,10 +167,22 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what;
 	struct hook *h = arg;
-	if (h->state == H_CLOSING)
+	if (h->state == H_CLOSING) {
 		after_attempt(h);
-	else if (h->state == H_WAITING)
-		attempt(h);
+		return;
+	}
+	/* Early by marketsim's clock (it stood still): wait on; a frozen clock re-arms us when
+	 * it moves. */
+	int64_t left = h->due_us - ms_now_us(h->owner->ms);
+	if (left > 0) {
+		if (!h->owner->ms->clock.frozen) {
+			struct timeval tv = {(time_t)(left / 1000000),
+					     (suseconds_t)(left % 1000000)};
+			evtimer_add(&h->timer, &tv);
+		}
+		return;
+	}
+	attempt(h);
 }
 
 static void emit(ms_t *ms, tiny_company_t *co, const char *tipo, json_t *dados)
