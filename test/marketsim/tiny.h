@@ -133,16 +133,17 @@ bool tiny_situacao_known(const char *code);
 const char *tiny_situacao_label(const char *code);
 /* The code for a code or a label ("Em aberto" → em_aberto); NULL when unknown. */
 const char *tiny_situacao_code(const char *s);
-/* Change an order's situation (fires the webhook); false with msg when not allowed. */
+/* Change an order's situation at at_ms (fires the webhook); false with msg when not allowed. */
 bool tiny_order_set_situacao(ms_t *ms, tiny_company_t *co, tiny_order_t *o, const char *code,
-			     char *msg, size_t msglen);
+			     int64_t at_ms, char *msg, size_t msglen);
 /* Stock webhooks for every product an order touches (its components too): physical moves
  * always, reservations only for companies whose webhooks carry the available stock. */
 void tiny_order_stock_touched(ms_t *ms, tiny_company_t *co, const tiny_order_t *o, bool physical);
 /* Invoice an order: the invoice, the stock out of "Geral", situacao faturado, webhooks. NULL
  * with codigo_erro and msg when it cannot be. */
 tiny_invoice_t *tiny_order_invoice(ms_t *ms, tiny_company_t *co, tiny_order_t *o,
-				   const char *modelo, int *codigo_erro, char *msg, size_t msglen);
+				   const char *modelo, int64_t at_ms, int *codigo_erro, char *msg,
+				   size_t msglen);
 /* Views. */
 json_t *tiny_product_view(tiny_company_t *co, const tiny_product_t *p);
 json_t *tiny_stock_view(tiny_company_t *co, const tiny_product_t *p);

@@ -179,7 +179,7 @@ void h_sim_tiny_order_situacao(ms_req_t *r)
 	char msg[256];
 	if (!code)
 		ms_reply_error(r, 400, "bad_request", "situacao must be a Tiny order situation");
-	else if (!tiny_order_set_situacao(r->ms, co, o, code, msg, sizeof(msg)))
+	else if (!tiny_order_set_situacao(r->ms, co, o, code, ms_wall_ms(r->ms), msg, sizeof(msg)))
 		ms_reply_error(r, 409, "conflict", "%s", msg);
 	else
 		ms_reply_json(r, 200, json_incref(o->json));
@@ -196,7 +196,8 @@ void h_sim_tiny_order_nota(ms_req_t *r)
 	const char *modelo = json_string_value(json_object_get(body, "modelo"));
 	int code;
 	char msg[256];
-	tiny_invoice_t *inv = tiny_order_invoice(r->ms, co, o, modelo, &code, msg, sizeof(msg));
+	tiny_invoice_t *inv =
+	    tiny_order_invoice(r->ms, co, o, modelo, ms_wall_ms(r->ms), &code, msg, sizeof(msg));
 	json_decref(body);
 	if (!inv)
 		ms_reply_error(r, 409, "conflict", "%s", msg);

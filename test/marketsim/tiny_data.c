@@ -352,7 +352,7 @@ const char *tiny_situacao_code(const char *s)
 }
 
 bool tiny_order_set_situacao(ms_t *ms, tiny_company_t *co, tiny_order_t *o, const char *code,
-			     char *msg, size_t msglen)
+			     int64_t at_ms, char *msg, size_t msglen)
 {
 	if (strcmp(o->situacao, "cancelado") == 0 && strcmp(code, "cancelado") != 0) {
 		snprintf(msg, msglen, "Pedido cancelado não pode ter a situação alterada");
@@ -366,7 +366,7 @@ bool tiny_order_set_situacao(ms_t *ms, tiny_company_t *co, tiny_order_t *o, cons
 		return true;
 	bool was_reserving = reserving(o);
 	snprintf(o->situacao, sizeof(o->situacao), "%s", code);
-	o->updated_ms = ms_wall_ms(ms);
+	o->updated_ms = at_ms;
 	json_object_set_new(o->json, "situacao", json_string(tiny_situacao_label(code)));
 	char when[24];
 	tiny_date_fmt(o->updated_ms, false, when, sizeof(when));
@@ -395,7 +395,8 @@ static int key_digit(const char *k)
 }
 
 tiny_invoice_t *tiny_order_invoice(ms_t *ms, tiny_company_t *co, tiny_order_t *o,
-				   const char *modelo, int *codigo_erro, char *msg, size_t msglen)
+				   const char *modelo, int64_t at_ms, int *codigo_erro, char *msg,
+				   size_t msglen)
 {
 	if (modelo && strcmp(modelo, "NFe") != 0 && strcmp(modelo, "NFCe") != 0) {
 		*codigo_erro = 31;
@@ -424,7 +425,7 @@ tiny_invoice_t *tiny_order_invoice(ms_t *ms, tiny_company_t *co, tiny_order_t *o
 	inv->id = TINY_INVOICE_BASE + (int64_t)co->ix * TINY_ID_SPAN + (int64_t)i;
 	inv->order_id = o->id;
 	inv->numero = 1000 + (int64_t)i;
-	int64_t now = ms_wall_ms(ms);
+	int64_t now = at_ms;
 	char date[24], key[80], numero[16];
 	tiny_date_fmt(now, false, date, sizeof(date));
 	time_t tt = (time_t)((now - 3 * 3600000LL) / 1000);
@@ -493,7 +494,7 @@ tiny_invoice_t *tiny_order_invoice(ms_t *ms, tiny_company_t *co, tiny_order_t *o
 			q->saldo[0] -= o->lines[l].qty;
 	}
 	char ignored[8];
-	tiny_order_set_situacao(ms, co, o, "faturado", ignored, sizeof(ignored));
+	tiny_order_set_situacao(ms, co, o, "faturado", at_ms, ignored, sizeof(ignored));
 	tiny_order_stock_touched(ms, co, o, true);
 	return inv;
 }

@@ -313,7 +313,8 @@ void tiny_pedido_alterar_situacao(tiny_call_t *c)
 		tiny_err(c, 10, "O parâmetro situacao não foi informado");
 	else if (!code)
 		tiny_err(c, 31, "situacao desconhecida: %s", sit);
-	else if (!tiny_order_set_situacao(c->r->ms, c->co, o, code, msg, sizeof(msg)))
+	else if (!tiny_order_set_situacao(c->r->ms, c->co, o, code, ms_wall_ms(c->r->ms), msg,
+					  sizeof(msg)))
 		tiny_err(c, 31, "%s", msg);
 	else
 		tiny_ok(c, json_object());
@@ -328,8 +329,8 @@ void tiny_gerar_nota_fiscal_pedido(tiny_call_t *c)
 		return;
 	int code = 0;
 	char msg[256];
-	tiny_invoice_t *inv = tiny_order_invoice(c->r->ms, c->co, o, tiny_param(c, "modelo"), &code,
-						 msg, sizeof(msg));
+	tiny_invoice_t *inv = tiny_order_invoice(c->r->ms, c->co, o, tiny_param(c, "modelo"),
+						 ms_wall_ms(c->r->ms), &code, msg, sizeof(msg));
 	if (!inv) {
 		tiny_err(c, code, "%s", msg);
 		return;

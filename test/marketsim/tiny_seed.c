@@ -264,6 +264,7 @@ static void seed_orders(ms_t *ms, tiny_company_t *co, uint64_t *rng, int n, int6
 			snprintf(numero, sizeof(numero), "%lld",
 				 (long long)(2000009000001LL + (int64_t)co->ix * 1000000 + k));
 		int64_t created = now - (int64_t)rng_below(rng, 60 * DAY_MS);
+		int64_t moved = created + (int64_t)rng_below(rng, (uint64_t)(now - created) + 1);
 		tiny_order_t *o = tiny_order_create(
 		    co, client_json(rng), lines, prices, nl, numero, created,
 		    rng_unit(rng) < 0.5 ? 0 : floor((double)rng_range(rng, 15, 40)));
@@ -284,11 +285,10 @@ static void seed_orders(ms_t *ms, tiny_company_t *co, uint64_t *rng, int n, int6
 				else
 					p->saldo[0] += o->lines[l].qty;
 			}
-			tiny_order_invoice(ms, co, o, "NFe", &code, msg, sizeof(msg));
+			tiny_order_invoice(ms, co, o, "NFe", moved, &code, msg, sizeof(msg));
 		}
 		if (strcmp(to, "faturado") != 0)
-			tiny_order_set_situacao(ms, co, o, to, msg, sizeof(msg));
-		o->updated_ms = created + (int64_t)rng_below(rng, (uint64_t)(now - created) + 1);
+			tiny_order_set_situacao(ms, co, o, to, moved, msg, sizeof(msg));
 	}
 }
 
