@@ -547,7 +547,7 @@ json_t *tiny_company_summary(const tiny_company_t *co)
 	    "name", co->name, "cnpj", co->cnpj, "token", co->token, "plan", co->plan, "limit",
 	    co->limit, "batchLimit", co->batch_limit, "sellerId", (json_int_t)co->seller_id,
 	    "idEcommerce", (json_int_t)co->id_ecommerce, "webhookUrl",
-	    co->webhook_url[0] ? co->webhook_url : NULL, "stockType", &co->stock_type, (size_t)1);
+	    co->webhook_url[0] ? co->webhook_url : NULL, "stockType", &co->stock_type, (int)1);
 }
 
 json_t *tiny_company_truth(tiny_company_t *co)
@@ -563,7 +563,7 @@ json_t *tiny_company_truth(tiny_company_t *co)
 		json_t *v =
 		    json_pack("{s:I, s:s, s:O, s:s#, s:s#, s:o, s:o, s:o}", "id", (json_int_t)p->id,
 			      "codigo", p->codigo, "nome", json_object_get(p->json, "nome"), "tipo",
-			      &p->tipo, (size_t)1, "variacao", &p->variacao, (size_t)1, "saldo",
+			      &p->tipo, (int)1, "variacao", &p->variacao, (int)1, "saldo",
 			      tiny_qty_json(tiny_stock_saldo(co, p)), "reservado",
 			      tiny_qty_json(tiny_stock_reserved(co, p)), "depositos", deps);
 		if (p->parent_id)
