@@ -34,7 +34,8 @@ typedef struct tiny_product {
 	int64_t kit_id[TINY_KIT_MAX];
 	double kit_qty[TINY_KIT_MAX];
 	double saldo[TINY_DEPOSITS]; /* own stock per deposit (kits and parents keep none) */
-	json_t *json;		     /* produto.obter's view, without stock */
+	double reserved; /* held by open orders: its lines, its kits', its variations' */
+	json_t *json;	 /* produto.obter's view, without stock */
 } tiny_product_t;
 
 typedef struct tiny_line {

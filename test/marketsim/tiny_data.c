@@ -251,22 +251,30 @@ static double units_in(tiny_company_t *co, const tiny_product_t *p, const tiny_p
 
 double tiny_stock_reserved(tiny_company_t *co, const tiny_product_t *p)
 {
-	double sum = 0;
-	for (size_t i = 0; i < co->n_orders; i++) {
-		const tiny_order_t *o = &co->orders[i];
-		if (!reserving(o))
+	(void)co;
+	return p->reserved;
+}
+
+/* An order starts (sign 1) or stops (-1) holding its units: each line's product, a kit's
+ * components, a variation's parent. Kept as it changes, so reading stock never scans orders. */
+static void reserve(tiny_company_t *co, const tiny_order_t *o, double sign)
+{
+	for (size_t l = 0; l < o->n_lines; l++) {
+		tiny_product_t *q = tiny_product_find(co, o->lines[l].product_id);
+		if (!q)
 			continue;
-		for (size_t l = 0; l < o->n_lines; l++) {
-			const tiny_product_t *q = tiny_product_find(co, o->lines[l].product_id);
-			if (!q)
-				continue;
-			double u = units_in(co, p, q);
-			if (u == 0 && p->variacao == 'P' && q->parent_id == p->id)
-				u = 1;
-			sum += u * o->lines[l].qty;
+		double n = sign * o->lines[l].qty;
+		q->reserved += n;
+		for (int k = 0; q->tipo == 'K' && k < q->n_kit; k++) {
+			tiny_product_t *c = tiny_product_find(co, q->kit_id[k]);
+			if (c)
+				c->reserved += q->kit_qty[k] * n;
 		}
+		tiny_product_t *parent =
+		    q->variacao == 'V' ? tiny_product_find(co, q->parent_id) : NULL;
+		if (parent)
+			parent->reserved += n;
 	}
-	return sum;
 }
 
 /* The product, its parent and every kit it is part of changed: one webhook each. */
@@ -375,8 +383,10 @@ bool tiny_order_set_situacao(ms_t *ms, tiny_company_t *co, tiny_order_t *o, cons
 	if (strcmp(code, "entregue") == 0)
 		json_object_set_new(o->json, "data_entrega", json_string(when));
 	tiny_webhook_order(ms, co, o);
-	if (was_reserving != reserving(o))
+	if (was_reserving != reserving(o)) {
+		reserve(co, o, was_reserving ? -1 : 1);
 		tiny_order_stock_touched(ms, co, o, false);
+	}
 	return true;
 }
 
@@ -481,6 +491,8 @@ tiny_invoice_t *tiny_order_invoice(ms_t *ms, tiny_company_t *co, tiny_order_t *o
 	json_object_set_new(o->json, "id_nota_fiscal", json_integer(inv->id));
 	json_object_set_new(o->json, "data_faturamento", json_string(date));
 	/* The invoice takes the units out of the default deposit ("lançar estoque"). */
+	if (reserving(o))
+		reserve(co, o, -1);
 	o->stock_launched = true;
 	for (size_t l = 0; l < o->n_lines; l++) {
 		tiny_product_t *q = tiny_product_find(co, o->lines[l].product_id);
@@ -641,6 +653,7 @@ tiny_order_t *tiny_order_create(tiny_company_t *co, json_t *cliente, const tiny_
 				     json_object_get(p->json, "unidade"), "quantidade",
 				     tiny_qty_json(lines[i].qty), "valor_unitario", prices[i]));
 	}
+	reserve(co, o, 1); /* a new order is open */
 	total = round(total * 100) / 100;
 	char date[24];
 	tiny_date_fmt(created_ms, false, date, sizeof(date));
