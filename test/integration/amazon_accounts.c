@@ -234,8 +234,8 @@ Test(amazon_accounts, website_workflow_code_connects_and_reconnects)
 
 Test(amazon_accounts, website_workflow_state_is_single_use_and_bound_to_the_tenant)
 {
-	h_resp_t r = ident_call(&t.srv, "GET", "/api/amazon/oauth/start?region=na", t.owner.access,
-				NULL);
+	h_resp_t r =
+	    ident_call(&t.srv, "GET", "/api/amazon/oauth/start?region=na", t.owner.access, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	char url[2048];
 	snprintf(url, sizeof(url), "%s&selling_partner_id=%s",
@@ -249,7 +249,8 @@ Test(amazon_accounts, website_workflow_state_is_single_use_and_bound_to_the_tena
 	const char *loc = h_header(&r, "Location");
 	cr_assert(loc && strncmp(loc, AMT_REDIRECT "?", strlen(AMT_REDIRECT) + 1) == 0, "%s", loc);
 	char path[1024];
-	snprintf(path, sizeof(path), "/api/amazon/oauth/callback?%s", loc + strlen(AMT_REDIRECT) + 1);
+	snprintf(path, sizeof(path), "/api/amazon/oauth/callback?%s",
+		 loc + strlen(AMT_REDIRECT) + 1);
 	h_resp_free(&r);
 	r = ident_call(&t.srv, "GET", path, NULL, NULL);
 	cr_assert_eq(r.status, 201, "%s", r.body);

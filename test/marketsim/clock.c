@@ -2,6 +2,7 @@
  * Livre renders them: ISO-8601 with milliseconds and the site's UTC offset (resources) or Z
  * (notifications, via iso8601_utc in util.c). */
 #include "marketsim.h"
+#include "tiny.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -88,6 +89,7 @@ void h_sim_clock_post(ms_req_t *r)
 		c->wall_offset_ms += forward_ms;
 	}
 	ms_notify_clock_moved(ms->notify);
+	tiny_clock_moved(ms->tiny);
 	clock_reply(r);
 }
 

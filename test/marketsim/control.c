@@ -128,6 +128,22 @@ static void sim_orders(ms_req_t *r, json_t *body)
 		ms_reply_error(r, 400, "bad_request", "the seller has no items");
 		return;
 	}
+	/* The sale takes its units from the items (a cancelled order never held any). */
+	if (strcmp(json_string_value(json_object_get(o->json, "status")), "cancelled") != 0) {
+		size_t k;
+		json_t *line;
+		json_array_foreach(json_object_get(o->json, "order_items"), k, line)
+		{
+			json_t *item = json_object_get(line, "item");
+			ms_item_t *sold =
+			    ms_item_find(ms->data, json_string_value(json_object_get(item, "id")));
+			if (sold)
+				ms_item_sell(
+				    ms, sold,
+				    json_integer_value(json_object_get(item, "variation_id")),
+				    (int)json_integer_value(json_object_get(line, "quantity")));
+		}
+	}
 	ms_reply_json(r, 201, json_incref(o->json));
 	char resource[48];
 	snprintf(resource, sizeof(resource), "/orders/%lld", (long long)o->id);

@@ -424,6 +424,59 @@ static json_t *find_variation(json_t *item, json_t *id)
 	return NULL;
 }
 
+/* The item's stock is now new_qty. Zero stock pauses (new, non-free items); stock back
+ * reactivates, unless the seller paused the item themselves. */
+static void set_stock(json_t *j, json_int_t new_qty)
+{
+	json_object_set_new(j, "available_quantity", json_integer(new_qty));
+	bool pausable =
+	    strcmp(json_string_value(json_object_get(j, "condition")), "new") == 0 &&
+	    strcmp(json_string_value(json_object_get(j, "listing_type_id")), "free") != 0;
+	const char *now_status = json_string_value(json_object_get(j, "status"));
+	if (new_qty == 0 && strcmp(now_status, "active") == 0 && pausable) {
+		json_object_set_new(j, "status", json_string("paused"));
+		set_sub_status(j, "out_of_stock");
+	} else if (new_qty > 0 && has_sub_status(j, "out_of_stock")) {
+		json_object_set_new(j, "status", json_string("active"));
+		set_sub_status(j, NULL);
+	}
+}
+
+void ms_item_sell(ms_t *ms, ms_item_t *it, int64_t variation_id, int qty)
+{
+	json_t *j = it->json;
+	json_t *vars = json_object_get(j, "variations");
+	json_t *sold = json_object_get(j, "sold_quantity");
+	json_object_set_new(j, "sold_quantity", json_integer(json_integer_value(sold) + qty));
+	json_int_t new_qty;
+	if (json_array_size(vars) > 0) {
+		json_t *vid = json_integer(variation_id);
+		json_t *v = find_variation(j, vid);
+		json_decref(vid);
+		if (v) {
+			json_int_t left =
+			    json_integer_value(json_object_get(v, "available_quantity")) - qty;
+			json_object_set_new(v, "available_quantity",
+					    json_integer(left > 0 ? left : 0));
+			json_object_set_new(
+			    v, "sold_quantity",
+			    json_integer(json_integer_value(json_object_get(v, "sold_quantity")) +
+					 qty));
+		}
+		new_qty = 0;
+		size_t k;
+		json_array_foreach(vars, k, v)
+		{
+			new_qty += json_integer_value(json_object_get(v, "available_quantity"));
+		}
+	} else {
+		new_qty = json_integer_value(json_object_get(j, "available_quantity")) - qty;
+		new_qty = new_qty > 0 ? new_qty : 0;
+	}
+	set_stock(j, new_qty);
+	json_object_set_new(j, "last_updated", ms_time_json(ms_wall_ms(ms)));
+}
+
 static bool invalid(ms_req_t *r, const char *msg)
 {
 	ms_reply_error(r, 400, "validation_error", "%s", msg);
@@ -517,22 +570,8 @@ bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 		new_qty = json_integer_value(qty);
 		stock_changed = true;
 	}
-	if (stock_changed) {
-		json_object_set_new(j, "available_quantity", json_integer(new_qty));
-		bool pausable =
-		    strcmp(json_string_value(json_object_get(j, "condition")), "new") == 0 &&
-		    strcmp(json_string_value(json_object_get(j, "listing_type_id")), "free") != 0;
-		const char *now_status = json_string_value(json_object_get(j, "status"));
-		/* Zero stock pauses (new, non-free items); stock back reactivates, unless the
-		 * seller paused the item themselves. */
-		if (new_qty == 0 && strcmp(now_status, "active") == 0 && pausable) {
-			json_object_set_new(j, "status", json_string("paused"));
-			set_sub_status(j, "out_of_stock");
-		} else if (new_qty > 0 && has_sub_status(j, "out_of_stock")) {
-			json_object_set_new(j, "status", json_string("active"));
-			set_sub_status(j, NULL);
-		}
-	}
+	if (stock_changed)
+		set_stock(j, new_qty);
 	if (status) {
 		const char *s = json_string_value(status);
 		json_int_t stock = json_integer_value(json_object_get(j, "available_quantity"));

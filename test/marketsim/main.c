@@ -3,6 +3,7 @@
  * quiet). */
 #include "amazon.h"
 #include "marketsim.h"
+#include "tiny.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -18,12 +19,15 @@ void ms_state_build(ms_t *ms)
 	ms->scrolls = ms_scrolls_new();
 	ms_budget_init(&ms->budget, ms->opt.rate, ms->opt.burst);
 	ms->amazon = am_new(ms);
+	ms->tiny = tiny_new(ms);
 }
 
 void ms_state_free(ms_t *ms)
 {
 	am_free(ms->amazon);
 	ms->amazon = NULL;
+	tiny_free(ms->tiny);
+	ms->tiny = NULL;
 	ms_notify_free(ms->notify);
 	ms_scrolls_free(ms->scrolls);
 	ms_faults_free(ms->faults);

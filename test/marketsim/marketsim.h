@@ -48,6 +48,12 @@ typedef struct ms_options {
 	double amazon_report_build_s;  /* ... then stays IN_PROGRESS this long, then DONE */
 	bool amazon_report_plain;      /* documents without GZIP (default: compressed) */
 	char amazon_redirect_uri[512]; /* registered OAuth redirect URI; "" = any http(s) URI */
+	/* Tiny ERP (tiny.h): its companies, their catalogues and limits */
+	int tiny_companies, tiny_products, tiny_orders; /* per company for products and orders */
+	char tiny_plan[128];	    /* plan of each company, comma list used in turn */
+	int tiny_limit;		    /* calls per minute instead of the plan's (0 = the plan's) */
+	int tiny_latency_ms;	    /* every Tiny answer takes this long (concurrency shows) */
+	char tiny_webhook_url[512]; /* every company's webhook target; "" = none */
 } ms_options_t;
 
 void ms_options_defaults(ms_options_t *o);
@@ -206,6 +212,7 @@ enum route_flags {
 	ROUTE_AUTHZ = 8,   /* the auth host's page: no budget */
 	ROUTE_AMAZON = 16, /* an SP-API operation: x-amz-access-token, the operation's bucket */
 	ROUTE_AMAZON_OPEN = 32, /* LWA, the consent page, report documents: no budget, no token */
+	ROUTE_TINY = 64, /* Tiny ERP's API: its own limits per company, not the app's budget */
 };
 
 typedef struct ms_route {
@@ -323,6 +330,7 @@ struct ms {
 	ms_clock_t clock;
 	struct ms_scrolls *scrolls; /* items.c */
 	struct am_state *amazon;    /* amazon.h */
+	struct tiny *tiny;	    /* Tiny ERP (tiny.h) */
 	ms_server_t *server;
 };
 
@@ -376,6 +384,9 @@ json_t *ms_item_view(const ms_item_t *it, const ms_seller_t *caller);
 /* Apply an item change (PUT /items as the seller, or PATCH /_sim/items as the site, which may also
  * retitle a sold item): false with a 400 sent on bad input. */
 bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller);
+/* A sale of qty units lowers the item's (and the variation's, when variation_id is not 0) stock,
+ * never below 0, with the same pause rule as a stock change. */
+void ms_item_sell(ms_t *ms, ms_item_t *it, int64_t variation_id, int qty);
 json_t *ms_question_single_view(ms_t *ms, const ms_question_t *q);
 
 #endif

@@ -66,6 +66,15 @@ static const struct opt_def opt_defs[] = {
       "Amazon: report documents without GZIP"),
     O("amazon-redirect-uri", OPT_STR, amazon_redirect_uri,
       "Amazon: the app's registered OAuth redirect URI"),
+    O("tiny-companies", OPT_INT, tiny_companies, "Tiny ERP companies (one per seller first)"),
+    O("tiny-products", OPT_INT, tiny_products, "Tiny products per company"),
+    O("tiny-orders", OPT_INT, tiny_orders, "seeded Tiny orders (pedidos) per company"),
+    O("tiny-plan", OPT_STR, tiny_plan,
+      "Tiny plan per company, comma list used in turn (comecar, crescer, evoluir, "
+      "potencializar, legado)"),
+    O("tiny-limit", OPT_INT, tiny_limit, "Tiny calls per minute instead of the plan's (0 = plan)"),
+    O("tiny-latency-ms", OPT_INT, tiny_latency_ms, "every Tiny answer takes this long"),
+    O("tiny-webhook-url", OPT_STR, tiny_webhook_url, "every Tiny company's webhook URL (http://)"),
 };
 
 void ms_options_defaults(ms_options_t *o)
@@ -96,6 +105,10 @@ void ms_options_defaults(ms_options_t *o)
 	o->amazon_token_ttl = 3600;
 	o->amazon_report_queue_s = 10;
 	o->amazon_report_build_s = 30;
+	o->tiny_companies = 2;
+	o->tiny_products = 40;
+	o->tiny_orders = 30;
+	snprintf(o->tiny_plan, sizeof(o->tiny_plan), "evoluir");
 }
 
 static bool set_value(ms_options_t *o, const struct opt_def *d, const char *text, char *err,
@@ -300,6 +313,18 @@ void ms_options_finish(ms_options_t *o)
 		o->amazon_orders = 1000000;
 	if (o->amazon_token_ttl < 1)
 		o->amazon_token_ttl = 3600;
+	if (o->tiny_companies < 0)
+		o->tiny_companies = 0;
+	if (o->tiny_companies > 50)
+		o->tiny_companies = 50;
+	if (o->tiny_products < 0)
+		o->tiny_products = 0;
+	if (o->tiny_products > 100000)
+		o->tiny_products = 100000;
+	if (o->tiny_orders < 0)
+		o->tiny_orders = 0;
+	if (o->tiny_orders > 100000)
+		o->tiny_orders = 100000;
 	if (strcmp(o->grant_error_field, "message") != 0)
 		snprintf(o->grant_error_field, sizeof(o->grant_error_field), "error_description");
 }

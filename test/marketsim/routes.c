@@ -4,6 +4,7 @@
  * fixed segments (/items/bulk) come before parameters (/items/:id). */
 #include "amazon.h"
 #include "marketsim.h"
+#include "tiny.h"
 
 #define GET    EVHTTP_REQ_GET
 #define POST   EVHTTP_REQ_POST
@@ -34,6 +35,8 @@ const ms_route_t ms_routes[] = {
 
 #define AMZ ROUTE_AMAZON
     {POST, "/auth/o2/token", h_am_token, ROUTE_AMAZON_OPEN, NULL},
+    {GET | POST, "/api2/:service", h_tiny_api, ROUTE_TINY, NULL},
+
     {GET, "/apps/authorize/consent", h_am_consent, ROUTE_AMAZON_OPEN, NULL},
     {GET, "/amazon-reports/:doc", h_am_document_download, ROUTE_AMAZON_OPEN, NULL},
     {GET, "/orders/v0/orders", h_am_orders, AMZ, "getOrders"},
@@ -79,6 +82,11 @@ const ms_route_t ms_routes[] = {
     {POST, "/_sim/amazon/sellers/:id/tokens/expire", h_sim_amazon_expire, ROUTE_CONTROL, NULL},
     {PATCH, "/_sim/amazon/orders/:id", h_sim_amazon_order, ROUTE_CONTROL, NULL},
     {PATCH, "/_sim/amazon/skus/:seller/:sku", h_sim_amazon_sku, ROUTE_CONTROL, NULL},
+    {GET, "/_sim/tiny", h_sim_tiny_get, ROUTE_CONTROL, NULL},
+    {POST, "/_sim/tiny/companies/:id", h_sim_tiny_company, ROUTE_CONTROL, NULL},
+    {POST, "/_sim/tiny/stock", h_sim_tiny_stock, ROUTE_CONTROL, NULL},
+    {POST, "/_sim/tiny/orders/:id/situacao", h_sim_tiny_order_situacao, ROUTE_CONTROL, NULL},
+    {POST, "/_sim/tiny/orders/:id/nota", h_sim_tiny_order_nota, ROUTE_CONTROL, NULL},
 };
 
 const size_t ms_routes_len = sizeof(ms_routes) / sizeof(ms_routes[0]);

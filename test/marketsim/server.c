@@ -259,7 +259,7 @@ static void serve(ms_req_t *r, bool path_known)
 			am_error(r, 500, "InternalFailure", "handler gave no answer");
 		return;
 	}
-	if (!(rt->flags & (ROUTE_CONTROL | ROUTE_AUTHZ)) &&
+	if (!(rt->flags & (ROUTE_CONTROL | ROUTE_AUTHZ | ROUTE_TINY)) &&
 	    !ms_budget_take(&ms->budget, ms_now_us(ms))) {
 		ms_traffic_count(ms->traffic, "rate_limited");
 		if (rt->flags & ROUTE_TOKEN)
