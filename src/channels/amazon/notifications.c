@@ -48,8 +48,8 @@ static size_t batch_count(const void *batch)
 	return json_array_size(batch);
 }
 
-static const channel_reject_t invalid = {400, "INVALID_NOTIFICATION",
-					 "This is not an Amazon notification sellerhub takes."};
+static const channel_reject_t invalid = {
+    400, "INVALID_NOTIFICATION", "This is not an Amazon notification sellerhub takes.", false};
 
 /* A string of 1..FIELD_MAX characters at path, or NULL with a problem added. */
 static const char *text(json_t *v, const char *field, json_t **details)
