@@ -248,9 +248,15 @@ Test(amazon_sync, notifications_refresh_the_order_for_every_tenant_and_set_fba_s
 
 	/* Not an Amazon notification: 400, nothing stored; a redelivered one is stored once. */
 	long long before = h_sql_int("SELECT count(*) FROM amazon_notifications");
+	/* A type sellerhub does not take: acknowledged, not stored. */
+	r = h_http("POST", h_url(&t.srv, "/webhooks/amazon"),
+		   "{\"NotificationType\":\"ANY_OFFER_CHANGED\",\"NotificationMetadata\":"
+		   "{\"NotificationId\":\"x1\"},\"Payload\":{}}",
+		   (const char *[]){"Content-Type: application/json", NULL});
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
 	static const char *const bad[] = {
-	    "{\"NotificationType\":\"ANY_OFFER_CHANGED\",\"NotificationMetadata\":"
-	    "{\"NotificationId\":\"x1\"},\"Payload\":{}}",
+	    "{\"NotificationMetadata\":{\"NotificationId\":\"x2\"},\"Payload\":{}}",
 	    "{\"NotificationType\":\"ORDER_CHANGE\",\"Payload\":{\"OrderChangeNotification\":"
 	    "{\"SellerId\":\"A1\",\"AmazonOrderId\":\"1\"}}}",
 	    "[1,2]"};

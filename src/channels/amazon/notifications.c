@@ -48,6 +48,10 @@ static size_t batch_count(const void *batch)
 	return json_array_size(batch);
 }
 
+/* A type sellerhub does not subscribe to: acknowledged (SQS would deliver it again), counted,
+ * not stored. */
+static const channel_reject_t unknown_type = {
+    200, "UNKNOWN_TOPIC", "sellerhub does not take this notification type.", true};
 static const channel_reject_t invalid = {
     400, "INVALID_NOTIFICATION", "This is not an Amazon notification sellerhub takes.", false};
 
@@ -79,10 +83,10 @@ static const channel_reject_t *add(app_t *app, void *batch, json_t *body, const 
 	} else if (type && strcmp(type, "FBA_INVENTORY_AVAILABILITY_CHANGES") == 0) {
 		seller = text(json_object_get(payload, "SellerId"), "Payload.SellerId", details);
 		resource = text(json_object_get(payload, "SKU"), "Payload.SKU", details);
+	} else if (type && !*details) {
+		return &unknown_type;
 	} else {
-		*details =
-		    http_problem(*details, "NotificationType",
-				 "must be ORDER_CHANGE or FBA_INVENTORY_AVAILABILITY_CHANGES");
+		*details = http_problem(*details, "NotificationType", "is required");
 	}
 	if (*details)
 		return &invalid;
