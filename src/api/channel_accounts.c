@@ -1,7 +1,7 @@
 /* /api/<channel>-accounts for the channels that name one (channel_t.accounts_path): the
  * handling every channel's accounts share — list, one, change, remove, pause and resume — so a
- * channel writes only how an account is connected (its POST). Mercado Livre keeps its own
- * /api/ml-accounts, whose contract predates the channels. */
+ * channel writes only how an account is connected (its POST). A channel whose accounts API
+ * predates the seam keeps its own and names no accounts_path. */
 #include "accounts.h"
 #include "api.h"
 #include "channel.h"
