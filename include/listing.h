@@ -78,19 +78,4 @@ page_t list_page_of(const list_req_t *l);
 const char *list_id(req_t *r, const char *noun);
 bool list_stats_request(req_t *r, const char *perm, const char **account);
 
-/* For handlers that still hand their SQL over (the data handlers call their modules):
- * list_page runs stmts[0] (the page) and stmts[1] (its count) side by side (paging_read) and
- * answers with list_page_done; list_one and list_value run sql and answer with list_one_done and
- * list_value_done. list_stats: list_stats_request, then list_value of sql($1 tenant,
- * $2 account). list_filtered: with permission perm, ?accountId= and the text filters filter1
- * and filter2 (up to 40 characters), then list_page of list_sql ($1 tenant, $2 account,
- * $3 filter1, $4 filter2, $5/$6 cursor, $7 limit, $8 offset) and count_sql ($1..$4).
- * Parameters are copied. */
-void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2]);
-void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params);
-void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params);
-void list_stats(req_t *r, const char *perm, const char *what, const char *sql);
-void list_filtered(req_t *r, const char *perm, const char *name, const char *filter1,
-		   const char *filter2, const char *list_sql, const char *count_sql);
-
 #endif

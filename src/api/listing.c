@@ -267,28 +267,6 @@ void list_value_done(const PGresult *res, const char *err, void *arg)
 	list_reply_json(e->r, pg_value(res, 0, 0));
 }
 
-/* The endings of handlers that hand their SQL over (questions); the data handlers call their
- * modules (orders.c, listings.c, shipments.c) with the endings above instead. */
-static pg_pool_t *pool(req_t *r)
-{
-	return ((app_t *)r->app)->pg;
-}
-
-void list_page(req_t *r, const char *name, const list_req_t *l, const pg_stmt_t stmts[2])
-{
-	paging_read(pool(r), stmts, list_page_done, list_ctx(r, name, l));
-}
-
-void list_one(req_t *r, const char *noun, const char *sql, int n, const char *const *params)
-{
-	pg_query_prepared(pool(r), sql, n, params, list_one_done, list_ctx(r, noun, NULL));
-}
-
-void list_value(req_t *r, const char *what, const char *sql, int n, const char *const *params)
-{
-	pg_query_prepared(pool(r), sql, n, params, list_value_done, list_ctx(r, what, NULL));
-}
-
 /* --- the shared request shapes -------------------------------------------------------------- */
 
 const char *list_id(req_t *r, const char *noun)
@@ -311,34 +289,4 @@ bool list_stats_request(req_t *r, const char *perm, const char **account)
 		return false;
 	}
 	return true;
-}
-
-void list_stats(req_t *r, const char *perm, const char *what, const char *sql)
-{
-	const char *account;
-	if (!list_stats_request(r, perm, &account))
-		return;
-	const char *p[] = {r->tenant_id, account};
-	list_value(r, what, sql, 2, p);
-}
-
-void list_filtered(req_t *r, const char *perm, const char *name, const char *filter1,
-		   const char *filter2, const char *list_sql, const char *count_sql)
-{
-	if (!perm_require(r, perm))
-		return;
-	json_t *d = NULL;
-	list_req_t l;
-	list_parse(r, &l, &d);
-	const char *account = list_uuid_param(r, "accountId", &d);
-	const char *f1 = list_text_param(r, filter1, 40, &d);
-	const char *f2 = list_text_param(r, filter2, 40, &d);
-	if (d) {
-		http_invalid(r, d);
-		return;
-	}
-	const char *p[] = {r->tenant_id, account,     f1,	 f2,
-			   l.cursor_key, l.cursor_id, l.limit_s, l.offset};
-	pg_stmt_t stmts[] = {{list_sql, 8, p}, {count_sql, 4, p}};
-	list_page(r, name, &l, stmts);
 }

@@ -87,14 +87,22 @@ void ml_questions_register_fetcher(void)
 
 /* The page is chosen first and only its rows are rendered: with stale statistics the planner
  * may otherwise build the JSON of every row of the tenant before sorting. */
-const char ml_questions_page_sql[] =
+static const char page_sql[] =
     "SELECT " QUESTION_JSON "::text, q.date_created::text, q.id"
     " FROM (SELECT q.* FROM ml_questions q" QUESTION_FILTERS
     " AND ($5::timestamptz IS NULL OR (q.date_created, q.id) < ($5::timestamptz, $6::uuid))"
     " ORDER BY q.date_created DESC, q.id DESC LIMIT $7 OFFSET $8) q"
     " ORDER BY q.date_created DESC, q.id DESC";
 
-const char ml_questions_count_sql[] = "SELECT count(*) FROM ml_questions q" QUESTION_FILTERS;
+static const char count_sql[] = "SELECT count(*) FROM ml_questions q" QUESTION_FILTERS;
+
+void ml_questions_list(app_t *app, const ml_questions_filter_t *f, paging_cb cb, void *arg)
+{
+	const char *p[] = {f->tenant_id,  f->account_id, f->status, f->item_id,
+			   f->cursor_key, f->cursor_id,	 f->limit,  f->offset};
+	pg_stmt_t stmts[] = {{page_sql, 8, p}, {count_sql, 4, p}};
+	paging_read(app->pg, stmts, cb, arg);
+}
 
 static const char get_sql[] =
     "SELECT " QUESTION_JSON "::text, q.account_id, q.ml_id, q.answer_text IS NOT NULL"

@@ -8,15 +8,18 @@
 
 #include "app.h"
 #include "client.h"
+#include "paging.h"
 #include "pg.h"
 
-/* A page of the tenant's questions, newest first (date_created, then id), and its count, as the
- * shared list helper runs them side by side (list_filtered, src/api/listing.c). Parameters:
- * $1 tenant, $2 account or NULL, $3 status or NULL (any case), $4 item id or NULL, $5/$6 the
- * keyset cursor (date_created text, id) or NULL, $7 limit, $8 offset; the count takes $1..$4.
- * Rows: the question as JSON text, its date_created as text, its id. */
-extern const char ml_questions_page_sql[];
-extern const char ml_questions_count_sql[];
+/* Which of the tenant's questions: account, status (any case) and item may be NULL (any); the
+ * keyset cursor (date_created text, id) or NULL; limit and offset as text. */
+typedef struct ml_questions_filter {
+	const char *tenant_id, *account_id, *status, *item_id;
+	const char *cursor_key, *cursor_id, *limit, *offset;
+} ml_questions_filter_t;
+/* A page of them, newest first (date_created, then id), and the count of every page
+ * (paging.h). Rows: the question as JSON text, its date_created as text, its id. */
+void ml_questions_list(app_t *app, const ml_questions_filter_t *f, paging_cb cb, void *arg);
 
 /* Columns of ml_questions_get's row. */
 enum ml_question_col {

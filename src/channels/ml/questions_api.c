@@ -12,8 +12,24 @@
 
 static void questions_list(req_t *r)
 {
-	list_filtered(r, "questions.view", "questions", "status", "itemId", ml_questions_page_sql,
-		      ml_questions_count_sql);
+	if (!perm_require(r, "questions.view"))
+		return;
+	json_t *d = NULL;
+	list_req_t l;
+	list_parse(r, &l, &d);
+	ml_questions_filter_t f = {.tenant_id = r->tenant_id,
+				   .account_id = list_uuid_param(r, "accountId", &d),
+				   .status = list_text_param(r, "status", 40, &d),
+				   .item_id = list_text_param(r, "itemId", 40, &d),
+				   .cursor_key = l.cursor_key,
+				   .cursor_id = l.cursor_id,
+				   .limit = l.limit_s,
+				   .offset = l.offset};
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	ml_questions_list(r->app, &f, list_page_done, list_ctx(r, "questions", &l));
 }
 
 static void question_found(const PGresult *res, const char *err, void *arg)
