@@ -117,7 +117,7 @@ static json_t *session_json(req_t *r, const PGresult *res, const char *refresh)
 
 typedef struct signup {
 	req_t *r;
-	const char *email, *password, *full_name, *company, *phone, *timezone, *language;
+	register_body_t in;
 	refresh_pair_t refresh;
 } signup_t;
 
@@ -150,9 +150,12 @@ static void register_hashed(char *hash, void *arg)
 	const char *ua, *ip;
 	identity_client(r, &ua, &ip);
 	if (identity_refresh_new(r, &s->refresh)) {
-		const char *params[] = {s->company, s->email,	 hash,	      s->full_name,
-					s->phone,   s->timezone, s->language, s->refresh.hash,
-					ua,	    ip};
+		const register_body_t *in = &s->in;
+		const char *params[] = {in->company,  in->email,
+					hash,	      in->full_name,
+					in->phone,    in->timezone,
+					in->language, s->refresh.hash,
+					ua,	      ip};
 		pg_query(((app_t *)r->app)->pg, register_sql, 10, params, register_done, s);
 	}
 	OPENSSL_cleanse(hash, strlen(hash));
@@ -169,32 +172,38 @@ static const char *email_field(req_t *r, json_t **d)
 	return email;
 }
 
+json_t *register_body_check(req_t *r, register_body_t *b)
+{
+	json_t *d = NULL;
+	b->email = email_field(r, &d);
+	b->password = validate_string(r, "password", V_REQUIRED | V_RAW, 1024, &d, NULL);
+	const char *problem = b->password ? password_problem(b->password) : NULL;
+	if (problem)
+		d = http_problem(d, "password", problem);
+	b->full_name = validate_string(r, "fullName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	b->company = validate_string(r, "companyName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	b->phone = validate_string(r, "phone", V_NULLABLE, 32, &d, NULL);
+	if (b->phone && !validate_phone(b->phone))
+		d = http_problem(d, "phone", "must be a phone number (8 to 15 digits)");
+	b->timezone = validate_string(r, "timezone", V_NULLABLE, 64, &d, NULL);
+	if (b->timezone && !validate_timezone(b->timezone))
+		d = http_problem(d, "timezone",
+				 "must be an IANA time zone such as America/Sao_Paulo");
+	b->language = validate_enum(r, "language", V_NULLABLE, languages, &d);
+	return d;
+}
+
 static void auth_register(req_t *r)
 {
 	app_t *app = r->app;
 	signup_t *s = arena_calloc(r->arena, 1, sizeof(*s));
 	s->r = r;
-	json_t *d = NULL;
-	s->email = email_field(r, &d);
-	s->password = validate_string(r, "password", V_REQUIRED | V_RAW, 1024, &d, NULL);
-	const char *problem = s->password ? password_problem(s->password) : NULL;
-	if (problem)
-		d = http_problem(d, "password", problem);
-	s->full_name = validate_string(r, "fullName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
-	s->company = validate_string(r, "companyName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
-	s->phone = validate_string(r, "phone", V_NULLABLE, 32, &d, NULL);
-	if (s->phone && !validate_phone(s->phone))
-		d = http_problem(d, "phone", "must be a phone number (8 to 15 digits)");
-	s->timezone = validate_string(r, "timezone", V_NULLABLE, 64, &d, NULL);
-	if (s->timezone && !validate_timezone(s->timezone))
-		d = http_problem(d, "timezone",
-				 "must be an IANA time zone such as America/Sao_Paulo");
-	s->language = validate_enum(r, "language", V_NULLABLE, languages, &d);
+	json_t *d = register_body_check(r, &s->in);
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
-	password_hash(app->workers, s->password, register_hashed, s);
+	password_hash(app->workers, s->in.password, register_hashed, s);
 }
 
 /* --- login ---------------------------------------------------------------------------------- */
@@ -302,13 +311,19 @@ static void login_allowed(bool allowed, int retry_after_s, void *arg)
 	pg_query_prepared(((app_t *)l->r->app)->pg, login_sql, 1, params, login_found, l);
 }
 
+json_t *login_body_check(req_t *r, const char **email, const char **password)
+{
+	json_t *d = NULL;
+	*email = email_field(r, &d);
+	*password = validate_string(r, "password", V_REQUIRED | V_RAW, PASSWORD_MAX, &d, NULL);
+	return d;
+}
+
 static void auth_login(req_t *r)
 {
 	login_t *l = arena_calloc(r->arena, 1, sizeof(*l));
 	l->r = r;
-	json_t *d = NULL;
-	l->email = email_field(r, &d);
-	l->password = validate_string(r, "password", V_REQUIRED | V_RAW, PASSWORD_MAX, &d, NULL);
+	json_t *d = login_body_check(r, &l->email, &l->password);
 	if (d) {
 		http_invalid(r, d);
 		return;
