@@ -1,0 +1,72 @@
+/* The configuration parser: settings as the environment gives them, read by config_load (the
+ * core's and every channel's settings) over a base that passes, then freed. The one-line error
+ * must never carry a secret. Input: NAME=value lines (they override the base). */
+#include "fuzz.h"
+
+#include "config.h"
+
+#define MAX_VARS 64
+
+static const char *const base[] = {
+    "DATABASE_URL",   "postgresql://sellerhub:pw@127.0.0.1:5432/sellerhub",
+    "JWT_SECRET",     "a-jwt-secret-of-more-than-thirty-two-characters",
+    "ENCRYPTION_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+};
+
+static const char *names[MAX_VARS], *values[MAX_VARS];
+static size_t nvars;
+
+static const char *lookup(const char *name)
+{
+	for (size_t i = nvars; i-- > 0;) /* the last wins, as in a shell */
+		if (strcmp(names[i], name) == 0)
+			return values[i];
+	return NULL;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_quiet();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = fuzz_cstr(data, size);
+	nvars = 0;
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i += 2) {
+		names[nvars] = base[i];
+		values[nvars++] = base[i + 1];
+	}
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line && nvars < MAX_VARS;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		names[nvars] = line;
+		values[nvars++] = eq + 1;
+	}
+
+	unsigned char key[32];
+	config_parse_key(lookup("ENCRYPTION_KEY"), key);
+
+	config_t c;
+	char err[256];
+	if (config_load(&c, lookup, err, sizeof(err))) {
+		config_free(&c);
+	} else {
+		if (!err[0] || strchr(err, '\n'))
+			abort(); /* one line naming the setting */
+		const char *secrets[] = {"JWT_SECRET",	  "ENCRYPTION_KEY",   "ENCRYPTION_KEY_OLD",
+					 "METRICS_TOKEN", "ML_CLIENT_SECRET", "ML_WEBHOOK_SECRET"};
+		for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+			const char *v = lookup(secrets[i]);
+			if (v && strlen(v) >= 12 && strstr(err, v))
+				abort(); /* a secret echoed */
+		}
+	}
+	free(text);
+	return 0;
+}
