@@ -24,6 +24,24 @@ static const char *lookup(const char *name)
 	return NULL;
 }
 
+static const char *const secrets[] = {"JWT_SECRET",    "ENCRYPTION_KEY",   "ENCRYPTION_KEY_OLD",
+				      "METRICS_TOKEN", "ML_CLIENT_SECRET", "ML_WEBHOOK_SECRET",
+				      "DATABASE_URL"};
+
+/* The error may quote a setting that is no secret (a bad WEBHOOK_ALLOW_IPS entry); when the
+ * input copied a secret's value into one of those, seeing it there is no leak. */
+static bool in_a_plain_setting(const char *v)
+{
+	for (size_t i = 0; i < nvars; i++) {
+		bool secret = false;
+		for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
+			secret = secret || strcmp(names[i], secrets[k]) == 0;
+		if (!secret && strstr(values[i], v))
+			return true;
+	}
+	return false;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet();
@@ -59,11 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		if (!err[0] || strchr(err, '\n'))
 			abort(); /* one line naming the setting */
-		const char *secrets[] = {"JWT_SECRET",	  "ENCRYPTION_KEY",   "ENCRYPTION_KEY_OLD",
-					 "METRICS_TOKEN", "ML_CLIENT_SECRET", "ML_WEBHOOK_SECRET"};
 		for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
 			const char *v = lookup(secrets[i]);
-			if (v && strlen(v) >= 12 && strstr(err, v))
+			if (v && strlen(v) >= 12 && strstr(err, v) && !in_a_plain_setting(v))
 				abort(); /* a secret echoed */
 		}
 	}
