@@ -33,7 +33,7 @@ obj = $(patsubst %.c,$(OBJDIR)/%.o,$(1))
 LIB := $(OBJDIR)/libsellerhub.a
 
 .DEFAULT_GOAL := all
-.PHONY: all help run stop migrate test test-only asan bench bench-webhooks bench-sync demo fmt fmt-check clean services
+.PHONY: all help run stop migrate test test-only asan bench bench-webhooks bench-sync demo fmt fmt-check clean services fuzz fuzz-build
 
 all: $(BIN)/sellerhubd $(if $(SIM_SRC),$(BIN)/marketsim) $(BIN)/test-unit $(BIN)/test-integration $(BIN)/webhook-load ## build the server, marketsim, the test runners and bench-webhooks' load
 
@@ -122,6 +122,36 @@ demo: ## marketsim as Mercado Livre + sellerhubd wired to it, a demo seller conn
 bench-sync: ## issue 7 bars: a rate-limited backfill (time, 429s, RSS), orders list/stats at 100k orders
 	@$(MAKE) --no-print-directory all
 	@scripts/bench-sync $(BIN)
+
+# libFuzzer harnesses (test/fuzz/fuzz_<name>.c): the library built again with clang and the
+# fuzzer's coverage, ASan and UBSan, into build/fuzz/; scripts/fuzz runs them (test/fuzz/README.md).
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := $(CFLAGS_BASE) -O2 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_SRC     := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst test/fuzz/%.c,build/fuzz/bin/%,$(FUZZ_SRC))
+FUZZ_LIB     := build/fuzz/libsellerhub.a
+fuzz_obj      = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
+FUZZ_SECONDS ?= 60
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(call fuzz_obj,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/bin/%: build/fuzz/obj/test/fuzz/%.o $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BINS) ## build the libFuzzer harnesses into build/fuzz/bin/
+
+fuzz: ## build the fuzz harnesses and run each for FUZZ_SECONDS (default 60); fails on a crash
+	@scripts/bootstrap
+	@$(MAKE) --no-print-directory fuzz-build
+	@scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -28,6 +28,19 @@ void api_items_routes(app_t *app);
 void api_orders_routes(app_t *app);
 void api_shipments_routes(app_t *app);
 
+/* Request bodies checked field by field (pure: no I/O, fuzzed by test/fuzz/fuzz_bodies.c). Each
+ * returns the problems (NULL when the body is good); the strings point into r's arena. */
+typedef struct register_body {
+	const char *email, *password, *full_name, *company, *phone, *timezone, *language;
+} register_body_t;
+json_t *register_body_check(req_t *r, register_body_t *b);
+json_t *login_body_check(req_t *r, const char **email, const char **password);
+typedef struct sync_start_body {
+	const char *account_id, *scope; /* scope NULL: all */
+	long long days;
+} sync_start_body_t;
+json_t *sync_start_body_check(req_t *r, sync_start_body_t *b);
+
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);
 

@@ -79,6 +79,12 @@ void http_continue(req_t *r);
 const char *http_param(const req_t *r, const char *name);
 const char *http_query(req_t *r, const char *name);
 const char *http_header(const req_t *r, const char *name);
+/* A request body as JSON the way every handler gets it (duplicate keys and NUL bytes refused);
+ * NULL with the problem written into problem when it is not. Pure (fuzzed, test/fuzz/). */
+json_t *http_body_parse(const char *data, size_t len, char *problem, size_t size);
+/* Parse q (the text after '?', NULL for none) as the request's query string; http_query does it
+ * on first use. Pure: the query harness (test/fuzz/) calls it on a request of its own. */
+void http_query_set(req_t *r, const char *q);
 /* False when the request has a query string that could not be parsed (a list route says so
  * instead of answering as if no filter had been given). */
 bool http_query_valid(req_t *r);

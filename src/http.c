@@ -308,17 +308,20 @@ const char *http_param(const req_t *r, const char *name)
 	return NULL;
 }
 
+void http_query_set(req_t *r, const char *q)
+{
+	r->query_parsed = true;
+	TAILQ_INIT(&r->query_store);
+	if (q && evhttp_parse_query_str(q, &r->query_store) == 0)
+		r->query = &r->query_store;
+	else if (q)
+		r->query_bad = true;
+}
+
 const char *http_query(req_t *r, const char *name)
 {
-	if (!r->query_parsed) {
-		r->query_parsed = true;
-		const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
-		TAILQ_INIT(&r->query_store);
-		if (q && evhttp_parse_query_str(q, &r->query_store) == 0)
-			r->query = &r->query_store;
-		else if (q)
-			r->query_bad = true;
-	}
+	if (!r->query_parsed)
+		http_query_set(r, evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev)));
 	return r->query ? evhttp_find_header(r->query, name) : NULL;
 }
 
@@ -748,6 +751,24 @@ static bool is_json_type(const char *ct)
 	return next == '\0' || next == ';' || next == ' ';
 }
 
+json_t *http_body_parse(const char *data, size_t len, char *problem, size_t size)
+{
+	/* jansson lets a NUL byte through after a number ({"a":1\0,...}); JSON has none, and a
+	 * raw body goes on as text (a webhook's is stored): one cut short at its NUL is a value
+	 * PostgreSQL refuses, which would fail every notification committed with it. */
+	const char *nul = memchr(data, '\0', len);
+	if (nul) {
+		snprintf(problem, size, "a NUL byte at offset %zu", (size_t)(nul - data));
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body)
+		snprintf(problem, size, "%s at line %d, column %d", jerr.text, jerr.line,
+			 jerr.column);
+	return body;
+}
+
 /* Returns false when it answered with an error. */
 static bool parse_body(req_t *r)
 {
@@ -769,13 +790,10 @@ static bool parse_body(req_t *r)
 			   "The request body must be JSON (Content-Type: application/json).", NULL);
 		return false;
 	}
-	json_error_t jerr;
 	const char *data = (const char *)evbuffer_pullup(in, -1);
-	json_t *body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	char problem[200];
+	json_t *body = http_body_parse(data, len, problem, sizeof(problem));
 	if (!body) {
-		char problem[200];
-		snprintf(problem, sizeof(problem), "%s at line %d, column %d", jerr.text, jerr.line,
-			 jerr.column);
 		http_error(r, 400, "INVALID_JSON", "The request body is not valid JSON.",
 			   http_problem(NULL, "body", problem));
 		return false;

@@ -40,8 +40,7 @@ static json_t *session_json(req_t *r, const PGresult *res, const char *refresh)
 
 typedef struct signup {
 	req_t *r;
-	session_signup_t fields;
-	const char *password;
+	register_body_t in;
 	refresh_pair_t refresh;
 } signup_t;
 
@@ -74,8 +73,15 @@ static void register_hashed(char *hash, void *arg)
 	if (identity_refresh_new(r, &s->refresh)) {
 		session_token_t t = {.hash = s->refresh.hash};
 		identity_client(r, &t.user_agent, &t.ip);
-		s->fields.password_hash = hash;
-		sessions_sign_up(r->app, &s->fields, &t, register_done, s);
+		const register_body_t *in = &s->in;
+		session_signup_t f = {.company = in->company,
+				      .email = in->email,
+				      .password_hash = hash,
+				      .full_name = in->full_name,
+				      .phone = in->phone,
+				      .timezone = in->timezone,
+				      .language = in->language};
+		sessions_sign_up(r->app, &f, &t, register_done, s);
 	}
 	OPENSSL_cleanse(hash, strlen(hash));
 	free(hash);
@@ -91,33 +97,38 @@ static const char *email_field(req_t *r, json_t **d)
 	return email;
 }
 
+json_t *register_body_check(req_t *r, register_body_t *b)
+{
+	json_t *d = NULL;
+	b->email = email_field(r, &d);
+	b->password = validate_string(r, "password", V_REQUIRED | V_RAW, 1024, &d, NULL);
+	const char *problem = b->password ? password_problem(b->password) : NULL;
+	if (problem)
+		d = http_problem(d, "password", problem);
+	b->full_name = validate_string(r, "fullName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	b->company = validate_string(r, "companyName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	b->phone = validate_string(r, "phone", V_NULLABLE, 32, &d, NULL);
+	if (b->phone && !validate_phone(b->phone))
+		d = http_problem(d, "phone", "must be a phone number (8 to 15 digits)");
+	b->timezone = validate_string(r, "timezone", V_NULLABLE, 64, &d, NULL);
+	if (b->timezone && !validate_timezone(b->timezone))
+		d = http_problem(d, "timezone",
+				 "must be an IANA time zone such as America/Sao_Paulo");
+	b->language = validate_enum(r, "language", V_NULLABLE, languages, &d);
+	return d;
+}
+
 static void auth_register(req_t *r)
 {
 	app_t *app = r->app;
 	signup_t *s = arena_calloc(r->arena, 1, sizeof(*s));
 	s->r = r;
-	json_t *d = NULL;
-	session_signup_t *f = &s->fields;
-	f->email = email_field(r, &d);
-	s->password = validate_string(r, "password", V_REQUIRED | V_RAW, 1024, &d, NULL);
-	const char *problem = s->password ? password_problem(s->password) : NULL;
-	if (problem)
-		d = http_problem(d, "password", problem);
-	f->full_name = validate_string(r, "fullName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
-	f->company = validate_string(r, "companyName", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
-	f->phone = validate_string(r, "phone", V_NULLABLE, 32, &d, NULL);
-	if (f->phone && !validate_phone(f->phone))
-		d = http_problem(d, "phone", "must be a phone number (8 to 15 digits)");
-	f->timezone = validate_string(r, "timezone", V_NULLABLE, 64, &d, NULL);
-	if (f->timezone && !validate_timezone(f->timezone))
-		d = http_problem(d, "timezone",
-				 "must be an IANA time zone such as America/Sao_Paulo");
-	f->language = validate_enum(r, "language", V_NULLABLE, languages, &d);
+	json_t *d = register_body_check(r, &s->in);
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
-	password_hash(app->workers, s->password, register_hashed, s);
+	password_hash(app->workers, s->in.password, register_hashed, s);
 }
 
 /* --- login ---------------------------------------------------------------------------------- */
@@ -219,13 +230,19 @@ static void login_allowed(bool allowed, int retry_after_s, void *arg)
 	sessions_credentials(l->r->app, l->email, login_found, l);
 }
 
+json_t *login_body_check(req_t *r, const char **email, const char **password)
+{
+	json_t *d = NULL;
+	*email = email_field(r, &d);
+	*password = validate_string(r, "password", V_REQUIRED | V_RAW, PASSWORD_MAX, &d, NULL);
+	return d;
+}
+
 static void auth_login(req_t *r)
 {
 	login_t *l = arena_calloc(r->arena, 1, sizeof(*l));
 	l->r = r;
-	json_t *d = NULL;
-	l->email = email_field(r, &d);
-	l->password = validate_string(r, "password", V_REQUIRED | V_RAW, PASSWORD_MAX, &d, NULL);
+	json_t *d = login_body_check(r, &l->email, &l->password);
 	if (d) {
 		http_invalid(r, d);
 		return;

@@ -35,30 +35,37 @@ static void started(const PGresult *res, const char *err, void *arg)
 		"Sync started");
 }
 
-static void sync_start(req_t *r)
+json_t *sync_start_body_check(req_t *r, sync_start_body_t *b)
 {
-	if (!perm_require(r, "sync.run"))
-		return;
 	json_t *d = NULL;
-	const char *account = validate_string(r, "accountId", V_REQUIRED, 64, &d, NULL);
-	if (account && !validate_uuid(account))
+	b->account_id = validate_string(r, "accountId", V_REQUIRED, 64, &d, NULL);
+	if (b->account_id && !validate_uuid(b->account_id))
 		d = http_problem(d, "accountId", "must be a UUID");
-	const char *scope = validate_enum(r, "scope", V_OPTIONAL, scopes, &d);
+	b->scope = validate_enum(r, "scope", V_OPTIONAL, scopes, &d);
 	json_t *days_v = r->body ? json_object_get(r->body, "days") : NULL;
-	long long days = 30;
+	b->days = 30;
 	if (days_v && !json_is_null(days_v)) {
 		if (!json_is_integer(days_v) || json_integer_value(days_v) < 1 ||
 		    json_integer_value(days_v) > 365)
 			d = http_problem(d, "days", "must be an integer from 1 to 365");
 		else
-			days = json_integer_value(days_v);
+			b->days = json_integer_value(days_v);
 	}
+	return d;
+}
+
+static void sync_start(req_t *r)
+{
+	if (!perm_require(r, "sync.run"))
+		return;
+	sync_start_body_t b;
+	json_t *d = sync_start_body_check(r, &b);
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
-	sync_backfill_start(r->app, r->tenant_id, account, scope ? scope : "all", (int)days,
-			    started, r);
+	sync_backfill_start(r->app, r->tenant_id, b.account_id, b.scope ? b.scope : "all",
+			    (int)b.days, started, r);
 }
 
 typedef struct status_call {

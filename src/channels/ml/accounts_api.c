@@ -136,43 +136,48 @@ static void tokens_checked(const ml_result_t *res, const ml_user_t *me, void *ar
 		http_error(r, 500, "INTERNAL", "Something went wrong on our side.", NULL);
 }
 
+json_t *ml_account_body_check(req_t *r, ml_account_body_t *b)
+{
+	json_t *d = NULL;
+	b->ml_user_id = ml_user_id_field(r, &d);
+	b->nickname = validate_string(r, "nickname", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
+	b->email = validate_string(r, "email", V_REQUIRED, EMAIL_MAX, &d, NULL);
+	if (b->email && !validate_email(b->email))
+		d = http_problem(d, "email", "must be an email address");
+	b->access = validate_string(r, "accessToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
+	b->refresh = validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
+	b->expires = validate_string(r, "tokenExpiresAt", V_REQUIRED, 64, &d, NULL);
+	if (b->expires && !iso_time(b->expires))
+		d = http_problem(d, "tokenExpiresAt",
+				 "must be an ISO-8601 date and time (2024-01-25T18:00:00Z)");
+	b->name = validate_string(r, "accountName", V_NULLABLE, NAME_MAX_CHARS, &d, NULL);
+	b->type = validate_enum(r, "accountType", V_OPTIONAL, account_types, &d);
+	return d;
+}
+
 static void accounts_create(req_t *r)
 {
 	if (!perm_require(r, "accounts.manage"))
 		return;
-	json_t *d = NULL;
-	const char *ml_user_id = ml_user_id_field(r, &d);
-	const char *nickname = validate_string(r, "nickname", V_REQUIRED, NAME_MAX_CHARS, &d, NULL);
-	const char *email = validate_string(r, "email", V_REQUIRED, EMAIL_MAX, &d, NULL);
-	if (email && !validate_email(email))
-		d = http_problem(d, "email", "must be an email address");
-	const char *access =
-	    validate_string(r, "accessToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
-	const char *refresh =
-	    validate_string(r, "refreshToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
-	const char *expires = validate_string(r, "tokenExpiresAt", V_REQUIRED, 64, &d, NULL);
-	if (expires && !iso_time(expires))
-		d = http_problem(d, "tokenExpiresAt",
-				 "must be an ISO-8601 date and time (2024-01-25T18:00:00Z)");
-	const char *name = validate_string(r, "accountName", V_NULLABLE, NAME_MAX_CHARS, &d, NULL);
-	const char *type = validate_enum(r, "accountType", V_OPTIONAL, account_types, &d);
+	ml_account_body_t b;
+	json_t *d = ml_account_body_check(r, &b);
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
 	creation_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
-	c->a = (ml_account_new_t){.ml_user_id = ml_user_id,
-				  .nickname = nickname,
-				  .email = email,
-				  .access_token = access,
-				  .refresh_token = refresh,
-				  .expires_at = expires,
-				  .account_name = name,
-				  .account_type = type};
+	c->a = (ml_account_new_t){.ml_user_id = b.ml_user_id,
+				  .nickname = b.nickname,
+				  .email = b.email,
+				  .access_token = b.access,
+				  .refresh_token = b.refresh,
+				  .expires_at = b.expires,
+				  .account_name = b.name,
+				  .account_type = b.type};
 	/* The tokens must be the seller's: a made-up pair for another tenant's seller would show
 	 * that seller's notifications here and take them for an account that cannot fetch. */
-	ml_users_me(r->app, access, tokens_checked, c);
+	ml_users_me(r->app, b.access, tokens_checked, c);
 }
 
 /* --- list and read ---------------------------------------------------------------------------- */

@@ -5,7 +5,6 @@
 #include "notifications.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +40,8 @@ void ml_claims_upsert(app_t *app, const char *tenant_id, const char *account_id,
 
 static void fetch_claim(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
 {
-	const char *slash = strrchr(n->resource, '/');
-	const char *id = slash ? slash + 1 : n->resource;
-	size_t len = strlen(id);
-	bool ok = len > 0 && len < 20;
-	for (size_t i = 0; ok && i < len; i++)
-		ok = isdigit((unsigned char)id[i]);
-	if (!ok) {
+	char id[20];
+	if (!ml_resource_id(n->resource, NULL, true, 19, id, sizeof(id))) {
 		done(NULL, false, "not a claim resource", arg);
 		return;
 	}

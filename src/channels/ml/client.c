@@ -35,7 +35,7 @@ static enum ml_err classify(long status, const char *code)
 
 /* Fill res from an httpc answer. ML error bodies are {message, error, status, cause} or, on the
  * token endpoint, {error, error_description}; the message is cut to one short line. */
-static void result_from(ml_result_t *res, const httpc_response_t *resp, char *msg, size_t size)
+void ml_result_read(ml_result_t *res, const httpc_response_t *resp, char *msg, size_t size)
 {
 	memset(res, 0, sizeof(*res));
 	res->status = resp->status;
@@ -77,25 +77,31 @@ typedef struct token_call {
 	void *arg;
 } token_call_t;
 
+void ml_grant_read(ml_result_t *res, ml_grant_t *g)
+{
+	memset(g, 0, sizeof(*g));
+	if (res->err != ML_OK || res->status < 200 || res->status >= 300)
+		return;
+	g->access_token = json_string_value(json_object_get(res->body, "access_token"));
+	g->refresh_token = json_string_value(json_object_get(res->body, "refresh_token"));
+	g->expires_in = (long)json_integer_value(json_object_get(res->body, "expires_in"));
+	g->user_id = (int64_t)json_integer_value(json_object_get(res->body, "user_id"));
+	if (!g->access_token || !g->refresh_token || g->expires_in <= 0 || g->user_id <= 0) {
+		res->err = ML_ERR_BAD_RESPONSE;
+		res->message = g->refresh_token ? "the token answer is incomplete"
+						: "no refresh token: the application lacks "
+						  "offline_access";
+	}
+}
+
 static void token_done(const httpc_response_t *resp, void *arg)
 {
 	token_call_t *t = arg;
 	ml_result_t res;
 	char msg[300];
-	result_from(&res, resp, msg, sizeof(msg));
+	ml_result_read(&res, resp, msg, sizeof(msg));
 	ml_grant_t g = {0};
-	if (res.err == ML_OK && res.status >= 200 && res.status < 300) {
-		g.access_token = json_string_value(json_object_get(res.body, "access_token"));
-		g.refresh_token = json_string_value(json_object_get(res.body, "refresh_token"));
-		g.expires_in = (long)json_integer_value(json_object_get(res.body, "expires_in"));
-		g.user_id = (int64_t)json_integer_value(json_object_get(res.body, "user_id"));
-		if (!g.access_token || !g.refresh_token || g.expires_in <= 0 || g.user_id <= 0) {
-			res.err = ML_ERR_BAD_RESPONSE;
-			res.message = g.refresh_token ? "the token answer is incomplete"
-						      : "no refresh token: the application lacks "
-							"offline_access";
-		}
-	}
+	ml_grant_read(&res, &g);
 	t->cb(&res, res.err == ML_OK ? &g : NULL, t->arg);
 	json_decref(res.body);
 	free(t);
@@ -187,7 +193,7 @@ static void get_done(const httpc_response_t *resp, void *arg)
 	get_call_t *g = arg;
 	ml_result_t res;
 	char msg[300];
-	result_from(&res, resp, msg, sizeof(msg));
+	ml_result_read(&res, resp, msg, sizeof(msg));
 	g->cb(&res, g->arg);
 	json_decref(res.body);
 	free(g);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "httpc.h"
 #include "channel.h"
 #include "result.h"
 
@@ -23,6 +24,13 @@ typedef struct ml_grant {
 typedef void (*ml_cb)(const ml_result_t *res, void *arg);
 /* grant is NULL unless res->err is ML_OK. */
 typedef void (*ml_grant_cb)(const ml_result_t *res, const ml_grant_t *grant, void *arg);
+
+/* Read an answer (pure; fuzzed by test/fuzz/fuzz_ml_answers.c): res from resp, its message
+ * written into msg (one printable line); res->body is the caller's to json_decref. */
+void ml_result_read(ml_result_t *res, const httpc_response_t *resp, char *msg, size_t size);
+/* The grant in a token answer read by ml_result_read (borrowing res->body); an incomplete one
+ * turns res into ML_ERR_BAD_RESPONSE. */
+void ml_grant_read(ml_result_t *res, ml_grant_t *g);
 
 /* authorization_code with the PKCE verifier. */
 void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_grant_cb cb,

@@ -72,8 +72,8 @@ void ml_items_upsert(app_t *app, const char *tenant_id, const char *account_id, 
 /* "/items/MLB123" */
 static void fetch_item(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
 {
-	const char *id = n->resource + (strncmp(n->resource, "/items/", 7) == 0 ? 7 : 0);
-	if (id == n->resource || !*id || strlen(id) > 40 || strpbrk(id, "/?&# ")) {
+	char id[41];
+	if (!ml_resource_id(n->resource, "/items/", false, 40, id, sizeof(id))) {
 		done(NULL, false, "not an item resource", arg);
 		return;
 	}

@@ -30,6 +30,15 @@ const ml_config_t *ml_config(const app_t *app);
 void *ml_configure(struct config_loader *l);
 void ml_config_free(void *cfg);
 
+/* Request bodies checked field by field (pure: no I/O, fuzzed by test/fuzz/fuzz_bodies.c): the
+ * problems, NULL when the body is good; the strings point into r's arena. */
+typedef struct ml_account_body { /* POST /api/ml-accounts */
+	const char *ml_user_id, *nickname, *email, *access, *refresh, *expires, *name, *type;
+} ml_account_body_t;
+json_t *ml_account_body_check(req_t *r, ml_account_body_t *b);
+/* POST /api/questions/:id/answer */
+json_t *ml_answer_body_check(req_t *r, const char **text);
+
 /* Route registration of the channel's handlers. */
 void ml_accounts_routes(app_t *app);	  /* /api/ml-accounts (accounts_api.c) */
 void ml_oauth_routes(app_t *app);	  /* /api/ml/oauth (oauth.c) */

@@ -53,6 +53,29 @@ void notifications_register_topic(const char *topic, ml_fetcher_fn fn)
 	topics[ntopics++].fn = fn;
 }
 
+bool ml_resource_id(const char *resource, const char *prefix, bool digits_only, size_t max,
+		    char *out, size_t size)
+{
+	static const char id_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789_-";
+	const char *id;
+	if (prefix) {
+		size_t n = strlen(prefix);
+		if (strncmp(resource, prefix, n) != 0)
+			return false;
+		id = resource + n;
+	} else {
+		const char *slash = strrchr(resource, '/');
+		id = slash ? slash + 1 : resource;
+	}
+	size_t len = strlen(id);
+	if (len == 0 || len > max || len >= size ||
+	    strspn(id, digits_only ? "0123456789" : id_chars) != len)
+		return false;
+	memcpy(out, id, len + 1);
+	return true;
+}
+
 static ml_fetcher_fn fetcher_for(const char *topic)
 {
 	for (int i = 0; i < ntopics; i++)

@@ -6,6 +6,7 @@
 #define SH_ML_NOTIFICATIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "jobs.h"
@@ -31,6 +32,14 @@ typedef void (*ml_fetcher_fn)(struct app *app, const ml_notice_t *n, ml_notice_d
 
 /* The job kind that processes a group of stored notifications. */
 #define ML_NOTIFICATIONS_JOB "ml_notifications"
+
+/* The id a notification's resource names, into out (pure; fuzzed by
+ * test/fuzz/fuzz_ml_resources.c): resource is prefix + id, or with prefix NULL the id is its
+ * last segment ("/post-purchase/v1/claims/5", "5"). The id is 1..max characters, digits only or
+ * else an item id's letters, digits, '_' and '-': nothing that would change the path it goes
+ * into. False when there is no such id (or it does not fit size). */
+bool ml_resource_id(const char *resource, const char *prefix, bool digits_only, size_t max,
+		    char *out, size_t size);
 
 void notifications_register_jobs(struct app *app);
 /* The topics sellerhub takes from Mercado Livre (the data it keeps): the intake and the

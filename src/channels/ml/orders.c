@@ -6,7 +6,6 @@
 #include "notifications.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,21 +134,11 @@ static void order_got(const ml_result_t *res, void *arg)
 	free(docs);
 }
 
-static bool digits(const char *s)
-{
-	if (!*s || strlen(s) > 19)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* "/orders/2000008000001" */
 static void fetch_order(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
 {
-	const char *id = n->resource + (strncmp(n->resource, "/orders/", 8) == 0 ? 8 : 0);
-	if (id == n->resource || !digits(id)) {
+	char id[20];
+	if (!ml_resource_id(n->resource, "/orders/", true, 19, id, sizeof(id))) {
 		done(NULL, false, "not an order resource", arg);
 		return;
 	}

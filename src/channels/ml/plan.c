@@ -28,7 +28,6 @@
 #define WINDOW_MAX     1000 /* orders per window: stays under any offset cap */
 #define ORDERS_PAGE    51
 #define ITEMS_PAGE     100
-#define MULTIGET       20
 #define QUESTIONS_PAGE 100
 
 enum res { R_ITEMS, R_ORDERS, R_SHIPMENTS, R_QUESTIONS, R_N };
@@ -157,16 +156,40 @@ static void items_path(const sync_task_t *t, char *buf, size_t size)
 	snprintf(buf, size, "/items?ids=%s", t->token);
 }
 
+/* An item id as Mercado Livre writes them ("MLB123"): what may go into /items?ids= as is. */
+static bool item_id_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n > 0 && n <= ML_ITEM_ID_MAX &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+size_t ml_multiget_list(json_t *ids, size_t *next, char *buf, size_t size)
+{
+	size_t n = json_array_size(ids), joined = 0, len = 0;
+	if (size)
+		buf[0] = '\0';
+	for (; *next < n && joined < MULTIGET; (*next)++) {
+		const char *id = json_string_value(json_array_get(ids, *next));
+		if (!item_id_ok(id) || len + strlen(id) + 2 > size)
+			continue; /* not an item id: nothing to ask for */
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "," : "", id);
+		joined++;
+	}
+	return joined;
+}
+
+long ml_answer_total(json_t *v)
+{
+	json_int_t n = json_integer_value(v);
+	return n < 0 ? 0 : n > ML_TOTAL_MAX ? ML_TOTAL_MAX : (long)n;
+}
+
 static void push_multigets(sync_run_t *run, json_t *ids)
 {
-	size_t n = json_array_size(ids);
-	for (size_t i = 0; i < n; i += MULTIGET) {
-		char buf[MULTIGET * 24] = "";
-		size_t len = 0;
-		for (size_t k = i; k < n && k < i + MULTIGET; k++)
-			len +=
-			    (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", k > i ? "," : "",
-					     json_string_value(json_array_get(ids, k)));
+	size_t next = 0;
+	char buf[ML_MULTIGET_BUF];
+	while (ml_multiget_list(ids, &next, buf, sizeof(buf)) > 0) {
 		sync_task_t *t = sync_task_new(run, &items_step, NULL);
 		t->token = xstrdup(buf);
 		sync_task_push(t, false);
@@ -210,7 +233,7 @@ static void scan_answered(sync_task_t *t, json_t *body)
 	const char *scroll = json_string_value(json_object_get(body, "scroll_id"));
 	json_t *total = json_object_get(json_object_get(body, "paging"), "total");
 	if (json_is_integer(total))
-		sync_run_res(run, R_ITEMS)->total = json_integer_value(total);
+		sync_run_res(run, R_ITEMS)->total = ml_answer_total(total);
 	if (json_array_size(ids) > 0 && scroll) {
 		sync_task_t *next = sync_task_new(run, &scan_step, NULL);
 		next->token = xstrdup(scroll);
@@ -363,8 +386,7 @@ static void orders_answered(sync_task_t *t, json_t *body)
 	sync_run_t *run = t->run;
 	plan_run_t *st = state(run);
 	window_t *w = (window_t *)t->group;
-	long total =
-	    (long)json_integer_value(json_object_get(json_object_get(body, "paging"), "total"));
+	long total = ml_answer_total(json_object_get(json_object_get(body, "paging"), "total"));
 	if (t->offset == 0) {
 		int64_t hours = (w->to - w->from) / 3600;
 		if (total > WINDOW_MAX && hours > 1) {
@@ -522,7 +544,7 @@ static void questions_answered(sync_task_t *t, json_t *body)
 {
 	sync_run_t *run = t->run;
 	if (t->offset == 0) {
-		long total = (long)json_integer_value(json_object_get(body, "total"));
+		long total = ml_answer_total(json_object_get(body, "total"));
 		sync_run_res(run, R_QUESTIONS)->total += total;
 		for (long off = QUESTIONS_PAGE; off < total; off += QUESTIONS_PAGE) {
 			sync_task_t *p = sync_task_new(run, &questions_step, t->group);

@@ -9,7 +9,6 @@
 #include "notifications.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +48,8 @@ void ml_questions_upsert(app_t *app, const char *tenant_id, const char *account_
 
 static void fetch_question(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
 {
-	const char *id = n->resource + (strncmp(n->resource, "/questions/", 11) == 0 ? 11 : 0);
-	size_t len = strlen(id);
-	bool ok = id != n->resource && len > 0 && len < 20;
-	for (size_t i = 0; ok && i < len; i++)
-		ok = isdigit((unsigned char)id[i]);
-	if (!ok) {
+	char id[20];
+	if (!ml_resource_id(n->resource, "/questions/", true, 19, id, sizeof(id))) {
 		done(NULL, false, "not a question resource", arg);
 		return;
 	}

@@ -114,13 +114,20 @@ static void answer_found(const PGresult *res, const char *err, void *arg)
 			    pg_int(res, 0, ML_QUESTION_ML_ID, 0), a->text, answer_published, a);
 }
 
+json_t *ml_answer_body_check(req_t *r, const char **text)
+{
+	json_t *d = NULL;
+	*text = validate_string(r, "text", V_REQUIRED, ANSWER_MAX, &d, NULL);
+	return d;
+}
+
 static void questions_answer(req_t *r)
 {
 	const char *id;
 	if (!perm_require(r, "questions.answer") || !(id = list_id(r, "question")))
 		return;
-	json_t *d = NULL;
-	const char *text = validate_string(r, "text", V_REQUIRED, ANSWER_MAX, &d, NULL);
+	const char *text;
+	json_t *d = ml_answer_body_check(r, &text);
 	if (d) {
 		http_invalid(r, d);
 		return;

@@ -6,7 +6,6 @@
 #include "notifications.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +68,8 @@ void ml_shipments_sla(app_t *app, const char *tenant_id, const char *account_id,
 
 static void fetch_shipment(struct app *app, const ml_notice_t *n, ml_notice_done_fn done, void *arg)
 {
-	const char *id = n->resource + (strncmp(n->resource, "/shipments/", 11) == 0 ? 11 : 0);
-	size_t len = strlen(id);
-	bool ok = id != n->resource && len > 0 && len < 20;
-	for (size_t i = 0; ok && i < len; i++)
-		ok = isdigit((unsigned char)id[i]);
-	if (!ok) {
+	char id[20];
+	if (!ml_resource_id(n->resource, "/shipments/", true, 19, id, sizeof(id))) {
 		done(NULL, false, "not a shipment resource", arg);
 		return;
 	}
