@@ -152,3 +152,19 @@ Test(amazon_report, listings_by_header_name_whatever_their_order)
 	cr_assert_str_neq(r.error, "", "no header row");
 	amazon_report_free(&r);
 }
+
+Test(amazon_report, a_latin1_row_becomes_utf8)
+{
+	/* "São Paulo" and "Luminária" in ISO-8859-1, as European flat files come. */
+	const char text[] = "item-name\tseller-sku\tprice\n"
+			    "Lumin\xe1ria S\xe3o Paulo\tSKU-1\t10.00\n";
+	amazon_report_t r;
+	amazon_report_read(AMAZON_REPORT_LISTINGS, text, strlen(text), &r);
+	cr_assert_eq(r.docs, 1);
+	cr_assert_eq(r.bad, 0);
+	json_t *all = all_docs(&r);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(all, 0), "Title")),
+			 "Lumin\xc3\xa1ria S\xc3\xa3o Paulo");
+	json_decref(all);
+	amazon_report_free(&r);
+}

@@ -154,6 +154,10 @@ static void chunk_close(reader_t *rd)
 
 static void doc_add(reader_t *rd, json_t *doc)
 {
+	if (!doc) { /* every field was made UTF-8 (line): not expected, but never fatal */
+		rd->out->bad++;
+		return;
+	}
 	json_array_append_new(rd->chunk, doc);
 	rd->out->docs++;
 	if (json_array_size(rd->chunk) >= AMAZON_REPORT_CHUNK)
@@ -264,12 +268,68 @@ static void header(reader_t *rd, char **f, int n)
 	rd->header_seen = true;
 }
 
+/* Whether s (len bytes) is well-formed UTF-8. */
+static bool utf8(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80		? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
+		if (n == 0 || i + n > len || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4))
+			return false;
+		for (size_t k = 1; k < n; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+		if ((n == 3 && c == 0xe0 && s[i + 1] < 0xa0) ||
+		    (n == 3 && c == 0xed && s[i + 1] > 0x9f) ||
+		    (n == 4 && c == 0xf0 && s[i + 1] < 0x90) ||
+		    (n == 4 && c == 0xf4 && s[i + 1] > 0x8f))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+static void line(reader_t *rd, char *s, size_t len);
+
+/* A line that is not UTF-8 is ISO-8859-1, as Amazon's European flat files often are
+ * (amazon.md 5.1): each byte is its code point. */
+static void line_latin1(reader_t *rd, const char *s, size_t len)
+{
+	char *u = xmalloc(2 * len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80) {
+			u[n++] = (char)c;
+		} else {
+			u[n++] = (char)(0xc0 | (c >> 6));
+			u[n++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	u[n] = '\0';
+	line(rd, u, n);
+	free(u);
+}
+
 static void line(reader_t *rd, char *s, size_t len)
 {
 	if (len && s[len - 1] == '\r')
 		s[--len] = '\0';
 	if (len == 0)
 		return;
+	if (!utf8((const unsigned char *)s, len) || memchr(s, '\0', len)) {
+		if (memchr(s, '\0', len)) { /* a NUL cannot be in a JSON string we make */
+			if (rd->header_seen)
+				rd->out->rows++, rd->out->bad++;
+			return;
+		}
+		line_latin1(rd, s, len);
+		return;
+	}
 	char *f[MAX_FIELDS];
 	int n = 0;
 	for (char *p = s; n < MAX_FIELDS;) {
