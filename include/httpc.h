@@ -89,6 +89,9 @@ void httpc_free(httpc_t *c);
 bool httpc_send(httpc_t *c, const httpc_request_t *req, httpc_cb cb, void *arg);
 /* Case-insensitive response header lookup; NULL when absent. */
 const char *httpc_header(const httpc_response_t *resp, const char *name);
+/* Append "name=<urlencoded value>" to the form body in buf (size bytes, NUL-terminated), after
+ * an "&" unless it is the first field. The encoded copy is cleared: values are often secrets. */
+void httpc_form_add(char *buf, size_t size, const char *name, const char *value);
 size_t httpc_in_flight(const httpc_t *c);
 void httpc_stats(const httpc_t *c, struct httpc_stats *out);
 

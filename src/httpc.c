@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 #include <event2/event_struct.h>
+#include <event2/http.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -794,4 +796,15 @@ void httpc_set_user_agent(httpc_t *c, const char *ua)
 {
 	free(c->user_agent);
 	c->user_agent = xstrdup(ua);
+}
+
+void httpc_form_add(char *buf, size_t size, const char *name, const char *value)
+{
+	char *enc = evhttp_encode_uri(value ? value : "");
+	size_t n = strlen(buf);
+	snprintf(buf + n, size - n, "%s%s=%s", n ? "&" : "", name, enc ? enc : "");
+	if (enc) {
+		explicit_bzero(enc, strlen(enc));
+		free(enc);
+	}
 }

@@ -104,15 +104,6 @@ static void token_done(const httpc_response_t *resp, void *arg)
 	free(t);
 }
 
-/* Appends "&name=<urlencoded value>" to buf. */
-static void form_add(char *buf, size_t size, const char *name, const char *value)
-{
-	char *enc = evhttp_encode_uri(value ? value : "");
-	size_t n = strlen(buf);
-	snprintf(buf + n, size - n, "%s%s=%s", n ? "&" : "", name, enc ? enc : "");
-	free(enc);
-}
-
 static void token_post(app_t *app, const char *limiter_key, const char *grant_type,
 		       const char *field, const char *value, const char *redirect_uri,
 		       amazon_grant_cb cb, void *arg)
@@ -130,12 +121,12 @@ static void token_post(app_t *app, const char *limiter_key, const char *grant_ty
 	if (strcmp(grant_type, "refresh_token") == 0)
 		t->refresh_token = xstrdup(value);
 	char form[8192] = "";
-	form_add(form, sizeof(form), "grant_type", grant_type);
-	form_add(form, sizeof(form), field, value);
+	httpc_form_add(form, sizeof(form), "grant_type", grant_type);
+	httpc_form_add(form, sizeof(form), field, value);
 	if (redirect_uri)
-		form_add(form, sizeof(form), "redirect_uri", redirect_uri);
-	form_add(form, sizeof(form), "client_id", c->client_id);
-	form_add(form, sizeof(form), "client_secret", c->client_secret);
+		httpc_form_add(form, sizeof(form), "redirect_uri", redirect_uri);
+	httpc_form_add(form, sizeof(form), "client_id", c->client_id);
+	httpc_form_add(form, sizeof(form), "client_secret", c->client_secret);
 	char url[1024];
 	snprintf(url, sizeof(url), "%s/auth/o2/token", c->lwa_url);
 	static const char *const headers[] = {

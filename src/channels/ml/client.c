@@ -131,15 +131,6 @@ static void token_post(app_t *app, const char *limiter_key, char *form, ml_grant
 	}
 }
 
-/* Appends "&name=<urlencoded value>" to buf. */
-static void form_add(char *buf, size_t size, const char *name, const char *value)
-{
-	char *enc = evhttp_encode_uri(value ? value : "");
-	size_t n = strlen(buf);
-	snprintf(buf + n, size - n, "%s%s=%s", n ? "&" : "", name, enc ? enc : "");
-	free(enc);
-}
-
 static bool configured(app_t *app, ml_grant_cb cb, void *arg)
 {
 	const ml_config_t *c = ml_config(app);
@@ -156,12 +147,12 @@ void ml_oauth_exchange(app_t *app, const char *code, const char *verifier, ml_gr
 	if (!configured(app, cb, arg))
 		return;
 	char form[4096] = "";
-	form_add(form, sizeof(form), "grant_type", "authorization_code");
-	form_add(form, sizeof(form), "client_id", ml_config(app)->client_id);
-	form_add(form, sizeof(form), "client_secret", ml_config(app)->client_secret);
-	form_add(form, sizeof(form), "code", code);
-	form_add(form, sizeof(form), "redirect_uri", ml_config(app)->redirect_uri);
-	form_add(form, sizeof(form), "code_verifier", verifier);
+	httpc_form_add(form, sizeof(form), "grant_type", "authorization_code");
+	httpc_form_add(form, sizeof(form), "client_id", ml_config(app)->client_id);
+	httpc_form_add(form, sizeof(form), "client_secret", ml_config(app)->client_secret);
+	httpc_form_add(form, sizeof(form), "code", code);
+	httpc_form_add(form, sizeof(form), "redirect_uri", ml_config(app)->redirect_uri);
+	httpc_form_add(form, sizeof(form), "code_verifier", verifier);
 	token_post(app, "ml:oauth:token", form, cb, arg);
 	explicit_bzero(form, sizeof(form));
 }
@@ -172,10 +163,10 @@ void ml_oauth_refresh(app_t *app, const char *account_id, const char *refresh_to
 	if (!configured(app, cb, arg))
 		return;
 	char form[4096] = "", key[96];
-	form_add(form, sizeof(form), "grant_type", "refresh_token");
-	form_add(form, sizeof(form), "client_id", ml_config(app)->client_id);
-	form_add(form, sizeof(form), "client_secret", ml_config(app)->client_secret);
-	form_add(form, sizeof(form), "refresh_token", refresh_token);
+	httpc_form_add(form, sizeof(form), "grant_type", "refresh_token");
+	httpc_form_add(form, sizeof(form), "client_id", ml_config(app)->client_id);
+	httpc_form_add(form, sizeof(form), "client_secret", ml_config(app)->client_secret);
+	httpc_form_add(form, sizeof(form), "refresh_token", refresh_token);
 	snprintf(key, sizeof(key), "ml:token:%s", account_id);
 	token_post(app, key, form, cb, arg);
 	explicit_bzero(form, sizeof(form));
