@@ -376,6 +376,13 @@ int h_sh(const char *fmt, ...)
 #define TEST_JWT_SECRET "test-jwt-secret-0123456789abcdef0123456789abcdef"
 #define TEST_ENC_KEY	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
+const char *h_job_queue(void)
+{
+	static char queue[32];
+	snprintf(queue, sizeof(queue), "test-%d", (int)getpid()); /* criterion forks per test */
+	return queue;
+}
+
 bool h_server_start(h_proc_t *p, const char *const extra_env[])
 {
 	static char port_env[32];
@@ -390,8 +397,13 @@ bool h_server_start(h_proc_t *p, const char *const extra_env[])
 	 * server's settings and marketsim: another test's account would be synced or refreshed
 	 * against the wrong marketsim. Its token and sync sweeps wait an hour unless a test asks
 	 * for them. */
-	static const char *const quiet[] = {"SYNC_SWEEP_MS=3600000", "TOKEN_SWEEP_MS=3600000"};
-	for (size_t q = 0; q < 2 && n < 63; q++) {
+	/* Every test's servers read their own job stream: on the shared one, a server of another
+	 * test (or one pointed at a private database) took entries of this test's jobs and
+	 * claimed them in vain, and they waited for the sweeper's re-dispatch (30 s). */
+	static char queue_env[64];
+	snprintf(queue_env, sizeof(queue_env), "JOB_QUEUE=%s", h_job_queue());
+	const char *const quiet[] = {"SYNC_SWEEP_MS=3600000", "TOKEN_SWEEP_MS=3600000", queue_env};
+	for (size_t q = 0; q < sizeof(quiet) / sizeof(quiet[0]) && n < 63; q++) {
 		bool given = false;
 		size_t klen = strcspn(quiet[q], "=") + 1;
 		for (size_t i = 0; extra_env && extra_env[i]; i++)

@@ -77,6 +77,9 @@ void h_http_many_bodies(const char *method, const char *url, char *const *bodies
 int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* sellerhubd on a free port with the test database and Redis; extra env may override. */
+/* The job queue h_server_start gives a server unless extra_env names one (JOB_QUEUE=...):
+ * one per test, so a job a test inserts runs in its own servers. */
+const char *h_job_queue(void);
 bool h_server_start(h_proc_t *p, const char *const extra_env[]);
 /* Stop a sellerhubd with SIGTERM and expect exit 0, which under `make asan` also means no
  * sanitizer report; the log is shown when it is not. */

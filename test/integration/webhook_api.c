@@ -180,10 +180,10 @@ Test(webhook_api, unknown_topics_are_acknowledged_counted_and_not_stored)
 Test(webhook_api, a_dead_job_is_shown_and_retried_by_an_admin)
 {
 	/* A job no process can run: it dies at its first attempt. */
-	long long id = h_sql_int("INSERT INTO jobs (kind, tenant_id, max_attempts, dispatched_at)"
-				 " SELECT 'export_unknown', tenant_id, 1, now() - interval '1 hour'"
-				 " FROM users WHERE id = '%s' RETURNING id",
-				 t.owner.user_id);
+	long long id = h_sql_int("INSERT INTO jobs (kind, tenant_id, max_attempts, dispatched_at,"
+				 " queue) SELECT 'export_unknown', tenant_id, 1, now() - interval"
+				 " '1 hour', '%s' FROM users WHERE id = '%s' RETURNING id",
+				 h_job_queue(), t.owner.user_id);
 	cr_assert_gt(id, 0);
 	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM jobs WHERE id = %lld AND status "
 					 "= 'dead'",

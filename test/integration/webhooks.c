@@ -549,9 +549,9 @@ Test(webhooks_scale, notification_jobs_never_wait_for_the_wal_flush_durable_jobs
 		     writes, N);
 
 	/* Sync jobs with no run in their payload: claimed, then failed for good (dead). */
-	h_sh("psql -X -q '%s' -c \"INSERT INTO jobs (kind, payload, dispatched_at) SELECT "
-	     "'ml_sync', '{}', now() - interval '1 hour' FROM generate_series(1, %d)\"",
-	     svc.database_url, N);
+	h_sh("psql -X -q '%s' -c \"INSERT INTO jobs (kind, payload, dispatched_at, queue) SELECT "
+	     "'ml_sync', '{}', now() - interval '1 hour', '%s' FROM generate_series(1, %d)\"",
+	     svc.database_url, h_job_queue(), N);
 	before = h_sql_int_at(svc.database_url, "SELECT wal_write FROM pg_stat_wal");
 	start_on(&svc, &worker, "JOB_CONCURRENCY=1");
 	cr_assert(jobs_settled(&svc, "ml_sync", "'queued', 'running', 'failed'"),
