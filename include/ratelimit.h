@@ -39,6 +39,10 @@ void ratelimit_configure(ratelimit_t *rl, const char *prefix, double rate, doubl
 void ratelimit_configure_start(ratelimit_t *rl, const char *prefix, double rate, double burst,
 			       double start);
 int64_t ratelimit_acquire(ratelimit_t *rl, const char *key, int64_t now_us);
+/* The provider announced key's rate (tokens per second): its bucket follows it from now on,
+ * burst unchanged. A lower rate applies at once; a higher one is climbed to as successes come
+ * (the AIMD step), so a wrong announcement cannot flood the provider. */
+void ratelimit_adapt(ratelimit_t *rl, const char *key, double rate, int64_t now_us);
 void ratelimit_throttled(ratelimit_t *rl, const char *key, int64_t now_us); /* got a 429 */
 void ratelimit_succeeded(ratelimit_t *rl, const char *key);
 

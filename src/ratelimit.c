@@ -239,6 +239,19 @@ int64_t ratelimit_acquire(ratelimit_t *rl, const char *key, int64_t now_us)
 	return e ? tbucket_take(&e->b, now_us) : 0;
 }
 
+void ratelimit_adapt(ratelimit_t *rl, const char *key, double rate, int64_t now_us)
+{
+	if (!(rate > 0) || !isfinite(rate))
+		return;
+	struct entry *e = lookup(rl, key, now_us);
+	if (!e || fabs(e->b.max_rate - rate) <= rate / 100)
+		return; /* not limited, or the rate it already has */
+	refill(&e->b, now_us);
+	e->b.max_rate = rate;
+	if (e->b.rate > rate)
+		e->b.rate = rate;
+}
+
 void ratelimit_throttled(ratelimit_t *rl, const char *key, int64_t now_us)
 {
 	struct entry *e = lookup(rl, key, now_us);

@@ -155,3 +155,32 @@ Test(ratelimit, reconfigure_applies_to_existing_keys)
 	cr_expect_eq(ratelimit_acquire(rl, "ml:1:x", 0), 10000);
 	ratelimit_free(rl);
 }
+
+/* x-amzn-RateLimit-Limit: a lower announced rate paces the key at once; a higher one is
+ * reached by successes; another key and unlimited keys are untouched. */
+Test(ratelimit, adapt_follows_the_announced_rate)
+{
+	ratelimit_t *rl = ratelimit_new();
+	ratelimit_configure(rl, "amazon:", 2, 1);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:a", 0), 0);
+	ratelimit_adapt(rl, "amazon:getOrders:a", 0.5, 0);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:a", 0), 2 * SEC);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:b", 0), 0);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:b", 0), SEC / 2);
+	/* Raised to 8/s: climbs from 0.5/s by 8/32 per success. */
+	ratelimit_adapt(rl, "amazon:getOrders:a", 8, 0);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:a", 0), 2 * SEC);
+	for (int i = 0; i < 40; i++)
+		ratelimit_succeeded(rl, "amazon:getOrders:a");
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:a", 10 * SEC), 0);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:a", 10 * SEC), SEC / 8);
+	/* Nonsense is ignored; unlimited keys stay unlimited. */
+	ratelimit_adapt(rl, "amazon:getOrders:b", 0, 0);
+	ratelimit_adapt(rl, "amazon:getOrders:b", -1, 0);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:b", 4 * SEC), 0);
+	cr_expect_eq(ratelimit_acquire(rl, "amazon:getOrders:b", 4 * SEC), SEC / 2);
+	ratelimit_adapt(rl, "other", 0.001, 0);
+	cr_expect_eq(ratelimit_acquire(rl, "other", 0), 0);
+	cr_expect_eq(ratelimit_acquire(rl, "other", 0), 0);
+	ratelimit_free(rl);
+}

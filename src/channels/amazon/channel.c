@@ -13,7 +13,9 @@
  * seller. Our bucket is a little slower and one token smaller than Amazon's: a call reaches
  * Amazon later than it leaves here, by a delay that varies, and at one call a minute
  * (getOrders) a bucket matched exactly would meet a call 0.998 tokens short. The price is 5 %
- * of the rate. Amazon's bucket starts full, and so does ours. */
+ * of the rate (AMAZON_RATE_MARGIN). Amazon's bucket starts full, and so does ours. The rate an
+ * answer announces (x-amzn-RateLimit-Limit: a seller with a raised or lowered plan) replaces
+ * the table's for that account's operation (client.c). */
 static const struct {
 	const char *op;
 	double rate, burst;
@@ -35,16 +37,14 @@ static const struct {
     {"patchListingsItem", 5, 5},
 };
 
-#define RATE_MARGIN 0.95
-
 static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
 {
 	double scale = amazon_config(app)->rate_scale;
 	size_t n = 0;
 	for (size_t i = 0; i < ARRAY_LEN(plan) && n < max; i++) {
 		double burst = plan[i].burst > 1 ? plan[i].burst - 1 : 1;
-		out[n++] =
-		    (channel_rate_t){plan[i].op, plan[i].rate * scale * RATE_MARGIN, burst, burst};
+		out[n++] = (channel_rate_t){plan[i].op, plan[i].rate * scale * AMAZON_RATE_MARGIN,
+					    burst, burst};
 	}
 	return n;
 }

@@ -3,6 +3,7 @@
 #include "client.h"
 #include "amazon.h"
 #include "crypto.h"
+#include "ratelimit.h"
 #include "upkeep.h"
 #include "util.h"
 
@@ -164,9 +165,21 @@ void amazon_lwa_refresh(app_t *app, const char *account_id, const char *refresh_
 /* --- SP-API calls -------------------------------------------------------------------------- */
 
 typedef struct call {
+	app_t *app;
+	char *limiter_key;
 	amazon_cb cb;
 	void *arg;
 } call_t;
+
+/* The rate Amazon announces for this seller's operation replaces the table's (channel.c). */
+static void follow_rate(call_t *c, const char *announced)
+{
+	char *end;
+	double rate = announced ? strtod(announced, &end) : 0;
+	if (c->limiter_key && announced && end != announced && rate > 0)
+		ratelimit_adapt(c->app->limits, c->limiter_key, rate * AMAZON_RATE_MARGIN,
+				now_us());
+}
 
 static void call_done(const httpc_response_t *resp, void *arg)
 {
@@ -174,8 +187,10 @@ static void call_done(const httpc_response_t *resp, void *arg)
 	amazon_result_t res;
 	char msg[300];
 	result_from(&res, resp, msg, sizeof(msg));
+	follow_rate(c, res.rate_limit);
 	c->cb(&res, c->arg);
 	json_decref(res.body);
+	free(c->limiter_key);
 	free(c);
 }
 
@@ -184,6 +199,8 @@ void amazon_call_with_token(app_t *app, const char *region, const char *limiter_
 			    const char *json_body, amazon_cb cb, void *arg)
 {
 	call_t *c = xcalloc(1, sizeof(*c));
+	c->app = app;
+	c->limiter_key = limiter_key ? xstrdup(limiter_key) : NULL;
 	c->cb = cb;
 	c->arg = arg;
 	const char *base = amazon_spapi_url(app, region);
