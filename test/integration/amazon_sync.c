@@ -2,8 +2,8 @@
  * plain documents) and FBA stock from the inventory summaries into the channel-neutral tables,
  * with counts equal to marketsim's truth and no 429; the orders show in /api/orders beside
  * Mercado Livre's with channel amazon; a refused refresh token marks the account expired.
- * (The scheduled increment through getOrders and getOrderItems is not tested here: the janitor
- * that starts it claims every test's accounts in the shared database.) */
+ * A FATAL report is asked for once more; 5xx and dropped connections are retried; the rates
+ * Amazon announces replace the table's. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,9 +23,9 @@ static void start(const char *const extra_sim[])
 	for (size_t i = 0; extra_sim && extra_sim[i] && n < 15; i++)
 		args[n++] = extra_sim[i];
 	args[n] = NULL;
-	/* Each test's own queue: another test's server must not run its sync jobs against its own
-	 * marketsim (tests of a suite run at once). The janitor's sync sweep stays at the harness's
-	 * hour: a fast one would claim every test's due accounts in the shared database. */
+	/* Each test's own queue and database (h_database_private at the top of every test):
+	 * another test's server must not run this one's sync jobs or scheduled syncs against its
+	 * own marketsim, whose seeded sellers have the same refresh tokens but other orders. */
 	static char queue[64];
 	snprintf(queue, sizeof(queue), "JOB_QUEUE=amazon-sync-%d", (int)getpid());
 	const char *env[] = {queue, NULL};
@@ -83,6 +83,7 @@ static long long calls_429(void)
 
 Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
 {
+	h_database_private();
 	start(NULL);
 	char id[40];
 	amt_add(&t, &t.owner, 0, id);
@@ -132,6 +133,7 @@ Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
 
 Test(amazon_sync, plain_documents)
 {
+	h_database_private();
 	const char *plain[] = {"--amazon-report-plain", NULL};
 	start(plain);
 	char id[40];
@@ -146,6 +148,7 @@ Test(amazon_sync, plain_documents)
 
 Test(amazon_sync, a_refused_refresh_token_marks_the_account_expired)
 {
+	h_database_private();
 	start(NULL);
 	char id[40];
 	amt_add(&t, &t.owner, 0, id);
@@ -184,6 +187,7 @@ static void notify(const char *json)
 
 Test(amazon_sync, notifications_refresh_the_order_for_every_tenant_and_set_fba_stock)
 {
+	h_database_private();
 	start(NULL);
 	char a1[40], a2[40];
 	amt_add(&t, &t.owner, 0, a1);
@@ -273,5 +277,146 @@ Test(amazon_sync, notifications_refresh_the_order_for_every_tenant_and_set_fba_s
 					 "notification_id = 'dup-1' AND status = 'ignored'") == 1,
 			       20000),
 		  "a seller nobody holds is set aside");
+	amt_stop(&t);
+}
+
+/* No scheduled sync of the account from here on (a run already started ends first). */
+static void timers_away(const char *id)
+{
+	ident_sql("UPDATE accounts SET next_sync_at = now() + interval '1 day' WHERE id = '%s'",
+		  id);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s' "
+					 "AND status = 'running'",
+					 id) == 0,
+			       60000));
+}
+static void fail_reports(const char *type, int count)
+{
+	char body[160];
+	snprintf(body, sizeof(body), "{\"reportType\":\"%s\",\"count\":%d}", type, count);
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/amazon/reports/fail", body);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+}
+
+#define ORDERS_REPORT "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+
+Test(amazon_sync, a_fatal_report_is_asked_for_once_more_then_reported_and_retried_later)
+{
+	h_database_private();
+	start(NULL);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	timers_away(id);
+	ident_sql("DELETE FROM orders WHERE account_id = '%s'", id);
+
+	/* FATAL once: a second report brings every order. */
+	fail_reports(ORDERS_REPORT, 1);
+	long created = amt_calls(&t, "/reports/2021-06-30/reports");
+	char *status = sync_and_wait(id, "orders");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+	cr_assert_eq(amt_calls(&t, "/reports/2021-06-30/reports"), created + 2);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s'", id),
+		     truth_count(0, "orders"));
+
+	/* FATAL twice: the run's attempt fails with the reason (its job's last error), no third
+	 * report in it; the job's next attempt starts over and succeeds. */
+	fail_reports(ORDERS_REPORT, 2);
+	created = amt_calls(&t, "/reports/2021-06-30/reports");
+	status = sync_and_wait(id, "orders");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+	char *job = h_sql_text("SELECT j.attempts || ' ' || coalesce(j.last_error, '') FROM jobs j "
+			       "JOIN sync_runs r ON r.job_id = j.id WHERE r.account_id = '%s' "
+			       "ORDER BY r.started_at DESC LIMIT 1",
+			       id);
+	cr_assert(strncmp(job, "2 ", 2) == 0 && strstr(job, "FATAL twice"), "job: %s", job);
+	free(job);
+	cr_assert_eq(amt_calls(&t, "/reports/2021-06-30/reports"), created + 3);
+	amt_stop(&t);
+}
+
+/* 5xx answers and dropped connections on every kind of call the backfill makes: retried with
+ * backoff, the run resumes where it was and ends with marketsim's counts. */
+Test(amazon_sync, errors_and_dropped_connections_are_retried_and_the_run_resumes)
+{
+	h_database_private();
+	start(NULL);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	timers_away(id);
+	ident_sql("DELETE FROM orders WHERE account_id = '%s'", id);
+	ident_sql("DELETE FROM listings WHERE account_id = '%s'", id);
+	static const char *const faults[] = {
+	    "{\"path\":\"/reports/*\",\"status\":503,\"rate\":0.3,\"count\":4}",
+	    "{\"path\":\"/reports/*\",\"drop\":true,\"rate\":0.3,\"count\":2}",
+	    "{\"path\":\"/amazon-reports/*\",\"status\":500,\"count\":1}",
+	    "{\"path\":\"/finances/*\",\"status\":503,\"rate\":0.5,\"count\":3}",
+	    "{\"path\":\"/fba/*\",\"drop\":true,\"count\":1}"};
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/faults", faults[i]);
+		cr_assert_eq(r.status / 100, 2, "%s", r.body);
+		h_resp_free(&r);
+	}
+	char *status = sync_and_wait(id, "all");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s'", id),
+		     truth_count(0, "orders"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s'", id),
+		     truth_count(0, "skus"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
+		     truth_count(0, "financial_events"));
+	cr_assert_eq(calls_429(), 0);
+	amt_stop(&t);
+}
+
+/* sellerhub believes its application's plan is four times Amazon's default
+ * (AMAZON_RATE_SCALE=4); marketsim grants the default and says so in x-amzn-RateLimit-Limit.
+ * 40 order notifications make 40 getOrder and 40 getOrderItems calls, past the 30-call burst:
+ * following the announced rate, none meets a 429 (at the table's rate several would). */
+Test(amazon_sync, announced_rates_replace_the_table)
+{
+	h_database_private();
+	const char *args[] = {"--amazon-orders", "300", "--amazon-skus", "20", NULL};
+	const char *env[] = {"AMAZON_RATE_SCALE=4", NULL};
+	amt_start(&t, args, env);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	timers_away(id);
+	char *status = sync_and_wait(id, "orders");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+	long long throttled = calls_429();
+	char *orders = h_sql_text("SELECT string_agg(external_id, ' ') FROM (SELECT external_id "
+				  "FROM orders WHERE account_id = '%s' ORDER BY external_id "
+				  "LIMIT 40) o",
+				  id);
+	cr_assert(orders && strlen(orders) > 0, "the first sync stored no order");
+	int n = 0;
+	char body[1024], ids[40 * 48] = "";
+	for (char *save = NULL, *o = strtok_r(orders, " ", &save); o;
+	     o = strtok_r(NULL, " ", &save), n++) {
+		snprintf(body, sizeof(body),
+			 "{\"url\":\"%s\",\"type\":\"ORDER_CHANGE\",\"sellerId\":\"%s\","
+			 "\"orderId\":\"%s\"}",
+			 h_url(&t.srv, "/webhooks/amazon"), amt_seller_id(&t, 0), o);
+		h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/amazon/notify", body);
+		cr_assert_eq(r.status, 202, "%s: %s", o, r.body);
+		const char *nid =
+		    json_string_value(h_json_path(r.json, "NotificationMetadata.NotificationId"));
+		cr_assert(nid, "%s", r.body);
+		snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s'%s'", n ? "," : "", nid);
+		h_resp_free(&r);
+	}
+	free(orders);
+	cr_assert_eq(n, 40);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM amazon_notifications WHERE "
+					 "notification_id IN (%s) AND status = 'processed'",
+					 ids) == 40,
+			       90000),
+		  "the notifications were not applied");
+	cr_assert_eq(calls_429() - throttled, 0, "calls beyond the announced rates");
 	amt_stop(&t);
 }

@@ -111,6 +111,7 @@ typedef struct am_state {
 	strmap_t *access, *refresh, *codes; /* amazon_lwa.c */
 	am_report_t *reports;
 	size_t n_reports, cap_reports;
+	int fail_reports[4];	   /* per report type: how many of the next ones end FATAL */
 	unsigned char url_key[32]; /* signs document URLs */
 	am_stream_t *streams;	   /* documents being sent */
 	am_delivery_t *deliveries; /* notifications in flight */
@@ -218,5 +219,6 @@ void h_sim_amazon_revoke(ms_req_t *r);
 void h_sim_amazon_expire(ms_req_t *r);
 void h_sim_amazon_order(ms_req_t *r);
 void h_sim_amazon_sku(ms_req_t *r);
+void h_sim_amazon_reports_fail(ms_req_t *r);
 
 #endif

@@ -40,10 +40,11 @@ struct am_report {
 	int type;
 	int64_t created_ms, start_ms, end_ms;
 	bool cancelled;
+	bool fatal; /* ends FATAL (POST /_sim/amazon/reports/fail) */
 };
 
-enum rstatus { RS_IN_QUEUE, RS_IN_PROGRESS, RS_DONE, RS_CANCELLED };
-static const char *const status_names[] = {"IN_QUEUE", "IN_PROGRESS", "DONE", "CANCELLED"};
+enum rstatus { RS_IN_QUEUE, RS_IN_PROGRESS, RS_DONE, RS_CANCELLED, RS_FATAL };
+static const char *const status_names[] = {"IN_QUEUE", "IN_PROGRESS", "DONE", "CANCELLED", "FATAL"};
 
 /* One document being sent; owned by the state's list, freed when sent or when its connection
  * closes (or with the state, on reset and at exit). */
@@ -241,6 +242,8 @@ static enum rstatus report_status(ms_t *ms, const am_report_t *rp, bool *has_row
 		return RS_IN_QUEUE;
 	if (age < queue + build)
 		return RS_IN_PROGRESS;
+	if (rp->fatal)
+		return RS_FATAL;
 	*has_rows = report_has_rows(&ms->amazon->sellers[rp->seller], rp);
 	return *has_rows ? RS_DONE : RS_CANCELLED;
 }
@@ -258,7 +261,7 @@ static json_t *report_json(ms_t *ms, const am_report_t *rp)
 			      "processingStatus", status_names[st]);
 	if (st != RS_IN_QUEUE && !rp->cancelled)
 		json_object_set_new(j, "processingStartTime", am_time_json(rp->created_ms + queue));
-	if (st == RS_DONE || (st == RS_CANCELLED && !rp->cancelled))
+	if (st == RS_DONE || st == RS_FATAL || (st == RS_CANCELLED && !rp->cancelled))
 		json_object_set_new(j, "processingEndTime",
 				    am_time_json(rp->created_ms + queue + build));
 	if (st == RS_DONE)
@@ -333,6 +336,10 @@ void h_am_report_create(ms_req_t *r)
 	rp->created_ms = now;
 	rp->start_ms = start_ms;
 	rp->end_ms = end_ms;
+	if (a->fail_reports[t] > 0) {
+		a->fail_reports[t]--;
+		rp->fatal = true;
+	}
 	a->n_reports++;
 	am_reply(r, 202, json_pack("{s:s}", "reportId", rp->id));
 }
@@ -609,4 +616,29 @@ void h_am_document_download(ms_req_t *r)
 	ms_traffic_record(r->ms->traffic, http_method_name(r->method), r->path, r->query, 200,
 			  ms_wall_ms(r->ms));
 	pump(st);
+}
+
+/* POST /_sim/amazon/reports/fail {"reportType": "...", "count": n}: the next n reports of that
+ * type end FATAL (Amazon's processing failed; no document). */
+void h_sim_amazon_reports_fail(ms_req_t *r)
+{
+	json_t *body = ms_body_json(r);
+	const char *type = json_string_value(json_object_get(body, "reportType"));
+	json_t *count = json_object_get(body, "count");
+	int t = 0;
+	while (type && t < N_TYPES && strcmp(type, type_names[t]) != 0)
+		t++;
+	bool ok = type && t < N_TYPES && json_is_integer(count) && json_integer_value(count) >= 0 &&
+		  json_integer_value(count) <= 1000;
+	if (ok)
+		r->ms->amazon->fail_reports[t] = (int)json_integer_value(count);
+	json_decref(body);
+	if (!ok) {
+		ms_reply_error(r, 400, "bad_request",
+			       "give reportType (a type marketsim builds) and count (0..1000)");
+		return;
+	}
+	ms_reply_json(r, 200,
+		      json_pack("{s:s, s:i}", "reportType", type_names[t], "count",
+				r->ms->amazon->fail_reports[t]));
 }

@@ -82,6 +82,7 @@ const ms_route_t ms_routes[] = {
     {POST, "/_sim/amazon/sellers/:id/tokens/expire", h_sim_amazon_expire, ROUTE_CONTROL, NULL},
     {PATCH, "/_sim/amazon/orders/:id", h_sim_amazon_order, ROUTE_CONTROL, NULL},
     {PATCH, "/_sim/amazon/skus/:seller/:sku", h_sim_amazon_sku, ROUTE_CONTROL, NULL},
+    {POST, "/_sim/amazon/reports/fail", h_sim_amazon_reports_fail, ROUTE_CONTROL, NULL},
     {GET, "/_sim/tiny", h_sim_tiny_get, ROUTE_CONTROL, NULL},
     {POST, "/_sim/tiny/companies/:id", h_sim_tiny_company, ROUTE_CONTROL, NULL},
     {POST, "/_sim/tiny/stock", h_sim_tiny_stock, ROUTE_CONTROL, NULL},
