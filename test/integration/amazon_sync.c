@@ -420,3 +420,56 @@ Test(amazon_sync, announced_rates_replace_the_table)
 	cr_assert_eq(calls_429() - throttled, 0, "calls beyond the announced rates");
 	amt_stop(&t);
 }
+
+/* The janitor's schedule: once the backfill is done, a due account is synced by increments —
+ * getOrders with LastUpdatedAfter — and an order changed at Amazon since
+ * (shipped here) shows its new status without any notification. */
+Test(amazon_sync, a_scheduled_sync_takes_the_increment_by_getorders)
+{
+	h_database_private();
+	const char *args[] = {"--amazon-orders", "300", "--amazon-skus", "20", NULL};
+	const char *env[] = {"SYNC_SWEEP_MS=200", NULL};
+	amt_start(&t, args, env);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s' "
+					 "AND status = 'success'",
+					 id) > 0,
+			       120000),
+		  "the first scheduled sync did not succeed");
+	/* A scheduled backfill reaches back 30 days: about a third of the 90 days seeded. */
+	long long stored = h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s'", id);
+	cr_assert(stored > 0 && stored < truth_count(0, "orders"), "%lld orders stored", stored);
+	char *order = h_sql_text("SELECT external_id FROM orders WHERE account_id = '%s' AND "
+				 "status <> 'Shipped' ORDER BY external_id LIMIT 1",
+				 id);
+	cr_assert(order && *order, "no open order to ship");
+	char path[160];
+	snprintf(path, sizeof(path), "/_sim/amazon/orders/%s", order);
+	h_resp_t r = msh_sim(&t.sim, "PATCH", path, "{\"status\":\"Shipped\"}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	/* getOrders shows nothing updated in the last 2 minutes (LastUpdatedBefore's default). */
+	r = msh_sim(&t.sim, "POST", "/_sim/clock", "{\"advanceMs\":180000}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+
+	long get_orders = amt_calls(&t, "/orders/v0/orders");
+	long long runs = h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s'", id);
+	ident_sql("UPDATE accounts SET next_sync_at = now() WHERE id = '%s'", id);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s' AND "
+					 "external_id = '%s' AND status = 'Shipped'",
+					 id, order) == 1,
+			       60000),
+		  "the scheduled increment did not bring the shipped order");
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s' "
+					 "AND status = 'success'",
+					 id) > 1,
+			       60000),
+		  "the scheduled increment did not end in success");
+	cr_assert_gt(h_sql_int("SELECT count(*) FROM sync_runs WHERE account_id = '%s'", id), runs);
+	cr_assert_gt(amt_calls(&t, "/orders/v0/orders"), get_orders, "no getOrders increment");
+	cr_assert_geq(h_sql_int("SELECT count(*) FROM orders WHERE account_id = '%s'", id), stored);
+	free(order);
+	amt_stop(&t);
+}
