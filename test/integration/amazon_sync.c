@@ -473,3 +473,44 @@ Test(amazon_sync, a_scheduled_sync_takes_the_increment_by_getorders)
 	free(order);
 	amt_stop(&t);
 }
+
+/* Two processes with fast token timers share the database: an access token falling due is
+ * refreshed once at Login with Amazon, not once per process. A witness account falls due
+ * after: its refresh is a sweep that began after the first, which a late second refresh of
+ * the account would have come with. */
+Test(amazon_sync, two_processes_refresh_a_due_token_once)
+{
+	h_database_private();
+	const char *args[] = {"--amazon-orders", "50", "--amazon-skus", "10", NULL};
+	const char *fast = "TOKEN_SWEEP_MS=100";
+	const char *env[] = {fast, NULL};
+	amt_start(&t, args, env);
+	const char *env2[9];
+	for (int i = 0; i < 7; i++)
+		env2[i] = t.env[i];
+	env2[7] = fast;
+	env2[8] = NULL;
+	h_proc_t second;
+	cr_assert(h_server_start(&second, env2), "the second sellerhubd did not start");
+	char a[40], witness[40];
+	amt_add(&t, &t.owner, 0, a);
+	amt_add(&t, &t.owner, 1, witness);
+	long before = amt_calls(&t, "/auth/o2/token");
+	const char *due = "UPDATE accounts SET refreshed_at = now() - interval '5 hours', "
+			  "token_expires_at = now() + interval '10 minutes' WHERE id = '%s'";
+	const char *renewed = "SELECT count(*) FROM accounts WHERE id = '%s' AND "
+			      "token_expires_at > now() + interval '50 minutes'";
+	ident_sql(due, a);
+	cr_assert(H_WAIT_UNTIL(h_sql_int(renewed, a) == 1, 10000), "the token was not refreshed");
+	ident_sql(due, witness);
+	cr_assert(H_WAIT_UNTIL(h_sql_int(renewed, witness) == 1, 10000),
+		  "no timer swept after the refresh");
+	cr_assert_eq(amt_calls(&t, "/auth/o2/token"), before + 2,
+		     "one refresh of the account (and the witness's) reached Login with Amazon");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM accounts WHERE id IN ('%s', '%s') AND "
+			       "status = 'active'",
+			       a, witness),
+		     2);
+	cr_assert_eq(h_proc_stop(&second, 15), 0);
+	amt_stop(&t);
+}
