@@ -1,0 +1,29 @@
+/* The Tiny channel as the core sees it: its routes, its rate table, its product import. */
+#include "channel.h"
+#include "tiny.h"
+
+/* An account's bucket before Tiny told us its plan (x-limit-api): the smallest plan with API
+ * access (legacy plans, 20 a minute), a little under it since Tiny counts per clock minute. */
+static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
+{
+	if (max < 1)
+		return 0;
+	out[0] = (channel_rate_t){"", 20 * 0.9 / 60, 2, 1};
+	return 1;
+}
+
+static void *start(app_t *app)
+{
+	tiny_accounts_routes(app);
+	return NULL;
+}
+
+const channel_t tiny_channel = {
+    .name = "tiny",
+    .title = "Tiny ERP",
+    .accounts_path = "/api/tiny-accounts",
+    .configure = tiny_configure,
+    .config_free = tiny_config_free,
+    .start = start,
+    .rates = rates,
+};

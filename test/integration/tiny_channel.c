@@ -1,0 +1,170 @@
+/* The Tiny ERP channel against marketsim's Tiny v2: connecting a company by its API token (proven
+ * with a real call, stored sealed, never answered back), the core's /api/tiny-accounts and
+ * /api/accounts, refused tokens storing nothing; the product import (sync job) equal to
+ * marketsim's truth, through a throttled minute; the stock webhook. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ident.h"
+#include "marketsim_helpers.h"
+
+static h_proc_t sim, srv;
+static session_t owner;
+static json_t *truth; /* GET /_sim/tiny */
+static char env[2][512];
+
+static void load_truth(void)
+{
+	json_decref(truth);
+	h_resp_t r = msh_sim(&sim, "GET", "/_sim/tiny", NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	truth = json_incref(r.json);
+	h_resp_free(&r);
+}
+
+static void start(void)
+{
+	const char *args[] = {"--tiny-companies", "2", "--tiny-limit", "6000", NULL};
+	msh_start(&sim, NULL, args);
+	truth = NULL;
+	load_truth();
+	snprintf(env[0], sizeof(env[0]), "TINY_API_URL=%s", h_url(&sim, "/api2/"));
+	const char *e[] = {env[0], NULL};
+	cr_assert(h_server_start(&srv, e), "sellerhubd did not start");
+	ident_signup(&srv, &owner);
+}
+
+static void stop(void)
+{
+	int rc = h_proc_stop(&srv, 15);
+	cr_expect_eq(rc, 0, "sellerhubd exit status %d", rc);
+	msh_stop(&sim);
+	json_decref(truth);
+	truth = NULL;
+}
+
+TestSuite(tiny_channel, .init = start, .fini = stop, .timeout = 120);
+
+static json_t *company(size_t i)
+{
+	json_t *c = json_array_get(json_object_get(truth, "companies"), i);
+	cr_assert(c, "no company %zu", i);
+	return c;
+}
+
+static const char *company_token(size_t i)
+{
+	return msh_str(company(i), "token");
+}
+
+static h_resp_t connect_token(const char *token, const char *name)
+{
+	json_t *body = json_pack("{s:s}", "apiToken", token);
+	if (name)
+		json_object_set_new(body, "accountName", json_string(name));
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	h_resp_t r = ident_call(&srv, "POST", "/api/tiny-accounts", owner.access, text);
+	free(text);
+	return r;
+}
+
+static void assert_no_token(const h_resp_t *r, const char *token)
+{
+	cr_assert_null(strstr(r->body, token), "the token leaked: %s", r->body);
+}
+
+Test(tiny_channel, token_is_proven_sealed_listed_and_never_answered)
+{
+	const char *token = company_token(0);
+	h_resp_t r = connect_token(token, "Loja Tiny");
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	assert_no_token(&r, token);
+	json_t *a = json_object_get(r.json, "data");
+	char id[40];
+	snprintf(id, sizeof(id), "%s", msh_str(a, "id"));
+	cr_assert_str_eq(msh_str(a, "channel"), "tiny");
+	cr_assert_str_eq(msh_str(a, "accountName"), "Loja Tiny");
+	cr_assert_str_eq(msh_str(a, "status"), "active");
+	/* --tiny-limit 6000: the company's allowance, read from x-limit-api. */
+	cr_assert_eq(json_integer_value(json_object_get(a, "callsPerMinute")), 6000, "%s", r.body);
+	cr_assert_str_eq(msh_str(a, "plan"), "custom");
+	h_resp_free(&r);
+
+	char *sealed = h_sql_text("SELECT access_token_sealed FROM accounts WHERE id = '%s'", id);
+	cr_assert(strlen(sealed) > 0);
+	cr_assert_null(strstr(sealed, token), "stored in the clear");
+	free(sealed);
+
+	r = ident_call(&srv, "GET", "/api/accounts?channel=tiny", owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.total")), 1, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.accounts.0.id")), id);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.accounts.0.callsPerMinute")),
+		     6000);
+	assert_no_token(&r, token);
+	h_resp_free(&r);
+
+	char path[128];
+	snprintf(path, sizeof(path), "/api/tiny-accounts/%s", id);
+	r = ident_call(&srv, "GET", path, owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	assert_no_token(&r, token);
+	h_resp_free(&r);
+	r = ident_call(&srv, "PUT", path, owner.access, "{\"accountName\":\"Matriz\"}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", "/api/tiny-accounts", owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.accounts.0.accountName")),
+			 "Matriz", "%s", r.body);
+	h_resp_free(&r);
+
+	/* The same token again: 409, still one. */
+	r = connect_token(token, NULL);
+	cr_assert_eq(r.status, 409, "%s", r.body);
+	cr_assert_str_eq(ident_code(&r), "ACCOUNT_EXISTS");
+	h_resp_free(&r);
+
+	r = ident_call(&srv, "DELETE", path, owner.access, NULL);
+	cr_assert(r.status == 200 || r.status == 204, "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&srv, "GET", path, owner.access, NULL);
+	cr_assert_eq(r.status, 404, "%s", r.body);
+	h_resp_free(&r);
+
+	/* Nothing in the server's log holds the token. */
+	char *log = h_proc_log(&srv);
+	cr_assert_null(strstr(log, token), "the token is in the log");
+	free(log);
+}
+
+Test(tiny_channel, refused_token_stores_nothing)
+{
+	h_resp_t r = connect_token("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+				   NULL);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(ident_code(&r), "VALIDATION_FAILED");
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "details.0.field")), "apiToken");
+	cr_assert(strstr(r.body, "Tiny"), "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&srv, "POST", "/api/tiny-accounts", owner.access, "{}");
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	h_resp_free(&r);
+	/* A company whose plan has no API (codigo 5) is refused as clearly. */
+	char path[64], id_text[32];
+	snprintf(id_text, sizeof(id_text), "%lld",
+		 (long long)json_integer_value(json_object_get(company(1), "id")));
+	snprintf(path, sizeof(path), "/_sim/tiny/companies/%s", id_text);
+	h_resp_t s = msh_sim(&sim, "POST", path, "{\"plan\":\"comecar\"}");
+	cr_assert_eq(s.status, 200, "%s", s.body);
+	h_resp_free(&s);
+	r = connect_token(company_token(1), NULL);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert(strstr(r.body, "apiToken"), "%s", r.body);
+	h_resp_free(&r);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'", owner.tenant_id), 0);
+}
