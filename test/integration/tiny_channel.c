@@ -71,6 +71,15 @@ static h_resp_t connect_token(const char *token, const char *name)
 	return r;
 }
 
+/* Connect company i, asserting 201; its account id into id (40 bytes). */
+static void connect_company(size_t i, char *id)
+{
+	h_resp_t r = connect_token(company_token(i), NULL);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(id, 40, "%s", json_string_value(h_json_path(r.json, "data.id")));
+	h_resp_free(&r);
+}
+
 static void assert_no_token(const h_resp_t *r, const char *token)
 {
 	cr_assert_null(strstr(r->body, token), "the token leaked: %s", r->body);
@@ -143,8 +152,8 @@ Test(tiny_channel, token_is_proven_sealed_listed_and_never_answered)
 
 Test(tiny_channel, refused_token_stores_nothing)
 {
-	h_resp_t r = connect_token("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-				   NULL);
+	h_resp_t r =
+	    connect_token("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", NULL);
 	cr_assert_eq(r.status, 400, "%s", r.body);
 	cr_assert_str_eq(ident_code(&r), "VALIDATION_FAILED");
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "details.0.field")), "apiToken");
@@ -167,4 +176,150 @@ Test(tiny_channel, refused_token_stores_nothing)
 	h_resp_free(&r);
 	cr_assert_eq(
 	    h_sql_int("SELECT count(*) FROM accounts WHERE tenant_id = '%s'", owner.tenant_id), 0);
+}
+
+/* --- the product import ------------------------------------------------------------------- */
+
+static void company_set(size_t i, const char *json)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/_sim/tiny/companies/%lld",
+		 (long long)json_integer_value(json_object_get(company(i), "id")));
+	h_resp_t r = msh_sim(&sim, "POST", path, json);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+}
+
+static long start_sync(const char *account, char *job, size_t size)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"accountId\":\"%s\",\"scope\":\"items\",\"days\":30}",
+		 account);
+	h_resp_t r = ident_call(&srv, "POST", "/api/sync/start", owner.access, body);
+	long status = r.status;
+	if (status == 202)
+		snprintf(job, size, "%lld",
+			 (long long)json_integer_value(h_json_path(r.json, "data.jobId")));
+	h_resp_free(&r);
+	return status;
+}
+
+/* The run's "status error" once it ended (malloc'd). */
+static char *wait_run(const char *job)
+{
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM sync_runs WHERE job_id = %s "
+					 "AND status <> 'running'",
+					 job) > 0,
+			       100000),
+		  "the import did not end");
+	return h_sql_text("SELECT status || ' ' || coalesce(error, '') FROM sync_runs "
+			  "WHERE job_id = %s",
+			  job);
+}
+
+/* The import's rows equal company i's catalogue at marketsim: one product per codigo with its
+ * name, each plain product's stock, each kit's components. */
+static void assert_catalogue(size_t i, const char *account)
+{
+	load_truth();
+	json_t *products = json_object_get(company(i), "products");
+	long long expected = 0;
+	size_t k;
+	json_t *p;
+	json_array_foreach(products, k, p) if (*msh_str(p, "codigo")) expected++;
+	cr_assert_gt(expected, 10);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND "
+			       "erp_account_id = '%s' AND source = 'erp'",
+			       owner.tenant_id, account),
+		     expected);
+	int plain = 0, kits = 0;
+	json_array_foreach(products, k, p)
+	{
+		const char *sku = msh_str(p, "codigo");
+		const char *tipo = msh_str(p, "tipo");
+		long long id = (long long)json_integer_value(json_object_get(p, "id"));
+		char *title = h_sql_text("SELECT title || '|' || erp_id FROM products WHERE "
+					 "tenant_id = '%s' AND sku = '%s'",
+					 owner.tenant_id, sku);
+		char want[400];
+		snprintf(want, sizeof(want), "%s|%lld", msh_str(p, "nome"), id);
+		cr_assert_str_eq(title, want);
+		free(title);
+		if (strcmp(tipo, "K") == 0) {
+			kits++;
+			cr_assert_eq(h_sql_int("SELECT count(*) FROM product_components WHERE "
+					       "tenant_id = '%s' AND kit_sku = '%s'",
+					       owner.tenant_id, sku),
+				     (long long)json_array_size(json_object_get(p, "kit")),
+				     "kit %s", sku);
+		} else {
+			plain++;
+			cr_assert_eq(
+			    h_sql_int("SELECT on_hand FROM products WHERE tenant_id = '%s' "
+				      "AND sku = '%s'",
+				      owner.tenant_id, sku),
+			    (long long)json_number_value(json_object_get(p, "saldo")),
+			    "stock of %s", sku);
+		}
+	}
+	cr_assert_gt(plain, 0);
+	cr_assert_gt(kits, 0);
+	/* Every stock set went through stock_set_on_hand as the ERP's. */
+	cr_assert_gt(h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s' AND "
+			       "cause = 'erp'",
+			       owner.tenant_id),
+		     0);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s' AND "
+			       "cause <> 'erp'",
+			       owner.tenant_id),
+		     0);
+}
+
+Test(tiny_channel, import_equals_the_catalogue)
+{
+	char account[40], job[32] = "";
+	connect_company(0, account);
+	long status = 0;
+	H_WAIT_UNTIL((status = start_sync(account, job, sizeof(job))) != 409, 60000);
+	cr_assert_eq(status, 202, "sync start answered %ld", status);
+	char *end = wait_run(job);
+	cr_assert_str_eq(end, "success ", "the run ended %s", end);
+	free(end);
+	assert_catalogue(0, account);
+}
+
+Test(tiny_channel, throttled_minute_is_waited_out)
+{
+	char account[40], job[32] = "";
+	connect_company(1, account);
+	/* Another application of the company spends this minute's calls: the import meets
+	 * codigo 6 at once. */
+	company_set(1, "{\"limit\":30}");
+	char path[256];
+	snprintf(path, sizeof(path), "/api2/produtos.pesquisa.php?token=%s&formato=json&pesquisa=x",
+		 company_token(1));
+	for (int i = 0; i < 30; i++) {
+		h_resp_t r = msh_sim(&sim, "POST", path, NULL);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		h_resp_free(&r);
+	}
+	long status = 0;
+	H_WAIT_UNTIL((status = start_sync(account, job, sizeof(job))) != 409, 60000);
+	cr_assert_eq(status, 202, "sync start answered %ld", status);
+	cr_assert(H_WAIT_UNTIL(({
+				       h_resp_t st = msh_sim(&sim, "GET", "/_sim/stats", NULL);
+				       long long n = json_integer_value(
+					   json_object_get(st.json, "tiny_throttled_minute"));
+				       h_resp_free(&st);
+				       n > 0;
+			       }),
+			       30000),
+		  "the company was never throttled");
+	/* The next minute, with room: the throttled calls are made again and the run ends. */
+	company_set(1, "{\"limit\":6000}");
+	msh_clock_advance(&sim, 60000);
+	char *end = wait_run(job);
+	cr_assert_str_eq(end, "success ", "the run ended %s", end);
+	free(end);
+	assert_catalogue(1, account);
 }

@@ -41,6 +41,7 @@ typedef struct connect {
 	char *token; /* cleared once done */
 	const char *account_name;
 	char *sealed;
+	long limit; /* x-limit-api of the test call */
 } connect_t;
 
 static void connect_clear(connect_t *c)
@@ -65,7 +66,10 @@ static void stored(const PGresult *res, const char *err, void *arg)
 			   NULL);
 		return;
 	}
-	http_ok(r, 201, json_loads(PQgetvalue(res, 0, 0), 0, NULL), "Tiny account connected");
+	json_t *a = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	/* Its bucket at its plan from the first call on. */
+	tiny_learn_limit(r->app, json_string_value(json_object_get(a, "id")), c->limit);
+	http_ok(r, 201, a, "Tiny account connected");
 }
 
 static void tested(const tiny_result_t *res, void *arg)
@@ -75,9 +79,10 @@ static void tested(const tiny_result_t *res, void *arg)
 	if (res->err != CHANNEL_OK) {
 		if (res->err == CHANNEL_ERR_UNAUTHORIZED || res->err == CHANNEL_ERR_FORBIDDEN) {
 			connect_clear(c);
-			http_invalid(r, http_problem(NULL, "apiToken",
-						     arena_printf(r->arena, "was refused by Tiny (%s)",
-								  res->message)));
+			http_invalid(r,
+				     http_problem(NULL, "apiToken",
+						  arena_printf(r->arena, "was refused by Tiny (%s)",
+							       res->message)));
 			return;
 		}
 		connect_clear(c);
@@ -97,9 +102,9 @@ static void tested(const tiny_result_t *res, void *arg)
 	char hash[CRYPTO_SHA256_HEX + 1];
 	crypto_sha256_hex(c->token, strlen(c->token), hash);
 	const char *external = arena_printf(r->arena, "tiny-%.16s", hash);
-	long limit = res->limit;
+	long limit = c->limit = res->limit;
 	const char *per_minute = limit > 0 ? arena_printf(r->arena, "%ld", limit) : NULL;
-	const char *params[] = {r->tenant_id,		   external,   c->account_name,
+	const char *params[] = {r->tenant_id,	       external,   c->account_name,
 				tiny_plan_name(limit), per_minute, c->sealed};
 	pg_query(((app_t *)r->app)->pg, insert_sql, 6, params, stored, c);
 }

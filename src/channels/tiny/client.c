@@ -54,7 +54,7 @@ static struct {
 } known[KNOWN_MAX];
 static size_t n_known;
 
-static void learn_limit(app_t *app, const char *account_id, long limit)
+void tiny_learn_limit(app_t *app, const char *account_id, long limit)
 {
 	if (!account_id || limit <= 0)
 		return;
@@ -106,8 +106,8 @@ static const char *first_error(json_t *retorno)
 	return json_string_value(json_object_get(e, "erro"));
 }
 
-static void result_from(tiny_result_t *res, const httpc_response_t *resp, json_t **doc,
-			char *msg, size_t size)
+static void result_from(tiny_result_t *res, const httpc_response_t *resp, json_t **doc, char *msg,
+			size_t size)
 {
 	memset(res, 0, sizeof(*res));
 	*doc = NULL;
@@ -176,7 +176,7 @@ static void call_done(const httpc_response_t *resp, void *arg)
 	json_t *doc;
 	char msg[300];
 	result_from(&res, resp, &doc, msg, sizeof(msg));
-	learn_limit(c->app, c->account_id, res.limit);
+	tiny_learn_limit(c->app, c->account_id, res.limit);
 	if (res.err == CHANNEL_ERR_RATE_LIMITED && c->key)
 		ratelimit_throttled(c->app->limits, c->key, now_us()); /* slow the bucket down */
 	c->cb(&res, c->arg);
@@ -248,8 +248,7 @@ typedef struct account_call {
 	void *arg;
 } account_call_t;
 
-static void account_token(enum channel_err err, const char *message, const char *token,
-			  void *arg)
+static void account_token(enum channel_err err, const char *message, const char *token, void *arg)
 {
 	account_call_t *a = arg;
 	if (err != CHANNEL_OK) {

@@ -15,15 +15,15 @@
 #include "channel.h"
 
 /* Tiny's codigo_erro values the channel acts on. */
-#define TINY_TOKEN_INVALID   2
-#define TINY_NO_API	     5
-#define TINY_THROTTLED	     6
-#define TINY_TOO_CONCURRENT  11
-#define TINY_NO_RECORDS	     20
-#define TINY_DUPLICATE	     30
-#define TINY_NOT_FOUND	     32
-#define TINY_UNEXPECTED	     35
-#define TINY_MAINTENANCE     99
+#define TINY_TOKEN_INVALID  2
+#define TINY_NO_API	    5
+#define TINY_THROTTLED	    6
+#define TINY_TOO_CONCURRENT 11
+#define TINY_NO_RECORDS	    20
+#define TINY_DUPLICATE	    30
+#define TINY_NOT_FOUND	    32
+#define TINY_UNEXPECTED	    35
+#define TINY_MAINTENANCE    99
 
 /* The outcome of one call; valid only during the callback. */
 typedef struct tiny_result {
@@ -44,6 +44,9 @@ void tiny_call_with_token(app_t *app, const char *account_id, const char *token,
 /* The same as the account: its stored token. */
 void tiny_call(app_t *app, const char *account_id, const char *service, const char *form,
 	       tiny_cb cb, void *arg);
+
+/* The account's bucket at limit calls a minute (x-limit-api); unchanged when it already is. */
+void tiny_learn_limit(app_t *app, const char *account_id, long limit);
 
 /* A number Tiny may send as a JSON number or a string; def when neither. */
 double tiny_num(json_t *v, double def);
