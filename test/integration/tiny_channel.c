@@ -323,3 +323,122 @@ Test(tiny_channel, throttled_minute_is_waited_out)
 	free(end);
 	assert_catalogue(1, account);
 }
+
+/* --- the stock webhook --------------------------------------------------------------------- */
+
+/* Company i's first plain product (not a kit, not a parent of variations) in the truth. */
+static json_t *plain_product(size_t i)
+{
+	size_t k;
+	json_t *p;
+	json_array_foreach(json_object_get(company(i), "products"), k, p)
+	{
+		const char *v = json_string_value(json_object_get(p, "variacao"));
+		if (strcmp(msh_str(p, "tipo"), "K") != 0 && (!v || strcmp(v, "P") != 0))
+			return p;
+	}
+	cr_assert_fail("company %zu has no plain product", i);
+	return NULL;
+}
+
+static long long on_hand(const char *sku)
+{
+	return h_sql_int("SELECT on_hand FROM products WHERE tenant_id = '%s' AND sku = '%s'",
+			 owner.tenant_id, sku);
+}
+
+static long long erp_changes(void)
+{
+	return h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s'",
+			 owner.tenant_id);
+}
+
+Test(tiny_channel, stock_webhook_sets_on_hand_once)
+{
+	char account[40], job[32] = "";
+	connect_company(0, account);
+	long status = 0;
+	H_WAIT_UNTIL((status = start_sync(account, job, sizeof(job))) != 409, 60000);
+	cr_assert_eq(status, 202, "sync start answered %ld", status);
+	char *end = wait_run(job);
+	cr_assert_str_eq(end, "success ", "the run ended %s", end);
+	free(end);
+
+	char hook[256];
+	snprintf(hook, sizeof(hook), "{\"webhook_url\":\"%s\"}", h_url(&srv, "/webhooks/tiny"));
+	company_set(0, hook);
+	json_t *p = plain_product(0);
+	char sku[128];
+	snprintf(sku, sizeof(sku), "%s", msh_str(p, "codigo"));
+	long long before = on_hand(sku);
+	char body[256];
+	snprintf(body, sizeof(body), "{\"company_id\":%lld,\"codigo\":\"%s\",\"quantidade\":%lld}",
+		 (long long)json_integer_value(json_object_get(company(0), "id")), sku,
+		 before + 17);
+	h_resp_t r = msh_sim(&sim, "POST", "/_sim/tiny/stock", body);
+	cr_assert(r.status == 200 || r.status == 201, "%s", r.body);
+	h_resp_free(&r);
+	load_truth();
+	long long want = -1;
+	size_t k;
+	json_t *q;
+	json_array_foreach(json_object_get(company(0), "products"), k,
+			   q) if (strcmp(msh_str(q, "codigo"), sku) == 0) want =
+	    (long long)json_number_value(json_object_get(q, "saldo"));
+	cr_assert_neq(want, before);
+	cr_assert(H_WAIT_UNTIL(on_hand(sku) == want, 20000), "on hand %lld, Tiny has %lld",
+		  on_hand(sku), want);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s' AND "
+			       "sku = '%s' AND cause = 'erp' AND ref LIKE 'tiny webhook %%'",
+			       owner.tenant_id, sku),
+		     1);
+	/* Delivered (answered 200). */
+	cr_assert(H_WAIT_UNTIL(({
+				       load_truth();
+				       json_integer_value(
+					   h_json_path(truth, "webhooks.delivered")) > 0;
+			       }),
+			       10000));
+
+	/* The same webhook again (Tiny retries): 200, nothing recorded twice. */
+	long long changes = erp_changes();
+	json_t *log = h_json_path(truth, "webhooks.log");
+	char *again = NULL;
+	json_array_foreach(log, k, q)
+	{
+		json_t *b = json_object_get(q, "body");
+		char *text =
+		    json_is_string(b) ? strdup(json_string_value(b)) : json_dumps(b, JSON_COMPACT);
+		if (text && strstr(text, "\"estoque\"") && strstr(text, sku)) {
+			free(again);
+			again = text;
+		} else {
+			free(text);
+		}
+	}
+	cr_assert_not_null(again, "no stock webhook for %s in marketsim's log", sku);
+	for (int i = 0; i < 2; i++) {
+		r = ident_call(&srv, "POST", "/webhooks/tiny", NULL, again);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		h_resp_free(&r);
+	}
+	free(again);
+	cr_assert_eq(erp_changes(), changes);
+	cr_assert_eq(on_hand(sku), want);
+
+	/* Malformed: 400, nothing changed. */
+	static const char *const bad[] = {
+	    "{\"tipo\":\"estoque\"}",
+	    "{\"tipo\":\"estoque\",\"dados\":{\"idProduto\":\"abc\",\"saldo\":1}}",
+	    "{\"tipo\":\"estoque\",\"dados\":{\"idProduto\":700000001,\"saldo\":\"lots\"}}",
+	    "{\"dados\":{\"idProduto\":700000001,\"saldo\":1}}",
+	    "[1,2]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = ident_call(&srv, "POST", "/webhooks/tiny", NULL, bad[i]);
+		cr_assert_eq(r.status, 400, "%s -> %s", bad[i], r.body);
+		h_resp_free(&r);
+	}
+	cr_assert_eq(erp_changes(), changes);
+	cr_assert_eq(on_hand(sku), want);
+}

@@ -3,6 +3,7 @@
 #include "plan.h"
 #include "tiny.h"
 #include "util.h"
+#include "webhooks.h"
 
 #include <stdlib.h>
 
@@ -53,5 +54,6 @@ const channel_t tiny_channel = {
     .start = start,
     .rates = rates,
     .sync = sync_account,
+    .intake = &tiny_intake,
     .plan = &tiny_sync_plan,
 };

@@ -87,7 +87,8 @@ static void search_answered(sync_task_t *t, json_t *retorno)
 	json_t *e;
 	json_array_foreach(list, i, e)
 	{
-		int64_t id = (int64_t)tiny_num(json_object_get(json_object_get(e, "produto"), "id"), 0);
+		int64_t id =
+		    (int64_t)tiny_num(json_object_get(json_object_get(e, "produto"), "id"), 0);
 		if (id > 0)
 			push(run, &product_step, 0, id);
 	}
