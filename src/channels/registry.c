@@ -4,9 +4,11 @@
 
 extern const channel_t ml_channel;
 extern const channel_t amazon_channel;
+extern const channel_t tiny_channel;
 
 const channel_t *const channels[] = {
     &ml_channel,
     &amazon_channel,
+    &tiny_channel,
     NULL,
 };
