@@ -119,3 +119,121 @@ BEGIN
     SELECT * INTO p FROM products WHERE tenant_id = p_tenant AND sku = p_sku;
     RETURN inventory_item_json(p);
 END $$;
+
+-- --- reservations by open orders --------------------------------------------------------------
+-- What each order currently holds of each plain SKU (a kit's line holds its components), so that
+-- recomputing an order after any change of it or its lines applies only the difference: a
+-- replayed upsert changes nothing.
+CREATE TABLE stock_reservations (
+    tenant_id uuid NOT NULL,
+    order_id  uuid NOT NULL,
+    sku       text COLLATE "C" NOT NULL,
+    quantity  integer NOT NULL CHECK (quantity > 0),
+    PRIMARY KEY (order_id, sku),
+    FOREIGN KEY (tenant_id, sku) REFERENCES products (tenant_id, sku) ON DELETE CASCADE
+);
+
+-- An order status as the stock sees it: 'cancelled' (releases what it held), 'shipped' (the
+-- goods left: what it held leaves on hand too), else 'open' (holds its lines).
+CREATE FUNCTION stock_order_state(status text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN lower(status) IN ('cancelled', 'canceled', 'invalid', 'unfulfillable')
+                THEN 'cancelled'
+                WHEN lower(status) IN ('shipped', 'delivered') THEN 'shipped'
+                ELSE 'open' END
+$$;
+
+-- Brings what the orders hold in line with their status and lines: raises reserved for what an
+-- open order's lines add (cause 'order'), releases what a cancelled or deleted order held
+-- ('cancel') or a shipped one held (on hand falls by as much: 'order'), each change recorded
+-- with the order's id as ref; then the kits of every SKU touched. SKU rows are locked in order.
+CREATE FUNCTION stock_reserve_orders(p_orders uuid[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    d record;
+    p products%ROWTYPE;
+    old_on_hand integer;
+BEGIN
+    IF cardinality(p_orders) = 0 THEN
+        RETURN;
+    END IF;
+    FOR d IN
+        WITH want AS (
+            SELECT o.tenant_id, o.id AS order_id, coalesce(pc.component_sku, pr.sku) AS sku,
+                   sum(i.quantity * coalesce(pc.quantity, 1))::integer AS quantity
+            FROM orders o
+            JOIN order_items i ON i.order_id = o.id AND i.tenant_id = o.tenant_id
+            JOIN products pr ON pr.tenant_id = o.tenant_id AND pr.sku = i.sku
+            LEFT JOIN product_components pc ON pr.is_kit AND pc.tenant_id = pr.tenant_id
+                                           AND pc.kit_sku = pr.sku
+            WHERE o.id = ANY (p_orders) AND stock_order_state(o.status) = 'open'
+              AND i.quantity > 0 AND (NOT pr.is_kit OR pc.component_sku IS NOT NULL)
+            GROUP BY 1, 2, 3),
+        held AS (SELECT tenant_id, order_id, sku, quantity FROM stock_reservations
+                 WHERE order_id = ANY (p_orders))
+        SELECT coalesce(w.tenant_id, h.tenant_id) AS tenant_id,
+               coalesce(w.order_id, h.order_id) AS order_id, coalesce(w.sku, h.sku) AS sku,
+               coalesce(w.quantity, 0) - coalesce(h.quantity, 0) AS delta,
+               coalesce(stock_order_state(o.status), 'cancelled') AS state
+        FROM want w FULL JOIN held h ON h.order_id = w.order_id AND h.sku = w.sku
+        LEFT JOIN orders o ON o.id = coalesce(w.order_id, h.order_id)
+        WHERE coalesce(w.quantity, 0) <> coalesce(h.quantity, 0)
+        ORDER BY 1, 3, 2
+    LOOP
+        SELECT * INTO p FROM products WHERE tenant_id = d.tenant_id AND sku = d.sku FOR UPDATE;
+        old_on_hand := p.on_hand;
+        p.reserved := greatest(p.reserved + d.delta, 0);
+        IF d.delta < 0 AND d.state = 'shipped' THEN
+            p.on_hand := p.on_hand + d.delta;
+        END IF;
+        UPDATE products SET reserved = p.reserved, on_hand = p.on_hand,
+                            available = stock_available_of(p)
+         WHERE tenant_id = d.tenant_id AND sku = d.sku
+        RETURNING * INTO p;
+        INSERT INTO stock_changes (tenant_id, sku, delta, on_hand, reserved, available, cause,
+                                   ref)
+        VALUES (d.tenant_id, d.sku, p.on_hand - old_on_hand, p.on_hand, p.reserved, p.available,
+                CASE WHEN d.delta < 0 AND d.state = 'cancelled' THEN 'cancel' ELSE 'order' END,
+                d.order_id::text);
+        PERFORM stock_recompute_kits(d.tenant_id, d.sku,
+                CASE WHEN d.delta < 0 AND d.state = 'cancelled' THEN 'cancel' ELSE 'order' END,
+                d.order_id::text);
+        IF d.delta > 0 THEN
+            INSERT INTO stock_reservations AS r (tenant_id, order_id, sku, quantity)
+            VALUES (d.tenant_id, d.order_id, d.sku, d.delta)
+            ON CONFLICT (order_id, sku) DO UPDATE SET quantity = r.quantity + excluded.quantity;
+        ELSE
+            UPDATE stock_reservations SET quantity = quantity + d.delta
+             WHERE order_id = d.order_id AND sku = d.sku AND quantity + d.delta > 0;
+            IF NOT FOUND THEN
+                DELETE FROM stock_reservations WHERE order_id = d.order_id AND sku = d.sku;
+            END IF;
+        END IF;
+    END LOOP;
+END $$;
+
+CREATE FUNCTION stock_reserve_items_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM stock_reserve_orders(ARRAY(SELECT DISTINCT order_id FROM new_rows));
+    RETURN NULL;
+END $$;
+CREATE FUNCTION stock_reserve_items_old() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM stock_reserve_orders(ARRAY(SELECT DISTINCT order_id FROM old_rows));
+    RETURN NULL;
+END $$;
+CREATE FUNCTION stock_reserve_orders_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM stock_reserve_orders(ARRAY(
+        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE stock_order_state(n.status) <> stock_order_state(o.status)));
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER order_items_stock_ins AFTER INSERT ON order_items
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stock_reserve_items_new();
+CREATE TRIGGER order_items_stock_upd AFTER UPDATE ON order_items
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stock_reserve_items_new();
+CREATE TRIGGER order_items_stock_del AFTER DELETE ON order_items
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stock_reserve_items_old();
+CREATE TRIGGER orders_stock_upd AFTER UPDATE ON orders
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION stock_reserve_orders_status();

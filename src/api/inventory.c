@@ -87,8 +87,8 @@ static const char *count_field(req_t *r, const char *field, json_t **details)
 	if (!v)
 		return NULL;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > STOCK_MAX) {
-		*details = http_problem(*details, field,
-					"must be a whole number from 0 to 1000000000");
+		*details =
+		    http_problem(*details, field, "must be a whole number from 0 to 1000000000");
 		return NULL;
 	}
 	return arena_printf(r->arena, "%lld", (long long)json_integer_value(v));
@@ -196,8 +196,8 @@ void api_inventory_routes(app_t *app)
 		   "A SKU's stock changes, newest first (page/limit)");
 	http_route(s, "PUT", "/api/inventory/:sku", adjust, ROUTE_AUTH,
 		   "Manual adjustment {onHand?, safetyBuffer?}, recorded as cause manual");
-	http_route(s, "POST", "/api/products/:sku/listings/:listingId", link, ROUTE_AUTH | ROUTE_NO_BODY,
-		   "Link a listing to the SKU (sets its sku)");
+	http_route(s, "POST", "/api/products/:sku/listings/:listingId", link,
+		   ROUTE_AUTH | ROUTE_NO_BODY, "Link a listing to the SKU (sets its sku)");
 	http_route(s, "DELETE", "/api/products/:sku/listings/:listingId", unlink_listing,
 		   ROUTE_AUTH, "Unlink a listing from the SKU");
 }

@@ -191,11 +191,11 @@ Test(inventory, lists_each_sku_with_its_stock_and_listings_only_to_its_tenant)
 		size_t n;
 		long long total;
 	} cases[] = {
-	    {"?sku=SKU-B", "SKU-B", 1, 1},	   {"?q=caneca", "KIT-1", 2, 2},
-	    {"?q=sku-b", "SKU-B", 1, 1},	   {"?stockLevel=critical", "SKU-B", 1, 1},
-	    {"?stockLevel=low", "KIT-1", 1, 1},	   {"?stockLevel=normal", "SKU-A", 1, 1},
-	    {"?channel=ml", "SKU-A", 1, 1},	   {"?limit=2&page=2", "SKU-B", 1, 3},
-	    {"?limit=2", "KIT-1", 2, 3},	   {"?sku=NOPE", NULL, 0, 0},
+	    {"?sku=SKU-B", "SKU-B", 1, 1},	{"?q=caneca", "KIT-1", 2, 2},
+	    {"?q=sku-b", "SKU-B", 1, 1},	{"?stockLevel=critical", "SKU-B", 1, 1},
+	    {"?stockLevel=low", "KIT-1", 1, 1}, {"?stockLevel=normal", "SKU-A", 1, 1},
+	    {"?channel=ml", "SKU-A", 1, 1},	{"?limit=2&page=2", "SKU-B", 1, 3},
+	    {"?limit=2", "KIT-1", 2, 3},	{"?sku=NOPE", NULL, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		r = get(&w.srv, &w.a, fmt("/api/inventory%s", cases[i].query));
@@ -242,7 +242,8 @@ Test(inventory, manual_adjustment_recomputes_the_sku_and_its_kits_and_is_in_the_
 	world_t w;
 	world_make(&w);
 
-	h_resp_t r = ident_call(&w.srv, "PUT", "/api/inventory/SKU-A", w.a.access, "{\"onHand\": 5}");
+	h_resp_t r =
+	    ident_call(&w.srv, "PUT", "/api/inventory/SKU-A", w.a.access, "{\"onHand\": 5}");
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(int_at(r.json, "data.onHand"), 5, "%s", r.body);
 	cr_assert_eq(int_at(r.json, "data.available"), 3, "%s", r.body);
@@ -316,8 +317,8 @@ Test(inventory, manual_adjustment_recomputes_the_sku_and_its_kits_and_is_in_the_
 	assert_invalid(&w.srv, &w.a, "PUT", "/api/inventory/SKU-A", "{\"onHand\": \"7\"}",
 		       "onHand");
 	assert_invalid(&w.srv, &w.a, "PUT", "/api/inventory/SKU-A", "{\"onHand\": 2.5}", "onHand");
-	assert_invalid(&w.srv, &w.a, "PUT", "/api/inventory/SKU-A",
-		       "{\"onHand\": 99999999999999}", "onHand");
+	assert_invalid(&w.srv, &w.a, "PUT", "/api/inventory/SKU-A", "{\"onHand\": 99999999999999}",
+		       "onHand");
 	assert_invalid(&w.srv, &w.a, "PUT", "/api/inventory/SKU-A", "{\"safetyBuffer\": null}",
 		       "safetyBuffer");
 	assert_invalid(&w.srv, &w.a, "PUT", "/api/inventory/SKU-A", "{\"reserved\": 1}",
@@ -346,8 +347,8 @@ Test(inventory, listings_link_to_and_unlink_from_a_sku_of_their_tenant)
 	cr_assert(json_is_true(h_json_path(r.json, "data.linked")), "%s", r.body);
 	h_resp_free(&r);
 	r = get(&w.srv, &w.a, "/api/inventory?sku=SKU-B");
-	json_t *ls = json_object_get(json_array_get(h_json_path(r.json, "data.inventory"), 0),
-				     "listings");
+	json_t *ls =
+	    json_object_get(json_array_get(h_json_path(r.json, "data.inventory"), 0), "listings");
 	cr_assert_eq(json_array_size(ls), 1, "%s", r.body);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(ls, 0), "listingId")),
 			 w.listing_free);
@@ -371,8 +372,8 @@ Test(inventory, listings_link_to_and_unlink_from_a_sku_of_their_tenant)
 	cr_assert(json_is_false(h_json_path(r.json, "data.linked")), "%s", r.body);
 	h_resp_free(&r);
 	assert_status(&w.srv, &w.a, "DELETE", link, NULL, 404);
-	assert_status(&w.srv, &w.a, "DELETE",
-		      fmt("/api/products/SKU-A/listings/%s", w.listing_a), NULL, 404);
+	assert_status(&w.srv, &w.a, "DELETE", fmt("/api/products/SKU-A/listings/%s", w.listing_a),
+		      NULL, 404);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE id = '%s' AND sku IS NULL",
 			       w.listing_free),
 		     1);
@@ -396,5 +397,126 @@ Test(inventory, listings_link_to_and_unlink_from_a_sku_of_their_tenant)
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE id = '%s' AND sku = 'SKU-B'",
 			       w.listing_a),
 		     1);
+	h_server_stop_clean(&w.srv);
+}
+
+/* An order of the account in status with lines (sku, quantity)…, inserted as a channel's
+ * upsert would; its id into id (40 bytes). */
+static void add_order(const world_t *w, const char *external_id, const char *status,
+		      const char *lines, char *id)
+{
+	char *v = h_sql_text("INSERT INTO orders (tenant_id, account_id, channel, external_id,"
+			     " status, date_created, last_updated, total_amount, raw) VALUES"
+			     " ('%s', '%s', 'ml', '%s', '%s', now(), now(), 10, '{}') RETURNING id",
+			     w->a.tenant_id, w->account, external_id, status);
+	snprintf(id, 40, "%.36s", v);
+	free(v);
+	sql("INSERT INTO order_items (order_id, tenant_id, sku, quantity)"
+	    " SELECT '%s', '%s', s, q FROM (VALUES %s) x(s, q)",
+	    id, w->a.tenant_id, lines);
+}
+
+/* SKU's on_hand, reserved and available as "on_hand/reserved/available". */
+static char *stock_of(const world_t *w, const char *sku)
+{
+	return h_sql_text("SELECT on_hand || '/' || reserved || '/' || available FROM products"
+			  " WHERE tenant_id = '%s' AND sku = '%s'",
+			  w->a.tenant_id, sku);
+}
+
+static void assert_stock(const world_t *w, const char *sku, const char *want)
+{
+	char *got = stock_of(w, sku);
+	cr_assert(strncmp(got, want, strlen(want)) == 0 &&
+		      (got[strlen(want)] == '\n' || got[strlen(want)] == '\0'),
+		  "%s: %s, want %s", sku, got, want);
+	free(got);
+}
+
+static long long changes(const world_t *w, const char *sku, const char *cause, const char *ref)
+{
+	return h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s' AND sku = '%s'"
+			 " AND cause = '%s' AND ref = '%s'",
+			 w->a.tenant_id, sku, cause, ref);
+}
+
+Test(inventory, open_orders_reserve_and_cancellations_release)
+{
+	world_t w;
+	world_make(&w);
+	int pid = getpid();
+	/* SKU-A: 11 on hand, buffer 2. A kit line holds 3 SKU-A; lines of unknown SKUs are
+	 * ignored. */
+	char open[40], shipped[40];
+	add_order(&w, fmt("2%d1", pid), "paid", "('SKU-A', 2), ('KIT-1', 1), ('NOPE', 4)", open);
+	assert_stock(&w, "SKU-A", "11/5/4");
+	assert_stock(&w, "KIT-1", "0/0/1");
+	cr_assert_eq(changes(&w, "SKU-A", "order", open), 1);
+	cr_assert_eq(changes(&w, "KIT-1", "order", open), 1);
+	h_resp_t r = get(&w.srv, &w.a, "/api/inventory?sku=SKU-A");
+	json_t *a = json_array_get(h_json_path(r.json, "data.inventory"), 0);
+	cr_assert_eq(int_at(a, "reserved"), 5, "%s", r.body);
+	cr_assert_eq(int_at(a, "available"), 4, "%s", r.body);
+	h_resp_free(&r);
+	r = get(&w.srv, &w.a, "/api/inventory/SKU-A/history");
+	json_t *c = json_array_get(h_json_path(r.json, "data.changes"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(c, "cause")), "order", "%s", r.body);
+	cr_assert_str_eq(json_string_value(json_object_get(c, "ref")), open, "%s", r.body);
+	cr_assert_eq(int_at(c, "reserved"), 5, "%s", r.body);
+	h_resp_free(&r);
+
+	/* A replayed upsert (lines deleted and inserted again in one statement, the status
+	 * written again) changes nothing; a line's quantity raised reserves the difference. */
+	sql("WITH gone AS (DELETE FROM order_items WHERE order_id = '%s' RETURNING sku, quantity)"
+	    " INSERT INTO order_items (order_id, tenant_id, sku, quantity)"
+	    " SELECT '%s', '%s', sku, quantity FROM gone",
+	    open, open, w.a.tenant_id);
+	sql("UPDATE orders SET status = 'paid', last_updated = now() WHERE id = '%s'", open);
+	assert_stock(&w, "SKU-A", "11/5/4");
+	cr_assert_eq(changes(&w, "SKU-A", "order", open), 1);
+	sql("UPDATE order_items SET quantity = 3 WHERE order_id = '%s' AND sku = 'SKU-A'", open);
+	assert_stock(&w, "SKU-A", "11/6/3");
+	assert_stock(&w, "KIT-1", "0/0/1");
+
+	/* A manual change keeps the reservation. */
+	assert_status(&w.srv, &w.a, "PUT", "/api/inventory/SKU-A", "{\"onHand\": 20}", 200);
+	assert_stock(&w, "SKU-A", "20/6/12");
+	assert_stock(&w, "KIT-1", "0/0/4");
+
+	/* A shipped order's goods leave: reserved and on hand fall together. */
+	add_order(&w, fmt("2%d2", pid), "paid", "('SKU-A', 4)", shipped);
+	assert_stock(&w, "SKU-A", "20/10/8");
+	sql("UPDATE orders SET status = 'shipped' WHERE id = '%s'", shipped);
+	assert_stock(&w, "SKU-A", "16/6/8");
+	cr_assert_eq(changes(&w, "SKU-A", "order", shipped), 2);
+
+	/* Cancelled: everything it held comes back, recorded as cancel; cancelling again or
+	 * deleting the order changes nothing more. */
+	sql("UPDATE orders SET status = 'cancelled' WHERE id = '%s'", open);
+	assert_stock(&w, "SKU-A", "16/0/14");
+	assert_stock(&w, "KIT-1", "0/0/4");
+	cr_assert_eq(changes(&w, "SKU-A", "cancel", open), 1);
+	cr_assert_eq(changes(&w, "KIT-1", "cancel", open), 1);
+	sql("UPDATE orders SET status = 'cancelled' WHERE id = '%s'", open);
+	sql("DELETE FROM orders WHERE id = '%s'", open);
+	assert_stock(&w, "SKU-A", "16/0/14");
+	cr_assert_eq(changes(&w, "SKU-A", "cancel", open), 1);
+
+	/* An open order deleted (its account removed) releases what it held. */
+	char gone[40];
+	add_order(&w, fmt("2%d3", pid), "confirmed", "('SKU-B', 1), ('SKU-A', 1)", gone);
+	assert_stock(&w, "SKU-A", "16/1/13");
+	assert_stock(&w, "SKU-B", "0/1/0");
+	sql("DELETE FROM orders WHERE id = '%s'", gone);
+	assert_stock(&w, "SKU-A", "16/0/14");
+	assert_stock(&w, "SKU-B", "0/0/0");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_reservations WHERE tenant_id = '%s'",
+			       w.a.tenant_id),
+		     0);
+	/* The other tenant's SKU-A of the same name never moved. */
+	cr_assert_eq(h_sql_int("SELECT reserved * 1000 + available FROM products WHERE tenant_id ="
+			       " '%s' AND sku = 'SKU-A'",
+			       w.b.tenant_id),
+		     50);
 	h_server_stop_clean(&w.srv);
 }
