@@ -32,6 +32,8 @@ static const struct perm {
     {"listings.view", ALL},
     {"listings.manage", OWNER | ADMIN | MEMBER},
     {"orders.view", ALL},
+    {"inventory.view", ALL},
+    {"inventory.manage", OWNER | ADMIN | MEMBER}, /* manual stock, listing links */
     {"orders.manage", OWNER | ADMIN | MEMBER},
     {"questions.view", ALL},
     {"questions.answer", OWNER | ADMIN | MEMBER},
