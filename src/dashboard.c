@@ -114,7 +114,7 @@ static const char realtime_sql[] =
 void dashboard_figures(app_t *app, const char *tenant_id, const dashboard_query_t *q, pg_cb cb,
 		       void *arg)
 {
-	const char *p[] = {tenant_id,	q->start,   q->end,	    q->prev_start,
+	const char *p[] = {tenant_id,	q->start,   q->end,	  q->prev_start,
 			   q->prev_end, q->channel, q->account_id};
 	pg_query_prepared(app->pg, figures_sql, 7, p, cb, arg);
 }

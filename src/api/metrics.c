@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define CACHE_TTL_S 300
+#define CACHE_TTL_S	300
 #define MAX_RANGE_YEARS 3
 
 /* "YYYY-MM-DD" as a UTC midnight; false when it is not such a real date. */
@@ -107,13 +107,16 @@ static void dashboard_parse(req_t *r, dashboard_query_t *q, json_t **d)
 		const char *a = day_param(r, "comparisonStartDate", &cs, d);
 		const char *b = day_param(r, "comparisonEndDate", &ce, d);
 		if (!a && !http_query(r, "comparisonStartDate"))
-			*d = http_problem(*d, "comparisonStartDate", "is required with comparison=custom");
+			*d = http_problem(*d, "comparisonStartDate",
+					  "is required with comparison=custom");
 		if (!b && !http_query(r, "comparisonEndDate"))
-			*d = http_problem(*d, "comparisonEndDate", "is required with comparison=custom");
+			*d = http_problem(*d, "comparisonEndDate",
+					  "is required with comparison=custom");
 		if (!a || !b)
 			return;
 		if (ce < cs) {
-			*d = http_problem(*d, "comparisonEndDate", "must not be before comparisonStartDate");
+			*d = http_problem(*d, "comparisonEndDate",
+					  "must not be before comparisonStartDate");
 			return;
 		}
 		if (ce > add_years(cs, MAX_RANGE_YEARS)) {
@@ -122,7 +125,8 @@ static void dashboard_parse(req_t *r, dashboard_query_t *q, json_t **d)
 			return;
 		}
 	} else {
-		*d = http_problem(*d, "comparison", "must be previous_period, previous_year or custom");
+		*d = http_problem(*d, "comparison",
+				  "must be previous_period, previous_year or custom");
 		return;
 	}
 	q->prev_start = format_day(r, cs);
@@ -153,8 +157,8 @@ static void figured(const PGresult *res, const char *err, void *arg)
 	}
 	const char *json = pg_value(res, 0, 0);
 	if (c->key)
-		redis_command(((app_t *)c->r->app)->redis, cache_stored, NULL, "SET %s %s EX %d", c->key, json,
-			      CACHE_TTL_S);
+		redis_command(((app_t *)c->r->app)->redis, cache_stored, NULL, "SET %s %s EX %d",
+			      c->key, json, CACHE_TTL_S);
 	http_set_header(c->r, "X-Cache", "miss");
 	list_reply_json(c->r, json);
 }
@@ -183,8 +187,9 @@ static void versioned(const PGresult *res, const char *err, void *arg)
 	size_t n = 512;
 	c->key = arena_alloc(c->r->arena, n);
 	snprintf(c->key, n, "dash:%s:%s:%s:%s:%s:%s:%s:%s", c->r->tenant_id, pg_value(res, 0, 0),
-		 q->start, q->end, q->prev_start ? q->prev_start : "", q->prev_end ? q->prev_end : "",
-		 q->channel ? q->channel : "", q->account_id ? q->account_id : "");
+		 q->start, q->end, q->prev_start ? q->prev_start : "",
+		 q->prev_end ? q->prev_end : "", q->channel ? q->channel : "",
+		 q->account_id ? q->account_id : "");
 	redis_command(((app_t *)c->r->app)->redis, cache_read, c, "GET %s", c->key);
 }
 
@@ -221,9 +226,10 @@ static void realtime(req_t *r)
 void api_metrics_routes(app_t *app)
 {
 	http_server_t *s = app->http;
-	http_route(s, "GET", "/api/metrics/dashboard", dashboard, ROUTE_AUTH,
-		   "A period's KPIs with an optional comparison, and its charts (startDate, endDate, "
-		   "comparison, comparisonStartDate, comparisonEndDate, channel, accountId)");
+	http_route(
+	    s, "GET", "/api/metrics/dashboard", dashboard, ROUTE_AUTH,
+	    "A period's KPIs with an optional comparison, and its charts (startDate, endDate, "
+	    "comparison, comparisonStartDate, comparisonEndDate, channel, accountId)");
 	http_route(s, "GET", "/api/metrics/realtime", realtime, ROUTE_AUTH,
 		   "Today's sales, the stock's value, low-stock SKUs and the sync state (channel, "
 		   "accountId)");
