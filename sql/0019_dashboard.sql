@@ -176,3 +176,14 @@ LEFT JOIN LATERAL (SELECT sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quanti
                    FROM order_items WHERE order_id = o.id) i ON true
 GROUP BY 1, 2, 3, 4;
 
+
+-- A tenant's delete: its orders' cascade wrote zeroed rows here after the tenant was gone (RI
+-- triggers sort before this one, so they have all run).
+CREATE FUNCTION dashboard_forget_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM dashboard_days WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_versions WHERE tenant_id = OLD.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER tenants_dashboard_forget AFTER DELETE ON tenants
+    FOR EACH ROW EXECUTE FUNCTION dashboard_forget_tenant();

@@ -331,6 +331,16 @@ Test(dashboard, rollup_follows_updates_and_deletes)
 	r = get(&srv, &a, "/api/metrics/dashboard?" PERIOD, 200);
 	assert_num(r.json, "data.kpis.revenue.value", 0);
 	h_resp_free(&r);
+	/* A tenant's delete leaves nothing of its rollup. */
+	cr_assert_gt(
+	    h_sql_int("SELECT count(*) FROM dashboard_days WHERE tenant_id = '%s'", b.tenant_id),
+	    0);
+	cr_assert_eq(sql("DELETE FROM tenants WHERE id = '%s'", b.tenant_id), 0);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM dashboard_days WHERE tenant_id = '%s'", b.tenant_id) +
+		h_sql_int("SELECT count(*) FROM dashboard_versions WHERE tenant_id = '%s'",
+			  b.tenant_id),
+	    0);
 }
 
 Test(dashboard, cache_never_hides_a_later_order)
