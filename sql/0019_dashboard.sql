@@ -98,15 +98,13 @@ BEGIN
 END $$;
 
 
--- orders: an insert adds the order, a delete (BEFORE: its lines are still there, the cascade
+-- orders: an insert adds the order (one statement's rows in one upsert per day, see below), a
+-- delete (BEFORE: its lines are still there, the cascade
 -- comes after) takes it out with its lines, an update that moves a figure takes the old out and
 -- puts the new in; a replayed upsert that changes none moves nothing.
 CREATE FUNCTION dashboard_orders() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM dashboard_apply(NEW, 1, true);
-        RETURN NULL;
-    ELSIF TG_OP = 'DELETE' THEN
+    IF TG_OP = 'DELETE' THEN
         PERFORM dashboard_apply(OLD, -1, true);
         RETURN OLD;
     END IF;
@@ -121,14 +119,12 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER orders_dashboard_ins AFTER INSERT ON orders
-    FOR EACH ROW EXECUTE FUNCTION dashboard_orders();
 CREATE TRIGGER orders_dashboard_upd AFTER UPDATE ON orders
     FOR EACH ROW EXECUTE FUNCTION dashboard_orders();
 CREATE TRIGGER orders_dashboard_del BEFORE DELETE ON orders
     FOR EACH ROW EXECUTE FUNCTION dashboard_orders();
 
--- order_items: a line of a sold order moves units, fees and cost of its order's day. A line
+-- order_items (updates and deletes; inserts below): a line of a sold order moves units, fees and cost of its order's day. A line
 -- deleted by its order's cascade finds no order (the order's delete took it out already).
 CREATE FUNCTION dashboard_line(line order_items, sign integer) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -155,13 +151,63 @@ BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM dashboard_line(OLD, -1);
     END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    IF TG_OP = 'UPDATE' THEN
         PERFORM dashboard_line(NEW, 1);
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER order_items_dashboard AFTER INSERT OR UPDATE OR DELETE ON order_items
+CREATE TRIGGER order_items_dashboard AFTER UPDATE OR DELETE ON order_items
     FOR EACH ROW EXECUTE FUNCTION dashboard_items();
+
+-- Inserts, what a sync's bulk upserts do most, per statement: the statement's rows summed per
+-- day in one upsert. 20,000 orders and their 40,000 lines, against no dashboard trigger: row by
+-- row 3.4 and 5 times as long to write; per statement about 1 and 2.2 times (the lines' cost
+-- lookup and join to their orders). The tenants' versions first, then the days in key order.
+CREATE FUNCTION dashboard_orders_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM dashboard_bump(t) FROM (SELECT DISTINCT tenant_id AS t FROM new_rows ORDER BY 1) x;
+    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, orders, sold, revenue,
+                                     units, fees, product_cost)
+    SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date,
+           o.channel, o.account_id, count(*), count(*) FILTER (WHERE s),
+           coalesce(sum(o.total_amount) FILTER (WHERE s), 0),
+           coalesce(sum(i.u) FILTER (WHERE s), 0), coalesce(sum(i.f) FILTER (WHERE s), 0),
+           coalesce(sum(i.c) FILTER (WHERE s), 0)
+    FROM (SELECT *, dashboard_sold(status) AS s FROM new_rows) o
+    LEFT JOIN tenants z ON z.id = o.tenant_id
+    LEFT JOIN LATERAL (SELECT sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
+                              sum(coalesce(unit_cost, 0) * quantity) AS c
+                       FROM order_items WHERE order_id = o.id) i ON true
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
+    SET orders = d.orders + excluded.orders, sold = d.sold + excluded.sold,
+        revenue = d.revenue + excluded.revenue, units = d.units + excluded.units,
+        fees = d.fees + excluded.fees, product_cost = d.product_cost + excluded.product_cost;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER orders_dashboard_ins AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_orders_ins();
+
+CREATE FUNCTION dashboard_items_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM dashboard_bump(t) FROM (SELECT DISTINCT o.tenant_id AS t FROM new_rows l
+                                    JOIN orders o ON o.id = l.order_id ORDER BY 1) x;
+    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, units, fees,
+                                     product_cost)
+    SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date,
+           o.channel, o.account_id, sum(l.quantity),
+           sum(coalesce(l.sale_fee, 0) * l.quantity), sum(coalesce(l.unit_cost, 0) * l.quantity)
+    FROM new_rows l JOIN orders o ON o.id = l.order_id
+    LEFT JOIN tenants z ON z.id = o.tenant_id
+    WHERE dashboard_sold(o.status)
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
+    SET units = d.units + excluded.units, fees = d.fees + excluded.fees,
+        product_cost = d.product_cost + excluded.product_cost;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER order_items_dashboard_ins AFTER INSERT ON order_items
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_items_ins();
 
 -- The rows there already.
 INSERT INTO dashboard_days (tenant_id, day, channel, account_id, orders, sold, revenue, units,
