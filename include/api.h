@@ -29,6 +29,8 @@ void api_orders_routes(app_t *app);
 void api_shipments_routes(app_t *app);
 /* /api/inventory and /api/products/:sku/listings/:listingId: one stock truth per SKU */
 void api_inventory_routes(app_t *app);
+/* /api/metrics: dashboard and realtime */
+void api_metrics_routes(app_t *app);
 
 /* Request bodies checked field by field (pure: no I/O, fuzzed by test/fuzz/fuzz_bodies.c). Each
  * returns the problems (NULL when the body is good); the strings point into r's arena. */
