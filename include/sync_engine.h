@@ -204,5 +204,6 @@ void sync_task_store(sync_task_t *t, sync_upsert_fn upsert, json_t *docs);
  * store does. */
 void *sync_task_storing(sync_task_t *t, long counted);
 void sync_stored(const char *err, long written, void *store);
+sync_run_t *sync_stored_run(const void *store); /* the run a sync_task_storing handle is of */
 
 #endif

@@ -392,6 +392,11 @@ void sync_stored(const char *err, long written, void *arg)
 	sync_task_end(t);
 }
 
+sync_run_t *sync_stored_run(const void *store)
+{
+	return ((const store_t *)store)->t->run;
+}
+
 void *sync_task_storing(sync_task_t *t, long counted)
 {
 	store_t *s = xcalloc(1, sizeof(*s));

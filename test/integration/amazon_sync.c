@@ -108,9 +108,13 @@ Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
 			       "raw ? 'inventory'",
 			       id),
 		     truth_count(0, "fba_skus"));
-	/* Fees and refunds: every financial event became a payment of its order. */
+	/* Fees and refunds: every financial event became a payment of its order — read while
+	 * the orders report was being built, held, and released once the orders were stored. */
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
 		     truth_count(0, "financial_events"));
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM amazon_finance_pending WHERE account_id = '%s'", id), 0,
+	    "events left held after the run");
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s' AND "
 			       "status = 'refund' AND transaction_amount < 0",
 			       id),

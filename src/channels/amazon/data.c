@@ -95,35 +95,48 @@ static const char inventory_sql[] =
 /* listFinancialEvents' shipment and refund events ({kind, event}) as payments of their orders:
  * what was charged (Principal, Tax, ShippingCharge...; negative for a refund) and Amazon's fees
  * (Commission, FBA fees...: negative amounts in the event, positive here). An event whose order
- * is not stored (older than the orders synced) is skipped; an event read again replaces itself.
+ * is not stored (older than the orders synced) is skipped; an event read again (or held twice)
+ * replaces itself.
  * CurrencyAmount is a number in the model and a string in some answers: numeric takes both. */
 #define EVENT_ITEMS(e)                                                                             \
     "jsonb_array_elements(coalesce(" e "->'ShipmentItemList', " e "->'ShipmentItemAdjustmentList'," \
     " '[]'))"
-static const char finances_sql[] =
-    "WITH ev AS ("
-    " SELECT o.id AS order_id, d->>'kind' AS kind, (e->>'PostedDate')::timestamptz AS posted,"
-    "  (d->>'kind') || ':' || (e->>'AmazonOrderId') || ':' || (e->>'PostedDate') AS ext,"
-    "  (SELECT coalesce(sum((c->'ChargeAmount'->>'CurrencyAmount')::numeric), 0)"
-    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"
-    "   i->'ItemChargeAdjustmentList', '[]')) c) AS charges,"
-    "  (SELECT -coalesce(sum((f->'FeeAmount'->>'CurrencyAmount')::numeric), 0)"
-    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemFeeList',"
-    "   i->'ItemFeeAdjustmentList', '[]')) f) AS fees,"
-    "  (SELECT c->'ChargeAmount'->>'CurrencyCode'"
-    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"
-    "   i->'ItemChargeAdjustmentList', '[]')) c LIMIT 1) AS currency"
-    " FROM jsonb_array_elements($3::jsonb) d CROSS JOIN LATERAL (SELECT d->'event' AS e) x"
-    " JOIN orders o ON o.tenant_id = $1 AND o.account_id = $2"
-    "  AND o.external_id = x.e->>'AmazonOrderId'"
-    " WHERE x.e->>'PostedDate' IS NOT NULL AND d->>'kind' IN ('shipment', 'refund')),"
-    " gone AS (DELETE FROM payments p USING ev WHERE p.order_id = ev.order_id"
-    "  AND p.external_id = ev.ext),"
-    " ins AS (INSERT INTO payments (order_id, tenant_id, account_id, channel, external_id,"
-    "  status, payment_type, transaction_amount, marketplace_fee, currency, date_approved)"
-    " SELECT order_id, $1, $2, 'amazon', ext, kind, 'financial_event', charges, fees,"
-    "  currency, posted FROM ev RETURNING 1)"
-    " SELECT count(*) FROM ins";
+/* FINANCES_SQL(source, docs): docs, rows of a jsonb array of {kind, event} in source. */
+#define FINANCES_SQL(source, docs)                                                                 \
+    source " ev AS ("                                                                              \
+    " SELECT o.id AS order_id, d->>'kind' AS kind, (e->>'PostedDate')::timestamptz AS posted,"     \
+    "  (d->>'kind') || ':' || (e->>'AmazonOrderId') || ':' || (e->>'PostedDate') AS ext,"          \
+    "  (SELECT coalesce(sum((c->'ChargeAmount'->>'CurrencyAmount')::numeric), 0)"                  \
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"           \
+    "   i->'ItemChargeAdjustmentList', '[]')) c) AS charges,"                                      \
+    "  (SELECT -coalesce(sum((f->'FeeAmount'->>'CurrencyAmount')::numeric), 0)"                    \
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemFeeList',"              \
+    "   i->'ItemFeeAdjustmentList', '[]')) f) AS fees,"                                            \
+    "  (SELECT c->'ChargeAmount'->>'CurrencyCode'"                                                 \
+    "   FROM " EVENT_ITEMS("e") " i, jsonb_array_elements(coalesce(i->'ItemChargeList',"           \
+    "   i->'ItemChargeAdjustmentList', '[]')) c LIMIT 1) AS currency"                              \
+    " FROM " docs " d CROSS JOIN LATERAL (SELECT d->'event' AS e) x"                               \
+    " JOIN orders o ON o.tenant_id = $1 AND o.account_id = $2"                                     \
+    "  AND o.external_id = x.e->>'AmazonOrderId'"                                                  \
+    " WHERE x.e->>'PostedDate' IS NOT NULL AND d->>'kind' IN ('shipment', 'refund')),"             \
+    " gone AS (DELETE FROM payments p USING ev WHERE p.order_id = ev.order_id"                     \
+    "  AND p.external_id = ev.ext),"                                                               \
+    " ins AS (INSERT INTO payments (order_id, tenant_id, account_id, channel, external_id,"        \
+    "  status, payment_type, transaction_amount, marketplace_fee, currency, date_approved)"        \
+    " SELECT DISTINCT ON (order_id, ext) order_id, $1, $2, 'amazon', ext, kind,"                   \
+    "  'financial_event', charges, fees, currency, posted FROM ev RETURNING 1)"                    \
+    " SELECT count(*) FROM ins"
+static const char finances_sql[] = FINANCES_SQL("WITH", "jsonb_array_elements($3::jsonb)");
+/* A backfill reads the events while its orders report is still being built: they wait in
+ * amazon_finance_pending until the orders are stored, then go in all at once (and any an
+ * earlier run left there, whose orders may be stored by now). */
+static const char hold_sql[] =
+    "INSERT INTO amazon_finance_pending (tenant_id, account_id, docs)"
+    " VALUES ($1, $2, $3::jsonb) RETURNING jsonb_array_length(docs)";
+static const char release_sql[] = FINANCES_SQL(
+    "WITH held AS (DELETE FROM amazon_finance_pending WHERE tenant_id = $1 AND account_id = $2"
+    " RETURNING docs),",
+    "held CROSS JOIN LATERAL jsonb_array_elements(held.docs)");
 // clang-format on
 
 typedef struct store {
@@ -170,4 +183,20 @@ void amazon_finances_upsert(app_t *app, const char *tenant_id, const char *accou
 			    const char *docs, amazon_store_cb cb, void *arg)
 {
 	run(app, finances_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_finances_hold(app_t *app, const char *tenant_id, const char *account_id,
+			  const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, hold_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_finances_release(app_t *app, const char *tenant_id, const char *account_id,
+			     amazon_store_cb cb, void *arg)
+{
+	store_t *s = xcalloc(1, sizeof(*s));
+	s->cb = cb;
+	s->arg = arg;
+	const char *params[] = {tenant_id, account_id};
+	pg_query_prepared(app->pg, release_sql, 2, params, stored, s);
 }

@@ -58,6 +58,10 @@ typedef struct plan_run {
 	char *downloaded[R_N];	    /* the last download of each resource, for its step */
 	size_t downloaded_len[R_N];
 	bool finances_started;
+	/* A backfill's orders come in a report: until it is stored, the events read are held
+	 * (data.h) and released after, when no hold is still being written. */
+	bool orders_pending, released;
+	int holds;
 } plan_run_t;
 
 static plan_run_t *state(const sync_run_t *run)
@@ -69,6 +73,8 @@ static const sync_step_t create_step[R_N], poll_step[R_N], document_step[R_N], d
     orders_step, order_items_step, inventory_step, finances_step;
 
 static void finances_start(sync_run_t *run);
+static void orders_over(sync_run_t *run);
+static void held(const char *err, long written, void *store);
 
 /* --- calls ------------------------------------------------------------------------------- */
 
@@ -243,7 +249,7 @@ static void polled(sync_task_t *t, json_t *body)
 	if (status && !strcmp(status, "CANCELLED") && !doc) {
 		/* Amazon cancels a report that has no data: nothing to store. */
 		if (r == R_ORDERS)
-			finances_start(run);
+			orders_over(run);
 		sync_task_end(t);
 		return;
 	}
@@ -281,8 +287,8 @@ static void store_next(report_job_t *j)
 		plan_run_t *st = state(run);
 		int r = resource_of(j->t);
 		st->reading[r] = NULL;
-		if (r == R_ORDERS && !j->err[0])
-			finances_start(run);
+		if (r == R_ORDERS)
+			orders_over(run); /* a failed store releases what is stored */
 		if (j->out.bad)
 			log_warn("sync %s: %s: %ld of %ld rows malformed, skipped", in->id,
 				 report_types[r], j->out.bad, j->out.rows);
@@ -520,8 +526,48 @@ static void finances_answered(sync_task_t *t, json_t *body)
 		n->token = xstrdup(next);
 		sync_task_push(n, true);
 	}
-	sync_task_store(t, amazon_finances_upsert, docs);
+	plan_run_t *st = state(run);
+	if (st->orders_pending && json_array_size(docs)) {
+		st->holds++;
+		char *text = json_dumps(docs, JSON_COMPACT);
+		amazon_finances_hold(sync_run_app(run), sync_run_info(run)->tenant_id,
+				     sync_run_info(run)->account_id, text, held,
+				     sync_task_storing(t, (long)json_array_size(docs)));
+		free(text);
+	} else {
+		sync_task_store(t, amazon_finances_upsert, docs);
+	}
 	json_decref(docs);
+}
+
+static void release(sync_run_t *run)
+{
+	plan_run_t *st = state(run);
+	if (st->orders_pending || st->holds || st->released)
+		return;
+	st->released = true;
+	sync_task_t *t = sync_task_new(run, &finances_step, NULL);
+	amazon_finances_release(sync_run_app(run), sync_run_info(run)->tenant_id,
+				sync_run_info(run)->account_id, sync_stored,
+				sync_task_storing(t, 0));
+}
+
+static void held(const char *err, long written, void *store)
+{
+	sync_run_t *run = sync_stored_run(store);
+	state(run)->holds--;
+	sync_stored(err, written, store);
+	release(run);
+}
+
+/* The orders report is stored (or is empty, or failed): the held events can go in. */
+static void orders_over(sync_run_t *run)
+{
+	plan_run_t *st = state(run);
+	if (!st->orders_pending)
+		return;
+	st->orders_pending = false;
+	release(run);
 }
 
 /* --- resources ------------------------------------------------------------------------------ */
@@ -534,7 +580,11 @@ static void orders_begin(sync_run_t *run)
 		sync_task_push(sync_task_new(run, &orders_step, NULL), false);
 		finances_start(run);
 	} else {
+		/* The events are read at once (at 0.5/s they are the backfill's longest part) and
+		 * held until the report's orders are stored. */
+		state(run)->orders_pending = true;
 		report_create(run, R_ORDERS);
+		finances_start(run);
 	}
 }
 
@@ -548,8 +598,9 @@ static void inventory_begin(sync_run_t *run)
 	sync_task_push(sync_task_new(run, &inventory_step, NULL), false);
 }
 
-/* Fees land on stored orders, so a backfill reads them once the orders report is stored (its
- * begin is the orders'); an increment at once, its orders being mostly stored already. */
+/* Fees land on stored orders: a backfill reads them at once and holds them until its orders
+ * report is stored (orders_over); an increment stores them as they come, its orders being
+ * mostly stored already. */
 static void finances_start(sync_run_t *run)
 {
 	plan_run_t *st = state(run);
