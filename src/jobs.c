@@ -664,9 +664,10 @@ void jobs_free(jobs_t *j)
 {
 	if (!j)
 		return;
+	/* The blocking read's failed answer re-arms read_retry: free it before the timers. */
+	redis_free(j->blocking);
 	event_del(&j->sweep);
 	evtimer_del(&j->read_retry);
-	redis_free(j->blocking);
 	free(j->board_sql);
 	free(j->requeue_sql);
 	free(j);

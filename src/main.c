@@ -205,9 +205,10 @@ static int serve(app_t *app)
 	httpc_free(app->httpc);
 	ratelimit_free(app->limits);
 	pg_pool_free(app->pg);
+	/* Before jobs and webhooks: its pending answers (an XADD's) call back into them. */
+	redis_free(app->redis);
 	jobs_free(app->jobs);
 	webhooks_free(app->webhooks);
-	redis_free(app->redis);
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
 	upkeep_free(app->upkeep);
 	janitor_free(app->janitor);
