@@ -148,6 +148,7 @@ Test(dashboard, rejects_bad_queries_with_details)
 	r = ident_call(&srv, "GET", "/api/metrics/dashboard", NULL, NULL);
 	cr_assert_eq(r.status, 401);
 	h_resp_free(&r);
+	h_server_stop_clean(&srv);
 }
 
 /* Tenant a: SKU-A costs 20, SKU-B has no cost. March 1-10 (UTC) holds order 1 (ml, 100, 2 x
@@ -281,6 +282,7 @@ Test(dashboard, figures_match_hand_computed_values)
 	assert_num(r.json, "data.kpis.revenue.value", 7777);
 	assert_num(r.json, "data.kpis.orders.value", 1);
 	h_resp_free(&r);
+	h_server_stop_clean(&srv);
 }
 
 /* The rollup equals a recount of the orders after inserts, updates (status, amount, day, lines)
@@ -341,6 +343,7 @@ Test(dashboard, rollup_follows_updates_and_deletes)
 		h_sql_int("SELECT count(*) FROM dashboard_versions WHERE tenant_id = '%s'",
 			  b.tenant_id),
 	    0);
+	h_server_stop_clean(&srv);
 }
 
 Test(dashboard, cache_never_hides_a_later_order)
@@ -392,6 +395,7 @@ Test(dashboard, cache_never_hides_a_later_order)
 		     250);
 	free(version);
 	h_resp_free(&r1);
+	h_server_stop_clean(&srv);
 }
 
 Test(dashboard, realtime_snapshot)
@@ -436,4 +440,5 @@ Test(dashboard, realtime_snapshot)
 	assert_num(r.json, "data.todaySales", 0);
 	assert_num(r.json, "data.currentInventoryValue", 0);
 	h_resp_free(&r);
+	h_server_stop_clean(&srv);
 }
