@@ -245,6 +245,12 @@ Test(amazon_sync, notifications_refresh_the_order_for_every_tenant_and_set_fba_s
 				   sku, a1, a2) == 2,
 			 30000),
 	    "FBA stock set from the notification for both tenants");
+	/* Its history: the quantity before and the 7 after, for each tenant's listing. */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM listing_stock_history h JOIN listings l ON "
+			       "l.id = h.listing_id WHERE l.external_id = '%s' AND l.account_id IN "
+			       "('%s', '%s') AND h.quantity = 7 AND h.previous IS DISTINCT FROM 7",
+			       sku, a1, a2),
+		     2);
 	free(sku);
 
 	/* Not an Amazon notification: 400, nothing stored; a redelivered one is stored once. */
