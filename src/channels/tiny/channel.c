@@ -1,5 +1,6 @@
 /* The Tiny channel as the core sees it: its routes, its rate table, its product import. */
 #include "channel.h"
+#include "forward.h"
 #include "plan.h"
 #include "tiny.h"
 #include "util.h"
@@ -42,6 +43,7 @@ static void sync_account(app_t *app, const char *account_id, channel_done_cb cb,
 static void *start(app_t *app)
 {
 	tiny_accounts_routes(app);
+	tiny_forward_routes(app);
 	return NULL;
 }
 
