@@ -74,7 +74,8 @@ static void plain_sku(int want, char *out, size_t size)
 	json_array_foreach(json_object_get(c, "products"), i, p)
 	{
 		const char *tipo = msh_str(p, "tipo"), *var = msh_str(p, "variacao");
-		if (strcmp(tipo, "K") == 0 || strcmp(var, "N") != 0 || json_object_get(p, "parentId"))
+		if (strcmp(tipo, "K") == 0 || strcmp(var, "N") != 0 ||
+		    json_object_get(p, "parentId"))
 			continue;
 		if (seen++ == want) {
 			snprintf(out, size, "%s", msh_str(p, "codigo"));
@@ -125,16 +126,17 @@ static void erp_product(const shop_t *s, const char *sku)
 static void ml_order(const shop_t *s, const char *sku1, const char *sku2, char *ext)
 {
 	snprintf(ext, 64, "2000%d%04d", getpid(), ++seq);
-	cr_assert_eq(h_sql_int("WITH o AS (INSERT INTO orders (tenant_id, account_id, channel,"
-			       " external_id, status, date_created, last_updated, total_amount,"
-			       " buyer_nickname, raw) VALUES ('%s', '%s', 'ml', '%s', 'paid', now(),"
-			       " now(), 30, 'COMPRADOR', '{}') RETURNING id, tenant_id),"
-			       " i AS (INSERT INTO order_items (order_id, tenant_id, sku, title,"
-			       " quantity, unit_price) SELECT id, tenant_id, s, 'T', 1, 10 FROM o,"
-			       " unnest(ARRAY['%s', '%s']::text[]) s WHERE s <> '' RETURNING 1)"
-			       " SELECT count(*) FROM i",
-			       s->owner.tenant_id, s->ml, ext, sku1, sku2 ? sku2 : ""),
-		     sku2 ? 2 : 1);
+	cr_assert_eq(
+	    h_sql_int("WITH o AS (INSERT INTO orders (tenant_id, account_id, channel,"
+		      " external_id, status, date_created, last_updated, total_amount,"
+		      " buyer_nickname, raw) VALUES ('%s', '%s', 'ml', '%s', 'paid', now(),"
+		      " now(), 30, 'COMPRADOR', '{}') RETURNING id, tenant_id),"
+		      " i AS (INSERT INTO order_items (order_id, tenant_id, sku, title,"
+		      " quantity, unit_price) SELECT id, tenant_id, s, 'T', 1, 10 FROM o,"
+		      " unnest(ARRAY['%s', '%s']::text[]) s WHERE s <> '' RETURNING 1)"
+		      " SELECT count(*) FROM i",
+		      s->owner.tenant_id, s->ml, ext, sku1, sku2 ? sku2 : ""),
+	    sku2 ? 2 : 1);
 }
 
 static json_t *forward(const h_proc_t *p, const shop_t *s)
@@ -188,11 +190,12 @@ Test(tiny_forward, an_order_becomes_one_pedido_whatever_repeats_the_pass)
 
 	/* An outcome lost after sending (a crash before the row was stored): the pass finds the
 	 * pedido by numeroEcommerce instead of sending it again. */
-	cr_assert_eq(h_sql_int("WITH u AS (UPDATE erp_orders e SET status = 'pending',"
-			       " pedido_id = NULL, numero = NULL FROM orders o WHERE o.id = e.order_id"
-			       " AND o.external_id = '%s' RETURNING 1) SELECT count(*) FROM u",
-			       ext),
-		     1);
+	cr_assert_eq(
+	    h_sql_int("WITH u AS (UPDATE erp_orders e SET status = 'pending',"
+		      " pedido_id = NULL, numero = NULL FROM orders o WHERE o.id = e.order_id"
+		      " AND o.external_id = '%s' RETURNING 1) SELECT count(*) FROM u",
+		      ext),
+	    1);
 	d = forward(&srv2, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 1);
 	json_decref(d);

@@ -132,8 +132,8 @@ static void looked_up(const tiny_result_t *res, void *arg)
 		settle(p, "pending", NULL, NULL, NULL, res->message);
 		return;
 	}
-	json_t *found = json_object_get(
-	    json_array_get(json_object_get(res->retorno, "pedidos"), 0), "pedido");
+	json_t *found =
+	    json_object_get(json_array_get(json_object_get(res->retorno, "pedidos"), 0), "pedido");
 	if (res->empty || !found) {
 		send_order(p);
 		return;
@@ -161,16 +161,16 @@ static void sent(const tiny_result_t *res, void *arg)
 		return;
 	}
 	if (res->err != CHANNEL_OK) {
-		bool again = res->err == CHANNEL_ERR_TRANSIENT ||
-			     res->err == CHANNEL_ERR_RATE_LIMITED ||
-			     res->err == CHANNEL_ERR_UNAUTHORIZED || res->err == CHANNEL_ERR_EXPIRED;
+		bool again =
+		    res->err == CHANNEL_ERR_TRANSIENT || res->err == CHANNEL_ERR_RATE_LIMITED ||
+		    res->err == CHANNEL_ERR_UNAUTHORIZED || res->err == CHANNEL_ERR_EXPIRED;
 		settle(p, again ? "pending" : "failed", NULL, NULL, NULL, res->message);
 		return;
 	}
 	/* registros.registro, or registros[0].registro (Tiny answers either). */
 	json_t *regs = json_object_get(res->retorno, "registros");
-	json_t *reg = json_object_get(json_is_array(regs) ? json_array_get(regs, 0) : regs,
-				      "registro");
+	json_t *reg =
+	    json_object_get(json_is_array(regs) ? json_array_get(regs, 0) : regs, "registro");
 	char id[32], num[32];
 	settle(p, "sent", text_of(json_object_get(reg, "id"), id, sizeof(id)),
 	       text_of(json_object_get(reg, "numero"), num, sizeof(num)), "aberto", NULL);
@@ -191,10 +191,9 @@ static void send_order(pass_t *p)
 			json_object_set(item, "valor_unitario", price);
 		json_array_append_new(itens, json_pack("{s:o}", "item", item));
 	}
-	json_t *pedido =
-	    json_pack("{s:{s:s, s:s, s:{s:s}, s:o}}", "pedido", "numero_pedido_ecommerce",
-		      r->external_id, "data_pedido", r->date, "cliente", "nome", r->buyer, "itens",
-		      itens);
+	json_t *pedido = json_pack("{s:{s:s, s:s, s:{s:s}, s:o}}", "pedido",
+				   "numero_pedido_ecommerce", r->external_id, "data_pedido",
+				   r->date, "cliente", "nome", r->buyer, "itens", itens);
 	char *text = json_dumps(pedido, JSON_COMPACT);
 	json_decref(pedido);
 	size_t size = strlen(text) * 3 + 32;
