@@ -4,6 +4,7 @@
  * alone; a SKU Tiny does not know holds the order with the reason; GET /api/erp/pending lists
  * what is not in the ERP yet. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,14 +94,14 @@ typedef struct shop {
 } shop_t;
 
 /* A tenant with the company's Tiny account and an ML account. */
-static void shop_new(shop_t *s)
+static void shop_at(const h_proc_t *p, shop_t *s)
 {
-	ident_signup(&srv, &s->owner);
+	ident_signup(p, &s->owner);
 	json_t *c = company();
 	char body[512];
 	snprintf(body, sizeof(body), "{\"apiToken\":\"%s\"}", msh_str(c, "token"));
 	json_decref(c);
-	h_resp_t r = ident_call(&srv, "POST", "/api/tiny-accounts", s->owner.access, body);
+	h_resp_t r = ident_call(p, "POST", "/api/tiny-accounts", s->owner.access, body);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	snprintf(s->tiny, sizeof(s->tiny), "%s", json_string_value(h_json_path(r.json, "data.id")));
 	h_resp_free(&r);
@@ -110,6 +111,11 @@ static void shop_new(shop_t *s)
 			      s->owner.tenant_id, getpid(), ++seq);
 	snprintf(s->ml, sizeof(s->ml), "%s", id);
 	free(id);
+}
+
+static void shop_new(shop_t *s)
+{
+	shop_at(&srv, s);
 }
 
 /* sku known to the tenant as a product of its Tiny account. */
@@ -206,6 +212,92 @@ Test(tiny_forward, an_order_becomes_one_pedido_whatever_repeats_the_pass)
 	v = row(ext, "numero");
 	cr_assert(*v, "the numero was looked up");
 	free(v);
+
+	/* The order's ERP state on GET /api/orders/:id. */
+	char *order_id = h_sql_text("SELECT id FROM orders WHERE external_id = '%s'", ext);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/orders/%s", order_id);
+	free(order_id);
+	h_resp_t r = ident_call(&srv, "GET", path, s.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *erp = h_json_path(r.json, "data.erp");
+	cr_assert(json_is_object(erp), "%s", r.body);
+	cr_assert_eq(atoll(msh_str(erp, "pedidoId")), pedido, "%s", r.body);
+	cr_assert(*msh_str(erp, "numero"), "%s", r.body);
+	cr_assert(*msh_str(erp, "situacao"), "%s", r.body);
+	cr_assert(json_is_null(json_object_get(erp, "lastError")), "%s", r.body);
+	cr_assert(json_object_get(erp, "invoice"), "%s", r.body);
+	h_resp_free(&r);
+}
+
+typedef struct racer {
+	const h_proc_t *p;
+	const shop_t *s;
+	long long sent;
+} racer_t;
+
+static void *race(void *arg)
+{
+	racer_t *x = arg;
+	h_resp_t r = ident_call(x->p, "POST", "/api/erp/forward", x->s->owner.access, "{}");
+	x->sent = r.status == 200 ? json_integer_value(h_json_path(r.json, "data.sent")) : -1;
+	h_resp_free(&r);
+	return NULL;
+}
+
+Test(tiny_forward, two_processes_at_once_send_each_order_once)
+{
+	shop_t s;
+	shop_new(&s);
+	char a[64], ext[6][64];
+	plain_sku(4, a, sizeof(a));
+	erp_product(&s, a);
+	for (int i = 0; i < 6; i++)
+		ml_order(&s, a, NULL, ext[i]);
+	racer_t x[2] = {{&srv, &s, 0}, {&srv2, &s, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &x[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	cr_assert(x[0].sent >= 0 && x[1].sent >= 0);
+	/* Whatever one pass left leased to the other, a later pass finishes. */
+	json_decref(forward(&srv, &s));
+	long long total = x[0].sent + x[1].sent;
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(pedidos_for(ext[i], NULL), 1, "order %s: not one pedido", ext[i]);
+	cr_assert_eq(total, 6, "the two passes sent %lld + %lld", x[0].sent, x[1].sent);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM erp_orders WHERE account_id = '%s'"
+			       " AND status = 'sent'",
+			       s.tiny),
+		     6);
+}
+
+/* The janitor's scheduled sync of the Tiny account imports its products and then forwards:
+ * no call of ours sends the order. */
+Test(tiny_forward, the_scheduled_sync_forwards_with_the_imported_products)
+{
+	h_database_private();
+	const char *e[] = {env, "SYNC_SWEEP_MS=200", NULL};
+	h_proc_t own;
+	cr_assert(h_server_start(&own, e), "sellerhubd did not start");
+	shop_t s;
+	shop_at(&own, &s);
+	char a[64], ext[64];
+	plain_sku(5, a, sizeof(a));
+	ml_order(&s, a, NULL, ext);
+	bool sent = H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o"
+					   " ON o.id = e.order_id WHERE o.external_id = '%s'"
+					   " AND e.status = 'sent'",
+					   ext) == 1,
+				 20000);
+	cr_assert(sent, "the order was not forwarded by the scheduled sync");
+	cr_assert_eq(pedidos_for(ext, NULL), 1);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND sku = '%s'"
+			       " AND source = 'erp' AND erp_account_id = '%s'",
+			       s.owner.tenant_id, a, s.tiny),
+		     1);
+	cr_expect_eq(h_proc_stop(&own, 15), 0);
 }
 
 Test(tiny_forward, a_claimed_order_is_left_to_its_claimer_until_the_lease_ends)
