@@ -1,5 +1,7 @@
 /* The Tiny channel as the core sees it: its routes, its rate table, its product import. */
 #include "channel.h"
+#include "forward.h"
+#include "log.h"
 #include "plan.h"
 #include "tiny.h"
 #include "util.h"
@@ -18,15 +20,30 @@ static size_t rates(const app_t *app, channel_rate_t *out, size_t max)
 }
 
 typedef struct sync_call {
+	app_t *app;
+	char *account_id, *err;
 	channel_done_cb cb;
 	void *arg;
 } sync_call_t;
 
+static void forwarded(const forward_counts_t *counts, const char *err, void *arg)
+{
+	sync_call_t *c = arg;
+	if (err)
+		log_error("tiny: forwarding orders after a sync: %s", err);
+	c->cb(c->err, c->arg);
+	free(c->account_id);
+	free(c->err);
+	free(c);
+}
+
+/* After the import, the tenant's marketplace orders go to Tiny (a SKU just imported may free
+ * a held one). */
 static void synced(const char *err, long long records, void *arg)
 {
 	sync_call_t *c = arg;
-	c->cb(err, c->arg);
-	free(c);
+	c->err = err ? xstrdup(err) : NULL;
+	tiny_forward_run(c->app, NULL, c->account_id, forwarded, c);
 }
 
 /* The janitor's scheduled sync: the import again (upserts; stock moves are recorded only when
@@ -34,6 +51,8 @@ static void synced(const char *err, long long records, void *arg)
 static void sync_account(app_t *app, const char *account_id, channel_done_cb cb, void *arg)
 {
 	sync_call_t *c = xcalloc(1, sizeof(*c));
+	c->app = app;
+	c->account_id = xstrdup(account_id);
 	c->cb = cb;
 	c->arg = arg;
 	sync_incremental(app, account_id, synced, c);
@@ -42,6 +61,7 @@ static void sync_account(app_t *app, const char *account_id, channel_done_cb cb,
 static void *start(app_t *app)
 {
 	tiny_accounts_routes(app);
+	tiny_forward_routes(app);
 	return NULL;
 }
 

@@ -1,0 +1,25 @@
+/* Marketplace orders into Tiny (issue 19): every order of a tenant with a Tiny account becomes
+ * one pedido (pedido.incluir), exactly once, keyed by numero_ecommerce = the order's external id.
+ * The state is erp_orders (sql/0020); a pass claims due rows with SKIP LOCKED and a lease, looks
+ * each order up (pedidos.pesquisa by numeroEcommerce) before sending it, and holds an order whose
+ * SKU Tiny does not know with the reason. */
+#ifndef SH_TINY_FORWARD_H
+#define SH_TINY_FORWARD_H
+
+#include "app.h"
+
+typedef struct forward_counts {
+	int sent, held, pending, failed;
+} forward_counts_t;
+
+/* err NULL on success (the pass ran; each order's outcome is in its row). */
+typedef void (*forward_cb)(const forward_counts_t *counts, const char *err, void *arg);
+
+/* One pass over the tenant's due orders (tenant_id), or the account's tenant (account_id). */
+void tiny_forward_run(app_t *app, const char *tenant_id, const char *account_id, forward_cb cb,
+		      void *arg);
+
+/* POST /api/erp/forward, GET /api/erp/pending. */
+void tiny_forward_routes(app_t *app);
+
+#endif
