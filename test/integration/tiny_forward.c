@@ -340,6 +340,11 @@ Test(tiny_forward, an_unknown_sku_holds_the_order_with_the_reason_and_pending_li
 	snprintf(sku, sizeof(sku), "NOPE-%d", getpid());
 	ml_order(&s, a, sku, held);
 	ml_order(&s, a, NULL, ok);
+	char cancelled[64];
+	ml_order(&s, a, NULL, cancelled);
+	h_sql_int("WITH u AS (UPDATE orders SET status = 'cancelled' WHERE external_id = '%s'"
+		  " RETURNING 1) SELECT count(*) FROM u",
+		  cancelled);
 
 	/* Before any pass both are pending, waiting. */
 	h_resp_t r = ident_call(&srv, "GET", "/api/erp/pending", s.owner.access, NULL);
@@ -353,6 +358,7 @@ Test(tiny_forward, an_unknown_sku_holds_the_order_with_the_reason_and_pending_li
 	json_decref(d);
 	cr_assert_eq(pedidos_for(held, NULL), 0, "a held order was sent");
 	cr_assert_eq(pedidos_for(ok, NULL), 1);
+	cr_assert_eq(pedidos_for(cancelled, NULL), 0, "a cancelled order was sent");
 	char *v = row(held, "status");
 	cr_assert_str_eq(v, "held");
 	free(v);
@@ -374,6 +380,7 @@ Test(tiny_forward, an_unknown_sku_holds_the_order_with_the_reason_and_pending_li
 	cr_assert_str_eq(msh_str(first, "status"), "held");
 	cr_assert(strstr(msh_str(first, "reason"), sku), "%s", r.body);
 	cr_assert_null(strstr(r.body, ok), "a sent order is listed: %s", r.body);
+	cr_assert_null(strstr(r.body, cancelled), "a cancelled order is listed: %s", r.body);
 	h_resp_free(&r);
 
 	/* Tenant-scoped: the other tenant has nothing pending. */

@@ -12,13 +12,15 @@
 // clang-format off
 #define TENANT_OF "coalesce($1::uuid, (SELECT tenant_id FROM accounts WHERE id = $2::uuid))"
 
-/* Every marketplace order of a tenant with a Tiny account gets its row (the primary account's). */
+/* Every marketplace order of a tenant with a Tiny account gets its row (the primary account's);
+ * a cancelled one is no sale for the ERP. */
 static const char enlist_sql[] =
     "INSERT INTO erp_orders (order_id, tenant_id, account_id)"
     " SELECT o.id, o.tenant_id, a.id FROM orders o"
     " JOIN LATERAL (SELECT id FROM accounts WHERE tenant_id = o.tenant_id AND channel = 'tiny'"
     "  ORDER BY is_primary DESC, created_at, id LIMIT 1) a ON true"
     " WHERE o.tenant_id = " TENANT_OF " AND o.channel <> 'tiny'"
+    " AND o.status NOT IN ('cancelled', 'invalid')"
     " ON CONFLICT (order_id) DO NOTHING";
 
 /* Due rows, claimed for a lease longer than a call's timeout; each with its lines, a line's SKU

@@ -13,6 +13,7 @@
 #define PENDING_FROM                                                                               \
 	" FROM orders o LEFT JOIN erp_orders e ON e.order_id = o.id"                               \
 	" WHERE o.tenant_id = $1 AND o.channel <> 'tiny'"                                          \
+	" AND o.status NOT IN ('cancelled', 'invalid')"                                          \
 	" AND EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = $1 AND a.channel = 'tiny')"    \
 	" AND (e.status IS NULL OR e.status <> 'sent')"
 
