@@ -50,7 +50,7 @@ void tiny_learn_limit(app_t *app, const char *account_id, long limit);
 
 /* A number Tiny may send as a JSON number or a string; def when neither. */
 double tiny_num(json_t *v, double def);
-/* The plan a per-minute allowance stands for (mercadolivre-and-tiny.md 2.1), "custom" if none. */
+/* The plan a per-minute allowance stands for (the providers' Tiny facts, 2.1), "custom" if none. */
 const char *tiny_plan_name(long calls_per_minute);
 
 #endif

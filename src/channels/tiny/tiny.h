@@ -1,6 +1,6 @@
 /* The Tiny ERP channel (Olist Tiny, API v2 with the company's API token): its registration
  * (tiny_channel, channel.c), its settings and the route registrations of its handlers. Facts:
- * shared/providers/mercadolivre-and-tiny.md, part 2. */
+ * ../shared/providers/, the Tiny part (part 2). */
 #ifndef SH_TINY_H
 #define SH_TINY_H
 
