@@ -103,6 +103,20 @@ Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
 		     truth_count(0, "units"));
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s'", id),
 		     truth_count(0, "skus"));
+	/* Pricing and catalog for every SKU: its own offer's price, its ASIN's catalog summary
+	 * (brand and browse classification). */
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s' AND "
+		      "raw->'pricing'->'Offers'->0->'BuyingPrice'->'ListingPrice'->>'Amount' "
+		      "IS NOT NULL AND price = round((raw->'pricing'->'Offers'->0->'BuyingPrice'"
+		      "->'ListingPrice'->>'Amount')::numeric, 2)",
+		      id),
+	    truth_count(0, "skus"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s' AND "
+			       "raw->'catalog'->>'asin' = raw->>'ASIN' AND category_id IS NOT NULL "
+			       "AND raw->'catalog'->'summaries'->0->>'brand' <> ''",
+			       id),
+		     truth_count(0, "skus"));
 	/* FBA stock came from the summaries: every FBA SKU has its summary. */
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s' AND "
 			       "raw ? 'inventory'",

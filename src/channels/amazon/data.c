@@ -67,10 +67,39 @@ static const char listings_sql[] =
     "   THEN excluded.available_quantity ELSE cur.available_quantity END,"
     "  listing_type = excluded.listing_type, logistic_type = excluded.logistic_type,"
     "  last_updated = excluded.last_updated, synced_at = excluded.synced_at,"
-    "  raw = CASE WHEN cur.raw ? 'inventory'"
-    "   THEN excluded.raw || jsonb_build_object('inventory', cur.raw->'inventory')"
-    "   ELSE excluded.raw END"
+    "  raw = excluded.raw || (SELECT coalesce(jsonb_object_agg(k, v), '{}')"
+    "   FROM jsonb_each(cur.raw) e (k, v) WHERE k IN ('inventory', 'pricing', 'catalog'))"
     " RETURNING 1)"
+    " SELECT count(*) FROM up";
+
+/* The seller's SKUs and their ASINs, for the pricing and catalog calls (20 of each per call). */
+static const char skus_sql[] =
+    "SELECT external_id, raw->>'ASIN' FROM listings WHERE tenant_id = $1 AND account_id = $2"
+    " AND channel = 'amazon' ORDER BY external_id";
+
+/* getPricing's entries ({status, SellerSKU, Product: {Offers: [...]}}): the seller's own offer
+ * (its listing price, the buying price with shipping) kept in raw.pricing, the price updated. */
+static const char pricing_sql[] =
+    "WITH doc AS (SELECT DISTINCT ON (d->>'SellerSKU') d FROM jsonb_array_elements($3::jsonb) d"
+    " WHERE d->>'status' = 'Success' AND d->>'SellerSKU' IS NOT NULL),"
+    " up AS (UPDATE listings l SET raw = l.raw || jsonb_build_object('pricing', d->'Product'),"
+    "  price = coalesce((d->'Product'->'Offers'->0->'BuyingPrice'->'ListingPrice'->>'Amount')"
+    "   ::numeric, l.price)"
+    " FROM doc WHERE l.tenant_id = $1 AND l.account_id = $2 AND l.channel = 'amazon'"
+    "  AND l.external_id = d->>'SellerSKU' RETURNING 1)"
+    " SELECT count(*) FROM up";
+
+/* searchCatalogItems' items ({asin, summaries: [{brand, itemName, browseClassification}],
+ * salesRanks, classifications}): kept in raw.catalog of every listing of the ASIN, its
+ * category the browse classification's. */
+static const char catalog_sql[] =
+    "WITH doc AS (SELECT DISTINCT ON (d->>'asin') d FROM jsonb_array_elements($3::jsonb) d"
+    " WHERE d->>'asin' IS NOT NULL),"
+    " up AS (UPDATE listings l SET raw = l.raw || jsonb_build_object('catalog', d),"
+    "  category_id = coalesce(d->'summaries'->0->'browseClassification'->>'classificationId',"
+    "   l.category_id)"
+    " FROM doc WHERE l.tenant_id = $1 AND l.account_id = $2 AND l.channel = 'amazon'"
+    "  AND l.raw->>'ASIN' = d->>'asin' RETURNING 1)"
     " SELECT count(*) FROM up";
 
 /* FBA inventory summaries: the fulfillable quantity of each SKU is its listing's stock. A SKU
@@ -183,6 +212,24 @@ void amazon_finances_upsert(app_t *app, const char *tenant_id, const char *accou
 			    const char *docs, amazon_store_cb cb, void *arg)
 {
 	run(app, finances_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_pricing_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			   const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, pricing_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_catalog_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			   const char *docs, amazon_store_cb cb, void *arg)
+{
+	run(app, catalog_sql, tenant_id, account_id, docs, cb, arg);
+}
+
+void amazon_skus(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb, void *arg)
+{
+	const char *params[] = {tenant_id, account_id};
+	pg_query_prepared(app->pg, skus_sql, 2, params, cb, arg);
 }
 
 void amazon_finances_hold(app_t *app, const char *tenant_id, const char *account_id,

@@ -22,6 +22,13 @@ void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *acco
 /* listFinancialEvents' events as {kind: shipment|refund, event}: payments of their orders. */
 void amazon_finances_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			    const char *docs, amazon_store_cb cb, void *arg);
+/* Product Pricing's own offers and Catalog Items' items onto the account's listings. */
+void amazon_pricing_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			   const char *docs, amazon_store_cb cb, void *arg);
+void amazon_catalog_upsert(app_t *app, const char *tenant_id, const char *account_id,
+			   const char *docs, amazon_store_cb cb, void *arg);
+/* The account's listings: rows of (SellerSKU, ASIN or NULL), by SKU. */
+void amazon_skus(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb, void *arg);
 /* A backfill's events read before its orders are stored: held, then released (stored as
  * amazon_finances_upsert would, with every event the account has held) once they are. */
 void amazon_finances_hold(app_t *app, const char *tenant_id, const char *account_id,

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { R_ORDERS, R_ITEMS, R_INVENTORY, R_FINANCES, R_N };
+enum { R_ORDERS, R_ITEMS, R_INVENTORY, R_FINANCES, R_PRICING, R_CATALOG, R_N };
 
 #define REPORT_POLL_MS	   500		/* getReport allows 2/s */
 #define REPORT_MAX_BYTES   (256u << 20) /* a gzip document of a large seller */
@@ -62,6 +62,7 @@ typedef struct plan_run {
 	 * (data.h) and released after, when no hold is still being written. */
 	bool orders_pending, released;
 	int holds;
+	bool listed; /* the SKUs were read for pricing and catalog */
 } plan_run_t;
 
 static plan_run_t *state(const sync_run_t *run)
@@ -70,7 +71,8 @@ static plan_run_t *state(const sync_run_t *run)
 }
 
 static const sync_step_t create_step[R_N], poll_step[R_N], document_step[R_N], download_step[R_N],
-    orders_step, order_items_step, inventory_step, finances_step;
+    orders_step, order_items_step, inventory_step, finances_step, pricing_step, catalog_step;
+static void listed(sync_run_t *run);
 
 static void finances_start(sync_run_t *run);
 static void orders_over(sync_run_t *run);
@@ -128,6 +130,10 @@ static const char *op_of(const sync_task_t *t)
 		return "getOrderItems";
 	if (s == &finances_step)
 		return "listFinancialEvents";
+	if (s == &pricing_step)
+		return "getPricing";
+	if (s == &catalog_step)
+		return "searchCatalogItems";
 	return "getInventorySummaries";
 }
 
@@ -289,6 +295,8 @@ static void store_next(report_job_t *j)
 		st->reading[r] = NULL;
 		if (r == R_ORDERS)
 			orders_over(run); /* a failed store releases what is stored */
+		if (r == R_ITEMS && !j->err[0])
+			listed(run);
 		if (j->out.bad)
 			log_warn("sync %s: %s: %ld of %ld rows malformed, skipped", in->id,
 				 report_types[r], j->out.bad, j->out.rows);
@@ -570,6 +578,107 @@ static void orders_over(sync_run_t *run)
 	release(run);
 }
 
+/* --- pricing and catalog: the seller's SKUs, 20 to a call ------------------------------------ */
+
+#define PER_CALL 20 /* getPricing's Skus and searchCatalogItems' identifiers at most */
+
+static void pricing_path(const sync_task_t *t, char *buf, size_t size)
+{
+	snprintf(buf, size, "/products/pricing/v0/price?MarketplaceId=%s&ItemType=Sku&Skus=%s",
+		 state(t->run)->marketplace, t->token);
+}
+
+static void catalog_path(const sync_task_t *t, char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "/catalog/2022-04-01/items?marketplaceIds=%s&identifiersType=ASIN&identifiers=%s"
+		 "&includedData=summaries,salesRanks&pageSize=%d",
+		 state(t->run)->marketplace, t->token, PER_CALL);
+}
+
+static void pricing_answered(sync_task_t *t, json_t *body)
+{
+	json_t *docs = json_object_get(body, "payload");
+	if (!json_is_array(docs)) {
+		sync_task_fail(t, "getPricing answered without a payload list");
+		return;
+	}
+	sync_run_res(t->run, R_PRICING)->total += (long long)json_array_size(docs);
+	sync_task_store(t, amazon_pricing_upsert, docs);
+}
+
+static void catalog_answered(sync_task_t *t, json_t *body)
+{
+	json_t *docs = json_object_get(body, "items");
+	if (!json_is_array(docs)) {
+		sync_task_fail(t, "searchCatalogItems answered without items");
+		return;
+	}
+	sync_run_res(t->run, R_CATALOG)->total += (long long)json_array_size(docs);
+	sync_task_store(t, amazon_catalog_upsert, docs);
+}
+
+/* Queue one call per PER_CALL values of column col (escaped, comma-separated, NULLs skipped). */
+static void queue_batches(sync_run_t *run, const PGresult *res, int col, const sync_step_t *step)
+{
+	int n = PQntuples(res), k = 0;
+	char *csv = NULL;
+	size_t len = 0;
+	for (int i = 0; i <= n; i++) {
+		if (i < n && !PQgetisnull(res, i, col)) {
+			char *e = curl_easy_escape(NULL, PQgetvalue(res, i, col), 0);
+			size_t el = e ? strlen(e) : 0;
+			csv = xrealloc(csv, len + el + 2);
+			len +=
+			    (size_t)snprintf(csv + len, el + 2, "%s%s", k ? "," : "", e ? e : "");
+			curl_free(e);
+			k++;
+		}
+		if (k && (k == PER_CALL || i == n)) {
+			sync_task_t *t = sync_task_new(run, step, NULL);
+			t->token = csv;
+			sync_task_push(t, false);
+			csv = NULL;
+			len = 0;
+			k = 0;
+		}
+	}
+	free(csv);
+}
+
+static void skus_read(const PGresult *res, const char *err, void *store)
+{
+	sync_run_t *run = sync_stored_run(store);
+	state(run)->listed = true;
+	if (!err && !sync_run_stopped(run)) {
+		if (sync_run_wants(run, R_PRICING)) {
+			sync_run_res_start(run, R_PRICING);
+			queue_batches(run, res, 0, &pricing_step);
+		}
+		if (sync_run_wants(run, R_CATALOG)) {
+			sync_run_res_start(run, R_CATALOG);
+			queue_batches(run, res, 1, &catalog_step);
+		}
+	}
+	sync_stored(err, 0, store);
+}
+
+/* The listings report is stored: price and describe every SKU the account has. */
+static void listed(sync_run_t *run)
+{
+	if (state(run)->listed || sync_run_stopped(run) ||
+	    !(sync_run_wants(run, R_PRICING) || sync_run_wants(run, R_CATALOG)))
+		return;
+	sync_task_t *t = sync_task_new(run, &pricing_step, NULL);
+	amazon_skus(sync_run_app(run), sync_run_info(run)->tenant_id,
+		    sync_run_info(run)->account_id, skus_read, sync_task_storing(t, 0));
+}
+
+static bool listed_complete(sync_run_t *run)
+{
+	return state(run)->listed;
+}
+
 /* --- resources ------------------------------------------------------------------------------ */
 
 /* getOrderItems is one call per order at 0.5/s: only what changed since a known point goes
@@ -637,6 +746,8 @@ static const sync_step_t order_items_step = {R_ORDERS, order_items_path, order_i
 					     NULL};
 static const sync_step_t inventory_step = {R_INVENTORY, inventory_path, inventory_answered, NULL};
 static const sync_step_t finances_step = {R_FINANCES, finances_path, finances_answered, NULL};
+static const sync_step_t pricing_step = {R_PRICING, pricing_path, pricing_answered, NULL};
+static const sync_step_t catalog_step = {R_CATALOG, catalog_path, catalog_answered, NULL};
 
 static const char *const orders_scopes[] = {"orders", NULL};
 static const char *const items_scopes[] = {"items", NULL};
@@ -646,6 +757,8 @@ static const sync_resource_t resources[R_N] = {
     [R_ITEMS] = {"items", items_scopes, false, items_begin, always},
     [R_INVENTORY] = {"inventory", items_scopes, false, inventory_begin, always},
     [R_FINANCES] = {"finances", orders_scopes, false, NULL, finances_complete},
+    [R_PRICING] = {"pricing", items_scopes, false, NULL, listed_complete},
+    [R_CATALOG] = {"catalog", items_scopes, false, NULL, listed_complete},
 };
 
 static void *run_new(sync_run_t *run)
