@@ -64,10 +64,10 @@ void products_list(app_t *app, const char *tenant_id, const products_filter_t *f
 {
 	page_params_t pp;
 	paging_params(page, &pp);
-	const char *p[] = {tenant_id,     f->search,    f->category,   f->brand, f->active,
-			   f->level,      f->price_min, f->price_max,  f->margin_min,
-			   f->margin_max, f->sort,      f->order ? f->order : "asc",
-			   pp.limit,      pp.offset};
+	const char *p[] = {tenant_id,	  f->search,	 f->category,  f->brand,
+			   f->active,	  f->level,	 f->price_min, f->price_max,
+			   f->margin_min, f->margin_max, f->sort,      f->order ? f->order : "asc",
+			   pp.limit,	  pp.offset};
 	pg_query_prepared(app->pg, list_sql, 14, p, cb, arg);
 }
 

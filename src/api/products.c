@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define STOCK_MAX 1000000000 /* as /api/inventory: far below int's limit */
-#define COST_MAX 1e11	     /* numeric(14, 2) holds less than 1e12 */
+#define COST_MAX  1e11	     /* numeric(14, 2) holds less than 1e12 */
 
 static const char *const booleans[] = {"true", "false", NULL};
 
@@ -27,9 +27,9 @@ static const char *decimal_param(req_t *r, const char *name, double lo, double h
 	char *end;
 	double v = strtod(s, &end);
 	if (*end || end == s || !isfinite(v) || v < lo || v > hi) {
-		*details = http_problem(*details, name,
-					arena_printf(r->arena, "must be a number from %g to %g", lo,
-						     hi));
+		*details =
+		    http_problem(*details, name,
+				 arena_printf(r->arena, "must be a number from %g to %g", lo, hi));
 		return NULL;
 	}
 	*out = v;
@@ -110,9 +110,10 @@ static void count_field(req_t *r, const char *field, long long lo, json_t **deta
 	if (!v || json_is_null(v))
 		return;
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > STOCK_MAX)
-		*details = http_problem(
-		    *details, field,
-		    arena_printf(r->arena, "must be a whole number from %lld to %d", lo, STOCK_MAX));
+		*details =
+		    http_problem(*details, field,
+				 arena_printf(r->arena, "must be a whole number from %lld to %d",
+					      lo, STOCK_MAX));
 }
 
 /* body[field] when present: null, or a number lo..hi. */
@@ -122,9 +123,9 @@ static void number_field(req_t *r, const char *field, double lo, double hi, json
 	if (!v || json_is_null(v))
 		return;
 	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
-		*details = http_problem(*details, field,
-					arena_printf(r->arena, "must be a number from %g to %g", lo,
-						     hi));
+		*details =
+		    http_problem(*details, field,
+				 arena_printf(r->arena, "must be a number from %g to %g", lo, hi));
 }
 
 static void text_fields(req_t *r, json_t **d)
@@ -142,7 +143,8 @@ static void text_fields(req_t *r, json_t **d)
 		{
 			const char *s = json_string_value(t);
 			if (!s || !*s || !validate_utf8_text(s, 50)) {
-				*d = http_problem(*d, "tags", "each must be text of 1 to 50 characters");
+				*d = http_problem(*d, "tags",
+						  "each must be text of 1 to 50 characters");
 				break;
 			}
 		}
@@ -154,7 +156,7 @@ static void text_fields(req_t *r, json_t **d)
 static json_t *update_body_check(req_t *r)
 {
 	static const char *const fields[] = {"minStockAlert", "maxStock", "targetMargin", "cost",
-					     "notes",	      "tags",	  "customFields",  NULL};
+					     "notes",	      "tags",	  "customFields", NULL};
 	if (!json_is_object(r->body))
 		return http_problem(NULL, "body", "must be a JSON object");
 	json_t *d = NULL, *v;
@@ -187,7 +189,8 @@ static void updated(const PGresult *res, const char *err, void *arg)
 	req_t *r = arg;
 	if (err && res && strcmp(pg_sqlstate(res), "23514") == 0) {
 		/* The stored bound the body left as it is. */
-		http_invalid(r, http_problem(NULL, "maxStock", "must be greater than minStockAlert"));
+		http_invalid(r,
+			     http_problem(NULL, "maxStock", "must be greater than minStockAlert"));
 		return;
 	}
 	list_one_answer(r, "SKU", res, err);
@@ -216,11 +219,13 @@ static void update(req_t *r)
 void api_products_routes(app_t *app)
 {
 	http_server_t *s = app->http;
-	http_route(s, "GET", "/api/products", list, ROUTE_AUTH,
-		   "The SKU master with aggregations (search, category, brand, isActive, stockLevel,"
-		   " priceMin/Max, marginMin/Max, sortBy=stock|margin|updated|price, sortOrder;"
-		   " page/limit)");
-	http_route(s, "PUT", "/api/products/:sku", update, ROUTE_AUTH,
-		   "The seller's settings of a SKU {minStockAlert?, maxStock?, targetMargin?, cost?,"
-		   " notes?, tags?, customFields?}; null clears");
+	http_route(
+	    s, "GET", "/api/products", list, ROUTE_AUTH,
+	    "The SKU master with aggregations (search, category, brand, isActive, stockLevel,"
+	    " priceMin/Max, marginMin/Max, sortBy=stock|margin|updated|price, sortOrder;"
+	    " page/limit)");
+	http_route(
+	    s, "PUT", "/api/products/:sku", update, ROUTE_AUTH,
+	    "The seller's settings of a SKU {minStockAlert?, maxStock?, targetMargin?, cost?,"
+	    " notes?, tags?, customFields?}; null clears");
 }
