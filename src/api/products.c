@@ -48,7 +48,7 @@ static void range_params(req_t *r, const char *min_name, const char *max_name, d
 					arena_printf(r->arena, "must not exceed %s", max_name));
 }
 
-typedef struct list_ctx {
+typedef struct products_ctx {
 	req_t *r;
 	list_req_t l;
 } products_ctx_t;

@@ -73,8 +73,8 @@ static void world_make(world_t *w)
 	add(t, "COP-3", "Copo", "Beta", "mesa", "20", "5", 0, "NULL", "NULL", true);
 	add(t, "JAR-4", "Jarra", "Beta", "mesa", "80", "NULL", 95, "NULL", "100", false);
 	add(t, "TIG-5", "Tigela", "Acme", "mesa", "NULL", "10", 20, "2", "15", true);
-	add(w->b.tenant_id, "CAN-1", "Outra loja", "Acme", "cozinha", "1", "1", 1000, "NULL", "NULL",
-	    true);
+	add(w->b.tenant_id, "CAN-1", "Outra loja", "Acme", "cozinha", "1", "1", 1000, "NULL",
+	    "NULL", true);
 }
 
 static h_resp_t get(const world_t *w, const char *query)
@@ -111,8 +111,8 @@ static double num_at(json_t *root, const char *path)
 	return json_number_value(v);
 }
 
-static void assert_invalid(const world_t *w, const char *method, const char *path,
-			   const char *body, const char *field)
+static void assert_invalid(const world_t *w, const char *method, const char *path, const char *body,
+			   const char *field)
 {
 	h_resp_t r = ident_call(&w->srv, method, path, w->a.access, body);
 	cr_assert_eq(r.status, 400, "%s %s %s: %s", method, path, body ? body : "", r.body);
@@ -247,8 +247,7 @@ Test(products, put_changes_the_settings_of_the_tenants_sku_only)
 	assert_invalid(&w, "PUT", "/api/products/CAN-1", "{\"maxStock\":2}", "maxStock");
 	assert_invalid(&w, "PUT", "/api/products/CAN-1", "{\"minStockAlert\":9,\"maxStock\":9}",
 		       "maxStock");
-	assert_invalid(&w, "PUT", "/api/products/CAN-1", "{\"minStockAlert\":-1}",
-		       "minStockAlert");
+	assert_invalid(&w, "PUT", "/api/products/CAN-1", "{\"minStockAlert\":-1}", "minStockAlert");
 	assert_invalid(&w, "PUT", "/api/products/CAN-1", "{\"targetMargin\":101}", "targetMargin");
 	assert_invalid(&w, "PUT", "/api/products/CAN-1", "{\"cost\":-1}", "cost");
 	assert_invalid(&w, "PUT", "/api/products/CAN-1", "{\"color\":\"red\"}", "color");
