@@ -52,7 +52,7 @@ static void add(const char *tenant, const char *sku, const char *title, const ch
 
 /* Tenant a's five products (margin, level):
  *   CAN-1 Caneca Azul  Acme cozinha price 100 cost 60 stock 10 max 100  (40.00, normal)
- *   PRA-2 Prato Fundo  Acme cozinha price  50 cost 40 stock  3          (20.00, low)
+ *   PRA-2 Prato Fundo  Acme cozinha price  50 cost 40 stock  5          (20.00, low: 5 ≤ 5)
  *   COP-3 Copo         Beta mesa    price  20 cost  5 stock  0          (75.00, critical)
  *   JAR-4 Jarra        Beta mesa    price  80 no cost stock 95 max 100  (none, high) inactive
  *   TIG-5 Tigela       Acme mesa    no price cost 10 stock 20 min 2 max 15 (none, excess)
@@ -69,7 +69,7 @@ static void world_make(world_t *w)
 	ident_signup(&w->srv, &w->b);
 	const char *t = w->a.tenant_id;
 	add(t, "CAN-1", "Caneca Azul", "Acme", "cozinha", "100", "60", 10, "NULL", "100", true);
-	add(t, "PRA-2", "Prato Fundo", "Acme", "cozinha", "50", "40", 3, "NULL", "NULL", true);
+	add(t, "PRA-2", "Prato Fundo", "Acme", "cozinha", "50", "40", 5, "NULL", "NULL", true);
 	add(t, "COP-3", "Copo", "Beta", "mesa", "20", "5", 0, "NULL", "NULL", true);
 	add(t, "JAR-4", "Jarra", "Beta", "mesa", "80", "NULL", 95, "NULL", "100", false);
 	add(t, "TIG-5", "Tigela", "Acme", "mesa", "NULL", "10", 20, "2", "15", true);
@@ -129,13 +129,13 @@ Test(products, lists_the_tenants_products_with_hand_computed_aggregations)
 	cr_assert_eq(json_array_size(h_json_path(r.json, "data.products")), 5, "%s", r.body);
 	cr_assert_eq(num_at(r.json, "data.pagination.total"), 5);
 	cr_assert_eq(num_at(r.json, "data.aggregations.totalProducts"), 5, "%s", r.body);
-	/* 10×60 + 3×40 + 0×5 + 95×(no cost) + 20×10 */
-	cr_assert_float_eq(num_at(r.json, "data.aggregations.totalValue"), 920.0, 0.001, "%s",
+	/* 10×60 + 5×40 + 0×5 + 95×(no cost) + 20×10 */
+	cr_assert_float_eq(num_at(r.json, "data.aggregations.totalValue"), 1000.0, 0.001, "%s",
 			   r.body);
 	/* (40 + 20 + 75) / 3: products without a margin do not count */
 	cr_assert_float_eq(num_at(r.json, "data.aggregations.avgMargin"), 45.0, 0.001, "%s",
 			   r.body);
-	/* PRA-2 (3 ≤ 5) and COP-3 (0); TIG-5's 20 is above its own min 2 */
+	/* PRA-2 (5 ≤ the default 5) and COP-3 (0); TIG-5's 20 is above its own min 2 */
 	cr_assert_eq(num_at(r.json, "data.aggregations.lowStockCount"), 2, "%s", r.body);
 	json_t *can = json_array_get(h_json_path(r.json, "data.products"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(can, "sku")), "CAN-1", "%s", r.body);
