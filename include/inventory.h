@@ -13,6 +13,21 @@
  * of max), excess (over max). */
 extern const char *const inventory_levels[];
 
+/* SQL: " AND (<the row p is at level param>)", param a statement parameter ("$4") holding one
+ * of inventory_levels or NULL (no filter). Shared by /api/inventory and /api/products. */
+// clang-format off
+#define INVENTORY_LOW_MARK "coalesce(p.min_stock_alert, 5)"
+#define INVENTORY_LEVEL_SQL(param)                                                                 \
+	" AND (" param "::text IS NULL OR CASE " param                                             \
+	"  WHEN 'critical' THEN p.available = 0"                                                   \
+	"  WHEN 'low' THEN p.available > 0 AND p.available <= " INVENTORY_LOW_MARK                 \
+	"  WHEN 'excess' THEN p.available > p.max_stock"                                           \
+	"  WHEN 'high' THEN p.available > " INVENTORY_LOW_MARK " AND p.available > 0.8 * p.max_stock"\
+	"   AND p.available <= p.max_stock"                                                        \
+	"  ELSE p.available > " INVENTORY_LOW_MARK " AND (p.max_stock IS NULL"                     \
+	"   OR p.available <= 0.8 * p.max_stock) END)"
+// clang-format on
+
 /* A list's filters; NULL is no filter. q matches the SKU or the title (substring, any case);
  * channel keeps the SKUs with a listing on that channel. */
 typedef struct inventory_filter {

@@ -6,18 +6,10 @@
 const char *const inventory_levels[] = {"critical", "low", "normal", "high", "excess", NULL};
 
 // clang-format off
-#define LOW_MARK "coalesce(p.min_stock_alert, 5)"
 #define INVENTORY_FILTERS                                                                          \
 	" WHERE p.tenant_id = $1 AND ($2::text IS NULL OR p.sku = $2)"                             \
 	" AND ($3::text IS NULL OR p.sku ILIKE '%' || $3 || '%' OR p.title ILIKE '%' || $3 || '%')"\
-	" AND ($4::text IS NULL OR CASE $4"                                                        \
-	"  WHEN 'critical' THEN p.available = 0"                                                   \
-	"  WHEN 'low' THEN p.available > 0 AND p.available <= " LOW_MARK                           \
-	"  WHEN 'excess' THEN p.available > p.max_stock"                                           \
-	"  WHEN 'high' THEN p.available > " LOW_MARK " AND p.available > 0.8 * p.max_stock"        \
-	"   AND p.available <= p.max_stock"                                                        \
-	"  ELSE p.available > " LOW_MARK " AND (p.max_stock IS NULL"                               \
-	"   OR p.available <= 0.8 * p.max_stock) END)"                                             \
+	INVENTORY_LEVEL_SQL("$4")                                                                  \
 	" AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = p.tenant_id"\
 	"  AND l.sku = p.sku COLLATE \"default\" AND l.channel = $5))"
 

@@ -1,0 +1,231 @@
+/* GET /api/products and PUT /api/products/:sku: the caller's tenant's SKU master, read and
+ * changed by src/products.c. Every parameter and field is checked here, before any SQL. */
+#include "api.h"
+#include "inventory.h"
+#include "listing.h"
+#include "permissions.h"
+#include "products.h"
+#include "validate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STOCK_MAX 1000000000 /* as /api/inventory: far below int's limit */
+#define COST_MAX  1e11	     /* numeric(14, 2) holds less than 1e12 */
+
+static const char *const booleans[] = {"true", "false", NULL};
+
+/* ?name= as a decimal from lo to hi (text for SQL), NULL when absent; *out its value. */
+static const char *decimal_param(req_t *r, const char *name, double lo, double hi, double *out,
+				 json_t **details)
+{
+	const char *s = http_query(r, name);
+	if (!s || !*s)
+		return NULL;
+	char *end;
+	double v = strtod(s, &end);
+	if (*end || end == s || !isfinite(v) || v < lo || v > hi) {
+		*details =
+		    http_problem(*details, name,
+				 arena_printf(r->arena, "must be a number from %g to %g", lo, hi));
+		return NULL;
+	}
+	*out = v;
+	return arena_printf(r->arena, "%.4f", v);
+}
+
+/* A min/max pair of decimal parameters; min above max is a problem. */
+static void range_params(req_t *r, const char *min_name, const char *max_name, double hi,
+			 const char **min, const char **max, json_t **details)
+{
+	double lo_v = 0, hi_v = 0;
+	*min = decimal_param(r, min_name, 0, hi, &lo_v, details);
+	*max = decimal_param(r, max_name, 0, hi, &hi_v, details);
+	if (*min && *max && lo_v > hi_v)
+		*details = http_problem(*details, min_name,
+					arena_printf(r->arena, "must not exceed %s", max_name));
+}
+
+typedef struct products_ctx {
+	req_t *r;
+	list_req_t l;
+} products_ctx_t;
+
+static void listed(const PGresult *res, const char *err, void *arg)
+{
+	products_ctx_t *c = arg;
+	req_t *r = c->r;
+	if (err || PQntuples(res) != 1) {
+		list_db_error(r, "products: list", res, err ? err : "no row");
+		return;
+	}
+	const char *items = pg_value(res, 0, 0), *aggs = pg_value(res, 0, 2);
+	long long total = atoll(pg_value(res, 0, 1));
+	long long pages = (total + c->l.limit - 1) / c->l.limit;
+	size_t len = 256 + strlen(items) + strlen(aggs);
+	char *body = arena_alloc(r->arena, len);
+	size_t at = (size_t)snprintf(body, len,
+				     "{\"success\":true,\"data\":{\"products\":%s,\"pagination\":"
+				     "{\"page\":%d,\"limit\":%d,\"total\":%lld,\"pages\":%lld},"
+				     "\"aggregations\":%s}}",
+				     items, c->l.page, c->l.limit, total, pages, aggs);
+	http_reply(r, 200, "application/json; charset=utf-8", body, at);
+}
+
+static void list(req_t *r)
+{
+	if (!perm_require(r, "inventory.view"))
+		return;
+	json_t *d = NULL;
+	products_ctx_t *c = arena_calloc(r->arena, 1, sizeof(*c));
+	c->r = r;
+	list_parse(r, &c->l, &d);
+	if (c->l.cursor_key)
+		d = http_problem(d, "cursor", "is not taken here: use page and limit");
+	products_filter_t f = {
+	    .search = list_text_param(r, "search", 100, &d),
+	    .category = list_text_param(r, "category", 200, &d),
+	    .brand = list_text_param(r, "brand", 100, &d),
+	    .active = validate_query_enum(r, "isActive", booleans, &d),
+	    .level = validate_query_enum(r, "stockLevel", inventory_levels, &d),
+	    .sort = validate_query_enum(r, "sortBy", products_sorts, &d),
+	    .order = validate_query_enum(r, "sortOrder", products_orders, &d),
+	};
+	range_params(r, "priceMin", "priceMax", COST_MAX, &f.price_min, &f.price_max, &d);
+	range_params(r, "marginMin", "marginMax", 100, &f.margin_min, &f.margin_max, &d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	page_t page = list_page_of(&c->l);
+	products_list(r->app, r->tenant_id, &f, &page, listed, c);
+}
+
+/* body[field] when present: null, or an integer lo..STOCK_MAX. */
+static void count_field(req_t *r, const char *field, long long lo, json_t **details)
+{
+	json_t *v = json_object_get(r->body, field);
+	if (!v || json_is_null(v))
+		return;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > STOCK_MAX)
+		*details =
+		    http_problem(*details, field,
+				 arena_printf(r->arena, "must be a whole number from %lld to %d",
+					      lo, STOCK_MAX));
+}
+
+/* body[field] when present: null, or a number lo..hi. */
+static void number_field(req_t *r, const char *field, double lo, double hi, json_t **details)
+{
+	json_t *v = json_object_get(r->body, field);
+	if (!v || json_is_null(v))
+		return;
+	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
+		*details =
+		    http_problem(*details, field,
+				 arena_printf(r->arena, "must be a number from %g to %g", lo, hi));
+}
+
+static void text_fields(req_t *r, json_t **d)
+{
+	json_t *notes = json_object_get(r->body, "notes");
+	if (notes && !json_is_null(notes) &&
+	    (!json_is_string(notes) || !validate_utf8_text(json_string_value(notes), 500)))
+		*d = http_problem(*d, "notes", "must be text of at most 500 characters");
+	json_t *tags = json_object_get(r->body, "tags"), *t;
+	size_t i;
+	if (tags && (!json_is_array(tags) || json_array_size(tags) > 10))
+		*d = http_problem(*d, "tags", "must be a list of at most 10 tags");
+	else if (tags)
+		json_array_foreach(tags, i, t)
+		{
+			const char *s = json_string_value(t);
+			if (!s || !*s || !validate_utf8_text(s, 50)) {
+				*d = http_problem(*d, "tags",
+						  "each must be text of 1 to 50 characters");
+				break;
+			}
+		}
+	json_t *custom = json_object_get(r->body, "customFields");
+	if (custom && !json_is_object(custom))
+		*d = http_problem(*d, "customFields", "must be an object");
+}
+
+static json_t *update_body_check(req_t *r)
+{
+	static const char *const fields[] = {"minStockAlert", "maxStock", "targetMargin", "cost",
+					     "notes",	      "tags",	  "customFields", NULL};
+	if (!json_is_object(r->body))
+		return http_problem(NULL, "body", "must be a JSON object");
+	json_t *d = NULL, *v;
+	const char *key;
+	json_object_foreach(r->body, key, v)
+	{
+		size_t i = 0;
+		while (fields[i] && strcmp(fields[i], key) != 0)
+			i++;
+		if (!fields[i])
+			d = http_problem(d, key, "is not a field of this request");
+	}
+	if (!d && json_object_size(r->body) == 0)
+		d = http_problem(d, "body", "must hold at least one field");
+	count_field(r, "minStockAlert", 0, &d);
+	count_field(r, "maxStock", 1, &d);
+	number_field(r, "targetMargin", 0, 100, &d);
+	number_field(r, "cost", 0, COST_MAX, &d);
+	text_fields(r, &d);
+	json_t *min = json_object_get(r->body, "minStockAlert");
+	json_t *max = json_object_get(r->body, "maxStock");
+	if (!d && json_is_integer(min) && json_is_integer(max) &&
+	    json_integer_value(max) <= json_integer_value(min))
+		d = http_problem(d, "maxStock", "must be greater than minStockAlert");
+	return d;
+}
+
+static void updated(const PGresult *res, const char *err, void *arg)
+{
+	req_t *r = arg;
+	if (err && res && strcmp(pg_sqlstate(res), "23514") == 0) {
+		/* The stored bound the body left as it is. */
+		http_invalid(r,
+			     http_problem(NULL, "maxStock", "must be greater than minStockAlert"));
+		return;
+	}
+	list_one_answer(r, "SKU", res, err);
+}
+
+static void update(req_t *r)
+{
+	if (!perm_require(r, "inventory.manage"))
+		return;
+	const char *sku = http_param(r, "sku");
+	if (!sku || !*sku || !validate_utf8_text(sku, 100)) {
+		http_error(r, 404, "NOT_FOUND", "No such SKU.", NULL);
+		return;
+	}
+	json_t *d = update_body_check(r);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	char *changes = json_dumps(r->body, JSON_COMPACT);
+	const char *text = arena_printf(r->arena, "%s", changes);
+	free(changes);
+	products_update(r->app, r->tenant_id, sku, text, updated, r);
+}
+
+void api_products_routes(app_t *app)
+{
+	http_server_t *s = app->http;
+	http_route(
+	    s, "GET", "/api/products", list, ROUTE_AUTH,
+	    "The SKU master with aggregations (search, category, brand, isActive, stockLevel,"
+	    " priceMin/Max, marginMin/Max, sortBy=stock|margin|updated|price, sortOrder;"
+	    " page/limit)");
+	http_route(
+	    s, "PUT", "/api/products/:sku", update, ROUTE_AUTH,
+	    "The seller's settings of a SKU {minStockAlert?, maxStock?, targetMargin?, cost?,"
+	    " notes?, tags?, customFields?}; null clears");
+}
