@@ -657,3 +657,28 @@ void h_redis_start(h_redis_t *r)
 			      "--appendonly",	       "no",	 "--bind", "127.0.0.1", NULL};
 	cr_assert(h_proc_start(&r->proc, argv, NULL, r->port), "redis-server did not start");
 }
+
+void h_sql_ok(const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char *out = h_sql_text("%s", buf);
+	cr_assert_not_null(out, "%s", buf);
+	cr_assert_null(strstr(out, "ERROR"), "%s: %s", buf, out);
+	free(out);
+}
+
+const char *h_fmt(const char *fmt, ...)
+{
+	static __thread char bufs[4][1024];
+	static __thread int next;
+	char *b = bufs[next++ % 4];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}

@@ -92,6 +92,10 @@ const char *h_url(const h_proc_t *p, const char *path);
  * (malloc'd, "" when none) or as an integer (-1 when none). */
 char *h_sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 long long h_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* SQL that must succeed, its output dropped (the test fails naming the statement). */
+void h_sql_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A string built with printf, in one of a few rotating buffers of this thread (paths). */
+const char *h_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, from another database (a private instance's). */
 long long h_sql_int_at(const char *database_url, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

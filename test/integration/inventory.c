@@ -13,33 +13,6 @@
 
 TestSuite(inventory, .timeout = 90);
 
-/* A path built with printf (one of a few rotating buffers per thread). */
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-	static __thread char bufs[4][512];
-	static __thread int next;
-	char *b = bufs[next++ % 4];
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	return b;
-}
-
-/* SQL that must succeed (its output is dropped). */
-__attribute__((format(printf, 1, 2))) static void sql(const char *f, ...)
-{
-	char buf[4096];
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(buf, sizeof(buf), f, ap);
-	va_end(ap);
-	char *out = h_sql_text("%s", buf);
-	cr_assert_not_null(out, "%s", buf);
-	cr_assert_null(strstr(out, "ERROR"), "%s: %s", buf, out);
-	free(out);
-}
-
 /* A tenant's account of channel ml (SQL: no connect flow); its id into id (40 bytes). */
 static void add_account(const char *tenant_id, const char *external_id, char *id)
 {
@@ -68,12 +41,12 @@ static void add_listing(const char *tenant_id, const char *account, const char *
 static void add_product(const char *tenant_id, const char *sku, const char *title, int on_hand,
 			int buffer, bool kit)
 {
-	sql("INSERT INTO products (tenant_id, sku, title, safety_buffer, is_kit) VALUES"
-	    " ('%s', '%s', '%s', %d, %s)",
-	    tenant_id, sku, title, buffer, kit ? "true" : "false");
+	h_sql_ok("INSERT INTO products (tenant_id, sku, title, safety_buffer, is_kit) VALUES"
+		 " ('%s', '%s', '%s', %d, %s)",
+		 tenant_id, sku, title, buffer, kit ? "true" : "false");
 	if (on_hand)
-		sql("SELECT stock_set_on_hand('%s', '%s', %d, 'sync', 'test')", tenant_id, sku,
-		    on_hand);
+		h_sql_ok("SELECT stock_set_on_hand('%s', '%s', %d, 'sync', 'test')", tenant_id, sku,
+			 on_hand);
 }
 
 static json_t *row_with(json_t *rows, const char *field, const char *value)
@@ -111,7 +84,7 @@ static void assert_invalid(const h_proc_t *srv, const session_t *s, const char *
 	h_resp_t r = ident_call(srv, method, path, s->access, body);
 	cr_assert_eq(r.status, 400, "%s %s %s: %s", method, path, body ? body : "", r.body);
 	cr_assert_str_eq(ident_code(&r), "VALIDATION_FAILED", "%s", r.body);
-	cr_assert_not_null(strstr(r.body, fmt("\"field\":\"%s\"", field)), "%s", r.body);
+	cr_assert_not_null(strstr(r.body, h_fmt("\"field\":\"%s\"", field)), "%s", r.body);
 	h_resp_free(&r);
 }
 
@@ -138,18 +111,19 @@ static void world_make(world_t *w)
 	ident_signup(&w->srv, &w->a);
 	ident_signup(&w->srv, &w->b);
 	int pid = getpid();
-	add_account(w->a.tenant_id, fmt("%d1", pid), w->account);
-	add_account(w->b.tenant_id, fmt("%d2", pid), w->b_account);
+	add_account(w->a.tenant_id, h_fmt("%d1", pid), w->account);
+	add_account(w->b.tenant_id, h_fmt("%d2", pid), w->b_account);
 	add_product(w->a.tenant_id, "SKU-A", "Caneca azul", 10, 2, false);
 	add_product(w->a.tenant_id, "SKU-B", "Prato fundo", 0, 0, false);
 	add_product(w->a.tenant_id, "KIT-1", "Jogo de canecas", 0, 0, true);
-	sql("INSERT INTO product_components VALUES ('%s', 'KIT-1', 'SKU-A', 3)", w->a.tenant_id);
+	h_sql_ok("INSERT INTO product_components VALUES ('%s', 'KIT-1', 'SKU-A', 3)",
+		 w->a.tenant_id);
 	/* The kit is recomputed when a component changes. */
-	sql("SELECT stock_set_on_hand('%s', 'SKU-A', 11, 'sync', 'test')", w->a.tenant_id);
+	h_sql_ok("SELECT stock_set_on_hand('%s', 'SKU-A', 11, 'sync', 'test')", w->a.tenant_id);
 	add_product(w->b.tenant_id, "SKU-A", "Outra loja", 50, 0, false);
-	add_listing(w->a.tenant_id, w->account, fmt("MLB%d1", pid), "SKU-A", 7, w->listing_a);
-	add_listing(w->a.tenant_id, w->account, fmt("MLB%d2", pid), NULL, 4, w->listing_free);
-	add_listing(w->b.tenant_id, w->b_account, fmt("MLB%d3", pid), "SKU-A", 9, w->b_listing);
+	add_listing(w->a.tenant_id, w->account, h_fmt("MLB%d1", pid), "SKU-A", 7, w->listing_a);
+	add_listing(w->a.tenant_id, w->account, h_fmt("MLB%d2", pid), NULL, 4, w->listing_free);
+	add_listing(w->b.tenant_id, w->b_account, h_fmt("MLB%d3", pid), "SKU-A", 9, w->b_listing);
 }
 
 Test(inventory, lists_each_sku_with_its_stock_and_listings_only_to_its_tenant)
@@ -198,7 +172,7 @@ Test(inventory, lists_each_sku_with_its_stock_and_listings_only_to_its_tenant)
 	    {"?limit=2", "KIT-1", 2, 3},	{"?sku=NOPE", NULL, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		r = get(&w.srv, &w.a, fmt("/api/inventory%s", cases[i].query));
+		r = get(&w.srv, &w.a, h_fmt("/api/inventory%s", cases[i].query));
 		rows = h_json_path(r.json, "data.inventory");
 		cr_assert_eq(json_array_size(rows), cases[i].n, "%s: %s", cases[i].query, r.body);
 		cr_assert_eq(int_at(r.json, "data.pagination.total"), cases[i].total, "%s: %s",
@@ -340,7 +314,7 @@ Test(inventory, listings_link_to_and_unlink_from_a_sku_of_their_tenant)
 {
 	world_t w;
 	world_make(&w);
-	const char *link = fmt("/api/products/SKU-B/listings/%s", w.listing_free);
+	const char *link = h_fmt("/api/products/SKU-B/listings/%s", w.listing_free);
 
 	h_resp_t r = ident_call(&w.srv, "POST", link, w.a.access, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -359,7 +333,7 @@ Test(inventory, listings_link_to_and_unlink_from_a_sku_of_their_tenant)
 	h_resp_free(&r);
 
 	/* Relinking a listing moves it: SKU-A's listing to SKU-B. */
-	assert_status(&w.srv, &w.a, "POST", fmt("/api/products/SKU-B/listings/%s", w.listing_a),
+	assert_status(&w.srv, &w.a, "POST", h_fmt("/api/products/SKU-B/listings/%s", w.listing_a),
 		      NULL, 200);
 	r = get(&w.srv, &w.a, "/api/inventory?sku=SKU-A");
 	ls = json_object_get(json_array_get(h_json_path(r.json, "data.inventory"), 0), "listings");
@@ -372,20 +346,20 @@ Test(inventory, listings_link_to_and_unlink_from_a_sku_of_their_tenant)
 	cr_assert(json_is_false(h_json_path(r.json, "data.linked")), "%s", r.body);
 	h_resp_free(&r);
 	assert_status(&w.srv, &w.a, "DELETE", link, NULL, 404);
-	assert_status(&w.srv, &w.a, "DELETE", fmt("/api/products/SKU-A/listings/%s", w.listing_a),
+	assert_status(&w.srv, &w.a, "DELETE", h_fmt("/api/products/SKU-A/listings/%s", w.listing_a),
 		      NULL, 404);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE id = '%s' AND sku IS NULL",
 			       w.listing_free),
 		     1);
 
 	/* Another tenant's listing or SKU: 404, nothing changed. */
-	assert_status(&w.srv, &w.b, "POST", fmt("/api/products/SKU-A/listings/%s", w.listing_free),
+	assert_status(&w.srv, &w.b, "POST",
+		      h_fmt("/api/products/SKU-A/listings/%s", w.listing_free), NULL, 404);
+	assert_status(&w.srv, &w.a, "POST", h_fmt("/api/products/SKU-A/listings/%s", w.b_listing),
 		      NULL, 404);
-	assert_status(&w.srv, &w.a, "POST", fmt("/api/products/SKU-A/listings/%s", w.b_listing),
+	assert_status(&w.srv, &w.b, "DELETE", h_fmt("/api/products/SKU-B/listings/%s", w.listing_a),
 		      NULL, 404);
-	assert_status(&w.srv, &w.b, "DELETE", fmt("/api/products/SKU-B/listings/%s", w.listing_a),
-		      NULL, 404);
-	assert_status(&w.srv, &w.a, "POST", fmt("/api/products/NOPE/listings/%s", w.listing_free),
+	assert_status(&w.srv, &w.a, "POST", h_fmt("/api/products/NOPE/listings/%s", w.listing_free),
 		      NULL, 404);
 	assert_status(&w.srv, &w.a, "POST", "/api/products/SKU-B/listings/not-a-uuid", NULL, 404);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE id = '%s' AND sku IS NULL",
@@ -411,9 +385,9 @@ static void add_order(const world_t *w, const char *external_id, const char *sta
 			     w->a.tenant_id, w->account, external_id, status);
 	snprintf(id, 40, "%.36s", v);
 	free(v);
-	sql("INSERT INTO order_items (order_id, tenant_id, sku, quantity)"
-	    " SELECT '%s', '%s', s, q FROM (VALUES %s) x(s, q)",
-	    id, w->a.tenant_id, lines);
+	h_sql_ok("INSERT INTO order_items (order_id, tenant_id, sku, quantity)"
+		 " SELECT '%s', '%s', s, q FROM (VALUES %s) x(s, q)",
+		 id, w->a.tenant_id, lines);
 }
 
 /* SKU's on_hand, reserved and available as "on_hand/reserved/available". */
@@ -448,7 +422,7 @@ Test(inventory, open_orders_reserve_and_cancellations_release)
 	/* SKU-A: 11 on hand, buffer 2. A kit line holds 3 SKU-A; lines of unknown SKUs are
 	 * ignored. */
 	char open[40], shipped[40];
-	add_order(&w, fmt("2%d1", pid), "paid", "('SKU-A', 2), ('KIT-1', 1), ('NOPE', 4)", open);
+	add_order(&w, h_fmt("2%d1", pid), "paid", "('SKU-A', 2), ('KIT-1', 1), ('NOPE', 4)", open);
 	assert_stock(&w, "SKU-A", "11/5/4");
 	assert_stock(&w, "KIT-1", "0/0/1");
 	cr_assert_eq(changes(&w, "SKU-A", "order", open), 1);
@@ -467,14 +441,16 @@ Test(inventory, open_orders_reserve_and_cancellations_release)
 
 	/* A replayed upsert (lines deleted and inserted again in one statement, the status
 	 * written again) changes nothing; a line's quantity raised reserves the difference. */
-	sql("WITH gone AS (DELETE FROM order_items WHERE order_id = '%s' RETURNING sku, quantity)"
+	h_sql_ok(
+	    "WITH gone AS (DELETE FROM order_items WHERE order_id = '%s' RETURNING sku, quantity)"
 	    " INSERT INTO order_items (order_id, tenant_id, sku, quantity)"
 	    " SELECT '%s', '%s', sku, quantity FROM gone",
 	    open, open, w.a.tenant_id);
-	sql("UPDATE orders SET status = 'paid', last_updated = now() WHERE id = '%s'", open);
+	h_sql_ok("UPDATE orders SET status = 'paid', last_updated = now() WHERE id = '%s'", open);
 	assert_stock(&w, "SKU-A", "11/5/4");
 	cr_assert_eq(changes(&w, "SKU-A", "order", open), 1);
-	sql("UPDATE order_items SET quantity = 3 WHERE order_id = '%s' AND sku = 'SKU-A'", open);
+	h_sql_ok("UPDATE order_items SET quantity = 3 WHERE order_id = '%s' AND sku = 'SKU-A'",
+		 open);
 	assert_stock(&w, "SKU-A", "11/6/3");
 	assert_stock(&w, "KIT-1", "0/0/1");
 
@@ -484,30 +460,30 @@ Test(inventory, open_orders_reserve_and_cancellations_release)
 	assert_stock(&w, "KIT-1", "0/0/4");
 
 	/* A shipped order's goods leave: reserved and on hand fall together. */
-	add_order(&w, fmt("2%d2", pid), "paid", "('SKU-A', 4)", shipped);
+	add_order(&w, h_fmt("2%d2", pid), "paid", "('SKU-A', 4)", shipped);
 	assert_stock(&w, "SKU-A", "20/10/8");
-	sql("UPDATE orders SET status = 'shipped' WHERE id = '%s'", shipped);
+	h_sql_ok("UPDATE orders SET status = 'shipped' WHERE id = '%s'", shipped);
 	assert_stock(&w, "SKU-A", "16/6/8");
 	cr_assert_eq(changes(&w, "SKU-A", "order", shipped), 2);
 
 	/* Cancelled: everything it held comes back, recorded as cancel; cancelling again or
 	 * deleting the order changes nothing more. */
-	sql("UPDATE orders SET status = 'cancelled' WHERE id = '%s'", open);
+	h_sql_ok("UPDATE orders SET status = 'cancelled' WHERE id = '%s'", open);
 	assert_stock(&w, "SKU-A", "16/0/14");
 	assert_stock(&w, "KIT-1", "0/0/4");
 	cr_assert_eq(changes(&w, "SKU-A", "cancel", open), 1);
 	cr_assert_eq(changes(&w, "KIT-1", "cancel", open), 1);
-	sql("UPDATE orders SET status = 'cancelled' WHERE id = '%s'", open);
-	sql("DELETE FROM orders WHERE id = '%s'", open);
+	h_sql_ok("UPDATE orders SET status = 'cancelled' WHERE id = '%s'", open);
+	h_sql_ok("DELETE FROM orders WHERE id = '%s'", open);
 	assert_stock(&w, "SKU-A", "16/0/14");
 	cr_assert_eq(changes(&w, "SKU-A", "cancel", open), 1);
 
 	/* An open order deleted (its account removed) releases what it held. */
 	char gone[40];
-	add_order(&w, fmt("2%d3", pid), "confirmed", "('SKU-B', 1), ('SKU-A', 1)", gone);
+	add_order(&w, h_fmt("2%d3", pid), "confirmed", "('SKU-B', 1), ('SKU-A', 1)", gone);
 	assert_stock(&w, "SKU-A", "16/1/13");
 	assert_stock(&w, "SKU-B", "0/1/0");
-	sql("DELETE FROM orders WHERE id = '%s'", gone);
+	h_sql_ok("DELETE FROM orders WHERE id = '%s'", gone);
 	assert_stock(&w, "SKU-A", "16/0/14");
 	assert_stock(&w, "SKU-B", "0/0/0");
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_reservations WHERE tenant_id = '%s'",

@@ -12,19 +12,6 @@
 
 TestSuite(neutral_data, .timeout = 90);
 
-/* A path built with printf (one of a few rotating buffers per thread). */
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-	static __thread char bufs[4][512];
-	static __thread int next;
-	char *b = bufs[next++ % 4];
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	return b;
-}
-
 /* SQL of any length (the harness's helpers take short statements) on the database at url,
  * stopping at the first error: psql's exit status. */
 __attribute__((format(printf, 2, 3))) static int sql_at(const char *url, const char *f, ...)
@@ -193,12 +180,12 @@ Test(neutral_data, orders_and_items_carry_their_channel_and_filter_by_it)
 	assert_bad_channel(&srv, &a, "/api/orders?channel=ML");
 
 	/* The detail says the channel too; the other tenant gets 404 for it. */
-	h_resp_t r = get(&srv, &a, fmt("/api/orders/%s", amz_order));
+	h_resp_t r = get(&srv, &a, h_fmt("/api/orders/%s", amz_order));
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.order.channel")), "amazon");
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.order.externalId")),
 			 "113-1234567-1234567");
 	h_resp_free(&r);
-	r = ident_call(&srv, "GET", fmt("/api/orders/%s", amz_order), b.access, NULL);
+	r = ident_call(&srv, "GET", h_fmt("/api/orders/%s", amz_order), b.access, NULL);
 	cr_assert_eq(r.status, 404, "%s", r.body);
 	h_resp_free(&r);
 	r = get(&srv, &b, "/api/orders");
@@ -235,10 +222,10 @@ Test(neutral_data, orders_and_items_carry_their_channel_and_filter_by_it)
 	h_resp_free(&r);
 	assert_other_channel(&srv, &a, "/api/items?channel=amazon", "data.items", amz_item);
 	assert_bad_channel(&srv, &a, "/api/items?channel=nosuch");
-	r = get(&srv, &a, fmt("/api/items/%s", amz_item));
+	r = get(&srv, &a, h_fmt("/api/items/%s", amz_item));
 	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.item.channel")), "amazon");
 	h_resp_free(&r);
-	r = ident_call(&srv, "GET", fmt("/api/items/%s", amz_item), b.access, NULL);
+	r = ident_call(&srv, "GET", h_fmt("/api/items/%s", amz_item), b.access, NULL);
 	cr_assert_eq(r.status, 404, "%s", r.body);
 	h_resp_free(&r);
 	r = get(&srv, &b, "/api/items?channel=ml");
@@ -331,7 +318,7 @@ Test(neutral_data, another_channels_rows_have_external_id_not_an_ml_id)
 
 		/* ?channel=ml: the other channel's row is left out, on the list and its total. */
 		const char *sep = strchr(lists[i].path, '?') ? "&" : "?";
-		const char *only_ml = fmt("%s%schannel=ml", lists[i].path, sep);
+		const char *only_ml = h_fmt("%s%schannel=ml", lists[i].path, sep);
 		r = get(&srv, &a, only_ml);
 		rows = h_json_path(r.json, lists[i].rows);
 		cr_assert_eq(json_array_size(rows), 1, "%s: %s", only_ml, r.body);
@@ -339,13 +326,13 @@ Test(neutral_data, another_channels_rows_have_external_id_not_an_ml_id)
 		cr_assert_eq(json_integer_value(h_json_path(r.json, "data.pagination.total")), 1,
 			     "%s: %s", only_ml, r.body);
 		h_resp_free(&r);
-		assert_bad_channel(&srv, &a, fmt("%s%schannel=nosuch", lists[i].path, sep));
+		assert_bad_channel(&srv, &a, h_fmt("%s%schannel=nosuch", lists[i].path, sep));
 	}
 	/* A page of one: the cursor walks on to the other channel's shipment. */
 	h_resp_t r = get(&srv, &a, "/api/shipments?limit=1");
 	const char *next = json_string_value(h_json_path(r.json, "data.nextCursor"));
 	cr_assert_not_null(next, "%s", r.body);
-	h_resp_t r2 = get(&srv, &a, fmt("/api/shipments?limit=1&cursor=%s", next));
+	h_resp_t r2 = get(&srv, &a, h_fmt("/api/shipments?limit=1&cursor=%s", next));
 	assert_ids(json_array_get(h_json_path(r2.json, "data.shipments"), 0), "mlShipmentId", "ml",
 		   "46000000001");
 	h_resp_free(&r2);
@@ -360,8 +347,8 @@ Test(neutral_data, another_channels_rows_have_external_id_not_an_ml_id)
 		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)raw[i]);
 	static const char *const unreadable[] = {"/api/shipments", "/api/items?sort=price"};
 	for (size_t i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
-		const char *path = fmt("%s%scursor=%s", unreadable[i],
-				       strchr(unreadable[i], '?') ? "&" : "?", hex);
+		const char *path = h_fmt("%s%scursor=%s", unreadable[i],
+					 strchr(unreadable[i], '?') ? "&" : "?", hex);
 		r = ident_call(&srv, "GET", path, a.access, NULL);
 		cr_assert_eq(r.status, 400, "%s: %s", path, r.body);
 		cr_assert_str_eq(ident_code(&r), "VALIDATION_FAILED");
@@ -369,14 +356,14 @@ Test(neutral_data, another_channels_rows_have_external_id_not_an_ml_id)
 	}
 
 	/* The details: the same fields, and the order's shipment too. */
-	r = get(&srv, &a, fmt("/api/orders/%s", amz_order));
+	r = get(&srv, &a, h_fmt("/api/orders/%s", amz_order));
 	assert_ids(h_json_path(r.json, "data.order"), "mlOrderId", "amazon", "114-0000001-0000001");
 	assert_ids(h_json_path(r.json, "data.shipment"), "mlShipmentId", "amazon", "TBA000000001");
 	h_resp_free(&r);
-	r = get(&srv, &a, fmt("/api/items/%s", amz_item));
+	r = get(&srv, &a, h_fmt("/api/items/%s", amz_item));
 	assert_ids(h_json_path(r.json, "data.item"), "mlItemId", "amazon", "B0EXTERNAL");
 	h_resp_free(&r);
-	r = get(&srv, &a, fmt("/api/shipments/%s", amz_ship));
+	r = get(&srv, &a, h_fmt("/api/shipments/%s", amz_ship));
 	assert_ids(h_json_path(r.json, "data"), "mlShipmentId", "amazon", "TBA000000001");
 	h_resp_free(&r);
 

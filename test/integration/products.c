@@ -13,37 +13,13 @@
 
 TestSuite(products, .timeout = 90);
 
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-	static __thread char bufs[4][1024];
-	static __thread int next;
-	char *b = bufs[next++ % 4];
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	return b;
-}
-
-__attribute__((format(printf, 1, 2))) static void sql(const char *f, ...)
-{
-	char buf[4096];
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(buf, sizeof(buf), f, ap);
-	va_end(ap);
-	char *out = h_sql_text("%s", buf);
-	cr_assert_not_null(out, "%s", buf);
-	cr_assert_null(strstr(out, "ERROR"), "%s: %s", buf, out);
-	free(out);
-}
-
 /* One product; price, cost, min, max are SQL literals ("NULL" for none). */
 static void add(const char *tenant, const char *sku, const char *title, const char *brand,
 		const char *category, const char *price, const char *cost, int stock,
 		const char *min, const char *max, bool active)
 {
-	sql("INSERT INTO products (tenant_id, sku, title, brand, category, price, cost, on_hand,"
+	h_sql_ok(
+	    "INSERT INTO products (tenant_id, sku, title, brand, category, price, cost, on_hand,"
 	    " available, min_stock_alert, max_stock, active) VALUES ('%s', '%s', '%s', '%s', '%s',"
 	    " %s, %s, %d, %d, %s, %s, %s)",
 	    tenant, sku, title, brand, category, price, cost, stock, stock, min, max,
@@ -79,7 +55,7 @@ static void world_make(world_t *w)
 
 static h_resp_t get(const world_t *w, const char *query)
 {
-	const char *path = fmt("/api/products%s", query);
+	const char *path = h_fmt("/api/products%s", query);
 	h_resp_t r = ident_call(&w->srv, "GET", path, w->a.access, NULL);
 	cr_assert_eq(r.status, 200, "%s: %s", path, r.body);
 	return r;
@@ -117,7 +93,7 @@ static void assert_invalid(const world_t *w, const char *method, const char *pat
 	h_resp_t r = ident_call(&w->srv, method, path, w->a.access, body);
 	cr_assert_eq(r.status, 400, "%s %s %s: %s", method, path, body ? body : "", r.body);
 	cr_assert_str_eq(ident_code(&r), "VALIDATION_FAILED", "%s", r.body);
-	cr_assert_not_null(strstr(r.body, fmt("\"field\":\"%s\"", field)), "%s", r.body);
+	cr_assert_not_null(strstr(r.body, h_fmt("\"field\":\"%s\"", field)), "%s", r.body);
 	h_resp_free(&r);
 }
 
@@ -188,8 +164,8 @@ Test(products, filters_sorts_and_pages)
 	cr_assert_str_eq(skus(&w, "?sortBy=stock&sortOrder=asc"), "COP-3 PRA-2 CAN-1 TIG-5 JAR-4");
 	cr_assert_str_eq(skus(&w, "?sortBy=margin&sortOrder=desc"),
 			 "COP-3 CAN-1 PRA-2 JAR-4 TIG-5");
-	sql("UPDATE products SET title = title WHERE tenant_id = '%s' AND sku = 'PRA-2'",
-	    w.a.tenant_id);
+	h_sql_ok("UPDATE products SET title = title WHERE tenant_id = '%s' AND sku = 'PRA-2'",
+		 w.a.tenant_id);
 	cr_assert_str_eq(skus(&w, "?sortBy=updated&sortOrder=desc&limit=1"), "PRA-2");
 
 	h_resp_t r = get(&w, "?limit=2&page=2");
@@ -259,7 +235,8 @@ Test(products, put_changes_the_settings_of_the_tenants_sku_only)
 	char notes[600];
 	memset(notes, 'x', 501);
 	notes[501] = 0;
-	assert_invalid(&w, "PUT", "/api/products/CAN-1", fmt("{\"notes\":\"%s\"}", notes), "notes");
+	assert_invalid(&w, "PUT", "/api/products/CAN-1", h_fmt("{\"notes\":\"%s\"}", notes),
+		       "notes");
 	cr_assert_eq(h_sql_int("SELECT max_stock FROM products WHERE tenant_id = '%s' AND"
 			       " sku = 'CAN-1'",
 			       w.a.tenant_id),
