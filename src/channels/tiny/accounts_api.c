@@ -11,6 +11,7 @@
 #include "identity.h"
 #include "log.h"
 #include "permissions.h"
+#include "account.h"
 #include "tiny.h"
 #include "upkeep.h"
 #include "validate.h"
@@ -22,19 +23,6 @@
 
 #define TOKEN_MAX	     200
 #define ACCOUNT_NAME_MAXCHAR 100
-
-// clang-format off
-static const char insert_sql[] =
-    "INSERT INTO accounts AS a (tenant_id, channel, external_id, nickname, settings,"
-    " access_token_sealed, refreshed_at, account_name, is_primary, next_sync_at)"
-    " SELECT $1, 'tiny', $2, coalesce($3, $2),"
-    "  jsonb_build_object('plan', $4::text, 'callsPerMinute', $5::int), $6, now(), $3,"
-    "  NOT EXISTS (SELECT 1 FROM accounts WHERE tenant_id = $1 AND channel = 'tiny'"
-    "  AND is_primary), now()"
-    " FROM tenants WHERE id = $1 FOR NO KEY UPDATE"
-    " ON CONFLICT (tenant_id, channel, external_id) DO NOTHING"
-    " RETURNING " ACCOUNTS_JSON;
-// clang-format on
 
 typedef struct connect {
 	req_t *r;
@@ -106,7 +94,7 @@ static void tested(const tiny_result_t *res, void *arg)
 	const char *per_minute = limit > 0 ? arena_printf(r->arena, "%ld", limit) : NULL;
 	const char *params[] = {r->tenant_id,	       external,   c->account_name,
 				tiny_plan_name(limit), per_minute, c->sealed};
-	pg_query(((app_t *)r->app)->pg, insert_sql, 6, params, stored, c);
+	tiny_account_insert(r->app, params, stored, c);
 }
 
 static void create(req_t *r)

@@ -3,6 +3,7 @@
 #include "client.h"
 #include "httpc.h"
 #include "log.h"
+#include "sql_json.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -296,4 +297,32 @@ void tiny_forward_run(app_t *app, const char *tenant_id, const char *account_id,
 	p->arg = arg;
 	const char *params[] = {p->tenant_id, p->account_id};
 	pg_query(app->pg, enlist_sql, 2, params, enlisted, p);
+}
+
+// clang-format off
+/* Orders of a tenant with a Tiny account that have no pedido there yet. */
+#define PENDING_FROM                                                                               \
+	" FROM orders o LEFT JOIN erp_orders e ON e.order_id = o.id"                               \
+	" WHERE o.tenant_id = $1 AND o.channel <> 'tiny'"                                          \
+	" AND o.status NOT IN ('cancelled', 'invalid')"                                          \
+	" AND EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = $1 AND a.channel = 'tiny')"    \
+	" AND (e.status IS NULL OR e.status <> 'sent')"
+
+static const char pending_sql[] =
+    "SELECT json_build_object('orderId', o.id, 'channel', o.channel,"
+    " 'externalId', o.external_id, 'accountId', o.account_id,"
+    " 'dateCreated', " SQL_TS("o.date_created") ", 'status', coalesce(e.status, 'pending'),"
+    " 'reason', coalesce(e.last_error, CASE e.status WHEN 'failed' THEN 'refused by Tiny'"
+    "  ELSE 'waiting to be sent to Tiny' END), 'attempts', coalesce(e.attempts, 0),"
+    " 'updatedAt', " SQL_TS("e.updated_at") ")::text, NULL" PENDING_FROM
+    " ORDER BY o.date_created DESC, o.id DESC LIMIT $2 OFFSET $3";
+static const char pending_count_sql[] = "SELECT count(*)" PENDING_FROM;
+// clang-format on
+
+void tiny_forward_pending(app_t *app, const char *tenant_id, const page_params_t *pp, paging_cb cb,
+			  void *arg)
+{
+	const char *p[] = {tenant_id, pp->limit, pp->offset};
+	pg_stmt_t stmts[] = {{pending_sql, 3, p}, {pending_count_sql, 1, p}};
+	paging_read(app->pg, stmts, cb, arg);
 }

@@ -7,6 +7,7 @@
 #define SH_TINY_FORWARD_H
 
 #include "app.h"
+#include "paging.h"
 
 typedef struct forward_counts {
 	int sent, held, pending, failed;
@@ -20,6 +21,10 @@ void tiny_forward_run(app_t *app, const char *tenant_id, const char *account_id,
 		      void *arg);
 
 /* POST /api/erp/forward, GET /api/erp/pending. */
+/* The tenant's marketplace orders not yet in the ERP, each with its reason (a page of JSON rows
+ * and the total, newest first). */
+void tiny_forward_pending(app_t *app, const char *tenant_id, const page_params_t *pp, paging_cb cb,
+			  void *arg);
 void tiny_forward_routes(app_t *app);
 
 #endif

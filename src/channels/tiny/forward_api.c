@@ -6,27 +6,6 @@
 #include "listing.h"
 #include "paging.h"
 #include "permissions.h"
-#include "sql_json.h"
-
-// clang-format off
-/* Orders of a tenant with a Tiny account that have no pedido there yet. */
-#define PENDING_FROM                                                                               \
-	" FROM orders o LEFT JOIN erp_orders e ON e.order_id = o.id"                               \
-	" WHERE o.tenant_id = $1 AND o.channel <> 'tiny'"                                          \
-	" AND o.status NOT IN ('cancelled', 'invalid')"                                          \
-	" AND EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = $1 AND a.channel = 'tiny')"    \
-	" AND (e.status IS NULL OR e.status <> 'sent')"
-
-static const char pending_sql[] =
-    "SELECT json_build_object('orderId', o.id, 'channel', o.channel,"
-    " 'externalId', o.external_id, 'accountId', o.account_id,"
-    " 'dateCreated', " SQL_TS("o.date_created") ", 'status', coalesce(e.status, 'pending'),"
-    " 'reason', coalesce(e.last_error, CASE e.status WHEN 'failed' THEN 'refused by Tiny'"
-    "  ELSE 'waiting to be sent to Tiny' END), 'attempts', coalesce(e.attempts, 0),"
-    " 'updatedAt', " SQL_TS("e.updated_at") ")::text, NULL" PENDING_FROM
-    " ORDER BY o.date_created DESC, o.id DESC LIMIT $2 OFFSET $3";
-static const char pending_count_sql[] = "SELECT count(*)" PENDING_FROM;
-// clang-format on
 
 static void ran(const forward_counts_t *c, const char *err, void *arg)
 {
@@ -64,9 +43,7 @@ static void pending(req_t *r)
 	page_t page = list_page_of(&l);
 	page_params_t pp;
 	paging_params(&page, &pp);
-	const char *p[] = {r->tenant_id, pp.limit, pp.offset};
-	pg_stmt_t stmts[] = {{pending_sql, 3, p}, {pending_count_sql, 1, p}};
-	paging_read(((app_t *)r->app)->pg, stmts, list_page_done, list_ctx(r, "orders", &l));
+	tiny_forward_pending(r->app, r->tenant_id, &pp, list_page_done, list_ctx(r, "orders", &l));
 }
 
 void tiny_forward_routes(app_t *app)
