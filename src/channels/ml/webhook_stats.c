@@ -4,59 +4,13 @@
  * holds too brings none of what arrived before this tenant connected it. */
 #include "api.h"
 #include "ml.h"
+#include "notification_views.h"
 #include "identity.h"
 #include "permissions.h"
 #include "validate.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Both statements start from the tenant's Mercado Livre accounts (one per seller: unique
- * (tenant_id, channel, external_id)) and read each seller's rows by index: its window from
- * ml_notifications_processed and ml_notifications_pending (0011), its waiting ones from the latter.
- * OFFSET 0 keeps each subquery a per-account scan: with "ml_user_id IN (the accounts)", or a plain
- * join, the planner could read every tenant's rows (the whole table for the pending list). */
-static const char stats_sql[] =
-    "WITH mine AS (SELECT n.status, n.topic, n.arrived_at, n.processed_at"
-    " FROM accounts a CROSS JOIN LATERAL (SELECT status, topic, arrived_at, processed_at"
-    " FROM ml_notifications WHERE ml_user_id = a.external_id::bigint AND status <> 'pending'"
-    " AND arrived_at >= greatest(a.created_at, now() - make_interval(hours => $2::int))"
-    " UNION ALL SELECT status, topic, arrived_at, processed_at"
-    " FROM ml_notifications WHERE ml_user_id = a.external_id::bigint AND status = 'pending'"
-    " AND arrived_at >= greatest(a.created_at, now() - make_interval(hours => $2::int))"
-    " OFFSET 0) n"
-    " WHERE a.tenant_id = $1 AND a.channel = 'ml'),"
-    " lag AS (SELECT extract(epoch FROM processed_at - arrived_at) * 1000 AS ms FROM mine"
-    " WHERE processed_at IS NOT NULL)"
-    " SELECT json_build_object("
-    " 'total', (SELECT count(*) FROM mine),"
-    " 'byStatus', (SELECT coalesce(json_object_agg(status, c), '{}') FROM"
-    " (SELECT status, count(*) AS c FROM mine GROUP BY 1) s),"
-    " 'byTopic', (SELECT coalesce(json_object_agg(topic, c), '{}') FROM"
-    " (SELECT topic, count(*) AS c FROM mine GROUP BY 1) t),"
-    " 'lagMs', (SELECT json_build_object("
-    " 'p50', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),"
-    " 'p95', round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 1),"
-    " 'max', round(max(ms)::numeric, 1)) FROM lag),"
-    " 'oldestPending', (SELECT to_char(min(arrived_at) AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM mine WHERE status = 'pending'))::text";
-
-static const char pending_sql[] =
-    "SELECT count(*) OVER (), json_build_object("
-    " 'id', n.id::text, 'notificationId', n.notification_id, 'topic', n.topic,"
-    " 'resource', n.resource, 'mlUserId', n.ml_user_id::text, 'attempts', n.attempts,"
-    " 'source', n.source,"
-    " 'arrivedAt', to_char(n.arrived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-    " 'job', (SELECT json_build_object('id', j.id::text, 'status', j.status,"
-    " 'attempts', j.attempts, 'lastError', j.last_error,"
-    " 'nextAttemptAt', to_char(j.run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))"
-    " FROM jobs j WHERE j.id = n.job_id))::text"
-    " FROM accounts a CROSS JOIN LATERAL (SELECT id, notification_id, topic, resource,"
-    " ml_user_id, attempts, source, arrived_at, job_id FROM ml_notifications"
-    " WHERE ml_user_id = a.external_id::bigint AND status = 'pending'"
-    " AND arrived_at >= a.created_at OFFSET 0) n"
-    " WHERE a.tenant_id = $1 AND a.channel = 'ml'"
-    " ORDER BY n.arrived_at, n.id LIMIT $2 OFFSET $3";
 
 typedef struct window {
 	req_t *r;
@@ -88,8 +42,7 @@ static void stats(req_t *r)
 	window_t *w = arena_calloc(r->arena, 1, sizeof(*w));
 	w->r = r;
 	w->hours = h;
-	const char *params[] = {r->tenant_id, arena_printf(r->arena, "%d", h)};
-	pg_query_prepared(((app_t *)r->app)->pg, stats_sql, 2, params, stats_done, w);
+	ml_notification_stats(r->app, r->tenant_id, arena_printf(r->arena, "%d", h), stats_done, w);
 }
 
 typedef struct page {
@@ -127,10 +80,9 @@ static void pending(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	const char *params[] = {
-	    r->tenant_id, arena_printf(r->arena, "%d", p->limit),
-	    arena_printf(r->arena, "%lld", (long long)(p->page - 1) * p->limit)};
-	pg_query_prepared(((app_t *)r->app)->pg, pending_sql, 3, params, pending_done, p);
+	ml_notification_backlog(r->app, r->tenant_id, arena_printf(r->arena, "%d", p->limit),
+				arena_printf(r->arena, "%lld", (long long)(p->page - 1) * p->limit),
+				pending_done, p);
 }
 
 void ml_webhook_stats_routes(app_t *app)
