@@ -21,6 +21,7 @@ typedef struct config {
 	char **cors_origins; /* NULL-terminated; {"*"} allows any */
 	int pg_pool_size;
 	int workers;
+	int worker_nice; /* the worker threads' niceness */
 	size_t max_body;
 	int shutdown_timeout_s;
 	int http_idle_timeout_s;   /* a keep-alive connection silent this long is closed */

@@ -7,6 +7,7 @@
 #include "janitor.h"
 #include "upkeep.h"
 #include "log.h"
+#include "loop_lag.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "sync_engine.h"
@@ -144,9 +145,10 @@ static int serve(app_t *app)
 	log_set_flush_hook(schedule_flush);
 
 	app->started_ms = now_ms();
+	loop_lag_t *lag = loop_lag_start(app->base);
 	app->pg = pg_pool_new(app->base, app->cfg.database_url, app->cfg.pg_pool_size);
 	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
-	app->workers = workers_new(app->base, app->cfg.workers);
+	app->workers = workers_new(app->base, app->cfg.workers, app->cfg.worker_nice);
 	app->limits = ratelimit_new();
 	channels_configure_rates(app);
 	app->httpc = httpc_new(app->base, app->limits);
@@ -220,6 +222,7 @@ static int serve(app_t *app)
 	event_free(sd.sigint);
 	event_free(sd.deadline);
 	event_del(&flush_ev);
+	loop_lag_free(lag);
 	event_base_free(app->base);
 	libevent_global_shutdown();
 	metrics_reset();
