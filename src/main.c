@@ -144,7 +144,11 @@ static int serve(app_t *app)
 	log_set_flush_hook(schedule_flush);
 
 	app->started_ms = now_ms();
-	app->pg = pg_pool_new(app->base, app->cfg.database_url, app->cfg.pg_pool_size);
+	/* Jobs a trigger commits go to this process's queue (sql/0023, jobs_queue_of_session). */
+	char pg_settings[96];
+	snprintf(pg_settings, sizeof(pg_settings), "-c sellerhub.job_queue=%s", app->cfg.job_queue);
+	app->pg =
+	    pg_pool_new_with(app->base, app->cfg.database_url, app->cfg.pg_pool_size, pg_settings);
 	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
 	app->workers = workers_new(app->base, app->cfg.workers);
 	app->limits = ratelimit_new();
