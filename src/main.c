@@ -11,6 +11,7 @@
 #include "migrate.h"
 #include "sync_engine.h"
 #include "jobs.h"
+#include "stock_push.h"
 #include "throttle.h"
 #include "webhooks.h"
 #include "util.h"
@@ -166,6 +167,7 @@ static int serve(app_t *app)
 	api_auth_routes(app);
 	api_users_routes(app);
 	app->jobs = jobs_new(app);
+	stock_push_register(app);
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
 	api_admin_jobs_routes(app);
