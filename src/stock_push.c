@@ -115,8 +115,9 @@ static void recorded(const PGresult *res, const char *err, void *arg)
  * the value (false: skipped, the listing keeps what it showed). */
 static void record(push_t *p, const char *status, bool shown)
 {
-	const char *params[] = {p->listing_id, p->variation, p->job_id, p->wanted_s,
-				status,	       shown ? "true" : "false", p->version};
+	const char *params[] = {p->listing_id, p->variation, p->job_id,
+				p->wanted_s,   status,	     shown ? "true" : "false",
+				p->version};
 	pg_query(p->job->app->pg, pushed_sql, 7, params, recorded, p);
 }
 
@@ -154,7 +155,8 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	bool forced = pg_bool(res, 0, 2);
 	const char *listed = pg_value(res, 0, 3);
 	if (!forced && listed && pg_int(res, 0, 3, -1) == p->wanted) {
-		record(p, "already listed", true); /* the listing already shows it (a sale at the channel) */
+		record(p, "already listed",
+		       true); /* the listing already shows it (a sale at the channel) */
 		return;
 	}
 	const channel_t *ch = channel_find(pg_value(res, 0, 4));

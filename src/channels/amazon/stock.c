@@ -32,8 +32,8 @@ static void patched(const amazon_result_t *res, void *arg)
 	free(c);
 }
 
-void amazon_push_stock(app_t *app, const channel_listing_t *l, long quantity,
-		       channel_push_cb cb, void *arg)
+void amazon_push_stock(app_t *app, const channel_listing_t *l, long quantity, channel_push_cb cb,
+		       void *arg)
 {
 	if (strcmp(l->logistic_type, "AFN") == 0) {
 		cb(CHANNEL_OK, "Amazon keeps the stock of an FBA listing", arg);
