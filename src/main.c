@@ -12,6 +12,7 @@
 #include "migrate.h"
 #include "sync_engine.h"
 #include "jobs.h"
+#include "stock_push.h"
 #include "throttle.h"
 #include "webhooks.h"
 #include "util.h"
@@ -146,7 +147,11 @@ static int serve(app_t *app)
 
 	app->started_ms = now_ms();
 	loop_lag_t *lag = loop_lag_start(app->base);
-	app->pg = pg_pool_new(app->base, app->cfg.database_url, app->cfg.pg_pool_size);
+	/* Jobs a trigger commits go to this process's queue (sql/0023, jobs_queue_of_session). */
+	char pg_settings[96];
+	snprintf(pg_settings, sizeof(pg_settings), "-c sellerhub.job_queue=%s", app->cfg.job_queue);
+	app->pg =
+	    pg_pool_new_with(app->base, app->cfg.database_url, app->cfg.pg_pool_size, pg_settings);
 	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
 	app->workers = workers_new(app->base, app->cfg.workers, app->cfg.worker_nice);
 	app->limits = ratelimit_new();
@@ -164,6 +169,7 @@ static int serve(app_t *app)
 	api_auth_routes(app);
 	api_users_routes(app);
 	app->jobs = jobs_new(app);
+	stock_push_register(app);
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
 	api_admin_jobs_routes(app);
