@@ -37,8 +37,8 @@ void discrepancies_detect(app_t *app, const char *tenant_id, pg_cb cb, void *arg
 /* Queues a reconcile of the tenant's SKUs (skus_json: a JSON array of SKUs as text, NULL for
  * every mismatching SKU) from source, asked by user_id: the request and its job in one commit,
  * dispatched before cb, which gets one row whose column 0 is the job id. */
-void reconcile_enqueue(app_t *app, const char *tenant_id, const char *source,
-		       const char *skus_json, const char *user_id, pg_cb cb, void *arg);
+void reconcile_enqueue(app_t *app, const char *tenant_id, const char *source, const char *skus_json,
+		       const char *user_id, pg_cb cb, void *arg);
 
 /* The tenant's reconcile job_id (digits) as JSON text in column 0 of the one row; no row when
  * the tenant has no such reconcile. */

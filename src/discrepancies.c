@@ -83,8 +83,8 @@ void discrepancies_detect(app_t *app, const char *tenant_id, pg_cb cb, void *arg
 	pg_query_prepared(app->pg, detect_sql, 1, p, cb, arg);
 }
 
-void reconcile_enqueue(app_t *app, const char *tenant_id, const char *source,
-		       const char *skus_json, const char *user_id, pg_cb cb, void *arg)
+void reconcile_enqueue(app_t *app, const char *tenant_id, const char *source, const char *skus_json,
+		       const char *user_id, pg_cb cb, void *arg)
 {
 	const char *p[] = {tenant_id, source, skus_json, user_id, app->cfg.job_queue};
 	pg_query(app->pg, enqueue_sql, 5, p, jobs_committed, jobs_on_commit(app->jobs, 0, cb, arg));

@@ -69,10 +69,10 @@ static void queued(const PGresult *res, const char *err, void *arg)
 		list_db_error(r, "inventory: reconcile", res, err);
 		return;
 	}
-	http_ok(r, 202,
-		json_pack("{s:I, s:s}", "jobId", (json_int_t)pg_int(res, 0, 0, 0), "status",
-			  "queued"),
-		"Reconcile queued");
+	http_ok(
+	    r, 202,
+	    json_pack("{s:I, s:s}", "jobId", (json_int_t)pg_int(res, 0, 0, 0), "status", "queued"),
+	    "Reconcile queued");
 }
 
 static void reconcile(req_t *r)
