@@ -170,6 +170,47 @@ BEGIN
     RETURN jsonb_build_object('fixed', fixed, 'skipped', skipped, 'failed', failed);
 END $$;
 
+-- source sellerhub: the truth pushed again to every listing (and variation) linked to each SKU,
+-- even one that already shows it (stock_push_skus, sql/0023: coalescing push jobs). The report
+-- says what was queued; each push's outcome is the listing's lastPushStatus (/api/inventory).
+CREATE FUNCTION inventory_reconcile_sellerhub(r inventory_reconciles) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    s record;
+    asked text[] := '{}';
+    queued integer := 0;
+    fixed jsonb := '[]';
+    skipped jsonb := '[]';
+BEGIN
+    FOR s IN SELECT q.sku, p.sku IS NOT NULL AS known, p.available,
+                    (SELECT count(*) FROM listings l
+                     WHERE l.tenant_id = r.tenant_id AND l.sku = q.sku COLLATE "default"
+                       AND lower(l.status) <> 'closed'
+                       AND NOT listing_stock_held_by_channel(l.logistic_type))
+                    + (SELECT count(*) FROM listing_variations v
+                       WHERE v.tenant_id = r.tenant_id AND v.sku = q.sku COLLATE "default")
+                    AS targets
+             FROM inventory_reconcile_skus(r) q (sku)
+             LEFT JOIN products p ON p.tenant_id = r.tenant_id AND p.sku = q.sku
+             ORDER BY q.sku LOOP
+        IF NOT s.known THEN
+            skipped := skipped || jsonb_build_object('sku', s.sku, 'reason', 'no such SKU');
+        ELSIF s.targets = 0 THEN
+            skipped := skipped || jsonb_build_object('sku', s.sku, 'reason',
+                                                     'no listing is linked to it');
+        ELSE
+            asked := asked || s.sku;
+            fixed := fixed || jsonb_build_object('sku', s.sku, 'available', s.available,
+                                                 'listings', s.targets);
+        END IF;
+    END LOOP;
+    IF cardinality(asked) > 0 THEN
+        queued := stock_push_skus(r.tenant_id, asked);
+    END IF;
+    RETURN jsonb_build_object('fixed', fixed, 'skipped', skipped, 'failed', '[]'::jsonb,
+                              'pushesQueued', queued);
+END $$;
+
 -- Runs reconcile job p_job once: its report, stored with the detection of its tenant done again
 -- in the same transaction (so the list shows what the reconcile left). A job run again after
 -- its report was stored answers that report.
@@ -185,7 +226,7 @@ BEGIN
     IF r.source = 'erp' THEN
         rep := inventory_reconcile_erp(r);
     ELSE
-        RAISE EXCEPTION 'reconcile source % is not available yet', r.source;
+        rep := inventory_reconcile_sellerhub(r);
     END IF;
     rep := rep || jsonb_build_object('counts', jsonb_build_object(
         'fixed', jsonb_array_length(rep->'fixed'), 'skipped', jsonb_array_length(rep->'skipped'),
