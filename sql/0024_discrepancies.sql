@@ -25,25 +25,37 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(logistic_type IN ('AFN', 'fulfillment'), false)
 $$;
 
--- Every current mismatch of p_tenant's SKUs (NULL: every tenant's), one row per SKU and subject:
--- 'erp' when the ERP's balance differs from on hand (subject: the ERP account), 'listing' when a
--- linked listing's quantity differs from available (subject: the listing). Closed listings and
+-- Every current mismatch of p_tenant's SKUs (NULL: every tenant's), one row per SKU, subject and
+-- variation: 'erp' when the ERP's balance differs from on hand (subject: the ERP account),
+-- 'listing' when what a linked target shows differs from available (subject: the listing;
+-- variation: '' for a listing without variations linked by its SKU, else the external id of a
+-- variation linked by its own: the targets the pushes write, sql/0023). Closed listings and
 -- listings of stock the channel holds are not compared. Inlined into its callers (plain SQL).
 CREATE FUNCTION inventory_mismatches(p_tenant uuid)
-RETURNS TABLE (tenant_id uuid, sku text, subject uuid, kind text, channel text, account_id uuid,
-               on_hand integer, available integer, erp_on_hand integer, actual integer)
+RETURNS TABLE (tenant_id uuid, sku text, subject uuid, variation text, kind text, channel text,
+               account_id uuid, on_hand integer, available integer, erp_on_hand integer,
+               actual integer)
 LANGUAGE sql STABLE AS $$
-    SELECT p.tenant_id, p.sku, a.id, 'erp', a.channel, a.id, p.on_hand, p.available,
+    SELECT p.tenant_id, p.sku, a.id, '', 'erp', a.channel, a.id, p.on_hand, p.available,
            p.erp_on_hand, p.erp_on_hand
     FROM products p JOIN accounts a ON a.id = p.erp_account_id AND a.tenant_id = p.tenant_id
     WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant) AND NOT p.is_kit
       AND p.erp_on_hand IS NOT NULL AND p.erp_on_hand <> p.on_hand
     UNION ALL
-    SELECT p.tenant_id, p.sku, l.id, 'listing', l.channel, l.account_id, p.on_hand, p.available,
-           p.erp_on_hand, l.available_quantity
+    SELECT p.tenant_id, p.sku, l.id, '', 'listing', l.channel, l.account_id, p.on_hand,
+           p.available, p.erp_on_hand, l.available_quantity
     FROM products p
     JOIN listings l ON l.tenant_id = p.tenant_id AND l.sku = p.sku COLLATE "default"
-    WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant) AND l.available_quantity <> p.available
+    WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant) AND l.variation_count = 0
+      AND l.available_quantity <> p.available
+      AND lower(l.status) <> 'closed' AND NOT listing_stock_held_by_channel(l.logistic_type)
+    UNION ALL
+    SELECT p.tenant_id, p.sku, l.id, v.external_id, 'listing', l.channel, l.account_id,
+           p.on_hand, p.available, p.erp_on_hand, v.available_quantity
+    FROM products p
+    JOIN listing_variations v ON v.tenant_id = p.tenant_id AND v.sku = p.sku COLLATE "default"
+    JOIN listings l ON l.id = v.listing_id
+    WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant) AND v.available_quantity <> p.available
       AND lower(l.status) <> 'closed' AND NOT listing_stock_held_by_channel(l.logistic_type)
 $$;
 
@@ -54,6 +66,7 @@ CREATE TABLE inventory_discrepancies (
     tenant_id     uuid NOT NULL,
     sku           text COLLATE "C" NOT NULL,
     subject       uuid NOT NULL,
+    variation     text COLLATE "C" NOT NULL DEFAULT '',
     kind          text NOT NULL CHECK (kind IN ('erp', 'listing')),
     channel       text NOT NULL,
     account_id    uuid NOT NULL,
@@ -63,7 +76,7 @@ CREATE TABLE inventory_discrepancies (
     actual        integer NOT NULL,
     first_seen_at timestamptz NOT NULL DEFAULT now(),
     seen_at       timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant_id, sku, subject),
+    PRIMARY KEY (tenant_id, sku, subject, variation),
     FOREIGN KEY (tenant_id, sku) REFERENCES products (tenant_id, sku) ON DELETE CASCADE
 );
 CREATE INDEX inventory_discrepancies_channel_idx ON inventory_discrepancies (tenant_id, channel);
@@ -90,15 +103,17 @@ BEGIN
         DELETE FROM inventory_discrepancies d
          WHERE (p_tenant IS NULL OR d.tenant_id = p_tenant)
            AND NOT EXISTS (SELECT 1 FROM cur c WHERE c.tenant_id = d.tenant_id
-                           AND c.sku = d.sku AND c.subject = d.subject)),
+                           AND c.sku = d.sku AND c.subject = d.subject
+                           AND c.variation = d.variation)),
     kept AS (
-        INSERT INTO inventory_discrepancies AS d (tenant_id, sku, subject, kind, channel,
-                                                  account_id, on_hand, available, erp_on_hand,
-                                                  actual)
-        SELECT c.tenant_id, c.sku, c.subject, c.kind, c.channel, c.account_id, c.on_hand,
-               c.available, c.erp_on_hand, c.actual
-        FROM cur c ORDER BY c.tenant_id, c.sku, c.subject
-        ON CONFLICT (tenant_id, sku, subject) DO UPDATE
+        INSERT INTO inventory_discrepancies AS d (tenant_id, sku, subject, variation, kind,
+                                                  channel, account_id, on_hand, available,
+                                                  erp_on_hand, actual)
+        SELECT DISTINCT ON (c.tenant_id, c.sku, c.subject, c.variation) c.tenant_id, c.sku,
+               c.subject, c.variation, c.kind, c.channel, c.account_id, c.on_hand, c.available,
+               c.erp_on_hand, c.actual
+        FROM cur c ORDER BY c.tenant_id, c.sku, c.subject, c.variation
+        ON CONFLICT (tenant_id, sku, subject, variation) DO UPDATE
            SET on_hand = excluded.on_hand, available = excluded.available,
                erp_on_hand = excluded.erp_on_hand, actual = excluded.actual, seen_at = now()
          WHERE (d.on_hand, d.available, d.erp_on_hand, d.actual)

@@ -18,7 +18,8 @@ const char *const discrepancy_kinds[] = {"erp", "listing", NULL};
 	"  AND ($3::text IS NULL OR x.channel = $3) AND ($4::text IS NULL OR x.kind = $4)))"
 
 /* One entry per SKU: the numbers the last detection saw. erp is the ERP's balance whenever it
- * is known (matches: whether it equals on hand); listed holds the listings that differ. */
+ * is known (matches: whether it equals on hand); listed holds the listings (and variations)
+ * that differ. */
 static const char list_sql[] =
     "SELECT json_build_object('sku', d.sku, 'title', p.title,"
     " 'truth', json_build_object('onHand', min(d.on_hand), 'available', min(d.available)),"
@@ -26,8 +27,9 @@ static const char list_sql[] =
     "  'channel', ea.channel, 'accountId', ea.id, 'onHand', max(d.erp_on_hand),"
     "  'matches', NOT bool_or(d.kind = 'erp')) END,"
     " 'listed', coalesce(json_agg(json_build_object('channel', d.channel, 'accountId',"
-    "  d.account_id, 'listingId', d.subject, 'externalId', l.external_id, 'qty', d.actual)"
-    "  ORDER BY d.channel, l.external_id) FILTER (WHERE d.kind = 'listing'), '[]'),"
+    "  d.account_id, 'listingId', d.subject, 'externalId', l.external_id, 'variation',"
+    "  nullif(d.variation, ''), 'qty', d.actual)"
+    "  ORDER BY d.channel, l.external_id, d.variation) FILTER (WHERE d.kind = 'listing'), '[]'),"
     " 'kind', CASE WHEN bool_and(d.kind = 'erp') THEN 'erp'"
     "  WHEN bool_and(d.kind = 'listing') THEN 'listing' ELSE 'both' END,"
     " 'since', " SQL_TS("min(d.first_seen_at)") ","

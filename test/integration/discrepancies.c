@@ -51,8 +51,8 @@ static json_t *company(void)
 static void company_set(const char *json)
 {
 	json_t *c = company();
-	const char *path =
-	    h_fmt("/_sim/tiny/companies/%lld", (long long)json_integer_value(json_object_get(c, "id")));
+	const char *path = h_fmt("/_sim/tiny/companies/%lld",
+				 (long long)json_integer_value(json_object_get(c, "id")));
 	json_decref(c);
 	h_resp_t r = msh_sim(&sim, "POST", path, json);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -228,10 +228,10 @@ Test(discrepancies, detected_with_three_numbers_aged_and_reconciled_from_the_erp
 	 * b1 + 5 while the listing still shows b1. */
 	company_set(h_fmt("{\"webhook_url\":\"%s\"}", h_url(&srv, "/webhooks/tiny")));
 	json_t *c = company();
-	h_resp_t r = msh_sim(&sim, "POST", "/_sim/tiny/stock",
-			     h_fmt("{\"company_id\":%lld,\"codigo\":\"%s\",\"quantidade\":%lld}",
-				   (long long)json_integer_value(json_object_get(c, "id")), s1,
-				   b1 + 5));
+	h_resp_t r =
+	    msh_sim(&sim, "POST", "/_sim/tiny/stock",
+		    h_fmt("{\"company_id\":%lld,\"codigo\":\"%s\",\"quantidade\":%lld}",
+			  (long long)json_integer_value(json_object_get(c, "id")), s1, b1 + 5));
 	json_decref(c);
 	cr_assert(r.status == 200 || r.status == 201, "%s", r.body);
 	h_resp_free(&r);
@@ -283,8 +283,12 @@ Test(discrepancies, detected_with_three_numbers_aged_and_reconciled_from_the_erp
 		const char *query;
 		int n;
 		int which; /* 1: s1 first, 2: s2 first */
-	} cases[] = {{"", 2, 0},	       {"?kind=erp", 1, 2}, {"?kind=listing", 1, 1},
-		     {"?channel=tiny", 1, 2},  {"?channel=ml", 1, 1}, {"?channel=amazon", 0, 0},
+	} cases[] = {{"", 2, 0},
+		     {"?kind=erp", 1, 2},
+		     {"?kind=listing", 1, 1},
+		     {"?channel=tiny", 1, 2},
+		     {"?channel=ml", 1, 1},
+		     {"?channel=amazon", 0, 0},
 		     {"?limit=1&page=2", 1, 0}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		r = get(&s.owner, h_fmt("/api/inventory/discrepancies%s", cases[i].query));
@@ -299,7 +303,8 @@ Test(discrepancies, detected_with_three_numbers_aged_and_reconciled_from_the_erp
 		h_resp_free(&r);
 	}
 
-	/* Reconcile from the ERP: s2 takes Tiny's balance; s1 already equals it; NOPE is unknown. */
+	/* Reconcile from the ERP: s2 takes Tiny's balance; s1 already equals it; NOPE is unknown.
+	 */
 	long long job;
 	json_t *d = reconcile(
 	    &s.owner,
@@ -391,8 +396,8 @@ Test(discrepancies, bad_bodies_are_400_and_only_owners_and_admins_reconcile)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		assert_invalid(&s.owner, bad[i].body, bad[i].field);
 	assert_invalid(&s.owner, many, "skus");
-	h_resp_t r = ident_call(&srv, "GET", "/api/inventory/discrepancies?kind=stock", s.owner.access,
-		       NULL);
+	h_resp_t r = ident_call(&srv, "GET", "/api/inventory/discrepancies?kind=stock",
+				s.owner.access, NULL);
 	cr_assert_eq(r.status, 400, "%s", r.body);
 	h_resp_free(&r);
 	/* Nothing was queued. */
@@ -421,6 +426,23 @@ Test(discrepancies, bad_bodies_are_400_and_only_owners_and_admins_reconcile)
 	h_resp_free(&r);
 }
 
+/* The qty sku's entry lists for variation, -1 when it lists none. */
+static long long listed_variation(const session_t *s, const char *sku, const char *variation)
+{
+	json_t *e = entry(s, sku);
+	long long qty = -1;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(e, "listed"), i, v)
+	{
+		const char *var = json_string_value(json_object_get(v, "variation"));
+		if (var && strcmp(var, variation) == 0)
+			qty = json_integer_value(json_object_get(v, "qty"));
+	}
+	json_decref(e);
+	return qty;
+}
+
 Test(discrepancies, another_tenants_skus_listings_and_reconciles_are_invisible)
 {
 	shop_t a, b;
@@ -433,8 +455,8 @@ Test(discrepancies, another_tenants_skus_listings_and_reconciles_are_invisible)
 	add_listing(&a, "SKU-1", 99, "fulfillment", fba);
 	add_listing(&a, "SKU-1", 55, NULL, closed);
 	h_sql_ok("UPDATE listings SET status = 'closed' WHERE id = '%s'", closed);
-	cr_assert(H_WAIT_UNTIL(kind_is(&a.owner, "SKU-1", "erp") && kind_is(&b.owner, "SKU-1", "both"),
-			       10000));
+	cr_assert(H_WAIT_UNTIL(
+	    kind_is(&a.owner, "SKU-1", "erp") && kind_is(&b.owner, "SKU-1", "both"), 10000));
 	h_resp_t r = get(&a.owner, "/api/inventory/discrepancies");
 	cr_assert_eq(int_at(r.json, "data.pagination.total"), 1, "%s", r.body);
 	cr_assert_null(strstr(r.body, lb), "b's listing: %s", r.body);
@@ -461,4 +483,29 @@ Test(discrepancies, another_tenants_skus_listings_and_reconciles_are_invisible)
 	/* a now matches Tiny, but its listing shows 7 of 10. */
 	cr_assert(kind_is(&a.owner, "SKU-1", "listing"));
 	cr_assert(H_WAIT_UNTIL(kind_is(&b.owner, "SKU-1", "both"), 10000));
+
+	/* A listing with variations is compared by the variation linked to the SKU (2 of 10), not
+	 * by its own total (50). */
+	char lv[40];
+	add_listing(&a, "SKU-1", 50, NULL, lv);
+	h_sql_ok("UPDATE listings SET variation_count = 2 WHERE id = '%s'", lv);
+	h_sql_ok("INSERT INTO listing_variations (listing_id, tenant_id, account_id, channel,"
+		 " external_id, sku, available_quantity) VALUES ('%s', '%s', '%s', 'ml', '901',"
+		 " 'SKU-1', 2), ('%s', '%s', '%s', 'ml', '902', NULL, 48)",
+		 lv, a.owner.tenant_id, a.ml, lv, a.owner.tenant_id, a.ml);
+	/* (A detection between the insert and the update saw a plain listing of 50: wait for the
+	 * variation.) */
+	cr_assert(H_WAIT_UNTIL(listed_variation(&a.owner, "SKU-1", "901") == 2, 10000),
+		  "the variation was not detected");
+	json_t *e = entry(&a.owner, "SKU-1");
+	cr_assert_eq(json_array_size(json_object_get(e, "listed")), 2, "the listing's total too");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(e, "listed"), i, v)
+	{
+		cr_assert_neq(int_at(v, "qty"), 50, "the listing's own total was compared");
+		if (strcmp(str_at(v, "listingId"), lv) == 0)
+			cr_assert_str_eq(str_at(v, "variation"), "901");
+	}
+	json_decref(e);
 }
