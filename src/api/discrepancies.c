@@ -16,9 +16,7 @@ static void list(req_t *r)
 		return;
 	json_t *d = NULL;
 	list_req_t l;
-	list_parse(r, &l, &d);
-	if (l.cursor_key)
-		d = http_problem(d, "cursor", "is not taken here: use page and limit");
+	list_parse_offset(r, &l, &d);
 	discrepancy_filter_t f = {
 	    .sku = list_text_param(r, "sku", 100, &d),
 	    .channel = list_channel_param(r, &d),

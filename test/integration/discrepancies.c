@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ident.h"
-#include "marketsim_helpers.h"
+#include "tiny_helpers.h"
 
 static h_proc_t sim, srv;
 static char env[3][512];
@@ -40,12 +39,7 @@ TestSuite(discrepancies, .init = start, .fini = stop, .timeout = 120);
 
 static json_t *company(void)
 {
-	h_resp_t r = msh_sim(&sim, "GET", "/_sim/tiny", NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	json_t *c = json_incref(h_json_path(r.json, "companies.0"));
-	h_resp_free(&r);
-	cr_assert(c);
-	return c;
+	return tnh_company(&sim, 0);
 }
 
 static void company_set(const char *json)
@@ -59,31 +53,6 @@ static void company_set(const char *json)
 	h_resp_free(&r);
 }
 
-/* The codigo and Tiny balance of the company's want-th plain product (no kit, no variation). */
-static long long plain_product(int want, char *sku, size_t size)
-{
-	json_t *c = company();
-	size_t i;
-	json_t *p;
-	int seen = 0;
-	json_array_foreach(json_object_get(c, "products"), i, p)
-	{
-		const char *tipo = msh_str(p, "tipo"), *var = msh_str(p, "variacao");
-		if (strcmp(tipo, "K") == 0 || strcmp(var, "N") != 0 ||
-		    json_object_get(p, "parentId"))
-			continue;
-		if (seen++ == want) {
-			snprintf(sku, size, "%s", msh_str(p, "codigo"));
-			long long saldo = (long long)json_number_value(json_object_get(p, "saldo"));
-			json_decref(c);
-			return saldo;
-		}
-	}
-	json_decref(c);
-	cr_assert_fail("marketsim has fewer than %d plain products", want + 1);
-	return 0;
-}
-
 typedef struct shop {
 	session_t owner;
 	char tiny[40], ml[40];
@@ -94,23 +63,13 @@ typedef struct shop {
 static void shop_new(shop_t *s, bool tiny)
 {
 	ident_signup(&srv, &s->owner);
-	char *id = h_sql_text("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
-			      " access_token_sealed) VALUES ('%s', 'ml', '%d%d', 'Loja', 'v1:k:x')"
-			      " RETURNING id",
-			      s->owner.tenant_id, getpid(), ++seq);
-	snprintf(s->ml, sizeof(s->ml), "%.36s", id);
-	free(id);
+	tnh_account_row(s->owner.tenant_id, "ml", s->ml);
 	if (!tiny)
 		return;
-	json_t *c = company();
-	h_resp_t r = ident_call(&srv, "POST", "/api/tiny-accounts", s->owner.access,
-				h_fmt("{\"apiToken\":\"%s\"}", msh_str(c, "token")));
-	json_decref(c);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(s->tiny, sizeof(s->tiny), "%s", json_string_value(h_json_path(r.json, "data.id")));
-	h_resp_free(&r);
+	tnh_connect(&srv, &sim, &s->owner, s->tiny);
 	const char *body = h_fmt("{\"accountId\":\"%s\",\"scope\":\"items\",\"days\":30}", s->tiny);
 	long long job = 0;
+	h_resp_t r;
 	cr_assert(H_WAIT_UNTIL(({
 				       r = ident_call(&srv, "POST", "/api/sync/start",
 						      s->owner.access, body);
@@ -213,7 +172,8 @@ Test(discrepancies, detected_with_three_numbers_aged_and_reconciled_from_the_erp
 	shop_t s;
 	shop_new(&s, true);
 	char s1[128], s2[128], listing[40];
-	long long b1 = plain_product(0, s1, sizeof(s1)), b2 = plain_product(1, s2, sizeof(s2));
+	long long b1 = tnh_plain_product(&sim, 0, s1, sizeof(s1));
+	long long b2 = tnh_plain_product(&sim, 1, s2, sizeof(s2));
 	/* The import kept Tiny's balance apart from on hand. */
 	cr_assert_eq(h_sql_int("SELECT erp_on_hand FROM products WHERE tenant_id = '%s' AND"
 			       " sku = '%s'",
@@ -344,12 +304,7 @@ Test(discrepancies, detected_with_three_numbers_aged_and_reconciled_from_the_erp
 static void sql_shop(shop_t *s)
 {
 	shop_new(s, false);
-	char *id = h_sql_text("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
-			      " access_token_sealed) VALUES ('%s', 'tiny', 't%d%d', 'Tiny',"
-			      " 'v1:k:x') RETURNING id",
-			      s->owner.tenant_id, getpid(), ++seq);
-	snprintf(s->tiny, sizeof(s->tiny), "%.36s", id);
-	free(id);
+	tnh_account_row(s->owner.tenant_id, "tiny", s->tiny);
 	h_sql_ok("INSERT INTO products (tenant_id, sku, title, source, erp_account_id, erp_id)"
 		 " VALUES ('%s', 'SKU-1', 'Caneca', 'erp', '%s', '1')",
 		 s->owner.tenant_id, s->tiny);
