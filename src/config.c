@@ -214,6 +214,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 
 	c->token_sweep_ms = (int)num(&l, "TOKEN_SWEEP_MS", 60000, 50, 3600000);
 	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
+	c->inventory_detect_ms = (int)num(&l, "INVENTORY_DETECT_MS", 300000, 0, 86400000);
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
 	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);

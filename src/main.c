@@ -183,6 +183,7 @@ static int serve(app_t *app)
 	api_items_routes(app);
 	api_orders_routes(app);
 	api_inventory_routes(app);
+	api_discrepancies_routes(app);
 	api_products_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
