@@ -22,9 +22,9 @@ static void ran(const forward_counts_t *c, const char *err, void *arg)
 
 static void forward(req_t *r)
 {
-	if (!perm_require(r, "orders.view"))
+	if (!perm_require(r, "erp.forward"))
 		return;
-	tiny_forward_run(r->app, r->tenant_id, NULL, ran, r);
+	tiny_forward_run(r->app, r->tenant_id, NULL, FORWARD_BY_HAND, ran, r);
 }
 
 static void pending(req_t *r)
@@ -50,7 +50,8 @@ void tiny_forward_routes(app_t *app)
 {
 	http_route(app->http, "POST", "/api/erp/forward", forward, ROUTE_AUTH,
 		   "Send the tenant's marketplace orders to Tiny now (each once, by "
-		   "numero_ecommerce) -> {sent, held, pending, failed} of this pass");
+		   "numero_ecommerce; held and failed ones tried again; owner or admin) -> "
+		   "{sent, held, pending, failed} of this pass");
 	http_route(app->http, "GET", "/api/erp/pending", pending, ROUTE_AUTH,
 		   "Marketplace orders not yet in the ERP, with the reason (page, limit)");
 }
