@@ -28,10 +28,12 @@ static const char enlist_sql[] =
     " AND o.status NOT IN ('cancelled', 'invalid')"
     " ON CONFLICT (order_id) DO NOTHING";
 
-/* By hand: what was held or failed is tried again now, with a fresh count of tries. */
+/* By hand: what was held or failed is tried again now, with a fresh count of tries (an account
+ * whose token Tiny refused holds its orders until it has a new one). */
 static const char retry_sql[] =
-    "UPDATE erp_orders SET status = 'pending', attempts = 0, next_try_at = now()"
-    " WHERE tenant_id = " TENANT_OF " AND status IN ('held', 'failed')";
+    "UPDATE erp_orders e SET status = 'pending', attempts = 0, next_try_at = now()"
+    " WHERE e.tenant_id = " TENANT_OF " AND e.status IN ('held', 'failed')"
+    " AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id AND a.status = 'active')";
 
 /* Held rows are due now: their cause (a SKU unknown, a token refused) may have gone. */
 static const char wake_sql[] =

@@ -13,8 +13,9 @@ static const char *forma_of(const char *type)
 	static const struct {
 		const char *type, *forma;
 	} map[] = {
-	    {"credit_card", "credito"}, {"debit_card", "debito"},    {"prepaid_card", "debito"},
-	    {"ticket", "boleto"},	{"bank_transfer", "deposito"}, {"pix", "pix"},
+	    {"credit_card", "credito"},	   {"debit_card", "debito"},
+	    {"prepaid_card", "debito"},	   {"ticket", "boleto"},
+	    {"bank_transfer", "deposito"}, {"pix", "pix"},
 	    {"account_money", "dinheiro"}, {"digital_currency", "dinheiro"},
 	};
 	for (size_t i = 0; type && i < ARRAY_LEN(map); i++)
@@ -45,9 +46,10 @@ static json_t *cliente_of(json_t *order, json_t *ship)
 	char fallback[64];
 	snprintf(fallback, sizeof(fallback), "Cliente %.40s",
 		 json_string_value(json_object_get(order, "channel")) ?: "");
-	json_object_set_new(c, "nome", json_string(receiver && *receiver ? receiver
-						   : buyer && *buyer	 ? buyer
-									 : fallback));
+	json_object_set_new(c, "nome",
+			    json_string(receiver && *receiver ? receiver
+					: buyer && *buyer     ? buyer
+							      : fallback));
 	json_t *id = json_object_get(order, "buyerId");
 	if (json_is_integer(id)) {
 		char code[32];

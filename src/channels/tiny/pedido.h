@@ -11,16 +11,16 @@
 #define TINY_PEDIDO_SOURCE                                                                         \
 	"json_build_object('externalId', o.external_id, 'channel', o.channel,"                     \
 	" 'buyer', nullif(o.buyer_nickname, ''), 'buyerId', o.buyer_id,"                           \
-	" 'date', to_char(o.date_created AT TIME ZONE 'UTC', 'DD/MM/YYYY'),"                      \
+	" 'date', to_char(o.date_created AT TIME ZONE 'UTC', 'DD/MM/YYYY'),"                       \
 	" 'total', o.total_amount,"                                                                \
 	" 'items', (SELECT coalesce(json_agg(json_build_object('sku', i.sku, 'title', i.title,"    \
-	"   'quantity', i.quantity, 'price', i.unit_price, 'known', EXISTS (SELECT 1 FROM"          \
-	"   products p WHERE p.tenant_id = i.tenant_id AND p.sku = i.sku AND p.source = 'erp'"      \
+	"   'quantity', i.quantity, 'price', i.unit_price, 'known', EXISTS (SELECT 1 FROM"         \
+	"   products p WHERE p.tenant_id = i.tenant_id AND p.sku = i.sku AND p.source = 'erp'"     \
 	"   AND p.erp_account_id = e.account_id)) ORDER BY i.sku), '[]')"                          \
 	"   FROM order_items i WHERE i.order_id = o.id),"                                          \
 	" 'payments', (SELECT coalesce(json_agg(json_build_object('type', y.payment_type,"         \
 	"   'method', y.payment_method_id, 'installments', y.installments, 'amount',"              \
-	"   coalesce(y.total_paid_amount, y.transaction_amount), 'shipping', y.shipping_cost)"      \
+	"   coalesce(y.total_paid_amount, y.transaction_amount), 'shipping', y.shipping_cost)"     \
 	"   ORDER BY y.id), '[]') FROM payments y WHERE y.order_id = o.id"                         \
 	"   AND y.tenant_id = o.tenant_id AND y.status IS DISTINCT FROM 'rejected'),"              \
 	" 'shipment', (SELECT json_build_object('mode', s.mode, 'logistic', s.logistic_type,"      \
