@@ -75,8 +75,9 @@ static json_t *truth_order(long long pedido)
 	json_t *c = tiny_company(&sim);
 	size_t i;
 	json_t *o, *found = NULL;
-	json_array_foreach(json_object_get(c, "orders"), i, o) if (json_integer_value(
-	    json_object_get(o, "id")) == pedido) found = json_incref(o);
+	json_array_foreach(json_object_get(c, "orders"), i,
+			   o) if (json_integer_value(json_object_get(o, "id")) == pedido) found =
+	    json_incref(o);
 	json_decref(c);
 	cr_assert(found, "no pedido %lld at marketsim", pedido);
 	return found;
@@ -87,8 +88,9 @@ static json_t *truth_invoice(long long pedido)
 	json_t *c = tiny_company(&sim);
 	size_t i;
 	json_t *o, *found = NULL;
-	json_array_foreach(json_object_get(c, "invoices"), i, o) if (json_integer_value(
-	    json_object_get(o, "idPedido")) == pedido) found = json_incref(o);
+	json_array_foreach(json_object_get(c, "invoices"), i,
+			   o) if (json_integer_value(json_object_get(o, "idPedido")) == pedido)
+	    found = json_incref(o);
 	json_decref(c);
 	cr_assert(found, "no invoice of pedido %lld at marketsim", pedido);
 	return found;
@@ -177,10 +179,11 @@ Test(tiny_status, situation_and_invoice_come_back_by_webhook_and_show_on_the_ord
 		 "{\"tipo\":\"situacao_pedido\",\"versao\":\"2\",\"dados\":{\"idVendaTiny\":%lld,"
 		 "\"idPedidoEcommerce\":\"%s\",\"situacao\":\"aprovado\"}}",
 		 pedido, ext);
-	snprintf(now, sizeof(now),
-		 "{\"tipo\":\"situacao_pedido\",\"versao\":\"2\",\"dados\":{\"idVendaTiny\":\"%lld\","
-		 "\"idPedidoEcommerce\":\"%s\",\"situacao\":\"Faturado\"}}",
-		 pedido, ext);
+	snprintf(
+	    now, sizeof(now),
+	    "{\"tipo\":\"situacao_pedido\",\"versao\":\"2\",\"dados\":{\"idVendaTiny\":\"%lld\","
+	    "\"idPedidoEcommerce\":\"%s\",\"situacao\":\"Faturado\"}}",
+	    pedido, ext);
 	cr_assert_eq(webhook(now), 200);
 	cr_assert_eq(webhook(now), 200);
 	cr_assert(row_is(ext, "situacao", "faturado"));
@@ -297,11 +300,12 @@ Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_trie
 	free(v);
 	cr_assert(row_is(x, "attempts", "3"));
 	/* With backoff: 400 ms, then 800 ms between the tries. */
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o ON o.id = e.order_id"
-			       " WHERE o.external_id = '%s'"
-			       " AND e.updated_at - e.created_at >= interval '1200 ms'",
-			       x),
-		     1, "failed without waiting between tries");
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o ON o.id = e.order_id"
+		      " WHERE o.external_id = '%s'"
+		      " AND e.updated_at - e.created_at >= interval '1200 ms'",
+		      x),
+	    1, "failed without waiting between tries");
 	cr_assert_eq(tiny_pedidos_for(&sim, x, NULL) + tiny_pedidos_for(&sim, z, NULL), 0);
 
 	/* By hand (on a server without the sweep, so that only this pass tries them): both are
@@ -404,12 +408,13 @@ Test(tiny_status, the_pedido_carries_payment_shipping_and_the_buyers_address)
 		 " shipping_cost, currency) SELECT id, tenant_id, 'p1', 'approved', 'credit_card',"
 		 " 'visa', 3, 40, 45.5, 5.5, 'BRL' FROM orders WHERE external_id = '%s'",
 		 ext);
-	h_sql_ok("INSERT INTO shipments (tenant_id, account_id, channel, external_id, status,"
-		 " mode, logistic_type, shipping_cost, dest_city, dest_state, dest_zip,"
-		 " receiver_name, last_updated, raw) VALUES ('%s', '%s', 'ml', 's-%s', 'ready_to_ship',"
-		 " 'me2', 'cross_docking', 12, 'São Paulo', 'SP', '01001000', 'Maria Souza', now(),"
-		 " '{}')",
-		 s.owner.tenant_id, s.ml, ext);
+	h_sql_ok(
+	    "INSERT INTO shipments (tenant_id, account_id, channel, external_id, status,"
+	    " mode, logistic_type, shipping_cost, dest_city, dest_state, dest_zip,"
+	    " receiver_name, last_updated, raw) VALUES ('%s', '%s', 'ml', 's-%s', 'ready_to_ship',"
+	    " 'me2', 'cross_docking', 12, 'São Paulo', 'SP', '01001000', 'Maria Souza', now(),"
+	    " '{}')",
+	    s.owner.tenant_id, s.ml, ext);
 	h_sql_ok("UPDATE orders SET shipment_external_id = 's-%s' WHERE external_id = '%s'", ext,
 		 ext);
 	json_t *d = tiny_forward_now(&srv, &s);
