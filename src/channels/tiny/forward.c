@@ -72,6 +72,11 @@ static const char settle_sql[] =
     "  ELSE 300000 END) * interval '1 ms' ELSE now() END,"
     " lease_until = NULL, updated_at = now() WHERE order_id = $1 AND tenant_id = $2";
 
+/* Rows claimed but not tried: free for the next claim at once (nothing was sent for them). */
+static const char release_sql[] =
+    "UPDATE erp_orders SET lease_until = NULL, attempts = greatest(attempts - 1, 0)"
+    " WHERE order_id = ANY($1::uuid[]) AND tenant_id = $2 AND status IN ('pending', 'held')";
+
 /* Tiny refused the token: the account waits for a new one (PUT .../token). */
 static const char expire_sql[] =
     "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR("'token'", "$2")
@@ -92,7 +97,8 @@ typedef struct pass {
 	void *arg;
 	row_t *rows;
 	int n, at;
-	bool looked_again; /* a duplicate refusal looks the order up once more */
+	bool looked_again;  /* a duplicate refusal looks the order up once more */
+	int64_t claimed_us; /* the batch's claim: its lease runs from then */
 	forward_counts_t counts;
 } pass_t;
 
@@ -308,8 +314,39 @@ static const char *hold_reason(const row_t *r, char *buf, size_t size)
 	return NULL;
 }
 
+static void released(const PGresult *res, const char *err, void *arg)
+{
+	pass_t *p = arg;
+	if (err)
+		log_error("tiny: forward: releasing unsent rows: %s", err);
+	pass_end(p, NULL);
+}
+
+/* Half the lease gone (a slow or throttled Tiny): the rows not tried yet go back, so that no row
+ * is tried after its lease could have passed to another process. */
+static bool lease_spent(pass_t *p)
+{
+	int64_t half_us = tiny_config(p->app)->lease_s * 500000LL;
+	if (p->at >= p->n || now_us() - p->claimed_us < half_us)
+		return false;
+	size_t size = (size_t)(p->n - p->at) * 40 + 3;
+	char *ids = xcalloc(1, size);
+	strcat(ids, "{");
+	for (int i = p->at; i < p->n; i++) {
+		strcat(ids, p->rows[i].order_id);
+		strcat(ids, i + 1 < p->n ? "," : "}");
+	}
+	p->counts.pending += p->n - p->at;
+	const char *params[] = {ids, p->rows[p->at].tenant_id};
+	pg_query(p->app->pg, release_sql, 2, params, released, p);
+	free(ids);
+	return true;
+}
+
 static void next_row(pass_t *p)
 {
+	if (lease_spent(p))
+		return;
 	if (p->at >= p->n) {
 		bool full = p->n == FORWARD_BATCH;
 		rows_free(p);
@@ -346,6 +383,7 @@ static void claimed(const PGresult *res, const char *err, void *arg)
 	}
 	p->n = PQntuples(res);
 	p->at = 0;
+	p->claimed_us = now_us();
 	p->rows = xcalloc(p->n ? p->n : 1, sizeof(*p->rows));
 	for (int i = 0; i < p->n; i++) {
 		row_t *r = &p->rows[i];
