@@ -42,6 +42,7 @@ static const struct perm {
     {"exports.run", OWNER | ADMIN | MEMBER},
     {"webhooks.view", ALL},	    /* notification stats and backlog */
     {"jobs.manage", OWNER | ADMIN}, /* the job board: inspect and retry jobs */
+    {"erp.forward", OWNER | ADMIN}, /* send orders to the ERP by hand, retry held ones */
 };
 
 static const struct role *role_find(const char *name)
