@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "sync_engine.h"
+#include "tenant_events.h"
 #include "jobs.h"
 #include "throttle.h"
 #include "webhooks.h"
@@ -176,6 +177,7 @@ static int serve(app_t *app)
 	api_orders_routes(app);
 	api_inventory_routes(app);
 	api_products_routes(app);
+	app->events = tenant_events_new(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
 
@@ -213,6 +215,8 @@ static int serve(app_t *app)
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
 	upkeep_free(app->upkeep);
 	janitor_free(app->janitor);
+	tenant_events_free(
+	    app->events); /* after the server and the pool: their callbacks reach it */
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);
