@@ -122,6 +122,8 @@ http_stream_t *http_stream_start(req_t *r, const char *content_type, size_t max_
 bool http_stream_write(http_stream_t *st, const char *data, size_t len);
 /* Ends it (the last chunk) and frees it. */
 void http_stream_end(http_stream_t *st);
+/* Closes its connection now (a client too slow to be sent even the last chunk) and frees it. */
+void http_stream_drop(http_stream_t *st);
 size_t http_streams_open(const http_server_t *s);
 
 /* Render the envelopes into a buffer (pure, for tests). Return a malloc'd string. */

@@ -1827,6 +1827,18 @@ void http_stream_end(http_stream_t *st)
 	free(st);
 }
 
+void http_stream_drop(http_stream_t *st)
+{
+	stream_unlink(st);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
+	if (evcon)
+		evhttp_connection_free(
+		    evcon); /* the request with it; conn_closed frees the conn_t */
+	else
+		evhttp_request_free(st->ev);
+	free(st);
+}
+
 /* Its connection is being freed: evhttp has either let go of the request (a failed connection:
  * ours to free now) or frees it with the connection. */
 static void stream_lost(http_stream_t *st)

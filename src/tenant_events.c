@@ -122,7 +122,7 @@ static void broadcast(tenant_t *t, const char *msg, size_t len)
 			continue;
 		log_info("sse: a stream of tenant %s dropped: its client is not reading", t->id);
 		metric_inc(t->te->dropped);
-		http_stream_end(s->st);
+		http_stream_drop(s->st);
 		sub_unlink(s);
 	}
 	t->nsubs--;

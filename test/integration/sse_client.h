@@ -8,11 +8,11 @@
 
 typedef struct sse {
 	int fd;
-	int status;	   /* the response's status, 0 until its head has arrived */
-	char *raw;	   /* everything received: head, then the body as sent (chunked) */
+	int status; /* the response's status, 0 until its head has arrived */
+	char *raw;  /* everything received: head, then the body as sent (chunked) */
 	size_t len, cap;
-	size_t body_from;  /* where the body starts in raw */
-	char *text;	   /* the body with the chunk framing removed (sse_text) */
+	size_t body_from; /* where the body starts in raw */
+	char *text;	  /* the body with the chunk framing removed (sse_text) */
 } sse_t;
 
 /* Connects to 127.0.0.1:port and sends GET path with the bearer token (NULL: none). */
