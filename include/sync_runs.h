@@ -20,4 +20,13 @@ void sync_runs_status(app_t *app, const char *tenant_id, const char *account_id,
 void sync_runs_history(app_t *app, const char *tenant_id, const char *account_id, int limit,
 		       long long offset, pg_batch_cb cb, void *arg);
 
+/* The tenant's accounts (or the one) for POST /api/sync/manual: a row each (id, channel,
+ * status, the mean seconds of its last successful runs or NULL), oldest first. */
+void sync_runs_accounts(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb,
+			void *arg);
+/* GET /api/sync/status's overview in one round trip: one row whose column 0 is the JSON
+ * {currentJobs, lastSync, nextScheduledSync, health:{<channel>:{status, ...}}}, then the
+ * tenant's accounts (id, channel) whose rate limits to show. */
+void sync_runs_overview(app_t *app, const char *tenant_id, pg_batch_cb cb, void *arg);
+
 #endif

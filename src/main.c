@@ -173,6 +173,7 @@ static int serve(app_t *app)
 	api_accounts_routes(app);
 	api_channel_accounts_routes(app);
 	api_sync_routes(app);
+	api_sync_manage_routes(app);
 	api_items_routes(app);
 	api_orders_routes(app);
 	api_inventory_routes(app);

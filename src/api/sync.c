@@ -91,7 +91,7 @@ static void status_done(const PGresult *res, const char *err, void *arg)
 	json_t *arr = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, list_json_cell(res, i, 0));
-	http_ok(c->r, 200, json_pack("{s:o}", "accounts", arr), NULL);
+	sync_status_overview(c->r, json_pack("{s:o}", "accounts", arr));
 }
 
 static void sync_status(req_t *r)
@@ -158,7 +158,9 @@ void api_sync_routes(app_t *app)
 	http_route(s, "POST", "/api/sync/start", sync_start, ROUTE_AUTH,
 		   "Start a backfill of an account (accountId, scope, days): 202 with the job id");
 	http_route(s, "GET", "/api/sync/status", sync_status, ROUTE_AUTH,
-		   "Sync progress per account and resource (accountId optional)");
+		   "Sync progress per account and resource (accountId optional); without accountId "
+		   "also the running jobs, last and next sync, each channel's API health and rate "
+		   "limits");
 	http_route(s, "GET", "/api/sync/history", sync_history, ROUTE_AUTH,
 		   "Past sync runs with duration, records, errors and statistics");
 }

@@ -37,6 +37,50 @@ static const char history_stats_sql[] =
     " 'totalRecords', coalesce(sum(records), 0), 'runs', count(*),"
     " 'failed', count(*) FILTER (WHERE status = 'failed'))::text"
     " FROM sync_runs WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)";
+
+static const char accounts_sql[] =
+    "SELECT a.id, a.channel, a.status, (SELECT round(avg(extract(epoch FROM"
+    "   x.finished_at - x.started_at)))::bigint FROM (SELECT finished_at, started_at"
+    "   FROM sync_runs r WHERE r.account_id = a.id AND r.status = 'success'"
+    "   ORDER BY r.started_at DESC LIMIT 5) x)"
+    " FROM accounts a WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR a.id = $2::uuid)"
+    " ORDER BY a.created_at, a.id";
+
+/* Health per channel from the last 24 h of runs and the accounts' error counts: down when
+ * every run failed, degraded when some did (or an account is counting errors), healthy when
+ * none did, unknown without runs. */
+static const char overview_sql[] =
+    "WITH acc AS (SELECT id, channel, error_count FROM accounts WHERE tenant_id = $1),"
+    " runs AS (SELECT a.channel, r.status, r.error, r.finished_at FROM sync_runs r"
+    "   JOIN acc a ON a.id = r.account_id WHERE r.tenant_id = $1 AND r.status <> 'running'"
+    "   AND r.started_at > now() - interval '24 hours'),"
+    " health AS (SELECT a.channel, count(*) AS n, sum(a.error_count) AS errs,"
+    "   (SELECT count(*) FROM runs x WHERE x.channel = a.channel) AS runs,"
+    "   (SELECT count(*) FROM runs x WHERE x.channel = a.channel AND x.status = 'failed') AS failed,"
+    "   (SELECT max(x.finished_at) FROM runs x WHERE x.channel = a.channel"
+    "     AND x.status = 'success') AS last_ok,"
+    "   (SELECT x.error FROM runs x WHERE x.channel = a.channel AND x.status = 'failed'"
+    "     ORDER BY x.finished_at DESC LIMIT 1) AS last_error"
+    "   FROM acc a GROUP BY a.channel)"
+    " SELECT json_build_object("
+    " 'currentJobs', coalesce((SELECT json_agg(json_build_object('runId', r.id, 'jobId', r.job_id,"
+    "   'accountId', r.account_id, 'channel', a.channel, 'kind', r.kind, 'scope', r.scope,"
+    "   'startedAt', " SQL_ISO("r.started_at") ", 'records', r.records,"
+    "   'resources', r.progress #- '{orders,cursor}' #- '{questions,cursor}')"
+    "   ORDER BY r.started_at) FROM sync_runs r JOIN acc a ON a.id = r.account_id"
+    "   WHERE r.tenant_id = $1 AND r.status = 'running'), '[]'::json),"
+    " 'lastSync', (SELECT " SQL_ISO("max(last_sync_at)") " FROM accounts WHERE tenant_id = $1),"
+    " 'nextScheduledSync', (SELECT " SQL_ISO("min(next_sync_at)") " FROM accounts"
+    "   WHERE tenant_id = $1 AND sync_enabled),"
+    " 'health', coalesce((SELECT json_object_agg(channel, json_build_object('status',"
+    "   CASE WHEN runs = 0 THEN CASE WHEN errs > 0 THEN 'degraded' ELSE 'unknown' END"
+    "   WHEN failed = runs THEN 'down' WHEN failed > 0 OR errs > 0 THEN 'degraded'"
+    "   ELSE 'healthy' END, 'accounts', n, 'recentRuns', runs, 'failedRuns', failed,"
+    "   'errorCount', errs, 'lastSuccessAt', " SQL_ISO("last_ok") ", 'lastError', last_error))"
+    "   FROM health), '{}'::json))::text";
+
+static const char overview_accounts_sql[] =
+    "SELECT id, channel FROM accounts WHERE tenant_id = $1 ORDER BY channel, created_at, id";
 // clang-format on
 
 void sync_runs_status(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb,
@@ -54,5 +98,19 @@ void sync_runs_history(app_t *app, const char *tenant_id, const char *account_id
 	snprintf(offset_s, sizeof(offset_s), "%lld", offset);
 	const char *params[] = {tenant_id, account_id, limit_s, offset_s};
 	pg_stmt_t stmts[] = {{history_sql, 4, params}, {history_stats_sql, 2, params}};
+	pg_batch(app->pg, stmts, 2, cb, arg);
+}
+
+void sync_runs_accounts(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb,
+			void *arg)
+{
+	const char *params[] = {tenant_id, account_id};
+	pg_query(app->pg, accounts_sql, 2, params, cb, arg);
+}
+
+void sync_runs_overview(app_t *app, const char *tenant_id, pg_batch_cb cb, void *arg)
+{
+	const char *params[] = {tenant_id};
+	pg_stmt_t stmts[] = {{overview_sql, 1, params}, {overview_accounts_sql, 1, params}};
 	pg_batch(app->pg, stmts, 2, cb, arg);
 }
