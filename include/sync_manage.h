@@ -4,6 +4,7 @@
 #define SH_SYNC_MANAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "sync_engine.h"
 
@@ -23,6 +24,9 @@ typedef struct sync_manual_map {
  * them alike whatever its channel), and the run's scope the narrowest that wants them all. Pure
  * (unit-tested). */
 void sync_manual_map(const sync_plan_t *plan, unsigned types, sync_manual_map_t *out);
+/* The run scopes whose runs fetch type (of some registered channel's plan), "all" first, as
+ * a PostgreSQL array literal into buf. */
+void sync_type_scopes(int type, char *buf, size_t size);
 /* The index of a type name, -1 when it is none. */
 int sync_type_index(const char *name);
 

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_DAYS	    365
-#define DEFAULT_DAYS	    30
-#define DEFAULT_ESTIMATE_S  60
+#define MAX_DAYS	   365
+#define DEFAULT_DAYS	   30
+#define DEFAULT_ESTIMATE_S 60
 
 typedef struct manual_call {
 	req_t *r;
@@ -70,17 +70,17 @@ static void finish(manual_call_t *c)
 		json_decref(c->jobs);
 		json_decref(c->skipped);
 		if (c->busy && json_array_size(d) == 1)
-			http_error(r, 409, "SYNC_RUNNING", "A sync of this account is already running.",
-				   d);
+			http_error(r, 409, "SYNC_RUNNING",
+				   "A sync of this account is already running.", d);
 		else
 			http_error(r, 409, "NOTHING_TO_SYNC",
 				   "No account of yours can sync these types now.", d);
 		return;
 	}
-	json_t *data = json_pack("{s:I, s:s, s:I, s:i, s:o, s:o}", "jobId",
-				 (json_int_t)c->first_job, "status", "queued", "estimatedTime",
-				 (json_int_t)c->estimate_s, "days", c->days, "jobs", c->jobs,
-				 "skipped", c->skipped);
+	json_t *data =
+	    json_pack("{s:I, s:s, s:I, s:i, s:o, s:o}", "jobId", (json_int_t)c->first_job, "status",
+		      "queued", "estimatedTime", (json_int_t)c->estimate_s, "days", c->days, "jobs",
+		      c->jobs, "skipped", c->skipped);
 	if (c->from)
 		json_object_set_new(data, "dateRange",
 				    json_pack("{s:s, s:s?}", "from", c->from, "to", c->to));
@@ -107,8 +107,8 @@ static void started(const PGresult *res, const char *err, void *arg)
 		unsigned types = 0;
 		json_t *t;
 		size_t i;
-		json_array_foreach(json_object_get(job, "types"), i, t)
-		    types |= 1u << sync_type_index(json_string_value(t));
+		json_array_foreach(json_object_get(job, "types"), i, t) types |=
+		    1u << sync_type_index(json_string_value(t));
 		json_array_remove(c->jobs, json_array_size(c->jobs) - 1);
 		skip(c, account, channel, types, "a sync of this account is already running");
 		c->busy = true;
@@ -225,9 +225,10 @@ static json_t *manual_check(req_t *r, manual_call_t *c)
 	}
 	json_t *types = r->body ? json_object_get(r->body, "types") : NULL;
 	if (!json_is_array(types) || json_array_size(types) == 0) {
-		d = http_problem(d, "types",
-				 "is required: a list of orders, inventory, pricing, finance, items, "
-				 "questions");
+		d = http_problem(
+		    d, "types",
+		    "is required: a list of orders, inventory, pricing, finance, items, "
+		    "questions");
 	} else {
 		size_t i;
 		json_array_foreach(types, i, v)
@@ -258,8 +259,9 @@ static json_t *manual_check(req_t *r, manual_call_t *c)
 			if (from > today)
 				d = http_problem(d, "dateRange.from", "must not be in the future");
 			else if ((today - from) / 86400 + 1 > MAX_DAYS)
-				d = http_problem(d, "dateRange.from",
-						 "must be at most 365 days ago (a backfill's reach)");
+				d = http_problem(
+				    d, "dateRange.from",
+				    "must be at most 365 days ago (a backfill's reach)");
 			else
 				c->days = (int)((today - from) / 86400) + 1;
 		}

@@ -29,8 +29,8 @@ static void put_op(json_t *ops, const char *op, double rate, double burst, doubl
 		rate = fmin(rate, json_number_value(json_object_get(o, "rate")));
 	}
 	json_object_set_new(ops, op,
-			    json_pack("{s:f, s:f, s:f}", "rate", round(rate * 1000) / 1000,
-				      "burst", burst, "available", floor(available * 100) / 100));
+			    json_pack("{s:f, s:f, s:f}", "rate", round(rate * 1000) / 1000, "burst",
+				      burst, "available", floor(available * 100) / 100));
 }
 
 /* A bucket "<channel>:<op>:<account>" of one of the tenant's accounts. */
@@ -47,8 +47,7 @@ static void bucket(const char *key, const tbucket_t *b, void *arg)
 }
 
 /* An operation no call has used yet in this process: its bucket as a first call makes it. */
-static void fresh(app_t *app, json_t *ops, const char *channel, const char *op,
-		  const char *account)
+static void fresh(app_t *app, json_t *ops, const char *channel, const char *op, const char *account)
 {
 	if (json_object_get(ops, op))
 		return;
@@ -102,9 +101,10 @@ static void overview_done(PGresult *const *results, int n, const char *err, void
 	json_t *api = json_object();
 	for (size_t i = 0; channels[i]; i++) {
 		json_t *h = json_object_get(health, channels[i]->name);
-		json_object_set_new(api, channels[i]->name,
-				    h ? json_incref(h)
-				      : json_pack("{s:s, s:i}", "status", "unknown", "accounts", 0));
+		json_object_set_new(
+		    api, channels[i]->name,
+		    h ? json_incref(h)
+		      : json_pack("{s:s, s:i}", "status", "unknown", "accounts", 0));
 	}
 	json_object_set(c->data, "currentJobs", json_object_get(o, "currentJobs"));
 	json_object_set(c->data, "lastSync", json_object_get(o, "lastSync"));

@@ -1,5 +1,8 @@
 /* The sync types mapped onto a plan's resources: see sync_manage.h. */
 #include "sync_manage.h"
+#include "channel.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
@@ -72,4 +75,22 @@ void sync_manual_map(const sync_plan_t *plan, unsigned types, sync_manual_map_t 
 	for (int r = 0; r < plan->n_resources && r < 32; r++)
 		if (strcmp(out->scope, "all") == 0 || listed(plan->resources[r].scopes, out->scope))
 			out->resources |= 1u << r;
+}
+
+void sync_type_scopes(int type, char *buf, size_t size)
+{
+	size_t at = (size_t)snprintf(buf, size, "{all");
+	for (int s = 0; scopes[s]; s++) {
+		bool fetched = false;
+		for (size_t c = 0; channels[c] && !fetched; c++) {
+			const sync_plan_t *p = channels[c]->plan;
+			for (int r = 0; p && r < p->n_resources && !fetched; r++)
+				fetched = listed(type_resources[type], p->resources[r].name) &&
+					  listed(p->resources[r].scopes, scopes[s]);
+		}
+		if (fetched && at < size)
+			at += (size_t)snprintf(buf + at, size - at, ",%s", scopes[s]);
+	}
+	if (at < size)
+		snprintf(buf + at, size - at, "}");
 }
