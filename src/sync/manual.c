@@ -22,8 +22,9 @@ static const char *const type_resources[SYNC_TYPES_N][4] = {
     {"questions", NULL},
 };
 
-/* The run scopes narrower than "all" (sql/0005's sync_runs.scope), narrowest first. */
-static const char *const scopes[] = {"questions", "shipments", "items", "orders", NULL};
+/* The run scopes narrower than "all" (sql/0005's sync_runs.scope), in the order tried: one named
+ * after a type before its synonym (a plan may want the same resources for orders and shipments). */
+static const char *const scopes[] = {"questions", "items", "orders", "shipments", NULL};
 
 int sync_type_index(const char *name)
 {
