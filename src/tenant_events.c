@@ -43,7 +43,7 @@ struct tenant_events {
 	TAILQ_HEAD(, tenant) dirty;
 	struct event *coalesce, *heartbeat;
 	size_t nsubs;
-	metric_t *events, *dropped;
+	metric_t *events, *dropped, *queries;
 };
 
 static size_t bucket_of(const char *id)
@@ -186,6 +186,7 @@ static void coalesce_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		t->querying = true;
+		metric_inc(te->queries);
 		dashboard_realtime(te->app, t->id, NULL, NULL, realtime_done, t);
 	}
 	if (again) {
@@ -315,6 +316,10 @@ tenant_events_t *tenant_events_new(app_t *app)
 				     "tenant_events notifications heard", "");
 	te->dropped = metrics_counter("sellerhub_sse_dropped_total",
 				      "Event streams dropped for a client not reading", "");
+	te->queries = metrics_counter("sellerhub_sse_realtime_queries_total",
+				      "Realtime objects computed for event streams (one per tenant "
+				      "per coalescing window)",
+				      "");
 	return te;
 }
 

@@ -39,8 +39,8 @@ static bool has_string(json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-	    return true;
+	json_array_foreach(arr, i, v) if (json_is_string(v) &&
+					  strcmp(json_string_value(v), s) == 0) return true;
 	return false;
 }
 
@@ -58,10 +58,11 @@ Test(sync_manage, manual_sync_runs_reports_and_streams)
 	sse_open(&s, t.srv.port, "/api/metrics/stream", t.owner.access);
 	cr_assert(sse_wait(&s, "event: realtime", 5000), "%s", sse_text(&s));
 
-	h_resp_t r = call(&t, "POST", "/api/sync/manual",
-			  h_fmt("{\"types\":[\"orders\",\"inventory\"],\"dateRange\":{\"from\":\"%s\","
-				"\"to\":\"%s\"}}",
-				day(-9), day(0)));
+	h_resp_t r =
+	    call(&t, "POST", "/api/sync/manual",
+		 h_fmt("{\"types\":[\"orders\",\"inventory\"],\"dateRange\":{\"from\":\"%s\","
+		       "\"to\":\"%s\"}}",
+		       day(-9), day(0)));
 	cr_assert_eq(r.status, 202, "%s", r.body);
 	json_int_t job = json_integer_value(h_json_path(r.json, "data.jobId"));
 	cr_assert_gt(job, 0, "%s", r.body);
@@ -86,9 +87,9 @@ Test(sync_manage, manual_sync_runs_reports_and_streams)
 	cr_assert(sse_wait(&s, "event: sync", 10000), "%s", sse_text(&s));
 	cr_assert(sse_wait(&s, "\"finished\":true", 60000), "%s", sse_text(&s));
 	cr_assert_not_null(strstr(sse_text(&s), h_fmt("\"runId\":\"%s\"", run)));
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM sync_runs WHERE id = '%s' AND status = 'success'",
-			       run),
-		     1);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM sync_runs WHERE id = '%s' AND status = 'success'", run),
+	    1);
 	sse_close(&s);
 
 	/* History across channels, with its filters. */

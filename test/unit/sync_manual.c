@@ -20,7 +20,7 @@ static const sync_plan_t market = {market_res, 4, NULL, NULL, NULL, NULL, NULL};
 
 /* One with stock, finances and pricing of its own. */
 static const sync_resource_t seller_res[] = {
-    {"orders", o, false, NULL, NULL},	 {"items", it, false, NULL, NULL},
+    {"orders", o, false, NULL, NULL},	  {"items", it, false, NULL, NULL},
     {"inventory", it, false, NULL, NULL}, {"finances", o, false, NULL, NULL},
     {"pricing", it, false, NULL, NULL},
 };
