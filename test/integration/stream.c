@@ -40,6 +40,13 @@ static void add_order(const char *tenant, const char *account, const char *ext, 
 	    tenant, account, account, ext, total);
 }
 
+/* A server (with extra env, may be NULL) and a new tenant's owner signed up on it. */
+static void start(h_proc_t *srv, const char *const env[], session_t *owner)
+{
+	cr_assert(h_server_start(srv, env));
+	ident_signup(srv, owner);
+}
+
 static void open_stream(sse_t *s, const h_proc_t *srv, const session_t *who)
 {
 	sse_open(s, srv->port, "/api/metrics/stream", who->access);
@@ -53,9 +60,8 @@ static void open_stream(sse_t *s, const h_proc_t *srv, const session_t *who)
 Test(stream, order_reaches_the_tenants_streams_only)
 {
 	h_proc_t srv;
-	cr_assert(h_server_start(&srv, NULL));
 	session_t a, b;
-	ident_signup(&srv, &a);
+	start(&srv, NULL, &a);
 	ident_signup(&srv, &b);
 	char acc_a[40], acc_b[40];
 	add_account(a.tenant_id, "ml", acc_a);
@@ -146,9 +152,8 @@ Test(stream, heartbeat_comments_keep_it_alive)
 {
 	h_proc_t srv;
 	const char *env[] = {"SSE_HEARTBEAT=1", NULL};
-	cr_assert(h_server_start(&srv, env));
 	session_t a;
-	ident_signup(&srv, &a);
+	start(&srv, env, &a);
 	sse_t s;
 	open_stream(&s, &srv, &a);
 	cr_assert(sse_wait_count(&s, "\n: heartbeat\n\n", 3, DEADLINE_MS), "%s", sse_text(&s));
@@ -166,9 +171,8 @@ Test(stream, caps_per_tenant_and_per_process_are_429)
 {
 	h_proc_t srv;
 	const char *env[] = {"SSE_MAX_STREAMS=3", "SSE_MAX_STREAMS_PER_TENANT=2", NULL};
-	cr_assert(h_server_start(&srv, env));
 	session_t a, b;
-	ident_signup(&srv, &a);
+	start(&srv, env, &a);
 	ident_signup(&srv, &b);
 	sse_t s[5];
 	cr_assert_eq(stream_status(&srv, &a, &s[0]), 200);
@@ -193,9 +197,8 @@ Test(stream, caps_per_tenant_and_per_process_are_429)
 Test(stream, token_in_the_query_for_this_route_only_and_never_logged)
 {
 	h_proc_t srv;
-	cr_assert(h_server_start(&srv, NULL));
 	session_t a;
-	ident_signup(&srv, &a);
+	start(&srv, NULL, &a);
 	sse_t s;
 	sse_open(&s, srv.port, h_fmt("/api/metrics/stream?access_token=%s", a.access), NULL);
 	cr_assert_eq(sse_wait_status(&s, DEADLINE_MS), 200, "%s", s.raw);
@@ -240,9 +243,8 @@ Test(stream, a_client_not_reading_is_dropped)
 {
 	h_proc_t srv;
 	const char *env[] = {"SSE_MAX_BUFFER=131072", NULL};
-	cr_assert(h_server_start(&srv, env));
 	session_t a;
-	ident_signup(&srv, &a);
+	start(&srv, env, &a);
 	char acc[40];
 	add_account(a.tenant_id, "ml", acc);
 	sse_t slow, fast;
@@ -275,9 +277,8 @@ Test(stream, a_client_not_reading_is_dropped)
 Test(stream, closes_cleanly_at_shutdown)
 {
 	h_proc_t srv;
-	cr_assert(h_server_start(&srv, NULL));
 	session_t a;
-	ident_signup(&srv, &a);
+	start(&srv, NULL, &a);
 	sse_t s;
 	open_stream(&s, &srv, &a);
 	kill(srv.pid, SIGTERM);
