@@ -23,6 +23,10 @@ void api_accounts_routes(app_t *app);
 void api_channel_accounts_routes(app_t *app);
 /* /api/sync: start, status, history */
 void api_sync_routes(app_t *app);
+/* POST /api/sync/manual (api/sync_manual.c). */
+void api_sync_manage_routes(app_t *app);
+/* Answer GET /api/sync/status with data (stolen) plus the tenant's overview (api/sync_status.c). */
+void sync_status_overview(req_t *r, json_t *data);
 /* /api/items, /api/orders, /api/shipments: synced marketplace data */
 void api_items_routes(app_t *app);
 void api_orders_routes(app_t *app);

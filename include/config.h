@@ -48,6 +48,11 @@ typedef struct config {
 	void **channel_cfg;
 	char *webhook_allow_ips, *trusted_proxies;
 	char *metrics_token; /* METRICS_TOKEN: when set, /metrics needs Authorization: Bearer it */
+	/* GET /api/metrics/stream (tenant_events.h): open streams at most per process and per
+	 * tenant (in each process), a comment every heartbeat, the client's reconnect hint, events
+	 * of a tenant gathered this long into one realtime object, a slow client's unsent bytes */
+	int sse_max_streams, sse_max_per_tenant, sse_heartbeat_s, sse_retry_ms, sse_coalesce_ms;
+	int sse_max_buffer;
 } config_t;
 
 /* Reads the settings through `get` (getenv in production, a table in tests). On a missing or bad

@@ -221,6 +221,13 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	if (c->metrics_token && strlen(c->metrics_token) < 16)
 		fail(&l, "config: METRICS_TOKEN must be at least 16 characters");
 
+	c->sse_max_streams = (int)num(&l, "SSE_MAX_STREAMS", 10000, 1, 1000000);
+	c->sse_max_per_tenant = (int)num(&l, "SSE_MAX_STREAMS_PER_TENANT", 1000, 1, 1000000);
+	c->sse_heartbeat_s = (int)num(&l, "SSE_HEARTBEAT", 15, 1, 3600);
+	c->sse_retry_ms = (int)num(&l, "SSE_RETRY_MS", 3000, 100, 600000);
+	c->sse_coalesce_ms = (int)num(&l, "SSE_COALESCE_MS", 150, 0, 10000);
+	c->sse_max_buffer = (int)num(&l, "SSE_MAX_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024);
+
 	const char *lists[] = {"WEBHOOK_ALLOW_IPS", c->webhook_allow_ips, "TRUSTED_PROXIES",
 			       c->trusted_proxies};
 	for (size_t i = 0; i < ARRAY_LEN(lists); i += 2) {

@@ -107,7 +107,10 @@ struct http_server {
 	pressure_t pressure;
 	int64_t next_report_ms;
 	metric_t *shed_metric[SHED_REASONS], *refused_metric, *accept_errors_metric;
-	http_server_t *next_server; /* servers, to find one from evhttp's listener */
+	http_server_t *next_server;	   /* servers, to find one from evhttp's listener */
+	TAILQ_HEAD(, http_stream) streams; /* answers still being sent (http_stream_start) */
+	size_t nstreams;
+	struct evbuffer *chunk; /* a stream's next chunk, handed to evhttp (which empties it) */
 };
 
 /* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
@@ -130,6 +133,7 @@ static void limits_init(http_server_t *s);
 static void accept_resume(evutil_socket_t fd, short what, void *arg);
 static void accept_error(struct evconnlistener *lev, void *arg);
 static void peers_free(http_server_t *s);
+static void streams_close(http_server_t *s, bool end);
 
 /* Every server of the process: evhttp's listener calls back with evhttp's pointer, not ours. */
 static http_server_t *servers;
@@ -169,6 +173,8 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	evhttp_set_gencb(s->http, http_dispatch, s);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->lingering);
+	TAILQ_INIT(&s->streams);
+	s->chunk = evbuffer_new();
 	evhttp_set_bevcb(s->http, conn_new, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, conn_sweep, s);
 	struct timeval sweep_tv = {0, SWEEP_MS * 1000};
@@ -217,6 +223,8 @@ void http_server_free(http_server_t *s)
 		event_free(s->drain_timer);
 	event_free(s->sweep);
 	event_free(s->resume);
+	streams_close(s, false); /* evhttp_free frees their requests with their connections */
+	evbuffer_free(s->chunk);
 	evhttp_free(s->http);
 	conn_free_all(s);
 	peers_free(s);
@@ -292,6 +300,7 @@ void http_server_drain(http_server_t *s, int timeout_s, void (*drained)(void *ar
 		s->listener = NULL; /* freed with the socket */
 		event_del(s->resume);
 	}
+	streams_close(s, true); /* their clients reconnect (to another process) on their own */
 	s->drain_timer = evtimer_new(s->base, drain_timeout, s);
 	struct timeval tv = {timeout_s, 0};
 	evtimer_add(s->drain_timer, &tv);
@@ -939,6 +948,7 @@ typedef struct conn {
 	const char *code, *message;
 	bool quiet; /* refused for the limits: closed at once, without lingering */
 	char ip[64];
+	struct http_stream *stream; /* the answer being streamed on it, if any */
 } conn_t;
 
 static conn_t *conn_of(http_server_t *s, struct evhttp_connection *evcon)
@@ -1275,6 +1285,8 @@ static void conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	case CONN_BUSY:
+		if (c->stream) /* a streamed answer's client has nothing more to say */
+			evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	case CONN_BODY:
 		c->body_bytes += info->n_added;
@@ -1590,10 +1602,14 @@ static void accept_error(struct evconnlistener *lev, void *arg)
 	pressure_report(s);
 }
 
+static void stream_lost(struct http_stream *st);
+
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	conn_t *c = arg;
 	http_server_t *s = c->srv;
+	if (c->stream)
+		stream_lost(c->stream);
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_input, c);
 	event_del(&c->ev);
 	if (c->fd >= 0 && (size_t)c->fd < s->nby_fd && s->by_fd[c->fd] == c)
@@ -1713,4 +1729,142 @@ static void conn_free_all(http_server_t *s)
 		close(l->fd);
 		free(l);
 	}
+}
+
+/* --- streams: an answer sent as it is produced ------------------------------------------------
+ *
+ * The head goes out at once (chunked), the request's context is freed as for any answer (access
+ * log line, metrics), and the stream lives on with its connection. It ends when its owner ends
+ * it, or without the owner: its client went away (conn_closed), the server drains or is freed;
+ * then the owner's gone callback runs once and the stream is freed. */
+
+struct http_stream {
+	TAILQ_ENTRY(http_stream) link;
+	http_server_t *srv;
+	struct evhttp_request *ev;
+	conn_t *conn;
+	size_t max_pending;
+	http_stream_gone_fn gone;
+	void *arg;
+};
+
+http_stream_t *http_stream_start(req_t *r, const char *content_type, size_t max_pending,
+				 http_stream_gone_fn gone, void *arg)
+{
+	http_server_t *s = r->srv;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	conn_t *c = evcon ? conn_of(s, evcon) : NULL;
+	if (!c || s->draining) { /* the client has gone already, or the process is stopping */
+		http_error(r, 503, "SHUTTING_DOWN", "The server is restarting; retry shortly.",
+			   NULL);
+		return NULL;
+	}
+	r->answered = true;
+	if (s->dispatching == r)
+		s->dispatching = NULL;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Accel-Buffering", "no"); /* nginx: pass each chunk on at once */
+	security_headers(r, h);
+	double ms = (double)(now_us() - r->start_us) / 1000.0;
+	access_log(r, evhttp_request_get_uri(r->ev), 200, 0, ms);
+	observe(r, 200, ms / 1000.0);
+	if (r->held)
+		release(s, evcon);
+	evhttp_send_reply_start(r->ev, 200, "OK");
+	/* Its client sends nothing more: no read timeout. One that reads nothing for the idle
+	 * timeout while output waits is gone (the write timeout). */
+	struct timeval write_tv = {s->cfg->http_idle_timeout_s, 0};
+	bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &write_tv);
+
+	http_stream_t *st = xcalloc(1, sizeof(*st));
+	st->srv = s;
+	st->ev = r->ev;
+	st->conn = c;
+	st->max_pending = max_pending;
+	st->gone = gone;
+	st->arg = arg;
+	c->stream = st;
+	TAILQ_INSERT_TAIL(&s->streams, st, link);
+	s->nstreams++;
+
+	if (r->query_parsed && r->query)
+		evhttp_clear_headers(&r->query_store);
+	json_decref(r->body);
+	arena_free(r->arena);
+	s->active--;
+	return st;
+}
+
+bool http_stream_write(http_stream_t *st, const char *data, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
+	if (!evcon)
+		return false;
+	struct evbuffer *out = bufferevent_get_output(evhttp_connection_get_bufferevent(evcon));
+	if (evbuffer_get_length(out) + len > st->max_pending)
+		return false;
+	evbuffer_add(st->srv->chunk, data, len);
+	evhttp_send_reply_chunk(st->ev, st->srv->chunk);
+	evbuffer_drain(st->srv->chunk, evbuffer_get_length(st->srv->chunk));
+	return true;
+}
+
+static void stream_unlink(http_stream_t *st)
+{
+	http_server_t *s = st->srv;
+	TAILQ_REMOVE(&s->streams, st, link);
+	s->nstreams--;
+	st->conn->stream = NULL;
+}
+
+void http_stream_end(http_stream_t *st)
+{
+	stream_unlink(st);
+	if (evhttp_request_get_connection(st->ev))
+		st->srv->unflushed++; /* reply_complete counts it out once the last chunk is out */
+	evhttp_send_reply_end(st->ev);
+	free(st);
+}
+
+void http_stream_drop(http_stream_t *st)
+{
+	stream_unlink(st);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
+	if (evcon)
+		evhttp_connection_free(
+		    evcon); /* the request with it; conn_closed frees the conn_t */
+	else
+		evhttp_request_free(st->ev);
+	free(st);
+}
+
+/* Its connection is being freed: evhttp has either let go of the request (a failed connection:
+ * ours to free now) or frees it with the connection. */
+static void stream_lost(http_stream_t *st)
+{
+	stream_unlink(st);
+	if (!evhttp_request_get_connection(st->ev))
+		evhttp_request_free(st->ev);
+	st->gone(st->arg);
+	free(st);
+}
+
+static void streams_close(http_server_t *s, bool end)
+{
+	http_stream_t *st;
+	while ((st = TAILQ_FIRST(&s->streams))) {
+		st->gone(st->arg);
+		if (end) {
+			http_stream_end(st);
+		} else {
+			stream_unlink(st);
+			free(st);
+		}
+	}
+}
+
+size_t http_streams_open(const http_server_t *s)
+{
+	return s->nstreams;
 }

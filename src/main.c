@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "sync_engine.h"
+#include "tenant_events.h"
 #include "jobs.h"
 #include "stock_push.h"
 #include "throttle.h"
@@ -180,11 +181,13 @@ static int serve(app_t *app)
 	api_accounts_routes(app);
 	api_channel_accounts_routes(app);
 	api_sync_routes(app);
+	api_sync_manage_routes(app);
 	api_items_routes(app);
 	api_orders_routes(app);
 	api_inventory_routes(app);
 	api_discrepancies_routes(app);
 	api_products_routes(app);
+	app->events = tenant_events_new(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
 
@@ -222,6 +225,8 @@ static int serve(app_t *app)
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
 	upkeep_free(app->upkeep);
 	janitor_free(app->janitor);
+	tenant_events_free(
+	    app->events); /* after the server and the pool: their callbacks reach it */
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);
