@@ -41,6 +41,9 @@ static const struct perm {
     {"exports.run", OWNER | ADMIN | MEMBER},
     {"webhooks.view", ALL},	    /* notification stats and backlog */
     {"jobs.manage", OWNER | ADMIN}, /* the job board: inspect and retry jobs */
+    {"alerts.view", ALL},
+    {"alerts.manage", OWNER | ADMIN | MEMBER}, /* acknowledge and resolve */
+    {"alerts.settings", OWNER | ADMIN},	       /* rules, delivery channels, quiet hours */
 };
 
 static const struct role *role_find(const char *name)
