@@ -14,8 +14,8 @@
 
 #include "app.h"
 
-#define ALERT_WEBHOOK_JOB "alert_webhook"
-#define ALERT_EMAIL_JOB	  "alert_email"
+#define ALERT_WEBHOOK_JOB   "alert_webhook"
+#define ALERT_EMAIL_JOB	    "alert_email"
 #define ALERT_SIGNATURE_LEN (7 + 64) /* "sha256=" and the hex digest */
 
 void alert_delivery_register(app_t *app);

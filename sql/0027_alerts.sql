@@ -302,13 +302,17 @@ $$;
 -- Every type of p_tenant (NULL: all tenants); p_extra: what the channels found (their
 -- unanswered questions), already as alert_found rows.
 CREATE FUNCTION alerts_evaluate(p_tenant uuid, p_extra alert_found[]) RETURNS integer
-LANGUAGE sql AS $$
-    SELECT alerts_apply(p_tenant, ARRAY(SELECT type FROM alert_rule_defaults()), NULL,
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- A stock change's trigger may be inserting the same episode: this sweep gives way (it
+    -- fails and runs again next time) before a deadlock could pick the stock change instead.
+    PERFORM set_config('lock_timeout', '500ms', true);
+    RETURN alerts_apply(p_tenant, ARRAY(SELECT type FROM alert_rule_defaults()), NULL,
                         ARRAY(SELECT f FROM alerts_detect_stock(p_tenant, NULL) f
                               UNION ALL SELECT f FROM alerts_detect_other(p_tenant) f
                               UNION ALL SELECT f FROM unnest(p_extra) f
-                              WHERE p_tenant IS NULL OR f.tenant_id = p_tenant))
-$$;
+                              WHERE p_tenant IS NULL OR f.tenant_id = p_tenant));
+END $$;
 
 -- A stock change evaluates the stock types of its SKUs at once, in its own transaction.
 CREATE FUNCTION alerts_stock_changed() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -176,9 +176,9 @@ static void run_webhook(job_t *job)
 
 typedef struct mail {
 	job_t *job;
-	char *ids;		   /* the payload's alerts, as JSON */
-	char *url, *from, *to;	   /* copies: the worker thread reads them */
-	char *message;		   /* headers and body, CRLF lines */
+	char *ids;	       /* the payload's alerts, as JSON */
+	char *url, *from, *to; /* copies: the worker thread reads them */
+	char *message;	       /* headers and body, CRLF lines */
 	size_t len, sent;
 	CURLcode rc;
 	char error[CURL_ERROR_SIZE];
@@ -239,7 +239,8 @@ static void mail_sent(void *arg)
 		job_done(m->job, "e-mail sent");
 	} else {
 		/* curl's message may quote the server, never the URL's credentials. */
-		failed(m->job, m->ids, "e-mail", m->error[0] ? m->error : curl_easy_strerror(m->rc));
+		failed(m->job, m->ids, "e-mail",
+		       m->error[0] ? m->error : curl_easy_strerror(m->rc));
 	}
 	mail_free(m);
 }

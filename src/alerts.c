@@ -13,13 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTBOX_MS    1000
 #define OUTBOX_BATCH "200"
 
 const char *const alert_types[] = {
-    "STOCK_LOW",    "STOCK_OUT",     "OVERSOLD",	 "SYNC_FAILING",	"TOKEN_EXPIRING",
-    "TOKEN_EXPIRED", "ORDER_LATE", "PRICE_BELOW_COST", "QUESTION_UNANSWERED", "STOCK_DISCREPANCY",
-    NULL};
+    "STOCK_LOW",	   "STOCK_OUT",		"OVERSOLD",   "SYNC_FAILING",
+    "TOKEN_EXPIRING",	   "TOKEN_EXPIRED",	"ORDER_LATE", "PRICE_BELOW_COST",
+    "QUESTION_UNANSWERED", "STOCK_DISCREPANCY", NULL};
 const char *const alert_severities[] = {"low", "medium", "high", "critical", NULL};
 const char *const alert_frequencies[] = {"immediate", "hourly", "daily", NULL};
 
@@ -55,7 +54,8 @@ static const char questions_head[] =
     "SELECT alerts_evaluate($1::uuid, ARRAY(SELECT ROW(q.tenant_id, 'QUESTION_UNANSWERED',"
     " q.ref, q.title, q.message, q.data)::alert_found FROM (";
 static const char questions_tail[] =
-    ") q JOIN alert_rules_effective r ON r.tenant_id = q.tenant_id"
+    ") q(tenant_id, ref, asked_at, title, message, data)"
+    " JOIN alert_rules_effective r ON r.tenant_id = q.tenant_id"
     " AND r.type = 'QUESTION_UNANSWERED'"
     " WHERE ($1::uuid IS NULL OR q.tenant_id = $1::uuid)"
     " AND q.asked_at <= now() - coalesce(r.threshold, 24) * interval '1 hour'))";
@@ -169,6 +169,8 @@ static void outbox_done(const PGresult *res, const char *err, void *arg)
 
 static void outbox_run(alerts_t *a)
 {
+	if (!a->outbox)
+		return; /* ALERT_OUTBOX_MS=0: other processes hand deliveries out */
 	if (a->claiming) {
 		a->again = true;
 		return;
@@ -288,9 +290,12 @@ alerts_t *alerts_new(app_t *app)
 	a->app = app;
 	a->evaluate_sql = build_evaluate_sql();
 	alert_delivery_register(app);
-	a->outbox = event_new(app->base, -1, EV_PERSIST, outbox_tick, a);
-	struct timeval tv = {OUTBOX_MS / 1000, (OUTBOX_MS % 1000) * 1000};
-	event_add(a->outbox, &tv);
+	int every = app->cfg.alert_outbox_ms;
+	if (every > 0) {
+		a->outbox = event_new(app->base, -1, EV_PERSIST, outbox_tick, a);
+		struct timeval tv = {every / 1000, (every % 1000) * 1000};
+		event_add(a->outbox, &tv);
+	}
 	return a;
 }
 
@@ -298,7 +303,8 @@ void alerts_free(alerts_t *a)
 {
 	if (!a)
 		return;
-	event_free(a->outbox);
+	if (a->outbox)
+		event_free(a->outbox);
 	free(a->evaluate_sql);
 	free(a);
 }

@@ -214,6 +214,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->token_sweep_ms = (int)num(&l, "TOKEN_SWEEP_MS", 60000, 50, 3600000);
 	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
 	c->alert_sweep_ms = (int)num(&l, "ALERT_SWEEP_MS", 60000, 50, 86400000);
+	c->alert_outbox_ms = (int)num(&l, "ALERT_OUTBOX_MS", 1000, 0, 3600000);
 	static const char *const smtp_schemes[] = {"smtp://", "smtps://", NULL};
 	c->smtp_url = url(&l, "SMTP_URL", NULL, false, smtp_schemes);
 	c->smtp_from = str(&l, "SMTP_FROM", "alerts@sellerhub.local", false);

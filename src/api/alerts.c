@@ -318,7 +318,8 @@ static void settings_saved(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	if (strcmp(state, "22023") == 0) {
-		http_invalid(r, http_problem(NULL, "schedule.timezone", "must be a known time zone"));
+		http_invalid(r,
+			     http_problem(NULL, "schedule.timezone", "must be a known time zone"));
 		return;
 	}
 	if (err) {
