@@ -5,7 +5,9 @@
  * the delivery, not the alert; bad settings are 400 naming the field; another tenant's alert is
  * 404; the dashboard and realtime count what is active. */
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <openssl/hmac.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +30,8 @@ static bool start(h_proc_t *srv, const char *extra)
 	return h_server_start(srv, env);
 }
 
-static h_resp_t call(const h_proc_t *s, const session_t *who, const char *method,
-		     const char *path, const char *body)
+static h_resp_t call(const h_proc_t *s, const session_t *who, const char *method, const char *path,
+		     const char *body)
 {
 	return ident_call(s, method, path, who->access, body);
 }
@@ -45,8 +47,8 @@ static void product(const char *tenant, const char *sku, int stock, const char *
 /* PUT /api/inventory/:sku {onHand}: a stock change, which evaluates its SKU at once. */
 static void set_stock(const h_proc_t *s, const session_t *who, const char *sku, int on_hand)
 {
-	h_resp_t r = call(s, who, "PUT", h_fmt("/api/inventory/%s", sku),
-			  h_fmt("{\"onHand\":%d}", on_hand));
+	h_resp_t r =
+	    call(s, who, "PUT", h_fmt("/api/inventory/%s", sku), h_fmt("{\"onHand\":%d}", on_hand));
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	h_resp_free(&r);
 }
@@ -78,6 +80,24 @@ static void two_sweeps(const h_proc_t *srv)
 	}
 }
 
+/* The next tenant_events payload on c that names tenant (NULL after 5 s without one). */
+static char *next_event(PGconn *c, const char *tenant)
+{
+	h_wait_t w = h_wait_begin(5000);
+	do {
+		struct pollfd p = {PQsocket(c), POLLIN, 0};
+		poll(&p, 1, 50);
+		PQconsumeInput(c);
+		for (PGnotify *n; (n = PQnotifies(c));) {
+			char *payload = strstr(n->extra, tenant) ? strdup(n->extra) : NULL;
+			PQfreemem(n);
+			if (payload)
+				return payload;
+		}
+	} while (h_wait_more(&w));
+	return NULL;
+}
+
 Test(alerts, stock_out_fires_once_per_episode)
 {
 	h_proc_t srv;
@@ -85,8 +105,21 @@ Test(alerts, stock_out_fires_once_per_episode)
 	session_t a;
 	ident_signup(&srv, &a);
 	product(a.tenant_id, "CUP", 10, "", "");
+	PGconn *listener = PQconnectdb(h_env("DATABASE_URL"));
+	cr_assert_eq(PQstatus(listener), CONNECTION_OK);
+	PQclear(PQexec(listener, "LISTEN tenant_events"));
 
 	set_stock(&srv, &a, "CUP", 0);
+	char *event = next_event(listener, a.tenant_id);
+	cr_assert_not_null(event, "no tenant_events notification");
+	json_t *ev = json_loads(event, 0, NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(ev, "event")), "alert", "%s", event);
+	cr_assert_str_eq(json_string_value(h_json_path(ev, "data.type")), "STOCK_OUT", "%s", event);
+	cr_assert_str_eq(json_string_value(h_json_path(ev, "data.severity")), "high", "%s", event);
+	cr_assert_not_null(json_string_value(h_json_path(ev, "data.id")), "%s", event);
+	json_decref(ev);
+	free(event);
+	PQfinish(listener);
 	/* Fired by the stock change itself, in its transaction. */
 	cr_assert_eq(open_episodes(a.tenant_id, "STOCK_OUT", "CUP"), 1);
 	two_sweeps(&srv);
@@ -122,8 +155,7 @@ Test(alerts, stock_out_fires_once_per_episode)
 
 	/* The dashboard and realtime count the active ones. */
 	r = call(&srv, &a, "GET", "/api/metrics/realtime", NULL);
-	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.activeAlerts")), 1, "%s",
-		     r.body);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.activeAlerts")), 1, "%s", r.body);
 	h_resp_free(&r);
 	h_server_stop_clean(&srv);
 }
@@ -190,9 +222,15 @@ Test(alerts, every_type_fires_once_and_clears)
 		 t, ml, getpid() + 1);
 
 	const char *fired[][2] = {
-	    {"SYNC_FAILING", failing},	 {"TOKEN_EXPIRED", expired},	{"TOKEN_EXPIRING", expiring},
-	    {"OVERSOLD", "OVR"},	 {"STOCK_OUT", "OVR"},		{"STOCK_LOW", "LOW"},
-	    {"PRICE_BELOW_COST", listing}, {"ORDER_LATE", late},	{"QUESTION_UNANSWERED", question},
+	    {"SYNC_FAILING", failing},
+	    {"TOKEN_EXPIRED", expired},
+	    {"TOKEN_EXPIRING", expiring},
+	    {"OVERSOLD", "OVR"},
+	    {"STOCK_OUT", "OVR"},
+	    {"STOCK_LOW", "LOW"},
+	    {"PRICE_BELOW_COST", listing},
+	    {"ORDER_LATE", late},
+	    {"QUESTION_UNANSWERED", question},
 	};
 	size_t n = sizeof(fired) / sizeof(fired[0]);
 	for (size_t i = 0; i < n; i++)
@@ -209,13 +247,14 @@ Test(alerts, every_type_fires_once_and_clears)
 				t));
 
 	/* Every condition ends: each episode clears by the next sweeps. */
-	h_sql_ok("UPDATE accounts SET last_sync_status = 'success', error_count = 0;"
-		 "UPDATE accounts SET status = 'active' WHERE id = '%s';"
-		 "UPDATE accounts SET token_expires_at = now() + interval '5 hours' WHERE id = '%s';"
-		 "UPDATE orders SET status = 'shipped' WHERE id = '%s';"
-		 "UPDATE ml_questions SET status = 'ANSWERED' WHERE id = '%s';"
-		 "UPDATE listings SET price = 90 WHERE id = '%s'",
-		 expired, expiring, late, question, listing);
+	h_sql_ok(
+	    "UPDATE accounts SET last_sync_status = 'success', error_count = 0;"
+	    "UPDATE accounts SET status = 'active' WHERE id = '%s';"
+	    "UPDATE accounts SET token_expires_at = now() + interval '5 hours' WHERE id = '%s';"
+	    "UPDATE orders SET status = 'shipped' WHERE id = '%s';"
+	    "UPDATE ml_questions SET status = 'ANSWERED' WHERE id = '%s';"
+	    "UPDATE listings SET price = 90 WHERE id = '%s'",
+	    expired, expiring, late, question, listing);
 	set_stock(&srv, &a, "OVR", 10);
 	set_stock(&srv, &a, "LOW", 30);
 	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM alerts WHERE tenant_id = '%s'"
@@ -289,8 +328,8 @@ Test(alerts, webhook_signed_and_retried_after_500)
 	product(a.tenant_id, "MUG", 10, "", "");
 	set_stock(&srv, &a, "MUG", 0);
 	cr_assert(H_WAIT_UNTIL(sink_count(&hook) == 2, 20000), "%d requests", sink_count(&hook));
-	char *id = h_sql_text("SELECT id FROM alerts WHERE tenant_id = '%s' AND ref = 'MUG'",
-			      a.tenant_id);
+	char *id =
+	    h_sql_text("SELECT id FROM alerts WHERE tenant_id = '%s' AND ref = 'MUG'", a.tenant_id);
 	for (int i = 0; i < 2; i++) {
 		char *head = sink_head(&hook, i), *body = sink_body(&hook, i);
 		cr_assert_not_null(strstr(head, "POST /hooks/alerts HTTP/1.1"), "%s", head);
@@ -445,10 +484,12 @@ Test(alerts, bad_input_is_400_naming_the_field)
 	expect_400(&srv, &a, "POST", S,
 		   "{\"channels\":{\"webhook\":{\"url\":\"ftp://x\",\"secret\":\"" SECRET "\"}}}",
 		   "channels.webhook.url");
+	expect_400(
+	    &srv, &a, "POST", S,
+	    "{\"channels\":{\"webhook\":{\"url\":\"http://x.example\",\"secret\":\"short\"}}}",
+	    "channels.webhook.secret");
 	expect_400(&srv, &a, "POST", S,
-		   "{\"channels\":{\"webhook\":{\"url\":\"http://x.example\",\"secret\":\"short\"}}}",
-		   "channels.webhook.secret");
-	expect_400(&srv, &a, "POST", S, "{\"channels\":{\"webhook\":{\"url\":\"http://x.example\"}}}",
+		   "{\"channels\":{\"webhook\":{\"url\":\"http://x.example\"}}}",
 		   "channels.webhook.secret");
 	expect_400(&srv, &a, "POST", S,
 		   "{\"schedule\":{\"quietHours\":{\"from\":\"24:00\",\"to\":\"07:00\"}}}",
@@ -463,12 +504,11 @@ Test(alerts, bad_input_is_400_naming_the_field)
 	set_stock(&srv, &a, "X", 0);
 	char *id = h_sql_text("SELECT id FROM alerts WHERE tenant_id = '%s'", a.tenant_id);
 	expect_400(&srv, &a, "PUT", h_fmt("/api/alerts/%s", id), "{\"status\":\"gone\"}", "status");
-	expect_400(&srv, &a, "PUT", h_fmt("/api/alerts/%s", id), "{\"status\":\"resolved\",\"x\":1}",
-		   "x");
+	expect_400(&srv, &a, "PUT", h_fmt("/api/alerts/%s", id),
+		   "{\"status\":\"resolved\",\"x\":1}", "x");
 	/* Nothing was stored by the refusals: the rules are still the defaults. */
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM alert_rules WHERE tenant_id = '%s'",
-			       a.tenant_id),
-		     0);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM alert_rules WHERE tenant_id = '%s'", a.tenant_id), 0);
 	free(id);
 	h_server_stop_clean(&srv);
 }
