@@ -4,6 +4,7 @@
 #include "app.h"
 #include "auth.h"
 #include "channel.h"
+#include "alerts.h"
 #include "janitor.h"
 #include "upkeep.h"
 #include "log.h"
@@ -177,6 +178,7 @@ static int serve(app_t *app)
 	app->upkeep = upkeep_new(app);
 	channels_start(app);
 	sync_register_jobs(app);
+	app->alerts = alerts_new(app);
 	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
 	api_channel_accounts_routes(app);
@@ -188,6 +190,7 @@ static int serve(app_t *app)
 	api_discrepancies_routes(app);
 	api_products_routes(app);
 	app->events = tenant_events_new(app);
+	api_alerts_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
 
@@ -227,6 +230,7 @@ static int serve(app_t *app)
 	janitor_free(app->janitor);
 	tenant_events_free(
 	    app->events); /* after the server and the pool: their callbacks reach it */
+	alerts_free(app->alerts);
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);
