@@ -43,11 +43,8 @@ typedef struct config {
 	int token_sweep_ms;	 /* how often the janitor looks for expiring tokens */
 	int sync_sweep_ms;	 /* how often the janitor claims accounts due for sync */
 	int inventory_detect_ms; /* how often the janitor detects stock discrepancies (0: never) */
-
-	int token_sweep_ms;  /* how often the janitor looks for expiring tokens */
-	int sync_sweep_ms;   /* how often the janitor claims accounts due for sync */
-	int alert_sweep_ms;  /* how often the janitor evaluates every tenant's alerts */
-	int alert_outbox_ms; /* how often due alert deliveries become jobs; 0: never here */
+	int alert_sweep_ms;	 /* how often the janitor evaluates every tenant's alerts */
+	int alert_outbox_ms;	 /* how often due alert deliveries become jobs; 0: never here */
 	/* SMTP_URL (smtp:// or smtps://, credentials in it allowed) and SMTP_FROM: alert e-mail;
 	 * NULL: no e-mail is sent. */
 	char *smtp_url, *smtp_from;
