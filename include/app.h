@@ -32,6 +32,7 @@ typedef struct app {
 	void **channel_states;	   /* what each channel's start returned (channel.h) */
 	struct upkeep *upkeep;	   /* token refreshes in flight (upkeep.h) */
 	struct janitor *janitor;   /* the accounts\' periodic work (janitor.h) */
+	struct exports *exports;   /* orders export jobs and files (exports.h) */
 	int64_t started_ms;
 } app_t;
 

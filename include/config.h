@@ -46,6 +46,12 @@ typedef struct config {
 	void **channel_cfg;
 	char *webhook_allow_ips, *trusted_proxies;
 	char *metrics_token; /* METRICS_TOKEN: when set, /metrics needs Authorization: Bearer it */
+	/* The orders export (exports.h): past EXPORT_SYNC_MAX_ROWS rows an export is a background
+	 * job whose file goes under EXPORTS_DIR, kept EXPORT_KEEP_SECONDS (the sweep, every
+	 * EXPORT_SWEEP_MS, deletes it after). */
+	long export_sync_max_rows;
+	char *exports_dir;
+	int export_keep_s, export_sweep_ms;
 } config_t;
 
 /* Reads the settings through `get` (getenv in production, a table in tests). On a missing or bad

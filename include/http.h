@@ -56,6 +56,7 @@ struct req {
 	bool query_bad; /* the query string could not be parsed: every parameter reads absent */
 	bool answered;
 	bool held; /* not answered in its own turn: its connection is held readable (http.c) */
+	struct http_stream *stream; /* a streamed answer in progress (http_stream_start) */
 };
 
 http_server_t *http_server_new(struct event_base *base, const config_t *cfg, void *app);
@@ -104,6 +105,24 @@ json_t *http_problem(json_t *details, const char *field, const char *problem);
 void http_reply(req_t *r, int status, const char *content_type, const char *body, size_t len);
 /* A 302/303 to location. */
 void http_redirect(req_t *r, int status, const char *location);
+
+/* A streamed answer (Transfer-Encoding: chunked) for bodies too large to hold: headers set with
+ * http_set_header beforehand go out with it. The producer writes while http_stream_write returns
+ * true; on false the client's socket is full and it waits for drained, which runs once the
+ * client has read what was queued. lost runs (once, in a later turn) when the client has gone:
+ * the producer stops and ends the answer. Every stream is ended by http_stream_end, which frees
+ * r. */
+#define HTTP_STREAM_HIGH (1024 * 1024) /* bytes queued for one client before it must wait */
+typedef struct http_stream http_stream_t;
+typedef void (*http_stream_cb)(void *arg);
+void http_stream_start(req_t *r, int status, const char *content_type, http_stream_cb drained,
+		       http_stream_cb lost, void *arg);
+bool http_stream_write(req_t *r, const void *data, size_t len);
+bool http_stream_lost(const req_t *r);
+void http_stream_end(req_t *r);
+/* The whole of file fd (size bytes) as the body, sent from the file by the kernel (sendfile):
+ * fd is the answer's now, closed once sent. */
+void http_reply_file(req_t *r, int status, const char *content_type, int fd, size_t size);
 
 /* Render the envelopes into a buffer (pure, for tests). Return a malloc'd string. */
 char *envelope_ok(json_t *data, const char *message);

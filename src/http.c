@@ -559,20 +559,41 @@ static void release(const http_server_t *s, struct evhttp_connection *conn)
 	evhttp_connection_set_timeout(conn, s->cfg->http_idle_timeout_s);
 }
 
-static void finish(req_t *r, int status, const char *content_type, const char *body, size_t len)
+/* The answer's first step, shared by every kind of answer: false when r was answered already. */
+static bool answer_begin(req_t *r, const char *content_type)
 {
 	if (r->answered) {
 		log_error("http: %s %s answered twice (req %s)", r->method, r->path, r->id);
-		return;
+		return false;
 	}
 	r->answered = true;
-	http_server_t *s = r->srv;
-	if (s->dispatching == r)
-		s->dispatching = NULL;
+	if (r->srv->dispatching == r)
+		r->srv->dispatching = NULL;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
 	if (content_type)
 		evhttp_add_header(h, "Content-Type", content_type);
 	security_headers(r, h);
+	return true;
+}
+
+/* The answer's last step: the request's memory goes, and a draining server may be done. */
+static void answer_free(req_t *r)
+{
+	http_server_t *s = r->srv;
+	if (r->query_parsed && r->query)
+		evhttp_clear_headers(&r->query_store);
+	json_decref(r->body);
+	arena_free(r->arena); /* r lives in its own arena */
+	s->active--;
+	maybe_drained(s);
+}
+
+static void finish(req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+	if (!answer_begin(r, content_type))
+		return;
+	http_server_t *s = r->srv;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
 
 	struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
 	bool head = strcmp(r->method, "HEAD") == 0;
@@ -594,13 +615,7 @@ static void finish(req_t *r, int status, const char *content_type, const char *b
 	evhttp_send_reply(r->ev, status, NULL, NULL); /* frees r->ev when conn is NULL */
 	if (conn)
 		write_now(evhttp_connection_get_bufferevent(conn));
-
-	if (r->query_parsed && r->query)
-		evhttp_clear_headers(&r->query_store);
-	json_decref(r->body);
-	arena_free(r->arena); /* r lives in its own arena */
-	s->active--;
-	maybe_drained(s);
+	answer_free(r);
 }
 
 void http_reply(req_t *r, int status, const char *content_type, const char *body, size_t len)
@@ -939,7 +954,10 @@ typedef struct conn {
 	const char *code, *message;
 	bool quiet; /* refused for the limits: closed at once, without lingering */
 	char ip[64];
+	struct http_stream *stream; /* a streamed answer in progress on it (below) */
 } conn_t;
+
+static void stream_gone(struct http_stream *st);
 
 static conn_t *conn_of(http_server_t *s, struct evhttp_connection *evcon)
 {
@@ -1594,6 +1612,8 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	conn_t *c = arg;
 	http_server_t *s = c->srv;
+	if (c->stream)
+		stream_gone(c->stream);
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_input, c);
 	event_del(&c->ev);
 	if (c->fd >= 0 && (size_t)c->fd < s->nby_fd && s->by_fd[c->fd] == c)
@@ -1713,4 +1733,129 @@ static void conn_free_all(http_server_t *s)
 		close(l->fd);
 		free(l);
 	}
+}
+
+/* --- streamed and file answers ------------------------------------------------------------- */
+
+/* A chunked answer in progress (owned by its request; freed by http_stream_end). The
+ * connection's write callback (evhttp_send_reply_chunk_with_cb) tells when the client has read
+ * everything queued; lost is deferred to its own event so that the producer never ends the
+ * answer from inside evhttp's teardown of the connection. */
+struct http_stream {
+	req_t *r;
+	conn_t *conn; /* NULL once the connection is gone */
+	http_stream_cb drained, lost;
+	void *arg;
+	struct event lost_ev;
+	int status;
+	size_t bytes;
+	bool waiting; /* a write returned false: drained is due */
+	bool gone;
+};
+
+static void stream_lost_cb(evutil_socket_t fd, short what, void *arg)
+{
+	http_stream_t *st = arg;
+	st->lost(st->arg);
+}
+
+static void stream_gone(http_stream_t *st)
+{
+	st->conn->stream = NULL;
+	st->conn = NULL;
+	st->gone = true;
+	event_active(&st->lost_ev, EV_TIMEOUT, 0);
+}
+
+static void stream_written(struct evhttp_connection *evcon, void *arg)
+{
+	http_stream_t *st = arg;
+	if (st->waiting && !st->gone) {
+		st->waiting = false;
+		st->drained(st->arg);
+	}
+}
+
+void http_stream_start(req_t *r, int status, const char *content_type, http_stream_cb drained,
+		       http_stream_cb lost, void *arg)
+{
+	if (!answer_begin(r, content_type))
+		return;
+	http_server_t *s = r->srv;
+	http_stream_t *st = xcalloc(1, sizeof(*st));
+	st->r = r;
+	st->drained = drained;
+	st->lost = lost;
+	st->arg = arg;
+	st->status = status;
+	event_assign(&st->lost_ev, s->base, -1, 0, stream_lost_cb, st);
+	r->stream = st;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	if (evcon && r->held)
+		release(s, evcon);
+	st->conn = evcon ? conn_of(s, evcon) : NULL;
+	if (st->conn) {
+		st->conn->stream = st;
+	} else {
+		st->gone = true;
+		event_active(&st->lost_ev, EV_TIMEOUT, 0);
+	}
+	evhttp_send_reply_start(r->ev, status, NULL);
+}
+
+bool http_stream_write(req_t *r, const void *data, size_t len)
+{
+	http_stream_t *st = r->stream;
+	if (st->gone)
+		return false;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	if (!evcon)
+		return false;
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, data, len);
+	evhttp_send_reply_chunk_with_cb(r->ev, b, stream_written, st);
+	evbuffer_free(b);
+	st->bytes += len;
+	struct evbuffer *out = bufferevent_get_output(evhttp_connection_get_bufferevent(evcon));
+	st->waiting = evbuffer_get_length(out) >= HTTP_STREAM_HIGH;
+	return !st->waiting;
+}
+
+void http_stream_end(req_t *r)
+{
+	http_stream_t *st = r->stream;
+	http_server_t *s = r->srv;
+	event_del(&st->lost_ev);
+	if (st->conn)
+		st->conn->stream = NULL;
+	double ms = (double)(now_us() - r->start_us) / 1000.0;
+	access_log(r, evhttp_request_get_uri(r->ev), st->status, st->bytes, ms);
+	observe(r, st->status, ms / 1000.0);
+	if (evhttp_request_get_connection(r->ev))
+		s->unflushed++;
+	else
+		evhttp_request_set_on_complete_cb(r->ev, NULL, NULL);
+	evhttp_send_reply_end(r->ev); /* frees r->ev when its connection is gone */
+	free(st);
+	answer_free(r);
+}
+
+bool http_stream_lost(const req_t *r)
+{
+	return r->stream->gone;
+}
+
+void http_reply_file(req_t *r, int status, const char *content_type, int fd, size_t size)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
+	if (size && strcmp(r->method, "HEAD") != 0) {
+		if (evbuffer_add_file(out, fd, 0, (ev_off_t)size) != 0) {
+			close(fd);
+			http_error(r, 500, "INTERNAL", "The file could not be sent.", NULL);
+			return;
+		}
+	} else {
+		close(fd);
+	}
+	finish(r, status, content_type, NULL, size);
 }

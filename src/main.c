@@ -4,6 +4,7 @@
 #include "app.h"
 #include "auth.h"
 #include "channel.h"
+#include "exports.h"
 #include "janitor.h"
 #include "upkeep.h"
 #include "log.h"
@@ -168,6 +169,7 @@ static int serve(app_t *app)
 	app->upkeep = upkeep_new(app);
 	channels_start(app);
 	sync_register_jobs(app);
+	app->exports = exports_new(app);
 	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
 	api_channel_accounts_routes(app);
@@ -178,6 +180,7 @@ static int serve(app_t *app)
 	api_products_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
+	api_exports_routes(app);
 
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
@@ -213,6 +216,7 @@ static int serve(app_t *app)
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
 	upkeep_free(app->upkeep);
 	janitor_free(app->janitor);
+	exports_free(app->exports);
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);
