@@ -25,8 +25,8 @@ struct export_file {
 
 /* Write spec's rows into path (NULL: a temp file in EXPORTS_DIR, its name in f->path) on a
  * worker thread; done(f) runs on the loop. */
-void export_file_write(app_t *app, const export_spec_t *spec, const char *path,
-		       export_file_cb done, void *arg);
+void export_file_write(app_t *app, const export_spec_t *spec, const char *path, export_file_cb done,
+		       void *arg);
 void export_file_free(export_file_t *f);
 
 #endif

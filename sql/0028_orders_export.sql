@@ -40,3 +40,33 @@ CREATE TABLE order_exports (
 );
 CREATE INDEX order_exports_tenant_idx ON order_exports (tenant_id, created_at DESC);
 CREATE INDEX order_exports_expiry_idx ON order_exports (expires_at) WHERE status = 'done';
+
+-- An order's money, as GET /api/orders/:id and the finance figures read it:
+-- - revenue: its total; refunds: what went back (a negative payment, as Amazon's refund events
+--   land, or a payment refunded or charged back, as Mercado Livre marks one);
+-- - fees: the marketplace's, from its payments when they carry them (Mercado Livre's payment
+--   fee, Amazon's financial events), else its lines' sale fee x quantity;
+-- - product_cost: each line's cost when sold (unit_cost, sql/0019), else the SKU's cost now;
+-- - shipping: what its shipment cost (shipments.shipping_cost);
+-- - units: its lines' quantity.
+CREATE FUNCTION order_figures(o orders, OUT revenue numeric, OUT refunds numeric,
+                              OUT fees numeric, OUT product_cost numeric, OUT shipping numeric,
+                              OUT units bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT o.total_amount, coalesce(pay.refunds, 0), coalesce(pay.fees, li.fees, 0),
+           coalesce(li.cost, 0),
+           coalesce((SELECT sum(s.shipping_cost) FROM shipments s
+                     WHERE s.tenant_id = o.tenant_id AND s.account_id = o.account_id
+                       AND s.external_id = o.shipment_external_id), 0),
+           coalesce(li.units, 0)
+    FROM (SELECT sum(CASE WHEN p.transaction_amount < 0 THEN -p.transaction_amount
+                          WHEN p.status IN ('refunded', 'charged_back') THEN p.transaction_amount
+                          ELSE 0 END) AS refunds,
+                 sum(p.marketplace_fee) AS fees
+          FROM payments p WHERE p.order_id = o.id) pay,
+         (SELECT sum(l.quantity) AS units, sum(coalesce(l.sale_fee, 0) * l.quantity) AS fees,
+                 sum(coalesce(l.unit_cost, pr.cost, 0) * l.quantity) AS cost
+          FROM order_items l
+          LEFT JOIN products pr ON pr.tenant_id = l.tenant_id AND pr.sku = l.sku
+          WHERE l.order_id = o.id) li
+$$;

@@ -60,12 +60,12 @@ static bool xlsx_rows(lxw_worksheet *ws, const export_spec_t *spec, const PGresu
 				worksheet_write_number(ws, *row, (lxw_col_t)k, strtod(v, NULL),
 						       NULL);
 			else
-				worksheet_write_string(
-				    ws, *row, (lxw_col_t)k,
-				    spec->fields[k]->kind == EXPORT_TIME && export_iso_time(v, iso)
-					? iso
-					: v,
-				    NULL);
+				worksheet_write_string(ws, *row, (lxw_col_t)k,
+						       spec->fields[k]->kind == EXPORT_TIME &&
+							       export_iso_time(v, iso)
+							   ? iso
+							   : v,
+						       NULL);
 		}
 	return true;
 }
@@ -99,7 +99,8 @@ static bool write_rows(PGconn *c, export_file_t *f, const char *tmp)
 		out = fopen(tmp, "we");
 	}
 	if (!ws && !out) {
-		snprintf(f->error, sizeof(f->error), "cannot create %.150s: %s", tmp, strerror(errno));
+		snprintf(f->error, sizeof(f->error), "cannot create %.150s: %s", tmp,
+			 strerror(errno));
 		if (wb)
 			workbook_close(wb);
 		return false;
@@ -176,8 +177,8 @@ static void file_done(void *arg)
 	f->done(f);
 }
 
-void export_file_write(app_t *app, const export_spec_t *spec, const char *path,
-		       export_file_cb done, void *arg)
+void export_file_write(app_t *app, const export_spec_t *spec, const char *path, export_file_cb done,
+		       void *arg)
 {
 	export_file_t *f = xcalloc(1, sizeof(*f));
 	f->app = app;
@@ -192,8 +193,8 @@ void export_file_write(app_t *app, const export_spec_t *spec, const char *path,
 		unsigned char rnd[8];
 		arc4random_buf(rnd, sizeof(rnd));
 		snprintf(f->path, sizeof(f->path), "%s/tmp-%02x%02x%02x%02x%02x%02x%02x%02x.%s",
-			 app->cfg.exports_dir, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
-			 rnd[7], export_format_name(spec->format));
+			 app->cfg.exports_dir, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+			 rnd[6], rnd[7], export_format_name(spec->format));
 	}
 	workers_submit(app->workers, file_work, file_done, f);
 }
@@ -331,15 +332,31 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 	pg_query(e->app->pg, expire_sql, 0, NULL, expired, e);
 }
 
+/* mkdir -p */
+static bool make_dir(const char *path)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0700) != 0 && errno != EEXIST)
+				return false;
+			*s = '/';
+		}
+	return mkdir(p, 0700) == 0 || errno == EEXIST;
+}
+
 exports_t *exports_new(app_t *app)
 {
 	exports_t *e = xcalloc(1, sizeof(*e));
 	e->app = app;
-	if (mkdir(app->cfg.exports_dir, 0700) != 0 && errno != EEXIST)
+	if (!make_dir(app->cfg.exports_dir))
 		log_warn("exports: cannot create %s: %s", app->cfg.exports_dir, strerror(errno));
 	jobs_register(app->jobs, EXPORT_JOB, job_run, JOB_DURABLE);
 	e->sweep = event_new(app->base, -1, EV_PERSIST, sweep, e);
-	struct timeval tv = {app->cfg.export_sweep_ms / 1000, app->cfg.export_sweep_ms % 1000 * 1000};
+	struct timeval tv = {app->cfg.export_sweep_ms / 1000,
+			     app->cfg.export_sweep_ms % 1000 * 1000};
 	event_add(e->sweep, &tv);
 	return e;
 }
@@ -356,9 +373,11 @@ void exports_free(exports_t *e)
 
 static const char status_sql[] =
     "SELECT id, status, format, json_build_object('jobId', id, 'status', status, 'format', format,"
-    " 'rows', rows, 'bytes', bytes, 'error', error, 'createdAt', " SQL_TS("created_at") ","
-    " 'finishedAt', " SQL_TS("finished_at") ", 'expiresAt', " SQL_TS("expires_at") ")::text"
-    " FROM order_exports WHERE id = $1 AND tenant_id = $2";
+    " 'rows', rows, 'bytes', bytes, 'error', error, 'createdAt', " SQL_TS(
+	"created_at") ","
+		      " 'finishedAt', " SQL_TS("finished_at") ", 'expiresAt', " SQL_TS(
+			  "expires_at") ")::text"
+					" FROM order_exports WHERE id = $1 AND tenant_id = $2";
 
 static void status_read(const PGresult *res, const char *err, void *arg)
 {
@@ -393,9 +412,9 @@ static void status_read(const PGresult *res, const char *err, void *arg)
 		}
 		enum export_format f = EXPORT_CSV;
 		export_format_parse(format, &f);
-		http_set_header(r, "Content-Disposition",
-				arena_printf(r->arena, "attachment; filename=\"orders_%s.%s\"", id,
-					     format));
+		http_set_header(
+		    r, "Content-Disposition",
+		    arena_printf(r->arena, "attachment; filename=\"orders_%s.%s\"", id, format));
 		http_reply_file(r, 200, export_content_type(f), fd, (size_t)st.st_size);
 		return;
 	}

@@ -37,9 +37,9 @@ static const export_field_t fields[] = {
 };
 // clang-format on
 
-static const char *const default_fields[] = {"id",	    "externalId",  "channel",
-					     "status",	    "dateCreated", "totalAmount",
-					     "currency",    "buyerNickname"};
+static const char *const default_fields[] = {"id",	 "externalId",	 "channel",
+					     "status",	 "dateCreated",	 "totalAmount",
+					     "currency", "buyerNickname"};
 
 const export_field_t *export_field(const char *name)
 {
@@ -55,8 +55,8 @@ const char *export_field_names(void)
 	if (!names[0]) {
 		size_t at = 0;
 		for (size_t i = 0; i < ARRAY_LEN(fields); i++)
-			at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s", i ? ", " : "",
-					       fields[i].name);
+			at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s",
+					       i ? ", " : "", fields[i].name);
 	}
 	return names;
 }

@@ -37,7 +37,6 @@ static const char queue_sql[] =
     " SELECT (SELECT id FROM job), (SELECT id FROM ex)";
 // clang-format on
 
-
 /* One export being answered (owned here; freed by stream_end or with the answer). */
 typedef struct answer {
 	req_t *r;
@@ -215,12 +214,8 @@ static void queue(answer_t *a)
 			export_buf_add(&names, ",", 1);
 		export_buf_add(&names, a->spec.fields[i]->name, strlen(a->spec.fields[i]->name));
 	}
-	const char *p[] = {a->spec.tenant_id,
-			   a->r->user_id,
-			   export_format_name(a->spec.format),
-			   a->spec.start,
-			   a->spec.end,
-			   names.data,
+	const char *p[] = {a->spec.tenant_id,	 a->r->user_id, export_format_name(a->spec.format),
+			   a->spec.start,	 a->spec.end,	names.data,
 			   a->app->cfg.job_queue};
 	pg_query(a->app->pg, queue_sql, 7, p, jobs_committed,
 		 jobs_on_commit(a->app->jobs, 0, queued, a));
