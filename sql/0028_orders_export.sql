@@ -70,3 +70,34 @@ LANGUAGE sql STABLE AS $$
           LEFT JOIN products pr ON pr.tenant_id = l.tenant_id AND pr.sku = l.sku
           WHERE l.order_id = o.id) li
 $$;
+
+-- A finance period (GET /api/finance/*) in the tenant's time zone: period is today, week,
+-- month, quarter or year (the current one) or custom (first to last, both days included). The
+-- bounds as instants ([start_at, end_at)) and as the days they cover.
+CREATE FUNCTION finance_period(tenant uuid, period text, first date, last date,
+                               OUT start_at timestamptz, OUT end_at timestamptz,
+                               OUT start_day date, OUT end_day date, OUT tz text)
+LANGUAGE sql STABLE AS $$
+    SELECT l.s AT TIME ZONE z.tz, l.e AT TIME ZONE z.tz, l.s::date,
+           (l.e - interval '1 day')::date, z.tz
+    FROM (SELECT coalesce((SELECT timezone FROM tenants WHERE id = tenant), 'UTC') AS tz) z,
+    LATERAL (SELECT CASE WHEN period = 'custom' THEN first::timestamp
+                         ELSE date_trunc(CASE period WHEN 'today' THEN 'day' ELSE period END,
+                                         now() AT TIME ZONE z.tz) END AS s) s0,
+    LATERAL (SELECT s0.s AS s,
+                    CASE WHEN period = 'custom' THEN (last + 1)::timestamp
+                         ELSE s0.s + CASE period WHEN 'today' THEN interval '1 day'
+                                                 WHEN 'week' THEN interval '1 week'
+                                                 WHEN 'month' THEN interval '1 month'
+                                                 WHEN 'quarter' THEN interval '3 months'
+                                                 ELSE interval '1 year' END END AS e) l
+$$;
+
+-- How a figure moved from one period to another: {amount, pct} (pct NULL from zero).
+CREATE FUNCTION finance_variance(now_value numeric, then_value numeric) RETURNS json
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT json_build_object('amount', now_value - then_value,
+                             'pct', CASE WHEN then_value <> 0
+                                         THEN round((now_value - then_value) * 100
+                                                    / abs(then_value), 2) END)
+$$;

@@ -181,6 +181,7 @@ static int serve(app_t *app)
 	api_metrics_routes(app);
 	api_shipments_routes(app);
 	api_exports_routes(app);
+	api_finance_routes(app);
 
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);

@@ -36,10 +36,11 @@ static void order(const char *tenant, const char *acct, const char *channel, con
 		 " shipment_external_id, raw) VALUES ('%s', '%s', '%s', '%s', '%s',"
 		 " '2026-%s 12:00:00Z', now(), %s, 'BRL', %s, 'S-%s', '{}')",
 		 tenant, acct, channel, ext, status, day, total, tags, ext);
-	h_sql_ok("INSERT INTO order_items (order_id, tenant_id, sku, title, quantity, unit_price,"
-		 " sale_fee, currency) SELECT id, tenant_id, '%s', 'T', %d, %s, %s, 'BRL' FROM orders"
-		 " WHERE tenant_id = '%s' AND external_id = '%s'",
-		 sku, qty, price, fee, tenant, ext);
+	h_sql_ok(
+	    "INSERT INTO order_items (order_id, tenant_id, sku, title, quantity, unit_price,"
+	    " sale_fee, currency) SELECT id, tenant_id, '%s', 'T', %d, %s, %s, 'BRL' FROM orders"
+	    " WHERE tenant_id = '%s' AND external_id = '%s'",
+	    sku, qty, price, fee, tenant, ext);
 }
 
 static void payment(const char *tenant, const char *ext, const char *pid, const char *status,

@@ -38,8 +38,8 @@ Test(orders_export, list_filters_and_a_summary_that_sums_its_rows)
 	money_world_make(&w, NULL);
 	/* March's five orders: the summary counts them all; revenue, average and units only the
 	 * four not cancelled. */
-	h_resp_t r = money_get(&w, false,
-			       "/api/orders?from=2026-03-01T00:00:00Z&to=2026-03-31T23:59:59Z", 200);
+	h_resp_t r = money_get(
+	    &w, false, "/api/orders?from=2026-03-01T00:00:00Z&to=2026-03-31T23:59:59Z", 200);
 	json_t *rows = h_json_path(r.json, "data.orders"), *row;
 	cr_assert_eq(json_array_size(rows), 5, "%s", r.body);
 	double sum = 0;
@@ -105,8 +105,8 @@ Test(orders_export, order_detail_has_hand_computed_financials)
 {
 	money_world_t w;
 	money_world_make(&w, NULL);
-	char *id = h_sql_text("SELECT id FROM orders WHERE tenant_id = '%s' AND external_id = 'Z-2'",
-			      w.a.tenant_id);
+	char *id = h_sql_text(
+	    "SELECT id FROM orders WHERE tenant_id = '%s' AND external_id = 'Z-2'", w.a.tenant_id);
 	h_resp_t r = money_get(&w, false, h_fmt("/api/orders/%s", id), 200);
 	/* Z-2: 60 sold, 20 refunded; fees 9 - 3 (the refund gave 3 back); cost 3 x 10 */
 	cr_assert_float_eq(num(r.json, "data.financial.revenue"), 60, 0.001, "%s", r.body);
@@ -137,11 +137,11 @@ Test(orders_export, csv_and_json_hold_the_periods_rows_and_fields)
 {
 	money_world_t w;
 	money_world_make(&w, NULL);
-	h_resp_t r = money_get(
-	    &w, false,
-	    "/api/orders/export?format=csv&" MARCH "&fields=externalId,totalAmount,fulfillmentChannel,"
-	    "units,dateCreated",
-	    200);
+	h_resp_t r = money_get(&w, false,
+			       "/api/orders/export?format=csv&" MARCH
+			       "&fields=externalId,totalAmount,fulfillmentChannel,"
+			       "units,dateCreated",
+			       200);
 	cr_assert_not_null(strstr(h_header(&r, "Content-Disposition"), "attachment"), "%s",
 			   r.headers);
 	cr_assert_not_null(strstr(h_header(&r, "Content-Type"), "text/csv"));
@@ -175,7 +175,8 @@ Test(orders_export, csv_and_json_hold_the_periods_rows_and_fields)
 	cr_assert_eq(lines(r.body), 1, "%s", r.body);
 	h_resp_free(&r);
 	r = money_get(&w, false,
-		      "/api/orders/export?format=json&startDate=2025-01-01&endDate=2025-01-31", 200);
+		      "/api/orders/export?format=json&startDate=2025-01-01&endDate=2025-01-31",
+		      200);
 	doc = json_loads(r.body, 0, NULL);
 	cr_assert(json_is_array(doc) && json_array_size(doc) == 0, "%s", r.body);
 	json_decref(doc);
@@ -189,8 +190,8 @@ Test(orders_export, a_large_csv_streams_every_row_through_many_batches)
 	money_world_make(&w, NULL);
 	money_world_bulk(&w, 25000); /* about six FETCH batches */
 	h_resp_t r = money_get(
-	    &w, false, "/api/orders/export?startDate=2026-02-01&endDate=2026-02-28&fields=id,status",
-	    200);
+	    &w, false,
+	    "/api/orders/export?startDate=2026-02-01&endDate=2026-02-28&fields=id,status", 200);
 	cr_assert_not_null(strstr(r.headers, "chunked"), "%s", r.headers);
 	cr_assert_eq(lines(r.body), 25001, "%zu bytes", r.len);
 	h_resp_free(&r);
@@ -201,9 +202,9 @@ Test(orders_export, xlsx_opens_with_a_reader)
 {
 	money_world_t w;
 	money_world_make(&w, NULL);
-	h_resp_t r = money_get(&w, false,
-			       "/api/orders/export?format=xlsx&" MARCH "&fields=externalId,totalAmount",
-			       200);
+	h_resp_t r = money_get(
+	    &w, false, "/api/orders/export?format=xlsx&" MARCH "&fields=externalId,totalAmount",
+	    200);
 	cr_assert_not_null(strstr(h_header(&r, "Content-Type"), "spreadsheetml"));
 	char path[600];
 	snprintf(path, sizeof(path), "%s/export-%d.xlsx", h_env("SH_TEST_DIR"), (int)getpid());
@@ -243,9 +244,9 @@ static long status_of(const money_world_t *w, const char *id)
 Test(orders_export, past_the_limit_a_background_job_writes_a_file_that_expires)
 {
 	money_world_t w;
-	const char *env[] = {"EXPORT_SYNC_MAX_ROWS=3", "EXPORT_KEEP_SECONDS=2", "EXPORT_SWEEP_MS=200",
-			     h_fmt("EXPORTS_DIR=%s/exports-%d", h_env("SH_TEST_DIR"), (int)getpid()),
-			     NULL};
+	const char *env[] = {
+	    "EXPORT_SYNC_MAX_ROWS=3", "EXPORT_KEEP_SECONDS=2", "EXPORT_SWEEP_MS=200",
+	    h_fmt("EXPORTS_DIR=%s/exports-%d", h_env("SH_TEST_DIR"), (int)getpid()), NULL};
 	money_world_make(&w, env);
 	h_resp_t r = money_get(&w, false, "/api/orders/export?format=csv&" MARCH, 202);
 	const char *id = json_string_value(h_json_path(r.json, "data.jobId"));
@@ -269,9 +270,9 @@ Test(orders_export, past_the_limit_a_background_job_writes_a_file_that_expires)
 			       " AND status = 'expired'",
 			       job),
 		     1);
-	cr_assert_neq(h_sh("test -e '%s/exports-%d/%s.csv'", h_env("SH_TEST_DIR"), (int)getpid(),
-			   job),
-		      0, "the file is still there");
+	cr_assert_neq(
+	    h_sh("test -e '%s/exports-%d/%s.csv'", h_env("SH_TEST_DIR"), (int)getpid(), job), 0,
+	    "the file is still there");
 	h_server_stop_clean(&w.srv);
 }
 
@@ -299,8 +300,9 @@ Test(orders_export, bad_input_is_a_400_naming_the_field)
 			cr_assert_eq(r.status, 404, "%s: %s", cases[i].path, r.body);
 		} else {
 			cr_assert_eq(r.status, 400, "%s: %s", cases[i].path, r.body);
-			cr_assert_not_null(strstr(r.body, h_fmt("\"field\":\"%s\"", cases[i].field)),
-					   "%s: %s", cases[i].path, r.body);
+			cr_assert_not_null(
+			    strstr(r.body, h_fmt("\"field\":\"%s\"", cases[i].field)), "%s: %s",
+			    cases[i].path, r.body);
 		}
 		h_resp_free(&r);
 	}
