@@ -174,13 +174,14 @@ bool export_iso_time(const char *s, char out[25])
  * spreadsheet would run as a formula (=, +, -, @ before text) gets a leading quote mark. */
 static void csv_cell(export_buf_t *b, const char *s, enum export_kind kind)
 {
-	if (kind == EXPORT_TEXT && strchr("=+-@", s[0]) && s[0])
-		export_buf_add(b, "'", 1);
+	bool formula = kind == EXPORT_TEXT && s[0] && strchr("=+-@", s[0]);
 	if (!strpbrk(s, ",\"\r\n")) {
+		if (formula)
+			export_buf_add(b, "'", 1);
 		export_buf_add(b, s, strlen(s));
 		return;
 	}
-	export_buf_add(b, "\"", 1);
+	export_buf_add(b, formula ? "\"'" : "\"", formula ? 2 : 1);
 	for (const char *p = s; *p;) {
 		size_t n = strcspn(p, "\"");
 		export_buf_add(b, p, n);

@@ -150,7 +150,7 @@ void finance_transactions(app_t *app, const finance_query_t *q, const char *type
 	char l[16], o[24];
 	snprintf(l, sizeof(l), "%d", limit);
 	snprintf(o, sizeof(o), "%lld", offset);
-	const char *p[] = {q->tenant_id, q->period, q->start, q->end, q->channel,
+	const char *p[] = {q->tenant_id, q->period,  q->start, q->end, q->channel,
 			   type,	 min_amount, l,	       o};
 	pg_query_prepared(app->pg, transactions_sql, 9, p, cb, arg);
 }

@@ -92,9 +92,10 @@ void api_finance_routes(app_t *app)
 	http_route(s, "GET", "/api/finance/summary", summary, ROUTE_AUTH,
 		   "Revenue, costs and profit of a period with its trend and breakdowns (period, "
 		   "startDate, endDate, groupBy, channel)");
-	http_route(s, "GET", "/api/finance/transactions", transactions, ROUTE_AUTH,
-		   "The money movements of a period's orders: sales, refunds, fees, shipping (type, "
-		   "minAmount, page, limit)");
+	http_route(
+	    s, "GET", "/api/finance/transactions", transactions, ROUTE_AUTH,
+	    "The money movements of a period's orders: sales, refunds, fees, shipping (type, "
+	    "minAmount, page, limit)");
 	http_route(s, "GET", "/api/finance/pnl", pnl, ROUTE_AUTH,
 		   "A period's profit and loss statement with a comparison period and variance "
 		   "(startDate, endDate, compareWith)");

@@ -128,8 +128,7 @@ Test(finance, pnl_with_a_comparison_period_and_variance)
 	cr_assert_float_eq(num(j, "data.current.revenue.lines.refunds"), -20, 0.001, "%s", r.body);
 	cr_assert_float_eq(num(j, "data.current.cogs.total"), 175, 0.001, "%s", r.body);
 	cr_assert_float_eq(num(j, "data.current.grossProfit"), 240, 0.001, "%s", r.body);
-	cr_assert_float_eq(num(j, "data.current.operatingExpenses.total"), 65, 0.001, "%s",
-			   r.body);
+	cr_assert_float_eq(num(j, "data.current.operatingExpenses.total"), 65, 0.001, "%s", r.body);
 	cr_assert_float_eq(num(j, "data.current.netIncome"), 175, 0.001, "%s", r.body);
 	cr_assert_str_eq(json_string_value(h_json_path(j, "data.comparison.startDate")),
 			 "2026-01-29");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "money_seed.h"
@@ -194,6 +195,42 @@ Test(orders_export, a_large_csv_streams_every_row_through_many_batches)
 	    "/api/orders/export?startDate=2026-02-01&endDate=2026-02-28&fields=id,status", 200);
 	cr_assert_not_null(strstr(r.headers, "chunked"), "%s", r.headers);
 	cr_assert_eq(lines(r.body), 25001, "%zu bytes", r.len);
+	h_resp_free(&r);
+	h_server_stop_clean(&w.srv);
+}
+
+/* A client that stops reading and goes away mid-stream: the export pauses on the full socket,
+ * notices the close, ends its cursor and frees the request (the clean stop checks for leaks
+ * under ASan), and the server answers the next request. */
+Test(orders_export, a_client_gone_mid_stream_ends_the_export)
+{
+	money_world_t w;
+	h_database_private(); /* the sessions it counts are its own */
+	money_world_make(&w, NULL);
+	money_world_bulk(&w, 60000);
+	int fd = h_connect(w.srv.port);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	const char *req = h_fmt("GET /api/orders/export?startDate=2026-02-01&endDate=2026-02-28 "
+				"HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+				w.a.access);
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	char buf[4096];
+	cr_assert_gt(read(fd, buf, sizeof(buf)), 0, "no answer began");
+	/* the server has more queued than the socket holds: it waits for this client */
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE"
+					 " 'FETCH%%export_rows' AND state = 'idle in transaction'"
+					 " AND datname = current_database()") == 1,
+			       10000),
+		  "the export is not waiting for the client");
+	close(fd);
+	/* its transaction ends once the close is seen */
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE"
+					 " 'FETCH%%export_rows' AND state = 'idle in transaction'"
+					 " AND datname = current_database()") == 0,
+			       10000),
+		  "the export's cursor is still open");
+	h_resp_t r = money_get(&w, false, "/api/orders?limit=1", 200);
 	h_resp_free(&r);
 	h_server_stop_clean(&w.srv);
 }
