@@ -13,6 +13,7 @@
 typedef struct orders_filter {
 	const char *account_id, *status, *from, *to, *channel;
 	const char *fulfillment, *min_amount, *max_amount;
+	const char *oversold; /* "true" or "false": orders flagged oversold (sql/0023) or not */
 } orders_filter_t;
 bool orders_filter_empty(const orders_filter_t *f);
 
@@ -37,6 +38,7 @@ enum order_col {
 	ORDER_SHIPMENT_EXTERNAL_ID,
 	ORDER_TAGS,
 	ORDER_CHANNEL,
+	ORDER_OVERSOLD, /* "t" or "f" */
 	ORDER_NCOLS
 };
 

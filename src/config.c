@@ -192,6 +192,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->cors_origins = split_list(value(&l, "CORS_ORIGINS"));
 	c->pg_pool_size = (int)num(&l, "PG_POOL_SIZE", 8, 1, 256);
 	c->workers = (int)num(&l, "WORKERS", 2, 1, 64);
+	c->worker_nice = (int)num(&l, "WORKER_NICE", 10, 0, 19);
 	c->max_body = (size_t)num(&l, "MAX_BODY_SIZE", 64 * 1024, 1024, 64L * 1024 * 1024);
 	c->shutdown_timeout_s = (int)num(&l, "SHUTDOWN_TIMEOUT", 10, 0, 600);
 	c->http_idle_timeout_s = (int)num(&l, "HTTP_IDLE_TIMEOUT", 60, 1, 3600);
@@ -213,6 +214,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 
 	c->token_sweep_ms = (int)num(&l, "TOKEN_SWEEP_MS", 60000, 50, 3600000);
 	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
+	c->inventory_detect_ms = (int)num(&l, "INVENTORY_DETECT_MS", 300000, 0, 86400000);
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
 	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
@@ -149,18 +148,10 @@ static bool write_rows(PGconn *c, export_file_t *f, const char *tmp)
 	return ok;
 }
 
-/* A file export is bulk work: its thread yields the CPU to the loop (and to argon2 on the other
- * workers) while it runs. Unprivileged, the nice level cannot come back down afterwards: the
- * thread then stays at it, which only slows what it runs under contention. */
-#define EXPORT_NICE 10
-
+/* On a worker thread, which yields the CPU to the loop (WORKER_NICE, workers.h). */
 static void file_work(void *arg)
 {
 	export_file_t *f = arg;
-	pid_t tid = gettid();
-	errno = 0;
-	int nice_before = getpriority(PRIO_PROCESS, (id_t)tid);
-	bool reniced = errno == 0 && setpriority(PRIO_PROCESS, (id_t)tid, EXPORT_NICE) == 0;
 	/* The pool's session settings: timestamps come back in the shape export_iso_time reads. */
 	const char *keys[] = {"dbname", "options", NULL};
 	const char *values[] = {f->conninfo, "-c DateStyle=ISO -c TimeZone=UTC", NULL};
@@ -174,8 +165,6 @@ static void file_work(void *arg)
 		snprintf(f->error, sizeof(f->error), "rename: %s", strerror(errno));
 	}
 	PQfinish(c);
-	if (reniced)
-		setpriority(PRIO_PROCESS, (id_t)tid, nice_before);
 	struct stat st;
 	if (f->error[0])
 		unlink(tmp);

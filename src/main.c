@@ -8,10 +8,12 @@
 #include "janitor.h"
 #include "upkeep.h"
 #include "log.h"
+#include "loop_lag.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "sync_engine.h"
 #include "jobs.h"
+#include "stock_push.h"
 #include "throttle.h"
 #include "webhooks.h"
 #include "util.h"
@@ -145,9 +147,14 @@ static int serve(app_t *app)
 	log_set_flush_hook(schedule_flush);
 
 	app->started_ms = now_ms();
-	app->pg = pg_pool_new(app->base, app->cfg.database_url, app->cfg.pg_pool_size);
+	loop_lag_t *lag = loop_lag_start(app->base);
+	/* Jobs a trigger commits go to this process's queue (sql/0023, jobs_queue_of_session). */
+	char pg_settings[96];
+	snprintf(pg_settings, sizeof(pg_settings), "-c sellerhub.job_queue=%s", app->cfg.job_queue);
+	app->pg =
+	    pg_pool_new_with(app->base, app->cfg.database_url, app->cfg.pg_pool_size, pg_settings);
 	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
-	app->workers = workers_new(app->base, app->cfg.workers);
+	app->workers = workers_new(app->base, app->cfg.workers, app->cfg.worker_nice);
 	app->limits = ratelimit_new();
 	channels_configure_rates(app);
 	app->httpc = httpc_new(app->base, app->limits);
@@ -163,6 +170,7 @@ static int serve(app_t *app)
 	api_auth_routes(app);
 	api_users_routes(app);
 	app->jobs = jobs_new(app);
+	stock_push_register(app);
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
 	api_admin_jobs_routes(app);
@@ -177,6 +185,7 @@ static int serve(app_t *app)
 	api_items_routes(app);
 	api_orders_routes(app);
 	api_inventory_routes(app);
+	api_discrepancies_routes(app);
 	api_products_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
@@ -225,6 +234,7 @@ static int serve(app_t *app)
 	event_free(sd.sigint);
 	event_free(sd.deadline);
 	event_del(&flush_ev);
+	loop_lag_free(lag);
 	event_base_free(app->base);
 	libevent_global_shutdown();
 	metrics_reset();

@@ -19,7 +19,7 @@
 	" 'totalAmount', o.total_amount, 'paidAmount', o.paid_amount, 'currency', o.currency,"     \
 	" 'buyer', json_build_object('id', o.buyer_id, 'nickname', o.buyer_nickname),"             \
 	" 'packId', o.pack_id, 'shippingId', " SQL_ID("o.shipment_external_id") ","                \
-	" 'tags', o.tags)"
+	" 'tags', o.tags, 'oversold', o.oversold)"
 
 /* The list's columns (enum order_col), rendered by the caller: building JSON with
  * json_build_object and to_char costs PostgreSQL more than the query itself. Times come as
@@ -28,11 +28,12 @@
 	"o.id, o.account_id, o.external_id, o.status, o.status_detail," \
 	" o.date_created, o.date_closed, o.last_updated," \
 	" o.total_amount, o.paid_amount, o.currency, o.buyer_id, o.buyer_nickname, o.pack_id," \
-	" o.shipment_external_id, array_to_json(o.tags), o.channel"
+	" o.shipment_external_id, array_to_json(o.tags), o.channel, o.oversold"
 
 #define SOLD   "status NOT IN ('cancelled', 'invalid')"
 #define SOLD_O "o.status NOT IN ('cancelled', 'invalid')"
 
+/* $10: ?oversold= (boolean text or NULL), orders flagged oversold (sql/0023) or not. */
 #define ORDER_FILTERS \
 	" WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.account_id = $2::uuid)" \
 	" AND ($3::text IS NULL OR o.status = $3)" \
@@ -41,13 +42,14 @@
 	" AND ($6::text IS NULL OR o.channel = $6)" \
 	" AND ($7::text IS NULL OR order_fulfillment(o) = $7)" \
 	" AND ($8::numeric IS NULL OR o.total_amount >= $8::numeric)" \
-	" AND ($9::numeric IS NULL OR o.total_amount <= $9::numeric)"
+	" AND ($9::numeric IS NULL OR o.total_amount <= $9::numeric)" \
+	" AND ($10::boolean IS NULL OR o.oversold = $10::boolean)"
 
-/* $10/$11: the cursor (date_created and id of the last row seen). */
+/* $11/$12: the cursor (date_created and id of the last row seen). */
 static const char list_sql[] =
     "SELECT " ORDER_COLS " FROM orders o" ORDER_FILTERS
-    " AND ($10::timestamptz IS NULL OR (o.date_created, o.id) < ($10::timestamptz, $11::uuid))"
-    " ORDER BY o.date_created DESC, o.id DESC LIMIT $12 OFFSET $13";
+    " AND ($11::timestamptz IS NULL OR (o.date_created, o.id) < ($11::timestamptz, $12::uuid))"
+    " ORDER BY o.date_created DESC, o.id DESC LIMIT $13 OFFSET $14";
 
 /* The figures of every order that passes the filters (enum order_summary_col); revenue,
  * average and units count the orders not cancelled or invalid. */
@@ -212,15 +214,16 @@ void orders_list(app_t *app, const char *tenant_id, const orders_filter_t *f, co
 		}
 		return;
 	}
-	const char *p[] = {tenant_id,	  f->account_id,   f->status,	   f->from,
-			   f->to,	  f->channel,	   f->fulfillment, f->min_amount,
-			   f->max_amount, page->after_key, page->after_id, pp.limit,
-			   pp.offset};
+	const char *p[] = {tenant_id,	  f->account_id, f->status,	  f->from,
+			   f->to,	  f->channel,	 f->fulfillment,  f->min_amount,
+			   f->max_amount, f->oversold,	 page->after_key, page->after_id,
+			   pp.limit,	  pp.offset};
 	const char *dp[] = {tenant_id, f->account_id, f->status, f->channel};
 	/* The per-day totals count by account, status and channel only. */
-	bool scan = f->from || f->to || f->fulfillment || f->min_amount || f->max_amount;
-	pg_stmt_t stmts[] = {{list_sql, 13, p},
-			     scan ? (pg_stmt_t){count_sql, 9, p}
+	bool scan =
+	    f->from || f->to || f->fulfillment || f->min_amount || f->max_amount || f->oversold;
+	pg_stmt_t stmts[] = {{list_sql, 14, p},
+			     scan ? (pg_stmt_t){count_sql, 10, p}
 				  : (pg_stmt_t){count_days_sql, 4, dp}};
 	pg_batch(app->pg, stmts, 2, listed, c);
 }
@@ -242,7 +245,7 @@ void orders_per_day(app_t *app, const char *tenant_id, const char *account_id, c
 bool orders_filter_empty(const orders_filter_t *f)
 {
 	return !f->account_id && !f->status && !f->from && !f->to && !f->channel &&
-	       !f->fulfillment && !f->min_amount && !f->max_amount;
+	       !f->fulfillment && !f->min_amount && !f->max_amount && !f->oversold;
 }
 
 void orders_summary(app_t *app, const char *tenant_id, const orders_filter_t *f, pg_cb cb,

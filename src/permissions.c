@@ -34,6 +34,7 @@ static const struct perm {
     {"orders.view", ALL},
     {"inventory.view", ALL},
     {"inventory.manage", OWNER | ADMIN | MEMBER}, /* manual stock, listing links */
+    {"inventory.reconcile", OWNER | ADMIN},	  /* overwrite stock from the ERP or to channels */
     {"orders.manage", OWNER | ADMIN | MEMBER},
     {"questions.view", ALL},
     {"questions.answer", OWNER | ADMIN | MEMBER},

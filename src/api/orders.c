@@ -95,6 +95,9 @@ static void keep_orders(list_call_t *c, const PGresult *res, long long total)
 		list_json_id(&b, &at, &cap, v[ORDER_SHIPMENT_EXTERNAL_ID]);
 		list_json_raw(&b, &at, &cap, ",\"tags\":");
 		list_json_raw(&b, &at, &cap, v[ORDER_TAGS] ? v[ORDER_TAGS] : "[]");
+		list_json_raw(&b, &at, &cap, ",\"oversold\":");
+		list_json_raw(&b, &at, &cap,
+			      v[ORDER_OVERSOLD] && v[ORDER_OVERSOLD][0] == 't' ? "true" : "false");
 		list_json_raw(&b, &at, &cap, "}");
 	}
 	list_json_raw(&b, &at, &cap, "]");
@@ -177,6 +180,17 @@ static void listed(const PGresult *rows, long long total, const char *err, void 
 static const char *const fulfillments[] = {"FBA", "FBM", "ML_FULL", "ML_FLEX", "ML_SELLER", NULL};
 #define AMOUNT_MAX 1e11 /* numeric(14, 2) holds less than 1e12 */
 
+/* ?oversold=true|false: NULL when absent. */
+static const char *oversold_param(req_t *r, json_t **details)
+{
+	const char *v = list_text_param(r, "oversold", 8, details);
+	if (v && strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+		*details = http_problem(*details, "oversold", "must be true or false");
+		return NULL;
+	}
+	return v;
+}
+
 static void list(req_t *r)
 {
 	if (!perm_require(r, "orders.view"))
@@ -194,6 +208,7 @@ static void list(req_t *r)
 	    .fulfillment = validate_query_enum(r, "fulfillmentChannel", fulfillments, &d),
 	    .min_amount = validate_query_amount(r, "minAmount", AMOUNT_MAX, &d),
 	    .max_amount = validate_query_amount(r, "maxAmount", AMOUNT_MAX, &d),
+	    .oversold = oversold_param(r, &d),
 	};
 	if (f.min_amount && f.max_amount && strtod(f.min_amount, NULL) > strtod(f.max_amount, NULL))
 		d = http_problem(d, "minAmount", "must not exceed maxAmount");
@@ -308,7 +323,8 @@ void api_orders_routes(app_t *app)
 	http_server_t *s = app->http;
 	http_route(
 	    s, "GET", "/api/orders", list, ROUTE_AUTH,
-	    "Synced orders of every channel, newest first (accountId, channel, status, from, to; "
+	    "Synced orders of every channel, newest first (accountId, channel, status, from, to, "
+	    "oversold; "
 	    "page/limit or cursor)");
 	http_route(s, "GET", "/api/orders/stats", stats, ROUTE_AUTH,
 		   "Order count, revenue and average ticket per day (from, to, accountId)");

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ident.h"
-#include "marketsim_helpers.h"
+#include "tiny_helpers.h"
 
 static h_proc_t sim, srv, srv2;
 static char env[512];
@@ -38,12 +37,7 @@ TestSuite(tiny_forward, .init = start, .fini = stop, .timeout = 120);
 
 static json_t *company(void)
 {
-	h_resp_t r = msh_sim(&sim, "GET", "/_sim/tiny", NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	json_t *c = json_incref(h_json_path(r.json, "companies.0"));
-	h_resp_free(&r);
-	cr_assert(c);
-	return c;
+	return tnh_company(&sim, 0);
 }
 
 /* The pedidos at marketsim with this numero_ecommerce; the first one's id into id. */
@@ -68,24 +62,7 @@ static int pedidos_for(const char *ext, long long *id)
 /* The codigo of the i-th plain product (no variations, no kit). */
 static void plain_sku(int want, char *out, size_t size)
 {
-	json_t *c = company();
-	size_t i;
-	json_t *p;
-	int seen = 0;
-	json_array_foreach(json_object_get(c, "products"), i, p)
-	{
-		const char *tipo = msh_str(p, "tipo"), *var = msh_str(p, "variacao");
-		if (strcmp(tipo, "K") == 0 || strcmp(var, "N") != 0 ||
-		    json_object_get(p, "parentId"))
-			continue;
-		if (seen++ == want) {
-			snprintf(out, size, "%s", msh_str(p, "codigo"));
-			json_decref(c);
-			return;
-		}
-	}
-	json_decref(c);
-	cr_assert_fail("marketsim has fewer than %d plain products", want + 1);
+	tnh_plain_product(&sim, want, out, size);
 }
 
 typedef struct shop {
@@ -97,20 +74,8 @@ typedef struct shop {
 static void shop_at(const h_proc_t *p, shop_t *s)
 {
 	ident_signup(p, &s->owner);
-	json_t *c = company();
-	char body[512];
-	snprintf(body, sizeof(body), "{\"apiToken\":\"%s\"}", msh_str(c, "token"));
-	json_decref(c);
-	h_resp_t r = ident_call(p, "POST", "/api/tiny-accounts", s->owner.access, body);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(s->tiny, sizeof(s->tiny), "%s", json_string_value(h_json_path(r.json, "data.id")));
-	h_resp_free(&r);
-	char *id = h_sql_text("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
-			      " access_token_sealed) VALUES ('%s', 'ml', '%d%d', 'Loja', 'v1:k:x')"
-			      " RETURNING id",
-			      s->owner.tenant_id, getpid(), ++seq);
-	snprintf(s->ml, sizeof(s->ml), "%s", id);
-	free(id);
+	tnh_connect(p, &sim, &s->owner, s->tiny);
+	tnh_account_row(s->owner.tenant_id, "ml", s->ml);
 }
 
 static void shop_new(shop_t *s)

@@ -31,7 +31,8 @@ Test(export_rows, fields_default_known_and_unknown)
 	cr_assert_not(export_fields_parse(&s, "id,", bad, sizeof(bad)), "an empty name");
 	cr_assert(export_fields_parse(&s, "status,id", bad, sizeof(bad)));
 	char *sql = export_select_sql(&s);
-	cr_assert_not_null(strstr(sql, "SELECT o.status, o.id FROM orders o WHERE o.tenant_id = $1"));
+	cr_assert_not_null(
+	    strstr(sql, "SELECT o.status, o.id FROM orders o WHERE o.tenant_id = $1"));
 	free(sql);
 }
 

@@ -154,6 +154,7 @@ const channel_t ml_channel = {
     .resync_shipment = ml_shipments_resync,
     .tenant_jobs_sql = tenant_jobs_sql,
     .reopen_sql = reopen_sql,
+    .push_stock = ml_push_stock,
     .intake = &ml_intake,
     .plan = &ml_sync_plan,
 };

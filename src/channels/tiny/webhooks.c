@@ -21,7 +21,7 @@ static const char apply_sql[] =
     "WITH n AS (SELECT x->>'id' AS id, nullif(x->>'sku', '') AS sku,"
     "  (x->>'saldo')::numeric AS saldo, ord"
     "  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, ord)),"
-    " applied AS (SELECT stock_set_on_hand(p.tenant_id, p.sku, round(n.saldo)::int, 'erp',"
+    " applied AS (SELECT stock_set_erp_balance(p.tenant_id, p.sku, round(n.saldo)::int,"
     "   'tiny webhook ' || n.id) AS available"
     "  FROM n JOIN products p ON p.erp_id = n.id AND p.source = 'erp' AND NOT p.is_kit"
     "   AND (n.sku IS NULL OR p.sku = n.sku)"
