@@ -256,7 +256,7 @@ void orders_summary(app_t *app, const char *tenant_id, const orders_filter_t *f,
 		pg_query_prepared(app->pg, summary_all_sql, 1, p, cb, arg);
 		return;
 	}
-	const char *p[] = {tenant_id,  f->account_id,  f->status,     f->from,	    f->to,
-			   f->channel, f->fulfillment, f->min_amount, f->max_amount};
-	pg_query_prepared(app->pg, summary_sql, 9, p, cb, arg);
+	const char *p[] = {tenant_id,  f->account_id,  f->status,     f->from,	     f->to,
+			   f->channel, f->fulfillment, f->min_amount, f->max_amount, f->oversold};
+	pg_query_prepared(app->pg, summary_sql, 10, p, cb, arg);
 }
