@@ -1,0 +1,376 @@
+-- The dashboard's charts off the orders: rollups kept at write time, like dashboard_days (0019),
+-- for what GET /api/metrics/dashboard still scanned the period's orders for: the SKUs sold
+-- (top products; and the products' sales and profit), the categories sold, the hour of day and
+-- the buyer's state. Each row is kept at two grains, the day ('d') and the month ('m', bucket
+-- the month's first day), so a year is read as ~12 month rows and the edge days, not 365 days.
+-- Every write applies a delta through dashboard_order_facts/dashboard_line_facts, called by
+-- 0019's trigger functions (replaced below with the same bodies plus those calls), so the rows
+-- equal a recount at every commit; dashboard_rebuild(tenant) recounts one tenant from scratch.
+
+CREATE TABLE dashboard_skus (
+    tenant_id    uuid NOT NULL,
+    grain        "char" NOT NULL CHECK (grain IN ('d', 'm')),
+    bucket       date NOT NULL,
+    channel      text NOT NULL,
+    account_id   uuid NOT NULL,
+    -- The line's SKU, else its listing's id, else '' (the key topProducts shows).
+    sku          text COLLATE "C" NOT NULL,
+    title        text,                              -- the last line's title written
+    units        bigint NOT NULL DEFAULT 0,
+    revenue      numeric(16, 2) NOT NULL DEFAULT 0, -- quantity x unit_price
+    fees         numeric(16, 2) NOT NULL DEFAULT 0,
+    product_cost numeric(16, 2) NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, grain, bucket, channel, account_id, sku)
+);
+-- One SKU's rows (GET /api/products/:sku, the category moves below, the products' sort).
+CREATE INDEX dashboard_skus_sku_idx ON dashboard_skus (tenant_id, sku, grain, bucket);
+
+-- By the category the SKU (products.sku = dashboard_skus.sku) has now; '' for none. A product's
+-- category change moves its sums (products_dashboard_category below).
+CREATE TABLE dashboard_categories (
+    tenant_id    uuid NOT NULL,
+    grain        "char" NOT NULL CHECK (grain IN ('d', 'm')),
+    bucket       date NOT NULL,
+    channel      text NOT NULL,
+    account_id   uuid NOT NULL,
+    category     text NOT NULL,
+    units        bigint NOT NULL DEFAULT 0,
+    revenue      numeric(16, 2) NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, grain, bucket, channel, account_id, category)
+);
+
+-- Sold orders by hour of day (tenant's zone) and by the shipment's destination state.
+CREATE TABLE dashboard_hours (
+    tenant_id  uuid NOT NULL,
+    grain      "char" NOT NULL CHECK (grain IN ('d', 'm')),
+    bucket     date NOT NULL,
+    channel    text NOT NULL,
+    account_id uuid NOT NULL,
+    hour       smallint NOT NULL CHECK (hour BETWEEN 0 AND 23),
+    orders     bigint NOT NULL DEFAULT 0,
+    revenue    numeric(16, 2) NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, grain, bucket, channel, account_id, hour)
+);
+
+CREATE TABLE dashboard_states (
+    tenant_id  uuid NOT NULL,
+    grain      "char" NOT NULL CHECK (grain IN ('d', 'm')),
+    bucket     date NOT NULL,
+    channel    text NOT NULL,
+    account_id uuid NOT NULL,
+    state      text NOT NULL,
+    orders     bigint NOT NULL DEFAULT 0,
+    revenue    numeric(16, 2) NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, grain, bucket, channel, account_id, state)
+);
+
+-- The two buckets of a day.
+CREATE FUNCTION dashboard_buckets(day date) RETURNS TABLE (grain "char", bucket date)
+LANGUAGE sql IMMUTABLE AS $$
+    VALUES ('d'::"char", day), ('m'::"char", date_trunc('month', day)::date)
+$$;
+
+-- sign x the lines ls of the orders os (as they are or were: an update passes OLD), for the
+-- sold ones: their SKUs' and categories' rows.
+CREATE FUNCTION dashboard_line_facts(os orders[], ls order_items[], sign integer) RETURNS void
+LANGUAGE sql AS $$
+    WITH t AS (
+        SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date AS day,
+               o.channel, o.account_id, coalesce(l.sku, l.listing_external_id, '') AS sku,
+               max(l.title) AS title, sign * sum(l.quantity) AS units,
+               sign * sum(l.quantity * coalesce(l.unit_price, 0)) AS revenue,
+               sign * sum(l.quantity * coalesce(l.sale_fee, 0)) AS fees,
+               sign * sum(l.quantity * coalesce(l.unit_cost, 0)) AS product_cost
+        FROM unnest(ls) l JOIN unnest(os) o ON o.id = l.order_id
+        LEFT JOIN tenants z ON z.id = o.tenant_id
+        WHERE dashboard_sold(o.status)
+        GROUP BY 1, 2, 3, 4, 5),
+    skus AS (
+        INSERT INTO dashboard_skus AS d (tenant_id, grain, bucket, channel, account_id, sku,
+                                         title, units, revenue, fees, product_cost)
+        SELECT t.tenant_id, b.grain, b.bucket, t.channel, t.account_id, t.sku, max(t.title),
+               sum(t.units), sum(t.revenue), sum(t.fees), sum(t.product_cost)
+        FROM t, dashboard_buckets(t.day) b
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (tenant_id, grain, bucket, channel, account_id, sku) DO UPDATE
+        SET title = coalesce(excluded.title, d.title), units = d.units + excluded.units,
+            revenue = d.revenue + excluded.revenue, fees = d.fees + excluded.fees,
+            product_cost = d.product_cost + excluded.product_cost)
+    INSERT INTO dashboard_categories AS d (tenant_id, grain, bucket, channel, account_id,
+                                           category, units, revenue)
+    SELECT t.tenant_id, b.grain, b.bucket, t.channel, t.account_id, coalesce(p.category, ''),
+           sum(t.units), sum(t.revenue)
+    FROM t CROSS JOIN LATERAL dashboard_buckets(t.day) b
+    LEFT JOIN products p ON p.tenant_id = t.tenant_id AND p.sku = t.sku
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, category) DO UPDATE
+    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue
+$$;
+
+-- sign x the sold orders os (as they are or were): their hours' and states' rows.
+CREATE FUNCTION dashboard_order_facts(os orders[], sign integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO dashboard_hours AS d (tenant_id, grain, bucket, channel, account_id, hour,
+                                      orders, revenue)
+    SELECT o.tenant_id, b.grain, b.bucket, o.channel, o.account_id, o.hour, sign * count(*),
+           sign * sum(o.total_amount)
+    FROM (SELECT o.*, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC')) AS local_at,
+                 extract(hour FROM o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::int
+                 AS hour
+          FROM unnest(os) o LEFT JOIN tenants z ON z.id = o.tenant_id
+          WHERE dashboard_sold(o.status)) o, dashboard_buckets(o.local_at::date) b
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, hour) DO UPDATE
+    SET orders = d.orders + excluded.orders, revenue = d.revenue + excluded.revenue;
+    INSERT INTO dashboard_states AS d (tenant_id, grain, bucket, channel, account_id, state,
+                                       orders, revenue)
+    SELECT o.tenant_id, b.grain, b.bucket, o.channel, o.account_id, s.dest_state,
+           sign * count(*), sign * sum(o.total_amount)
+    FROM unnest(os) o LEFT JOIN tenants z ON z.id = o.tenant_id
+    JOIN shipments s ON s.tenant_id = o.tenant_id AND s.account_id = o.account_id
+                    AND s.external_id = o.shipment_external_id
+    CROSS JOIN LATERAL dashboard_buckets(
+        (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date) b
+    WHERE dashboard_sold(o.status) AND s.dest_state IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, state) DO UPDATE
+    SET orders = d.orders + excluded.orders, revenue = d.revenue + excluded.revenue;
+END $$;
+
+-- 0019's functions again, each with its facts.
+CREATE OR REPLACE FUNCTION dashboard_apply(o orders, sign integer, with_order boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    sold boolean := dashboard_sold(o.status);
+    u bigint := 0;
+    f numeric := 0;
+    c numeric := 0;
+BEGIN
+    PERFORM dashboard_bump(o.tenant_id);
+    IF sold THEN
+        SELECT coalesce(sum(quantity), 0), coalesce(sum(coalesce(sale_fee, 0) * quantity), 0),
+               coalesce(sum(coalesce(unit_cost, 0) * quantity), 0)
+        INTO u, f, c FROM order_items WHERE order_id = o.id;
+        PERFORM dashboard_line_facts(ARRAY[o], ARRAY(SELECT i FROM order_items i
+                                                     WHERE i.order_id = o.id), sign);
+        IF with_order THEN
+            PERFORM dashboard_order_facts(ARRAY[o], sign);
+        END IF;
+    END IF;
+    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, orders, sold, revenue,
+                                     units, fees, product_cost)
+    VALUES (o.tenant_id, dashboard_day(o.tenant_id, o.date_created), o.channel, o.account_id,
+            CASE WHEN with_order THEN sign ELSE 0 END,
+            CASE WHEN with_order AND sold THEN sign ELSE 0 END,
+            CASE WHEN with_order AND sold THEN sign * o.total_amount ELSE 0 END,
+            sign * u, sign * f, sign * c)
+    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
+    SET orders = d.orders + excluded.orders, sold = d.sold + excluded.sold,
+        revenue = d.revenue + excluded.revenue, units = d.units + excluded.units,
+        fees = d.fees + excluded.fees, product_cost = d.product_cost + excluded.product_cost;
+END $$;
+
+-- The shipment's id joins the figures that move an order: the map by state reads it.
+CREATE OR REPLACE FUNCTION dashboard_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM dashboard_apply(OLD, -1, true);
+        RETURN OLD;
+    END IF;
+    IF (OLD.status, OLD.date_created, OLD.total_amount, OLD.account_id, OLD.channel,
+        OLD.tenant_id, OLD.shipment_external_id) IS DISTINCT FROM
+       (NEW.status, NEW.date_created, NEW.total_amount, NEW.account_id, NEW.channel,
+        NEW.tenant_id, NEW.shipment_external_id) THEN
+        PERFORM dashboard_apply(OLD, -1, true);
+        PERFORM dashboard_apply(NEW, 1, true);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION dashboard_line(line order_items, sign integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    o orders;
+BEGIN
+    SELECT * INTO o FROM orders WHERE id = line.order_id;
+    IF NOT FOUND OR NOT dashboard_sold(o.status) THEN
+        RETURN;
+    END IF;
+    PERFORM dashboard_bump(o.tenant_id);
+    PERFORM dashboard_line_facts(ARRAY[o], ARRAY[line], sign);
+    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, units, fees,
+                                     product_cost)
+    VALUES (o.tenant_id, dashboard_day(o.tenant_id, o.date_created), o.channel, o.account_id,
+            sign * line.quantity, sign * coalesce(line.sale_fee, 0) * line.quantity,
+            sign * coalesce(line.unit_cost, 0) * line.quantity)
+    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
+    SET units = d.units + excluded.units, fees = d.fees + excluded.fees,
+        product_cost = d.product_cost + excluded.product_cost;
+END $$;
+
+CREATE OR REPLACE FUNCTION dashboard_orders_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM dashboard_bump(t) FROM (SELECT DISTINCT tenant_id AS t FROM new_rows ORDER BY 1) x;
+    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, orders, sold, revenue,
+                                     units, fees, product_cost)
+    SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date,
+           o.channel, o.account_id, count(*), count(*) FILTER (WHERE s),
+           coalesce(sum(o.total_amount) FILTER (WHERE s), 0),
+           coalesce(sum(i.u) FILTER (WHERE s), 0), coalesce(sum(i.f) FILTER (WHERE s), 0),
+           coalesce(sum(i.c) FILTER (WHERE s), 0)
+    FROM (SELECT *, dashboard_sold(status) AS s FROM new_rows) o
+    LEFT JOIN tenants z ON z.id = o.tenant_id
+    LEFT JOIN LATERAL (SELECT sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
+                              sum(coalesce(unit_cost, 0) * quantity) AS c
+                       FROM order_items WHERE order_id = o.id) i ON true
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
+    SET orders = d.orders + excluded.orders, sold = d.sold + excluded.sold,
+        revenue = d.revenue + excluded.revenue, units = d.units + excluded.units,
+        fees = d.fees + excluded.fees, product_cost = d.product_cost + excluded.product_cost;
+    -- (A transition table's rows are records: the table's rows, just written, are its type.)
+    PERFORM dashboard_order_facts(os, 1),
+            -- Lines written before their order (rare: a sync writes the order first).
+            dashboard_line_facts(os, ARRAY(SELECT i FROM order_items i
+                                           WHERE i.order_id IN (SELECT id FROM new_rows)), 1)
+    FROM (SELECT ARRAY(SELECT o FROM orders o WHERE o.id IN (SELECT id FROM new_rows)) os) x;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION dashboard_items_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM dashboard_bump(t) FROM (SELECT DISTINCT o.tenant_id AS t FROM new_rows l
+                                    JOIN orders o ON o.id = l.order_id ORDER BY 1) x;
+    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, units, fees,
+                                     product_cost)
+    SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date,
+           o.channel, o.account_id, sum(l.quantity),
+           sum(coalesce(l.sale_fee, 0) * l.quantity), sum(coalesce(l.unit_cost, 0) * l.quantity)
+    FROM new_rows l JOIN orders o ON o.id = l.order_id
+    LEFT JOIN tenants z ON z.id = o.tenant_id
+    WHERE dashboard_sold(o.status)
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
+    SET units = d.units + excluded.units, fees = d.fees + excluded.fees,
+        product_cost = d.product_cost + excluded.product_cost;
+    PERFORM dashboard_line_facts(ARRAY(SELECT o FROM orders o WHERE o.id IN
+                                       (SELECT order_id FROM new_rows)),
+                                 ARRAY(SELECT i FROM order_items i
+                                       WHERE i.id IN (SELECT id FROM new_rows)), 1);
+    RETURN NULL;
+END $$;
+
+-- A shipment's destination state, written or changed after its orders: their sums move from
+-- the old state to the new one.
+CREATE FUNCTION dashboard_shipments() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    s shipments;
+    os orders[];
+BEGIN
+    s := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    os := ARRAY(SELECT o FROM orders o WHERE o.account_id = s.account_id
+                AND o.shipment_external_id = s.external_id AND o.tenant_id = s.tenant_id
+                AND dashboard_sold(o.status));
+    IF cardinality(os) = 0 THEN
+        RETURN NULL;
+    END IF;
+    PERFORM dashboard_bump(s.tenant_id);
+    INSERT INTO dashboard_states AS d (tenant_id, grain, bucket, channel, account_id, state,
+                                       orders, revenue)
+    SELECT o.tenant_id, b.grain, b.bucket, o.channel, o.account_id, x.state,
+           sum(x.sign), sum(x.sign * o.total_amount)
+    FROM unnest(os) o LEFT JOIN tenants z ON z.id = o.tenant_id
+    CROSS JOIN (SELECT OLD.dest_state, -1 WHERE TG_OP <> 'INSERT'
+                UNION ALL SELECT NEW.dest_state, 1 WHERE TG_OP <> 'DELETE') x(state, sign)
+    CROSS JOIN LATERAL dashboard_buckets(
+        (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date) b
+    WHERE x.state IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, state) DO UPDATE
+    SET orders = d.orders + excluded.orders, revenue = d.revenue + excluded.revenue;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER shipments_dashboard AFTER INSERT OR DELETE OR UPDATE OF dest_state ON shipments
+    FOR EACH ROW EXECUTE FUNCTION dashboard_shipments();
+
+-- A product's category set, changed or gone (its SKU's sums move from one category to the
+-- other); its tenant's delete leaves nothing to move.
+CREATE FUNCTION dashboard_product_category() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    p products := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM dashboard_skus WHERE tenant_id = p.tenant_id AND sku = p.sku)
+       OR NOT EXISTS (SELECT 1 FROM tenants WHERE id = p.tenant_id) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM dashboard_bump(p.tenant_id);
+    INSERT INTO dashboard_categories AS d (tenant_id, grain, bucket, channel, account_id,
+                                           category, units, revenue)
+    SELECT s.tenant_id, s.grain, s.bucket, s.channel, s.account_id, x.category,
+           sum(x.sign * s.units), sum(x.sign * s.revenue)
+    FROM dashboard_skus s
+    CROSS JOIN (SELECT coalesce(OLD.category, ''), -1 WHERE TG_OP <> 'INSERT'
+                UNION ALL SELECT '', -1 WHERE TG_OP = 'INSERT'
+                UNION ALL SELECT coalesce(NEW.category, ''), 1 WHERE TG_OP <> 'DELETE'
+                UNION ALL SELECT '', 1 WHERE TG_OP = 'DELETE') x(category, sign)
+    WHERE s.tenant_id = p.tenant_id AND s.sku = p.sku
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, category) DO UPDATE
+    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER products_dashboard_category AFTER INSERT OR DELETE ON products
+    FOR EACH ROW EXECUTE FUNCTION dashboard_product_category();
+CREATE TRIGGER products_dashboard_category_upd AFTER UPDATE OF category ON products
+    FOR EACH ROW WHEN (OLD.category IS DISTINCT FROM NEW.category)
+    EXECUTE FUNCTION dashboard_product_category();
+
+CREATE OR REPLACE FUNCTION dashboard_forget_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM dashboard_days WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_versions WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_skus WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_categories WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_hours WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_states WHERE tenant_id = OLD.id;
+    RETURN NULL;
+END $$;
+
+-- One tenant's rollups recounted from its orders (after a bulk load with the triggers off, or
+-- a change of the tenant's time zone), a month of orders at a time.
+CREATE FUNCTION dashboard_rebuild(tenant uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    m timestamptz;
+BEGIN
+    PERFORM dashboard_bump(tenant);
+    DELETE FROM dashboard_days WHERE tenant_id = tenant;
+    DELETE FROM dashboard_skus WHERE tenant_id = tenant;
+    DELETE FROM dashboard_categories WHERE tenant_id = tenant;
+    DELETE FROM dashboard_hours WHERE tenant_id = tenant;
+    DELETE FROM dashboard_states WHERE tenant_id = tenant;
+    INSERT INTO dashboard_days (tenant_id, day, channel, account_id, orders, sold, revenue,
+                                units, fees, product_cost)
+    SELECT o.tenant_id, dashboard_day(o.tenant_id, o.date_created), o.channel, o.account_id,
+           count(*), count(*) FILTER (WHERE dashboard_sold(o.status)),
+           coalesce(sum(o.total_amount) FILTER (WHERE dashboard_sold(o.status)), 0),
+           coalesce(sum(i.u) FILTER (WHERE dashboard_sold(o.status)), 0),
+           coalesce(sum(i.f) FILTER (WHERE dashboard_sold(o.status)), 0),
+           coalesce(sum(i.c) FILTER (WHERE dashboard_sold(o.status)), 0)
+    FROM orders o
+    LEFT JOIN LATERAL (SELECT sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
+                              sum(coalesce(unit_cost, 0) * quantity) AS c
+                       FROM order_items WHERE order_id = o.id) i ON true
+    WHERE o.tenant_id = tenant
+    GROUP BY 1, 2, 3, 4;
+    FOR m IN SELECT DISTINCT date_trunc('month', date_created) FROM orders
+             WHERE tenant_id = tenant ORDER BY 1 LOOP
+        PERFORM dashboard_order_facts(os, 1), dashboard_line_facts(os, ARRAY(
+                    SELECT i FROM order_items i WHERE i.order_id IN (SELECT o.id FROM unnest(os) o)), 1)
+        FROM (SELECT ARRAY(SELECT o FROM orders o WHERE o.tenant_id = tenant
+                           AND o.date_created >= m
+                           AND o.date_created < m + interval '1 month') AS os) x;
+    END LOOP;
+END $$;
+
+SELECT dashboard_rebuild(id) FROM tenants;
