@@ -24,6 +24,8 @@ CREATE TABLE dashboard_skus (
 );
 -- One SKU's rows (GET /api/products/:sku, the category moves below, the products' sort).
 CREATE INDEX dashboard_skus_sku_idx ON dashboard_skus (tenant_id, sku, grain, bucket);
+-- A bucket's best sellers first (dashboard_top_skus).
+CREATE INDEX dashboard_skus_top_idx ON dashboard_skus (tenant_id, grain, bucket, revenue DESC);
 
 -- By the category the SKU (products.sku = dashboard_skus.sku) has now; '' for none. A product's
 -- category change moves its sums (products_dashboard_category below).
@@ -70,61 +72,68 @@ LANGUAGE sql IMMUTABLE AS $$
     VALUES ('d'::"char", day), ('m'::"char", date_trunc('month', day)::date)
 $$;
 
--- sign x the lines ls of the orders os (as they are or were: an update passes OLD), for the
--- sold ones: their SKUs' and categories' rows.
-CREATE FUNCTION dashboard_line_facts(os orders[], ls order_items[], sign integer) RETURNS void
-LANGUAGE sql AS $$
-    WITH t AS (
-        SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date AS day,
-               o.channel, o.account_id, coalesce(l.sku, l.listing_external_id, '') AS sku,
-               max(l.title) AS title, sign * sum(l.quantity) AS units,
-               sign * sum(l.quantity * coalesce(l.unit_price, 0)) AS revenue,
-               sign * sum(l.quantity * coalesce(l.sale_fee, 0)) AS fees,
-               sign * sum(l.quantity * coalesce(l.unit_cost, 0)) AS product_cost
-        FROM unnest(ls) l JOIN unnest(os) o ON o.id = l.order_id
-        LEFT JOIN tenants z ON z.id = o.tenant_id
-        WHERE dashboard_sold(o.status)
-        GROUP BY 1, 2, 3, 4, 5),
-    skus AS (
-        INSERT INTO dashboard_skus AS d (tenant_id, grain, bucket, channel, account_id, sku,
-                                         title, units, revenue, fees, product_cost)
-        SELECT t.tenant_id, b.grain, b.bucket, t.channel, t.account_id, t.sku, max(t.title),
-               sum(t.units), sum(t.revenue), sum(t.fees), sum(t.product_cost)
-        FROM t, dashboard_buckets(t.day) b
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (tenant_id, grain, bucket, channel, account_id, sku) DO UPDATE
-        SET title = coalesce(excluded.title, d.title), units = d.units + excluded.units,
-            revenue = d.revenue + excluded.revenue, fees = d.fees + excluded.fees,
-            product_cost = d.product_cost + excluded.product_cost)
-    INSERT INTO dashboard_categories AS d (tenant_id, grain, bucket, channel, account_id,
-                                           category, units, revenue)
-    SELECT t.tenant_id, b.grain, b.bucket, t.channel, t.account_id, coalesce(p.category, ''),
-           sum(t.units), sum(t.revenue)
-    FROM t CROSS JOIN LATERAL dashboard_buckets(t.day) b
-    LEFT JOIN products p ON p.tenant_id = t.tenant_id AND p.sku = t.sku
-    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, category) DO UPDATE
-    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue
+-- A sold order's line as the rollups count it: the order's day and owner with the line's figures.
+-- Callers join lines to their orders on the tables' indexes (or take an order as it was, OLD),
+-- so the facts below never join two arrays (unnest has no statistics: a nested loop).
+CREATE TYPE dashboard_line AS (
+    tenant_id uuid, at timestamptz, channel text, account_id uuid, sku text COLLATE "C",
+    title text, quantity integer, unit_price numeric, sale_fee numeric, unit_cost numeric
+);
+CREATE FUNCTION dashboard_line_of(o orders, i order_items) RETURNS dashboard_line
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ROW(o.tenant_id, o.date_created, o.channel, o.account_id,
+               coalesce(i.sku, i.listing_external_id, ''), i.title, i.quantity, i.unit_price,
+               i.sale_fee, i.unit_cost)::dashboard_line
 $$;
 
--- sign x the sold orders os (as they are or were): their hours' and states' rows.
-CREATE FUNCTION dashboard_order_facts(os orders[], sign integer) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO dashboard_hours AS d (tenant_id, grain, bucket, channel, account_id, hour,
-                                      orders, revenue)
-    SELECT o.tenant_id, b.grain, b.bucket, o.channel, o.account_id, o.hour, sign * count(*),
-           sign * sum(o.total_amount)
-    FROM (SELECT o.*, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC')) AS local_at,
-                 extract(hour FROM o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::int
-                 AS hour
+-- The rollups' rows of sign x the lines ls (of sold orders), and of sign x the orders os (as they
+-- are or were; the sold ones count), each row once per key: what the triggers add (upsert) and
+-- what dashboard_rebuild inserts.
+CREATE FUNCTION dashboard_line_days(ls dashboard_line[], sign integer)
+RETURNS TABLE (tenant_id uuid, day date, channel text, account_id uuid, sku text, title text,
+               units bigint, revenue numeric, fees numeric, product_cost numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT l.tenant_id, (l.at AT TIME ZONE coalesce(z.timezone, 'UTC'))::date, l.channel,
+           l.account_id, l.sku, max(l.title), sign * sum(l.quantity),
+           sign * sum(l.quantity * coalesce(l.unit_price, 0)),
+           sign * sum(l.quantity * coalesce(l.sale_fee, 0)),
+           sign * sum(l.quantity * coalesce(l.unit_cost, 0))
+    FROM unnest(ls) l LEFT JOIN tenants z ON z.id = l.tenant_id
+    GROUP BY 1, 2, 3, 4, 5
+$$;
+
+CREATE FUNCTION dashboard_sku_rows(ls dashboard_line[], sign integer)
+RETURNS SETOF dashboard_skus LANGUAGE sql STABLE AS $$
+    SELECT t.tenant_id, b.grain, b.bucket, t.channel, t.account_id, t.sku, max(t.title),
+           sum(t.units), sum(t.revenue), sum(t.fees), sum(t.product_cost)
+    FROM dashboard_line_days(ls, sign) t, dashboard_buckets(t.day) b
+    GROUP BY 1, 2, 3, 4, 5, 6
+$$;
+
+-- By the SKU's category now.
+CREATE FUNCTION dashboard_category_rows(ls dashboard_line[], sign integer)
+RETURNS SETOF dashboard_categories LANGUAGE sql STABLE AS $$
+    SELECT t.tenant_id, b.grain, b.bucket, t.channel, t.account_id, coalesce(p.category, ''),
+           sum(t.units), sum(t.revenue)
+    FROM dashboard_line_days(ls, sign) t CROSS JOIN LATERAL dashboard_buckets(t.day) b
+    LEFT JOIN products p ON p.tenant_id = t.tenant_id AND p.sku = t.sku
+    GROUP BY 1, 2, 3, 4, 5, 6
+$$;
+
+-- By the hour of day of the order in the tenant's zone.
+CREATE FUNCTION dashboard_hour_rows(os orders[], sign integer)
+RETURNS SETOF dashboard_hours LANGUAGE sql STABLE AS $$
+    SELECT o.tenant_id, b.grain, b.bucket, o.channel, o.account_id, extract(hour FROM o.at)::int,
+           sign * count(*), sign * sum(o.total_amount)
+    FROM (SELECT o.*, o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC') AS at
           FROM unnest(os) o LEFT JOIN tenants z ON z.id = o.tenant_id
-          WHERE dashboard_sold(o.status)) o, dashboard_buckets(o.local_at::date) b
-    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, hour) DO UPDATE
-    SET orders = d.orders + excluded.orders, revenue = d.revenue + excluded.revenue;
-    INSERT INTO dashboard_states AS d (tenant_id, grain, bucket, channel, account_id, state,
-                                       orders, revenue)
+          WHERE dashboard_sold(o.status)) o, dashboard_buckets(o.at::date) b
+    GROUP BY 1, 2, 3, 4, 5, 6
+$$;
+
+-- By the destination state of the order's shipment (none: not counted).
+CREATE FUNCTION dashboard_state_rows(os orders[], sign integer)
+RETURNS SETOF dashboard_states LANGUAGE sql STABLE AS $$
     SELECT o.tenant_id, b.grain, b.bucket, o.channel, o.account_id, s.dest_state,
            sign * count(*), sign * sum(o.total_amount)
     FROM unnest(os) o LEFT JOIN tenants z ON z.id = o.tenant_id
@@ -133,10 +142,33 @@ BEGIN
     CROSS JOIN LATERAL dashboard_buckets(
         (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date) b
     WHERE dashboard_sold(o.status) AND s.dest_state IS NOT NULL
-    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    GROUP BY 1, 2, 3, 4, 5, 6
+$$;
+
+-- Adds sign x the lines ls to their SKUs' and categories' rows.
+CREATE FUNCTION dashboard_line_facts(ls dashboard_line[], sign integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO dashboard_skus AS d SELECT * FROM dashboard_sku_rows(ls, sign) ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, sku) DO UPDATE
+    SET title = coalesce(excluded.title, d.title), units = d.units + excluded.units,
+        revenue = d.revenue + excluded.revenue, fees = d.fees + excluded.fees,
+        product_cost = d.product_cost + excluded.product_cost;
+    INSERT INTO dashboard_categories AS d SELECT * FROM dashboard_category_rows(ls, sign)
+    ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, category) DO UPDATE
+    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue;
+$$;
+
+-- Adds sign x the orders os to their hours' and states' rows.
+CREATE FUNCTION dashboard_order_facts(os orders[], sign integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO dashboard_hours AS d SELECT * FROM dashboard_hour_rows(os, sign) ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, hour) DO UPDATE
+    SET orders = d.orders + excluded.orders, revenue = d.revenue + excluded.revenue;
+    INSERT INTO dashboard_states AS d SELECT * FROM dashboard_state_rows(os, sign) ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (tenant_id, grain, bucket, channel, account_id, state) DO UPDATE
     SET orders = d.orders + excluded.orders, revenue = d.revenue + excluded.revenue;
-END $$;
+$$;
 
 -- 0019's functions again, each with its facts.
 CREATE OR REPLACE FUNCTION dashboard_apply(o orders, sign integer, with_order boolean)
@@ -152,8 +184,8 @@ BEGIN
         SELECT coalesce(sum(quantity), 0), coalesce(sum(coalesce(sale_fee, 0) * quantity), 0),
                coalesce(sum(coalesce(unit_cost, 0) * quantity), 0)
         INTO u, f, c FROM order_items WHERE order_id = o.id;
-        PERFORM dashboard_line_facts(ARRAY[o], ARRAY(SELECT i FROM order_items i
-                                                     WHERE i.order_id = o.id), sign);
+        PERFORM dashboard_line_facts(ARRAY(SELECT dashboard_line_of(o, i) FROM order_items i
+                                           WHERE i.order_id = o.id), sign);
         IF with_order THEN
             PERFORM dashboard_order_facts(ARRAY[o], sign);
         END IF;
@@ -198,7 +230,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM dashboard_bump(o.tenant_id);
-    PERFORM dashboard_line_facts(ARRAY[o], ARRAY[line], sign);
+    PERFORM dashboard_line_facts(ARRAY[dashboard_line_of(o, line)], sign);
     INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, units, fees,
                                      product_cost)
     VALUES (o.tenant_id, dashboard_day(o.tenant_id, o.date_created), o.channel, o.account_id,
@@ -230,11 +262,12 @@ BEGIN
         revenue = d.revenue + excluded.revenue, units = d.units + excluded.units,
         fees = d.fees + excluded.fees, product_cost = d.product_cost + excluded.product_cost;
     -- (A transition table's rows are records: the table's rows, just written, are its type.)
-    PERFORM dashboard_order_facts(os, 1),
-            -- Lines written before their order (rare: a sync writes the order first).
-            dashboard_line_facts(os, ARRAY(SELECT i FROM order_items i
-                                           WHERE i.order_id IN (SELECT id FROM new_rows)), 1)
-    FROM (SELECT ARRAY(SELECT o FROM orders o WHERE o.id IN (SELECT id FROM new_rows)) os) x;
+    PERFORM dashboard_order_facts(ARRAY(SELECT o FROM orders o
+                                        WHERE o.id IN (SELECT id FROM new_rows)), 1);
+    -- Lines written before their order (rare: a sync writes the order first).
+    PERFORM dashboard_line_facts(ARRAY(
+        SELECT dashboard_line_of(o, i) FROM orders o JOIN order_items i ON i.order_id = o.id
+        WHERE o.id IN (SELECT id FROM new_rows) AND dashboard_sold(o.status)), 1);
     RETURN NULL;
 END $$;
 
@@ -254,10 +287,9 @@ BEGIN
     ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
     SET units = d.units + excluded.units, fees = d.fees + excluded.fees,
         product_cost = d.product_cost + excluded.product_cost;
-    PERFORM dashboard_line_facts(ARRAY(SELECT o FROM orders o WHERE o.id IN
-                                       (SELECT order_id FROM new_rows)),
-                                 ARRAY(SELECT i FROM order_items i
-                                       WHERE i.id IN (SELECT id FROM new_rows)), 1);
+    PERFORM dashboard_line_facts(ARRAY(
+        SELECT dashboard_line_of(o, i) FROM order_items i JOIN orders o ON o.id = i.order_id
+        WHERE i.id IN (SELECT id FROM new_rows) AND dashboard_sold(o.status)), 1);
     RETURN NULL;
 END $$;
 
@@ -338,10 +370,14 @@ BEGIN
 END $$;
 
 -- One tenant's rollups recounted from its orders (after a bulk load with the triggers off, or
--- a change of the tenant's time zone), a month of orders at a time.
+-- a change of the tenant's time zone), a month of the tenant's zone at a time: the rows of two
+-- months never share a key, so they are inserted, not merged.
 CREATE FUNCTION dashboard_rebuild(tenant uuid) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    m timestamptz;
+    tz text := coalesce((SELECT timezone FROM tenants WHERE id = tenant), 'UTC');
+    m timestamp;
+    os orders[];
+    ls dashboard_line[];
 BEGIN
     PERFORM dashboard_bump(tenant);
     DELETE FROM dashboard_days WHERE tenant_id = tenant;
@@ -351,26 +387,94 @@ BEGIN
     DELETE FROM dashboard_states WHERE tenant_id = tenant;
     INSERT INTO dashboard_days (tenant_id, day, channel, account_id, orders, sold, revenue,
                                 units, fees, product_cost)
-    SELECT o.tenant_id, dashboard_day(o.tenant_id, o.date_created), o.channel, o.account_id,
+    SELECT o.tenant_id, (o.date_created AT TIME ZONE tz)::date, o.channel, o.account_id,
            count(*), count(*) FILTER (WHERE dashboard_sold(o.status)),
            coalesce(sum(o.total_amount) FILTER (WHERE dashboard_sold(o.status)), 0),
            coalesce(sum(i.u) FILTER (WHERE dashboard_sold(o.status)), 0),
            coalesce(sum(i.f) FILTER (WHERE dashboard_sold(o.status)), 0),
            coalesce(sum(i.c) FILTER (WHERE dashboard_sold(o.status)), 0)
     FROM orders o
-    LEFT JOIN LATERAL (SELECT sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
-                              sum(coalesce(unit_cost, 0) * quantity) AS c
-                       FROM order_items WHERE order_id = o.id) i ON true
+    LEFT JOIN (SELECT order_id, sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
+                      sum(coalesce(unit_cost, 0) * quantity) AS c
+               FROM order_items WHERE tenant_id = tenant GROUP BY 1) i ON i.order_id = o.id
     WHERE o.tenant_id = tenant
     GROUP BY 1, 2, 3, 4;
-    FOR m IN SELECT DISTINCT date_trunc('month', date_created) FROM orders
+    FOR m IN SELECT DISTINCT date_trunc('month', date_created AT TIME ZONE tz) FROM orders
              WHERE tenant_id = tenant ORDER BY 1 LOOP
-        PERFORM dashboard_order_facts(os, 1), dashboard_line_facts(os, ARRAY(
-                    SELECT i FROM order_items i WHERE i.order_id IN (SELECT o.id FROM unnest(os) o)), 1)
-        FROM (SELECT ARRAY(SELECT o FROM orders o WHERE o.tenant_id = tenant
-                           AND o.date_created >= m
-                           AND o.date_created < m + interval '1 month') AS os) x;
+        os := ARRAY(SELECT o FROM orders o WHERE o.tenant_id = tenant
+                    AND o.date_created >= m AT TIME ZONE tz
+                    AND o.date_created < (m + interval '1 month') AT TIME ZONE tz);
+        ls := ARRAY(SELECT dashboard_line_of(o, i) FROM unnest(os) o
+                    JOIN order_items i ON i.order_id = o.id WHERE dashboard_sold(o.status));
+        INSERT INTO dashboard_hours SELECT * FROM dashboard_hour_rows(os, 1);
+        INSERT INTO dashboard_states SELECT * FROM dashboard_state_rows(os, 1);
+        INSERT INTO dashboard_skus SELECT * FROM dashboard_sku_rows(ls, 1);
+        INSERT INTO dashboard_categories SELECT * FROM dashboard_category_rows(ls, 1);
     END LOOP;
+END $$;
+
+-- The n SKUs of most revenue from day s to day e (ties by SKU), with the channel and account
+-- filters (NULL: all), without summing every SKU of the period: the threshold algorithm over the
+-- period's buckets (its whole months, its edge days). The first k rows of each bucket by revenue
+-- name the candidates, summed exactly over the period; a SKU none of whose rows is among them has
+-- at most `accounts` rows per bucket, each no more than the bucket's (k+1)-th, so when the n-th
+-- candidate sums more than that bound no other SKU can pass it. Else k grows; past 4096 every
+-- SKU of the period is summed.
+CREATE FUNCTION dashboard_top_skus(tenant uuid, s date, e date, ch text, account uuid, n integer)
+RETURNS TABLE (sku text, title text, units numeric, revenue numeric)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    ms date := (date_trunc('month', s - 1) + interval '1 month')::date; -- whole months from
+    me date := date_trunc('month', e + 1)::date;                        -- ... up to (excluded)
+    k integer := 16;
+    accounts integer;
+    bound numeric;
+    cands text[];
+    nth numeric;
+    found integer;
+BEGIN
+    SELECT count(DISTINCT (d.channel, d.account_id)) INTO accounts FROM dashboard_days d
+    WHERE d.tenant_id = tenant AND d.day BETWEEN s AND e
+      AND (ch IS NULL OR d.channel = ch) AND (account IS NULL OR d.account_id = account);
+    WHILE k <= 4096 LOOP
+        WITH b AS (SELECT 'm'::"char" AS g, x::date AS bk
+                   FROM generate_series(ms, me - 1, interval '1 month') x WHERE ms < me
+                   UNION ALL
+                   SELECT 'd', x::date FROM generate_series(s, e, interval '1 day') x
+                   WHERE x::date < ms OR x::date >= me),
+             t AS (SELECT b.g, b.bk, r.sku, r.revenue, r.rn FROM b CROSS JOIN LATERAL (
+                       SELECT d.sku, d.revenue, row_number() OVER (ORDER BY d.revenue DESC) AS rn
+                       FROM dashboard_skus d
+                       WHERE d.tenant_id = tenant AND d.grain = b.g AND d.bucket = b.bk
+                         AND (ch IS NULL OR d.channel = ch)
+                         AND (account IS NULL OR d.account_id = account)
+                       ORDER BY d.revenue DESC LIMIT k + 1) r)
+        SELECT array_agg(DISTINCT t.sku) FILTER (WHERE t.rn <= k),
+               coalesce(sum(greatest(t.revenue, 0)) FILTER (WHERE t.rn = k + 1), 0)
+        INTO cands, bound FROM t;
+        bound := bound * accounts;
+        SELECT count(*), min(x.revenue) INTO found, nth FROM (
+            SELECT sum(d.revenue) AS revenue FROM dashboard_skus d
+            WHERE d.tenant_id = tenant AND d.sku = ANY (cands)
+              AND (ch IS NULL OR d.channel = ch) AND (account IS NULL OR d.account_id = account)
+              AND ((d.grain = 'm' AND d.bucket >= ms AND d.bucket < me)
+                   OR (d.grain = 'd' AND d.bucket BETWEEN s AND e
+                       AND (d.bucket < ms OR d.bucket >= me)))
+            GROUP BY d.sku ORDER BY 1 DESC LIMIT n) x;
+        EXIT WHEN bound = 0 OR (found = n AND nth > bound);
+        k := k * 4;
+    END LOOP;
+    IF k > 4096 THEN
+        cands := NULL; -- every SKU
+    END IF;
+    RETURN QUERY
+    SELECT d.sku::text, max(d.title), sum(d.units)::numeric, sum(d.revenue) FROM dashboard_skus d
+    WHERE d.tenant_id = tenant AND (cands IS NULL OR d.sku = ANY (cands))
+      AND (ch IS NULL OR d.channel = ch) AND (account IS NULL OR d.account_id = account)
+      AND ((d.grain = 'm' AND d.bucket >= ms AND d.bucket < me)
+           OR (d.grain = 'd' AND d.bucket BETWEEN s AND e AND (d.bucket < ms OR d.bucket >= me)))
+    GROUP BY d.sku HAVING sum(d.units) <> 0 OR sum(d.revenue) <> 0
+    ORDER BY 4 DESC, 1 LIMIT n;
 END $$;
 
 SELECT dashboard_rebuild(id) FROM tenants;
