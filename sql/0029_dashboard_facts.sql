@@ -66,6 +66,17 @@ CREATE TABLE dashboard_states (
     PRIMARY KEY (tenant_id, grain, bucket, channel, account_id, state)
 );
 
+-- --- products: each SKU's sales since its first order (GET /api/products sortBy=sales|profit) --
+-- Kept with the SKUs' rows (dashboard_line_facts); all time, so no day has to leave it.
+CREATE TABLE product_sales (
+    tenant_id uuid NOT NULL,
+    sku       text COLLATE "C" NOT NULL,
+    units     bigint NOT NULL DEFAULT 0,
+    revenue   numeric(16, 2) NOT NULL DEFAULT 0,
+    profit    numeric(16, 2) NOT NULL DEFAULT 0, -- revenue less fees and product cost
+    PRIMARY KEY (tenant_id, sku)
+);
+
 -- The two buckets of a day.
 CREATE FUNCTION dashboard_buckets(day date) RETURNS TABLE (grain "char", bucket date)
 LANGUAGE sql IMMUTABLE AS $$
@@ -157,6 +168,12 @@ LANGUAGE sql AS $$
     ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (tenant_id, grain, bucket, channel, account_id, category) DO UPDATE
     SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue;
+    INSERT INTO product_sales AS d
+    SELECT tenant_id, sku, sum(units), sum(revenue), sum(revenue - fees - product_cost)
+    FROM dashboard_line_days(ls, sign) GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (tenant_id, sku) DO UPDATE
+    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue,
+        profit = d.profit + excluded.profit;
 $$;
 
 -- Adds sign x the orders os to their hours' and states' rows.
@@ -366,6 +383,7 @@ BEGIN
     DELETE FROM dashboard_categories WHERE tenant_id = OLD.id;
     DELETE FROM dashboard_hours WHERE tenant_id = OLD.id;
     DELETE FROM dashboard_states WHERE tenant_id = OLD.id;
+    DELETE FROM product_sales WHERE tenant_id = OLD.id;
     RETURN NULL;
 END $$;
 
@@ -411,6 +429,10 @@ BEGIN
         INSERT INTO dashboard_skus SELECT * FROM dashboard_sku_rows(ls, 1);
         INSERT INTO dashboard_categories SELECT * FROM dashboard_category_rows(ls, 1);
     END LOOP;
+    DELETE FROM product_sales WHERE tenant_id = tenant;
+    INSERT INTO product_sales (tenant_id, sku, units, revenue, profit)
+    SELECT tenant_id, sku, sum(units), sum(revenue), sum(revenue - fees - product_cost)
+    FROM dashboard_skus WHERE tenant_id = tenant AND grain = 'm' GROUP BY 1, 2;
 END $$;
 
 -- The n SKUs of most revenue from day s to day e (ties by SKU), with the channel and account
@@ -478,3 +500,4 @@ BEGIN
 END $$;
 
 SELECT dashboard_rebuild(id) FROM tenants;
+
