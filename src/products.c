@@ -54,15 +54,15 @@ static const char list_sql[] =
     "  AND l.sku = p.sku COLLATE \"default\" AND l.channel = $15))),"
     " page AS (SELECT * FROM f p WHERE $16::numeric IS NULL"
     "  OR (p.k, p.sku) > ($16::numeric, $17::text COLLATE \"C\")"
-    "  ORDER BY p.k, p.sku LIMIT $13::bigint OFFSET $14::bigint)"
+    "  ORDER BY p.k, p.sku LIMIT $13::bigint OFFSET $14::bigint),"
+    " last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1)"
     " SELECT coalesce((SELECT json_agg(" LISTED_JSON " ORDER BY p.k, p.sku) FROM page p), '[]')::text,"
     " count(*), json_build_object('totalProducts', count(*),"
     "  'totalValue', coalesce(sum(p.on_hand * coalesce(p.cost, 0)), 0),"
     "  'avgMargin', round(avg(" MARGIN "), 2),"
     "  'lowStockCount', count(*) FILTER (WHERE p.available <= " INVENTORY_LOW_MARK "))::text,"
     " (SELECT count(*) FROM page),"
-    " (SELECT k::text FROM page ORDER BY k DESC, sku DESC LIMIT 1),"
-    " (SELECT sku FROM page ORDER BY k DESC, sku DESC LIMIT 1)"
+    " (SELECT k::text FROM last), (SELECT sku FROM last)"
     " FROM f p";
 
 #define SET(col, key, value)                                                                       \
