@@ -395,7 +395,7 @@ Test(dashboard, cache_never_hides_a_later_order)
 	h_resp_free(&r2);
 	char *version = h_sql_text("SELECT version FROM dashboard_versions WHERE tenant_id = '%s'",
 				   a.tenant_id);
-	cr_assert_gt(h_redis_int("TTL dash:%s:%s:2026-03-01:2026-03-10::::", a.tenant_id, version),
+	cr_assert_gt(h_redis_int("TTL dash2:%s:%s:2026-03-01:2026-03-10::::", a.tenant_id, version),
 		     250);
 	free(version);
 	h_resp_free(&r1);
