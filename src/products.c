@@ -4,6 +4,8 @@
 #include "inventory.h"
 #include "sql_json.h"
 
+#include <string.h>
+
 const char *const products_sorts[] = {"sales",	 "profit", "stock", "margin",
 				      "updated", "price",  NULL};
 const char *const products_orders[] = {"asc", "desc", NULL};
@@ -24,46 +26,52 @@ const char *const products_orders[] = {"asc", "desc", NULL};
 /* The list's rows add the SKU's sales since its first order (product_sales, sql/0029). */
 #define LISTED_JSON                                                                                \
 	"json_build_object(" PRODUCT_FIELDS ", 'sales', json_build_object('units',"               \
-	" coalesce(p.sold_units, 0), 'revenue', coalesce(p.sold_revenue, 0), 'profit',"           \
-	" coalesce(p.sold_profit, 0)))"
-/* The sort value ($11 NULL: none, by SKU alone) ... */
-#define SORT_VALUE                                                                                 \
+	" coalesce(s.units, 0), 'revenue', coalesce(s.revenue, 0), 'profit',"                     \
+	" coalesce(s.profit, 0)))"
+/* The sort value ($11 NULL: none, by SKU alone; SALES the SKU's sales, when joined) ... */
+#define SORT_VALUE(SALES, PROFIT)                                                                  \
 	"CASE $11 WHEN 'stock' THEN p.available::numeric WHEN 'margin' THEN " MARGIN              \
 	" WHEN 'price' THEN p.price WHEN 'updated' THEN extract(epoch FROM p.updated_at)::numeric" \
-	" WHEN 'sales' THEN coalesce(s.revenue, 0) WHEN 'profit' THEN coalesce(s.profit, 0)"      \
-	" ELSE 0 END"
+	" WHEN 'sales' THEN " SALES " WHEN 'profit' THEN " PROFIT " ELSE 0 END"
 /* ... and the key rows are ordered by, ascending, with the SKU: the value negated for desc, none
  * last either way. A cursor is the last row's (key, SKU). */
-#define SORT_KEY                                                                                   \
-	"coalesce(CASE WHEN $12 = 'desc' THEN -(" SORT_VALUE ") ELSE " SORT_VALUE " END, 1e20)"
+#define SORT_KEY(SALES, PROFIT)                                                                    \
+	"coalesce(CASE WHEN $12 = 'desc' THEN -(" SORT_VALUE(SALES, PROFIT) ") ELSE "             \
+	SORT_VALUE(SALES, PROFIT) " END, 1e20)"
 
-static const char list_sql[] =
-    "WITH f AS (SELECT p.*, " SORT_KEY " AS k, s.units AS sold_units, s.revenue AS sold_revenue,"
-    "  s.profit AS sold_profit"
-    " FROM products p LEFT JOIN product_sales s ON s.tenant_id = p.tenant_id AND s.sku = p.sku"
-    " WHERE p.tenant_id = $1"
-    " AND ($2::text IS NULL OR p.sku ILIKE '%' || $2 || '%' OR p.title ILIKE '%' || $2 || '%')"
-    " AND ($3::text IS NULL OR p.category = $3) AND ($4::text IS NULL OR p.brand = $4)"
-    " AND ($5::boolean IS NULL OR p.active = $5::boolean)"
-    INVENTORY_LEVEL_SQL("$6")
-    " AND ($7::numeric IS NULL OR p.price >= $7::numeric)"
-    " AND ($8::numeric IS NULL OR p.price <= $8::numeric)"
-    " AND ($9::numeric IS NULL OR " MARGIN " >= $9::numeric)"
-    " AND ($10::numeric IS NULL OR " MARGIN " <= $10::numeric)"
-    " AND ($15::text IS NULL OR EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = p.tenant_id"
-    "  AND l.sku = p.sku COLLATE \"default\" AND l.channel = $15))),"
-    " page AS (SELECT * FROM f p WHERE $16::numeric IS NULL"
-    "  OR (p.k, p.sku) > ($16::numeric, $17::text COLLATE \"C\")"
-    "  ORDER BY p.k, p.sku LIMIT $13::bigint OFFSET $14::bigint),"
-    " last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1)"
-    " SELECT coalesce((SELECT json_agg(" LISTED_JSON " ORDER BY p.k, p.sku) FROM page p), '[]')::text,"
-    " count(*), json_build_object('totalProducts', count(*),"
-    "  'totalValue', coalesce(sum(p.on_hand * coalesce(p.cost, 0)), 0),"
-    "  'avgMargin', round(avg(" MARGIN "), 2),"
-    "  'lowStockCount', count(*) FILTER (WHERE p.available <= " INVENTORY_LOW_MARK "))::text,"
-    " (SELECT count(*) FROM page),"
-    " (SELECT k::text FROM last), (SELECT sku FROM last)"
-    " FROM f p";
+/* The filtered SKUs (few columns: every one is read for the aggregations), the page's keys, its
+ * last row; only the page's rows are rendered. JOIN brings product_sales in for its sorts. */
+#define LIST_SQL(JOIN, SALES, PROFIT)                                                              \
+	"WITH f AS (SELECT p.sku, " SORT_KEY(SALES, PROFIT) " AS k, p.on_hand, p.cost, p.price,"  \
+	"  p.available, p.min_stock_alert FROM products p " JOIN " WHERE p.tenant_id = $1"          \
+	" AND ($2::text IS NULL OR p.sku ILIKE '%' || $2 || '%' OR p.title ILIKE '%' || $2 || '%')" \
+	" AND ($3::text IS NULL OR p.category = $3) AND ($4::text IS NULL OR p.brand = $4)"       \
+	" AND ($5::boolean IS NULL OR p.active = $5::boolean)"                                    \
+	INVENTORY_LEVEL_SQL("$6")                                                                   \
+	" AND ($7::numeric IS NULL OR p.price >= $7::numeric)"                                     \
+	" AND ($8::numeric IS NULL OR p.price <= $8::numeric)"                                     \
+	" AND ($9::numeric IS NULL OR " MARGIN " >= $9::numeric)"                                  \
+	" AND ($10::numeric IS NULL OR " MARGIN " <= $10::numeric)"                                \
+	" AND ($15::text IS NULL OR EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = p.tenant_id" \
+	"  AND l.sku = p.sku COLLATE \"default\" AND l.channel = $15))),"                          \
+	" page AS (SELECT p.sku, p.k FROM f p WHERE $16::numeric IS NULL"                         \
+	"  OR (p.k, p.sku) > ($16::numeric, $17::text COLLATE \"C\")"                              \
+	"  ORDER BY p.k, p.sku LIMIT $13::bigint OFFSET $14::bigint),"                            \
+	" last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1)"                    \
+	" SELECT coalesce((SELECT json_agg(" LISTED_JSON " ORDER BY g.k, g.sku) FROM page g"      \
+	"  JOIN products p ON p.tenant_id = $1 AND p.sku = g.sku"                                  \
+	"  LEFT JOIN product_sales s ON s.tenant_id = $1 AND s.sku = g.sku), '[]')::text,"        \
+	" count(*), json_build_object('totalProducts', count(*),"                                 \
+	"  'totalValue', coalesce(sum(p.on_hand * coalesce(p.cost, 0)), 0),"                       \
+	"  'avgMargin', round(avg(" MARGIN "), 2),"                                               \
+	"  'lowStockCount', count(*) FILTER (WHERE p.available <= " INVENTORY_LOW_MARK "))::text,"\
+	" (SELECT count(*) FROM page), (SELECT k::text FROM last), (SELECT sku FROM last)"       \
+	" FROM f p"
+
+static const char list_sql[] = LIST_SQL("", "0", "0");
+static const char list_by_sales_sql[] =
+    LIST_SQL("LEFT JOIN product_sales s ON s.tenant_id = p.tenant_id AND s.sku = p.sku",
+	     "coalesce(s.revenue, 0)", "coalesce(s.profit, 0)");
 
 #define SET(col, key, value)                                                                       \
 	" " col " = CASE WHEN $3::jsonb ? '" key "' THEN " value " ELSE p." col " END"
@@ -159,7 +167,9 @@ void products_list(app_t *app, const char *tenant_id, const products_filter_t *f
 			   f->margin_min, f->margin_max, f->sort,      f->order ? f->order : "asc",
 			   pp.limit,	  pp.offset,	 f->channel,   page->after_key,
 			   page->after_id};
-	pg_query_prepared(app->pg, list_sql, 17, p, cb, arg);
+	bool by_sales =
+	    f->sort && (strcmp(f->sort, "sales") == 0 || strcmp(f->sort, "profit") == 0);
+	pg_query_prepared(app->pg, by_sales ? list_by_sales_sql : list_sql, 17, p, cb, arg);
 }
 
 void products_update(app_t *app, const char *tenant_id, const char *sku, const char *changes,
