@@ -3,9 +3,9 @@
 -- (top products; and the products' sales and profit), the categories sold, the hour of day and
 -- the buyer's state. Each row is kept at two grains, the day ('d') and the month ('m', bucket
 -- the month's first day), so a year is read as ~12 month rows and the edge days, not 365 days.
--- Every write applies a delta through dashboard_order_facts/dashboard_line_facts, called by
--- 0019's trigger functions (replaced below with the same bodies plus those calls), so the rows
--- equal a recount at every commit; dashboard_rebuild(tenant) recounts one tenant from scratch.
+-- Every write applies a delta through dashboard_order_facts/dashboard_line_facts, from triggers
+-- beside 0019's, so the rows equal a recount at every commit; dashboard_rebuild(tenant) recounts
+-- one tenant from scratch.
 
 CREATE TABLE dashboard_skus (
     tenant_id    uuid NOT NULL,
@@ -187,98 +187,44 @@ LANGUAGE sql AS $$
     SET orders = d.orders + excluded.orders, revenue = d.revenue + excluded.revenue;
 $$;
 
--- 0019's functions again, each with its facts.
-CREATE OR REPLACE FUNCTION dashboard_apply(o orders, sign integer, with_order boolean)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    sold boolean := dashboard_sold(o.status);
-    u bigint := 0;
-    f numeric := 0;
-    c numeric := 0;
+-- The facts' triggers, beside 0019's (which sort before them by name, so the tenant's version
+-- row is locked first, as 0019 orders its writers). orders: an insert adds its orders (and any
+-- lines already there), per statement; a delete (BEFORE: its lines are still there) takes the
+-- order out with its lines; an update that moves a figure, the order's day or its shipment takes
+-- the old out and puts the new in.
+CREATE FUNCTION dashboard_order_change(o orders, sign integer) RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM dashboard_bump(o.tenant_id);
-    IF sold THEN
-        SELECT coalesce(sum(quantity), 0), coalesce(sum(coalesce(sale_fee, 0) * quantity), 0),
-               coalesce(sum(coalesce(unit_cost, 0) * quantity), 0)
-        INTO u, f, c FROM order_items WHERE order_id = o.id;
+    IF dashboard_sold(o.status) THEN
+        PERFORM dashboard_order_facts(ARRAY[o], sign);
         PERFORM dashboard_line_facts(ARRAY(SELECT dashboard_line_of(o, i) FROM order_items i
                                            WHERE i.order_id = o.id), sign);
-        IF with_order THEN
-            PERFORM dashboard_order_facts(ARRAY[o], sign);
-        END IF;
     END IF;
-    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, orders, sold, revenue,
-                                     units, fees, product_cost)
-    VALUES (o.tenant_id, dashboard_day(o.tenant_id, o.date_created), o.channel, o.account_id,
-            CASE WHEN with_order THEN sign ELSE 0 END,
-            CASE WHEN with_order AND sold THEN sign ELSE 0 END,
-            CASE WHEN with_order AND sold THEN sign * o.total_amount ELSE 0 END,
-            sign * u, sign * f, sign * c)
-    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
-    SET orders = d.orders + excluded.orders, sold = d.sold + excluded.sold,
-        revenue = d.revenue + excluded.revenue, units = d.units + excluded.units,
-        fees = d.fees + excluded.fees, product_cost = d.product_cost + excluded.product_cost;
 END $$;
 
--- The shipment's id joins the figures that move an order: the map by state reads it.
-CREATE OR REPLACE FUNCTION dashboard_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION dashboard_facts_orders() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM dashboard_apply(OLD, -1, true);
+        PERFORM dashboard_order_change(OLD, -1);
         RETURN OLD;
     END IF;
     IF (OLD.status, OLD.date_created, OLD.total_amount, OLD.account_id, OLD.channel,
         OLD.tenant_id, OLD.shipment_external_id) IS DISTINCT FROM
        (NEW.status, NEW.date_created, NEW.total_amount, NEW.account_id, NEW.channel,
         NEW.tenant_id, NEW.shipment_external_id) THEN
-        PERFORM dashboard_apply(OLD, -1, true);
-        PERFORM dashboard_apply(NEW, 1, true);
+        PERFORM dashboard_order_change(OLD, -1);
+        PERFORM dashboard_order_change(NEW, 1);
     END IF;
     RETURN NULL;
 END $$;
+CREATE TRIGGER orders_facts_upd AFTER UPDATE ON orders
+    FOR EACH ROW EXECUTE FUNCTION dashboard_facts_orders();
+CREATE TRIGGER orders_facts_del BEFORE DELETE ON orders
+    FOR EACH ROW EXECUTE FUNCTION dashboard_facts_orders();
 
-CREATE OR REPLACE FUNCTION dashboard_line(line order_items, sign integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    o orders;
+-- (A transition table's rows are records: the table's rows, just written, are its type.)
+CREATE FUNCTION dashboard_facts_orders_ins() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT * INTO o FROM orders WHERE id = line.order_id;
-    IF NOT FOUND OR NOT dashboard_sold(o.status) THEN
-        RETURN;
-    END IF;
-    PERFORM dashboard_bump(o.tenant_id);
-    PERFORM dashboard_line_facts(ARRAY[dashboard_line_of(o, line)], sign);
-    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, units, fees,
-                                     product_cost)
-    VALUES (o.tenant_id, dashboard_day(o.tenant_id, o.date_created), o.channel, o.account_id,
-            sign * line.quantity, sign * coalesce(line.sale_fee, 0) * line.quantity,
-            sign * coalesce(line.unit_cost, 0) * line.quantity)
-    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
-    SET units = d.units + excluded.units, fees = d.fees + excluded.fees,
-        product_cost = d.product_cost + excluded.product_cost;
-END $$;
-
-CREATE OR REPLACE FUNCTION dashboard_orders_ins() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM dashboard_bump(t) FROM (SELECT DISTINCT tenant_id AS t FROM new_rows ORDER BY 1) x;
-    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, orders, sold, revenue,
-                                     units, fees, product_cost)
-    SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date,
-           o.channel, o.account_id, count(*), count(*) FILTER (WHERE s),
-           coalesce(sum(o.total_amount) FILTER (WHERE s), 0),
-           coalesce(sum(i.u) FILTER (WHERE s), 0), coalesce(sum(i.f) FILTER (WHERE s), 0),
-           coalesce(sum(i.c) FILTER (WHERE s), 0)
-    FROM (SELECT *, dashboard_sold(status) AS s FROM new_rows) o
-    LEFT JOIN tenants z ON z.id = o.tenant_id
-    LEFT JOIN LATERAL (SELECT sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
-                              sum(coalesce(unit_cost, 0) * quantity) AS c
-                       FROM order_items WHERE order_id = o.id) i ON true
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
-    SET orders = d.orders + excluded.orders, sold = d.sold + excluded.sold,
-        revenue = d.revenue + excluded.revenue, units = d.units + excluded.units,
-        fees = d.fees + excluded.fees, product_cost = d.product_cost + excluded.product_cost;
-    -- (A transition table's rows are records: the table's rows, just written, are its type.)
     PERFORM dashboard_order_facts(ARRAY(SELECT o FROM orders o
                                         WHERE o.id IN (SELECT id FROM new_rows)), 1);
     -- Lines written before their order (rare: a sync writes the order first).
@@ -287,28 +233,38 @@ BEGIN
         WHERE o.id IN (SELECT id FROM new_rows) AND dashboard_sold(o.status)), 1);
     RETURN NULL;
 END $$;
+CREATE TRIGGER orders_facts_ins AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dashboard_facts_orders_ins();
 
-CREATE OR REPLACE FUNCTION dashboard_items_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+-- order_items: a line of a sold order, updated or deleted, moves its facts; a line deleted by
+-- its order's cascade finds no order (the order's delete took it out already).
+CREATE FUNCTION dashboard_facts_items() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    o orders;
 BEGIN
-    PERFORM dashboard_bump(t) FROM (SELECT DISTINCT o.tenant_id AS t FROM new_rows l
-                                    JOIN orders o ON o.id = l.order_id ORDER BY 1) x;
-    INSERT INTO dashboard_days AS d (tenant_id, day, channel, account_id, units, fees,
-                                     product_cost)
-    SELECT o.tenant_id, (o.date_created AT TIME ZONE coalesce(z.timezone, 'UTC'))::date,
-           o.channel, o.account_id, sum(l.quantity),
-           sum(coalesce(l.sale_fee, 0) * l.quantity), sum(coalesce(l.unit_cost, 0) * l.quantity)
-    FROM new_rows l JOIN orders o ON o.id = l.order_id
-    LEFT JOIN tenants z ON z.id = o.tenant_id
-    WHERE dashboard_sold(o.status)
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (tenant_id, day, channel, account_id) DO UPDATE
-    SET units = d.units + excluded.units, fees = d.fees + excluded.fees,
-        product_cost = d.product_cost + excluded.product_cost;
+    SELECT * INTO o FROM orders WHERE id = OLD.order_id;
+    IF NOT FOUND OR NOT dashboard_sold(o.status) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM dashboard_line_facts(ARRAY[dashboard_line_of(o, OLD)], -1);
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM dashboard_line_facts(ARRAY[dashboard_line_of(o, NEW)], 1);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER order_items_facts AFTER UPDATE OR DELETE ON order_items
+    FOR EACH ROW EXECUTE FUNCTION dashboard_facts_items();
+
+CREATE FUNCTION dashboard_facts_items_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     PERFORM dashboard_line_facts(ARRAY(
         SELECT dashboard_line_of(o, i) FROM order_items i JOIN orders o ON o.id = i.order_id
         WHERE i.id IN (SELECT id FROM new_rows) AND dashboard_sold(o.status)), 1);
     RETURN NULL;
 END $$;
+CREATE TRIGGER order_items_facts_ins AFTER INSERT ON order_items
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION dashboard_facts_items_ins();
 
 -- A shipment's destination state, written or changed after its orders: their sums move from
 -- the old state to the new one.
