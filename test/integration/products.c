@@ -138,6 +138,7 @@ Test(products, lists_the_tenants_products_with_hand_computed_aggregations)
 			 "Outra loja");
 	cr_assert_float_eq(num_at(r.json, "data.aggregations.totalValue"), 1000.0, 0.001);
 	h_resp_free(&r);
+	h_server_stop_clean(&w.srv);
 }
 
 Test(products, filters_sorts_and_pages)
@@ -186,6 +187,7 @@ Test(products, filters_sorts_and_pages)
 	assert_invalid(&w, "GET", "/api/products?priceMin=abc", NULL, "priceMin");
 	assert_invalid(&w, "GET", "/api/products?marginMax=101", NULL, "marginMax");
 	assert_invalid(&w, "GET", "/api/products?marginMin=60&marginMax=10", NULL, "marginMin");
+	h_server_stop_clean(&w.srv);
 }
 
 Test(products, put_changes_the_settings_of_the_tenants_sku_only)
@@ -261,6 +263,7 @@ Test(products, put_changes_the_settings_of_the_tenants_sku_only)
 			       " sku = 'COP-3' AND max_stock IS NULL",
 			       w.a.tenant_id),
 		     1);
+	h_server_stop_clean(&w.srv);
 }
 
 /* An account of tenant t on channel; its id into id (40 bytes). */
@@ -346,6 +349,7 @@ Test(products, sorts_by_sales_and_profit_and_filters_by_channel)
 	cr_assert_str_eq(skus(&w, "?channel=amazon&sortBy=sales&sortOrder=desc"), "CAN-1 COP-3");
 	assert_invalid(&w, "GET", "/api/products?channel=nosuch", NULL, "channel");
 	assert_invalid(&w, "GET", "/api/products?sortBy=revenue", NULL, "sortBy");
+	h_server_stop_clean(&w.srv);
 }
 
 /* Walks 1,055 products by cursor, 100 a page, while new ones arrive: every product there when
@@ -417,6 +421,7 @@ Test(products, cursor_pages_past_1000_rows_stably)
 	cr_assert_eq(pages, 11);
 	assert_invalid(&w, "GET", "/api/products?cursor=zz", NULL, "cursor");
 	assert_invalid(&w, "GET", "/api/products?cursor=61627c50", NULL, "cursor"); /* "ab|P" */
+	h_server_stop_clean(&w.srv);
 }
 
 Test(products, detail_with_metrics_history_and_recommendations)
@@ -489,6 +494,7 @@ Test(products, detail_with_metrics_history_and_recommendations)
 	r = ident_call(&w.srv, "GET", "/api/products/NOPE", w.a.access, NULL);
 	cr_assert_eq(r.status, 404, "%s", r.body);
 	h_resp_free(&r);
+	h_server_stop_clean(&w.srv);
 }
 
 Test(products, bulk_update_changes_what_it_can_and_names_the_rest)
@@ -547,4 +553,5 @@ Test(products, bulk_update_changes_what_it_can_and_names_the_rest)
 			       " notes = 'x'",
 			       t),
 		     0, "nothing changed by a refused body");
+	h_server_stop_clean(&w.srv);
 }
