@@ -20,8 +20,10 @@
 
 #define TASK_ATTEMPTS 8
 #define FLUSH_MS      1000
-/* Pages of at least this many documents are written out as text on a worker thread. */
-#define SYNC_DUMP_ON_WORKER 50
+/* Pages of at least this many documents (a full page of financial events) are written out as text
+ * on a worker thread; smaller ones inline, at once: a store that waits for a worker also moves
+ * the run's progress later, and a run resumed after a crash fetches again what it lost. */
+#define SYNC_DUMP_ON_WORKER 100
 
 struct sync_run {
 	app_t *app;
