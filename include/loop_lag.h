@@ -3,8 +3,8 @@
  * worst lag since start; each tick later than LOOP_LATE_S is counted by why:
  * sellerhub_loop_late_total{cause="busy"} when the loop thread ran for most of the wait (a long
  * callback: move that work to the workers), "starved" when it did not (the CPU was taken by
- * other threads or processes). A webhook's ack can be no faster than the loop is punctual, so this is
- * the first figure to read when acks are slow while the process works. */
+ * other threads or processes). A webhook's ack can be no faster than the loop is punctual, so this
+ * is the first figure to read when acks are slow while the process works. */
 #ifndef SH_LOOP_LAG_H
 #define SH_LOOP_LAG_H
 

@@ -18,7 +18,7 @@ struct loop_lag {
 };
 
 static const double lag_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
-				     0.1,   0.25,  0.5,   1,    2.5};
+				     0.1,   0.25,  0.5,	  1,	2.5};
 
 static void tick(evutil_socket_t fd, short what, void *arg);
 
@@ -75,9 +75,9 @@ loop_lag_t *loop_lag_start(struct event_base *base)
 				   lag_buckets, sizeof lag_buckets / sizeof *lag_buckets);
 	l->late_busy = metrics_counter("sellerhub_loop_late_total",
 				       "Timers run more than 10 ms late, by why", "cause=\"busy\"");
-	l->late_starved = metrics_counter("sellerhub_loop_late_total",
-					  "Timers run more than 10 ms late, by why",
-					  "cause=\"starved\"");
+	l->late_starved =
+	    metrics_counter("sellerhub_loop_late_total", "Timers run more than 10 ms late, by why",
+			    "cause=\"starved\"");
 	metrics_gauge_fn("sellerhub_loop_lag_max_seconds", "The worst loop lag since start", "",
 			 worst, l);
 	l->base = base;

@@ -43,8 +43,8 @@ static void pick_item(world_t *w, int i)
 	json_t *id;
 	json_array_foreach(ids, k, id)
 	{
-		h_resp_t it = msh_get(&w->t.sim, w->tok[i].access,
-				      h_fmt("/items/%s", json_string_value(id)));
+		h_resp_t it =
+		    msh_get(&w->t.sim, w->tok[i].access, h_fmt("/items/%s", json_string_value(id)));
 		bool plain = it.status == 200 &&
 			     json_array_size(json_object_get(it.json, "variations")) == 0;
 		h_resp_free(&it);
@@ -133,9 +133,19 @@ static void world_start(world_t *w)
 	memset(w, 0, sizeof(*w));
 	char seed[16];
 	snprintf(seed, sizeof(seed), "%d", getpid());
-	const char *args[] = {"--seed",	 seed, "--sellers",   "2",	"--items",
-			      "40",	 "--orders", "5",	  "--questions", "0",
-			      "--amazon-redirect-uri", AMT_REDIRECT, NULL};
+	const char *args[] = {"--seed",
+			      seed,
+			      "--sellers",
+			      "2",
+			      "--items",
+			      "40",
+			      "--orders",
+			      "5",
+			      "--questions",
+			      "0",
+			      "--amazon-redirect-uri",
+			      AMT_REDIRECT,
+			      NULL};
 	msh_start(&w->t.sim, &w->t.app, args);
 	h_resp_t r = msh_sim(&w->t.sim, "GET", "/_sim/amazon", NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -227,9 +237,10 @@ Test(stock_push, a_sale_on_ml_reaches_the_other_ml_account_and_amazon)
 		     (long long)w.t.app.sellers[0], w.item[0]));
 	assert_all_listed(&w, 7);
 	cr_assert_eq(available(&w), 7);
-	cr_assert_eq(h_sql_int("SELECT reserved FROM products WHERE tenant_id = '%s' AND sku = '%s'",
-			       w.t.owner.tenant_id, w.sku),
-		     3);
+	cr_assert_eq(
+	    h_sql_int("SELECT reserved FROM products WHERE tenant_id = '%s' AND sku = '%s'",
+		      w.t.owner.tenant_id, w.sku),
+	    3);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND oversold",
 			       w.t.owner.tenant_id),
 		     0, "3 of 10 is no oversell");
@@ -312,19 +323,20 @@ Test(stock_push, fifty_concurrent_sales_of_ten_units_oversell_forty_and_list_zer
 		free(bodies[i]);
 	}
 	const char *tenant = w.t.owner.tenant_id;
-	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM stock_reservations WHERE"
-					 " tenant_id = '%s' AND sku = '%s'",
-					 tenant, w.sku) == 50,
-			       60000),
-		  "the 50 orders did not all arrive: %lld",
-		  h_sql_int("SELECT count(*) FROM stock_reservations WHERE tenant_id = '%s'",
-			    tenant));
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND NOT oversold",
-			       tenant),
-		     10);
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND oversold",
-			       tenant),
-		     40);
+	cr_assert(
+	    H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM stock_reservations WHERE"
+				   " tenant_id = '%s' AND sku = '%s'",
+				   tenant, w.sku) == 50,
+			 60000),
+	    "the 50 orders did not all arrive: %lld",
+	    h_sql_int("SELECT count(*) FROM stock_reservations WHERE tenant_id = '%s'", tenant));
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND NOT oversold",
+		      tenant),
+	    10);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND oversold", tenant),
+	    40);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s' AND"
 			       " sku = '%s' AND cause = 'oversold'",
 			       tenant, w.sku),
