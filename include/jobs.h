@@ -90,4 +90,12 @@ void job_retry(job_t *job, const char *error, int64_t delay_ms);
 void job_fail(job_t *job, const char *error);
 bool job_is_last_attempt(const job_t *job);
 
+/* A job about to wait on something that is not work here (a provider's rate limit, an answer)
+ * lends its slot to the next job: the process takes another one from the queue meanwhile. True
+ * when parked (false: too many are parked already, and it keeps its slot). A parked job still
+ * ends with job_done/job_retry/job_fail, which unpark it; job_unpark takes its slot back first
+ * (the process may then run more jobs than JOB_CONCURRENCY until some end). */
+bool job_park(job_t *job);
+void job_unpark(job_t *job);
+
 #endif

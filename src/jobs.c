@@ -49,6 +49,7 @@ typedef struct running {
 	char entry[48]; /* stream entry id to XACK */
 	bool finished;
 	bool replayable; /* JOB_REPLAYABLE: its end need not wait for the WAL flush */
+	bool parked;	 /* job_park: waiting on a provider, its slot lent to another job */
 } running_t;
 
 struct jobs {
@@ -59,6 +60,7 @@ struct jobs {
 	char consumer[64];
 	int concurrency;
 	int running;
+	int parked; /* of the running, those parked (job_park): they hold no slot */
 	bool reading;
 	bool started, stopping;
 	void (*stopped)(void *arg);
@@ -223,7 +225,32 @@ static running_t *ending(job_t *job)
 	if (rj->finished)
 		die("jobs: job %" PRId64 " (%s) ended twice", job->id, job->kind);
 	rj->finished = true;
+	job_unpark(job);
 	return rj;
+}
+
+/* At most this many parked jobs per slot: each is claimed in PostgreSQL and held in memory. */
+#define PARKED_PER_SLOT 8
+
+bool job_park(job_t *job)
+{
+	running_t *rj = (running_t *)job;
+	jobs_t *j = job->jobs;
+	if (rj->parked || j->parked >= j->concurrency * PARKED_PER_SLOT)
+		return rj->parked;
+	rj->parked = true;
+	j->parked++;
+	read_more(j);
+	return true;
+}
+
+void job_unpark(job_t *job)
+{
+	running_t *rj = (running_t *)job;
+	if (rj->parked) {
+		rj->parked = false;
+		job->jobs->parked--;
+	}
 }
 
 void job_done(job_t *job, const char *note)
@@ -419,12 +446,12 @@ static void read_done(redisReply *reply, const char *err, void *arg)
 
 static void read_more(jobs_t *j)
 {
-	if (!j->started || j->stopping || j->reading || j->running >= j->concurrency ||
+	if (!j->started || j->stopping || j->reading || j->running - j->parked >= j->concurrency ||
 	    evtimer_pending(&j->read_retry, NULL))
 		return;
 	j->reading = true;
 	char count[16], block[16];
-	snprintf(count, sizeof(count), "%d", j->concurrency - j->running);
+	snprintf(count, sizeof(count), "%d", j->concurrency - (j->running - j->parked));
 	snprintf(block, sizeof(block), "%d", BLOCK_MS);
 	const char *argv[] = {"XREADGROUP", "GROUP", GROUP,	j->consumer, "COUNT", count,
 			      "BLOCK",	    block,   "STREAMS", j->stream,   ">"};

@@ -124,6 +124,7 @@ static void record(push_t *p, const char *status, bool shown)
 static void channel_answered(enum channel_err e, const char *message, void *arg)
 {
 	push_t *p = arg;
+	job_unpark(p->job);
 	if (e != CHANNEL_OK) {
 		fail(p, e, message);
 		return;
@@ -176,6 +177,9 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	    .logistic_type = pg_value(res, 0, 9),
 	    .raw = raw,
 	};
+	/* The push may wait long for the account's bucket (Amazon: 5 a second): meanwhile its slot
+	 * runs other jobs (the notifications that bring the next sales, other accounts' pushes). */
+	job_park(p->job);
 	ch->push_stock(p->job->app, &l, p->wanted, channel_answered, p);
 	json_decref(settings);
 	json_decref(raw);

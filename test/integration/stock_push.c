@@ -370,3 +370,90 @@ Test(stock_push, fifty_concurrent_sales_of_ten_units_oversell_forty_and_list_zer
 	h_resp_free(&r);
 	world_stop(&w);
 }
+
+/* What variation vid of item lists at marketsim (-1: none). */
+static long long variation_listed(const h_proc_t *sim, const char *token, const char *item,
+				  long long vid)
+{
+	h_resp_t r = msh_get(sim, token, h_fmt("/items/%s", item));
+	long long q = -1;
+	size_t k;
+	json_t *v;
+	json_array_foreach(json_object_get(r.json, "variations"), k, v)
+	{
+		if ((long long)json_integer_value(json_object_get(v, "id")) == vid)
+			q = (long long)json_integer_value(json_object_get(v, "available_quantity"));
+	}
+	h_resp_free(&r);
+	return q;
+}
+
+/* A SKU sold as one variation of an item: the push sets that variation's stock, naming the
+ * item's other variations unchanged. */
+Test(stock_push, a_variation_linked_by_its_own_sku_gets_its_stock)
+{
+	mlt_t t;
+	char seed[16], account[40];
+	snprintf(seed, sizeof(seed), "%d", getpid());
+	mlt_start(&t, seed, 1, NULL);
+	msh_tokens_t tok;
+	mlt_add(&t, &t.owner, 0, 6 * 3600, account, &tok);
+	h_resp_t r = msh_sim(&t.sim, "POST", "/_sim/notifications/target",
+			     h_fmt("{\"url\":\"%s\"}", h_url(&t.srv, "/webhooks/ml")));
+	h_resp_free(&r);
+	/* An item with two variations or more, and the first one's SKU. */
+	r = msh_sim(&t.sim, "GET", h_fmt("/_sim/items?seller_id=%lld", (long long)t.app.sellers[0]),
+		    NULL);
+	char item[32] = "", vsku[64] = "";
+	long long vid = 0, other = 0, other_qty = -1;
+	size_t k;
+	json_t *it;
+	json_array_foreach(json_object_get(r.json, "items"), k, it)
+	{
+		if (item[0] || json_integer_value(json_object_get(it, "variations")) < 2)
+			continue;
+		const char *id = json_string_value(json_object_get(it, "id"));
+		h_resp_t one = msh_get(&t.sim, tok.access, h_fmt("/items/%s", id));
+		json_t *vars = json_object_get(one.json, "variations");
+		json_t *v0 = json_array_get(vars, 0), *v1 = json_array_get(vars, 1);
+		size_t a;
+		json_t *attr;
+		json_array_foreach(json_object_get(v0, "attributes"), a, attr)
+		{
+			if (strcmp(json_string_value(json_object_get(attr, "id")), "SELLER_SKU") ==
+			    0)
+				snprintf(vsku, sizeof(vsku), "%s",
+					 json_string_value(json_object_get(attr, "value_name")));
+		}
+		if (vsku[0]) {
+			snprintf(item, sizeof(item), "%s", id);
+			vid = (long long)json_integer_value(json_object_get(v0, "id"));
+			other = (long long)json_integer_value(json_object_get(v1, "id"));
+			other_qty = (long long)json_integer_value(
+			    json_object_get(v1, "available_quantity"));
+		}
+		h_resp_free(&one);
+	}
+	h_resp_free(&r);
+	cr_assert(item[0], "the seller has no item with variations and SKUs");
+	/* The item reaches sellerhub by its notification. */
+	r = msh_sim(&t.sim, "PATCH", h_fmt("/_sim/items/%s", item), "{\"price\":99.5}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	const char *tenant = t.owner.tenant_id;
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM listing_variations WHERE"
+					 " tenant_id = '%s' AND sku = '%s'",
+					 tenant, vsku) == 1,
+			       20000));
+	h_sql_ok("INSERT INTO products (tenant_id, sku, title) VALUES ('%s', '%s', 'Camiseta')",
+		 tenant, vsku);
+	h_sql_ok("SET sellerhub.job_queue = '%s'; SELECT stock_set_on_hand('%s', '%s', 6,"
+		 " 'manual', 'test')",
+		 h_job_queue(), tenant, vsku);
+	cr_assert(H_WAIT_UNTIL(variation_listed(&t.sim, tok.access, item, vid) == 6, 20000),
+		  "the variation lists %lld", variation_listed(&t.sim, tok.access, item, vid));
+	long long kept = variation_listed(&t.sim, tok.access, item, other);
+	cr_assert_eq(kept, other_qty, "the other variation was left as it was");
+	h_server_stop_clean(&t.srv);
+	msh_stop(&t.sim);
+}

@@ -339,6 +339,7 @@ struct ms {
 void ms_stock_write(ms_t *ms, const char *channel, const char *id, const char *variation,
 		    long quantity);
 void h_sim_stock_writes(ms_req_t *r);
+void h_sim_items(ms_req_t *r);
 
 /* main.c: (re)build every part of the simulated state from ms->opt. */
 void ms_state_build(ms_t *ms);

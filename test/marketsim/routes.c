@@ -75,6 +75,7 @@ const ms_route_t ms_routes[] = {
     {GET, "/_sim/requests", h_sim_requests, ROUTE_CONTROL, NULL},
     {GET, "/_sim/stats", h_sim_stats, ROUTE_CONTROL, NULL},
     {GET, "/_sim/stock-writes", h_sim_stock_writes, ROUTE_CONTROL, NULL},
+    {GET, "/_sim/items", h_sim_items, ROUTE_CONTROL, NULL},
     {GET, "/_sim/clock", h_sim_clock_get, ROUTE_CONTROL, NULL},
     {POST, "/_sim/clock", h_sim_clock_post, ROUTE_CONTROL, NULL},
     {GET, "/_sim/amazon", h_sim_amazon, ROUTE_CONTROL, NULL},

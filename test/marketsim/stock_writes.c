@@ -17,6 +17,28 @@ void ms_stock_write(ms_t *ms, const char *channel, const char *id, const char *v
 					(json_int_t)ms_wall_ms(ms)));
 }
 
+/* GET /_sim/items?seller_id=: the seller's items as a test or benchmark picks them
+ * ({id, status, available_quantity, variations: count}), without a token. */
+void h_sim_items(ms_req_t *r)
+{
+	long seller;
+	if (!ms_arg_long(r, "seller_id", 0, &seller))
+		return;
+	json_t *out = json_array();
+	for (size_t i = 0; i < r->ms->data->n_items; i++) {
+		const ms_item_t *it = &r->ms->data->items[i];
+		if (seller && it->seller_id != seller)
+			continue;
+		json_array_append_new(
+		    out, json_pack(
+			     "{s:s, s:O, s:O, s:I}", "id", it->id, "status",
+			     json_object_get(it->json, "status"), "available_quantity",
+			     json_object_get(it->json, "available_quantity"), "variations",
+			     (json_int_t)json_array_size(json_object_get(it->json, "variations"))));
+	}
+	ms_reply_json(r, 200, json_pack("{s:o}", "items", out));
+}
+
 void h_sim_stock_writes(ms_req_t *r)
 {
 	long since;
