@@ -28,8 +28,11 @@ typedef void (*http_hook_fn)(req_t *r);
 
 enum route_flags {
 	ROUTE_PUBLIC = 0,
-	ROUTE_AUTH = 1 << 0,   /* the auth hook must admit the request */
-	ROUTE_NO_BODY = 1 << 1 /* a body is not parsed even for POST/PUT */
+	ROUTE_AUTH = 1 << 0,	/* the auth hook must admit the request */
+	ROUTE_NO_BODY = 1 << 1, /* a body is not parsed even for POST/PUT */
+	/* the access token may come as ?access_token= (a browser's EventSource sets no header);
+	 * the access log never has the query */
+	ROUTE_QUERY_TOKEN = 1 << 2
 };
 
 struct req {
@@ -123,6 +126,24 @@ void http_stream_end(req_t *r);
 /* The whole of file fd (size bytes) as the body, sent from the file by the kernel (sendfile):
  * fd is the answer's now, closed once sent. */
 void http_reply_file(req_t *r, int status, const char *content_type, int fd, size_t size);
+
+/* An answer sent as it is produced (Server-Sent Events): 200 with content_type, chunked. */
+typedef struct http_sse http_sse_t;
+/* Runs once when a stream ends without its owner ending it (the client went away, the server
+ * drains or is freed); the stream is freed right after it returns: do not end it. */
+typedef void (*http_sse_gone_fn)(void *arg);
+/* Answers r (its context is freed) and returns the open stream; NULL when r was answered
+ * otherwise instead (the client has gone, the server is draining). max_pending bounds the
+ * output not yet taken by the client. */
+http_sse_t *http_sse_start(req_t *r, const char *content_type, size_t max_pending,
+			   http_sse_gone_fn gone, void *arg);
+/* Queues data; false (nothing queued) when the client is too slow: past max_pending. */
+bool http_sse_write(http_sse_t *st, const char *data, size_t len);
+/* Ends it (the last chunk) and frees it. */
+void http_sse_end(http_sse_t *st);
+/* Closes its connection now (a client too slow to be sent even the last chunk) and frees it. */
+void http_sse_drop(http_sse_t *st);
+size_t http_sses_open(const http_server_t *s);
 
 /* Render the envelopes into a buffer (pure, for tests). Return a malloc'd string. */
 char *envelope_ok(json_t *data, const char *message);

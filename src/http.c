@@ -107,7 +107,10 @@ struct http_server {
 	pressure_t pressure;
 	int64_t next_report_ms;
 	metric_t *shed_metric[SHED_REASONS], *refused_metric, *accept_errors_metric;
-	http_server_t *next_server; /* servers, to find one from evhttp's listener */
+	http_server_t *next_server;  /* servers, to find one from evhttp's listener */
+	TAILQ_HEAD(, http_sse) sses; /* event streams still being sent (http_sse_start) */
+	size_t nsses;
+	struct evbuffer *chunk; /* a stream's next chunk, handed to evhttp (which empties it) */
 };
 
 /* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
@@ -130,6 +133,7 @@ static void limits_init(http_server_t *s);
 static void accept_resume(evutil_socket_t fd, short what, void *arg);
 static void accept_error(struct evconnlistener *lev, void *arg);
 static void peers_free(http_server_t *s);
+static void sses_close(http_server_t *s, bool end);
 
 /* Every server of the process: evhttp's listener calls back with evhttp's pointer, not ours. */
 static http_server_t *servers;
@@ -169,6 +173,8 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	evhttp_set_gencb(s->http, http_dispatch, s);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->lingering);
+	TAILQ_INIT(&s->sses);
+	s->chunk = evbuffer_new();
 	evhttp_set_bevcb(s->http, conn_new, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, conn_sweep, s);
 	struct timeval sweep_tv = {0, SWEEP_MS * 1000};
@@ -217,6 +223,8 @@ void http_server_free(http_server_t *s)
 		event_free(s->drain_timer);
 	event_free(s->sweep);
 	event_free(s->resume);
+	sses_close(s, false); /* evhttp_free frees their requests with their connections */
+	evbuffer_free(s->chunk);
 	evhttp_free(s->http);
 	conn_free_all(s);
 	peers_free(s);
@@ -292,6 +300,7 @@ void http_server_drain(http_server_t *s, int timeout_s, void (*drained)(void *ar
 		s->listener = NULL; /* freed with the socket */
 		event_del(s->resume);
 	}
+	sses_close(s, true); /* their clients reconnect (to another process) on their own */
 	s->drain_timer = evtimer_new(s->base, drain_timeout, s);
 	struct timeval tv = {timeout_s, 0};
 	evtimer_add(s->drain_timer, &tv);
@@ -954,6 +963,7 @@ typedef struct conn {
 	const char *code, *message;
 	bool quiet; /* refused for the limits: closed at once, without lingering */
 	char ip[64];
+	struct http_sse *sse;	    /* the event stream being sent on it, if any */
 	struct http_stream *stream; /* a streamed answer in progress on it (below) */
 } conn_t;
 
@@ -1293,6 +1303,8 @@ static void conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	case CONN_BUSY:
+		if (c->sse) /* an event stream's client has nothing more to say */
+			evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	case CONN_BODY:
 		c->body_bytes += info->n_added;
@@ -1608,12 +1620,16 @@ static void accept_error(struct evconnlistener *lev, void *arg)
 	pressure_report(s);
 }
 
+static void sse_lost(struct http_sse *st);
+
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	conn_t *c = arg;
 	http_server_t *s = c->srv;
 	if (c->stream)
 		stream_gone(c->stream);
+	if (c->sse)
+		sse_lost(c->sse);
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_input, c);
 	event_del(&c->ev);
 	if (c->fd >= 0 && (size_t)c->fd < s->nby_fd && s->by_fd[c->fd] == c)
@@ -1858,4 +1874,143 @@ void http_reply_file(req_t *r, int status, const char *content_type, int fd, siz
 		close(fd);
 	}
 	finish(r, status, content_type, NULL, size);
+}
+
+/* --- event streams: an answer sent as it is produced
+ * -----------------------------------------------
+ *
+ * The head goes out at once (chunked), the request's context is freed as for any answer (access
+ * log line, metrics), and the stream lives on with its connection. It ends when its owner ends
+ * it, or without the owner: its client went away (conn_closed), the server drains or is freed;
+ * then the owner's gone callback runs once and the stream is freed. */
+
+struct http_sse {
+	TAILQ_ENTRY(http_sse) link;
+	http_server_t *srv;
+	struct evhttp_request *ev;
+	conn_t *conn;
+	size_t max_pending;
+	http_sse_gone_fn gone;
+	void *arg;
+};
+
+http_sse_t *http_sse_start(req_t *r, const char *content_type, size_t max_pending,
+			   http_sse_gone_fn gone, void *arg)
+{
+	http_server_t *s = r->srv;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	conn_t *c = evcon ? conn_of(s, evcon) : NULL;
+	if (!c || s->draining) { /* the client has gone already, or the process is stopping */
+		http_error(r, 503, "SHUTTING_DOWN", "The server is restarting; retry shortly.",
+			   NULL);
+		return NULL;
+	}
+	r->answered = true;
+	if (s->dispatching == r)
+		s->dispatching = NULL;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Accel-Buffering", "no"); /* nginx: pass each chunk on at once */
+	security_headers(r, h);
+	double ms = (double)(now_us() - r->start_us) / 1000.0;
+	access_log(r, evhttp_request_get_uri(r->ev), 200, 0, ms);
+	observe(r, 200, ms / 1000.0);
+	if (r->held)
+		release(s, evcon);
+	evhttp_send_reply_start(r->ev, 200, "OK");
+	/* Its client sends nothing more: no read timeout. One that reads nothing for the idle
+	 * timeout while output waits is gone (the write timeout). */
+	struct timeval write_tv = {s->cfg->http_idle_timeout_s, 0};
+	bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &write_tv);
+
+	http_sse_t *st = xcalloc(1, sizeof(*st));
+	st->srv = s;
+	st->ev = r->ev;
+	st->conn = c;
+	st->max_pending = max_pending;
+	st->gone = gone;
+	st->arg = arg;
+	c->sse = st;
+	TAILQ_INSERT_TAIL(&s->sses, st, link);
+	s->nsses++;
+
+	if (r->query_parsed && r->query)
+		evhttp_clear_headers(&r->query_store);
+	json_decref(r->body);
+	arena_free(r->arena);
+	s->active--;
+	return st;
+}
+
+bool http_sse_write(http_sse_t *st, const char *data, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
+	if (!evcon)
+		return false;
+	struct evbuffer *out = bufferevent_get_output(evhttp_connection_get_bufferevent(evcon));
+	if (evbuffer_get_length(out) + len > st->max_pending)
+		return false;
+	evbuffer_add(st->srv->chunk, data, len);
+	evhttp_send_reply_chunk(st->ev, st->srv->chunk);
+	evbuffer_drain(st->srv->chunk, evbuffer_get_length(st->srv->chunk));
+	return true;
+}
+
+static void sse_unlink(http_sse_t *st)
+{
+	http_server_t *s = st->srv;
+	TAILQ_REMOVE(&s->sses, st, link);
+	s->nsses--;
+	st->conn->sse = NULL;
+}
+
+void http_sse_end(http_sse_t *st)
+{
+	sse_unlink(st);
+	if (evhttp_request_get_connection(st->ev))
+		st->srv->unflushed++; /* reply_complete counts it out once the last chunk is out */
+	evhttp_send_reply_end(st->ev);
+	free(st);
+}
+
+void http_sse_drop(http_sse_t *st)
+{
+	sse_unlink(st);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
+	if (evcon)
+		evhttp_connection_free(
+		    evcon); /* the request with it; conn_closed frees the conn_t */
+	else
+		evhttp_request_free(st->ev);
+	free(st);
+}
+
+/* Its connection is being freed: evhttp has either let go of the request (a failed connection:
+ * ours to free now) or frees it with the connection. */
+static void sse_lost(http_sse_t *st)
+{
+	sse_unlink(st);
+	if (!evhttp_request_get_connection(st->ev))
+		evhttp_request_free(st->ev);
+	st->gone(st->arg);
+	free(st);
+}
+
+static void sses_close(http_server_t *s, bool end)
+{
+	http_sse_t *st;
+	while ((st = TAILQ_FIRST(&s->sses))) {
+		st->gone(st->arg);
+		if (end) {
+			http_sse_end(st);
+		} else {
+			sse_unlink(st);
+			free(st);
+		}
+	}
+}
+
+size_t http_sses_open(const http_server_t *s)
+{
+	return s->nsses;
 }
