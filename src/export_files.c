@@ -223,6 +223,19 @@ static void path_of(const app_t *app, const char *id, const char *format, char *
 	snprintf(out, n, "%s/%s.%s", app->cfg.exports_dir, id, format);
 }
 
+/* A job whose file is being written (owned here until the worker is done): its claim is kept
+ * fresh meanwhile, so a long export is not taken for a lost one and run twice. */
+typedef struct export_job {
+	job_t *job;
+	struct event *beat;
+} export_job_t;
+
+static void beat(evutil_socket_t fd, short what, void *arg)
+{
+	job_t *job = arg;
+	jobs_heartbeat(job->jobs, job->id);
+}
+
 static void job_recorded(const PGresult *res, const char *err, void *arg)
 {
 	job_t *job = arg;
@@ -240,7 +253,10 @@ static void job_failed_recorded(const PGresult *res, const char *err, void *arg)
 
 static void job_written(export_file_t *f)
 {
-	job_t *job = f->arg;
+	export_job_t *ej = f->arg;
+	job_t *job = ej->job;
+	event_free(ej->beat);
+	free(ej);
 	const char *id = json_string_value(json_object_get(job->payload, "export"));
 	if (f->error[0]) {
 		log_error("export %s: %s", id, f->error);
@@ -286,7 +302,13 @@ static void job_claimed(const PGresult *res, const char *err, void *arg)
 	char path[512];
 	path_of(job->app, json_string_value(json_object_get(job->payload, "export")),
 		pg_value(res, 0, 1), path, sizeof(path));
-	export_file_write(job->app, &spec, path, job_written, job);
+	export_job_t *ej = xcalloc(1, sizeof(*ej));
+	ej->job = job;
+	ej->beat = event_new(job->app->base, -1, EV_PERSIST, beat, job);
+	int every_s = job->app->cfg.job_stale_s / 3 > 0 ? job->app->cfg.job_stale_s / 3 : 1;
+	struct timeval tv = {every_s, 0};
+	event_add(ej->beat, &tv);
+	export_file_write(job->app, &spec, path, job_written, ej);
 }
 
 static void job_run(job_t *job)

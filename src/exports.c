@@ -47,6 +47,8 @@ typedef struct answer {
 	pg_tx_t *tx;
 	export_buf_t buf;
 	bool first, started, fetching, lost;
+	bool paused; /* the client is behind: stream_drained goes on */
+	bool done;   /* the last batch is rendered */
 	long long rows;
 } answer_t;
 
@@ -74,11 +76,22 @@ static void stream_end(answer_t *a)
 	answer_free(a);
 }
 
+/* Writes what is rendered; ends after the last batch. False when the client is behind: the
+ * text written waits in the connection's buffer and nothing more is fetched until drained. */
+static void flush_out(answer_t *a)
+{
+	a->paused = !http_stream_write(a->r, a->buf.data, a->buf.len);
+	a->buf.len = 0;
+	if (a->done)
+		stream_end(a);
+	else if (!a->paused && !a->fetching)
+		fetch(a);
+}
+
 static void stream_drained(void *arg)
 {
 	answer_t *a = arg;
-	if (!a->fetching)
-		fetch(a);
+	flush_out(a);
 }
 
 static void stream_lost(void *arg)
@@ -115,16 +128,17 @@ static void fetched(const PGresult *res, const char *err, void *arg)
 	}
 	int n = PQntuples(res);
 	a->rows += n;
-	export_render_rows(&a->spec, res, &a->first, &a->buf);
-	bool last = n < EXPORT_BATCH_ROWS;
-	if (last)
-		export_render_tail(&a->spec, &a->buf);
-	bool more = http_stream_write(a->r, a->buf.data, a->buf.len);
-	a->buf.len = 0;
-	if (last)
-		stream_end(a);
-	else if (more)
+	a->done = n < EXPORT_BATCH_ROWS;
+	/* The next batch is asked for before this one is rendered: PostgreSQL reads it while the
+	 * loop renders and writes. A batch that arrives while the client is behind stays rendered
+	 * in buf (one batch at most) until it has caught up. */
+	if (!a->done && !a->paused)
 		fetch(a);
+	export_render_rows(&a->spec, res, &a->first, &a->buf);
+	if (a->done)
+		export_render_tail(&a->spec, &a->buf);
+	if (!a->paused)
+		flush_out(a);
 	/* else stream_drained or stream_lost goes on */
 }
 
