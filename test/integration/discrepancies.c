@@ -497,6 +497,20 @@ Test(discrepancies, reconcile_from_sellerhub_pushes_the_truth_to_every_linked_li
 		      1);
 	/* On hand is left as it is: the source is sellerhub's truth. */
 	cr_assert_eq(on_hand(&s, "SKU-1"), 7);
+	/* The listing still shows 3: its push cannot reach Mercado Livre (the account's token is
+	 * no real one), and the entry says so once the push gave up. */
+	json_t *e = NULL;
+	cr_assert(H_WAIT_UNTIL(({
+				       json_decref(e);
+				       e = entry(&s.owner, "SKU-1");
+				       json_is_string(h_json_path(e, "listed.0.lastPushStatus")) &&
+					   json_is_false(h_json_path(e, "listed.0.pushPending"));
+			       }),
+			       20000),
+		  "no failed push on the entry");
+	cr_assert_eq(int_at(e, "listed.0.qty"), 3);
+	cr_assert_not_null(strstr(str_at(e, "listed.0.lastPushStatus"), "failed"));
+	json_decref(e);
 	/* all: every SKU a listing disagrees with. */
 	d = reconcile(&s.owner, "{\"source\":\"sellerhub\",\"all\":true}", &job);
 	cr_assert_eq(int_at(d, "report.counts.fixed"), 1, "%s", json_dumps(d, 0));
