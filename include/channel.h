@@ -173,6 +173,11 @@ typedef struct channel {
 	void (*push_stock)(struct app *app, const channel_listing_t *listing, long quantity,
 			   channel_push_cb cb, void *arg);
 
+	/* The channel's questions still unanswered, for the QUESTION_UNANSWERED alert: a SELECT of
+	 * (tenant_id uuid, ref text, asked_at timestamptz, title text, message text, data jsonb)
+	 * over every tenant (the core filters and applies the rule's hours). NULL: none. */
+	const char *alert_questions_sql;
+
 	/* POST /webhooks/<name>. NULL: the channel takes no notifications. */
 	const channel_intake_t *intake;
 

@@ -1,5 +1,6 @@
 /* The janitor's sweeps (see the header). */
 #include "janitor.h"
+#include "alerts.h"
 #include "channel.h"
 #include "crypto.h"
 #include "discrepancies.h"
@@ -52,7 +53,7 @@ typedef struct sweep {
 	void (*run)(struct sweep *s);
 } sweep_t;
 
-enum { S_TOKENS, S_SYNC, S_MAINTENANCE, S_HEALTH, S_INVENTORY, S_N };
+enum { S_TOKENS, S_SYNC, S_MAINTENANCE, S_HEALTH, S_INVENTORY, S_ALERTS, S_N };
 
 struct janitor {
 	app_t *app;
@@ -270,6 +271,19 @@ static void run_inventory(sweep_t *s)
 }
 
 /* "{a,b}" of the channels that have the callback (names are [a-z0-9_], no quoting needed). */
+/* --- alerts ---------------------------------------------------------------------------------- */
+
+static void alerts_evaluated(const PGresult *res, const char *err, void *arg)
+{
+	item_done(arg);
+}
+
+static void run_alerts(sweep_t *s)
+{
+	s->busy++;
+	alerts_evaluate(s->j->app, NULL, alerts_evaluated, s);
+}
+
 static void channel_list(char *out, size_t size, bool (*has)(const channel_t *ch))
 {
 	size_t n = (size_t)snprintf(out, size, "{");
@@ -297,11 +311,11 @@ janitor_t *janitor_start(app_t *app)
 	j->app = app;
 	channel_list(j->granting, sizeof(j->granting), has_grant);
 	channel_list(j->syncing, sizeof(j->syncing), has_sync);
-	static void (*const runs[S_N])(sweep_t *) = {run_tokens, run_sync, run_maintenance,
-						     run_health, run_inventory};
-	int64_t every[S_N] = {app->cfg.token_sweep_ms, app->cfg.sync_sweep_ms,
-			      JANITOR_MAINTENANCE_MS, JANITOR_HEALTH_MS,
-			      app->cfg.inventory_detect_ms};
+	static void (*const runs[S_N])(sweep_t *) = {run_tokens, run_sync,	run_maintenance,
+						     run_health, run_inventory, run_alerts};
+	int64_t every[S_N] = {app->cfg.token_sweep_ms,	    app->cfg.sync_sweep_ms,
+			      JANITOR_MAINTENANCE_MS,	    JANITOR_HEALTH_MS,
+			      app->cfg.inventory_detect_ms, app->cfg.alert_sweep_ms};
 	for (int i = 0; i < S_N; i++) {
 		sweep_t *s = &j->sweeps[i];
 		s->j = j;

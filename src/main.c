@@ -4,6 +4,8 @@
 #include "app.h"
 #include "auth.h"
 #include "channel.h"
+#include "alerts.h"
+#include "exports.h"
 #include "janitor.h"
 #include "upkeep.h"
 #include "log.h"
@@ -11,6 +13,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "sync_engine.h"
+#include "tenant_events.h"
 #include "jobs.h"
 #include "stock_push.h"
 #include "throttle.h"
@@ -176,17 +179,24 @@ static int serve(app_t *app)
 	app->upkeep = upkeep_new(app);
 	channels_start(app);
 	sync_register_jobs(app);
+	app->alerts = alerts_new(app);
+	app->exports = exports_new(app);
 	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
 	api_channel_accounts_routes(app);
 	api_sync_routes(app);
+	api_sync_manage_routes(app);
 	api_items_routes(app);
 	api_orders_routes(app);
 	api_inventory_routes(app);
 	api_discrepancies_routes(app);
 	api_products_routes(app);
+	app->events = tenant_events_new(app);
+	api_alerts_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
+	api_exports_routes(app);
+	api_finance_routes(app);
 
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
@@ -222,6 +232,10 @@ static int serve(app_t *app)
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
 	upkeep_free(app->upkeep);
 	janitor_free(app->janitor);
+	tenant_events_free(
+	    app->events); /* after the server and the pool: their callbacks reach it */
+	alerts_free(app->alerts);
+	exports_free(app->exports);
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);
