@@ -19,7 +19,8 @@ const char *const discrepancy_kinds[] = {"erp", "listing", NULL};
 
 /* One entry per SKU: the numbers the last detection saw. erp is the ERP's balance whenever it
  * is known (matches: whether it equals on hand); listed holds the listings (and variations)
- * that differ. */
+ * that differ, each with its last push's status and whether a push of it is still to run (a
+ * discrepancy a push is about to fix). */
 static const char list_sql[] =
     "SELECT json_build_object('sku', d.sku, 'title', p.title,"
     " 'truth', json_build_object('onHand', min(d.on_hand), 'available', min(d.available)),"
@@ -28,7 +29,10 @@ static const char list_sql[] =
     "  'matches', NOT bool_or(d.kind = 'erp')) END,"
     " 'listed', coalesce(json_agg(json_build_object('channel', d.channel, 'accountId',"
     "  d.account_id, 'listingId', d.subject, 'externalId', l.external_id, 'variation',"
-    "  nullif(d.variation, ''), 'qty', d.actual)"
+    "  nullif(d.variation, ''), 'qty', d.actual, 'lastPushStatus', l.stock_push_status,"
+    "  'pushPending', EXISTS (SELECT 1 FROM stock_pushes sp JOIN jobs j ON j.id = sp.job_id"
+    "   WHERE sp.listing_id = d.subject AND sp.variation = d.variation"
+    "   AND j.status IN ('queued', 'running', 'failed')))"
     "  ORDER BY d.channel, l.external_id, d.variation) FILTER (WHERE d.kind = 'listing'), '[]'),"
     " 'kind', CASE WHEN bool_and(d.kind = 'erp') THEN 'erp'"
     "  WHEN bool_and(d.kind = 'listing') THEN 'listing' ELSE 'both' END,"

@@ -1,7 +1,8 @@
 /* Stock discrepancies (issue 19) against marketsim's Tiny v2: the janitor's scheduled detection
  * (INVENTORY_DETECT_MS) finds a SKU whose truth, Tiny's balance and a linked listing disagree,
  * with the three numbers and an age that grows; a reconcile from the ERP is a durable job whose
- * report says what it fixed and skipped, and the discrepancy it fixed is gone; bad bodies are
+ * report says what it fixed and skipped, and the discrepancy it fixed is gone; a reconcile from
+ * sellerhub asks for a forced push of the truth to every linked listing; bad bodies are
  * 400, a member may not reconcile, and another tenant's SKUs, listings and reconciles are never
  * seen or touched. Each test has its own database (the detection reads every tenant). */
 #include <criterion/criterion.h>
@@ -53,10 +54,7 @@ static void company_set(const char *json)
 	h_resp_free(&r);
 }
 
-typedef struct shop {
-	session_t owner;
-	char tiny[40], ml[40];
-} shop_t;
+typedef tiny_shop_t shop_t;
 
 /* A tenant with an ML account (SQL: no connect flow needed here) and, when tiny, the company's
  * Tiny account connected and its catalogue imported through the API. */
@@ -463,4 +461,59 @@ Test(discrepancies, another_tenants_skus_listings_and_reconciles_are_invisible)
 			cr_assert_str_eq(str_at(v, "variation"), "901");
 	}
 	json_decref(e);
+}
+
+Test(discrepancies, reconcile_from_sellerhub_pushes_the_truth_to_every_linked_listing)
+{
+	shop_t s;
+	sql_shop(&s);
+	char l1[40];
+	add_listing(&s, "SKU-1", 3, NULL, l1);
+	h_sql_ok("INSERT INTO products (tenant_id, sku, title) VALUES ('%s', 'SKU-2', 'Prato')",
+		 s.owner.tenant_id);
+	long long job;
+	json_t *d =
+	    reconcile(&s.owner,
+		      h_fmt("{\"source\":\"sellerhub\",\"skus\":[\"SKU-2\",\"SKU-1\",\"NOPE-%d\"]}",
+			    getpid()),
+		      &job);
+	cr_assert_eq(int_at(d, "report.counts.fixed"), 1, "%s", json_dumps(d, 0));
+	cr_assert_eq(int_at(d, "report.counts.skipped"), 2);
+	cr_assert_str_eq(str_at(d, "report.fixed.0.sku"), "SKU-1");
+	cr_assert_eq(int_at(d, "report.fixed.0.available"), 7);
+	cr_assert_eq(int_at(d, "report.fixed.0.listings"), 1);
+	cr_assert_eq(int_at(d, "report.pushesQueued"), 1);
+	cr_assert_str_eq(str_at(d, "report.skipped.1.sku"), "SKU-2");
+	cr_assert_str_eq(str_at(d, "report.skipped.1.reason"), "no listing is linked to it");
+	json_decref(d);
+	/* The push of 7 to the listing was asked for, with its job. */
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_pushes WHERE listing_id = '%s' AND"
+			       " wanted = 7 AND forced",
+			       l1),
+		     1);
+	cr_assert_geq(h_sql_int("SELECT count(*) FROM jobs WHERE tenant_id = '%s' AND"
+				" kind = 'stock_push' AND payload->>'listingId' = '%s'",
+				s.owner.tenant_id, l1),
+		      1);
+	/* On hand is left as it is: the source is sellerhub's truth. */
+	cr_assert_eq(on_hand(&s, "SKU-1"), 7);
+	/* The listing still shows 3: its push cannot reach Mercado Livre (the account's token is
+	 * no real one), and the entry says so once the push gave up. */
+	json_t *e = NULL;
+	cr_assert(H_WAIT_UNTIL(({
+				       json_decref(e);
+				       e = entry(&s.owner, "SKU-1");
+				       json_is_string(h_json_path(e, "listed.0.lastPushStatus")) &&
+					   json_is_false(h_json_path(e, "listed.0.pushPending"));
+			       }),
+			       20000),
+		  "no failed push on the entry");
+	cr_assert_eq(int_at(e, "listed.0.qty"), 3);
+	cr_assert_not_null(strstr(str_at(e, "listed.0.lastPushStatus"), "failed"));
+	json_decref(e);
+	/* all: every SKU a listing disagrees with. */
+	d = reconcile(&s.owner, "{\"source\":\"sellerhub\",\"all\":true}", &job);
+	cr_assert_eq(int_at(d, "report.counts.fixed"), 1, "%s", json_dumps(d, 0));
+	cr_assert_str_eq(str_at(d, "report.fixed.0.sku"), "SKU-1");
+	json_decref(d);
 }
