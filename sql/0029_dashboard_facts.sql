@@ -368,9 +368,12 @@ BEGIN
            coalesce(sum(i.f) FILTER (WHERE dashboard_sold(o.status)), 0),
            coalesce(sum(i.c) FILTER (WHERE dashboard_sold(o.status)), 0)
     FROM orders o
+    -- (order_items has no tenant index: its lines are found by their orders.)
     LEFT JOIN (SELECT order_id, sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
                       sum(coalesce(unit_cost, 0) * quantity) AS c
-               FROM order_items WHERE tenant_id = tenant GROUP BY 1) i ON i.order_id = o.id
+               FROM order_items WHERE order_id IN (SELECT id FROM orders
+                                                   WHERE tenant_id = tenant)
+               GROUP BY 1) i ON i.order_id = o.id
     WHERE o.tenant_id = tenant
     GROUP BY 1, 2, 3, 4;
     FOR m IN SELECT DISTINCT date_trunc('month', date_created AT TIME ZONE tz) FROM orders
