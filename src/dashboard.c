@@ -82,7 +82,10 @@ static const char figures_sql[] =
     "   FROM (SELECT t.state, sum(t.orders) AS orders, sum(t.revenue) AS revenue"
     "    FROM dashboard_states t WHERE" SPAN("t") " GROUP BY 1 HAVING sum(t.orders) <> 0) x),"
     "   '[]')),"
-    " 'alerts', json_build_object('active', 0, 'critical', 0, 'warning', 0))::text"
+    " 'alerts', (SELECT json_build_object('active', count(*),"
+    "  'critical', count(*) FILTER (WHERE severity = 'critical'),"
+    "  'warning', count(*) FILTER (WHERE severity IN ('high', 'medium')))"
+    "  FROM alerts WHERE tenant_id = $1 AND status = 'active'))::text"
     " FROM c, p";
 // clang-format on
 
@@ -106,7 +109,7 @@ static const char realtime_sql[] =
     "  FROM products WHERE tenant_id = $1 AND cost IS NOT NULL),"
     " 'lowStockProducts', (SELECT count(*) FROM products WHERE tenant_id = $1 AND active"
     "  AND min_stock_alert IS NOT NULL AND available <= min_stock_alert),"
-    " 'activeAlerts', 0,"
+    " 'activeAlerts', (SELECT count(*) FROM alerts WHERE tenant_id = $1 AND status = 'active'),"
     " 'syncStatus', CASE"
     "  WHEN EXISTS (SELECT 1 FROM sync_runs r JOIN a ON a.id = r.account_id"
     "   WHERE r.tenant_id = $1 AND r.status = 'running')"

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "permissions.h"
 #include "redis.h"
+#include "tenant_events.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -227,6 +228,14 @@ static void realtime(req_t *r)
 			   list_ctx(r, "metrics: realtime", NULL));
 }
 
+/* Server-Sent Events of the caller's tenant (tenant_events.h). */
+static void stream(req_t *r)
+{
+	if (!perm_require(r, "reports.view"))
+		return;
+	tenant_events_subscribe(((app_t *)r->app)->events, r);
+}
+
 void api_metrics_routes(app_t *app)
 {
 	http_server_t *s = app->http;
@@ -237,4 +246,8 @@ void api_metrics_routes(app_t *app)
 	http_route(s, "GET", "/api/metrics/realtime", realtime, ROUTE_AUTH,
 		   "Today's sales, the stock's value, low-stock SKUs and the sync state (channel, "
 		   "accountId)");
+	http_route(s, "GET", "/api/metrics/stream", stream,
+		   ROUTE_AUTH | ROUTE_NO_BODY | ROUTE_QUERY_TOKEN,
+		   "Server-Sent Events of the tenant: realtime, order, alert and sync (the access "
+		   "token may be given as ?access_token=)");
 }
