@@ -368,9 +368,12 @@ BEGIN
            coalesce(sum(i.f) FILTER (WHERE dashboard_sold(o.status)), 0),
            coalesce(sum(i.c) FILTER (WHERE dashboard_sold(o.status)), 0)
     FROM orders o
+    -- (order_items has no tenant index: its lines are found by their orders.)
     LEFT JOIN (SELECT order_id, sum(quantity) AS u, sum(coalesce(sale_fee, 0) * quantity) AS f,
                       sum(coalesce(unit_cost, 0) * quantity) AS c
-               FROM order_items WHERE tenant_id = tenant GROUP BY 1) i ON i.order_id = o.id
+               FROM order_items WHERE order_id IN (SELECT id FROM orders
+                                                   WHERE tenant_id = tenant)
+               GROUP BY 1) i ON i.order_id = o.id
     WHERE o.tenant_id = tenant
     GROUP BY 1, 2, 3, 4;
     FOR m IN SELECT DISTINCT date_trunc('month', date_created AT TIME ZONE tz) FROM orders
@@ -396,8 +399,8 @@ END $$;
 -- period's buckets (its whole months, its edge days). The first k rows of each bucket by revenue
 -- name the candidates, summed exactly over the period; a SKU none of whose rows is among them has
 -- at most `accounts` rows per bucket, each no more than the bucket's (k+1)-th, so when the n-th
--- candidate sums more than that bound no other SKU can pass it. Else k grows; past 4096 every
--- SKU of the period is summed.
+-- candidate sums more than that bound no other SKU can pass it. Else k grows; past 4096 (or past
+-- 1000 candidates) every SKU of the period is summed.
 CREATE FUNCTION dashboard_top_skus(tenant uuid, s date, e date, ch text, account uuid, n integer)
 RETURNS TABLE (sku text, title text, units numeric, revenue numeric)
 LANGUAGE plpgsql STABLE AS $$
@@ -431,6 +434,9 @@ BEGIN
                coalesce(sum(greatest(t.revenue, 0)) FILTER (WHERE t.rn = k + 1), 0)
         INTO cands, bound FROM t;
         bound := bound * accounts;
+        -- So many candidates: sales spread thin over the SKUs (few rows a bucket), where summing
+        -- every SKU of the period is the cheaper way.
+        EXIT WHEN cardinality(cands) > 1000;
         SELECT count(*), min(x.revenue) INTO found, nth FROM (
             SELECT sum(d.revenue) AS revenue FROM dashboard_skus d
             WHERE d.tenant_id = tenant AND d.sku = ANY (cands)
@@ -442,7 +448,7 @@ BEGIN
         EXIT WHEN bound = 0 OR (found = n AND nth > bound);
         k := k * 4;
     END LOOP;
-    IF k > 4096 THEN
+    IF k > 4096 OR cardinality(cands) > 1000 THEN
         cands := NULL; -- every SKU
     END IF;
     RETURN QUERY

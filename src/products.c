@@ -52,8 +52,8 @@ const char *const products_orders[] = {"asc", "desc", NULL};
 	" AND ($8::numeric IS NULL OR p.price <= $8::numeric)"                                     \
 	" AND ($9::numeric IS NULL OR " MARGIN " >= $9::numeric)"                                  \
 	" AND ($10::numeric IS NULL OR " MARGIN " <= $10::numeric)"                                \
-	" AND ($15::text IS NULL OR EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = p.tenant_id" \
-	"  AND l.sku = p.sku COLLATE \"default\" AND l.channel = $15))),"                          \
+	" AND ($15::text IS NULL OR p.sku IN (SELECT l.sku COLLATE \"C\" FROM listings l"          \
+	"  WHERE l.tenant_id = $1 AND l.channel = $15 AND l.sku IS NOT NULL))),"                   \
 	" page AS (SELECT p.sku, p.k FROM f p WHERE $16::numeric IS NULL"                         \
 	"  OR (p.k, p.sku) > ($16::numeric, $17::text COLLATE \"C\")"                              \
 	"  ORDER BY p.k, p.sku LIMIT $13::bigint OFFSET $14::bigint),"                            \
