@@ -484,10 +484,20 @@ Test(tiny_status, the_sweep_sends_and_reads_back_without_a_call)
 	long long pedido = 0;
 	cr_assert_eq(tiny_pedidos_for(&sim, ext, &pedido), 1);
 
-	/* No webhook: the poll finds the new situation. */
+	/* No webhook: the account's poll of changed pedidos finds the new situation. */
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM accounts WHERE id = '%s'"
+					 " AND settings ? 'ordersPolledAt'",
+					 s.tiny) == 1,
+			       10000),
+		  "the account was not polled");
 	in_erp(pedido, "situacao", "{\"situacao\":\"preparando_envio\"}");
 	cr_assert(H_WAIT_UNTIL(row_is(ext, "situacao", "preparando_envio"), 10000),
 		  "the poll did not read the situation");
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o ON o.id = e.order_id"
+		      " WHERE o.external_id = '%s' AND e.poll_at > now() + interval '1 hour'",
+		      ext),
+	    1, "a read order is not left to the poll and the webhooks");
 
 	/* With webhooks: the invoice arrives. */
 	hooks_to(&own);

@@ -160,7 +160,7 @@ static void settle(pass_t *p, const outcome_t *o)
 	char base[24], tries[24], poll[24];
 	snprintf(base, sizeof(base), "%ld", cfg->retry_base_ms);
 	snprintf(tries, sizeof(tries), "%ld", cfg->hold_tries);
-	snprintf(poll, sizeof(poll), "%ld", cfg->poll_ms);
+	snprintf(poll, sizeof(poll), "%ld", TINY_REREAD_MS);
 	const char *params[] = {
 	    r->order_id, r->tenant_id, o->status, o->pedido_id, o->numero,
 	    o->situacao, o->error,     base,	  tries,	o->account_held ? "true" : "false",

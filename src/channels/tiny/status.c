@@ -162,7 +162,7 @@ static void store_read(pass_t *p, const char *situacao, json_t *nota, const char
 	    nota ? json_string_value(json_object_get(nota, "serie")) : NULL,
 	    nota ? json_string_value(json_object_get(nota, "chave_acesso")) : NULL,
 	    nota ? json_string_value(json_object_get(nota, "data_emissao")) : NULL,
-	    num_text(tiny_config(p->app)->poll_ms, poll, sizeof(poll)),
+	    num_text(TINY_REREAD_MS, poll, sizeof(poll)),
 	    tiny_situacao_final(situacao) ? "true" : "false",
 	    error,
 	    r->claimed_at};
@@ -175,7 +175,7 @@ static void store_cancel(pass_t *p, const char *state, const char *error)
 {
 	row_t *r = &p->rows[p->at];
 	char poll[24];
-	long wait = state ? tiny_config(p->app)->poll_ms : tiny_config(p->app)->retry_base_ms;
+	long wait = state ? TINY_REREAD_MS : tiny_config(p->app)->retry_base_ms;
 	const char *params[] = {r->order_id, r->tenant_id, state, error,
 				num_text(wait, poll, sizeof(poll))};
 	pg_query(p->app->pg, cancel_sql, 5, params, stored, p);
