@@ -252,6 +252,21 @@ Test(tiny_status, a_marketplace_cancel_reaches_tiny_once_and_a_tiny_cancel_shows
 	cr_assert_str_eq(msh_str(o, "situacao"), "em_aberto", "the other order was cancelled");
 	json_decref(o);
 
+	/* C is held (its SKU unknown), then cancelled, then its SKU known: it is never sent. */
+	char c_ext[64], c_sku[64];
+	tiny_plain_sku(&sim, 8, c_sku, sizeof(c_sku));
+	tiny_ml_order(&s, c_sku, NULL, c_ext);
+	d = tiny_forward_now(&srv, &s);
+	cr_assert_eq(json_integer_value(json_object_get(d, "held")), 1);
+	json_decref(d);
+	h_sql_ok("UPDATE orders SET status = 'cancelled' WHERE external_id = '%s'", c_ext);
+	tiny_erp_product(&s, c_sku);
+	d = tiny_forward_now(&srv, &s);
+	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 0);
+	json_decref(d);
+	cr_assert_eq(tiny_pedidos_for(&sim, c_ext, NULL), 0, "a cancelled order was sent");
+	cr_assert(row_is(c_ext, "status", "failed"));
+
 	/* Tiny cancels B: it shows on the order, and the order is no longer followed. */
 	hooks_to(&srv);
 	in_erp(b, "situacao", "{\"situacao\":\"cancelado\"}");

@@ -293,6 +293,13 @@ static void send_order(pass_t *p)
 	free(form);
 }
 
+/* An order the marketplace cancelled before it was sent is no sale for the ERP. */
+static bool cancelled_before(const row_t *r)
+{
+	const char *status = json_string_value(json_object_get(r->order, "status"));
+	return status && (strcmp(status, "cancelled") == 0 || strcmp(status, "invalid") == 0);
+}
+
 /* Why the ERP cannot take the order yet, or NULL. */
 static const char *hold_reason(const row_t *r, char *buf, size_t size)
 {
@@ -360,7 +367,9 @@ static void next_row(pass_t *p)
 	char buf[160];
 	row_t *r = &p->rows[p->at];
 	const char *reason = hold_reason(r, buf, sizeof(buf));
-	if (reason)
+	if (cancelled_before(r))
+		settle_simple(p, "failed", "the order was cancelled before it reached Tiny");
+	else if (reason)
 		settle_simple(p, "held", reason);
 	else if (r->attempts > 1)
 		look_up(p); /* an earlier try may have reached Tiny */

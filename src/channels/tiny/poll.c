@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGES_MAX    40 /* 2,000 changed pedidos a poll; the rest wait for the next one */
+#define PAGES_MAX 40 /* 2,000 changed pedidos a poll; the rest wait for the next one */
 
 // clang-format off
 /* Due accounts, their poll time moved to now; each with the time to ask from, in Tiny's clock
@@ -127,8 +127,8 @@ static void answered(const tiny_result_t *res, void *arg)
 		if (code && id > 0) {
 			char text[32];
 			snprintf(text, sizeof(text), "%.0f", id);
-			json_array_append_new(seen,
-					      json_pack("{s:s, s:s}", "id", text, "situacao", code));
+			json_array_append_new(
+			    seen, json_pack("{s:s, s:s}", "id", text, "situacao", code));
 		}
 	}
 	long pages = (long)tiny_num(json_object_get(res->retorno, "numero_paginas"), 1);
