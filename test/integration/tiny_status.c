@@ -284,7 +284,7 @@ Test(tiny_status, a_marketplace_cancel_reaches_tiny_once_and_a_tiny_cancel_shows
 Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_tries)
 {
 	h_proc_t own;
-	loop_server(&own, "TINY_RETRY_BASE_MS=400", "TINY_HOLD_TRIES=3");
+	loop_server(&own, "TINY_RETRY_BASE_MS=1500", "TINY_HOLD_TRIES=3");
 	tiny_shop_t s;
 	tiny_shop_at(&own, &sim, &s);
 	char later[64], ghost[64], x[64], y[64], z[64];
@@ -305,8 +305,8 @@ Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_trie
 	cr_assert_eq(tiny_pedidos_for(&sim, y, NULL), 1);
 
 	/* X (a SKU nobody knows) and Z (Tiny's validation error 31) fail after 3 tries. */
-	cr_assert(H_WAIT_UNTIL(row_is(x, "status", "failed"), 15000), "X did not fail");
-	cr_assert(H_WAIT_UNTIL(row_is(z, "status", "failed"), 15000), "Z did not fail");
+	cr_assert(H_WAIT_UNTIL(row_is(x, "status", "failed"), 20000), "X did not fail");
+	cr_assert(H_WAIT_UNTIL(row_is(z, "status", "failed"), 20000), "Z did not fail");
 	char *v = tiny_row(x, "last_error");
 	cr_assert(strstr(v, "gave up after 3 tries") && strstr(v, "NOPE-"), "%s", v);
 	free(v);
@@ -314,11 +314,11 @@ Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_trie
 	cr_assert(strstr(v, "Tiny error 31") && strstr(v, "produto não encontrado"), "%s", v);
 	free(v);
 	cr_assert(row_is(x, "attempts", "3"));
-	/* With backoff: 400 ms, then 800 ms between the tries. */
+	/* With backoff: 1.5 s, then 3 s between the tries. */
 	cr_assert_eq(
 	    h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o ON o.id = e.order_id"
 		      " WHERE o.external_id = '%s'"
-		      " AND e.updated_at - e.created_at >= interval '1200 ms'",
+		      " AND e.updated_at - e.created_at >= interval '4500 ms'",
 		      x),
 	    1, "failed without waiting between tries");
 	cr_assert_eq(tiny_pedidos_for(&sim, x, NULL) + tiny_pedidos_for(&sim, z, NULL), 0);
