@@ -402,8 +402,10 @@ bool h_server_start(h_proc_t *p, const char *const extra_env[])
 	 * claimed them in vain, and they waited for the sweeper's re-dispatch (30 s). */
 	static char queue_env[64];
 	snprintf(queue_env, sizeof(queue_env), "JOB_QUEUE=%s", h_job_queue());
-	const char *const quiet[] = {"SYNC_SWEEP_MS=3600000", "TOKEN_SWEEP_MS=3600000",
-				     "TINY_SWEEP_MS=0", queue_env};
+	/* Alerts too: a server hands out every tenant's due alert deliveries, on its own queue. */
+	const char *const quiet[] = {"SYNC_SWEEP_MS=3600000",  "TOKEN_SWEEP_MS=3600000",
+				     "TINY_SWEEP_MS=0",	       queue_env,
+				     "ALERT_SWEEP_MS=3600000", "ALERT_OUTBOX_MS=0"};
 	for (size_t q = 0; q < sizeof(quiet) / sizeof(quiet[0]) && n < 63; q++) {
 		bool given = false;
 		size_t klen = strcspn(quiet[q], "=") + 1;

@@ -44,8 +44,8 @@ Test(tiny_forward, an_order_becomes_one_pedido_whatever_repeats_the_pass)
 	tiny_shop_t s;
 	shop_new(&s);
 	char a[64], b[64], ext[64];
-	tiny_plain_sku(&sim, 0, a, sizeof(a));
-	tiny_plain_sku(&sim, 1, b, sizeof(b));
+	(void)tnh_plain_product(&sim, 0, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 1, b, sizeof(b));
 	tiny_erp_product(&s, a);
 	tiny_erp_product(&s, b);
 	tiny_ml_order(&s, a, b, ext);
@@ -129,7 +129,7 @@ Test(tiny_forward, two_processes_at_once_send_each_order_once)
 	tiny_shop_t s;
 	shop_new(&s);
 	char a[64], ext[6][64];
-	tiny_plain_sku(&sim, 4, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 4, a, sizeof(a));
 	tiny_erp_product(&s, a);
 	for (int i = 0; i < 6; i++)
 		tiny_ml_order(&s, a, NULL, ext[i]);
@@ -164,7 +164,7 @@ Test(tiny_forward, the_scheduled_sync_forwards_with_the_imported_products)
 	tiny_shop_t s;
 	tiny_shop_at(&own, &sim, &s);
 	char a[64], ext[64];
-	tiny_plain_sku(&sim, 5, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 5, a, sizeof(a));
 	tiny_ml_order(&s, a, NULL, ext);
 	/* The account's first sync may have ended before the order was stored (a quick import):
 	 * the account is due again, so a sync starts after the order exists. */
@@ -196,7 +196,7 @@ Test(tiny_forward, a_claimed_order_is_left_to_its_claimer_until_the_lease_ends)
 	tiny_shop_t s;
 	shop_new(&s);
 	char a[64], ext[64];
-	tiny_plain_sku(&sim, 2, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 2, a, sizeof(a));
 	tiny_erp_product(&s, a);
 	tiny_ml_order(&s, a, NULL, ext);
 	/* Another process holds it (its row enlisted and leased). */
@@ -226,7 +226,7 @@ Test(tiny_forward, an_unknown_sku_holds_the_order_with_the_reason_and_pending_li
 	shop_new(&s);
 	shop_new(&other);
 	char a[64], held[64], ok[64], sku[64];
-	tiny_plain_sku(&sim, 3, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 3, a, sizeof(a));
 	tiny_erp_product(&s, a);
 	snprintf(sku, sizeof(sku), "NOPE-%d", getpid());
 	tiny_ml_order(&s, a, sku, held);

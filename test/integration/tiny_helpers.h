@@ -1,24 +1,30 @@
-/* Helpers shared by the Tiny ERP suites (tiny_forward, tiny_status): marketsim's Tiny truth, a
- * tenant with its Tiny and ML accounts, products and orders of its own. */
-#ifndef TINY_HELPERS_H
-#define TINY_HELPERS_H
-
-#include <stddef.h>
+/* Helpers of the suites that run against marketsim's Tiny (tiny_forward, tiny_status,
+ * discrepancies): its seeded companies, a plain product of one, a tenant's Tiny account and plain
+ * account rows, a shop (a tenant with a Tiny and an ML account) with products and orders. */
+#ifndef TINY_TEST_HELPERS_H
+#define TINY_TEST_HELPERS_H
 
 #include "ident.h"
 #include "marketsim_helpers.h"
+
+/* Company i of GET /_sim/tiny (a new reference; cr_asserts it exists). */
+json_t *tnh_company(const h_proc_t *sim, size_t i);
+/* The codigo (into sku) and Tiny balance of company 0's want-th plain product: no kit, no
+ * variation, no parent. */
+long long tnh_plain_product(const h_proc_t *sim, int want, char *sku, size_t size);
+/* Connect company 0's token as owner's Tiny account (201); its id into id (40 bytes). */
+void tnh_connect(const h_proc_t *srv, const h_proc_t *sim, const session_t *owner, char *id);
+/* An account row of channel for the tenant (SQL: no connect flow, a token no key opens), with
+ * an external id unique across test processes; its id into id (40 bytes). */
+void tnh_account_row(const char *tenant_id, const char *channel, char *id);
 
 typedef struct tiny_shop {
 	session_t owner;
 	char tiny[40], ml[40];
 } tiny_shop_t;
 
-/* marketsim's first Tiny company as /_sim/tiny tells it (new reference). */
-json_t *tiny_company(const h_proc_t *sim);
 /* The pedidos at marketsim with this numero_ecommerce; the first one's id into id (or NULL). */
 int tiny_pedidos_for(const h_proc_t *sim, const char *ext, long long *id);
-/* The codigo of the want-th plain product (no variations, no kit). */
-void tiny_plain_sku(const h_proc_t *sim, int want, char *out, size_t size);
 /* A new tenant on srv with the company's Tiny account (by its current token) and an ML one. */
 void tiny_shop_at(const h_proc_t *srv, const h_proc_t *sim, tiny_shop_t *s);
 /* sku known to the tenant as a product of its Tiny account. */

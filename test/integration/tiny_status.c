@@ -43,7 +43,7 @@ static void loop_server(h_proc_t *p, const char *extra1, const char *extra2)
 
 static long long company_id(void)
 {
-	json_t *c = tiny_company(&sim);
+	json_t *c = tnh_company(&sim, 0);
 	long long id = json_integer_value(json_object_get(c, "id"));
 	json_decref(c);
 	return id;
@@ -72,7 +72,7 @@ static void in_erp(long long pedido, const char *what, const char *body)
 /* marketsim's truth of a pedido (new reference). */
 static json_t *truth_order(long long pedido)
 {
-	json_t *c = tiny_company(&sim);
+	json_t *c = tnh_company(&sim, 0);
 	size_t i;
 	json_t *o, *found = NULL;
 	json_array_foreach(json_object_get(c, "orders"), i,
@@ -85,7 +85,7 @@ static json_t *truth_order(long long pedido)
 
 static json_t *truth_invoice(long long pedido)
 {
-	json_t *c = tiny_company(&sim);
+	json_t *c = tnh_company(&sim, 0);
 	size_t i;
 	json_t *o, *found = NULL;
 	json_array_foreach(json_object_get(c, "invoices"), i,
@@ -130,7 +130,7 @@ static long webhook(const char *body)
 static long long sent_order(tiny_shop_t *s, int sku_ix, char *ext)
 {
 	char a[64];
-	tiny_plain_sku(&sim, sku_ix, a, sizeof(a));
+	(void)tnh_plain_product(&sim, sku_ix, a, sizeof(a));
 	tiny_erp_product(s, a);
 	tiny_ml_order(s, a, NULL, ext);
 	json_t *d = tiny_forward_now(&srv, s);
@@ -288,7 +288,7 @@ Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_trie
 	tiny_shop_t s;
 	tiny_shop_at(&own, &sim, &s);
 	char later[64], ghost[64], x[64], y[64], z[64];
-	tiny_plain_sku(&sim, 3, later, sizeof(later));
+	(void)tnh_plain_product(&sim, 3, later, sizeof(later));
 	snprintf(ghost, sizeof(ghost), "GHOST-%d", getpid());
 	tiny_erp_product(&s, ghost); /* ours as Tiny's, but Tiny does not know it */
 	tiny_ml_order(&s, h_fmt("NOPE-%d", getpid()), NULL, x);
@@ -342,8 +342,8 @@ Test(tiny_status, a_refused_token_expires_the_account_and_a_new_one_resumes)
 	tiny_shop_at(&srv, &sim, &s);
 	char first[64], second[64], a[64];
 	sent_order(&s, 4, first);
-	tiny_plain_sku(&sim, 4, a, sizeof(a));
-	json_t *c = tiny_company(&sim);
+	(void)tnh_plain_product(&sim, 4, a, sizeof(a));
+	json_t *c = tnh_company(&sim, 0);
 	char old_token[80];
 	snprintf(old_token, sizeof(old_token), "%s", msh_str(c, "token"));
 	json_decref(c);
@@ -378,7 +378,7 @@ Test(tiny_status, a_refused_token_expires_the_account_and_a_new_one_resumes)
 		       h_fmt("{\"apiToken\":\"%s\"}", old_token));
 	cr_assert_eq(r.status, 400, "the refused token was taken: %s", r.body);
 	h_resp_free(&r);
-	c = tiny_company(&sim);
+	c = tnh_company(&sim, 0);
 	r = ident_call(&srv, "PUT", tpath, s.owner.access,
 		       h_fmt("{\"apiToken\":\"%s\"}", msh_str(c, "token")));
 	json_decref(c);
@@ -397,7 +397,7 @@ Test(tiny_status, a_refused_token_expires_the_account_and_a_new_one_resumes)
 /* pedido.obter of the pedido at marketsim, as the company (new reference). */
 static json_t *pedido_at_tiny(long long pedido)
 {
-	json_t *c = tiny_company(&sim);
+	json_t *c = tnh_company(&sim, 0);
 	char body[256];
 	snprintf(body, sizeof(body), "token=%s&formato=json&id=%lld", msh_str(c, "token"), pedido);
 	json_decref(c);
@@ -415,7 +415,7 @@ Test(tiny_status, the_pedido_carries_payment_shipping_and_the_buyers_address)
 	tiny_shop_t s;
 	tiny_shop_at(&srv, &sim, &s);
 	char a[64], ext[64];
-	tiny_plain_sku(&sim, 5, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 5, a, sizeof(a));
 	tiny_erp_product(&s, a);
 	tiny_ml_order(&s, a, NULL, ext);
 	h_sql_ok("INSERT INTO payments (order_id, tenant_id, external_id, status, payment_type,"
@@ -467,7 +467,7 @@ Test(tiny_status, forwarding_by_hand_is_for_owners_and_admins)
 	ident_add_user(&srv, &s.owner, "member", &member);
 	ident_add_user(&srv, &s.owner, "admin", &admin);
 	char a[64], ext[64];
-	tiny_plain_sku(&sim, 6, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 6, a, sizeof(a));
 	tiny_erp_product(&s, a);
 	tiny_ml_order(&s, a, NULL, ext);
 	h_resp_t r = ident_call(&srv, "POST", "/api/erp/forward", member.access, "{}");
@@ -492,7 +492,7 @@ Test(tiny_status, the_sweep_sends_and_reads_back_without_a_call)
 	tiny_shop_t s;
 	tiny_shop_at(&own, &sim, &s);
 	char a[64], ext[64];
-	tiny_plain_sku(&sim, 7, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 7, a, sizeof(a));
 	tiny_erp_product(&s, a);
 	tiny_ml_order(&s, a, NULL, ext);
 	cr_assert(H_WAIT_UNTIL(row_is(ext, "status", "sent"), 10000), "not sent by the sweep");

@@ -37,7 +37,7 @@ static const char apply_sql[] =
     "  WHERE e.pedido_id = s.pedido AND e.status = 'sent' AND o.id = e.order_id"
     "  AND (s.ext IS NULL OR o.external_id = s.ext)"
     "  AND a.id = e.account_id AND a.channel = 'tiny' RETURNING 1),"
-    " applied AS (SELECT stock_set_on_hand(p.tenant_id, p.sku, round(n.saldo)::int, 'erp',"
+    " applied AS (SELECT stock_set_erp_balance(p.tenant_id, p.sku, round(n.saldo)::int,"
     "   'tiny webhook ' || n.id) AS available"
     "  FROM n JOIN products p ON p.erp_id = n.id AND p.source = 'erp' AND NOT p.is_kit"
     "   AND (n.sku IS NULL OR p.sku = n.sku)"
