@@ -254,7 +254,7 @@ Test(tiny_status, a_marketplace_cancel_reaches_tiny_once_and_a_tiny_cancel_shows
 
 	/* C is held (its SKU unknown), then cancelled, then its SKU known: it is never sent. */
 	char c_ext[64], c_sku[64];
-	tiny_plain_sku(&sim, 8, c_sku, sizeof(c_sku));
+	(void)tnh_plain_product(&sim, 8, c_sku, sizeof(c_sku));
 	tiny_ml_order(&s, c_sku, NULL, c_ext);
 	d = tiny_forward_now(&srv, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "held")), 1);
