@@ -1,6 +1,6 @@
 /* Forwarding marketplace orders to Tiny: see the header. */
 #include "forward.h"
-#include "accounts.h"
+#include "account.h"
 #include "client.h"
 #include "pedido.h"
 #include "status.h"
@@ -15,7 +15,7 @@
 #include <string.h>
 
 // clang-format off
-#define TENANT_OF "coalesce($1::uuid, (SELECT tenant_id FROM accounts WHERE id = $2::uuid))"
+#define TENANT_OF TINY_TENANT_OF
 
 /* Every marketplace order of a tenant with a Tiny account gets its row (the primary account's);
  * a cancelled one is no sale for the ERP. */
@@ -77,10 +77,6 @@ static const char release_sql[] =
     "UPDATE erp_orders SET lease_until = NULL, attempts = greatest(attempts - 1, 0)"
     " WHERE order_id = ANY($1::uuid[]) AND tenant_id = $2 AND status IN ('pending', 'held')";
 
-/* Tiny refused the token: the account waits for a new one (PUT .../token). */
-static const char expire_sql[] =
-    "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR("'token'", "$2")
-    " WHERE id = $1 AND channel = 'tiny' AND status = 'active'";
 // clang-format on
 
 typedef struct row {
@@ -190,8 +186,7 @@ static void settle_error(pass_t *p, const tiny_result_t *res)
 {
 	switch (res->err) {
 	case CHANNEL_ERR_UNAUTHORIZED: {
-		const char *params[] = {p->rows[p->at].account_id, res->message};
-		pg_query(p->app->pg, expire_sql, 2, params, expired, p);
+		tiny_account_expire(p->app, p->rows[p->at].account_id, res->message, expired, p);
 		return;
 	}
 	case CHANNEL_ERR_EXPIRED:
