@@ -166,12 +166,23 @@ Test(tiny_forward, the_scheduled_sync_forwards_with_the_imported_products)
 	char a[64], ext[64];
 	(void)tnh_plain_product(&sim, 5, a, sizeof(a));
 	tiny_ml_order(&s, a, NULL, ext);
+	/* The account's first sync may have ended before the order was stored (a quick import):
+	 * the account is due again, so a sync starts after the order exists. */
+	h_sql_ok("UPDATE accounts SET next_sync_at = now() WHERE id = '%s'", s.tiny);
 	bool sent = H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o"
 					   " ON o.id = e.order_id WHERE o.external_id = '%s'"
 					   " AND e.status = 'sent'",
 					   ext) == 1,
 				 20000);
-	cr_assert(sent, "the order was not forwarded by the scheduled sync");
+	char *why = h_sql_text(
+	    "SELECT coalesce((SELECT e.status || ' ' || coalesce(e.last_error, '') FROM erp_orders e"
+	    " JOIN orders o ON o.id = e.order_id WHERE o.external_id = '%s'), 'no erp row')"
+	    " || '; sync ' || coalesce(last_sync_status, '-') || ' ' || coalesce(last_sync_error, '')"
+	    " || ' next ' || coalesce(next_sync_at::text, '-') || '; products ' || (SELECT count(*)"
+	    " FROM products WHERE tenant_id = a.tenant_id) FROM accounts a WHERE id = '%s'",
+	    ext, s.tiny);
+	cr_assert(sent, "the order was not forwarded by the scheduled sync: %s", why);
+	free(why);
 	cr_assert_eq(tiny_pedidos_for(&sim, ext, NULL), 1);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND sku = '%s'"
 			       " AND source = 'erp' AND erp_account_id = '%s'",

@@ -252,6 +252,21 @@ Test(tiny_status, a_marketplace_cancel_reaches_tiny_once_and_a_tiny_cancel_shows
 	cr_assert_str_eq(msh_str(o, "situacao"), "em_aberto", "the other order was cancelled");
 	json_decref(o);
 
+	/* C is held (its SKU unknown), then cancelled, then its SKU known: it is never sent. */
+	char c_ext[64], c_sku[64];
+	(void)tnh_plain_product(&sim, 8, c_sku, sizeof(c_sku));
+	tiny_ml_order(&s, c_sku, NULL, c_ext);
+	d = tiny_forward_now(&srv, &s);
+	cr_assert_eq(json_integer_value(json_object_get(d, "held")), 1);
+	json_decref(d);
+	h_sql_ok("UPDATE orders SET status = 'cancelled' WHERE external_id = '%s'", c_ext);
+	tiny_erp_product(&s, c_sku);
+	d = tiny_forward_now(&srv, &s);
+	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 0);
+	json_decref(d);
+	cr_assert_eq(tiny_pedidos_for(&sim, c_ext, NULL), 0, "a cancelled order was sent");
+	cr_assert(row_is(c_ext, "status", "failed"));
+
 	/* Tiny cancels B: it shows on the order, and the order is no longer followed. */
 	hooks_to(&srv);
 	in_erp(b, "situacao", "{\"situacao\":\"cancelado\"}");
@@ -269,7 +284,7 @@ Test(tiny_status, a_marketplace_cancel_reaches_tiny_once_and_a_tiny_cancel_shows
 Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_tries)
 {
 	h_proc_t own;
-	loop_server(&own, "TINY_RETRY_BASE_MS=400", "TINY_HOLD_TRIES=3");
+	loop_server(&own, "TINY_RETRY_BASE_MS=1500", "TINY_HOLD_TRIES=3");
 	tiny_shop_t s;
 	tiny_shop_at(&own, &sim, &s);
 	char later[64], ghost[64], x[64], y[64], z[64];
@@ -290,8 +305,8 @@ Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_trie
 	cr_assert_eq(tiny_pedidos_for(&sim, y, NULL), 1);
 
 	/* X (a SKU nobody knows) and Z (Tiny's validation error 31) fail after 3 tries. */
-	cr_assert(H_WAIT_UNTIL(row_is(x, "status", "failed"), 15000), "X did not fail");
-	cr_assert(H_WAIT_UNTIL(row_is(z, "status", "failed"), 15000), "Z did not fail");
+	cr_assert(H_WAIT_UNTIL(row_is(x, "status", "failed"), 20000), "X did not fail");
+	cr_assert(H_WAIT_UNTIL(row_is(z, "status", "failed"), 20000), "Z did not fail");
 	char *v = tiny_row(x, "last_error");
 	cr_assert(strstr(v, "gave up after 3 tries") && strstr(v, "NOPE-"), "%s", v);
 	free(v);
@@ -299,11 +314,11 @@ Test(tiny_status, held_orders_are_retried_with_backoff_and_failed_after_the_trie
 	cr_assert(strstr(v, "Tiny error 31") && strstr(v, "produto não encontrado"), "%s", v);
 	free(v);
 	cr_assert(row_is(x, "attempts", "3"));
-	/* With backoff: 400 ms, then 800 ms between the tries. */
+	/* With backoff: 1.5 s, then 3 s between the tries. */
 	cr_assert_eq(
 	    h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o ON o.id = e.order_id"
 		      " WHERE o.external_id = '%s'"
-		      " AND e.updated_at - e.created_at >= interval '1200 ms'",
+		      " AND e.updated_at - e.created_at >= interval '4500 ms'",
 		      x),
 	    1, "failed without waiting between tries");
 	cr_assert_eq(tiny_pedidos_for(&sim, x, NULL) + tiny_pedidos_for(&sim, z, NULL), 0);
@@ -484,10 +499,20 @@ Test(tiny_status, the_sweep_sends_and_reads_back_without_a_call)
 	long long pedido = 0;
 	cr_assert_eq(tiny_pedidos_for(&sim, ext, &pedido), 1);
 
-	/* No webhook: the poll finds the new situation. */
+	/* No webhook: the account's poll of changed pedidos finds the new situation. */
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM accounts WHERE id = '%s'"
+					 " AND settings ? 'ordersPolledAt'",
+					 s.tiny) == 1,
+			       10000),
+		  "the account was not polled");
 	in_erp(pedido, "situacao", "{\"situacao\":\"preparando_envio\"}");
 	cr_assert(H_WAIT_UNTIL(row_is(ext, "situacao", "preparando_envio"), 10000),
 		  "the poll did not read the situation");
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o ON o.id = e.order_id"
+		      " WHERE o.external_id = '%s' AND e.poll_at > now() + interval '1 hour'",
+		      ext),
+	    1, "a read order is not left to the poll and the webhooks");
 
 	/* With webhooks: the invoice arrives. */
 	hooks_to(&own);

@@ -35,3 +35,16 @@ void tiny_account_set_token(app_t *app, const char *const params[3], pg_cb cb, v
 {
 	pg_query(app->pg, set_token_sql, 3, params, cb, arg);
 }
+
+// clang-format off
+static const char expire_sql[] =
+    "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR("'token'", "$2")
+    " WHERE id = $1 AND channel = 'tiny' AND status = 'active'";
+// clang-format on
+
+void tiny_account_expire(app_t *app, const char *account_id, const char *message, pg_cb cb,
+			 void *arg)
+{
+	const char *params[] = {account_id, message};
+	pg_query(app->pg, expire_sql, 2, params, cb, arg);
+}

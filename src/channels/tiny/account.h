@@ -14,6 +14,14 @@ void tiny_account_insert(app_t *app, const char *const params[6], pg_cb cb, void
  * if it was expired, its held orders due now; no row when the tenant has no such account. */
 void tiny_account_set_token(app_t *app, const char *const params[3], pg_cb cb, void *arg);
 
+/* Tiny refused the account's token (message: Tiny's line): the account is expired, and waits for
+ * a new token (PUT /api/tiny-accounts/:id/token); what it would send waits with it. */
+void tiny_account_expire(app_t *app, const char *account_id, const char *message, pg_cb cb,
+			 void *arg);
+
+/* In a statement of the ERP passes: the tenant $1, or the tenant of the account $2. */
+#define TINY_TENANT_OF "coalesce($1::uuid, (SELECT tenant_id FROM accounts WHERE id = $2::uuid))"
+
 /* The characters of a token of Tiny's API extension. */
 #define TINY_TOKEN_CHARS "0123456789abcdefABCDEF-_"
 #define TINY_TOKEN_MAX	 200

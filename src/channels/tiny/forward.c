@@ -1,6 +1,6 @@
 /* Forwarding marketplace orders to Tiny: see the header. */
 #include "forward.h"
-#include "accounts.h"
+#include "account.h"
 #include "client.h"
 #include "pedido.h"
 #include "status.h"
@@ -15,7 +15,7 @@
 #include <string.h>
 
 // clang-format off
-#define TENANT_OF "coalesce($1::uuid, (SELECT tenant_id FROM accounts WHERE id = $2::uuid))"
+#define TENANT_OF TINY_TENANT_OF
 
 /* Every marketplace order of a tenant with a Tiny account gets its row (the primary account's);
  * a cancelled one is no sale for the ERP. */
@@ -77,10 +77,6 @@ static const char release_sql[] =
     "UPDATE erp_orders SET lease_until = NULL, attempts = greatest(attempts - 1, 0)"
     " WHERE order_id = ANY($1::uuid[]) AND tenant_id = $2 AND status IN ('pending', 'held')";
 
-/* Tiny refused the token: the account waits for a new one (PUT .../token). */
-static const char expire_sql[] =
-    "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR("'token'", "$2")
-    " WHERE id = $1 AND channel = 'tiny' AND status = 'active'";
 // clang-format on
 
 typedef struct row {
@@ -160,7 +156,7 @@ static void settle(pass_t *p, const outcome_t *o)
 	char base[24], tries[24], poll[24];
 	snprintf(base, sizeof(base), "%ld", cfg->retry_base_ms);
 	snprintf(tries, sizeof(tries), "%ld", cfg->hold_tries);
-	snprintf(poll, sizeof(poll), "%ld", cfg->poll_ms);
+	snprintf(poll, sizeof(poll), "%ld", TINY_REREAD_MS);
 	const char *params[] = {
 	    r->order_id, r->tenant_id, o->status, o->pedido_id, o->numero,
 	    o->situacao, o->error,     base,	  tries,	o->account_held ? "true" : "false",
@@ -190,8 +186,7 @@ static void settle_error(pass_t *p, const tiny_result_t *res)
 {
 	switch (res->err) {
 	case CHANNEL_ERR_UNAUTHORIZED: {
-		const char *params[] = {p->rows[p->at].account_id, res->message};
-		pg_query(p->app->pg, expire_sql, 2, params, expired, p);
+		tiny_account_expire(p->app, p->rows[p->at].account_id, res->message, expired, p);
 		return;
 	}
 	case CHANNEL_ERR_EXPIRED:
@@ -293,6 +288,13 @@ static void send_order(pass_t *p)
 	free(form);
 }
 
+/* An order the marketplace cancelled before it was sent is no sale for the ERP. */
+static bool cancelled_before(const row_t *r)
+{
+	const char *status = json_string_value(json_object_get(r->order, "status"));
+	return status && (strcmp(status, "cancelled") == 0 || strcmp(status, "invalid") == 0);
+}
+
 /* Why the ERP cannot take the order yet, or NULL. */
 static const char *hold_reason(const row_t *r, char *buf, size_t size)
 {
@@ -360,7 +362,9 @@ static void next_row(pass_t *p)
 	char buf[160];
 	row_t *r = &p->rows[p->at];
 	const char *reason = hold_reason(r, buf, sizeof(buf));
-	if (reason)
+	if (cancelled_before(r))
+		settle_simple(p, "failed", "the order was cancelled before it reached Tiny");
+	else if (reason)
 		settle_simple(p, "held", reason);
 	else if (r->attempts > 1)
 		look_up(p); /* an earlier try may have reached Tiny */

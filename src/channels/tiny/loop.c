@@ -2,6 +2,7 @@
 #include "loop.h"
 #include "forward.h"
 #include "log.h"
+#include "poll.h"
 #include "status.h"
 #include "tiny.h"
 #include "util.h"
@@ -116,6 +117,18 @@ static void listed(const PGresult *res, const char *err, void *arg)
 	next_tenant(s);
 }
 
+static void polled(int changed, const char *err, void *arg)
+{
+	sweep_t *s = arg;
+	if (err)
+		log_error("tiny: the ERP sweep's poll: %s", err);
+	if (!s->loop) {
+		sweep_end(s);
+		return;
+	}
+	pg_query(s->app->pg, due_sql, 0, NULL, listed, s);
+}
+
 static void enlisted(const PGresult *res, const char *err, void *arg)
 {
 	sweep_t *s = arg;
@@ -125,7 +138,7 @@ static void enlisted(const PGresult *res, const char *err, void *arg)
 		sweep_end(s);
 		return;
 	}
-	pg_query(s->app->pg, due_sql, 0, NULL, listed, s);
+	tiny_poll_run(s->app, polled, s);
 }
 
 static void fire(evutil_socket_t fd, short what, void *arg)

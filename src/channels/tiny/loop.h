@@ -1,5 +1,6 @@
 /* The ERP loop's sweep (every TINY_SWEEP_MS): the recent marketplace orders of tenants with a
- * Tiny account enlisted for forwarding, then, for each tenant with due work (orders to send or
+ * Tiny account enlisted for forwarding, the accounts due their poll polled (poll.h), then, for
+ * each tenant with due work (orders to send or
  * to try again, sent ones due a read or a cancellation), a forwarding pass and a status pass.
  * Safe with several processes: both passes claim their rows (SKIP LOCKED, leases). A sweep
  * still running when the timer fires is not doubled. */

@@ -9,7 +9,7 @@
 /* The order's columns for pedido_json, one JSON object per order (a SELECT's expression over
  * orders o and erp_orders e). */
 #define TINY_PEDIDO_SOURCE                                                                         \
-	"json_build_object('externalId', o.external_id, 'channel', o.channel,"                     \
+	"json_build_object('externalId', o.external_id, 'channel', o.channel, 'status', o.status," \
 	" 'buyer', nullif(o.buyer_nickname, ''), 'buyerId', o.buyer_id,"                           \
 	" 'date', to_char(o.date_created AT TIME ZONE 'UTC', 'DD/MM/YYYY'),"                       \
 	" 'total', o.total_amount,"                                                                \

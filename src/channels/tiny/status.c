@@ -1,6 +1,6 @@
 /* The ERP loop back: see the header. */
 #include "status.h"
-#include "accounts.h"
+#include "account.h"
 #include "client.h"
 #include "httpc.h"
 #include "log.h"
@@ -45,7 +45,7 @@ bool tiny_situacao_final(const char *code)
 }
 
 // clang-format off
-#define TENANT_OF "coalesce($1::uuid, (SELECT tenant_id FROM accounts WHERE id = $2::uuid))"
+#define TENANT_OF TINY_TENANT_OF
 
 /* Sent orders the marketplace cancelled since: their cancellation is due now. */
 static const char mark_sql[] =
@@ -92,9 +92,6 @@ static const char cancel_sql[] =
     " poll_at = CASE WHEN $3 = 'sent' THEN NULL ELSE now() + $5::bigint * interval '1 ms' END,"
     " lease_until = NULL, updated_at = now() WHERE order_id = $1 AND tenant_id = $2";
 
-static const char expire_sql[] =
-    "UPDATE accounts SET status = 'expired', " ACCOUNTS_PUSH_ERROR("'token'", "$2")
-    " WHERE id = $1 AND channel = 'tiny' AND status = 'active'";
 // clang-format on
 
 typedef struct row {
@@ -162,7 +159,7 @@ static void store_read(pass_t *p, const char *situacao, json_t *nota, const char
 	    nota ? json_string_value(json_object_get(nota, "serie")) : NULL,
 	    nota ? json_string_value(json_object_get(nota, "chave_acesso")) : NULL,
 	    nota ? json_string_value(json_object_get(nota, "data_emissao")) : NULL,
-	    num_text(tiny_config(p->app)->poll_ms, poll, sizeof(poll)),
+	    num_text(TINY_REREAD_MS, poll, sizeof(poll)),
 	    tiny_situacao_final(situacao) ? "true" : "false",
 	    error,
 	    r->claimed_at};
@@ -175,7 +172,7 @@ static void store_cancel(pass_t *p, const char *state, const char *error)
 {
 	row_t *r = &p->rows[p->at];
 	char poll[24];
-	long wait = state ? tiny_config(p->app)->poll_ms : tiny_config(p->app)->retry_base_ms;
+	long wait = state ? TINY_REREAD_MS : tiny_config(p->app)->retry_base_ms;
 	const char *params[] = {r->order_id, r->tenant_id, state, error,
 				num_text(wait, poll, sizeof(poll))};
 	pg_query(p->app->pg, cancel_sql, 5, params, stored, p);
@@ -194,8 +191,7 @@ static bool account_failed(pass_t *p, const tiny_result_t *res)
 {
 	if (res->err != CHANNEL_ERR_UNAUTHORIZED)
 		return false;
-	const char *params[] = {p->rows[p->at].account_id, res->message};
-	pg_query(p->app->pg, expire_sql, 2, params, expired, p);
+	tiny_account_expire(p->app, p->rows[p->at].account_id, res->message, expired, p);
 	return true;
 }
 

@@ -1,9 +1,9 @@
 /* The ERP loop back (issue 19): a forwarded order's situation and invoice as Tiny reports them,
  * and a marketplace cancellation sent to Tiny once. A pass marks the sent orders the marketplace
- * cancelled since, claims the sent rows due a look (a webhook, a cancellation, the poll) with a
- * lease, and for each either cancels the pedido (pedido.alterar.situacao cancelado) or reads it
- * (pedido.obter) and, once it has an invoice, the invoice (nota.fiscal.obter: number, series,
- * access key). */
+ * cancelled since, claims the sent rows due a look (a webhook, a cancellation, a change the poll
+ * found, or TINY_REREAD_MS since the last read) with a lease, and for each either cancels the
+ * pedido (pedido.alterar.situacao cancelado) or reads it (pedido.obter) and, once it has an
+ * invoice, the invoice (nota.fiscal.obter: number, series, access key). */
 #ifndef SH_TINY_STATUS_H
 #define SH_TINY_STATUS_H
 

@@ -17,7 +17,7 @@ void *tiny_configure(config_loader_t *l)
 	c->sweep_ms = config_num(l, "TINY_SWEEP_MS", 1000, 0, 3600000);
 	c->retry_base_ms = config_num(l, "TINY_RETRY_BASE_MS", 30000, 10, 3600000);
 	c->hold_tries = config_num(l, "TINY_HOLD_TRIES", 8, 1, 100);
-	c->poll_ms = config_num(l, "TINY_POLL_MS", 3600000, 1000, 86400000);
+	c->poll_ms = config_num(l, "TINY_POLL_MS", 600000, 1000, 86400000);
 	c->lease_s = config_num(l, "TINY_LEASE_S", 120, 25, 3600);
 	return c;
 }

@@ -15,9 +15,13 @@ typedef struct tiny_config {
 	long sweep_ms;	    /* the ERP loop's sweep (loop.c); 0: none */
 	long retry_base_ms; /* a held or pending order's first wait, doubled each try */
 	long hold_tries;    /* a held order is failed after this many tries */
-	long poll_ms;	    /* a sent order not final is read again after this */
+	long poll_ms;	    /* each account's poll for changed pedidos (poll.c) */
 	long lease_s;	    /* a claimed row is left to its claimer this long */
 } tiny_config_t;
+
+/* A sent order not final is read again this long after its last read, whatever the webhooks
+ * and the polls said (a safety net for both). */
+#define TINY_REREAD_MS 86400000L
 
 const tiny_config_t *tiny_config(const app_t *app);
 void *tiny_configure(struct config_loader *l);
