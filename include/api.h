@@ -33,8 +33,12 @@ void api_orders_routes(app_t *app);
 void api_shipments_routes(app_t *app);
 /* /api/inventory and /api/products/:sku/listings/:listingId: one stock truth per SKU */
 void api_inventory_routes(app_t *app);
+/* /api/inventory/discrepancies and /api/inventory/reconcile (and the reconcile job's handler) */
+void api_discrepancies_routes(app_t *app);
 /* GET /api/products, PUT /api/products/:sku: the SKU master and the seller's settings */
 void api_products_routes(app_t *app);
+/* /api/alerts and /api/alerts/settings */
+void api_alerts_routes(app_t *app);
 /* /api/metrics: dashboard and realtime */
 void api_metrics_routes(app_t *app);
 

@@ -33,6 +33,7 @@ typedef struct app {
 	struct upkeep *upkeep;	      /* token refreshes in flight (upkeep.h) */
 	struct janitor *janitor;      /* the accounts\' periodic work (janitor.h) */
 	struct tenant_events *events; /* event streams fed by NOTIFY (tenant_events.h) */
+	struct alerts *alerts;	      /* alert evaluation and its delivery outbox (alerts.h) */
 	int64_t started_ms;
 } app_t;
 

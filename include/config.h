@@ -21,6 +21,7 @@ typedef struct config {
 	char **cors_origins; /* NULL-terminated; {"*"} allows any */
 	int pg_pool_size;
 	int workers;
+	int worker_nice; /* the worker threads' niceness */
 	size_t max_body;
 	int shutdown_timeout_s;
 	int http_idle_timeout_s;   /* a keep-alive connection silent this long is closed */
@@ -39,8 +40,14 @@ typedef struct config {
 	 * tests give each server its own, since each talks to its own marketsim) */
 	char *job_queue;
 	char *app_url;
-	int token_sweep_ms; /* how often the janitor looks for expiring tokens */
-	int sync_sweep_ms;  /* how often the janitor claims accounts due for sync */
+	int token_sweep_ms;	 /* how often the janitor looks for expiring tokens */
+	int sync_sweep_ms;	 /* how often the janitor claims accounts due for sync */
+	int inventory_detect_ms; /* how often the janitor detects stock discrepancies (0: never) */
+	int alert_sweep_ms;	 /* how often the janitor evaluates every tenant's alerts */
+	int alert_outbox_ms;	 /* how often due alert deliveries become jobs; 0: never here */
+	/* SMTP_URL (smtp:// or smtps://, credentials in it allowed) and SMTP_FROM: alert e-mail;
+	 * NULL: no e-mail is sent. */
+	char *smtp_url, *smtp_from;
 	/* Each channel's own settings (channel_t.configure), in the order of channels[]; NULL for
 	 * a channel without any. */
 	void **channel_cfg;

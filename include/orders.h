@@ -10,6 +10,7 @@
  * date-times, as PostgreSQL reads a timestamptz). */
 typedef struct orders_filter {
 	const char *account_id, *status, *from, *to, *channel;
+	const char *oversold; /* "true" or "false": orders flagged oversold (sql/0023) or not */
 } orders_filter_t;
 
 /* The columns of orders_list's rows, in order. Times are timestamptz text in UTC
@@ -33,6 +34,7 @@ enum order_col {
 	ORDER_SHIPMENT_EXTERNAL_ID,
 	ORDER_TAGS,
 	ORDER_CHANNEL,
+	ORDER_OVERSOLD, /* "t" or "f" */
 	ORDER_NCOLS
 };
 

@@ -192,6 +192,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->cors_origins = split_list(value(&l, "CORS_ORIGINS"));
 	c->pg_pool_size = (int)num(&l, "PG_POOL_SIZE", 8, 1, 256);
 	c->workers = (int)num(&l, "WORKERS", 2, 1, 64);
+	c->worker_nice = (int)num(&l, "WORKER_NICE", 10, 0, 19);
 	c->max_body = (size_t)num(&l, "MAX_BODY_SIZE", 64 * 1024, 1024, 64L * 1024 * 1024);
 	c->shutdown_timeout_s = (int)num(&l, "SHUTDOWN_TIMEOUT", 10, 0, 600);
 	c->http_idle_timeout_s = (int)num(&l, "HTTP_IDLE_TIMEOUT", 60, 1, 3600);
@@ -213,6 +214,13 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 
 	c->token_sweep_ms = (int)num(&l, "TOKEN_SWEEP_MS", 60000, 50, 3600000);
 	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
+	c->inventory_detect_ms = (int)num(&l, "INVENTORY_DETECT_MS", 300000, 0, 86400000);
+
+	c->alert_sweep_ms = (int)num(&l, "ALERT_SWEEP_MS", 60000, 50, 86400000);
+	c->alert_outbox_ms = (int)num(&l, "ALERT_OUTBOX_MS", 1000, 0, 3600000);
+	static const char *const smtp_schemes[] = {"smtp://", "smtps://", NULL};
+	c->smtp_url = url(&l, "SMTP_URL", NULL, false, smtp_schemes);
+	c->smtp_from = str(&l, "SMTP_FROM", "alerts@sellerhub.local", false);
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
 	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);
@@ -251,11 +259,12 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 void config_free(config_t *c)
 {
 	char **strs[] = {
-	    &c->bind,	  &c->database_url,	 &c->redis_url,	      &c->jwt_secret,
-	    &c->app_url,  &c->webhook_allow_ips, &c->trusted_proxies, &c->metrics_token,
-	    &c->job_queue};
+	    &c->bind,	   &c->database_url,	  &c->redis_url,       &c->jwt_secret,
+	    &c->app_url,   &c->webhook_allow_ips, &c->trusted_proxies, &c->metrics_token,
+	    &c->job_queue, &c->smtp_url,	  &c->smtp_from};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
-		if (*strs[i] && (strs[i] == &c->jwt_secret || strs[i] == &c->metrics_token))
+		if (*strs[i] && (strs[i] == &c->jwt_secret || strs[i] == &c->metrics_token ||
+				 strs[i] == &c->smtp_url))
 			memset(*strs[i], 0,
 			       strlen(*strs[i])); /* don't leave secrets in freed memory */
 		free(*strs[i]);

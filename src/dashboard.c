@@ -78,7 +78,10 @@ static const char figures_sql[] =
     "    FROM orders o JOIN z ON true JOIN shipments s ON s.tenant_id = o.tenant_id"
     "    AND s.account_id = o.account_id AND s.external_id = o.shipment_external_id"
     PERIOD_WHERE " AND s.dest_state IS NOT NULL GROUP BY 1) x), '[]')),"
-    " 'alerts', json_build_object('active', 0, 'critical', 0, 'warning', 0))::text"
+    " 'alerts', (SELECT json_build_object('active', count(*),"
+    "  'critical', count(*) FILTER (WHERE severity = 'critical'),"
+    "  'warning', count(*) FILTER (WHERE severity IN ('high', 'medium')))"
+    "  FROM alerts WHERE tenant_id = $1 AND status = 'active'))::text"
     " FROM c, p";
 // clang-format on
 
@@ -102,7 +105,7 @@ static const char realtime_sql[] =
     "  FROM products WHERE tenant_id = $1 AND cost IS NOT NULL),"
     " 'lowStockProducts', (SELECT count(*) FROM products WHERE tenant_id = $1 AND active"
     "  AND min_stock_alert IS NOT NULL AND available <= min_stock_alert),"
-    " 'activeAlerts', 0,"
+    " 'activeAlerts', (SELECT count(*) FROM alerts WHERE tenant_id = $1 AND status = 'active'),"
     " 'syncStatus', CASE"
     "  WHEN EXISTS (SELECT 1 FROM sync_runs r JOIN a ON a.id = r.account_id"
     "   WHERE r.tenant_id = $1 AND r.status = 'running')"

@@ -19,7 +19,7 @@
 	" 'totalAmount', o.total_amount, 'paidAmount', o.paid_amount, 'currency', o.currency,"     \
 	" 'buyer', json_build_object('id', o.buyer_id, 'nickname', o.buyer_nickname),"             \
 	" 'packId', o.pack_id, 'shippingId', " SQL_ID("o.shipment_external_id") ","                \
-	" 'tags', o.tags)"
+	" 'tags', o.tags, 'oversold', o.oversold)"
 
 /* The list's columns (enum order_col), rendered by the caller: building JSON with
  * json_build_object and to_char costs PostgreSQL more than the query itself. Times come as
@@ -28,18 +28,20 @@
 	"o.id, o.account_id, o.external_id, o.status, o.status_detail," \
 	" o.date_created, o.date_closed, o.last_updated," \
 	" o.total_amount, o.paid_amount, o.currency, o.buyer_id, o.buyer_nickname, o.pack_id," \
-	" o.shipment_external_id, array_to_json(o.tags), o.channel"
+	" o.shipment_external_id, array_to_json(o.tags), o.channel, o.oversold"
 
-#define ORDER_FILTERS \
+/* OVERSOLD: the parameter of ?oversold= (boolean text or NULL). */
+#define ORDER_FILTERS(OVERSOLD) \
 	" WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.account_id = $2::uuid)" \
 	" AND ($3::text IS NULL OR o.status = $3)" \
 	" AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)" \
 	" AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)" \
-	" AND ($6::text IS NULL OR o.channel = $6)"
+	" AND ($6::text IS NULL OR o.channel = $6)" \
+	" AND (" OVERSOLD "::boolean IS NULL OR o.oversold = " OVERSOLD "::boolean)"
 
 /* $7/$8: the cursor (date_created and id of the last row seen). */
 static const char list_sql[] =
-    "SELECT " ORDER_COLS " FROM orders o" ORDER_FILTERS
+    "SELECT " ORDER_COLS " FROM orders o" ORDER_FILTERS("$11")
     " AND ($7::timestamptz IS NULL OR (o.date_created, o.id) < ($7::timestamptz, $8::uuid))"
     " ORDER BY o.date_created DESC, o.id DESC LIMIT $9 OFFSET $10";
 
@@ -58,7 +60,7 @@ static const char list_plain_sql[] = LIST_PLAIN("$2 OFFSET $3");
  * time per request); with a constant the plan is made once per connection and limit. */
 static const char list_first_fmt[] = LIST_PLAIN("%d");
 
-static const char count_sql[] = "SELECT count(*) FROM orders o" ORDER_FILTERS;
+static const char count_sql[] = "SELECT count(*) FROM orders o" ORDER_FILTERS("$7");
 
 /* Without a date range the all-time rows of the per-day totals (day '-infinity', sql/0009)
  * answer the count: a few rows per account (a channel is its accounts). */
@@ -84,7 +86,12 @@ static const char get_sql[] =
     "   'currency', p.currency, 'dateApproved', " SQL_TS("p.date_approved") ") ORDER BY p.id)"
     "   FROM payments p WHERE p.order_id = o.id AND p.tenant_id = o.tenant_id), '[]'),"
     " 'erp', (SELECT json_build_object('status', e.status, 'pedidoId', e.pedido_id,"
-    "   'numero', e.numero, 'situacao', e.situacao, 'invoice', NULL, 'lastError', e.last_error)"
+    "   'numero', e.numero, 'situacao', e.situacao, 'situacaoAt', " SQL_TS("e.situacao_at") ","
+    "   'invoice', CASE WHEN e.invoice_numero IS NOT NULL THEN json_build_object('id',"
+    "   e.invoice_id, 'numero', e.invoice_numero, 'serie', e.invoice_serie, 'chave',"
+    "   e.invoice_chave, 'emittedAt', e.invoice_emitted_at) END,"
+    "   'cancellation', e.cancel_state, 'cancellationError', e.cancel_error,"
+    "   'attempts', e.attempts, 'lastError', e.last_error)"
     "   FROM erp_orders e WHERE e.order_id = o.id AND e.tenant_id = o.tenant_id),"
     " 'shipment', (SELECT json_build_object('id', s.id, 'channel', s.channel,"
     "   'mlShipmentId', " SQL_ML_ONLY("s.channel", SQL_ID("s.external_id")) ","
@@ -170,7 +177,8 @@ void orders_list(app_t *app, const char *tenant_id, const orders_filter_t *f, co
 	snprintf(c->tenant_id, sizeof(c->tenant_id), "%s", tenant_id);
 	page_params_t pp;
 	paging_params(page, &pp);
-	if (!f->account_id && !f->status && !f->from && !f->to && !f->channel && !page->after_key) {
+	if (!f->account_id && !f->status && !f->from && !f->to && !f->channel && !f->oversold &&
+	    !page->after_key) {
 		const char *p[] = {tenant_id, pp.limit, pp.offset};
 		if (strcmp(pp.offset, "0") == 0) {
 			char sql[sizeof(list_first_fmt) + 16];
@@ -181,13 +189,17 @@ void orders_list(app_t *app, const char *tenant_id, const orders_filter_t *f, co
 		}
 		return;
 	}
-	const char *p[] = {tenant_id,  f->account_id,	f->status,	f->from,  f->to,
-			   f->channel, page->after_key, page->after_id, pp.limit, pp.offset};
+	const char *p[] = {tenant_id, f->account_id, f->status,	      f->from,
+			   f->to,     f->channel,    page->after_key, page->after_id,
+			   pp.limit,  pp.offset,     f->oversold};
+	const char *cp[] = {tenant_id, f->account_id, f->status,  f->from,
+			    f->to,     f->channel,    f->oversold};
 	const char *dp[] = {tenant_id, f->account_id, f->status, f->channel};
-	bool ranged = f->from || f->to;
-	pg_stmt_t stmts[] = {{list_sql, 10, p},
-			     ranged ? (pg_stmt_t){count_sql, 6, p}
-				    : (pg_stmt_t){count_days_sql, 4, dp}};
+	/* The per-day totals count neither a date range's orders nor the oversold ones. */
+	bool scan = f->from || f->to || f->oversold;
+	pg_stmt_t stmts[] = {{list_sql, 11, p},
+			     scan ? (pg_stmt_t){count_sql, 7, cp}
+				  : (pg_stmt_t){count_days_sql, 4, dp}};
 	pg_batch(app->pg, stmts, 2, listed, c);
 }
 

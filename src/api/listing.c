@@ -58,6 +58,14 @@ void list_parse(req_t *r, list_req_t *l, json_t **details)
 	snprintf(l->limit_s, sizeof(l->limit_s), "%d", l->limit);
 }
 
+void list_parse_offset(req_t *r, list_req_t *l, json_t **details)
+{
+	list_parse(r, l, details);
+	if (l->cursor_key)
+		*details =
+		    http_problem(*details, "cursor", "is not taken here: use page and limit");
+}
+
 /* The parameter validators live in validate.c, shared by every route that reads a query. */
 const char *list_uuid_param(req_t *r, const char *name, json_t **details)
 {

@@ -94,6 +94,9 @@ static void render_orders(req_t *r, const PGresult *res, long long total, const 
 		list_json_id(&b, &at, &cap, v[ORDER_SHIPMENT_EXTERNAL_ID]);
 		list_json_raw(&b, &at, &cap, ",\"tags\":");
 		list_json_raw(&b, &at, &cap, v[ORDER_TAGS] ? v[ORDER_TAGS] : "[]");
+		list_json_raw(&b, &at, &cap, ",\"oversold\":");
+		list_json_raw(&b, &at, &cap,
+			      v[ORDER_OVERSOLD] && v[ORDER_OVERSOLD][0] == 't' ? "true" : "false");
 		list_json_raw(&b, &at, &cap, "}");
 	}
 	list_json_raw(&b, &at, &cap, "]");
@@ -119,6 +122,17 @@ static void listed(const PGresult *rows, long long total, const char *err, void 
 		render_orders(c->r, rows, total, &c->l);
 }
 
+/* ?oversold=true|false: NULL when absent. */
+static const char *oversold_param(req_t *r, json_t **details)
+{
+	const char *v = list_text_param(r, "oversold", 8, details);
+	if (v && strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+		*details = http_problem(*details, "oversold", "must be true or false");
+		return NULL;
+	}
+	return v;
+}
+
 static void list(req_t *r)
 {
 	if (!perm_require(r, "orders.view"))
@@ -133,6 +147,7 @@ static void list(req_t *r)
 	    .from = list_time_param(r, "from", &d),
 	    .to = list_time_param(r, "to", &d),
 	    .channel = list_channel_param(r, &d),
+	    .oversold = oversold_param(r, &d),
 	};
 	if (d) {
 		http_invalid(r, d);
@@ -242,7 +257,8 @@ void api_orders_routes(app_t *app)
 	http_server_t *s = app->http;
 	http_route(
 	    s, "GET", "/api/orders", list, ROUTE_AUTH,
-	    "Synced orders of every channel, newest first (accountId, channel, status, from, to; "
+	    "Synced orders of every channel, newest first (accountId, channel, status, from, to, "
+	    "oversold; "
 	    "page/limit or cursor)");
 	http_route(s, "GET", "/api/orders/stats", stats, ROUTE_AUTH,
 		   "Order count, revenue and average ticket per day (from, to, accountId)");

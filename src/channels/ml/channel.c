@@ -139,6 +139,14 @@ static const char reopen_sql[] =
     "UPDATE ml_notifications SET status = 'pending', processed_at = NULL"
     " WHERE job_id IN (SELECT id FROM retried) AND status = 'dead'";
 
+/* Questions buyers asked that still wait for the seller's answer (QUESTION_UNANSWERED). */
+static const char alert_questions_sql[] =
+    "SELECT q.tenant_id, q.id::text, q.date_created,"
+    " 'Unanswered question on ' || coalesce(q.item_ml_id, 'a listing'),"
+    " left(q.text, 500), jsonb_build_object('questionId', q.id, 'itemId', q.item_ml_id,"
+    " 'accountId', q.account_id, 'channel', 'ml')"
+    " FROM ml_questions q WHERE q.status = 'UNANSWERED'";
+
 const channel_t ml_channel = {
     .name = "ml",
     .title = "Mercado Livre",
@@ -153,7 +161,9 @@ const channel_t ml_channel = {
     .maintain = maintain,
     .resync_shipment = ml_shipments_resync,
     .tenant_jobs_sql = tenant_jobs_sql,
+    .alert_questions_sql = alert_questions_sql,
     .reopen_sql = reopen_sql,
+    .push_stock = ml_push_stock,
     .intake = &ml_intake,
     .plan = &ml_sync_plan,
 };
