@@ -41,6 +41,10 @@ void api_products_routes(app_t *app);
 void api_alerts_routes(app_t *app);
 /* /api/metrics: dashboard and realtime */
 void api_metrics_routes(app_t *app);
+/* GET /api/orders/export and /api/exports/:id: the orders as csv, xlsx or json files */
+void api_exports_routes(app_t *app);
+/* /api/finance: summary, transactions, pnl */
+void api_finance_routes(app_t *app);
 
 /* Request bodies checked field by field (pure: no I/O, fuzzed by test/fuzz/fuzz_bodies.c). Each
  * returns the problems (NULL when the body is good); the strings point into r's arena. */

@@ -34,6 +34,7 @@ typedef struct app {
 	struct janitor *janitor;      /* the accounts\' periodic work (janitor.h) */
 	struct tenant_events *events; /* event streams fed by NOTIFY (tenant_events.h) */
 	struct alerts *alerts;	      /* alert evaluation and its delivery outbox (alerts.h) */
+	struct exports *exports;      /* orders export jobs and files (exports.h) */
 	int64_t started_ms;
 } app_t;
 

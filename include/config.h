@@ -58,6 +58,12 @@ typedef struct config {
 	 * of a tenant gathered this long into one realtime object, a slow client's unsent bytes */
 	int sse_max_streams, sse_max_per_tenant, sse_heartbeat_s, sse_retry_ms, sse_coalesce_ms;
 	int sse_max_buffer;
+	/* The orders export (exports.h): past EXPORT_SYNC_MAX_ROWS rows an export is a background
+	 * job whose file goes under EXPORTS_DIR, kept EXPORT_KEEP_SECONDS (the sweep, every
+	 * EXPORT_SWEEP_MS, deletes it after). */
+	long export_sync_max_rows;
+	char *exports_dir;
+	int export_keep_s, export_sweep_ms;
 } config_t;
 
 /* Reads the settings through `get` (getenv in production, a table in tests). On a missing or bad

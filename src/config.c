@@ -226,6 +226,10 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);
 	if (c->metrics_token && strlen(c->metrics_token) < 16)
 		fail(&l, "config: METRICS_TOKEN must be at least 16 characters");
+	c->export_sync_max_rows = num(&l, "EXPORT_SYNC_MAX_ROWS", 200000, 0, 100000000);
+	c->exports_dir = str(&l, "EXPORTS_DIR", "var/exports", false);
+	c->export_keep_s = (int)num(&l, "EXPORT_KEEP_SECONDS", 86400, 1, 30 * 86400);
+	c->export_sweep_ms = (int)num(&l, "EXPORT_SWEEP_MS", 60000, 50, 3600000);
 
 	c->sse_max_streams = (int)num(&l, "SSE_MAX_STREAMS", 10000, 1, 1000000);
 	c->sse_max_per_tenant = (int)num(&l, "SSE_MAX_STREAMS_PER_TENANT", 1000, 1, 1000000);
@@ -261,7 +265,7 @@ void config_free(config_t *c)
 	char **strs[] = {
 	    &c->bind,	   &c->database_url,	  &c->redis_url,       &c->jwt_secret,
 	    &c->app_url,   &c->webhook_allow_ips, &c->trusted_proxies, &c->metrics_token,
-	    &c->job_queue, &c->smtp_url,	  &c->smtp_from};
+	    &c->job_queue, &c->smtp_url,	  &c->smtp_from,       &c->exports_dir};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		if (*strs[i] && (strs[i] == &c->jwt_secret || strs[i] == &c->metrics_token ||
 				 strs[i] == &c->smtp_url))

@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "channel.h"
 #include "alerts.h"
+#include "exports.h"
 #include "janitor.h"
 #include "upkeep.h"
 #include "log.h"
@@ -179,6 +180,7 @@ static int serve(app_t *app)
 	channels_start(app);
 	sync_register_jobs(app);
 	app->alerts = alerts_new(app);
+	app->exports = exports_new(app);
 	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
 	api_channel_accounts_routes(app);
@@ -193,6 +195,8 @@ static int serve(app_t *app)
 	api_alerts_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
+	api_exports_routes(app);
+	api_finance_routes(app);
 
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
@@ -231,6 +235,7 @@ static int serve(app_t *app)
 	tenant_events_free(
 	    app->events); /* after the server and the pool: their callbacks reach it */
 	alerts_free(app->alerts);
+	exports_free(app->exports);
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);

@@ -21,7 +21,7 @@ typedef struct tenant tenant_t;
 typedef struct sub {
 	TAILQ_ENTRY(sub) link;
 	tenant_t *tenant;
-	http_stream_t *st;
+	http_sse_t *st;
 	tenant_events_t *te;
 } sub_t;
 
@@ -118,11 +118,11 @@ static void broadcast(tenant_t *t, const char *msg, size_t len)
 	t->nsubs++; /* held: dropping the last stream must not free t under the loop */
 	for (s = TAILQ_FIRST(&t->subs); s; s = next) {
 		next = TAILQ_NEXT(s, link);
-		if (http_stream_write(s->st, msg, len))
+		if (http_sse_write(s->st, msg, len))
 			continue;
 		log_info("sse: a stream of tenant %s dropped: its client is not reading", t->id);
 		metric_inc(t->te->dropped);
-		http_stream_drop(s->st);
+		http_sse_drop(s->st);
 		sub_unlink(s);
 	}
 	t->nsubs--;
@@ -283,13 +283,13 @@ void tenant_events_subscribe(tenant_events_t *te, req_t *r)
 	TAILQ_INSERT_TAIL(&t->subs, s, link);
 	t->nsubs++;
 	te->nsubs++;
-	s->st = http_stream_start(r, "text/event-stream; charset=utf-8",
-				  (size_t)cfg->sse_max_buffer, sub_gone, s);
+	s->st = http_sse_start(r, "text/event-stream; charset=utf-8", (size_t)cfg->sse_max_buffer,
+			       sub_gone, s);
 	if (!s->st) {
 		sub_unlink(s);
 		return;
 	}
-	http_stream_write(s->st, hello, (size_t)hlen);
+	http_sse_write(s->st, hello, (size_t)hlen);
 	mark_dirty(t); /* its first realtime object, shared with any stream that joins meanwhile */
 }
 
