@@ -58,6 +58,14 @@ typedef struct sync_start_body {
 	long long days;
 } sync_start_body_t;
 json_t *sync_start_body_check(req_t *r, sync_start_body_t *b);
+/* PUT /api/products/:sku's body (prefix "") or bulk-update's updates (prefix "updates."):
+ * problems added to d. */
+json_t *product_settings_check(req_t *r, json_t *body, const char *prefix, json_t *d);
+/* POST /api/products/bulk-update: *skus (1 to 100 SKUs) and *updates, borrowed from r->body. */
+json_t *product_bulk_check(req_t *r, json_t **skus, json_t **updates);
+/* POST /api/inventory/reconcile: *source (erp|sellerhub) and *skus (the array as JSON text, or
+ * NULL for all: true). */
+json_t *reconcile_body_check(req_t *r, const char **source, const char **skus);
 
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);

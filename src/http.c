@@ -1947,9 +1947,18 @@ bool http_sse_write(http_sse_t *st, const char *data, size_t len)
 	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
 	if (!evcon)
 		return false;
-	struct evbuffer *out = bufferevent_get_output(evhttp_connection_get_bufferevent(evcon));
-	if (evbuffer_get_length(out) + len > st->max_pending)
-		return false;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct evbuffer *out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) + len > st->max_pending) {
+		/* A burst (many events in one loop turn) is not the client's backlog: what the
+		 * kernel takes now is not counted (write_now's unfreeze, as the bufferevent does).
+		 */
+		evbuffer_unfreeze(out, 1);
+		evbuffer_write(out, bufferevent_getfd(bev));
+		evbuffer_freeze(out, 1);
+		if (evbuffer_get_length(out) + len > st->max_pending)
+			return false;
+	}
 	evbuffer_add(st->srv->chunk, data, len);
 	evhttp_send_reply_chunk(st->ev, st->srv->chunk);
 	evbuffer_drain(st->srv->chunk, evbuffer_get_length(st->srv->chunk));

@@ -73,14 +73,10 @@ static void queued(const PGresult *res, const char *err, void *arg)
 	    "Reconcile queued");
 }
 
-static void reconcile(req_t *r)
+json_t *reconcile_body_check(req_t *r, const char **source_out, const char **skus_out)
 {
-	if (!perm_require(r, "inventory.reconcile"))
-		return;
-	if (!json_is_object(r->body)) {
-		http_invalid(r, http_problem(NULL, "body", "must be a JSON object"));
-		return;
-	}
+	if (!json_is_object(r->body))
+		return http_problem(NULL, "body", "must be a JSON object");
 	json_t *d = NULL;
 	const char *key;
 	json_t *v;
@@ -101,6 +97,17 @@ static void reconcile(req_t *r)
 		d = http_problem(d, "skus", "cannot be given with all: true");
 	else if (!all && !has_skus)
 		d = http_problem(d, "skus", "is required, or all: true");
+	*source_out = source;
+	*skus_out = skus;
+	return d;
+}
+
+static void reconcile(req_t *r)
+{
+	if (!perm_require(r, "inventory.reconcile"))
+		return;
+	const char *source, *skus;
+	json_t *d = reconcile_body_check(r, &source, &skus);
 	if (d) {
 		http_invalid(r, d);
 		return;

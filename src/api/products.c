@@ -180,9 +180,7 @@ static void text_fields(json_t *body, json_t **d)
 		*d = http_problem(*d, "customFields", "must be an object");
 }
 
-/* The settings' changes of PUT (the body) and of bulk-update (its updates, named by prefix in
- * the details: "updates."): problems added to d. */
-static json_t *settings_check(req_t *r, json_t *body, const char *prefix, json_t *d)
+json_t *product_settings_check(req_t *r, json_t *body, const char *prefix, json_t *d)
 {
 	static const char *const fields[] = {"minStockAlert", "maxStock", "targetMargin", "cost",
 					     "notes",	      "tags",	  "customFields", NULL};
@@ -247,7 +245,7 @@ static void update(req_t *r)
 		http_error(r, 404, "NOT_FOUND", "No such SKU.", NULL);
 		return;
 	}
-	json_t *d = settings_check(r, r->body, "", NULL);
+	json_t *d = product_settings_check(r, r->body, "", NULL);
 	if (d) {
 		http_invalid(r, d);
 		return;
@@ -260,14 +258,10 @@ static void update(req_t *r)
 
 #define BULK_MAX 100
 
-static void bulk_update(req_t *r)
+json_t *product_bulk_check(req_t *r, json_t **skus_out, json_t **updates_out)
 {
-	if (!perm_require(r, "inventory.manage"))
-		return;
-	if (!json_is_object(r->body)) {
-		http_invalid(r, http_problem(NULL, "body", "must be a JSON object"));
-		return;
-	}
+	if (!json_is_object(r->body))
+		return http_problem(NULL, "body", "must be a JSON object");
 	json_t *d = NULL, *v;
 	const char *key;
 	json_object_foreach(r->body, key, v)
@@ -290,7 +284,18 @@ static void bulk_update(req_t *r)
 			}
 		}
 	json_t *updates = json_object_get(r->body, "updates");
-	d = settings_check(r, updates, "updates.", d);
+	d = product_settings_check(r, updates, "updates.", d);
+	*skus_out = skus;
+	*updates_out = updates;
+	return d;
+}
+
+static void bulk_update(req_t *r)
+{
+	if (!perm_require(r, "inventory.manage"))
+		return;
+	json_t *skus, *updates;
+	json_t *d = product_bulk_check(r, &skus, &updates);
 	if (d) {
 		http_invalid(r, d);
 		return;

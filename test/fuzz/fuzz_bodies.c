@@ -56,6 +56,36 @@ static void check(req_t *r, const char *route)
 			field_ok(text, false);
 		json_decref(d);
 	}
+	if (is(route, "PUT /api/products/:sku")) {
+		if (!(d = product_settings_check(r, r->body, "", NULL))) {
+			json_t *min = json_object_get(r->body, "minStockAlert");
+			json_t *max = json_object_get(r->body, "maxStock");
+			if (!json_object_size(r->body) || json_array_size(json_object_get(r->body, "tags")) > 10 ||
+			    (json_is_integer(min) && json_is_integer(max) &&
+			     json_integer_value(max) <= json_integer_value(min)))
+				abort();
+		}
+		json_decref(d);
+	}
+	if (is(route, "POST /api/products/bulk-update")) {
+		json_t *skus, *updates;
+		if (!(d = product_bulk_check(r, &skus, &updates)) &&
+		    (json_array_size(skus) < 1 || json_array_size(skus) > 100 ||
+		     !json_is_object(updates)))
+			abort();
+		json_decref(d);
+	}
+	if (is(route, "POST /api/inventory/reconcile")) {
+		const char *source, *skus;
+		if (!(d = reconcile_body_check(r, &source, &skus))) {
+			if (!source || (strcmp(source, "erp") != 0 && strcmp(source, "sellerhub") != 0))
+				abort();
+			if (skus ? json_is_true(json_object_get(r->body, "all"))
+				 : !json_is_true(json_object_get(r->body, "all")))
+				abort();
+		}
+		json_decref(d);
+	}
 	if (is(route, "POST /api/sync/start")) {
 		sync_start_body_t b;
 		if (!(d = sync_start_body_check(r, &b)) &&
@@ -77,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *body;
 	size_t len;
 	fuzz_split_line(data, size, route, sizeof(route), &body, &len);
-	if (strncmp(route, "POST ", 5) != 0)
+	if (strncmp(route, "POST ", 5) != 0 && strncmp(route, "PUT ", 4) != 0)
 		route[0] = '\0';
 	char problem[200];
 	json_t *j = http_body_parse((const char *)body, len, problem, sizeof(problem));

@@ -49,41 +49,66 @@ static bool read_some(sse_t *s, int ms)
 	return true;
 }
 
+static void text_add(sse_t *s, const char *p, size_t n)
+{
+	if (s->tlen + n + 1 > s->tcap) {
+		s->tcap = (s->tlen + n + 1) * 2;
+		s->text = realloc(s->text, s->tcap);
+		cr_assert_not_null(s->text);
+	}
+	memcpy(s->text + s->tlen, p, n);
+	s->tlen += n;
+	s->text[s->tlen] = '\0';
+}
+
+/* Dechunks what arrived since the last call (each byte once: a reader of megabytes keeps up). */
 const char *sse_text(sse_t *s)
 {
-	free(s->text);
-	s->text = calloc(1, s->len + 1);
-	cr_assert_not_null(s->text);
+	if (!s->text)
+		text_add(s, "", 0);
 	if (!s->status)
 		return s->text;
-	const char *p = s->raw + s->body_from, *end = s->raw + s->len;
-	bool chunked = strcasestr(s->raw, "transfer-encoding: chunked") != NULL;
-	if (!chunked) {
-		memcpy(s->text, p, (size_t)(end - p));
-		return s->text;
+	if (!s->pos) {
+		s->pos = s->body_from;
+		s->chunked = strcasestr(s->raw, "transfer-encoding: chunked") != NULL;
 	}
-	size_t o = 0;
-	while (p < end) {
-		char *eol;
-		unsigned long size = strtoul(p, &eol, 16);
-		if (eol >= end || !(eol = strstr(eol, "\r\n")) || size == 0)
-			break;
-		p = eol + 2;
-		size_t take = (size_t)(end - p) < size ? (size_t)(end - p) : size;
-		memcpy(s->text + o, p, take);
-		o += take;
-		p += size + 2;
+	while (s->pos < s->len && !s->ended) {
+		const char *p = s->raw + s->pos;
+		size_t avail = s->len - s->pos;
+		if (!s->chunked) {
+			text_add(s, p, avail);
+			s->pos += avail;
+		} else if (s->left > 2) { /* the chunk's data */
+			size_t take = avail < s->left - 2 ? avail : s->left - 2;
+			text_add(s, p, take);
+			s->pos += take;
+			s->left -= take;
+		} else if (s->left) { /* its CRLF */
+			size_t take = avail < s->left ? avail : s->left;
+			s->pos += take;
+			s->left -= take;
+		} else { /* the next chunk's size line */
+			const char *eol = memmem(p, avail, "\r\n", 2);
+			if (!eol)
+				break;
+			unsigned long size = strtoul(p, NULL, 16);
+			s->pos += (size_t)(eol - p) + 2;
+			s->left = size + 2;
+			s->ended = size == 0;
+		}
 	}
-	s->text[o] = '\0';
 	return s->text;
 }
 
 bool sse_wait(sse_t *s, const char *needle, int deadline_ms)
 {
 	double until = h_now() + deadline_ms / 1000.0;
+	size_t from = 0, nlen = strlen(needle);
 	for (;;) {
-		if (strstr(sse_text(s), needle))
+		sse_text(s);
+		if (strstr(s->text + from, needle))
 			return true;
+		from = s->tlen > nlen ? s->tlen - nlen : 0;
 		int left = (int)((until - h_now()) * 1000);
 		if (left <= 0 || !read_some(s, left > 50 ? 50 : left))
 			return strstr(sse_text(s), needle) != NULL;
@@ -136,4 +161,5 @@ void sse_close(sse_t *s)
 	free(s->raw);
 	free(s->text);
 	s->raw = s->text = NULL;
+	s->len = s->cap = s->tlen = s->tcap = s->pos = s->left = 0;
 }

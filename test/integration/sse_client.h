@@ -13,6 +13,10 @@ typedef struct sse {
 	size_t len, cap;
 	size_t body_from; /* where the body starts in raw */
 	char *text;	  /* the body with the chunk framing removed (sse_text) */
+	size_t tlen, tcap;
+	size_t pos;  /* the next byte of raw not yet dechunked */
+	size_t left; /* of the current chunk: its bytes not yet read, then its CRLF */
+	bool chunked, ended;
 } sse_t;
 
 /* Connects to 127.0.0.1:port and sends GET path with the bearer token (NULL: none). */
