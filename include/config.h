@@ -39,10 +39,12 @@ typedef struct config {
 	 * tests give each server its own, since each talks to its own marketsim) */
 	char *job_queue;
 	char *app_url;
-	int token_sweep_ms;  /* how often the janitor looks for expiring tokens */
-	int sync_sweep_ms;   /* how often the janitor claims accounts due for sync */
-	int alert_sweep_ms;  /* how often the janitor evaluates every tenant's alerts */
-	int alert_outbox_ms; /* how often due alert deliveries become jobs; 0: never here */
+	int token_sweep_ms; /* how often the janitor looks for expiring tokens */
+	int sync_sweep_ms;  /* how often the janitor claims accounts due for sync */
+	int alert_sweep_ms; /* how often the janitor evaluates every tenant's alerts */
+	/* how often stock changes are evaluated and due alert deliveries become jobs; 0: not here
+	 */
+	int alert_outbox_ms;
 	/* SMTP_URL (smtp:// or smtps://, credentials in it allowed) and SMTP_FROM: alert e-mail;
 	 * NULL: no e-mail is sent. */
 	char *smtp_url, *smtp_from;
