@@ -321,6 +321,10 @@ BEGIN
     -- A stock change's trigger may be inserting the same episode: this sweep gives way (it
     -- fails and runs again next time) before a deadlock could pick the stock change instead.
     PERFORM set_config('lock_timeout', '500ms', true);
+    -- Every process's janitor runs this pass: one at a time does it, the others skip theirs.
+    IF p_tenant IS NULL AND NOT pg_try_advisory_xact_lock(hashtext('alerts_evaluate')) THEN
+        RETURN 0;
+    END IF;
     RETURN alerts_apply(p_tenant, ARRAY(SELECT type FROM alert_rule_defaults()), NULL,
                         ARRAY(SELECT f FROM alerts_detect_stock(p_tenant, NULL) f
                               UNION ALL SELECT f FROM alerts_detect_other(p_tenant) f
