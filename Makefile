@@ -4,7 +4,8 @@
 # AddressSanitizer + UBSan into build/asan and bin/asan/.
 
 MODE ?= release
-PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt libargon2 zlib
+PKGS := libevent libevent_pthreads libpq hiredis libcurl openssl jansson libjwt libargon2 zlib \
+        xlsxwriter
 
 CC      ?= cc
 WARN    := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \

@@ -23,18 +23,28 @@ void api_accounts_routes(app_t *app);
 void api_channel_accounts_routes(app_t *app);
 /* /api/sync: start, status, history */
 void api_sync_routes(app_t *app);
+/* POST /api/sync/manual (api/sync_manual.c). */
+void api_sync_manage_routes(app_t *app);
+/* Answer GET /api/sync/status with data (stolen) plus the tenant's overview (api/sync_status.c). */
+void sync_status_overview(req_t *r, json_t *data);
 /* /api/items, /api/orders, /api/shipments: synced marketplace data */
 void api_items_routes(app_t *app);
 void api_orders_routes(app_t *app);
 void api_shipments_routes(app_t *app);
 /* /api/inventory and /api/products/:sku/listings/:listingId: one stock truth per SKU */
 void api_inventory_routes(app_t *app);
+/* /api/inventory/discrepancies and /api/inventory/reconcile (and the reconcile job's handler) */
+void api_discrepancies_routes(app_t *app);
 /* GET /api/products, PUT /api/products/:sku: the SKU master and the seller's settings */
 void api_products_routes(app_t *app);
 /* /api/alerts and /api/alerts/settings */
 void api_alerts_routes(app_t *app);
 /* /api/metrics: dashboard and realtime */
 void api_metrics_routes(app_t *app);
+/* GET /api/orders/export and /api/exports/:id: the orders as csv, xlsx or json files */
+void api_exports_routes(app_t *app);
+/* /api/finance: summary, transactions, pnl */
+void api_finance_routes(app_t *app);
 
 /* Request bodies checked field by field (pure: no I/O, fuzzed by test/fuzz/fuzz_bodies.c). Each
  * returns the problems (NULL when the body is good); the strings point into r's arena. */

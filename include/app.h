@@ -23,16 +23,18 @@ typedef struct app {
 	pg_pool_t *pg;
 	redis_t *redis;
 	workers_t *workers;
-	httpc_t *httpc;		   /* every outgoing call */
-	ratelimit_t *limits;	   /* per (provider, account, operation) buckets used by httpc */
-	struct throttle *throttle; /* request and login limits (throttle.h) */
-	struct auth *auth;	   /* user state cache of the /api hook (auth.h) */
-	struct jobs *jobs;	   /* background jobs (jobs.h) */
-	struct webhooks *webhooks; /* notification intake (webhooks.h) */
-	void **channel_states;	   /* what each channel's start returned (channel.h) */
-	struct upkeep *upkeep;	   /* token refreshes in flight (upkeep.h) */
-	struct janitor *janitor;   /* the accounts\' periodic work (janitor.h) */
-	struct alerts *alerts;	   /* alert evaluation and its delivery outbox (alerts.h) */
+	httpc_t *httpc;		      /* every outgoing call */
+	ratelimit_t *limits;	      /* per (provider, account, operation) buckets used by httpc */
+	struct throttle *throttle;    /* request and login limits (throttle.h) */
+	struct auth *auth;	      /* user state cache of the /api hook (auth.h) */
+	struct jobs *jobs;	      /* background jobs (jobs.h) */
+	struct webhooks *webhooks;    /* notification intake (webhooks.h) */
+	void **channel_states;	      /* what each channel's start returned (channel.h) */
+	struct upkeep *upkeep;	      /* token refreshes in flight (upkeep.h) */
+	struct janitor *janitor;      /* the accounts\' periodic work (janitor.h) */
+	struct tenant_events *events; /* event streams fed by NOTIFY (tenant_events.h) */
+	struct alerts *alerts;	      /* alert evaluation and its delivery outbox (alerts.h) */
+	struct exports *exports;      /* orders export jobs and files (exports.h) */
 	int64_t started_ms;
 } app_t;
 

@@ -98,6 +98,24 @@ typedef void (*channel_done_cb)(const char *error, void *arg);
  * the envelope's code for the channel's failure (502) and a sentence without secrets. */
 typedef void (*channel_resync_cb)(const char *code, const char *error, void *arg);
 
+/* A listing (or one of its variations) whose offered quantity the core wants set: what the
+ * channel stored of it and of its account; valid only during the call. */
+typedef struct channel_listing {
+	const char *tenant_id, *account_id;
+	const char *account_external_id; /* accounts.external_id: the seller at the channel */
+	const json_t *account_settings;	 /* accounts.settings */
+	const char *external_id;	 /* the listing's id at the channel */
+	const char *variation;		 /* the variation's id at the channel, "" for none */
+	const char *logistic_type;	 /* listings.logistic_type, "" when none */
+	const json_t *raw;		 /* listings.raw */
+} channel_listing_t;
+
+/* The end of a stock push. CHANNEL_OK and message NULL: the listing offers the quantity now.
+ * CHANNEL_OK with a message: not pushed, and never will be, because the channel keeps this
+ * listing's stock itself (Amazon's FBA); the message says so. Else the error kind (transient and
+ * rate limited are tried again later) and one line without secrets. */
+typedef void (*channel_push_cb)(enum channel_err err, const char *message, void *arg);
+
 /* The job kind of an account's backfill (POST /api/sync/start) is the channel's name with this
  * suffix; the channel registers its handler. */
 #define CHANNEL_SYNC_JOB_SUFFIX "_sync"
@@ -149,6 +167,11 @@ typedef struct channel {
 	 * NULL: the channel syncs no single shipment on demand (409). */
 	void (*resync_shipment)(struct app *app, const char *tenant_id, const char *account_id,
 				const char *external_id, channel_resync_cb done, void *arg);
+
+	/* Set the quantity a listing offers (the stock pushes, src/stock_push.c), then cb once.
+	 * NULL: the channel's listings take no pushes. */
+	void (*push_stock)(struct app *app, const channel_listing_t *listing, long quantity,
+			   channel_push_cb cb, void *arg);
 
 	/* The channel's questions still unanswered, for the QUESTION_UNANSWERED alert: a SELECT of
 	 * (tenant_id uuid, ref text, asked_at timestamptz, title text, message text, data jsonb)

@@ -21,6 +21,7 @@ typedef struct config {
 	char **cors_origins; /* NULL-terminated; {"*"} allows any */
 	int pg_pool_size;
 	int workers;
+	int worker_nice; /* the worker threads' niceness */
 	size_t max_body;
 	int shutdown_timeout_s;
 	int http_idle_timeout_s;   /* a keep-alive connection silent this long is closed */
@@ -39,9 +40,10 @@ typedef struct config {
 	 * tests give each server its own, since each talks to its own marketsim) */
 	char *job_queue;
 	char *app_url;
-	int token_sweep_ms; /* how often the janitor looks for expiring tokens */
-	int sync_sweep_ms;  /* how often the janitor claims accounts due for sync */
-	int alert_sweep_ms; /* how often the janitor evaluates every tenant's alerts */
+	int token_sweep_ms;	 /* how often the janitor looks for expiring tokens */
+	int sync_sweep_ms;	 /* how often the janitor claims accounts due for sync */
+	int inventory_detect_ms; /* how often the janitor detects stock discrepancies (0: never) */
+	int alert_sweep_ms;	 /* how often the janitor evaluates every tenant's alerts */
 	/* how often stock changes are evaluated and due alert deliveries become jobs; 0: not here
 	 */
 	int alert_outbox_ms;
@@ -53,6 +55,17 @@ typedef struct config {
 	void **channel_cfg;
 	char *webhook_allow_ips, *trusted_proxies;
 	char *metrics_token; /* METRICS_TOKEN: when set, /metrics needs Authorization: Bearer it */
+	/* GET /api/metrics/stream (tenant_events.h): open streams at most per process and per
+	 * tenant (in each process), a comment every heartbeat, the client's reconnect hint, events
+	 * of a tenant gathered this long into one realtime object, a slow client's unsent bytes */
+	int sse_max_streams, sse_max_per_tenant, sse_heartbeat_s, sse_retry_ms, sse_coalesce_ms;
+	int sse_max_buffer;
+	/* The orders export (exports.h): past EXPORT_SYNC_MAX_ROWS rows an export is a background
+	 * job whose file goes under EXPORTS_DIR, kept EXPORT_KEEP_SECONDS (the sweep, every
+	 * EXPORT_SWEEP_MS, deletes it after). */
+	long export_sync_max_rows;
+	char *exports_dir;
+	int export_keep_s, export_sweep_ms;
 } config_t;
 
 /* Reads the settings through `get` (getenv in production, a table in tests). On a missing or bad

@@ -28,8 +28,11 @@ typedef void (*http_hook_fn)(req_t *r);
 
 enum route_flags {
 	ROUTE_PUBLIC = 0,
-	ROUTE_AUTH = 1 << 0,   /* the auth hook must admit the request */
-	ROUTE_NO_BODY = 1 << 1 /* a body is not parsed even for POST/PUT */
+	ROUTE_AUTH = 1 << 0,	/* the auth hook must admit the request */
+	ROUTE_NO_BODY = 1 << 1, /* a body is not parsed even for POST/PUT */
+	/* the access token may come as ?access_token= (a browser's EventSource sets no header);
+	 * the access log never has the query */
+	ROUTE_QUERY_TOKEN = 1 << 2
 };
 
 struct req {
@@ -56,6 +59,7 @@ struct req {
 	bool query_bad; /* the query string could not be parsed: every parameter reads absent */
 	bool answered;
 	bool held; /* not answered in its own turn: its connection is held readable (http.c) */
+	struct http_stream *stream; /* a streamed answer in progress (http_stream_start) */
 };
 
 http_server_t *http_server_new(struct event_base *base, const config_t *cfg, void *app);
@@ -104,6 +108,42 @@ json_t *http_problem(json_t *details, const char *field, const char *problem);
 void http_reply(req_t *r, int status, const char *content_type, const char *body, size_t len);
 /* A 302/303 to location. */
 void http_redirect(req_t *r, int status, const char *location);
+
+/* A streamed answer (Transfer-Encoding: chunked) for bodies too large to hold: headers set with
+ * http_set_header beforehand go out with it. The producer writes while http_stream_write returns
+ * true; on false the client's socket is full and it waits for drained, which runs once the
+ * client has read what was queued. lost runs (once, in a later turn) when the client has gone:
+ * the producer stops and ends the answer. Every stream is ended by http_stream_end, which frees
+ * r. */
+#define HTTP_STREAM_HIGH (1024 * 1024) /* bytes queued for one client before it must wait */
+typedef struct http_stream http_stream_t;
+typedef void (*http_stream_cb)(void *arg);
+void http_stream_start(req_t *r, int status, const char *content_type, http_stream_cb drained,
+		       http_stream_cb lost, void *arg);
+bool http_stream_write(req_t *r, const void *data, size_t len);
+bool http_stream_lost(const req_t *r);
+void http_stream_end(req_t *r);
+/* The whole of file fd (size bytes) as the body, sent from the file by the kernel (sendfile):
+ * fd is the answer's now, closed once sent. */
+void http_reply_file(req_t *r, int status, const char *content_type, int fd, size_t size);
+
+/* An answer sent as it is produced (Server-Sent Events): 200 with content_type, chunked. */
+typedef struct http_sse http_sse_t;
+/* Runs once when a stream ends without its owner ending it (the client went away, the server
+ * drains or is freed); the stream is freed right after it returns: do not end it. */
+typedef void (*http_sse_gone_fn)(void *arg);
+/* Answers r (its context is freed) and returns the open stream; NULL when r was answered
+ * otherwise instead (the client has gone, the server is draining). max_pending bounds the
+ * output not yet taken by the client. */
+http_sse_t *http_sse_start(req_t *r, const char *content_type, size_t max_pending,
+			   http_sse_gone_fn gone, void *arg);
+/* Queues data; false (nothing queued) when the client is too slow: past max_pending. */
+bool http_sse_write(http_sse_t *st, const char *data, size_t len);
+/* Ends it (the last chunk) and frees it. */
+void http_sse_end(http_sse_t *st);
+/* Closes its connection now (a client too slow to be sent even the last chunk) and frees it. */
+void http_sse_drop(http_sse_t *st);
+size_t http_sses_open(const http_server_t *s);
 
 /* Render the envelopes into a buffer (pure, for tests). Return a malloc'd string. */
 char *envelope_ok(json_t *data, const char *message);

@@ -7,6 +7,9 @@
  * - maintenance, hourly and soon after start: trim error histories, re-seal tokens still under
  *   ENCRYPTION_KEY_OLD, and each channel's own (channel_t.maintain);
  * - health, every 15 minutes: a log line with the accounts by channel and status;
+ * - inventory, every INVENTORY_DETECT_MS (0: never): the stock discrepancy detection of every
+ *   tenant (discrepancies.h; one process at a time, the others' skipped).
+
  * - alerts, every ALERT_SWEEP_MS: every tenant's alert rules evaluated (alerts.h).
  * A sweep still busy when its timer fires again is skipped, never doubled. */
 #ifndef SH_JANITOR_H

@@ -22,6 +22,12 @@ typedef struct list_req {
 
 /* ?page, ?limit, ?cursor; problems go into details. */
 void list_parse(req_t *r, list_req_t *l, json_t **details);
+/* ?page and ?limit of a list paged by offset only: a ?cursor is a problem. */
+void list_parse_offset(req_t *r, list_req_t *l, json_t **details);
+/* The opaque ?cursor= of the row after key (its sort key as text) and id. */
+const char *list_cursor(req_t *r, const char *key, const char *id);
+/* list_parse, for a list whose rows' ids are text (SKUs), not UUIDs. */
+void list_parse_text_id(req_t *r, list_req_t *l, json_t **details);
 /* A query parameter that must be a UUID when present (accountId): NULL when absent. */
 const char *list_uuid_param(req_t *r, const char *name, json_t **details);
 /* A short free-text parameter (status, q, itemId): NULL when absent or empty. */

@@ -7,10 +7,15 @@
 #include "paging.h"
 
 /* A list's filters; NULL is no filter. from and to bound date_created (ISO-8601 dates or
- * date-times, as PostgreSQL reads a timestamptz). */
+ * date-times, as PostgreSQL reads a timestamptz); fulfillment is order_fulfillment's value
+ * (sql/0028: FBA, FBM, ML_FULL, ML_FLEX, ML_SELLER); the amounts bound total_amount (decimal
+ * text). */
 typedef struct orders_filter {
 	const char *account_id, *status, *from, *to, *channel;
+	const char *fulfillment, *min_amount, *max_amount;
+	const char *oversold; /* "true" or "false": orders flagged oversold (sql/0023) or not */
 } orders_filter_t;
+bool orders_filter_empty(const orders_filter_t *f);
 
 /* The columns of orders_list's rows, in order. Times are timestamptz text in UTC
  * ("2026-10-25 10:00:00.123456+00", pg.c pins the session's zone); ORDER_TAGS is a JSON array
@@ -33,6 +38,7 @@ enum order_col {
 	ORDER_SHIPMENT_EXTERNAL_ID,
 	ORDER_TAGS,
 	ORDER_CHANNEL,
+	ORDER_OVERSOLD, /* "t" or "f" */
 	ORDER_NCOLS
 };
 
@@ -42,8 +48,21 @@ enum order_col {
 void orders_list(app_t *app, const char *tenant_id, const orders_filter_t *f, const page_t *page,
 		 paging_cb cb, void *arg);
 
+/* The figures of every order that passes f: cb gets one row (enum order_summary_col; numbers
+ * as decimal text, the currency NULL when there is no order). */
+enum order_summary_col {
+	ORDER_SUMMARY_COUNT,
+	ORDER_SUMMARY_REVENUE,
+	ORDER_SUMMARY_AVERAGE,
+	ORDER_SUMMARY_UNITS,
+	ORDER_SUMMARY_CURRENCY
+};
+void orders_summary(app_t *app, const char *tenant_id, const orders_filter_t *f, pg_cb cb,
+		    void *arg);
+
 /* One order of the tenant: cb gets no row (no such order) or one whose one column is its JSON
- * {order, items, payments, shipment}. */
+ * {order, items, payments, shipment, financial} (financial: revenue, refunds, fees {marketplace,
+ * shipping, total}, productCost, units, profit, margin %, currency: sql/0028's order_figures). */
 void orders_get(app_t *app, const char *tenant_id, const char *id, pg_cb cb, void *arg);
 
 /* The tenant's (or one account's, account_id not NULL) orders per UTC day from from_day to

@@ -40,6 +40,10 @@ typedef struct pg_stats {
 } pg_stats_t;
 
 pg_pool_t *pg_pool_new(struct event_base *base, const char *conninfo, int size);
+/* The same, each connection started with settings too ("-c name=value ...": the server's
+ * options; values without spaces). */
+pg_pool_t *pg_pool_new_with(struct event_base *base, const char *conninfo, int size,
+			    const char *settings);
 /* Fails everything queued or running with "shutting down", closes the connections, frees. */
 void pg_pool_free(pg_pool_t *p);
 void pg_pool_stats(const pg_pool_t *p, pg_stats_t *out);

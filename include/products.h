@@ -14,17 +14,21 @@ extern const char *const products_orders[];
 
 /* A list's filters and order, all text as the query gave them (checked); NULL is no filter.
  * search matches the SKU or the title (substring, any case); active is "true" or "false";
- * level one of inventory_levels; the bounds decimal text. sort NULL: by SKU. */
+ * level one of inventory_levels; channel keeps the SKUs with a listing on it; the bounds decimal
+ * text. sort NULL: by SKU; sales and profit are the SKU's since its first order (product_sales,
+ * sql/0029: not a window that slides). */
 typedef struct products_filter {
-	const char *search, *category, *brand, *active, *level;
+	const char *search, *category, *brand, *active, *level, *channel;
 	const char *price_min, *price_max, *margin_min, *margin_max;
 	const char *sort, *order;
 } products_filter_t;
 
-/* The tenant's products that pass f: cb gets one row of three columns: the page's products as
- * a JSON array, the count of every page's products, and the aggregations over them all as a
- * JSON object {totalProducts, totalValue (Σ on_hand × cost), avgMargin, lowStockCount
- * (available at or under the min stock alert, default 5)}. */
+/* The tenant's products that pass f, the page after page->after_key/after_id (a cursor: the
+ * last row's sort key and SKU) or at page->offset: cb gets one row of six columns: the page's
+ * products as a JSON array (each with its sales {units, revenue, profit}), the count of every
+ * page's products, the aggregations over them all as a JSON object {totalProducts, totalValue
+ * (Σ on_hand × cost), avgMargin, lowStockCount (available at or under the min stock alert,
+ * default 5)}, the page's row count, and its last row's sort key and SKU (the next cursor). */
 void products_list(app_t *app, const char *tenant_id, const products_filter_t *f,
 		   const page_t *page, pg_cb cb, void *arg);
 
@@ -34,5 +38,16 @@ void products_list(app_t *app, const char *tenant_id, const products_filter_t *f
  * tenant has no such SKU; a breach of max_stock > min_stock_alert fails with SQLSTATE 23514. */
 void products_update(app_t *app, const char *tenant_id, const char *sku, const char *changes,
 		     pg_cb cb, void *arg);
+
+/* POST /api/products/bulk-update: changes (as products_update's) to each of skus (a JSON array of
+ * text, checked) the tenant has: cb gets one row, one column: {updated (how many changed),
+ * failed: [{sku, code, error}]} (an unknown SKU: NOT_FOUND; one whose stored bounds the changes
+ * would cross: VALIDATION_FAILED). */
+void products_bulk_update(app_t *app, const char *tenant_id, const char *skus, const char *changes,
+			  pg_cb cb, void *arg);
+
+/* GET /api/products/:sku: cb gets one row whose one column is {product, metrics, history,
+ * listings, recommendations} (see src/products.c), or no row when the tenant has no such SKU. */
+void products_detail(app_t *app, const char *tenant_id, const char *sku, pg_cb cb, void *arg);
 
 #endif

@@ -43,6 +43,12 @@ int64_t ratelimit_acquire(ratelimit_t *rl, const char *key, int64_t now_us);
  * burst unchanged. A lower rate applies at once; a higher one is climbed to as successes come
  * (the AIMD step), so a wrong announcement cannot flood the provider. */
 void ratelimit_adapt(ratelimit_t *rl, const char *key, double rate, int64_t now_us);
+/* What the API shows (GET /api/sync/status): each bucket whose key starts with prefix, refilled
+ * to now_us (a copy: nothing taken); and the rule a key would get (false: not limited). */
+void ratelimit_each(ratelimit_t *rl, const char *prefix, int64_t now_us,
+		    void (*fn)(const char *key, const tbucket_t *b, void *arg), void *arg);
+bool ratelimit_rule(const ratelimit_t *rl, const char *key, double *rate, double *burst,
+		    double *start);
 void ratelimit_throttled(ratelimit_t *rl, const char *key, int64_t now_us); /* got a 429 */
 void ratelimit_succeeded(ratelimit_t *rl, const char *key);
 

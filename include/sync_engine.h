@@ -199,6 +199,9 @@ typedef void (*sync_upsert_fn)(app_t *app, const char *tenant_id, const char *ac
 /* Store docs (a JSON array, borrowed) with upsert, count them as done, and end t. An empty
  * array ends t at once. */
 void sync_task_store(sync_task_t *t, sync_upsert_fn upsert, json_t *docs);
+/* The same with done in place of sync_stored: it gets the sync_task_storing handle and must
+ * end in sync_stored. */
+void sync_task_store_via(sync_task_t *t, sync_upsert_fn upsert, json_t *docs, sync_store_cb done);
 /* For a store of another shape: a handle to pass as the arg of sync_stored, its callback;
  * counted = documents it adds to the resource's done and the run's records. t ends when the
  * store does. */

@@ -57,6 +57,14 @@ const char *validate_query_enum(req_t *r, const char *name, const char *const *a
  * that the query string turned into a space is read back as '+'. Returns a copy. */
 const char *validate_query_time(req_t *r, const char *name, json_t **details);
 
+/* ?start_name&end_name as ISO dates (YYYY-MM-DD), both or neither (neither: the last 30 days up
+ * to today, UTC); the end not before the start nor more than max_years after it. The days go
+ * into start and end; false when a problem was added. */
+bool validate_query_days(req_t *r, const char *start_name, const char *end_name, int max_years,
+			 char start[11], char end[11], json_t **details);
+/* A money amount from 0 to max (decimal digits), as text with two decimals for SQL. */
+const char *validate_query_amount(req_t *r, const char *name, double max, json_t **details);
+
 /* Pure checks behind them (unit-tested). */
 bool validate_utf8_text(const char *s, size_t max_chars);
 bool validate_iso_time(const char *s);

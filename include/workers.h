@@ -9,7 +9,9 @@
 
 typedef struct workers workers_t;
 
-workers_t *workers_new(struct event_base *base, int nthreads);
+/* nice: the threads' niceness (0..19; Linux sets it per thread), so that under a full CPU
+ * their work yields to the loop's, whose lateness every answer pays. */
+workers_t *workers_new(struct event_base *base, int nthreads, int nice);
 /* Waits for queued and running jobs to finish (their done callbacks run), then joins. */
 void workers_free(workers_t *w);
 void workers_submit(workers_t *w, void (*work)(void *arg), void (*done)(void *arg), void *arg);

@@ -242,14 +242,17 @@ RETURNS SETOF alert_found LANGUAGE sql STABLE AS $$
       AND p.active AND p.available > 0
       AND p.available <= coalesce(p.min_stock_alert, r.threshold, 5)
     UNION ALL
-    -- More units held by open orders than there are on hand: sold what is not there.
-    SELECT p.tenant_id, 'OVERSOLD', p.sku::text, 'Oversold: ' || p.sku,
-           format('%s (%s): open orders hold %s, on hand %s.', p.sku, p.title, p.reserved,
-                  p.on_hand),
-           jsonb_build_object('sku', p.sku, 'reserved', p.reserved, 'onHand', p.on_hand)
-    FROM products p
-    WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant) AND (p_skus IS NULL OR p.sku = ANY (p_skus))
-      AND NOT p.is_kit AND p.reserved > p.on_hand
+    -- An order flagged oversold (sql/0023: it took more of a SKU than was available) while it
+    -- is still open; by SKU, the open oversold orders holding one of p_skus.
+    SELECT o.tenant_id, 'OVERSOLD', o.id::text, 'Oversold: order ' || o.external_id,
+           format('The %s order %s took more stock than was available.', o.channel,
+                  o.external_id),
+           jsonb_build_object('orderId', o.id, 'channel', o.channel, 'externalId', o.external_id)
+    FROM orders o
+    WHERE o.oversold AND (p_tenant IS NULL OR o.tenant_id = p_tenant)
+      AND stock_order_state(o.status) = 'open'
+      AND (p_skus IS NULL OR o.id IN (SELECT r.order_id FROM stock_reservations r
+                                      WHERE r.tenant_id = o.tenant_id AND r.sku = ANY (p_skus)))
 $$;
 
 -- The types of accounts, orders and listings (p_tenant NULL: all tenants).

@@ -268,6 +268,11 @@ static void auth_hook(req_t *r)
 {
 	app_t *app = r->app;
 	const char *h = http_header(r, "Authorization");
+	const char *q = r->match.method->flags & ROUTE_QUERY_TOKEN && (!h || !*h)
+			    ? http_query(r, "access_token")
+			    : NULL;
+	if (q && *q)
+		h = arena_printf(r->arena, "Bearer %s", q);
 	if (!h || !*h) {
 		refuse(r, "NO_TOKEN", "Sign in first: send Authorization: Bearer <accessToken>.");
 		return;

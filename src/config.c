@@ -192,6 +192,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->cors_origins = split_list(value(&l, "CORS_ORIGINS"));
 	c->pg_pool_size = (int)num(&l, "PG_POOL_SIZE", 8, 1, 256);
 	c->workers = (int)num(&l, "WORKERS", 2, 1, 64);
+	c->worker_nice = (int)num(&l, "WORKER_NICE", 10, 0, 19);
 	c->max_body = (size_t)num(&l, "MAX_BODY_SIZE", 64 * 1024, 1024, 64L * 1024 * 1024);
 	c->shutdown_timeout_s = (int)num(&l, "SHUTDOWN_TIMEOUT", 10, 0, 600);
 	c->http_idle_timeout_s = (int)num(&l, "HTTP_IDLE_TIMEOUT", 60, 1, 3600);
@@ -213,6 +214,8 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 
 	c->token_sweep_ms = (int)num(&l, "TOKEN_SWEEP_MS", 60000, 50, 3600000);
 	c->sync_sweep_ms = (int)num(&l, "SYNC_SWEEP_MS", 60000, 50, 3600000);
+	c->inventory_detect_ms = (int)num(&l, "INVENTORY_DETECT_MS", 300000, 0, 86400000);
+
 	c->alert_sweep_ms = (int)num(&l, "ALERT_SWEEP_MS", 60000, 50, 86400000);
 	c->alert_outbox_ms = (int)num(&l, "ALERT_OUTBOX_MS", 1000, 0, 3600000);
 	static const char *const smtp_schemes[] = {"smtp://", "smtps://", NULL};
@@ -223,6 +226,17 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);
 	if (c->metrics_token && strlen(c->metrics_token) < 16)
 		fail(&l, "config: METRICS_TOKEN must be at least 16 characters");
+	c->export_sync_max_rows = num(&l, "EXPORT_SYNC_MAX_ROWS", 200000, 0, 100000000);
+	c->exports_dir = str(&l, "EXPORTS_DIR", "var/exports", false);
+	c->export_keep_s = (int)num(&l, "EXPORT_KEEP_SECONDS", 86400, 1, 30 * 86400);
+	c->export_sweep_ms = (int)num(&l, "EXPORT_SWEEP_MS", 60000, 50, 3600000);
+
+	c->sse_max_streams = (int)num(&l, "SSE_MAX_STREAMS", 10000, 1, 1000000);
+	c->sse_max_per_tenant = (int)num(&l, "SSE_MAX_STREAMS_PER_TENANT", 1000, 1, 1000000);
+	c->sse_heartbeat_s = (int)num(&l, "SSE_HEARTBEAT", 15, 1, 3600);
+	c->sse_retry_ms = (int)num(&l, "SSE_RETRY_MS", 3000, 100, 600000);
+	c->sse_coalesce_ms = (int)num(&l, "SSE_COALESCE_MS", 150, 0, 10000);
+	c->sse_max_buffer = (int)num(&l, "SSE_MAX_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024);
 
 	const char *lists[] = {"WEBHOOK_ALLOW_IPS", c->webhook_allow_ips, "TRUSTED_PROXIES",
 			       c->trusted_proxies};
@@ -251,7 +265,7 @@ void config_free(config_t *c)
 	char **strs[] = {
 	    &c->bind,	   &c->database_url,	  &c->redis_url,       &c->jwt_secret,
 	    &c->app_url,   &c->webhook_allow_ips, &c->trusted_proxies, &c->metrics_token,
-	    &c->job_queue, &c->smtp_url,	  &c->smtp_from};
+	    &c->job_queue, &c->smtp_url,	  &c->smtp_from,       &c->exports_dir};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		if (*strs[i] && (strs[i] == &c->jwt_secret || strs[i] == &c->metrics_token ||
 				 strs[i] == &c->smtp_url))

@@ -1,11 +1,22 @@
-/* The dashboard's figures: see the header. The KPIs and the per-day, per-channel charts read
- * dashboard_days (kept by triggers, never an order scan); the product, category, hour and state
- * charts read the period's orders through orders' (tenant_id, date_created) index. */
+/* The dashboard's figures: see the header. Every figure reads a rollup kept by triggers (sql/0019,
+ * sql/0029), never the orders: the KPIs, the trend and the channels dashboard_days; the products,
+ * categories, hours and states their own tables, at month grain for the period's whole months and
+ * day grain for the days at its edges. */
 #include "dashboard.h"
 
 // clang-format off
 /* $1 tenant, $2/$3 the period, $4/$5 the comparison (NULL: none), $6 channel, $7 account. */
 #define FILTERS(T) " AND ($6::text IS NULL OR " T ".channel = $6) AND ($7::uuid IS NULL OR " T ".account_id = $7::uuid)"
+
+/* The period's whole months are [MONTHS_FROM, MONTHS_TO); its other days are read by day. */
+#define MONTHS_FROM "(date_trunc('month', $2::date - 1) + interval '1 month')::date"
+#define MONTHS_TO   "date_trunc('month', $3::date + 1)::date"
+/* The rows of rollup T (grain, bucket) that cover the period once, with the filters. */
+#define SPAN(T)                                                                                    \
+	" " T ".tenant_id = $1 AND ((" T ".grain = 'm' AND " T ".bucket >= " MONTHS_FROM           \
+	" AND " T ".bucket < " MONTHS_TO ") OR (" T ".grain = 'd'"                                 \
+	" AND " T ".bucket BETWEEN $2::date AND $3::date AND (" T ".bucket < " MONTHS_FROM         \
+	" OR " T ".bucket >= " MONTHS_TO ")))" FILTERS(T)
 
 #define ROLLUP(FROM, TO)                                                                           \
 	"SELECT coalesce(sum(sold), 0) AS sold, coalesce(sum(revenue), 0) AS revenue,"            \
@@ -15,32 +26,26 @@
 	" FROM dashboard_days d WHERE d.tenant_id = $1 AND d.day BETWEEN " FROM " AND " TO          \
 	FILTERS("d")
 
-/* A KPI: {value} alone without a comparison, else with previous and changePct (null when the
- * previous value is 0). */
+/* A KPI's change in percent (null when the previous value is 0). */
+#define CHANGE(F) "round((c." F " - p." F ") * 100.0 / nullif(abs(p." F "), 0), 2)"
+/* A KPI: {value} alone without a comparison, else with previous and changePct. */
 #define KPI(F)                                                                                     \
 	"CASE WHEN $4::date IS NULL THEN json_build_object('value', c." F ") ELSE"                 \
-	" json_build_object('value', c." F ", 'previous', p." F ", 'changePct',"                   \
-	" round((c." F " - p." F ") * 100.0 / nullif(abs(p." F "), 0), 2)) END"
-
-/* The period's sold orders, bounded in the tenant's zone (o: orders, z: the zone). */
-#define PERIOD_WHERE                                                                               \
-	" WHERE o.tenant_id = $1"                                                                  \
-	" AND o.date_created >= ($2::date)::timestamp AT TIME ZONE z.tz"                          \
-	" AND o.date_created < ($3::date + 1)::timestamp AT TIME ZONE z.tz"                       \
-	" AND dashboard_sold(o.status)" FILTERS("o")
+	" json_build_object('value', c." F ", 'previous', p." F ", 'changePct', " CHANGE(F)       \
+	") END"
 
 static const char figures_sql[] =
-    "WITH z AS (SELECT coalesce((SELECT timezone FROM tenants WHERE id = $1), 'UTC') AS tz),"
-    " c AS (" ROLLUP("$2::date", "$3::date") "),"
-    " p AS (" ROLLUP("$4::date", "$5::date") "),"
-    " lines AS (SELECT i.sku, i.listing_external_id, i.title, i.quantity,"
-    "  i.quantity * coalesce(i.unit_price, 0) AS revenue"
-    "  FROM orders o JOIN z ON true JOIN order_items i ON i.order_id = o.id" PERIOD_WHERE ")"
+    "WITH c AS (" ROLLUP("$2::date", "$3::date") "),"
+    " p AS (" ROLLUP("$4::date", "$5::date") ")"
     " SELECT json_build_object("
-    " 'period', json_strip_nulls(json_build_object("
+    " 'period', CASE WHEN $4::date IS NULL THEN json_build_object("
+    "  'current', json_build_object('startDate', $2::date, 'endDate', $3::date))"
+    "  ELSE json_build_object("
     "  'current', json_build_object('startDate', $2::date, 'endDate', $3::date),"
-    "  'previous', CASE WHEN $4::date IS NOT NULL THEN"
-    "   json_build_object('startDate', $4::date, 'endDate', $5::date) END)),"
+    "  'previous', json_build_object('startDate', $4::date, 'endDate', $5::date),"
+    "  'change', json_build_object('revenue', " CHANGE("revenue") ", 'orders', " CHANGE("sold") ","
+    "   'units', " CHANGE("units") ", 'profit', " CHANGE("profit") ","
+    "   'avgOrderValue', " CHANGE("aov") ")) END,"
     " 'currency', coalesce((SELECT max(currency) FROM order_days WHERE tenant_id = $1"
     "  AND day = '-infinity'), 'BRL'),"
     " 'kpis', json_build_object('revenue', " KPI("revenue") ", 'orders', " KPI("sold") ","
@@ -55,13 +60,15 @@ static const char figures_sql[] =
     "   LEFT JOIN (SELECT d.day, sum(sold) AS sold, sum(revenue) AS revenue, sum(units) AS units"
     "    FROM dashboard_days d WHERE d.tenant_id = $1 AND d.day BETWEEN $2::date AND $3::date"
     FILTERS("d") " GROUP BY d.day) t ON t.day = g.day::date),"
-    "  'topProducts', coalesce((SELECT json_agg(x ORDER BY x.revenue DESC, x.sku) FROM"
-    "   (SELECT coalesce(sku, listing_external_id) AS sku, max(title) AS title,"
-    "    sum(quantity) AS units, sum(revenue) AS revenue FROM lines GROUP BY 1"
-    "    ORDER BY 4 DESC, 1 LIMIT 10) x), '[]'),"
-    "  'salesByCategory', coalesce((SELECT json_agg(x ORDER BY x.revenue DESC) FROM"
-    "   (SELECT pr.category, sum(l.quantity) AS units, sum(l.revenue) AS revenue FROM lines l"
-    "    LEFT JOIN products pr ON pr.tenant_id = $1 AND pr.sku = l.sku GROUP BY 1) x), '[]'),"
+    "  'topProducts', coalesce((SELECT json_agg(json_build_object('sku', x.sku,"
+    "    'title', coalesce(pr.title, x.title), 'units', x.units, 'revenue', x.revenue)"
+    "    ORDER BY x.revenue DESC, x.sku)"
+    "   FROM dashboard_top_skus($1, $2::date, $3::date, $6, $7::uuid, 10) x"
+    "   LEFT JOIN products pr ON pr.tenant_id = $1 AND pr.sku = x.sku), '[]'),"
+    "  'salesByCategory', coalesce((SELECT json_agg(x ORDER BY x.revenue DESC, x.category) FROM"
+    "   (SELECT nullif(k.category, '') AS category, sum(k.units) AS units,"
+    "    sum(k.revenue) AS revenue FROM dashboard_categories k WHERE" SPAN("k")
+    "    GROUP BY k.category HAVING sum(k.units) <> 0 OR sum(k.revenue) <> 0) x), '[]'),"
     "  'salesByChannel', coalesce((SELECT json_agg(x ORDER BY x.revenue DESC, x.channel) FROM"
     "   (SELECT d.channel, sum(sold) AS orders, sum(revenue) AS revenue, sum(units) AS units"
     "    FROM dashboard_days d WHERE d.tenant_id = $1 AND d.day BETWEEN $2::date AND $3::date"
@@ -69,15 +76,12 @@ static const char figures_sql[] =
     "  'hourlyPerformance', (SELECT json_agg(json_build_object('hour', h,"
     "    'orders', coalesce(t.orders, 0), 'revenue', coalesce(t.revenue, 0)) ORDER BY h)"
     "   FROM generate_series(0, 23) h LEFT JOIN"
-    "   (SELECT extract(hour FROM o.date_created AT TIME ZONE z.tz)::int AS hour,"
-    "    count(*) AS orders, sum(o.total_amount) AS revenue"
-    "    FROM orders o JOIN z ON true" PERIOD_WHERE " GROUP BY 1) t"
-    "   ON t.hour = h),"
+    "   (SELECT t.hour, sum(t.orders) AS orders, sum(t.revenue) AS revenue"
+    "    FROM dashboard_hours t WHERE" SPAN("t") " GROUP BY 1) t ON t.hour = h),"
     "  'geographicDistribution', coalesce((SELECT json_agg(x ORDER BY x.revenue DESC, x.state)"
-    "   FROM (SELECT s.dest_state AS state, count(*) AS orders, sum(o.total_amount) AS revenue"
-    "    FROM orders o JOIN z ON true JOIN shipments s ON s.tenant_id = o.tenant_id"
-    "    AND s.account_id = o.account_id AND s.external_id = o.shipment_external_id"
-    PERIOD_WHERE " AND s.dest_state IS NOT NULL GROUP BY 1) x), '[]')),"
+    "   FROM (SELECT t.state, sum(t.orders) AS orders, sum(t.revenue) AS revenue"
+    "    FROM dashboard_states t WHERE" SPAN("t") " GROUP BY 1 HAVING sum(t.orders) <> 0) x),"
+    "   '[]')),"
     " 'alerts', (SELECT json_build_object('active', count(*),"
     "  'critical', count(*) FILTER (WHERE severity = 'critical'),"
     "  'warning', count(*) FILTER (WHERE severity IN ('high', 'medium')))"

@@ -107,7 +107,10 @@ struct http_server {
 	pressure_t pressure;
 	int64_t next_report_ms;
 	metric_t *shed_metric[SHED_REASONS], *refused_metric, *accept_errors_metric;
-	http_server_t *next_server; /* servers, to find one from evhttp's listener */
+	http_server_t *next_server;  /* servers, to find one from evhttp's listener */
+	TAILQ_HEAD(, http_sse) sses; /* event streams still being sent (http_sse_start) */
+	size_t nsses;
+	struct evbuffer *chunk; /* a stream's next chunk, handed to evhttp (which empties it) */
 };
 
 /* Request ids need to be unique, not secret: xorshift seeded from getrandom is enough. */
@@ -130,6 +133,7 @@ static void limits_init(http_server_t *s);
 static void accept_resume(evutil_socket_t fd, short what, void *arg);
 static void accept_error(struct evconnlistener *lev, void *arg);
 static void peers_free(http_server_t *s);
+static void sses_close(http_server_t *s, bool end);
 
 /* Every server of the process: evhttp's listener calls back with evhttp's pointer, not ours. */
 static http_server_t *servers;
@@ -169,6 +173,8 @@ http_server_t *http_server_new(struct event_base *base, const config_t *cfg, voi
 	evhttp_set_gencb(s->http, http_dispatch, s);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->lingering);
+	TAILQ_INIT(&s->sses);
+	s->chunk = evbuffer_new();
 	evhttp_set_bevcb(s->http, conn_new, s);
 	s->sweep = event_new(base, -1, EV_PERSIST, conn_sweep, s);
 	struct timeval sweep_tv = {0, SWEEP_MS * 1000};
@@ -217,6 +223,8 @@ void http_server_free(http_server_t *s)
 		event_free(s->drain_timer);
 	event_free(s->sweep);
 	event_free(s->resume);
+	sses_close(s, false); /* evhttp_free frees their requests with their connections */
+	evbuffer_free(s->chunk);
 	evhttp_free(s->http);
 	conn_free_all(s);
 	peers_free(s);
@@ -292,6 +300,7 @@ void http_server_drain(http_server_t *s, int timeout_s, void (*drained)(void *ar
 		s->listener = NULL; /* freed with the socket */
 		event_del(s->resume);
 	}
+	sses_close(s, true); /* their clients reconnect (to another process) on their own */
 	s->drain_timer = evtimer_new(s->base, drain_timeout, s);
 	struct timeval tv = {timeout_s, 0};
 	evtimer_add(s->drain_timer, &tv);
@@ -559,20 +568,41 @@ static void release(const http_server_t *s, struct evhttp_connection *conn)
 	evhttp_connection_set_timeout(conn, s->cfg->http_idle_timeout_s);
 }
 
-static void finish(req_t *r, int status, const char *content_type, const char *body, size_t len)
+/* The answer's first step, shared by every kind of answer: false when r was answered already. */
+static bool answer_begin(req_t *r, const char *content_type)
 {
 	if (r->answered) {
 		log_error("http: %s %s answered twice (req %s)", r->method, r->path, r->id);
-		return;
+		return false;
 	}
 	r->answered = true;
-	http_server_t *s = r->srv;
-	if (s->dispatching == r)
-		s->dispatching = NULL;
+	if (r->srv->dispatching == r)
+		r->srv->dispatching = NULL;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
 	if (content_type)
 		evhttp_add_header(h, "Content-Type", content_type);
 	security_headers(r, h);
+	return true;
+}
+
+/* The answer's last step: the request's memory goes, and a draining server may be done. */
+static void answer_free(req_t *r)
+{
+	http_server_t *s = r->srv;
+	if (r->query_parsed && r->query)
+		evhttp_clear_headers(&r->query_store);
+	json_decref(r->body);
+	arena_free(r->arena); /* r lives in its own arena */
+	s->active--;
+	maybe_drained(s);
+}
+
+static void finish(req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+	if (!answer_begin(r, content_type))
+		return;
+	http_server_t *s = r->srv;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
 
 	struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
 	bool head = strcmp(r->method, "HEAD") == 0;
@@ -594,13 +624,7 @@ static void finish(req_t *r, int status, const char *content_type, const char *b
 	evhttp_send_reply(r->ev, status, NULL, NULL); /* frees r->ev when conn is NULL */
 	if (conn)
 		write_now(evhttp_connection_get_bufferevent(conn));
-
-	if (r->query_parsed && r->query)
-		evhttp_clear_headers(&r->query_store);
-	json_decref(r->body);
-	arena_free(r->arena); /* r lives in its own arena */
-	s->active--;
-	maybe_drained(s);
+	answer_free(r);
 }
 
 void http_reply(req_t *r, int status, const char *content_type, const char *body, size_t len)
@@ -939,7 +963,11 @@ typedef struct conn {
 	const char *code, *message;
 	bool quiet; /* refused for the limits: closed at once, without lingering */
 	char ip[64];
+	struct http_sse *sse;	    /* the event stream being sent on it, if any */
+	struct http_stream *stream; /* a streamed answer in progress on it (below) */
 } conn_t;
+
+static void stream_gone(struct http_stream *st);
 
 static conn_t *conn_of(http_server_t *s, struct evhttp_connection *evcon)
 {
@@ -1275,6 +1303,8 @@ static void conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	case CONN_BUSY:
+		if (c->sse) /* an event stream's client has nothing more to say */
+			evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	case CONN_BODY:
 		c->body_bytes += info->n_added;
@@ -1590,10 +1620,16 @@ static void accept_error(struct evconnlistener *lev, void *arg)
 	pressure_report(s);
 }
 
+static void sse_lost(struct http_sse *st);
+
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	conn_t *c = arg;
 	http_server_t *s = c->srv;
+	if (c->stream)
+		stream_gone(c->stream);
+	if (c->sse)
+		sse_lost(c->sse);
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), conn_input, c);
 	event_del(&c->ev);
 	if (c->fd >= 0 && (size_t)c->fd < s->nby_fd && s->by_fd[c->fd] == c)
@@ -1713,4 +1749,268 @@ static void conn_free_all(http_server_t *s)
 		close(l->fd);
 		free(l);
 	}
+}
+
+/* --- streamed and file answers ------------------------------------------------------------- */
+
+/* A chunked answer in progress (owned by its request; freed by http_stream_end). The
+ * connection's write callback (evhttp_send_reply_chunk_with_cb) tells when the client has read
+ * everything queued; lost is deferred to its own event so that the producer never ends the
+ * answer from inside evhttp's teardown of the connection. */
+struct http_stream {
+	req_t *r;
+	conn_t *conn; /* NULL once the connection is gone */
+	http_stream_cb drained, lost;
+	void *arg;
+	struct event lost_ev;
+	int status;
+	size_t bytes;
+	bool waiting; /* a write returned false: drained is due */
+	bool gone;
+};
+
+static void stream_lost_cb(evutil_socket_t fd, short what, void *arg)
+{
+	http_stream_t *st = arg;
+	st->lost(st->arg);
+}
+
+static void stream_gone(http_stream_t *st)
+{
+	st->conn->stream = NULL;
+	st->conn = NULL;
+	st->gone = true;
+	event_active(&st->lost_ev, EV_TIMEOUT, 0);
+}
+
+static void stream_written(struct evhttp_connection *evcon, void *arg)
+{
+	http_stream_t *st = arg;
+	if (st->waiting && !st->gone) {
+		st->waiting = false;
+		st->drained(st->arg);
+	}
+}
+
+void http_stream_start(req_t *r, int status, const char *content_type, http_stream_cb drained,
+		       http_stream_cb lost, void *arg)
+{
+	if (!answer_begin(r, content_type))
+		return;
+	http_server_t *s = r->srv;
+	http_stream_t *st = xcalloc(1, sizeof(*st));
+	st->r = r;
+	st->drained = drained;
+	st->lost = lost;
+	st->arg = arg;
+	st->status = status;
+	event_assign(&st->lost_ev, s->base, -1, 0, stream_lost_cb, st);
+	r->stream = st;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	if (evcon && r->held)
+		release(s, evcon);
+	st->conn = evcon ? conn_of(s, evcon) : NULL;
+	if (st->conn) {
+		st->conn->stream = st;
+	} else {
+		st->gone = true;
+		event_active(&st->lost_ev, EV_TIMEOUT, 0);
+	}
+	evhttp_send_reply_start(r->ev, status, NULL);
+}
+
+bool http_stream_write(req_t *r, const void *data, size_t len)
+{
+	http_stream_t *st = r->stream;
+	if (st->gone)
+		return false;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	if (!evcon)
+		return false;
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, data, len);
+	evhttp_send_reply_chunk_with_cb(r->ev, b, stream_written, st);
+	evbuffer_free(b);
+	st->bytes += len;
+	struct evbuffer *out = bufferevent_get_output(evhttp_connection_get_bufferevent(evcon));
+	st->waiting = evbuffer_get_length(out) >= HTTP_STREAM_HIGH;
+	return !st->waiting;
+}
+
+void http_stream_end(req_t *r)
+{
+	http_stream_t *st = r->stream;
+	http_server_t *s = r->srv;
+	event_del(&st->lost_ev);
+	if (st->conn)
+		st->conn->stream = NULL;
+	double ms = (double)(now_us() - r->start_us) / 1000.0;
+	access_log(r, evhttp_request_get_uri(r->ev), st->status, st->bytes, ms);
+	observe(r, st->status, ms / 1000.0);
+	if (evhttp_request_get_connection(r->ev))
+		s->unflushed++;
+	else
+		evhttp_request_set_on_complete_cb(r->ev, NULL, NULL);
+	evhttp_send_reply_end(r->ev); /* frees r->ev when its connection is gone */
+	free(st);
+	answer_free(r);
+}
+
+bool http_stream_lost(const req_t *r)
+{
+	return r->stream->gone;
+}
+
+void http_reply_file(req_t *r, int status, const char *content_type, int fd, size_t size)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
+	if (size && strcmp(r->method, "HEAD") != 0) {
+		if (evbuffer_add_file(out, fd, 0, (ev_off_t)size) != 0) {
+			close(fd);
+			http_error(r, 500, "INTERNAL", "The file could not be sent.", NULL);
+			return;
+		}
+	} else {
+		close(fd);
+	}
+	finish(r, status, content_type, NULL, size);
+}
+
+/* --- event streams: an answer sent as it is produced
+ * -----------------------------------------------
+ *
+ * The head goes out at once (chunked), the request's context is freed as for any answer (access
+ * log line, metrics), and the stream lives on with its connection. It ends when its owner ends
+ * it, or without the owner: its client went away (conn_closed), the server drains or is freed;
+ * then the owner's gone callback runs once and the stream is freed. */
+
+struct http_sse {
+	TAILQ_ENTRY(http_sse) link;
+	http_server_t *srv;
+	struct evhttp_request *ev;
+	conn_t *conn;
+	size_t max_pending;
+	http_sse_gone_fn gone;
+	void *arg;
+};
+
+http_sse_t *http_sse_start(req_t *r, const char *content_type, size_t max_pending,
+			   http_sse_gone_fn gone, void *arg)
+{
+	http_server_t *s = r->srv;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	conn_t *c = evcon ? conn_of(s, evcon) : NULL;
+	if (!c || s->draining) { /* the client has gone already, or the process is stopping */
+		http_error(r, 503, "SHUTTING_DOWN", "The server is restarting; retry shortly.",
+			   NULL);
+		return NULL;
+	}
+	r->answered = true;
+	if (s->dispatching == r)
+		s->dispatching = NULL;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Accel-Buffering", "no"); /* nginx: pass each chunk on at once */
+	security_headers(r, h);
+	double ms = (double)(now_us() - r->start_us) / 1000.0;
+	access_log(r, evhttp_request_get_uri(r->ev), 200, 0, ms);
+	observe(r, 200, ms / 1000.0);
+	if (r->held)
+		release(s, evcon);
+	evhttp_send_reply_start(r->ev, 200, "OK");
+	/* Its client sends nothing more: no read timeout. One that reads nothing for the idle
+	 * timeout while output waits is gone (the write timeout). */
+	struct timeval write_tv = {s->cfg->http_idle_timeout_s, 0};
+	bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &write_tv);
+
+	http_sse_t *st = xcalloc(1, sizeof(*st));
+	st->srv = s;
+	st->ev = r->ev;
+	st->conn = c;
+	st->max_pending = max_pending;
+	st->gone = gone;
+	st->arg = arg;
+	c->sse = st;
+	TAILQ_INSERT_TAIL(&s->sses, st, link);
+	s->nsses++;
+
+	if (r->query_parsed && r->query)
+		evhttp_clear_headers(&r->query_store);
+	json_decref(r->body);
+	arena_free(r->arena);
+	s->active--;
+	return st;
+}
+
+bool http_sse_write(http_sse_t *st, const char *data, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
+	if (!evcon)
+		return false;
+	struct evbuffer *out = bufferevent_get_output(evhttp_connection_get_bufferevent(evcon));
+	if (evbuffer_get_length(out) + len > st->max_pending)
+		return false;
+	evbuffer_add(st->srv->chunk, data, len);
+	evhttp_send_reply_chunk(st->ev, st->srv->chunk);
+	evbuffer_drain(st->srv->chunk, evbuffer_get_length(st->srv->chunk));
+	return true;
+}
+
+static void sse_unlink(http_sse_t *st)
+{
+	http_server_t *s = st->srv;
+	TAILQ_REMOVE(&s->sses, st, link);
+	s->nsses--;
+	st->conn->sse = NULL;
+}
+
+void http_sse_end(http_sse_t *st)
+{
+	sse_unlink(st);
+	if (evhttp_request_get_connection(st->ev))
+		st->srv->unflushed++; /* reply_complete counts it out once the last chunk is out */
+	evhttp_send_reply_end(st->ev);
+	free(st);
+}
+
+void http_sse_drop(http_sse_t *st)
+{
+	sse_unlink(st);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(st->ev);
+	if (evcon)
+		evhttp_connection_free(
+		    evcon); /* the request with it; conn_closed frees the conn_t */
+	else
+		evhttp_request_free(st->ev);
+	free(st);
+}
+
+/* Its connection is being freed: evhttp has either let go of the request (a failed connection:
+ * ours to free now) or frees it with the connection. */
+static void sse_lost(http_sse_t *st)
+{
+	sse_unlink(st);
+	if (!evhttp_request_get_connection(st->ev))
+		evhttp_request_free(st->ev);
+	st->gone(st->arg);
+	free(st);
+}
+
+static void sses_close(http_server_t *s, bool end)
+{
+	http_sse_t *st;
+	while ((st = TAILQ_FIRST(&s->sses))) {
+		st->gone(st->arg);
+		if (end) {
+			http_sse_end(st);
+		} else {
+			sse_unlink(st);
+			free(st);
+		}
+	}
+}
+
+size_t http_sses_open(const http_server_t *s)
+{
+	return s->nsses;
 }

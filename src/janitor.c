@@ -3,6 +3,7 @@
 #include "alerts.h"
 #include "channel.h"
 #include "crypto.h"
+#include "discrepancies.h"
 #include "log.h"
 #include "upkeep.h"
 #include "util.h"
@@ -52,7 +53,7 @@ typedef struct sweep {
 	void (*run)(struct sweep *s);
 } sweep_t;
 
-enum { S_TOKENS, S_SYNC, S_MAINTENANCE, S_HEALTH, S_ALERTS, S_N };
+enum { S_TOKENS, S_SYNC, S_MAINTENANCE, S_HEALTH, S_INVENTORY, S_ALERTS, S_N };
 
 struct janitor {
 	app_t *app;
@@ -251,6 +252,24 @@ static void run_health(sweep_t *s)
 	pg_query(s->j->app->pg, health_sql, 0, NULL, health_counted, s);
 }
 
+/* --- inventory: the discrepancy detection ------------------------------------------------ */
+
+static void detected(const PGresult *res, const char *err, void *arg)
+{
+	sweep_t *s = arg;
+	item_done(s);
+	if (err)
+		log_warn("janitor: detecting stock discrepancies failed: %s", err);
+	else if (pg_int(res, 0, 0, -1) >= 0)
+		log_debug("janitor: %lld stock discrepancies", pg_int(res, 0, 0, -1));
+}
+
+static void run_inventory(sweep_t *s)
+{
+	s->busy++;
+	discrepancies_detect(s->j->app, NULL, detected, s);
+}
+
 /* "{a,b}" of the channels that have the callback (names are [a-z0-9_], no quoting needed). */
 /* --- alerts ---------------------------------------------------------------------------------- */
 
@@ -292,15 +311,18 @@ janitor_t *janitor_start(app_t *app)
 	j->app = app;
 	channel_list(j->granting, sizeof(j->granting), has_grant);
 	channel_list(j->syncing, sizeof(j->syncing), has_sync);
-	static void (*const runs[S_N])(sweep_t *) = {run_tokens, run_sync, run_maintenance,
-						     run_health, run_alerts};
-	int64_t every[S_N] = {app->cfg.token_sweep_ms, app->cfg.sync_sweep_ms,
-			      JANITOR_MAINTENANCE_MS, JANITOR_HEALTH_MS, app->cfg.alert_sweep_ms};
+	static void (*const runs[S_N])(sweep_t *) = {run_tokens, run_sync,	run_maintenance,
+						     run_health, run_inventory, run_alerts};
+	int64_t every[S_N] = {app->cfg.token_sweep_ms,	    app->cfg.sync_sweep_ms,
+			      JANITOR_MAINTENANCE_MS,	    JANITOR_HEALTH_MS,
+			      app->cfg.inventory_detect_ms, app->cfg.alert_sweep_ms};
 	for (int i = 0; i < S_N; i++) {
 		sweep_t *s = &j->sweeps[i];
 		s->j = j;
 		s->every_ms = every[i];
 		s->run = runs[i];
+		if (s->every_ms <= 0)
+			continue; /* switched off */
 		s->ev = evtimer_new(app->base, fire, s);
 		arm(s);
 	}
@@ -315,6 +337,7 @@ void janitor_free(janitor_t *j)
 	if (!j)
 		return;
 	for (int i = 0; i < S_N; i++)
-		event_free(j->sweeps[i].ev);
+		if (j->sweeps[i].ev)
+			event_free(j->sweeps[i].ev);
 	free(j);
 }

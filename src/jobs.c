@@ -16,6 +16,7 @@
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "pg_listen.h"
 #include "util.h"
 
 #include <event2/event_struct.h>
@@ -68,6 +69,7 @@ struct jobs {
 	char stream[80];		     /* this process's queue (JOB_QUEUE) */
 	char replayable[MAX_KINDS * 34 + 3]; /* the JOB_REPLAYABLE kinds, as a text[]: {a,b} */
 	char *board_sql, *requeue_sql;	     /* with every channel's part (build_board) */
+	pg_listener_t *wake; /* NOTIFY sh_jobs: jobs a trigger committed (sql/0023) */
 	/* What this process did with jobs, for /metrics. */
 	struct {
 		metric_t *claimed, *done, *retried, *dead, *lost, *redispatched, *reclaimed;
@@ -579,6 +581,36 @@ void jobs_requeue(jobs_t *j, const char *tenant_id, const char *job_id, const ch
 		 jobs_on_commit(j, 0, cb, arg));
 }
 
+/* --- jobs committed by a trigger ------------------------------------------------------------ */
+
+/* A statement the server did not write itself (a trigger: sql/0023's stock pushes) cannot call
+ * jobs_dispatch; it announces its jobs at commit on sh_jobs as "<queue>:<id>,<id>...", and the
+ * processes that run that queue XADD them. Each such process does (a duplicate entry is
+ * harmless: the claim decides); one that missed the NOTIFY leaves it to the sweeper. */
+static void on_wake(const char *channel, const char *payload, void *arg)
+{
+	jobs_t *j = arg;
+	const char *colon = strchr(payload, ':');
+	size_t qlen = strlen(j->app->cfg.job_queue);
+	if (!colon || (size_t)(colon - payload) != qlen ||
+	    strncmp(payload, j->app->cfg.job_queue, qlen) != 0)
+		return;
+	for (const char *p = colon + 1; *p;) {
+		char *end;
+		long long id = strtoll(p, &end, 10);
+		if (end == p || id <= 0)
+			return;
+		int64_t id64 = id;
+		jobs_dispatch(j, &id64, 1);
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+static void on_wake_state(bool listening, void *arg)
+{
+	/* Announcements missed while not listening are found by the sweeper. */
+}
+
 /* --- lifecycle --------------------------------------------------------------------------- */
 
 static double running_of(void *arg)
@@ -648,6 +680,9 @@ void jobs_start(jobs_t *j)
 	struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
 	event_add(&j->sweep, &tv);
 	ensure_group(j);
+	static const char *const wake_channels[] = {"sh_jobs", NULL};
+	j->wake = pg_listener_new(j->app->base, j->app->cfg.database_url, wake_channels, on_wake,
+				  on_wake_state, j);
 }
 
 void jobs_stop(jobs_t *j, void (*stopped)(void *arg), void *arg)
@@ -666,6 +701,7 @@ void jobs_free(jobs_t *j)
 		return;
 	/* The blocking read's failed answer re-arms read_retry: free it before the timers. */
 	redis_free(j->blocking);
+	pg_listener_free(j->wake);
 	event_del(&j->sweep);
 	evtimer_del(&j->read_retry);
 	free(j->board_sql);

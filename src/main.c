@@ -5,13 +5,17 @@
 #include "auth.h"
 #include "channel.h"
 #include "alerts.h"
+#include "exports.h"
 #include "janitor.h"
 #include "upkeep.h"
 #include "log.h"
+#include "loop_lag.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "sync_engine.h"
+#include "tenant_events.h"
 #include "jobs.h"
+#include "stock_push.h"
 #include "throttle.h"
 #include "webhooks.h"
 #include "util.h"
@@ -145,9 +149,14 @@ static int serve(app_t *app)
 	log_set_flush_hook(schedule_flush);
 
 	app->started_ms = now_ms();
-	app->pg = pg_pool_new(app->base, app->cfg.database_url, app->cfg.pg_pool_size);
+	loop_lag_t *lag = loop_lag_start(app->base);
+	/* Jobs a trigger commits go to this process's queue (sql/0023, jobs_queue_of_session). */
+	char pg_settings[96];
+	snprintf(pg_settings, sizeof(pg_settings), "-c sellerhub.job_queue=%s", app->cfg.job_queue);
+	app->pg =
+	    pg_pool_new_with(app->base, app->cfg.database_url, app->cfg.pg_pool_size, pg_settings);
 	app->redis = redis_new(app->base, app->cfg.redis_url, "main", 0);
-	app->workers = workers_new(app->base, app->cfg.workers);
+	app->workers = workers_new(app->base, app->cfg.workers, app->cfg.worker_nice);
 	app->limits = ratelimit_new();
 	channels_configure_rates(app);
 	app->httpc = httpc_new(app->base, app->limits);
@@ -163,6 +172,7 @@ static int serve(app_t *app)
 	api_auth_routes(app);
 	api_users_routes(app);
 	app->jobs = jobs_new(app);
+	stock_push_register(app);
 	app->webhooks = webhooks_new(app);
 	api_webhooks_routes(app);
 	api_admin_jobs_routes(app);
@@ -170,17 +180,23 @@ static int serve(app_t *app)
 	channels_start(app);
 	sync_register_jobs(app);
 	app->alerts = alerts_new(app);
+	app->exports = exports_new(app);
 	app->janitor = janitor_start(app);
 	api_accounts_routes(app);
 	api_channel_accounts_routes(app);
 	api_sync_routes(app);
+	api_sync_manage_routes(app);
 	api_items_routes(app);
 	api_orders_routes(app);
 	api_inventory_routes(app);
+	api_discrepancies_routes(app);
 	api_products_routes(app);
+	app->events = tenant_events_new(app);
 	api_alerts_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
+	api_exports_routes(app);
+	api_finance_routes(app);
 
 	shutdown_t sd = {.app = app};
 	sd.sigterm = evsignal_new(app->base, SIGTERM, on_signal, &sd);
@@ -216,7 +232,10 @@ static int serve(app_t *app)
 	/* After the clients: their failing callbacks still finish refreshes and sweeps. */
 	upkeep_free(app->upkeep);
 	janitor_free(app->janitor);
+	tenant_events_free(
+	    app->events); /* after the server and the pool: their callbacks reach it */
 	alerts_free(app->alerts);
+	exports_free(app->exports);
 	channels_free(app);
 	throttle_free(app->throttle);
 	auth_free(app);
@@ -224,6 +243,7 @@ static int serve(app_t *app)
 	event_free(sd.sigint);
 	event_free(sd.deadline);
 	event_del(&flush_ev);
+	loop_lag_free(lag);
 	event_base_free(app->base);
 	libevent_global_shutdown();
 	metrics_reset();

@@ -19,7 +19,7 @@
 	" 'totalAmount', o.total_amount, 'paidAmount', o.paid_amount, 'currency', o.currency,"     \
 	" 'buyer', json_build_object('id', o.buyer_id, 'nickname', o.buyer_nickname),"             \
 	" 'packId', o.pack_id, 'shippingId', " SQL_ID("o.shipment_external_id") ","                \
-	" 'tags', o.tags)"
+	" 'tags', o.tags, 'oversold', o.oversold)"
 
 /* The list's columns (enum order_col), rendered by the caller: building JSON with
  * json_build_object and to_char costs PostgreSQL more than the query itself. Times come as
@@ -28,20 +28,46 @@
 	"o.id, o.account_id, o.external_id, o.status, o.status_detail," \
 	" o.date_created, o.date_closed, o.last_updated," \
 	" o.total_amount, o.paid_amount, o.currency, o.buyer_id, o.buyer_nickname, o.pack_id," \
-	" o.shipment_external_id, array_to_json(o.tags), o.channel"
+	" o.shipment_external_id, array_to_json(o.tags), o.channel, o.oversold"
 
+#define SOLD   "status NOT IN ('cancelled', 'invalid')"
+#define SOLD_O "o.status NOT IN ('cancelled', 'invalid')"
+
+/* $10: ?oversold= (boolean text or NULL), orders flagged oversold (sql/0023) or not. */
 #define ORDER_FILTERS \
 	" WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.account_id = $2::uuid)" \
 	" AND ($3::text IS NULL OR o.status = $3)" \
 	" AND ($4::timestamptz IS NULL OR o.date_created >= $4::timestamptz)" \
 	" AND ($5::timestamptz IS NULL OR o.date_created <= $5::timestamptz)" \
-	" AND ($6::text IS NULL OR o.channel = $6)"
+	" AND ($6::text IS NULL OR o.channel = $6)" \
+	" AND ($7::text IS NULL OR order_fulfillment(o) = $7)" \
+	" AND ($8::numeric IS NULL OR o.total_amount >= $8::numeric)" \
+	" AND ($9::numeric IS NULL OR o.total_amount <= $9::numeric)" \
+	" AND ($10::boolean IS NULL OR o.oversold = $10::boolean)"
 
-/* $7/$8: the cursor (date_created and id of the last row seen). */
+/* $11/$12: the cursor (date_created and id of the last row seen). */
 static const char list_sql[] =
     "SELECT " ORDER_COLS " FROM orders o" ORDER_FILTERS
-    " AND ($7::timestamptz IS NULL OR (o.date_created, o.id) < ($7::timestamptz, $8::uuid))"
-    " ORDER BY o.date_created DESC, o.id DESC LIMIT $9 OFFSET $10";
+    " AND ($11::timestamptz IS NULL OR (o.date_created, o.id) < ($11::timestamptz, $12::uuid))"
+    " ORDER BY o.date_created DESC, o.id DESC LIMIT $13 OFFSET $14";
+
+/* The figures of every order that passes the filters (enum order_summary_col); revenue,
+ * average and units count the orders not cancelled or invalid. */
+static const char summary_sql[] =
+    "SELECT count(*), coalesce(sum(o.total_amount) FILTER (WHERE " SOLD_O "), 0),"
+    " coalesce(round(avg(o.total_amount) FILTER (WHERE " SOLD_O "), 2), 0),"
+    " coalesce(sum(u.units) FILTER (WHERE " SOLD_O "), 0), max(o.currency)"
+    " FROM orders o LEFT JOIN LATERAL (SELECT sum(l.quantity) AS units FROM order_items l"
+    "  WHERE l.order_id = o.id) u ON true" ORDER_FILTERS;
+
+/* The same without a filter, from the totals kept at write time (order_days' all-time rows,
+ * dashboard_days' units): a tenant's every order is never scanned for it. */
+static const char summary_all_sql[] =
+    "SELECT coalesce(sum(orders), 0), coalesce(sum(amount) FILTER (WHERE " SOLD "), 0),"
+    " coalesce(round(sum(amount) FILTER (WHERE " SOLD ")"
+    "  / nullif(sum(orders) FILTER (WHERE " SOLD "), 0), 2), 0),"
+    " (SELECT coalesce(sum(units), 0) FROM dashboard_days WHERE tenant_id = $1), max(currency)"
+    " FROM order_days WHERE tenant_id = $1 AND day = '-infinity'";
 
 /* The common case (no filter, no cursor) as its own prepared statement: no planning per
  * request, the index on (tenant_id, date_created DESC, id DESC) is all it reads, and the
@@ -84,7 +110,12 @@ static const char get_sql[] =
     "   'currency', p.currency, 'dateApproved', " SQL_TS("p.date_approved") ") ORDER BY p.id)"
     "   FROM payments p WHERE p.order_id = o.id AND p.tenant_id = o.tenant_id), '[]'),"
     " 'erp', (SELECT json_build_object('status', e.status, 'pedidoId', e.pedido_id,"
-    "   'numero', e.numero, 'situacao', e.situacao, 'invoice', NULL, 'lastError', e.last_error)"
+    "   'numero', e.numero, 'situacao', e.situacao, 'situacaoAt', " SQL_TS("e.situacao_at") ","
+    "   'invoice', CASE WHEN e.invoice_numero IS NOT NULL THEN json_build_object('id',"
+    "   e.invoice_id, 'numero', e.invoice_numero, 'serie', e.invoice_serie, 'chave',"
+    "   e.invoice_chave, 'emittedAt', e.invoice_emitted_at) END,"
+    "   'cancellation', e.cancel_state, 'cancellationError', e.cancel_error,"
+    "   'attempts', e.attempts, 'lastError', e.last_error)"
     "   FROM erp_orders e WHERE e.order_id = o.id AND e.tenant_id = o.tenant_id),"
     " 'shipment', (SELECT json_build_object('id', s.id, 'channel', s.channel,"
     "   'mlShipmentId', " SQL_ML_ONLY("s.channel", SQL_ID("s.external_id")) ","
@@ -93,14 +124,21 @@ static const char get_sql[] =
     "   'trackingNumber', s.tracking_number, 'slaStatus', s.sla_status,"
     "   'destination', json_build_object('city', s.dest_city, 'state', s.dest_state))"
     "   FROM shipments s WHERE s.tenant_id = o.tenant_id AND s.account_id = o.account_id"
-    "   AND s.external_id = o.shipment_external_id))::text"
+    "   AND s.external_id = o.shipment_external_id),"
+    " 'financial', (SELECT json_build_object('revenue', f.revenue, 'refunds', f.refunds,"
+    "   'fees', json_build_object('marketplace', f.fees, 'shipping', f.shipping,"
+    "    'total', f.fees + f.shipping),"
+    "   'productCost', f.product_cost, 'units', f.units,"
+    "   'profit', f.revenue - f.refunds - f.fees - f.shipping - f.product_cost,"
+    "   'margin', CASE WHEN f.revenue - f.refunds > 0 THEN round((f.revenue - f.refunds - f.fees"
+    "    - f.shipping - f.product_cost) * 100 / (f.revenue - f.refunds), 2) END,"
+    "   'currency', o.currency) FROM order_figures(o) f))::text"
     " FROM orders o WHERE o.id = $1 AND o.tenant_id = $2";
 
 /* Count, revenue (orders not cancelled or invalid) and average ticket per UTC day, with the
  * period's totals as window sums over the days (enum order_day_col). One statement per shape
  * (all accounts, or one) so that each keeps a generic plan instead of being planned again for
  * every request. */
-#define SOLD "status NOT IN ('cancelled', 'invalid')"
 #define PER_DAY_SQL(ACCOUNT_FILTER)                                                                \
 	"SELECT day::text, orders, revenue,"                                                       \
 	" coalesce(round(revenue / nullif(sold, 0), 2), 0), currency,"                             \
@@ -170,7 +208,7 @@ void orders_list(app_t *app, const char *tenant_id, const orders_filter_t *f, co
 	snprintf(c->tenant_id, sizeof(c->tenant_id), "%s", tenant_id);
 	page_params_t pp;
 	paging_params(page, &pp);
-	if (!f->account_id && !f->status && !f->from && !f->to && !f->channel && !page->after_key) {
+	if (orders_filter_empty(f) && !page->after_key) {
 		const char *p[] = {tenant_id, pp.limit, pp.offset};
 		if (strcmp(pp.offset, "0") == 0) {
 			char sql[sizeof(list_first_fmt) + 16];
@@ -181,13 +219,17 @@ void orders_list(app_t *app, const char *tenant_id, const orders_filter_t *f, co
 		}
 		return;
 	}
-	const char *p[] = {tenant_id,  f->account_id,	f->status,	f->from,  f->to,
-			   f->channel, page->after_key, page->after_id, pp.limit, pp.offset};
+	const char *p[] = {tenant_id,	  f->account_id, f->status,	  f->from,
+			   f->to,	  f->channel,	 f->fulfillment,  f->min_amount,
+			   f->max_amount, f->oversold,	 page->after_key, page->after_id,
+			   pp.limit,	  pp.offset};
 	const char *dp[] = {tenant_id, f->account_id, f->status, f->channel};
-	bool ranged = f->from || f->to;
-	pg_stmt_t stmts[] = {{list_sql, 10, p},
-			     ranged ? (pg_stmt_t){count_sql, 6, p}
-				    : (pg_stmt_t){count_days_sql, 4, dp}};
+	/* The per-day totals count by account, status and channel only. */
+	bool scan =
+	    f->from || f->to || f->fulfillment || f->min_amount || f->max_amount || f->oversold;
+	pg_stmt_t stmts[] = {{list_sql, 14, p},
+			     scan ? (pg_stmt_t){count_sql, 10, p}
+				  : (pg_stmt_t){count_days_sql, 4, dp}};
 	pg_batch(app->pg, stmts, 2, listed, c);
 }
 
@@ -203,4 +245,23 @@ void orders_per_day(app_t *app, const char *tenant_id, const char *account_id, c
 	const char *p[] = {tenant_id, from_day, to_day, account_id};
 	pg_query_prepared(app->pg, account_id ? per_day_account_sql : per_day_sql,
 			  account_id ? 4 : 3, p, cb, arg);
+}
+
+bool orders_filter_empty(const orders_filter_t *f)
+{
+	return !f->account_id && !f->status && !f->from && !f->to && !f->channel &&
+	       !f->fulfillment && !f->min_amount && !f->max_amount && !f->oversold;
+}
+
+void orders_summary(app_t *app, const char *tenant_id, const orders_filter_t *f, pg_cb cb,
+		    void *arg)
+{
+	if (orders_filter_empty(f)) {
+		const char *p[] = {tenant_id};
+		pg_query_prepared(app->pg, summary_all_sql, 1, p, cb, arg);
+		return;
+	}
+	const char *p[] = {tenant_id,  f->account_id,  f->status,     f->from,	     f->to,
+			   f->channel, f->fulfillment, f->min_amount, f->max_amount, f->oversold};
+	pg_query_prepared(app->pg, summary_sql, 10, p, cb, arg);
 }

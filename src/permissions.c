@@ -34,6 +34,7 @@ static const struct perm {
     {"orders.view", ALL},
     {"inventory.view", ALL},
     {"inventory.manage", OWNER | ADMIN | MEMBER}, /* manual stock, listing links */
+    {"inventory.reconcile", OWNER | ADMIN},	  /* overwrite stock from the ERP or to channels */
     {"orders.manage", OWNER | ADMIN | MEMBER},
     {"questions.view", ALL},
     {"questions.answer", OWNER | ADMIN | MEMBER},
@@ -41,6 +42,8 @@ static const struct perm {
     {"exports.run", OWNER | ADMIN | MEMBER},
     {"webhooks.view", ALL},	    /* notification stats and backlog */
     {"jobs.manage", OWNER | ADMIN}, /* the job board: inspect and retry jobs */
+    {"erp.forward", OWNER | ADMIN}, /* send orders to the ERP by hand, retry held ones */
+
     {"alerts.view", ALL},
     {"alerts.manage", OWNER | ADMIN | MEMBER}, /* acknowledge and resolve */
     {"alerts.settings", OWNER | ADMIN},	       /* rules, delivery channels, quiet hours */

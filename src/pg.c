@@ -87,6 +87,7 @@ struct pg_tx {
 struct pg_pool {
 	struct event_base *base;
 	char *conninfo;
+	char *options; /* the connections' "options": fixed styles and zone, then the caller's */
 	conn_t *conns;
 	int size;
 	struct op_list waiting;
@@ -358,8 +359,7 @@ static void conn_connect(conn_t *c)
 	 * and the zone whatever the server's defaults. Keywords after dbname override its
 	 * expansion. */
 	static const char *const keys[] = {"dbname", "options", NULL};
-	const char *values[] = {c->pool->conninfo,
-				"-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC", NULL};
+	const char *values[] = {c->pool->conninfo, c->pool->options, NULL};
 	c->pg = PQconnectStartParams(keys, values, 1);
 	if (!c->pg)
 		die("pg: out of memory");
@@ -695,9 +695,19 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 
 pg_pool_t *pg_pool_new(struct event_base *base, const char *conninfo, int size)
 {
+	return pg_pool_new_with(base, conninfo, size, NULL);
+}
+
+pg_pool_t *pg_pool_new_with(struct event_base *base, const char *conninfo, int size,
+			    const char *settings)
+{
+	static const char fixed[] = "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC";
 	pg_pool_t *p = xcalloc(1, sizeof(*p));
 	p->base = base;
 	p->conninfo = xstrdup(conninfo);
+	size_t n = sizeof(fixed) + (settings ? strlen(settings) + 1 : 0);
+	p->options = xmalloc(n);
+	snprintf(p->options, n, "%s%s%s", fixed, settings ? " " : "", settings ? settings : "");
 	p->size = size;
 	p->conns = xcalloc((size_t)size, sizeof(conn_t));
 	TAILQ_INIT(&p->waiting);
@@ -734,6 +744,7 @@ void pg_pool_free(pg_pool_t *p)
 	event_del(&p->sweep_ev);
 	free(p->conns);
 	free(p->conninfo);
+	free(p->options);
 	free(p);
 }
 

@@ -265,3 +265,28 @@ void ratelimit_succeeded(ratelimit_t *rl, const char *key)
 	if (e)
 		tbucket_speed_up(&e->b);
 }
+
+void ratelimit_each(ratelimit_t *rl, const char *prefix, int64_t now_us,
+		    void (*fn)(const char *key, const tbucket_t *b, void *arg), void *arg)
+{
+	size_t len = strlen(prefix);
+	for (size_t i = 0; i < RL_SLOTS; i++)
+		for (struct entry *e = rl->slots[i]; e; e = e->next)
+			if (strncmp(e->key, prefix, len) == 0) {
+				tbucket_t b = e->b;
+				refill(&b, now_us);
+				fn(e->key, &b, arg);
+			}
+}
+
+bool ratelimit_rule(const ratelimit_t *rl, const char *key, double *rate, double *burst,
+		    double *start)
+{
+	const struct rule *r = match_rule(rl, key);
+	if (!r || r->rate <= 0)
+		return false;
+	*rate = r->rate;
+	*burst = r->burst;
+	*start = r->start < r->burst ? r->start : r->burst;
+	return true;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static size_t utf8_chars(const char *s, size_t n)
 {
@@ -347,4 +348,87 @@ const char *validate_query_time(req_t *r, const char *name, json_t **details)
 		    "must be an ISO-8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ) "
 		    "that exists");
 	return copy;
+}
+
+/* A calendar day as its midnight UTC; false when s is not YYYY-MM-DD or does not exist. */
+static bool day_of(const char *s, time_t *out)
+{
+	int y, m, d, n = 0;
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+	    y < 1970)
+		return false;
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+	time_t t = timegm(&tm);
+	struct tm back;
+	gmtime_r(&t, &back);
+	if (back.tm_year != y - 1900 || back.tm_mon != m - 1 || back.tm_mday != d)
+		return false;
+	*out = t;
+	return true;
+}
+
+bool validate_query_days(req_t *r, const char *start_name, const char *end_name, int max_years,
+			 char start[11], char end[11], json_t **details)
+{
+	const char *s = query_value(r, start_name), *e = query_value(r, end_name);
+	time_t ts = 0, te = 0;
+	bool ok = true;
+	if (s && !day_of(s, &ts)) {
+		*details =
+		    http_problem(*details, start_name, "must be an ISO-8601 date (YYYY-MM-DD)");
+		ok = false;
+	}
+	if (e && !day_of(e, &te)) {
+		*details =
+		    http_problem(*details, end_name, "must be an ISO-8601 date (YYYY-MM-DD)");
+		ok = false;
+	}
+	if (!ok)
+		return false;
+	if (!s != !e) {
+		*details = http_problem(
+		    *details, s ? end_name : start_name,
+		    arena_printf(r->arena, "is required with %s", s ? start_name : end_name));
+		return false;
+	}
+	if (!s) {
+		te = (time_t)(wall_ms() / 1000 / 86400 * 86400);
+		ts = te - 29 * 86400;
+	}
+	struct tm limit;
+	gmtime_r(&ts, &limit);
+	limit.tm_year += max_years;
+	if (te < ts) {
+		*details =
+		    http_problem(*details, end_name,
+				 arena_printf(r->arena, "must not be before %s", start_name));
+		return false;
+	}
+	if (te > timegm(&limit)) {
+		*details = http_problem(*details, end_name,
+					arena_printf(r->arena, "must be at most %d years after %s",
+						     max_years, start_name));
+		return false;
+	}
+	struct tm a, b;
+	gmtime_r(&ts, &a);
+	gmtime_r(&te, &b);
+	strftime(start, 11, "%Y-%m-%d", &a);
+	strftime(end, 11, "%Y-%m-%d", &b);
+	return true;
+}
+
+const char *validate_query_amount(req_t *r, const char *name, double max, json_t **details)
+{
+	const char *s = query_value(r, name);
+	if (!s)
+		return NULL;
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v >= 0 && v <= max) || strpbrk(s, "xXpPnNiI")) {
+		*details = http_problem(
+		    *details, name, arena_printf(r->arena, "must be a number from 0 to %.0f", max));
+		return NULL;
+	}
+	return arena_printf(r->arena, "%.2f", v);
 }

@@ -7,6 +7,9 @@
 #include <event2/thread.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 typedef struct job {
 	struct job *next;
@@ -25,7 +28,7 @@ struct workers {
 	fifo_t waiting, finished;
 	size_t queued, running;
 	bool stopping;
-	int nthreads;
+	int nthreads, nice;
 	pthread_t *threads;
 	struct event wake;
 };
@@ -54,6 +57,9 @@ static job_t *pop(fifo_t *f)
 static void *worker_main(void *arg)
 {
 	workers_t *w = arg;
+	/* Per thread on Linux (a thread is a task with its own nice value); failure is harmless. */
+	if (w->nice > 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), w->nice);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		job_t *j;
@@ -90,13 +96,14 @@ static void run_finished(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-workers_t *workers_new(struct event_base *base, int nthreads)
+workers_t *workers_new(struct event_base *base, int nthreads, int nice)
 {
 	workers_t *w = xcalloc(1, sizeof(*w));
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	event_assign(&w->wake, base, -1, 0, run_finished, w);
 	w->nthreads = nthreads;
+	w->nice = nice;
 	w->threads = xcalloc((size_t)nthreads, sizeof(pthread_t));
 	for (int i = 0; i < nthreads; i++)
 		if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0)

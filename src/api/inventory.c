@@ -27,9 +27,7 @@ static void list(req_t *r)
 		return;
 	json_t *d = NULL;
 	list_req_t l;
-	list_parse(r, &l, &d);
-	if (l.cursor_key)
-		d = http_problem(d, "cursor", "is not taken here: use page and limit");
+	list_parse_offset(r, &l, &d);
 	inventory_filter_t f = {
 	    .sku = list_text_param(r, "sku", 100, &d),
 	    .q = list_text_param(r, "q", 100, &d),
@@ -69,9 +67,7 @@ static void history(req_t *r)
 	json_t *d = NULL;
 	history_ctx_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
-	list_parse(r, &c->l, &d);
-	if (c->l.cursor_key)
-		d = http_problem(d, "cursor", "is not taken here: use page and limit");
+	list_parse_offset(r, &c->l, &d);
 	if (d) {
 		http_invalid(r, d);
 		return;

@@ -23,22 +23,30 @@ static char *cursor_encode(arena_t *a, const char *key, const char *id)
 	return out;
 }
 
-static bool cursor_decode(req_t *r, const char *c, list_req_t *l)
+const char *list_cursor(req_t *r, const char *key, const char *id)
+{
+	return cursor_encode(r->arena, key, id);
+}
+
+/* uuid_id: the id after the bar must be a UUID, else any text (a SKU: UTF-8, no control byte). */
+static bool cursor_decode(req_t *r, const char *c, list_req_t *l, bool uuid_id)
 {
 	size_t n = strlen(c);
-	if (n == 0 || n % 2 || n > 400)
+	if (n == 0 || n % 2 || n > 600)
 		return false;
 	char *raw = arena_alloc(r->arena, n / 2 + 1);
 	for (size_t i = 0; i < n / 2; i++) {
 		unsigned v;
 		if (!isxdigit((unsigned char)c[i * 2]) || !isxdigit((unsigned char)c[i * 2 + 1]) ||
-		    sscanf(c + i * 2, "%2x", &v) != 1 || v < 0x20 || v > 0x7e)
+		    sscanf(c + i * 2, "%2x", &v) != 1 || v < 0x20 || v == 0x7f ||
+		    (uuid_id && v > 0x7e))
 			return false;
 		raw[i] = (char)v;
 	}
 	raw[n / 2] = '\0';
-	char *bar = strrchr(raw, '|');
-	if (!bar || !validate_uuid(bar + 1))
+	/* A text id may hold a bar: the key (a number or a time) never does. */
+	char *bar = uuid_id ? strrchr(raw, '|') : strchr(raw, '|');
+	if (!bar || (uuid_id ? !validate_uuid(bar + 1) : !validate_utf8_text(bar + 1, 200)))
 		return false;
 	*bar = '\0';
 	l->cursor_key = raw;
@@ -46,16 +54,34 @@ static bool cursor_decode(req_t *r, const char *c, list_req_t *l)
 	return true;
 }
 
-void list_parse(req_t *r, list_req_t *l, json_t **details)
+static void parse(req_t *r, list_req_t *l, json_t **details, bool uuid_id)
 {
 	memset(l, 0, sizeof(*l));
 	validate_page(r, &l->page, &l->limit, details);
 	const char *c = http_query(r, "cursor");
-	if (c && *c && !cursor_decode(r, c, l))
+	if (c && *c && !cursor_decode(r, c, l, uuid_id))
 		*details = http_problem(*details, "cursor", "is not a cursor this API returned");
 	long offset = l->cursor_key ? 0 : (long)(l->page - 1) * l->limit;
 	snprintf(l->offset, sizeof(l->offset), "%ld", offset);
 	snprintf(l->limit_s, sizeof(l->limit_s), "%d", l->limit);
+}
+
+void list_parse(req_t *r, list_req_t *l, json_t **details)
+{
+	parse(r, l, details, true);
+}
+
+void list_parse_text_id(req_t *r, list_req_t *l, json_t **details)
+{
+	parse(r, l, details, false);
+}
+
+void list_parse_offset(req_t *r, list_req_t *l, json_t **details)
+{
+	list_parse(r, l, details);
+	if (l->cursor_key)
+		*details =
+		    http_problem(*details, "cursor", "is not taken here: use page and limit");
 }
 
 /* The parameter validators live in validate.c, shared by every route that reads a query. */

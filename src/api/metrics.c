@@ -8,6 +8,7 @@
 #include "log.h"
 #include "permissions.h"
 #include "redis.h"
+#include "tenant_events.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -148,6 +149,7 @@ static void cache_stored(redisReply *reply, const char *err, void *arg)
 		log_warn("metrics: dashboard not cached: %s", err ? err : reply->str);
 }
 
+/* The answer's whole body is what is cached: a hit is written out as Redis returned it. */
 static void figured(const PGresult *res, const char *err, void *arg)
 {
 	dash_call_t *c = arg;
@@ -156,11 +158,14 @@ static void figured(const PGresult *res, const char *err, void *arg)
 		return;
 	}
 	const char *json = pg_value(res, 0, 0);
+	size_t n = strlen(json) + 32;
+	char *body = arena_alloc(c->r->arena, n);
+	size_t len = (size_t)snprintf(body, n, "{\"success\":true,\"data\":%s}", json);
 	if (c->key)
-		redis_command(((app_t *)c->r->app)->redis, cache_stored, NULL, "SET %s %s EX %d",
-			      c->key, json, CACHE_TTL_S);
+		redis_command(((app_t *)c->r->app)->redis, cache_stored, NULL, "SET %s %b EX %d",
+			      c->key, body, len, CACHE_TTL_S);
 	http_set_header(c->r, "X-Cache", "miss");
-	list_reply_json(c->r, json);
+	http_reply(c->r, 200, "application/json; charset=utf-8", body, len);
 }
 
 static void cache_read(redisReply *reply, const char *err, void *arg)
@@ -168,7 +173,7 @@ static void cache_read(redisReply *reply, const char *err, void *arg)
 	dash_call_t *c = arg;
 	if (!err && reply && reply->type == REDIS_REPLY_STRING) {
 		http_set_header(c->r, "X-Cache", "hit");
-		list_reply_json(c->r, reply->str);
+		http_reply(c->r, 200, "application/json; charset=utf-8", reply->str, reply->len);
 		return;
 	}
 	if (err)
@@ -186,7 +191,7 @@ static void versioned(const PGresult *res, const char *err, void *arg)
 	const dashboard_query_t *q = &c->q;
 	size_t n = 512;
 	c->key = arena_alloc(c->r->arena, n);
-	snprintf(c->key, n, "dash:%s:%s:%s:%s:%s:%s:%s:%s", c->r->tenant_id, pg_value(res, 0, 0),
+	snprintf(c->key, n, "dash2:%s:%s:%s:%s:%s:%s:%s:%s", c->r->tenant_id, pg_value(res, 0, 0),
 		 q->start, q->end, q->prev_start ? q->prev_start : "",
 		 q->prev_end ? q->prev_end : "", q->channel ? q->channel : "",
 		 q->account_id ? q->account_id : "");
@@ -223,6 +228,14 @@ static void realtime(req_t *r)
 			   list_ctx(r, "metrics: realtime", NULL));
 }
 
+/* Server-Sent Events of the caller's tenant (tenant_events.h). */
+static void stream(req_t *r)
+{
+	if (!perm_require(r, "reports.view"))
+		return;
+	tenant_events_subscribe(((app_t *)r->app)->events, r);
+}
+
 void api_metrics_routes(app_t *app)
 {
 	http_server_t *s = app->http;
@@ -233,4 +246,8 @@ void api_metrics_routes(app_t *app)
 	http_route(s, "GET", "/api/metrics/realtime", realtime, ROUTE_AUTH,
 		   "Today's sales, the stock's value, low-stock SKUs and the sync state (channel, "
 		   "accountId)");
+	http_route(s, "GET", "/api/metrics/stream", stream,
+		   ROUTE_AUTH | ROUTE_NO_BODY | ROUTE_QUERY_TOKEN,
+		   "Server-Sent Events of the tenant: realtime, order, alert and sync (the access "
+		   "token may be given as ?access_token=)");
 }

@@ -2,6 +2,7 @@
  * by src/orders.c. Lists newest first with page/limit or a cursor; the detail with lines,
  * payments and the shipment; stats per day. */
 #include "api.h"
+#include "exports.h"
 #include "listing.h"
 #include "orders.h"
 #include "permissions.h"
@@ -16,28 +17,13 @@
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]+00" as the API's "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 static void add_time(char **b, size_t *at, size_t *cap, const char *utc)
 {
-	if (!utc) {
-		list_json_raw(b, at, cap, NULL);
-		return;
-	}
-	size_t n = strlen(utc);
-	if (n >= 22 && strcmp(utc + n - 3, "+00") == 0)
-		n -= 3;
-	else
-		n = 0; /* not UTC */
-	if (n < 19 || n > 26 || utc[10] != ' ' || (n > 19 && utc[19] != '.')) {
-		list_json_str(b, at, cap, utc); /* not the shape pg.c pins: as it is */
-		return;
-	}
 	char iso[25];
-	memcpy(iso, utc, 19);
-	iso[10] = 'T';
-	iso[19] = '.';
-	for (size_t i = 0; i < 3; i++)
-		iso[20 + i] = 20 + i < n ? utc[20 + i] : '0';
-	iso[23] = 'Z';
-	iso[24] = '\0';
-	list_json_str(b, at, cap, iso);
+	if (!utc)
+		list_json_raw(b, at, cap, NULL);
+	else if (export_iso_time(utc, iso))
+		list_json_str(b, at, cap, iso);
+	else
+		list_json_str(b, at, cap, utc); /* not the shape pg.c pins: as it is */
 }
 
 /* The legacy mlOrderId: the order's id for channel ml's orders only (every channel's is
@@ -47,8 +33,23 @@ static const char *legacy_ml_id(const char *channel, const char *id)
 	return channel && strcmp(channel, "ml") == 0 ? id : NULL;
 }
 
-/* One page of orders_list's rows as the API's order objects (what orders_get's JSON holds). */
-static void render_orders(req_t *r, const PGresult *res, long long total, const list_req_t *l)
+/* The page and its summary are asked for at once (each on its own connection). Each answer is
+ * kept as text (a result dies with its callback); the second one back answers. */
+typedef struct list_call {
+	req_t *r;
+	list_req_t l;
+	int pending;
+	const char *failed; /* what failed, with err and res's SQLSTATE class */
+	char *err;
+	bool bad_value;
+	char *items, *summary, *next_key, *next_id; /* malloc'd */
+	size_t items_len;
+	long long total;
+} list_call_t;
+
+/* One page of orders_list's rows as the API's order objects (what orders_get's JSON holds),
+ * with the cursor of the next page when there is one. */
+static void keep_orders(list_call_t *c, const PGresult *res, long long total)
 {
 	int n = res ? PQntuples(res) : 0; /* NULL: an empty page */
 	size_t cap = 512 * (size_t)(n + 1), at = 0;
@@ -94,29 +95,100 @@ static void render_orders(req_t *r, const PGresult *res, long long total, const 
 		list_json_id(&b, &at, &cap, v[ORDER_SHIPMENT_EXTERNAL_ID]);
 		list_json_raw(&b, &at, &cap, ",\"tags\":");
 		list_json_raw(&b, &at, &cap, v[ORDER_TAGS] ? v[ORDER_TAGS] : "[]");
+		list_json_raw(&b, &at, &cap, ",\"oversold\":");
+		list_json_raw(&b, &at, &cap,
+			      v[ORDER_OVERSOLD] && v[ORDER_OVERSOLD][0] == 't' ? "true" : "false");
 		list_json_raw(&b, &at, &cap, "}");
 	}
 	list_json_raw(&b, &at, &cap, "]");
-	bool more = n == l->limit && n > 0;
+	c->items = b;
+	c->items_len = at;
+	c->total = total;
 	/* The cursor: the last row's exact date_created and id. */
-	list_render_text(r, "orders", b, at, total, l,
-			 more ? pg_value(res, n - 1, ORDER_DATE_CREATED) : NULL,
-			 more ? pg_value(res, n - 1, ORDER_ID) : NULL);
-	free(b);
+	if (n == c->l.limit && n > 0) {
+		c->next_key = xstrdup(pg_value(res, n - 1, ORDER_DATE_CREATED));
+		c->next_id = xstrdup(pg_value(res, n - 1, ORDER_ID));
+	}
 }
 
-typedef struct list_call {
-	req_t *r;
-	list_req_t l;
-} list_call_t;
+static void keep_failure(list_call_t *c, const char *what, const PGresult *res, const char *err)
+{
+	if (c->failed)
+		return;
+	c->failed = what;
+	c->err = xstrdup(err);
+	c->bad_value = res && strncmp(pg_sqlstate(res), "22", 2) == 0;
+}
+
+static void list_answer(list_call_t *c)
+{
+	if (--c->pending > 0)
+		return;
+	req_t *r = c->r;
+	if (c->failed && c->bad_value)
+		http_invalid(r, http_problem(NULL, "query", "has a value that cannot be read"));
+	else if (c->failed)
+		list_db_error(r, c->failed, NULL, c->err);
+	else {
+		/* list_render_text writes the items' text after "orders": the summary rides along.
+		 */
+		size_t at = c->items_len, cap = c->items_len + 1;
+		list_json_raw(&c->items, &at, &cap, ",\"summary\":");
+		list_json_raw(&c->items, &at, &cap, c->summary);
+		list_render_text(r, "orders", c->items, at, c->total, &c->l, c->next_key,
+				 c->next_id);
+	}
+	free(c->err);
+	free(c->items);
+	free(c->summary);
+	free(c->next_key);
+	free(c->next_id);
+	free(c);
+}
+
+static void summarized(const PGresult *res, const char *err, void *arg)
+{
+	list_call_t *c = arg;
+	if (err || PQntuples(res) != 1) {
+		keep_failure(c, "orders: summary", res, err ? err : "no row");
+	} else {
+		const char *cur = pg_value(res, 0, ORDER_SUMMARY_CURRENCY);
+		char buf[512];
+		snprintf(
+		    buf, sizeof(buf),
+		    "{\"totalOrders\":%s,\"totalRevenue\":%s,\"avgOrderValue\":%s,"
+		    "\"totalUnits\":%s,\"currency\":\"%s\"}",
+		    pg_value(res, 0, ORDER_SUMMARY_COUNT), pg_value(res, 0, ORDER_SUMMARY_REVENUE),
+		    pg_value(res, 0, ORDER_SUMMARY_AVERAGE), pg_value(res, 0, ORDER_SUMMARY_UNITS),
+		    cur && strlen(cur) == 3 ? cur : "BRL");
+		c->summary = xstrdup(buf);
+	}
+	list_answer(c);
+}
 
 static void listed(const PGresult *rows, long long total, const char *err, void *arg)
 {
 	list_call_t *c = arg;
 	if (err)
-		list_db_error(c->r, "orders: list", rows, err);
+		keep_failure(c, "orders: list", rows, err);
 	else
-		render_orders(c->r, rows, total, &c->l);
+		keep_orders(c, rows, total);
+	list_answer(c);
+}
+
+/* order_fulfillment's values (sql/0028) */
+static const char *const fulfillments[] = {"FBA", "FBM", "ML_FULL", "ML_FLEX", "ML_SELLER", NULL};
+#define AMOUNT_MAX 1e11 /* numeric(14, 2) holds less than 1e12 */
+
+/* ?oversold=true|false: NULL when absent. */
+static const char *oversold_param(req_t *r, json_t **details)
+{
+	const char *v = list_text_param(r, "oversold", 8, details);
+	if (v && strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+		*details = http_problem(*details, "oversold", "must be true or false");
+		return NULL;
+	}
+	return v;
 }
 
 static void list(req_t *r)
@@ -124,7 +196,7 @@ static void list(req_t *r)
 	if (!perm_require(r, "orders.view"))
 		return;
 	json_t *d = NULL;
-	list_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
+	list_call_t *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	list_parse(r, &c->l, &d);
 	orders_filter_t f = {
@@ -133,12 +205,21 @@ static void list(req_t *r)
 	    .from = list_time_param(r, "from", &d),
 	    .to = list_time_param(r, "to", &d),
 	    .channel = list_channel_param(r, &d),
+	    .fulfillment = validate_query_enum(r, "fulfillmentChannel", fulfillments, &d),
+	    .min_amount = validate_query_amount(r, "minAmount", AMOUNT_MAX, &d),
+	    .max_amount = validate_query_amount(r, "maxAmount", AMOUNT_MAX, &d),
+	    .oversold = oversold_param(r, &d),
 	};
+	if (f.min_amount && f.max_amount && strtod(f.min_amount, NULL) > strtod(f.max_amount, NULL))
+		d = http_problem(d, "minAmount", "must not exceed maxAmount");
 	if (d) {
+		free(c);
 		http_invalid(r, d);
 		return;
 	}
 	page_t page = list_page_of(&c->l);
+	c->pending = 2;
+	orders_summary(r->app, r->tenant_id, &f, summarized, c);
 	orders_list(r->app, r->tenant_id, &f, &page, listed, c);
 }
 
@@ -242,7 +323,8 @@ void api_orders_routes(app_t *app)
 	http_server_t *s = app->http;
 	http_route(
 	    s, "GET", "/api/orders", list, ROUTE_AUTH,
-	    "Synced orders of every channel, newest first (accountId, channel, status, from, to; "
+	    "Synced orders of every channel, newest first (accountId, channel, status, from, to, "
+	    "oversold; "
 	    "page/limit or cursor)");
 	http_route(s, "GET", "/api/orders/stats", stats, ROUTE_AUTH,
 		   "Order count, revenue and average ticket per day (from, to, accountId)");

@@ -17,6 +17,14 @@
 
 static const char *const booleans[] = {"true", "false", NULL};
 
+/* A cursor's key as the list wrote it: a decimal number (sent back to SQL as numeric). */
+static bool decimal_text(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	return end != s && !*end && isfinite(v) && !strpbrk(s, "xXpPiInN");
+}
+
 /* ?name= as a decimal from lo to hi (text for SQL), NULL when absent; *out its value. */
 static const char *decimal_param(req_t *r, const char *name, double lo, double hi, double *out,
 				 json_t **details)
@@ -64,13 +72,18 @@ static void listed(const PGresult *res, const char *err, void *arg)
 	const char *items = pg_value(res, 0, 0), *aggs = pg_value(res, 0, 2);
 	long long total = atoll(pg_value(res, 0, 1));
 	long long pages = (total + c->l.limit - 1) / c->l.limit;
-	size_t len = 256 + strlen(items) + strlen(aggs);
+	/* A full page may have a next one: its cursor is the last row's (key, SKU). */
+	bool more = atoll(pg_value(res, 0, 3)) == c->l.limit;
+	const char *next = more ? list_cursor(r, pg_value(res, 0, 4), pg_value(res, 0, 5)) : NULL;
+	size_t len = 256 + strlen(items) + strlen(aggs) + (next ? strlen(next) : 0);
 	char *body = arena_alloc(r->arena, len);
-	size_t at = (size_t)snprintf(body, len,
-				     "{\"success\":true,\"data\":{\"products\":%s,\"pagination\":"
-				     "{\"page\":%d,\"limit\":%d,\"total\":%lld,\"pages\":%lld},"
-				     "\"aggregations\":%s}}",
-				     items, c->l.page, c->l.limit, total, pages, aggs);
+	size_t at = (size_t)snprintf(
+	    body, len,
+	    "{\"success\":true,\"data\":{\"products\":%s,\"pagination\":"
+	    "{\"page\":%d,\"limit\":%d,\"total\":%lld,\"pages\":%lld},\"nextCursor\":%s%s%s,"
+	    "\"aggregations\":%s}}",
+	    items, c->l.cursor_key ? 1 : c->l.page, c->l.limit, total, pages, next ? "\"" : "",
+	    next ? next : "null", next ? "\"" : "", aggs);
 	http_reply(r, 200, "application/json; charset=utf-8", body, at);
 }
 
@@ -81,20 +94,21 @@ static void list(req_t *r)
 	json_t *d = NULL;
 	products_ctx_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
-	list_parse(r, &c->l, &d);
-	if (c->l.cursor_key)
-		d = http_problem(d, "cursor", "is not taken here: use page and limit");
+	list_parse_text_id(r, &c->l, &d);
 	products_filter_t f = {
 	    .search = list_text_param(r, "search", 100, &d),
 	    .category = list_text_param(r, "category", 200, &d),
 	    .brand = list_text_param(r, "brand", 100, &d),
 	    .active = validate_query_enum(r, "isActive", booleans, &d),
 	    .level = validate_query_enum(r, "stockLevel", inventory_levels, &d),
+	    .channel = list_channel_param(r, &d),
 	    .sort = validate_query_enum(r, "sortBy", products_sorts, &d),
 	    .order = validate_query_enum(r, "sortOrder", products_orders, &d),
 	};
 	range_params(r, "priceMin", "priceMax", COST_MAX, &f.price_min, &f.price_max, &d);
 	range_params(r, "marginMin", "marginMax", 100, &f.margin_min, &f.margin_max, &d);
+	if (c->l.cursor_key && !decimal_text(c->l.cursor_key))
+		d = http_problem(d, "cursor", "is not a cursor this API returned");
 	if (d) {
 		http_invalid(r, d);
 		return;
@@ -103,10 +117,22 @@ static void list(req_t *r)
 	products_list(r->app, r->tenant_id, &f, &page, listed, c);
 }
 
-/* body[field] when present: null, or an integer lo..STOCK_MAX. */
-static void count_field(req_t *r, const char *field, long long lo, json_t **details)
+static void detail(req_t *r)
 {
-	json_t *v = json_object_get(r->body, field);
+	if (!perm_require(r, "inventory.view"))
+		return;
+	const char *sku = http_param(r, "sku");
+	if (!sku || !*sku || !validate_utf8_text(sku, 100)) {
+		http_error(r, 404, "NOT_FOUND", "No such SKU.", NULL);
+		return;
+	}
+	products_detail(r->app, r->tenant_id, sku, list_one_done, list_ctx(r, "SKU", NULL));
+}
+
+/* body[field] when present: null, or an integer lo..STOCK_MAX. */
+static void count_field(req_t *r, json_t *body, const char *field, long long lo, json_t **details)
+{
+	json_t *v = json_object_get(body, field);
 	if (!v || json_is_null(v))
 		return;
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > STOCK_MAX)
@@ -117,9 +143,10 @@ static void count_field(req_t *r, const char *field, long long lo, json_t **deta
 }
 
 /* body[field] when present: null, or a number lo..hi. */
-static void number_field(req_t *r, const char *field, double lo, double hi, json_t **details)
+static void number_field(req_t *r, json_t *body, const char *field, double lo, double hi,
+			 json_t **details)
 {
-	json_t *v = json_object_get(r->body, field);
+	json_t *v = json_object_get(body, field);
 	if (!v || json_is_null(v))
 		return;
 	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
@@ -128,13 +155,13 @@ static void number_field(req_t *r, const char *field, double lo, double hi, json
 				 arena_printf(r->arena, "must be a number from %g to %g", lo, hi));
 }
 
-static void text_fields(req_t *r, json_t **d)
+static void text_fields(json_t *body, json_t **d)
 {
-	json_t *notes = json_object_get(r->body, "notes");
+	json_t *notes = json_object_get(body, "notes");
 	if (notes && !json_is_null(notes) &&
 	    (!json_is_string(notes) || !validate_utf8_text(json_string_value(notes), 500)))
 		*d = http_problem(*d, "notes", "must be text of at most 500 characters");
-	json_t *tags = json_object_get(r->body, "tags"), *t;
+	json_t *tags = json_object_get(body, "tags"), *t;
 	size_t i;
 	if (tags && (!json_is_array(tags) || json_array_size(tags) > 10))
 		*d = http_problem(*d, "tags", "must be a list of at most 10 tags");
@@ -148,39 +175,54 @@ static void text_fields(req_t *r, json_t **d)
 				break;
 			}
 		}
-	json_t *custom = json_object_get(r->body, "customFields");
+	json_t *custom = json_object_get(body, "customFields");
 	if (custom && !json_is_object(custom))
 		*d = http_problem(*d, "customFields", "must be an object");
 }
 
-static json_t *update_body_check(req_t *r)
+/* The settings' changes of PUT (the body) and of bulk-update (its updates, named by prefix in
+ * the details: "updates."): problems added to d. */
+static json_t *settings_check(req_t *r, json_t *body, const char *prefix, json_t *d)
 {
 	static const char *const fields[] = {"minStockAlert", "maxStock", "targetMargin", "cost",
 					     "notes",	      "tags",	  "customFields", NULL};
-	if (!json_is_object(r->body))
-		return http_problem(NULL, "body", "must be a JSON object");
-	json_t *d = NULL, *v;
+	if (!json_is_object(body))
+		return http_problem(d, *prefix ? "updates" : "body", "must be a JSON object");
+	json_t *mine = NULL, *v;
 	const char *key;
-	json_object_foreach(r->body, key, v)
+	json_object_foreach(body, key, v)
 	{
 		size_t i = 0;
 		while (fields[i] && strcmp(fields[i], key) != 0)
 			i++;
 		if (!fields[i])
-			d = http_problem(d, key, "is not a field of this request");
+			mine = http_problem(mine, key, "is not a field of this request");
 	}
-	if (!d && json_object_size(r->body) == 0)
-		d = http_problem(d, "body", "must hold at least one field");
-	count_field(r, "minStockAlert", 0, &d);
-	count_field(r, "maxStock", 1, &d);
-	number_field(r, "targetMargin", 0, 100, &d);
-	number_field(r, "cost", 0, COST_MAX, &d);
-	text_fields(r, &d);
-	json_t *min = json_object_get(r->body, "minStockAlert");
-	json_t *max = json_object_get(r->body, "maxStock");
-	if (!d && json_is_integer(min) && json_is_integer(max) &&
+	if (!mine && json_object_size(body) == 0)
+		mine = http_problem(mine, *prefix ? "updates" : "body",
+				    "must hold at least one field");
+	count_field(r, body, "minStockAlert", 0, &mine);
+	count_field(r, body, "maxStock", 1, &mine);
+	number_field(r, body, "targetMargin", 0, 100, &mine);
+	number_field(r, body, "cost", 0, COST_MAX, &mine);
+	text_fields(body, &mine);
+	json_t *min = json_object_get(body, "minStockAlert");
+	json_t *max = json_object_get(body, "maxStock");
+	if (!mine && json_is_integer(min) && json_is_integer(max) &&
 	    json_integer_value(max) <= json_integer_value(min))
-		d = http_problem(d, "maxStock", "must be greater than minStockAlert");
+		mine = http_problem(mine, "maxStock", "must be greater than minStockAlert");
+	size_t i;
+	json_array_foreach(mine, i, v)
+	{
+		const char *field = json_string_value(json_object_get(v, "field"));
+		const char *problem = json_string_value(json_object_get(v, "problem"));
+		d = http_problem(d,
+				 *prefix && strcmp(field, "updates") != 0
+				     ? arena_printf(r->arena, "%s%s", prefix, field)
+				     : field,
+				 problem);
+	}
+	json_decref(mine);
 	return d;
 }
 
@@ -205,7 +247,7 @@ static void update(req_t *r)
 		http_error(r, 404, "NOT_FOUND", "No such SKU.", NULL);
 		return;
 	}
-	json_t *d = update_body_check(r);
+	json_t *d = settings_check(r, r->body, "", NULL);
 	if (d) {
 		http_invalid(r, d);
 		return;
@@ -216,14 +258,67 @@ static void update(req_t *r)
 	products_update(r->app, r->tenant_id, sku, text, updated, r);
 }
 
+#define BULK_MAX 100
+
+static void bulk_update(req_t *r)
+{
+	if (!perm_require(r, "inventory.manage"))
+		return;
+	if (!json_is_object(r->body)) {
+		http_invalid(r, http_problem(NULL, "body", "must be a JSON object"));
+		return;
+	}
+	json_t *d = NULL, *v;
+	const char *key;
+	json_object_foreach(r->body, key, v)
+	{
+		if (strcmp(key, "skus") != 0 && strcmp(key, "updates") != 0)
+			d = http_problem(d, key, "is not a field of this request");
+	}
+	json_t *skus = json_object_get(r->body, "skus"), *sku;
+	size_t i;
+	if (!json_is_array(skus) || json_array_size(skus) == 0 || json_array_size(skus) > BULK_MAX)
+		d = http_problem(d, "skus", "must be a list of 1 to 100 SKUs");
+	else
+		json_array_foreach(skus, i, sku)
+		{
+			const char *s = json_string_value(sku);
+			if (!s || !*s || !validate_utf8_text(s, 100)) {
+				d = http_problem(d, "skus",
+						 "each must be text of 1 to 100 characters");
+				break;
+			}
+		}
+	json_t *updates = json_object_get(r->body, "updates");
+	d = settings_check(r, updates, "updates.", d);
+	if (d) {
+		http_invalid(r, d);
+		return;
+	}
+	char *a = json_dumps(skus, JSON_COMPACT), *b = json_dumps(updates, JSON_COMPACT);
+	const char *skus_text = arena_printf(r->arena, "%s", a);
+	const char *changes = arena_printf(r->arena, "%s", b);
+	free(a);
+	free(b);
+	products_bulk_update(r->app, r->tenant_id, skus_text, changes, list_value_done,
+			     list_ctx(r, "products: bulk update", NULL));
+}
+
 void api_products_routes(app_t *app)
 {
 	http_server_t *s = app->http;
 	http_route(
 	    s, "GET", "/api/products", list, ROUTE_AUTH,
 	    "The SKU master with aggregations (search, category, brand, isActive, stockLevel,"
-	    " priceMin/Max, marginMin/Max, sortBy=stock|margin|updated|price, sortOrder;"
-	    " page/limit)");
+	    " channel, priceMin/Max, marginMin/Max, sortBy=sales|profit|stock|margin|updated|price"
+	    " (sales and profit: since the SKU's first order), sortOrder; page/limit or cursor)");
+	http_route(
+	    s, "GET", "/api/products/:sku", detail, ROUTE_AUTH,
+	    "One SKU: the product, its 30/90-day sales and velocity, its price, stock and sales"
+	    " history (90 days), its listings and a restock recommendation");
+	http_route(
+	    s, "POST", "/api/products/bulk-update", bulk_update, ROUTE_AUTH,
+	    "The same settings as PUT for up to 100 SKUs {skus, updates} -> {updated, failed}");
 	http_route(
 	    s, "PUT", "/api/products/:sku", update, ROUTE_AUTH,
 	    "The seller's settings of a SKU {minStockAlert?, maxStock?, targetMargin?, cost?,"

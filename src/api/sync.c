@@ -6,10 +6,12 @@
 #include "listing.h"
 #include "permissions.h"
 #include "sync_engine.h"
+#include "sync_manage.h"
 #include "sync_runs.h"
 #include "validate.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const scopes[] = {"all", "items", "orders", "shipments", "questions", NULL};
 
@@ -91,7 +93,7 @@ static void status_done(const PGresult *res, const char *err, void *arg)
 	json_t *arr = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, list_json_cell(res, i, 0));
-	http_ok(c->r, 200, json_pack("{s:o}", "accounts", arr), NULL);
+	sync_status_overview(c->r, json_pack("{s:o}", "accounts", arr));
 }
 
 static void sync_status(req_t *r)
@@ -134,6 +136,8 @@ static void history_done(PGresult *const *results, int n, const char *err, void 
 	http_ok(r, 200, data, NULL);
 }
 
+static const char *const run_statuses[] = {"running", "success", "failed", NULL};
+
 static void sync_history(req_t *r)
 {
 	if (!perm_require(r, "accounts.view"))
@@ -142,14 +146,26 @@ static void sync_history(req_t *r)
 	history_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
 	list_parse(r, &c->l, &d);
-	const char *account = list_uuid_param(r, "accountId", &d);
+	sync_history_filter_t f = {0};
+	f.account_id = list_uuid_param(r, "accountId", &d);
+	f.from = list_time_param(r, "startDate", &d);
+	f.to = list_time_param(r, "endDate", &d);
+	f.status = validate_query_enum(r, "status", run_statuses, &d);
+	const char *type = validate_query_enum(r, "type", sync_types, &d);
+	if (f.from && f.to && strncmp(f.to, f.from, 10) < 0)
+		d = http_problem(d, "endDate", "must not be before startDate");
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
+	if (type) {
+		char *wanting = arena_alloc(r->arena, 128);
+		sync_type_scopes(sync_type_index(type), wanting, 128);
+		f.scopes = wanting;
+	}
 	/* The offset list_parse settled on (a page's, or 0 after a cursor). */
 	long long offset = strtoll(c->l.offset, NULL, 10);
-	sync_runs_history(r->app, r->tenant_id, account, c->l.limit, offset, history_done, c);
+	sync_runs_history(r->app, r->tenant_id, &f, c->l.limit, offset, history_done, c);
 }
 
 void api_sync_routes(app_t *app)
@@ -158,7 +174,10 @@ void api_sync_routes(app_t *app)
 	http_route(s, "POST", "/api/sync/start", sync_start, ROUTE_AUTH,
 		   "Start a backfill of an account (accountId, scope, days): 202 with the job id");
 	http_route(s, "GET", "/api/sync/status", sync_status, ROUTE_AUTH,
-		   "Sync progress per account and resource (accountId optional)");
+		   "Sync progress per account and resource (accountId optional); without accountId "
+		   "also the running jobs, last and next sync, each channel's API health and rate "
+		   "limits");
 	http_route(s, "GET", "/api/sync/history", sync_history, ROUTE_AUTH,
-		   "Past sync runs with duration, records, errors and statistics");
+		   "Past sync runs of every channel with duration, records, errors and statistics "
+		   "(startDate, endDate, type, status, accountId, page, limit)");
 }

@@ -10,6 +10,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "util.h"
+#include "workers.h"
 
 #include <event2/event.h>
 #include <inttypes.h>
@@ -19,6 +20,8 @@
 
 #define TASK_ATTEMPTS 8
 #define FLUSH_MS      1000
+/* Pages of at least this many documents are written out as text on a worker thread. */
+#define SYNC_DUMP_ON_WORKER 50
 
 struct sync_run {
 	app_t *app;
@@ -406,7 +409,39 @@ void *sync_task_storing(sync_task_t *t, long counted)
 	return s;
 }
 
+/* A page of documents written out as text on a worker (a long page is milliseconds of the
+ * loop's time), then stored from the loop. The run waits for it (db_pending). */
+typedef struct dump {
+	sync_run_t *run;
+	sync_upsert_fn upsert;
+	sync_store_cb done;
+	json_t *docs;
+	char *text;
+	void *store;
+} dump_t;
+
+static void dump_work(void *arg)
+{
+	dump_t *d = arg;
+	d->text = json_dumps(d->docs, JSON_COMPACT);
+}
+
+static void dump_done(void *arg)
+{
+	dump_t *d = arg;
+	sync_run_t *run = d->run;
+	json_decref(d->docs);
+	d->upsert(run->app, run->info.tenant_id, run->info.account_id, d->text, d->done, d->store);
+	free(d->text);
+	free(d);
+}
+
 void sync_task_store(sync_task_t *t, sync_upsert_fn upsert, json_t *docs)
+{
+	sync_task_store_via(t, upsert, docs, sync_stored);
+}
+
+void sync_task_store_via(sync_task_t *t, sync_upsert_fn upsert, json_t *docs, sync_store_cb done)
 {
 	sync_run_t *run = t->run;
 	long n = (long)json_array_size(docs);
@@ -415,8 +450,20 @@ void sync_task_store(sync_task_t *t, sync_upsert_fn upsert, json_t *docs)
 		return;
 	}
 	void *s = sync_task_storing(t, n);
+	if (n >= SYNC_DUMP_ON_WORKER) {
+		/* docs may share values with the answer the loop frees meanwhile: jansson's
+		 * reference counts are atomic, and neither side changes a shared value. */
+		dump_t *d = xcalloc(1, sizeof(*d));
+		*d = (dump_t){.run = run,
+			      .upsert = upsert,
+			      .done = done,
+			      .docs = json_incref(docs),
+			      .store = s};
+		workers_submit(run->app->workers, dump_work, dump_done, d);
+		return;
+	}
 	char *text = json_dumps(docs, JSON_COMPACT);
-	upsert(run->app, run->info.tenant_id, run->info.account_id, text, sync_stored, s);
+	upsert(run->app, run->info.tenant_id, run->info.account_id, text, done, s);
 	free(text);
 }
 

@@ -190,10 +190,8 @@ Test(alerts, every_type_fires_once_and_clears)
 		 "UPDATE accounts SET token_expires_at = now() + interval '5 minutes'"
 		 " WHERE id = '%s'",
 		 failing, expired, expiring);
-	/* Oversold: open orders hold 3 of 1 on hand. Low: 2 left, its own mark 3. */
-	h_sql_ok("INSERT INTO products (tenant_id, sku, title, on_hand, reserved, available)"
-		 " VALUES ('%s', 'OVR', 'Item OVR', 1, 3, 0)",
-		 t);
+	/* Out: nothing left. Low: 2 left, its own mark 3. */
+	product(t, "OVR", 0, "", "");
 	product(t, "LOW", 2, ", min_stock_alert, cost", ", 3, 50");
 	/* A listing of LOW selling at 40 below its cost 50. */
 	char *listing = h_sql_text(
@@ -211,6 +209,17 @@ Test(alerts, every_type_fires_once_and_clears)
 		 " date_created, last_updated, total_amount, raw) VALUES ('%s', '%s', 'ml', 'S%d',"
 		 " 'shipped', now() - interval '50 hours', now(), 10, '{}')",
 		 t, ml, getpid());
+	/* An open order flagged oversold (the stock's guard, sql/0023), and a shipped one. */
+	char *oversold = h_sql_text(
+	    "INSERT INTO orders (tenant_id, account_id, channel, external_id, status, date_created,"
+	    " last_updated, total_amount, raw, oversold) VALUES ('%s', '%s', 'ml', 'V%d', 'paid',"
+	    " now(), now(), 10, '{}', true) RETURNING id",
+	    t, ml, getpid());
+	h_sql_ok(
+	    "INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+	    " date_created, last_updated, total_amount, raw, oversold) VALUES ('%s', '%s', 'ml',"
+	    " 'W%d', 'shipped', now(), now(), 10, '{}', true)",
+	    t, ml, getpid());
 	/* A question unanswered for 30 hours, one for 2. */
 	char *question = h_sql_text(
 	    "INSERT INTO ml_questions (tenant_id, account_id, ml_id, item_ml_id, status, text,"
@@ -226,7 +235,7 @@ Test(alerts, every_type_fires_once_and_clears)
 	    {"SYNC_FAILING", failing},
 	    {"TOKEN_EXPIRED", expired},
 	    {"TOKEN_EXPIRING", expiring},
-	    {"OVERSOLD", "OVR"},
+	    {"OVERSOLD", oversold},
 	    {"STOCK_OUT", "OVR"},
 	    {"STOCK_LOW", "LOW"},
 	    {"PRICE_BELOW_COST", listing},
@@ -252,10 +261,10 @@ Test(alerts, every_type_fires_once_and_clears)
 	    "UPDATE accounts SET last_sync_status = 'success', error_count = 0;"
 	    "UPDATE accounts SET status = 'active' WHERE id = '%s';"
 	    "UPDATE accounts SET token_expires_at = now() + interval '5 hours' WHERE id = '%s';"
-	    "UPDATE orders SET status = 'shipped' WHERE id = '%s';"
+	    "UPDATE orders SET status = 'shipped' WHERE id IN ('%s', '%s');"
 	    "UPDATE ml_questions SET status = 'ANSWERED' WHERE id = '%s';"
 	    "UPDATE listings SET price = 90 WHERE id = '%s'",
-	    expired, expiring, late, question, listing);
+	    expired, expiring, late, oversold, question, listing);
 	set_stock(&srv, &a, "OVR", 10);
 	set_stock(&srv, &a, "LOW", 30);
 	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM alerts WHERE tenant_id = '%s'"
@@ -277,6 +286,7 @@ Test(alerts, every_type_fires_once_and_clears)
 	free(listing);
 	free(late);
 	free(question);
+	free(oversold);
 	h_server_stop_clean(&srv);
 }
 

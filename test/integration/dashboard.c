@@ -144,6 +144,7 @@ Test(dashboard, rejects_bad_queries_with_details)
 	cr_assert_eq(json_array_size(h_json_path(r.json, "data.charts.hourlyPerformance")), 24);
 	cr_assert(json_is_null(h_json_path(r.json, "data.kpis.conversion.value")), "%s", r.body);
 	cr_assert_null(h_json_path(r.json, "data.period.previous"), "%s", r.body);
+	cr_assert_null(h_json_path(r.json, "data.period.change"), "%s", r.body);
 	h_resp_free(&r);
 	r = ident_call(&srv, "GET", "/api/metrics/dashboard", NULL, NULL);
 	cr_assert_eq(r.status, 401);
@@ -207,6 +208,8 @@ Test(dashboard, figures_match_hand_computed_values)
 			 "2026-02-19");
 	cr_assert_str_eq(json_string_value(h_json_path(j, "data.period.previous.endDate")),
 			 "2026-02-28");
+	assert_num(j, "data.period.change.revenue", 300);
+	assert_num(j, "data.period.change.orders", 100);
 	/* revenue 100 + 60; fees 10 + 9; cost 2 x 20 (SKU-B's unknown) */
 	assert_num(j, "data.kpis.revenue.value", 160);
 	assert_num(j, "data.kpis.revenue.previous", 40);
@@ -258,6 +261,7 @@ Test(dashboard, figures_match_hand_computed_values)
 			 "2025-03-01");
 	assert_num(r.json, "data.kpis.revenue.previous", 0);
 	cr_assert(json_is_null(h_json_path(r.json, "data.kpis.revenue.changePct")), "%s", r.body);
+	cr_assert(json_is_null(h_json_path(r.json, "data.period.change.revenue")), "%s", r.body);
 	h_resp_free(&r);
 	r = get(&srv, &a,
 		"/api/metrics/dashboard?" PERIOD "&comparison=custom&comparisonStartDate="
@@ -391,7 +395,7 @@ Test(dashboard, cache_never_hides_a_later_order)
 	h_resp_free(&r2);
 	char *version = h_sql_text("SELECT version FROM dashboard_versions WHERE tenant_id = '%s'",
 				   a.tenant_id);
-	cr_assert_gt(h_redis_int("TTL dash:%s:%s:2026-03-01:2026-03-10::::", a.tenant_id, version),
+	cr_assert_gt(h_redis_int("TTL dash2:%s:%s:2026-03-01:2026-03-10::::", a.tenant_id, version),
 		     250);
 	free(version);
 	h_resp_free(&r1);
@@ -439,6 +443,198 @@ Test(dashboard, realtime_snapshot)
 	r = get(&srv, &b, "/api/metrics/realtime", 200);
 	assert_num(r.json, "data.todaySales", 0);
 	assert_num(r.json, "data.currentInventoryValue", 0);
+	h_resp_free(&r);
+	h_server_stop_clean(&srv);
+}
+
+/* The charts' rollups (sql/0029) against a recount of the tenant's orders: each query lists
+ * the rollup's non-zero rows at both grains, then the recount; drift counts the rows either
+ * side lacks. One %s: the tenant. */
+#define TENANT_CTE "WITH tn AS (SELECT '%s'::uuid AS t),"
+#define SOLD_LINES                                                                                 \
+	" FROM orders o JOIN tn ON o.tenant_id = tn.t JOIN order_items i ON i.order_id = o.id,"    \
+	" dashboard_buckets((o.date_created AT TIME ZONE 'UTC')::date) b"                          \
+	" WHERE o.status NOT IN ('cancelled', 'invalid')"
+#define SOLD_ORDERS                                                                                \
+	" FROM orders o JOIN tn ON o.tenant_id = tn.t,"                                            \
+	" dashboard_buckets((o.date_created AT TIME ZONE 'UTC')::date) b"                          \
+	" WHERE o.status NOT IN ('cancelled', 'invalid')"
+#define DRIFT(ROWS, RECOUNT)                                                                       \
+	TENANT_CTE " a AS (" ROWS "), r AS (" RECOUNT ")"                                          \
+		   " SELECT (SELECT count(*) FROM (TABLE a EXCEPT TABLE r) x)"                     \
+		   " + (SELECT count(*) FROM (TABLE r EXCEPT TABLE a) y)"
+
+static const char *const drifts[] = {
+    DRIFT("SELECT grain, bucket, channel, account_id, sku, units, revenue, fees, product_cost"
+	  " FROM dashboard_skus, tn WHERE tenant_id = tn.t"
+	  " AND (units, revenue, fees, product_cost) <> (0, 0, 0, 0)",
+	  "SELECT b.grain, b.bucket, o.channel, o.account_id,"
+	  " coalesce(i.sku, i.listing_external_id, ''), sum(i.quantity),"
+	  " sum(i.quantity * coalesce(i.unit_price, 0)), sum(i.quantity * coalesce(i.sale_fee, 0)),"
+	  " sum(i.quantity * coalesce(i.unit_cost, 0))" SOLD_LINES " GROUP BY 1, 2, 3, 4, 5"),
+    DRIFT("SELECT grain, bucket, channel, account_id, category, units, revenue"
+	  " FROM dashboard_categories, tn WHERE tenant_id = tn.t AND (units, revenue) <> (0, 0)",
+	  "SELECT b.grain, b.bucket, o.channel, o.account_id, coalesce(p.category, ''),"
+	  " sum(i.quantity), sum(i.quantity * coalesce(i.unit_price, 0))"
+	  " FROM orders o JOIN tn ON o.tenant_id = tn.t JOIN order_items i ON i.order_id = o.id"
+	  " LEFT JOIN products p ON p.tenant_id = o.tenant_id"
+	  " AND p.sku = coalesce(i.sku, i.listing_external_id, ''),"
+	  " dashboard_buckets((o.date_created AT TIME ZONE 'UTC')::date) b"
+	  " WHERE o.status NOT IN ('cancelled', 'invalid') GROUP BY 1, 2, 3, 4, 5"),
+    DRIFT("SELECT grain, bucket, channel, account_id, hour::int, orders, revenue"
+	  " FROM dashboard_hours, tn WHERE tenant_id = tn.t AND (orders, revenue) <> (0, 0)",
+	  "SELECT b.grain, b.bucket, o.channel, o.account_id,"
+	  " extract(hour FROM o.date_created AT TIME ZONE 'UTC')::int, count(*),"
+	  " sum(o.total_amount)" SOLD_ORDERS " GROUP BY 1, 2, 3, 4, 5"),
+    DRIFT("SELECT grain, bucket, channel, account_id, state, orders, revenue"
+	  " FROM dashboard_states, tn WHERE tenant_id = tn.t AND (orders, revenue) <> (0, 0)",
+	  "SELECT b.grain, b.bucket, o.channel, o.account_id, s.dest_state, count(*),"
+	  " sum(o.total_amount) FROM orders o JOIN tn ON o.tenant_id = tn.t"
+	  " JOIN shipments s ON s.tenant_id = o.tenant_id AND s.account_id = o.account_id"
+	  " AND s.external_id = o.shipment_external_id,"
+	  " dashboard_buckets((o.date_created AT TIME ZONE 'UTC')::date) b"
+	  " WHERE o.status NOT IN ('cancelled', 'invalid') AND s.dest_state IS NOT NULL"
+	  " GROUP BY 1, 2, 3, 4, 5"),
+};
+
+static void assert_no_drift(const char *tenant, const char *when)
+{
+	for (size_t i = 0; i < sizeof(drifts) / sizeof(drifts[0]); i++)
+		cr_assert_eq(h_sql_int(drifts[i], tenant), 0, "rollup %zu after %s", i, when);
+}
+
+/* Every kind of write the syncs make, each followed by the recount: status changes, a
+ * cancellation, an order moved to another month, lines changed and replaced, a shipment's state
+ * set and changed, a product's category set and changed, deletes. Then the charts read them at
+ * day grain (March 1-10) and at month grain (Feb-Apr whole, January's last days). */
+Test(dashboard, chart_rollups_stay_exact_under_updates)
+{
+	h_proc_t srv;
+	cr_assert(h_server_start(&srv, NULL));
+	session_t a, b;
+	ident_signup(&srv, &a);
+	ident_signup(&srv, &b);
+	char ml[40], amz[40];
+	seed(&a, &b, ml, amz);
+	const char *t = a.tenant_id;
+	assert_no_drift(t, "inserts");
+	h_sql_ok(
+	    "UPDATE orders SET status = 'cancelled' WHERE tenant_id = '%s' AND external_id = '2';"
+	    "UPDATE orders SET status = 'paid', total_amount = 450,"
+	    " date_created = '2026-04-06T09:00:00Z' WHERE tenant_id = '%s' AND external_id = '3'",
+	    t, t);
+	assert_no_drift(t, "status and date changes");
+	h_sql_ok("UPDATE order_items SET quantity = 3 WHERE order_id = (SELECT id FROM orders WHERE"
+		 " tenant_id = '%s' AND external_id = '1');"
+		 "DELETE FROM order_items WHERE order_id = (SELECT id FROM orders WHERE"
+		 " tenant_id = '%s' AND external_id = '4');"
+		 "INSERT INTO order_items (order_id, tenant_id, sku, title, quantity, unit_price,"
+		 " sale_fee) SELECT id, tenant_id, 'SKU-B', 'Mug', 2, 20, 2 FROM orders"
+		 " WHERE tenant_id = '%s' AND external_id = '4'",
+		 t, t, t);
+	assert_no_drift(t, "lines changed and replaced");
+	h_sql_ok(
+	    "UPDATE shipments SET dest_state = 'RJ' WHERE tenant_id = '%s' AND external_id = 'S1';"
+	    "INSERT INTO shipments (tenant_id, account_id, channel, external_id, status, dest_state,"
+	    " last_updated, raw) VALUES ('%s', '%s', 'ml', 'S5', 'shipped', 'BA', now(), '{}'),"
+	    " ('%s', '%s', 'amazon', 'S2', 'shipped', 'MG', now(), '{}')",
+	    t, t, ml, t, amz);
+	assert_no_drift(t, "shipments");
+	add_order(t, ml, "ml", "6", "paid", "2026-03-08T20:00:00Z", "30", "SKU-C", 3, "10", "1");
+	h_sql_ok("UPDATE products SET category = 'Mesa' WHERE tenant_id = '%s' AND sku = 'SKU-A';"
+		 "INSERT INTO products (tenant_id, sku, title, category) VALUES"
+		 " ('%s', 'SKU-C', 'Prato', 'Nova')",
+		 t, t);
+	assert_no_drift(t, "categories");
+	h_sql_ok("DELETE FROM orders WHERE tenant_id = '%s' AND external_id = '4';"
+		 "UPDATE orders SET shipment_external_id = NULL WHERE tenant_id = '%s'"
+		 " AND external_id = '5';"
+		 "DELETE FROM products WHERE tenant_id = '%s' AND sku = 'SKU-B'",
+		 t, t, t);
+	assert_no_drift(t, "deletes");
+
+	/* March 1-10: order 1 (3 x SKU-A at 50, RJ, 10h) and order 6 (3 x SKU-C at 10, 20h). */
+	h_resp_t r = get(&srv, &a, "/api/metrics/dashboard?" PERIOD, 200);
+	json_t *top = h_json_path(r.json, "data.charts.topProducts");
+	cr_assert_eq(json_array_size(top), 2, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(top, 0), "sku")), "SKU-A");
+	assert_num(json_array_get(top, 0), "revenue", 150);
+	assert_num(json_array_get(top, 0), "units", 3);
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(top, 1), "title")), "Prato");
+	json_t *cat = h_json_path(r.json, "data.charts.salesByCategory");
+	cr_assert_eq(json_array_size(cat), 2, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(cat, 0), "category")),
+			 "Mesa");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(cat, 1), "category")),
+			 "Nova");
+	assert_num(json_array_get(cat, 1), "revenue", 30);
+	json_t *geo = h_json_path(r.json, "data.charts.geographicDistribution");
+	cr_assert_eq(json_array_size(geo), 1, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(geo, 0), "state")), "RJ");
+	json_t *hours = h_json_path(r.json, "data.charts.hourlyPerformance");
+	assert_num(json_array_get(hours, 10), "revenue", 100);
+	assert_num(json_array_get(hours, 20), "orders", 1);
+	assert_num(json_array_get(hours, 15), "orders", 0); /* order 2, cancelled */
+	h_resp_free(&r);
+	/* January 15 - April 30: SKU-A 150 (order 1) + 500 (order 3, April) + 999 (order 5). */
+	r = get(&srv, &a, "/api/metrics/dashboard?startDate=2026-01-15&endDate=2026-04-30", 200);
+	top = h_json_path(r.json, "data.charts.topProducts");
+	assert_num(json_array_get(top, 0), "revenue", 1649);
+	assert_num(json_array_get(top, 0), "units", 14);
+	assert_num(json_array_get(h_json_path(r.json, "data.charts.hourlyPerformance"), 9),
+		   "revenue", 450);
+	h_resp_free(&r);
+	/* A recount from scratch finds the same rows. */
+	h_sql_ok("SELECT dashboard_rebuild('%s')", t);
+	assert_no_drift(t, "dashboard_rebuild");
+	h_server_stop_clean(&srv);
+}
+
+/* The top products' threshold algorithm past its first round: January, February and March each
+ * have 16 SKUs of their own at 100 and SKU-Z at 90 (17th every month, first over the quarter).
+ * The first 16 rows of each month miss SKU-Z, and their bound (3 x 90) is above the candidates'
+ * 100: the next round finds it. */
+Test(dashboard, top_products_found_past_each_months_leaders)
+{
+	h_proc_t srv;
+	cr_assert(h_server_start(&srv, NULL));
+	session_t a;
+	ident_signup(&srv, &a);
+	char ml[40];
+	add_account(a.tenant_id, "ml", fmt("%d", 900000 + getpid()), ml);
+	cr_assert_eq(
+	    sql("INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+		" date_created, last_updated, total_amount, raw)"
+		" SELECT '%s', '%s', 'ml', m || '-' || j, 'paid',"
+		" make_date(2026, m, 10)::timestamptz, now(), CASE WHEN j = 0 THEN 90"
+		" ELSE 100 END, '{}' FROM generate_series(1, 3) m, generate_series(0, 16) j;"
+		"INSERT INTO order_items (order_id, tenant_id, sku, quantity, unit_price)"
+		" SELECT id, tenant_id, CASE WHEN external_id LIKE '%%-0' THEN 'SKU-Z'"
+		" ELSE 'SKU-' || external_id END, 1, total_amount FROM orders"
+		" WHERE tenant_id = '%s'",
+		a.tenant_id, ml, a.tenant_id),
+	    0);
+	h_resp_t r =
+	    get(&srv, &a, "/api/metrics/dashboard?startDate=2026-01-01&endDate=2026-03-31", 200);
+	json_t *top = h_json_path(r.json, "data.charts.topProducts");
+	cr_assert_eq(json_array_size(top), 10, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(top, 0), "sku")), "SKU-Z",
+			 "%s", r.body);
+	assert_num(json_array_get(top, 0), "revenue", 270);
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(top, 1), "sku")), "SKU-1-1");
+	assert_num(json_array_get(top, 9), "revenue", 100);
+	h_resp_free(&r);
+	/* The same with edge days (January 5 - March 20: 3 day spans, February whole). */
+	r = get(&srv, &a, "/api/metrics/dashboard?startDate=2026-01-05&endDate=2026-03-20", 200);
+	top = h_json_path(r.json, "data.charts.topProducts");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(top, 0), "sku")), "SKU-Z",
+			 "%s", r.body);
+	h_resp_free(&r);
+	/* January alone: its 16 at 100 tie (by SKU), SKU-Z after them. */
+	r = get(&srv, &a, "/api/metrics/dashboard?startDate=2026-01-01&endDate=2026-01-31", 200);
+	top = h_json_path(r.json, "data.charts.topProducts");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(top, 0), "sku")), "SKU-1-1");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(top, 1), "sku")), "SKU-1-10");
 	h_resp_free(&r);
 	h_server_stop_clean(&srv);
 }

@@ -395,15 +395,16 @@ bool h_server_start(h_proc_t *p, const char *const extra_env[])
 		env[n++] = extra_env[i];
 	/* The janitor claims due work of every account in the shared database, with this
 	 * server's settings and marketsim: another test's account would be synced or refreshed
-	 * against the wrong marketsim. Its token and sync sweeps wait an hour unless a test asks
-	 * for them. */
+	 * against the wrong marketsim. Its token and sync sweeps wait an hour, and the Tiny
+	 * channel's ERP sweep is off, unless a test asks for them. */
 	/* Every test's servers read their own job stream: on the shared one, a server of another
 	 * test (or one pointed at a private database) took entries of this test's jobs and
 	 * claimed them in vain, and they waited for the sweeper's re-dispatch (30 s). */
 	static char queue_env[64];
 	snprintf(queue_env, sizeof(queue_env), "JOB_QUEUE=%s", h_job_queue());
 	/* Alerts too: a server hands out every tenant's due alert deliveries, on its own queue. */
-	const char *const quiet[] = {"SYNC_SWEEP_MS=3600000", "TOKEN_SWEEP_MS=3600000", queue_env,
+	const char *const quiet[] = {"SYNC_SWEEP_MS=3600000",  "TOKEN_SWEEP_MS=3600000",
+				     "TINY_SWEEP_MS=0",	       queue_env,
 				     "ALERT_SWEEP_MS=3600000", "ALERT_OUTBOX_MS=0"};
 	for (size_t q = 0; q < sizeof(quiet) / sizeof(quiet[0]) && n < 63; q++) {
 		bool given = false;

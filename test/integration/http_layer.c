@@ -234,7 +234,7 @@ static void child_main(int port, int pool)
 	app.base = event_base_new();
 	app.pg = pg_pool_new(app.base, app.cfg.database_url, app.cfg.pg_pool_size);
 	app.redis = redis_new(app.base, app.cfg.redis_url, "main", 0);
-	app.workers = workers_new(app.base, 2);
+	app.workers = workers_new(app.base, 2, 0);
 	app.http = http_server_new(app.base, &app.cfg, &app);
 	http_route(app.http, "POST", "/echo", echo, ROUTE_PUBLIC, "echo");
 	http_route(app.http, "GET", "/slow", slow, ROUTE_PUBLIC, "slow");

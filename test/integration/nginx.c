@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ident.h"
+#include "sse_client.h"
 
 static h_proc_t app_srv, nginx;
 static char dir[512];
@@ -100,4 +102,17 @@ Test(nginx, bodies_over_the_site_limit_are_stopped_by_nginx)
 	cr_assert_eq(r.status, 413);
 	h_resp_free(&r);
 	free(big);
+}
+
+/* The event stream passes through unbuffered: its first event arrives while it is still open,
+ * with the token in the query (the browser's way). */
+Test(nginx, event_stream_passes_unbuffered)
+{
+	session_t a;
+	ident_signup(&app_srv, &a);
+	sse_t s;
+	sse_open(&s, nginx.port, h_fmt("/api/metrics/stream?access_token=%s", a.access), NULL);
+	cr_assert_eq(sse_wait_status(&s, 5000), 200, "%s", s.raw ? s.raw : "");
+	cr_assert(sse_wait(&s, "event: realtime\ndata: {", 5000), "%s", sse_text(&s));
+	sse_close(&s);
 }

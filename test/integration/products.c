@@ -138,6 +138,7 @@ Test(products, lists_the_tenants_products_with_hand_computed_aggregations)
 			 "Outra loja");
 	cr_assert_float_eq(num_at(r.json, "data.aggregations.totalValue"), 1000.0, 0.001);
 	h_resp_free(&r);
+	h_server_stop_clean(&w.srv);
 }
 
 Test(products, filters_sorts_and_pages)
@@ -186,6 +187,7 @@ Test(products, filters_sorts_and_pages)
 	assert_invalid(&w, "GET", "/api/products?priceMin=abc", NULL, "priceMin");
 	assert_invalid(&w, "GET", "/api/products?marginMax=101", NULL, "marginMax");
 	assert_invalid(&w, "GET", "/api/products?marginMin=60&marginMax=10", NULL, "marginMin");
+	h_server_stop_clean(&w.srv);
 }
 
 Test(products, put_changes_the_settings_of_the_tenants_sku_only)
@@ -261,4 +263,295 @@ Test(products, put_changes_the_settings_of_the_tenants_sku_only)
 			       " sku = 'COP-3' AND max_stock IS NULL",
 			       w.a.tenant_id),
 		     1);
+	h_server_stop_clean(&w.srv);
+}
+
+/* An account of tenant t on channel; its id into id (40 bytes). */
+static void add_account(const char *t, const char *channel, char *id)
+{
+	h_sql_ok("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
+		 " access_token_sealed) VALUES ('%s', '%s', 'P-%s-%s', 'Loja', 'v1:k:x')",
+		 t, channel, channel, t);
+	char *v = h_sql_text("SELECT id FROM accounts WHERE tenant_id = '%s' AND channel = '%s'", t,
+			     channel);
+	snprintf(id, 40, "%s", v);
+	free(v);
+}
+
+/* An order of one line (sku x qty at price, fee per unit) at `at` (SQL), then its line. */
+static void add_sale(const char *t, const char *account, const char *channel, const char *ext,
+		     const char *status, const char *at, const char *sku, int qty,
+		     const char *price, const char *fee)
+{
+	h_sql_ok("INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+		 " date_created, last_updated, total_amount, raw) VALUES ('%s', '%s', '%s', '%s',"
+		 " '%s', %s, now(), %d * %s, '{}');"
+		 "INSERT INTO order_items (order_id, tenant_id, sku, title, quantity, unit_price,"
+		 " sale_fee) SELECT id, tenant_id, '%s', 'x', %d, %s, %s FROM orders"
+		 " WHERE tenant_id = '%s' AND external_id = '%s'",
+		 t, account, channel, ext, status, at, qty, price, sku, qty, price, fee, t, ext);
+}
+
+static void add_listing(const char *t, const char *account, const char *channel, const char *ext,
+			const char *sku)
+{
+	h_sql_ok("INSERT INTO listings (tenant_id, account_id, channel, external_id, title, status,"
+		 " sku, last_updated, raw) VALUES ('%s', '%s', '%s', '%s', 'x', 'active', '%s',"
+		 " now(), '{}')",
+		 t, account, channel, ext, sku);
+}
+
+/* Sales (revenue; profit = revenue - fees - cost at sale):
+ *   CAN-1 ml 2 x 100, fee 10, cost 60: 200 (60)   PRA-2 ml 5 x 50, fee 2, cost 40: 250 (40)
+ *   COP-3 amazon 1 x 20, cost 5: 20 (15)           TIG-5: only a cancelled order (0)
+ * Listings: CAN-1 on ml and amazon, COP-3 on amazon. */
+Test(products, sorts_by_sales_and_profit_and_filters_by_channel)
+{
+	world_t w;
+	world_make(&w);
+	const char *t = w.a.tenant_id;
+	char ml[40], amz[40];
+	add_account(t, "ml", ml);
+	add_account(t, "amazon", amz);
+	add_sale(t, ml, "ml", "1", "paid", "now() - interval '1 day'", "CAN-1", 2, "100", "10");
+	add_sale(t, ml, "ml", "2", "paid", "now() - interval '400 days'", "PRA-2", 5, "50", "2");
+	add_sale(t, amz, "amazon", "3", "delivered", "now()", "COP-3", 1, "20", "0");
+	add_sale(t, ml, "ml", "4", "cancelled", "now()", "TIG-5", 100, "1000", "0");
+	add_listing(t, ml, "ml", "MLB1", "CAN-1");
+	add_listing(t, amz, "amazon", "B01", "CAN-1");
+	add_listing(t, amz, "amazon", "B03", "COP-3");
+
+	cr_assert_str_eq(skus(&w, "?sortBy=sales&sortOrder=desc"), "PRA-2 CAN-1 COP-3 JAR-4 TIG-5");
+	cr_assert_str_eq(skus(&w, "?sortBy=sales"), "JAR-4 TIG-5 COP-3 CAN-1 PRA-2");
+	cr_assert_str_eq(skus(&w, "?sortBy=profit&sortOrder=desc"),
+			 "CAN-1 PRA-2 COP-3 JAR-4 TIG-5");
+	h_resp_t r = get(&w, "?sortBy=sales&sortOrder=desc&limit=2");
+	json_t *can = json_array_get(h_json_path(r.json, "data.products"), 1);
+	cr_assert_float_eq(num_at(can, "sales.revenue"), 200.0, 0.001, "%s", r.body);
+	cr_assert_float_eq(num_at(can, "sales.profit"), 60.0, 0.001, "%s", r.body);
+	cr_assert_eq(num_at(can, "sales.units"), 2);
+	h_resp_free(&r);
+
+	/* An order cancelled, a line changed: the figures follow. */
+	h_sql_ok(
+	    "UPDATE orders SET status = 'cancelled' WHERE tenant_id = '%s' AND external_id = '2';"
+	    "UPDATE order_items SET quantity = 4 WHERE tenant_id = '%s' AND sku = 'COP-3'",
+	    t, t);
+	cr_assert_str_eq(skus(&w, "?sortBy=sales&sortOrder=desc"), "CAN-1 COP-3 JAR-4 PRA-2 TIG-5");
+	r = get(&w, "?search=COP");
+	cr_assert_float_eq(
+	    num_at(json_array_get(h_json_path(r.json, "data.products"), 0), "sales.revenue"), 80.0,
+	    0.001, "%s", r.body);
+	h_resp_free(&r);
+
+	cr_assert_str_eq(skus(&w, "?channel=amazon"), "CAN-1 COP-3");
+	cr_assert_str_eq(skus(&w, "?channel=ml"), "CAN-1");
+	cr_assert_str_eq(skus(&w, "?channel=amazon&sortBy=sales&sortOrder=desc"), "CAN-1 COP-3");
+	assert_invalid(&w, "GET", "/api/products?channel=nosuch", NULL, "channel");
+	assert_invalid(&w, "GET", "/api/products?sortBy=revenue", NULL, "sortBy");
+	h_server_stop_clean(&w.srv);
+}
+
+/* Walks 1,055 products by cursor, 100 a page, while new ones arrive: every product there when
+ * the walk began comes exactly once, in order (stock descending, then SKU). */
+Test(products, cursor_pages_past_1000_rows_stably)
+{
+	world_t w;
+	world_make(&w);
+	const char *t = w.a.tenant_id;
+	h_sql_ok("INSERT INTO products (tenant_id, sku, title, on_hand, available)"
+		 " SELECT '%s', 'P-' || lpad(g::text, 4, '0'), 'Item ' || g, g %% 7, g %% 7"
+		 " FROM generate_series(1, 1050) g",
+		 t);
+	/* The first two pages by offset, for comparison. */
+	char first[2][4096];
+	for (int p = 0; p < 2; p++)
+		snprintf(first[p], sizeof(first[p]), "%s",
+			 skus(&w, h_fmt("?sortBy=stock&sortOrder=desc&limit=100&page=%d", p + 1)));
+	static char seen[1200][16];
+	int n = 0, pages = 0;
+	long prev_stock = 1L << 30;
+	char prev_sku[16] = "";
+	char cursor[700] = "";
+	for (;;) {
+		h_resp_t r = get(&w, h_fmt("?sortBy=stock&sortOrder=desc&limit=100%s%s",
+					   *cursor ? "&cursor=" : "", cursor));
+		json_t *rows = h_json_path(r.json, "data.products"), *row;
+		size_t i;
+		char page[4096] = "";
+		json_array_foreach(rows, i, row)
+		{
+			const char *sku = json_string_value(json_object_get(row, "sku"));
+			long stock = (long)num_at(row, "available");
+			cr_assert(stock < prev_stock ||
+				      (stock == prev_stock && strcmp(sku, prev_sku) > 0),
+				  "page %d: %s (%ld) after %s (%ld)", pages + 1, sku, stock,
+				  prev_sku, prev_stock);
+			prev_stock = stock;
+			snprintf(prev_sku, sizeof(prev_sku), "%s", sku);
+			if (strncmp(sku, "NEW-", 4) != 0)
+				snprintf(seen[n++], sizeof(seen[0]), "%s", sku);
+			if (i)
+				strcat(page, " ");
+			strcat(page, sku);
+		}
+		if (pages < 2)
+			cr_assert_str_eq(page, first[pages], "cursor page %d vs offset page",
+					 pages + 1);
+		pages++;
+		json_t *next = h_json_path(r.json, "data.nextCursor");
+		if (json_is_null(next)) {
+			cr_assert_lt(json_array_size(rows), 100, "a full page has a next cursor");
+			h_resp_free(&r);
+			break;
+		}
+		cr_assert_eq(json_array_size(rows), 100);
+		snprintf(cursor, sizeof(cursor), "%s", json_string_value(next));
+		h_resp_free(&r);
+		if (pages == 3) /* arrivals before and after the walk's place */
+			h_sql_ok("INSERT INTO products (tenant_id, sku, title, on_hand, available)"
+				 " VALUES ('%s', 'NEW-1', 'x', 6, 6), ('%s', 'NEW-2', 'x', 0, 0)",
+				 t, t);
+		cr_assert_lt(pages, 20);
+	}
+	cr_assert_eq(n, 1055, "every product once: %d", n);
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			cr_assert_str_neq(seen[i], seen[j]);
+	cr_assert_eq(pages, 11);
+	assert_invalid(&w, "GET", "/api/products?cursor=zz", NULL, "cursor");
+	assert_invalid(&w, "GET", "/api/products?cursor=61627c50", NULL, "cursor"); /* "ab|P" */
+	h_server_stop_clean(&w.srv);
+}
+
+Test(products, detail_with_metrics_history_and_recommendations)
+{
+	world_t w;
+	world_make(&w);
+	const char *t = w.a.tenant_id;
+	char ml[40];
+	add_account(t, "ml", ml);
+	add_listing(t, ml, "ml", "MLB1", "CAN-1");
+	h_sql_ok("UPDATE products SET target_margin = 50 WHERE tenant_id = '%s' AND sku = 'CAN-1'",
+		 t);
+	/* 30 units today at 100; 6 at 90 sixty days ago; 10 long ago (outside 90 days). */
+	add_sale(t, ml, "ml", "1", "delivered", "now()", "CAN-1", 30, "100", "1");
+	add_sale(t, ml, "ml", "2", "delivered", "now() - interval '60 days'", "CAN-1", 6, "90",
+		 "1");
+	add_sale(t, ml, "ml", "3", "delivered", "now() - interval '200 days'", "CAN-1", 10, "80",
+		 "1");
+	h_sql_ok("SELECT stock_set_on_hand('%s', 'CAN-1', 40, 'manual', 'test')", t);
+	long avail = (long)h_sql_int("SELECT available FROM products WHERE tenant_id = '%s' AND"
+				     " sku = 'CAN-1'",
+				     t);
+	h_resp_t r = ident_call(&w.srv, "GET", "/api/products/CAN-1", w.a.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *d = h_json_path(r.json, "data");
+	cr_assert_str_eq(json_string_value(h_json_path(d, "product.sku")), "CAN-1");
+	cr_assert_float_eq(num_at(d, "metrics.sales30d"), 3000.0, 0.001, "%s", r.body);
+	cr_assert_float_eq(num_at(d, "metrics.sales90d"), 3540.0, 0.001, "%s", r.body);
+	cr_assert_eq(num_at(d, "metrics.units30d"), 30);
+	cr_assert_float_eq(num_at(d, "metrics.velocity"), 1.0, 0.001);
+	cr_assert_float_eq(num_at(d, "metrics.daysOfStock"), (double)avail, 0.001, "%s", r.body);
+	cr_assert_eq(json_array_size(h_json_path(d, "history.sales")), 2, "%s", r.body);
+	cr_assert_float_eq(num_at(json_array_get(h_json_path(d, "history.price"), 0), "avgPrice"),
+			   90.0, 0.001);
+	json_t *stock = h_json_path(d, "history.stock");
+	cr_assert_geq(json_array_size(stock), 1, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(
+			     json_array_get(stock, json_array_size(stock) - 1), "cause")),
+			 "manual");
+	cr_assert_eq(json_array_size(h_json_path(d, "listings")), 1, "%s", r.body);
+	/* Velocity 1 a day, minimum 5: the restock day is (available - 5) days away; 30 days more
+	 * above the minimum within maxStock 100; 60 / (1 - 0.5). */
+	char *day = h_sql_text("SELECT (current_date + greatest(%ld - 5, 0))::text", avail);
+	cr_assert_str_eq(json_string_value(h_json_path(d, "recommendations.restockDate")), day,
+			 "%s", r.body);
+	free(day);
+	long want_qty = 30 + 5 - avail < 100 - avail ? 30 + 5 - avail : 100 - avail;
+	if (want_qty > 0)
+		cr_assert_eq(num_at(d, "recommendations.restockQuantity"), want_qty, "%s", r.body);
+	cr_assert_float_eq(num_at(d, "recommendations.targetPrice"), 120.0, 0.001, "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "BELOW_TARGET_MARGIN"), "%s", r.body);
+	h_resp_free(&r);
+
+	r = ident_call(&w.srv, "GET", "/api/products/COP-3", w.a.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "OUT_OF_STOCK"), "%s", r.body);
+	cr_assert(json_is_null(h_json_path(r.json, "data.metrics.daysOfStock")), "%s", r.body);
+	cr_assert_null(h_json_path(r.json, "data.recommendations.restockDate"), "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&w.srv, "GET", "/api/products/JAR-4", w.a.access, NULL);
+	cr_assert_not_null(strstr(r.body, "NO_COST"), "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "NO_SALES_30D"), "%s", r.body);
+	h_resp_free(&r);
+
+	/* Another tenant's SKU, an unknown one: 404. */
+	add(w.b.tenant_id, "B-ONLY", "x", "x", "x", "1", "1", 1, "NULL", "NULL", true);
+	r = ident_call(&w.srv, "GET", "/api/products/B-ONLY", w.a.access, NULL);
+	cr_assert_eq(r.status, 404, "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&w.srv, "GET", "/api/products/NOPE", w.a.access, NULL);
+	cr_assert_eq(r.status, 404, "%s", r.body);
+	h_resp_free(&r);
+	h_server_stop_clean(&w.srv);
+}
+
+Test(products, bulk_update_changes_what_it_can_and_names_the_rest)
+{
+	world_t w;
+	world_make(&w);
+	const char *t = w.a.tenant_id;
+	add(w.b.tenant_id, "B-ONLY", "x", "x", "x", "1", "1", 1, "NULL", "NULL", true);
+	h_sql_ok("UPDATE products SET min_stock_alert = 5 WHERE tenant_id = '%s' AND sku = 'PRA-2'",
+		 t);
+	h_resp_t r = ident_call(&w.srv, "POST", "/api/products/bulk-update", w.a.access,
+				"{\"skus\":[\"CAN-1\",\"PRA-2\",\"NOPE\",\"COP-3\",\"B-ONLY\","
+				"\"CAN-1\"],\"updates\":{\"maxStock\":3,\"notes\":\"lote\"}}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(num_at(r.json, "data.updated"), 2, "%s", r.body);
+	json_t *failed = h_json_path(r.json, "data.failed");
+	cr_assert_eq(json_array_size(failed), 3, "%s", r.body);
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(failed, 0), "sku")),
+			 "B-ONLY");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(failed, 0), "code")),
+			 "NOT_FOUND");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(failed, 1), "sku")), "NOPE");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(failed, 2), "sku")), "PRA-2");
+	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(failed, 2), "code")),
+			 "VALIDATION_FAILED");
+	h_resp_free(&r);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND"
+			       " max_stock = 3 AND notes = 'lote'",
+			       t),
+		     2);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND"
+			       " sku = 'PRA-2' AND notes IS NULL AND max_stock IS NULL",
+			       t),
+		     1, "the failed SKU is left as it was");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND"
+			       " notes IS NOT NULL",
+			       w.b.tenant_id),
+		     0, "another tenant's SKU is never changed");
+
+	char many[2000] = "{\"skus\":[";
+	for (int i = 0; i < 101; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s\"S%d\"",
+			 i ? "," : "", i);
+	strcat(many, "],\"updates\":{\"notes\":\"x\"}}");
+	assert_invalid(&w, "POST", "/api/products/bulk-update", many, "skus");
+	assert_invalid(&w, "POST", "/api/products/bulk-update",
+		       "{\"skus\":[\"CAN-1\"],\"updates\":{\"targetMargin\":101}}",
+		       "updates.targetMargin");
+	assert_invalid(&w, "POST", "/api/products/bulk-update",
+		       "{\"skus\":[\"CAN-1\"],\"updates\":{}}", "updates");
+	assert_invalid(&w, "POST", "/api/products/bulk-update",
+		       "{\"skus\":[],\"updates\":{\"notes\":\"x\"}}", "skus");
+	assert_invalid(&w, "POST", "/api/products/bulk-update",
+		       "{\"skus\":[\"CAN-1\"],\"updates\":{\"notes\":\"x\"},\"all\":true}", "all");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND"
+			       " notes = 'x'",
+			       t),
+		     0, "nothing changed by a refused body");
+	h_server_stop_clean(&w.srv);
 }

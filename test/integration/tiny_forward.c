@@ -10,12 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ident.h"
-#include "marketsim_helpers.h"
+#include "tiny_helpers.h"
 
 static h_proc_t sim, srv, srv2;
 static char env[512];
-static int seq;
 
 static void start(void)
 {
@@ -36,163 +34,44 @@ static void stop(void)
 
 TestSuite(tiny_forward, .init = start, .fini = stop, .timeout = 120);
 
-static json_t *company(void)
+static void shop_new(tiny_shop_t *s)
 {
-	h_resp_t r = msh_sim(&sim, "GET", "/_sim/tiny", NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	json_t *c = json_incref(h_json_path(r.json, "companies.0"));
-	h_resp_free(&r);
-	cr_assert(c);
-	return c;
-}
-
-/* The pedidos at marketsim with this numero_ecommerce; the first one's id into id. */
-static int pedidos_for(const char *ext, long long *id)
-{
-	json_t *c = company();
-	int n = 0;
-	size_t i;
-	json_t *o;
-	json_array_foreach(json_object_get(c, "orders"), i, o)
-	{
-		const char *num = json_string_value(json_object_get(o, "numeroEcommerce"));
-		if (num && strcmp(num, ext) == 0) {
-			if (n++ == 0 && id)
-				*id = json_integer_value(json_object_get(o, "id"));
-		}
-	}
-	json_decref(c);
-	return n;
-}
-
-/* The codigo of the i-th plain product (no variations, no kit). */
-static void plain_sku(int want, char *out, size_t size)
-{
-	json_t *c = company();
-	size_t i;
-	json_t *p;
-	int seen = 0;
-	json_array_foreach(json_object_get(c, "products"), i, p)
-	{
-		const char *tipo = msh_str(p, "tipo"), *var = msh_str(p, "variacao");
-		if (strcmp(tipo, "K") == 0 || strcmp(var, "N") != 0 ||
-		    json_object_get(p, "parentId"))
-			continue;
-		if (seen++ == want) {
-			snprintf(out, size, "%s", msh_str(p, "codigo"));
-			json_decref(c);
-			return;
-		}
-	}
-	json_decref(c);
-	cr_assert_fail("marketsim has fewer than %d plain products", want + 1);
-}
-
-typedef struct shop {
-	session_t owner;
-	char tiny[40], ml[40];
-} shop_t;
-
-/* A tenant with the company's Tiny account and an ML account. */
-static void shop_at(const h_proc_t *p, shop_t *s)
-{
-	ident_signup(p, &s->owner);
-	json_t *c = company();
-	char body[512];
-	snprintf(body, sizeof(body), "{\"apiToken\":\"%s\"}", msh_str(c, "token"));
-	json_decref(c);
-	h_resp_t r = ident_call(p, "POST", "/api/tiny-accounts", s->owner.access, body);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(s->tiny, sizeof(s->tiny), "%s", json_string_value(h_json_path(r.json, "data.id")));
-	h_resp_free(&r);
-	char *id = h_sql_text("INSERT INTO accounts (tenant_id, channel, external_id, nickname,"
-			      " access_token_sealed) VALUES ('%s', 'ml', '%d%d', 'Loja', 'v1:k:x')"
-			      " RETURNING id",
-			      s->owner.tenant_id, getpid(), ++seq);
-	snprintf(s->ml, sizeof(s->ml), "%s", id);
-	free(id);
-}
-
-static void shop_new(shop_t *s)
-{
-	shop_at(&srv, s);
-}
-
-/* sku known to the tenant as a product of its Tiny account. */
-static void erp_product(const shop_t *s, const char *sku)
-{
-	cr_assert_eq(h_sql_int("WITH i AS (INSERT INTO products (tenant_id, sku, title, source,"
-			       " erp_account_id, erp_id) VALUES ('%s', '%s', 'P', 'erp', '%s', '1')"
-			       " RETURNING 1) SELECT count(*) FROM i",
-			       s->owner.tenant_id, sku, s->tiny),
-		     1);
-}
-
-/* An ML order with lines "sku" x qty at 10.00; its external id into ext (64 bytes). */
-static void ml_order(const shop_t *s, const char *sku1, const char *sku2, char *ext)
-{
-	snprintf(ext, 64, "2000%d%04d", getpid(), ++seq);
-	cr_assert_eq(
-	    h_sql_int("WITH o AS (INSERT INTO orders (tenant_id, account_id, channel,"
-		      " external_id, status, date_created, last_updated, total_amount,"
-		      " buyer_nickname, raw) VALUES ('%s', '%s', 'ml', '%s', 'paid', now(),"
-		      " now(), 30, 'COMPRADOR', '{}') RETURNING id, tenant_id),"
-		      " i AS (INSERT INTO order_items (order_id, tenant_id, sku, title,"
-		      " quantity, unit_price) SELECT id, tenant_id, s, 'T', 1, 10 FROM o,"
-		      " unnest(ARRAY['%s', '%s']::text[]) s WHERE s <> '' RETURNING 1)"
-		      " SELECT count(*) FROM i",
-		      s->owner.tenant_id, s->ml, ext, sku1, sku2 ? sku2 : ""),
-	    sku2 ? 2 : 1);
-}
-
-static json_t *forward(const h_proc_t *p, const shop_t *s)
-{
-	h_resp_t r = ident_call(p, "POST", "/api/erp/forward", s->owner.access, "{}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	json_t *d = json_incref(json_object_get(r.json, "data"));
-	h_resp_free(&r);
-	return d;
-}
-
-static char *row(const char *ext, const char *col)
-{
-	return h_sql_text("SELECT coalesce(e.%s::text, '') FROM erp_orders e JOIN orders o"
-			  " ON o.id = e.order_id WHERE o.external_id = '%s'",
-			  col, ext);
+	tiny_shop_at(&srv, &sim, s);
 }
 
 Test(tiny_forward, an_order_becomes_one_pedido_whatever_repeats_the_pass)
 {
-	shop_t s;
+	tiny_shop_t s;
 	shop_new(&s);
 	char a[64], b[64], ext[64];
-	plain_sku(0, a, sizeof(a));
-	plain_sku(1, b, sizeof(b));
-	erp_product(&s, a);
-	erp_product(&s, b);
-	ml_order(&s, a, b, ext);
-	cr_assert_eq(pedidos_for(ext, NULL), 0);
+	(void)tnh_plain_product(&sim, 0, a, sizeof(a));
+	(void)tnh_plain_product(&sim, 1, b, sizeof(b));
+	tiny_erp_product(&s, a);
+	tiny_erp_product(&s, b);
+	tiny_ml_order(&s, a, b, ext);
+	cr_assert_eq(tiny_pedidos_for(&sim, ext, NULL), 0);
 
-	json_t *d = forward(&srv, &s);
+	json_t *d = tiny_forward_now(&srv, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 1);
 	json_decref(d);
 	long long pedido = 0;
-	cr_assert_eq(pedidos_for(ext, &pedido), 1, "one pedido with numero_ecommerce %s", ext);
-	char *v = row(ext, "status");
+	cr_assert_eq(tiny_pedidos_for(&sim, ext, &pedido), 1, "one pedido with numero_ecommerce %s",
+		     ext);
+	char *v = tiny_row(ext, "status");
 	cr_assert_str_eq(v, "sent");
 	free(v);
-	v = row(ext, "pedido_id");
+	v = tiny_row(ext, "pedido_id");
 	cr_assert_eq(atoll(v), pedido, "%s vs %lld", v, pedido);
 	free(v);
 
 	/* The pass again, here and in a second process: nothing new is sent. */
-	d = forward(&srv, &s);
+	d = tiny_forward_now(&srv, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 0);
 	json_decref(d);
-	d = forward(&srv2, &s);
+	d = tiny_forward_now(&srv2, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 0);
 	json_decref(d);
-	cr_assert_eq(pedidos_for(ext, NULL), 1);
+	cr_assert_eq(tiny_pedidos_for(&sim, ext, NULL), 1);
 
 	/* An outcome lost after sending (a crash before the row was stored): the pass finds the
 	 * pedido by numeroEcommerce instead of sending it again. */
@@ -202,14 +81,14 @@ Test(tiny_forward, an_order_becomes_one_pedido_whatever_repeats_the_pass)
 		      " AND o.external_id = '%s' RETURNING 1) SELECT count(*) FROM u",
 		      ext),
 	    1);
-	d = forward(&srv2, &s);
+	d = tiny_forward_now(&srv2, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 1);
 	json_decref(d);
-	cr_assert_eq(pedidos_for(ext, NULL), 1, "sent twice after a lost outcome");
-	v = row(ext, "pedido_id");
+	cr_assert_eq(tiny_pedidos_for(&sim, ext, NULL), 1, "sent twice after a lost outcome");
+	v = tiny_row(ext, "pedido_id");
 	cr_assert_eq(atoll(v), pedido);
 	free(v);
-	v = row(ext, "numero");
+	v = tiny_row(ext, "numero");
 	cr_assert(*v, "the numero was looked up");
 	free(v);
 
@@ -232,7 +111,7 @@ Test(tiny_forward, an_order_becomes_one_pedido_whatever_repeats_the_pass)
 
 typedef struct racer {
 	const h_proc_t *p;
-	const shop_t *s;
+	const tiny_shop_t *s;
 	long long sent;
 } racer_t;
 
@@ -247,13 +126,13 @@ static void *race(void *arg)
 
 Test(tiny_forward, two_processes_at_once_send_each_order_once)
 {
-	shop_t s;
+	tiny_shop_t s;
 	shop_new(&s);
 	char a[64], ext[6][64];
-	plain_sku(4, a, sizeof(a));
-	erp_product(&s, a);
+	(void)tnh_plain_product(&sim, 4, a, sizeof(a));
+	tiny_erp_product(&s, a);
 	for (int i = 0; i < 6; i++)
-		ml_order(&s, a, NULL, ext[i]);
+		tiny_ml_order(&s, a, NULL, ext[i]);
 	racer_t x[2] = {{&srv, &s, 0}, {&srv2, &s, 0}};
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
@@ -262,10 +141,11 @@ Test(tiny_forward, two_processes_at_once_send_each_order_once)
 		pthread_join(t[i], NULL);
 	cr_assert(x[0].sent >= 0 && x[1].sent >= 0);
 	/* Whatever one pass left leased to the other, a later pass finishes. */
-	json_decref(forward(&srv, &s));
+	json_decref(tiny_forward_now(&srv, &s));
 	long long total = x[0].sent + x[1].sent;
 	for (int i = 0; i < 6; i++)
-		cr_assert_eq(pedidos_for(ext[i], NULL), 1, "order %s: not one pedido", ext[i]);
+		cr_assert_eq(tiny_pedidos_for(&sim, ext[i], NULL), 1, "order %s: not one pedido",
+			     ext[i]);
 	cr_assert_eq(total, 6, "the two passes sent %lld + %lld", x[0].sent, x[1].sent);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM erp_orders WHERE account_id = '%s'"
 			       " AND status = 'sent'",
@@ -281,18 +161,18 @@ Test(tiny_forward, the_scheduled_sync_forwards_with_the_imported_products)
 	const char *e[] = {env, "SYNC_SWEEP_MS=200", NULL};
 	h_proc_t own;
 	cr_assert(h_server_start(&own, e), "sellerhubd did not start");
-	shop_t s;
-	shop_at(&own, &s);
+	tiny_shop_t s;
+	tiny_shop_at(&own, &sim, &s);
 	char a[64], ext[64];
-	plain_sku(5, a, sizeof(a));
-	ml_order(&s, a, NULL, ext);
+	(void)tnh_plain_product(&sim, 5, a, sizeof(a));
+	tiny_ml_order(&s, a, NULL, ext);
 	bool sent = H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM erp_orders e JOIN orders o"
 					   " ON o.id = e.order_id WHERE o.external_id = '%s'"
 					   " AND e.status = 'sent'",
 					   ext) == 1,
 				 20000);
 	cr_assert(sent, "the order was not forwarded by the scheduled sync");
-	cr_assert_eq(pedidos_for(ext, NULL), 1);
+	cr_assert_eq(tiny_pedidos_for(&sim, ext, NULL), 1);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM products WHERE tenant_id = '%s' AND sku = '%s'"
 			       " AND source = 'erp' AND erp_account_id = '%s'",
 			       s.owner.tenant_id, a, s.tiny),
@@ -302,12 +182,12 @@ Test(tiny_forward, the_scheduled_sync_forwards_with_the_imported_products)
 
 Test(tiny_forward, a_claimed_order_is_left_to_its_claimer_until_the_lease_ends)
 {
-	shop_t s;
+	tiny_shop_t s;
 	shop_new(&s);
 	char a[64], ext[64];
-	plain_sku(2, a, sizeof(a));
-	erp_product(&s, a);
-	ml_order(&s, a, NULL, ext);
+	(void)tnh_plain_product(&sim, 2, a, sizeof(a));
+	tiny_erp_product(&s, a);
+	tiny_ml_order(&s, a, NULL, ext);
 	/* Another process holds it (its row enlisted and leased). */
 	cr_assert_eq(h_sql_int("WITH i AS (INSERT INTO erp_orders (order_id, tenant_id, account_id,"
 			       " lease_until) SELECT id, tenant_id, '%s', now() + interval '1 hour'"
@@ -315,33 +195,33 @@ Test(tiny_forward, a_claimed_order_is_left_to_its_claimer_until_the_lease_ends)
 			       " SELECT count(*) FROM i",
 			       s.tiny, ext),
 		     1);
-	json_t *d = forward(&srv, &s);
+	json_t *d = tiny_forward_now(&srv, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 0);
 	json_decref(d);
-	cr_assert_eq(pedidos_for(ext, NULL), 0);
+	cr_assert_eq(tiny_pedidos_for(&sim, ext, NULL), 0);
 	/* The lease runs out (its holder died): the next pass sends it, once. */
 	h_sql_int("WITH u AS (UPDATE erp_orders SET lease_until = now() - interval '1 second'"
 		  " WHERE account_id = '%s' RETURNING 1) SELECT count(*) FROM u",
 		  s.tiny);
-	d = forward(&srv2, &s);
+	d = tiny_forward_now(&srv2, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 1);
 	json_decref(d);
-	cr_assert_eq(pedidos_for(ext, NULL), 1);
+	cr_assert_eq(tiny_pedidos_for(&sim, ext, NULL), 1);
 }
 
 Test(tiny_forward, an_unknown_sku_holds_the_order_with_the_reason_and_pending_lists_it)
 {
-	shop_t s, other;
+	tiny_shop_t s, other;
 	shop_new(&s);
 	shop_new(&other);
 	char a[64], held[64], ok[64], sku[64];
-	plain_sku(3, a, sizeof(a));
-	erp_product(&s, a);
+	(void)tnh_plain_product(&sim, 3, a, sizeof(a));
+	tiny_erp_product(&s, a);
 	snprintf(sku, sizeof(sku), "NOPE-%d", getpid());
-	ml_order(&s, a, sku, held);
-	ml_order(&s, a, NULL, ok);
+	tiny_ml_order(&s, a, sku, held);
+	tiny_ml_order(&s, a, NULL, ok);
 	char cancelled[64];
-	ml_order(&s, a, NULL, cancelled);
+	tiny_ml_order(&s, a, NULL, cancelled);
 	h_sql_int("WITH u AS (UPDATE orders SET status = 'cancelled' WHERE external_id = '%s'"
 		  " RETURNING 1) SELECT count(*) FROM u",
 		  cancelled);
@@ -352,22 +232,22 @@ Test(tiny_forward, an_unknown_sku_holds_the_order_with_the_reason_and_pending_li
 	cr_assert_eq(json_array_size(h_json_path(r.json, "data.orders")), 2, "%s", r.body);
 	h_resp_free(&r);
 
-	json_t *d = forward(&srv, &s);
+	json_t *d = tiny_forward_now(&srv, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "held")), 1);
 	cr_assert_eq(json_integer_value(json_object_get(d, "sent")), 1);
 	json_decref(d);
-	cr_assert_eq(pedidos_for(held, NULL), 0, "a held order was sent");
-	cr_assert_eq(pedidos_for(ok, NULL), 1);
-	cr_assert_eq(pedidos_for(cancelled, NULL), 0, "a cancelled order was sent");
-	char *v = row(held, "status");
+	cr_assert_eq(tiny_pedidos_for(&sim, held, NULL), 0, "a held order was sent");
+	cr_assert_eq(tiny_pedidos_for(&sim, ok, NULL), 1);
+	cr_assert_eq(tiny_pedidos_for(&sim, cancelled, NULL), 0, "a cancelled order was sent");
+	char *v = tiny_row(held, "status");
 	cr_assert_str_eq(v, "held");
 	free(v);
-	v = row(held, "last_error");
+	v = tiny_row(held, "last_error");
 	cr_assert(strstr(v, sku), "the reason names the SKU: %s", v);
 	free(v);
 
 	/* Held again by the next pass, never dropped. */
-	d = forward(&srv2, &s);
+	d = tiny_forward_now(&srv2, &s);
 	cr_assert_eq(json_integer_value(json_object_get(d, "held")), 1);
 	json_decref(d);
 

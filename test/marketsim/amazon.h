@@ -219,6 +219,7 @@ void h_sim_amazon_revoke(ms_req_t *r);
 void h_sim_amazon_expire(ms_req_t *r);
 void h_sim_amazon_order(ms_req_t *r);
 void h_sim_amazon_sku(ms_req_t *r);
+void h_sim_amazon_skus(ms_req_t *r);
 void h_sim_amazon_reports_fail(ms_req_t *r);
 
 #endif

@@ -112,6 +112,21 @@ void h_sim_amazon_order(ms_req_t *r)
 	ms_reply_json(r, 200, am_order_json(s, o));
 }
 
+/* GET /_sim/amazon/skus/{sellerId}: every SKU of the seller with its stock and whether it is FBA.
+ */
+void h_sim_amazon_skus(ms_req_t *r)
+{
+	am_seller_t *s = seller_of(r, r->params[0]);
+	if (!s)
+		return;
+	json_t *skus = json_array();
+	for (size_t i = 0; i < s->n_skus; i++)
+		json_array_append_new(skus, json_pack("{s:s, s:s, s:i, s:b}", "sku", s->skus[i].sku,
+						      "asin", s->skus[i].asin, "quantity",
+						      s->skus[i].quantity, "fba", s->skus[i].afn));
+	ms_reply_json(r, 200, json_pack("{s:o}", "skus", skus));
+}
+
 /* PATCH /_sim/amazon/skus/{sellerId}/{sku} {"quantity": n, "price": 12.34}: stock or price
  * change (at Amazon's warehouse for FBA SKUs, the seller's own for merchant SKUs). */
 void h_sim_amazon_sku(ms_req_t *r)

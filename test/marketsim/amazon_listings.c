@@ -166,14 +166,19 @@ void h_am_listing_patch(ms_req_t *r)
 	int64_t now = ms_wall_ms(r->ms) / 1000 * 1000;
 	size_t i;
 	json_t *p;
+	bool stock = false;
 	json_array_foreach(patches, i, p)
 	{
+		const char *at = json_string_value(json_object_get(p, "path"));
+		stock |= at && strcmp(at, "/attributes/fulfillment_availability") == 0;
 		json_t *bad = apply(&trial, p, now);
 		if (bad)
 			json_array_append_new(issues, bad);
 	}
 	json_decref(body);
 	bool ok = json_array_size(issues) == 0;
+	if (ok && stock)
+		ms_stock_write(r->ms, "amazon", k->sku, NULL, trial.quantity);
 	if (ok)
 		*k = trial;
 	char id[40];

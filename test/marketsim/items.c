@@ -483,6 +483,27 @@ static bool invalid(ms_req_t *r, const char *msg)
 	return false;
 }
 
+/* The SELLER_SKU attribute (added when missing) and seller_custom_field both become sku. */
+static void set_seller_sku(json_t *item, const char *sku)
+{
+	json_t *attrs = json_object_get(item, "attributes");
+	size_t k;
+	json_t *a;
+	json_array_foreach(attrs, k, a)
+	{
+		if (strcmp(json_string_value(json_object_get(a, "id")), "SELLER_SKU") == 0) {
+			json_object_set_new(a, "value_name", json_string(sku));
+			json_object_set_new(item, "seller_custom_field", json_string(sku));
+			return;
+		}
+	}
+	if (json_is_array(attrs))
+		json_array_append_new(attrs, json_pack("{s:s, s:s, s:n, s:s, s:s}", "id",
+						       "SELLER_SKU", "name", "SKU", "value_id",
+						       "value_name", sku, "value_type", "string"));
+	json_object_set_new(item, "seller_custom_field", json_string(sku));
+}
+
 bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 {
 	json_t *j = it->json;
@@ -492,6 +513,8 @@ bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 	json_t *title = json_object_get(body, "title");
 	json_t *vars = json_object_get(body, "variations");
 	json_t *deleted = json_object_get(body, "deleted");
+	/* The control API only (the site's seller edits attributes): the item's SKU. */
+	json_t *sku = as_seller ? NULL : json_object_get(body, "seller_sku");
 	const char *cur = json_string_value(json_object_get(j, "status"));
 	bool has_vars = json_array_size(json_object_get(j, "variations")) > 0;
 
@@ -517,6 +540,8 @@ bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 	if (deleted && (strcmp(cur, "closed") != 0 || !json_is_string(deleted) ||
 			strcmp(json_string_value(deleted), "true") != 0))
 		return invalid(r, "Only closed items can be deleted, with \"deleted\":\"true\"");
+	if (sku && (!json_is_string(sku) || json_string_length(sku) == 0))
+		return invalid(r, "seller_sku must be a non-empty string");
 	if (vars) {
 		size_t k;
 		json_t *v;
@@ -535,6 +560,8 @@ bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 
 	if (title)
 		json_object_set(j, "title", title);
+	if (sku)
+		set_seller_sku(j, json_string_value(sku));
 	if (price) {
 		json_t *p = json_real(json_number_value(price));
 		json_object_set(j, "price", p);
@@ -558,6 +585,12 @@ bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 			if (vq)
 				json_object_set(find_variation(j, json_object_get(v, "id")),
 						"available_quantity", vq);
+			if (vq && as_seller) {
+				char vid[32];
+				snprintf(vid, sizeof(vid), "%lld",
+					 (long long)json_integer_value(json_object_get(v, "id")));
+				ms_stock_write(r->ms, "ml", it->id, vid, json_integer_value(vq));
+			}
 		}
 		new_qty = 0;
 		json_array_foreach(json_object_get(j, "variations"), k, v)
@@ -569,6 +602,8 @@ bool ms_item_update(ms_req_t *r, ms_item_t *it, json_t *body, bool as_seller)
 	if (qty) {
 		new_qty = json_integer_value(qty);
 		stock_changed = true;
+		if (as_seller)
+			ms_stock_write(r->ms, "ml", it->id, NULL, new_qty);
 	}
 	if (stock_changed)
 		set_stock(j, new_qty);

@@ -20,6 +20,7 @@ void ms_state_build(ms_t *ms)
 	ms_budget_init(&ms->budget, ms->opt.rate, ms->opt.burst);
 	ms->amazon = am_new(ms);
 	ms->tiny = tiny_new(ms);
+	ms->stock_writes = json_array();
 }
 
 void ms_state_free(ms_t *ms)
@@ -28,6 +29,8 @@ void ms_state_free(ms_t *ms)
 	ms->amazon = NULL;
 	tiny_free(ms->tiny);
 	ms->tiny = NULL;
+	json_decref(ms->stock_writes);
+	ms->stock_writes = NULL;
 	ms_notify_free(ms->notify);
 	ms_scrolls_free(ms->scrolls);
 	ms_faults_free(ms->faults);

@@ -331,8 +331,14 @@ struct ms {
 	struct ms_scrolls *scrolls; /* items.c */
 	struct am_state *amazon;    /* amazon.h */
 	struct tiny *tiny;	    /* Tiny ERP (tiny.h) */
+	json_t *stock_writes;	    /* stock_writes.c */
 	ms_server_t *server;
 };
+
+/* stock_writes.c: record one stock write of the app (variation NULL or "" for none). */
+void ms_stock_write(ms_t *ms, const char *channel, const char *id, const char *variation,
+		    long quantity);
+void h_sim_stock_writes(ms_req_t *r);
 
 /* main.c: (re)build every part of the simulated state from ms->opt. */
 void ms_state_build(ms_t *ms);

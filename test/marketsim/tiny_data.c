@@ -602,11 +602,12 @@ json_t *tiny_company_truth(tiny_company_t *co)
 							       tiny_qty_json(o->lines[l].qty)));
 		json_array_append_new(
 		    orders,
-		    json_pack("{s:I, s:I, s:s?, s:s, s:I, s:b, s:o}", "id", (json_int_t)o->id,
+		    json_pack("{s:I, s:I, s:s?, s:s, s:I, s:b, s:o, s:I}", "id", (json_int_t)o->id,
 			      "numero", (json_int_t)o->numero, "numeroEcommerce",
 			      o->numero_ecommerce[0] ? o->numero_ecommerce : NULL, "situacao",
 			      o->situacao, "idNotaFiscal", (json_int_t)o->invoice_id,
-			      "stockLaunched", o->stock_launched, "itens", lines));
+			      "stockLaunched", o->stock_launched, "itens", lines, "createdMs",
+			      (json_int_t)o->created_ms));
 	}
 	for (size_t i = 0; i < co->n_invoices; i++) {
 		tiny_invoice_t *inv = &co->invoices[i];

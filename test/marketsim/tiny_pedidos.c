@@ -248,6 +248,22 @@ static json_t *client_of(json_t *in)
 	return out;
 }
 
+/* The terms a pedido carries as given (payment, shipping), kept for pedido.obter. */
+static void keep_terms(json_t *order, json_t *in)
+{
+	static const char *const keys[] = {"forma_pagamento",	 "meio_pagamento",
+					   "forma_envio",	 "forma_frete",
+					   "nome_transportador", "frete_por_conta"};
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		json_t *v = json_object_get(in, keys[i]);
+		if (json_is_string(v))
+			json_object_set(order, keys[i], v);
+	}
+	json_t *parcelas = json_object_get(in, "parcelas");
+	if (json_is_array(parcelas))
+		json_object_set(order, "parcelas", parcelas);
+}
+
 void tiny_pedido_incluir(tiny_call_t *c)
 {
 	tiny_company_t *co = c->co;
@@ -291,6 +307,7 @@ void tiny_pedido_incluir(tiny_call_t *c)
 						    created, round(shipping * 100) / 100);
 		if (date)
 			json_object_set(o->json, "data_pedido", date);
+		keep_terms(o->json, in);
 		tiny_order_stock_touched(c->r->ms, co, o, false);
 		tiny_ok(c, json_pack("{s:{s:{s:s, s:s, s:I, s:I}}}", "registros", "registro",
 				     "sequencia", "1", "status", "OK", "id", (json_int_t)o->id,

@@ -22,6 +22,9 @@ typedef struct amazon_config {
 } amazon_config_t;
 
 const amazon_config_t *amazon_config(const app_t *app);
+/* channel_t.push_stock (stock.c). */
+void amazon_push_stock(app_t *app, const channel_listing_t *l, long quantity, channel_push_cb cb,
+		       void *arg);
 void *amazon_configure(struct config_loader *l);
 void amazon_config_free(void *cfg);
 

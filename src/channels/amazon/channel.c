@@ -100,6 +100,7 @@ const channel_t amazon_channel = {
     .grant = amazon_tokens_grant,
     .sync = sync_account,
     .maintain = maintain,
+    .push_stock = amazon_push_stock,
     .intake = &amazon_intake,
     .plan = &amazon_sync_plan,
 };

@@ -6,6 +6,7 @@
 #include "ratelimit.h"
 #include "upkeep.h"
 #include "util.h"
+#include "workers.h"
 
 #include <event2/http.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@
 #define AMAZON_TIMEOUT_MS  15000
 #define AMAZON_MESSAGE_MAX 200
 #define USER_AGENT	   "sellerhub/1.0 (Language=C; Platform=Linux)"
+/* A successful answer at least this long is parsed on a worker thread: a page of financial
+ * events is a few hundred KB, milliseconds of the loop's time that webhook acks would wait. */
+#define AMAZON_PARSE_ON_WORKER (32 * 1024)
 
 static enum channel_err classify(long status, const char *code)
 {
@@ -169,6 +173,13 @@ typedef struct call {
 	char *limiter_key;
 	amazon_cb cb;
 	void *arg;
+	/* A large answer on its way through a worker: its text (then its JSON), status and
+	 * announced rate. */
+	char *text;
+	size_t len;
+	json_t *parsed;
+	long status;
+	char *rate_limit;
 } call_t;
 
 /* The rate Amazon announces for this seller's operation replaces the table's (channel.c). */
@@ -181,17 +192,55 @@ static void follow_rate(call_t *c, const char *announced)
 				now_us());
 }
 
+static void call_deliver(call_t *c, amazon_result_t *res)
+{
+	follow_rate(c, res->rate_limit);
+	c->cb(res, c->arg);
+	json_decref(res->body);
+	free(c->rate_limit);
+	free(c->limiter_key);
+	free(c);
+}
+
+static void parse_work(void *arg)
+{
+	call_t *c = arg;
+	c->parsed = json_loadb(c->text, c->len, 0, NULL);
+	free(c->text);
+	c->text = NULL;
+}
+
+static void parse_done(void *arg)
+{
+	call_t *c = arg;
+	amazon_result_t res = {.status = c->status, .body = c->parsed, .rate_limit = c->rate_limit};
+	char msg[64];
+	if (!json_is_object(res.body)) {
+		res.err = CHANNEL_ERR_BAD_RESPONSE;
+		snprintf(msg, sizeof(msg), "Amazon answered %ld with no JSON object", c->status);
+		res.message = msg;
+	}
+	call_deliver(c, &res);
+}
+
 static void call_done(const httpc_response_t *resp, void *arg)
 {
 	call_t *c = arg;
+	if (!resp->error && resp->status >= 200 && resp->status < 300 &&
+	    resp->body_len >= AMAZON_PARSE_ON_WORKER) {
+		const char *rate = httpc_header(resp, "x-amzn-RateLimit-Limit");
+		c->text = xmalloc(resp->body_len);
+		memcpy(c->text, resp->body, resp->body_len);
+		c->len = resp->body_len;
+		c->status = resp->status;
+		c->rate_limit = rate ? xstrdup(rate) : NULL;
+		workers_submit(c->app->workers, parse_work, parse_done, c);
+		return;
+	}
 	amazon_result_t res;
 	char msg[300];
 	result_from(&res, resp, msg, sizeof(msg));
-	follow_rate(c, res.rate_limit);
-	c->cb(&res, c->arg);
-	json_decref(res.body);
-	free(c->limiter_key);
-	free(c);
+	call_deliver(c, &res);
 }
 
 void amazon_call_with_token(app_t *app, const char *region, const char *limiter_key,

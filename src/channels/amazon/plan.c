@@ -537,11 +537,7 @@ static void finances_answered(sync_task_t *t, json_t *body)
 	plan_run_t *st = state(run);
 	if (st->orders_pending && json_array_size(docs)) {
 		st->holds++;
-		char *text = json_dumps(docs, JSON_COMPACT);
-		amazon_finances_hold(sync_run_app(run), sync_run_info(run)->tenant_id,
-				     sync_run_info(run)->account_id, text, held,
-				     sync_task_storing(t, (long)json_array_size(docs)));
-		free(text);
+		sync_task_store_via(t, amazon_finances_hold, docs, held);
 	} else {
 		sync_task_store(t, amazon_finances_upsert, docs);
 	}

@@ -163,6 +163,7 @@ const channel_t ml_channel = {
     .tenant_jobs_sql = tenant_jobs_sql,
     .alert_questions_sql = alert_questions_sql,
     .reopen_sql = reopen_sql,
+    .push_stock = ml_push_stock,
     .intake = &ml_intake,
     .plan = &ml_sync_plan,
 };

@@ -346,6 +346,12 @@ void ml_account_post(app_t *app, const char *account_id, const char *op, const c
 	account_call(app, account_id, op, "POST", path, json_body, cb, arg);
 }
 
+void ml_account_put(app_t *app, const char *account_id, const char *op, const char *path,
+		    const char *json_body, ml_cb cb, void *arg)
+{
+	account_call(app, account_id, op, "PUT", path, json_body, cb, arg);
+}
+
 /* --- the grant the token upkeep calls ------------------------------------------------------ */
 
 typedef struct grant_call {

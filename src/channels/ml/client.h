@@ -67,6 +67,11 @@ void ml_account_get(app_t *app, const char *account_id, const char *op, const ch
 void ml_account_post(app_t *app, const char *account_id, const char *op, const char *path,
 		     const char *json_body, ml_cb cb, void *arg);
 
+/* PUT ML_API_URL + path with a JSON body as the account, like ml_account_post (a PUT of the
+ * same values is idempotent: httpc may retry it). */
+void ml_account_put(app_t *app, const char *account_id, const char *op, const char *path,
+		    const char *json_body, ml_cb cb, void *arg);
+
 /* channel_t.grant: the refresh_token grant at Mercado Livre, as the token upkeep asks for it. */
 void ml_tokens_grant(app_t *app, const char *account_id, const char *refresh_token,
 		     channel_grant_cb cb, void *arg);

@@ -17,6 +17,10 @@ typedef struct ml_state {
 
 ml_state_t *ml_state(const app_t *app);
 
+/* channel_t.push_stock (stock.c). */
+void ml_push_stock(app_t *app, const channel_listing_t *l, long quantity, channel_push_cb cb,
+		   void *arg);
+
 /* Mercado Livre's settings (ML_*, MISSED_FEEDS_INTERVAL: etc/sellerhub.env.example). */
 typedef struct ml_config {
 	char *client_id, *client_secret, *redirect_uri, *api_url, *auth_url, *webhook_secret;

@@ -19,3 +19,19 @@ void tiny_account_insert(app_t *app, const char *const params[6], pg_cb cb, void
 {
 	pg_query(app->pg, insert_sql, 6, params, cb, arg);
 }
+
+// clang-format off
+static const char set_token_sql[] =
+    "WITH a AS (UPDATE accounts a SET access_token_sealed = $3, refreshed_at = now(),"
+    "  status = CASE WHEN a.status = 'expired' THEN 'active' ELSE a.status END"
+    "  WHERE a.id = $2 AND a.tenant_id = $1 AND a.channel = 'tiny' RETURNING a.*),"
+    " w AS (UPDATE erp_orders e SET next_try_at = now(), attempts = 0"
+    "  WHERE e.account_id = $2 AND e.tenant_id = $1 AND e.status = 'held'"
+    "  AND EXISTS (SELECT 1 FROM a) RETURNING 1)"
+    " SELECT " ACCOUNTS_JSON " FROM a";
+// clang-format on
+
+void tiny_account_set_token(app_t *app, const char *const params[3], pg_cb cb, void *arg)
+{
+	pg_query(app->pg, set_token_sql, 3, params, cb, arg);
+}

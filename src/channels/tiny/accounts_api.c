@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN_MAX	     200
 #define ACCOUNT_NAME_MAXCHAR 100
 
 typedef struct connect {
@@ -104,10 +103,11 @@ static void create(req_t *r)
 	connect_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
 	json_t *d = NULL;
-	const char *token = validate_string(r, "apiToken", V_REQUIRED | V_RAW, TOKEN_MAX, &d, NULL);
+	const char *token =
+	    validate_string(r, "apiToken", V_REQUIRED | V_RAW, TINY_TOKEN_MAX, &d, NULL);
 	c->account_name =
 	    validate_string(r, "accountName", V_OPTIONAL, ACCOUNT_NAME_MAXCHAR, &d, NULL);
-	if (token && strspn(token, "0123456789abcdefABCDEF-_") != strlen(token))
+	if (token && strspn(token, TINY_TOKEN_CHARS) != strlen(token))
 		d = http_problem(d, "apiToken", "must be the token of Tiny's API extension");
 	if (d) {
 		http_invalid(r, d);

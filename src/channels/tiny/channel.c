@@ -2,6 +2,7 @@
 #include "channel.h"
 #include "forward.h"
 #include "log.h"
+#include "loop.h"
 #include "plan.h"
 #include "tiny.h"
 #include "util.h"
@@ -37,13 +38,13 @@ static void forwarded(const forward_counts_t *counts, const char *err, void *arg
 	free(c);
 }
 
-/* After the import, the tenant's marketplace orders go to Tiny (a SKU just imported may free
- * a held one). */
+/* After the import, the tenant's marketplace orders go to Tiny, the held ones now (a SKU just
+ * imported may free one). */
 static void synced(const char *err, long long records, void *arg)
 {
 	sync_call_t *c = arg;
 	c->err = err ? xstrdup(err) : NULL;
-	tiny_forward_run(c->app, NULL, c->account_id, forwarded, c);
+	tiny_forward_run(c->app, NULL, c->account_id, err ? 0 : FORWARD_WAKE_HELD, forwarded, c);
 }
 
 /* The janitor's scheduled sync: the import again (upserts; stock moves are recorded only when
@@ -62,7 +63,13 @@ static void *start(app_t *app)
 {
 	tiny_accounts_routes(app);
 	tiny_forward_routes(app);
-	return NULL;
+	tiny_token_routes(app);
+	return tiny_loop_start(app);
+}
+
+static void stop(void *state)
+{
+	tiny_loop_stop(state);
 }
 
 const channel_t tiny_channel = {
@@ -72,6 +79,7 @@ const channel_t tiny_channel = {
     .configure = tiny_configure,
     .config_free = tiny_config_free,
     .start = start,
+    .stop = stop,
     .rates = rates,
     .sync = sync_account,
     .intake = &tiny_intake,

@@ -21,6 +21,7 @@
 #define TINY_TOO_CONCURRENT 11
 #define TINY_NO_RECORDS	    20
 #define TINY_DUPLICATE	    30
+#define TINY_VALIDATION	    31
 #define TINY_NOT_FOUND	    32
 #define TINY_UNEXPECTED	    35
 #define TINY_MAINTENANCE    99

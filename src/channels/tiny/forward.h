@@ -16,9 +16,19 @@ typedef struct forward_counts {
 /* err NULL on success (the pass ran; each order's outcome is in its row). */
 typedef void (*forward_cb)(const forward_counts_t *counts, const char *err, void *arg);
 
-/* One pass over the tenant's due orders (tenant_id), or the account's tenant (account_id). */
-void tiny_forward_run(app_t *app, const char *tenant_id, const char *account_id, forward_cb cb,
-		      void *arg);
+#define FORWARD_BATCH	   20 /* rows a claim takes; a pass claims again while they fill it */
+#define FORWARD_BATCH_TEXT "20"
+
+enum forward_flags {
+	FORWARD_BY_HAND = 1 << 0,   /* held and failed orders are tried again now */
+	FORWARD_NO_ENLIST = 1 << 1, /* the caller enlisted the new orders (loop.c) */
+	FORWARD_WAKE_HELD = 1 << 2, /* held orders are due now (their cause may have gone) */
+};
+
+/* One pass over the tenant's due orders (tenant_id), or the account's tenant (account_id): the
+ * tenant's new orders enlisted, then the due rows claimed and sent, a batch at a time. */
+void tiny_forward_run(app_t *app, const char *tenant_id, const char *account_id, int flags,
+		      forward_cb cb, void *arg);
 
 /* POST /api/erp/forward, GET /api/erp/pending. */
 /* The tenant's marketplace orders not yet in the ERP, each with its reason (a page of JSON rows

@@ -183,7 +183,7 @@ static void stock_path(const sync_task_t *t, char *buf, size_t size)
 }
 
 static const char stock_sql[] =
-    "SELECT stock_set_on_hand(p.tenant_id, p.sku, $3::numeric::int, 'erp', $4) FROM products p"
+    "SELECT stock_set_erp_balance(p.tenant_id, p.sku, $3::numeric::int, $4) FROM products p"
     " WHERE p.tenant_id = $1 AND p.erp_account_id = $2 AND p.erp_id = $5";
 
 static void stock_stored(const PGresult *res, const char *err, void *store)

@@ -1,0 +1,372 @@
+/* Stock pushes and the oversell guard, end to end at marketsim: one SKU linked to an item of each
+ * of two Mercado Livre sellers (by the items' own SKU, set at marketsim) and to a merchant
+ * fulfilled SKU of an Amazon seller. A sale, a manual change, many changes at once, a provider's
+ * 5xx, and 50 concurrent sales of 10 units: what marketsim ends up listing is what is checked. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "amazon_helpers.h"
+#include "ml_helpers.h"
+
+TestSuite(stock_push, .timeout = 120);
+
+typedef struct world {
+	mlt_t t;
+	amt_t a; /* the same marketsim and server, for the Amazon helpers */
+	msh_tokens_t tok[2];
+	char ml[2][40], amazon[40];
+	char item[2][32];
+	char amz_seller[32], amz_sku[64];
+	char sku[40];
+} world_t;
+
+static void sim_ok(world_t *w, const char *method, const char *path, const char *body)
+{
+	h_resp_t r = msh_sim(&w->t.sim, method, path, body);
+	cr_assert(r.status == 200 || r.status == 201, "%s %s: %ld %s", method, path, r.status,
+		  r.body);
+	h_resp_free(&r);
+}
+
+/* An active item of seller i without variations (its SKU is set by the test). */
+static void pick_item(world_t *w, int i)
+{
+	h_resp_t r = msh_get(&w->t.sim, w->tok[i].access,
+			     h_fmt("/users/%lld/items/search?status=active&limit=50",
+				   (long long)w->t.app.sellers[i]));
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *ids = json_object_get(r.json, "results");
+	size_t k;
+	json_t *id;
+	json_array_foreach(ids, k, id)
+	{
+		h_resp_t it =
+		    msh_get(&w->t.sim, w->tok[i].access, h_fmt("/items/%s", json_string_value(id)));
+		bool plain = it.status == 200 &&
+			     json_array_size(json_object_get(it.json, "variations")) == 0;
+		h_resp_free(&it);
+		if (plain) {
+			snprintf(w->item[i], sizeof(w->item[i]), "%s", json_string_value(id));
+			h_resp_free(&r);
+			return;
+		}
+	}
+	cr_assert_fail("seller %d has no plain active item: %s", i, r.body);
+}
+
+static long ml_listed(world_t *w, int i)
+{
+	h_resp_t r = msh_get(&w->t.sim, w->tok[i].access, h_fmt("/items/%s", w->item[i]));
+	long q = r.status == 200
+		     ? (long)json_integer_value(json_object_get(r.json, "available_quantity"))
+		     : -1;
+	h_resp_free(&r);
+	return q;
+}
+
+static long amazon_listed(world_t *w)
+{
+	h_resp_t r = msh_sim(&w->t.sim, "GET", h_fmt("/_sim/amazon/skus/%s", w->amz_seller), NULL);
+	long q = -1;
+	size_t k;
+	json_t *s;
+	json_array_foreach(json_object_get(r.json, "skus"), k, s)
+	{
+		if (strcmp(json_string_value(json_object_get(s, "sku")), w->amz_sku) == 0)
+			q = (long)json_integer_value(json_object_get(s, "quantity"));
+	}
+	h_resp_free(&r);
+	return q;
+}
+
+/* Every linked listing at marketsim offers n. */
+static bool all_listed(world_t *w, long n)
+{
+	return ml_listed(w, 0) == n && ml_listed(w, 1) == n && amazon_listed(w) == n;
+}
+
+static void assert_all_listed(world_t *w, long n)
+{
+	cr_assert(H_WAIT_UNTIL(all_listed(w, n), 20000),
+		  "marketsim lists %ld, %ld and %ld, not %ld", ml_listed(w, 0), ml_listed(w, 1),
+		  amazon_listed(w), n);
+}
+
+static long long stock_writes(world_t *w)
+{
+	h_resp_t r = msh_sim(&w->t.sim, "GET", "/_sim/stock-writes?since=1000000000", NULL);
+	long long n = (long long)json_integer_value(json_object_get(r.json, "count"));
+	h_resp_free(&r);
+	return n;
+}
+
+/* The writes to ML item id from the index since on. */
+static long long writes_to(world_t *w, long long since, const char *id)
+{
+	h_resp_t r = msh_sim(&w->t.sim, "GET", h_fmt("/_sim/stock-writes?since=%lld", since), NULL);
+	long long n = 0;
+	size_t k;
+	json_t *e;
+	json_array_foreach(json_object_get(r.json, "writes"), k, e)
+	{
+		n += strcmp(json_string_value(json_object_get(e, "id")), id) == 0;
+	}
+	h_resp_free(&r);
+	return n;
+}
+
+/* Set the SKU's on hand as the test's job queue (its jobs run in this test's server). */
+static void set_on_hand(world_t *w, int n)
+{
+	h_sql_ok("SET sellerhub.job_queue = '%s'; SELECT stock_set_on_hand('%s', '%s', %d,"
+		 " 'manual', 'test')",
+		 h_job_queue(), w->t.owner.tenant_id, w->sku, n);
+}
+
+/* Two ML sellers and an Amazon seller of one tenant, one SKU linked to an item of each, 10 on
+ * hand, and every listing at marketsim offering 10. */
+static void world_start(world_t *w)
+{
+	memset(w, 0, sizeof(*w));
+	char seed[16];
+	snprintf(seed, sizeof(seed), "%d", getpid());
+	const char *args[] = {"--seed",
+			      seed,
+			      "--sellers",
+			      "2",
+			      "--items",
+			      "40",
+			      "--orders",
+			      "5",
+			      "--questions",
+			      "0",
+			      "--amazon-redirect-uri",
+			      AMT_REDIRECT,
+			      NULL};
+	msh_start(&w->t.sim, &w->t.app, args);
+	h_resp_t r = msh_sim(&w->t.sim, "GET", "/_sim/amazon", NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	w->a.truth = json_incref(r.json);
+	h_resp_free(&r);
+	json_t *app = json_object_get(w->a.truth, "application");
+	char env[7][512];
+	snprintf(env[0], 512, "AMAZON_LWA_URL=%s", h_url(&w->t.sim, ""));
+	snprintf(env[1], 512, "AMAZON_SPAPI_URL=%s", h_url(&w->t.sim, ""));
+	snprintf(env[2], 512, "AMAZON_CLIENT_ID=%s", msh_str(app, "client_id"));
+	snprintf(env[3], 512, "AMAZON_CLIENT_SECRET=%s", msh_str(app, "client_secret"));
+	snprintf(env[4], 512, "AMAZON_APP_ID=%s", msh_str(app, "application_id"));
+	snprintf(env[5], 512, "AMAZON_CONSENT_URL=%s", h_url(&w->t.sim, ""));
+	snprintf(env[6], 512, "AMAZON_REDIRECT_URI=%s", AMT_REDIRECT);
+	const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], env[6], NULL};
+	mlt_start_server(&w->t, &w->t.srv, envp);
+	ident_signup(&w->t.srv, &w->t.owner);
+	w->a.sim = w->t.sim;
+	w->a.srv = w->t.srv;
+	w->a.owner = w->t.owner;
+	amt_add(&w->a, &w->t.owner, 0, w->amazon);
+	for (int i = 0; i < 2; i++)
+		mlt_add(&w->t, &w->t.owner, (size_t)i, 6 * 3600, w->ml[i], &w->tok[i]);
+	sim_ok(w, "POST", "/_sim/notifications/target",
+	       h_fmt("{\"url\":\"%s\"}", h_url(&w->t.srv, "/webhooks/ml")));
+
+	/* The SKU at each seller, as the seller sets it; sellerhub takes the items from their
+	 * notifications and links them by it. */
+	snprintf(w->sku, sizeof(w->sku), "PUSH-%d", getpid());
+	for (int i = 0; i < 2; i++) {
+		pick_item(w, i);
+		sim_ok(w, "PATCH", h_fmt("/_sim/items/%s", w->item[i]),
+		       h_fmt("{\"seller_sku\":\"%s\",\"available_quantity\":4}", w->sku));
+	}
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM listings WHERE tenant_id = '%s'"
+					 " AND channel = 'ml' AND sku = '%s'",
+					 w->t.owner.tenant_id, w->sku) == 2,
+			       20000),
+		  "the items never arrived linked to the SKU");
+
+	/* Amazon: a merchant fulfilled SKU of the seller, linked by hand to ours. */
+	snprintf(w->amz_seller, sizeof(w->amz_seller), "%s", amt_seller_id(&w->a, 0));
+	r = msh_sim(&w->t.sim, "GET", h_fmt("/_sim/amazon/skus/%s", w->amz_seller), NULL);
+	size_t k;
+	json_t *s;
+	json_array_foreach(json_object_get(r.json, "skus"), k, s)
+	{
+		if (!json_is_true(json_object_get(s, "fba")) && !w->amz_sku[0])
+			snprintf(w->amz_sku, sizeof(w->amz_sku), "%s",
+				 json_string_value(json_object_get(s, "sku")));
+	}
+	h_resp_free(&r);
+	cr_assert(w->amz_sku[0], "the Amazon seller has no merchant fulfilled SKU");
+	h_sql_ok("INSERT INTO listings (tenant_id, account_id, channel, external_id, title, sku,"
+		 " available_quantity, logistic_type, last_updated, raw) VALUES ('%s', '%s',"
+		 " 'amazon', '%s', 'Caneca', '%s', %ld, 'MFN', now(), '{}')",
+		 w->t.owner.tenant_id, w->amazon, w->amz_sku, w->sku, amazon_listed(w));
+
+	h_sql_ok("INSERT INTO products (tenant_id, sku, title) VALUES ('%s', '%s', 'Caneca')",
+		 w->t.owner.tenant_id, w->sku);
+	set_on_hand(w, 10);
+	assert_all_listed(w, 10);
+}
+
+static void world_stop(world_t *w)
+{
+	h_server_stop_clean(&w->t.srv);
+	msh_stop(&w->t.sim);
+	json_decref(w->a.truth);
+}
+
+static long long available(world_t *w)
+{
+	return h_sql_int("SELECT available FROM products WHERE tenant_id = '%s' AND sku = '%s'",
+			 w->t.owner.tenant_id, w->sku);
+}
+
+Test(stock_push, a_sale_on_ml_reaches_the_other_ml_account_and_amazon)
+{
+	world_t w;
+	world_start(&w);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE tenant_id = '%s' AND sku = '%s'"
+			       " AND stock_push_status = 'pushed' AND stock_pushed_at IS NOT NULL",
+			       w.t.owner.tenant_id, w.sku),
+		     3, "every listing records its push");
+
+	sim_ok(&w, "POST", "/_sim/orders",
+	       h_fmt("{\"seller_id\":%lld,\"item_id\":\"%s\",\"quantity\":3,\"status\":\"paid\"}",
+		     (long long)w.t.app.sellers[0], w.item[0]));
+	assert_all_listed(&w, 7);
+	cr_assert_eq(available(&w), 7);
+	cr_assert_eq(
+	    h_sql_int("SELECT reserved FROM products WHERE tenant_id = '%s' AND sku = '%s'",
+		      w.t.owner.tenant_id, w.sku),
+	    3);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND oversold",
+			       w.t.owner.tenant_id),
+		     0, "3 of 10 is no oversell");
+	world_stop(&w);
+}
+
+Test(stock_push, a_manual_change_pushes_to_every_listing)
+{
+	world_t w;
+	world_start(&w);
+	h_resp_t r = ident_call(&w.t.srv, "PUT", h_fmt("/api/inventory/%s", w.sku),
+				w.t.owner.access, "{\"onHand\":25,\"safetyBuffer\":2}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	assert_all_listed(&w, 23);
+	world_stop(&w);
+}
+
+Test(stock_push, many_changes_coalesce_into_fewer_pushes_of_the_final_value)
+{
+	world_t w;
+	world_start(&w);
+	long long since = stock_writes(&w);
+	for (int n = 31; n <= 60; n++) {
+		h_resp_t r = ident_call(&w.t.srv, "PUT", h_fmt("/api/inventory/%s", w.sku),
+					w.t.owner.access, h_fmt("{\"onHand\":%d}", n));
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		h_resp_free(&r);
+	}
+	assert_all_listed(&w, 60);
+	long long pushes = writes_to(&w, since, w.item[1]);
+	cr_assert(pushes >= 1 && pushes < 30, "30 changes, %lld pushes to one listing", pushes);
+	/* Nothing left to push once every listing shows the value. */
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM stock_pushes WHERE tenant_id = '%s'"
+					 " AND job_id IS NOT NULL",
+					 w.t.owner.tenant_id) == 0,
+			       10000));
+	world_stop(&w);
+}
+
+Test(stock_push, a_5xx_at_the_provider_is_retried_until_the_value_lands)
+{
+	world_t w;
+	world_start(&w);
+	/* More failures than the client's own retries: the job tries again later. */
+	sim_ok(&w, "POST", "/_sim/faults",
+	       h_fmt("{\"path\":\"/items/%s\",\"method\":\"PUT\",\"status\":503,\"count\":5}",
+		     w.item[1]));
+	set_on_hand(&w, 8);
+	cr_assert(H_WAIT_UNTIL(ml_listed(&w, 1) == 8, 30000), "the push never landed: %ld",
+		  ml_listed(&w, 1));
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM listings WHERE tenant_id = '%s'"
+					 " AND external_id = '%s' AND stock_push_status = 'pushed'",
+					 w.t.owner.tenant_id, w.item[1]) == 1,
+			       10000));
+	cr_assert_geq(h_sql_int("SELECT max(attempts) FROM jobs WHERE tenant_id = '%s' AND kind ="
+				" 'stock_push' AND payload->>'listingId' = (SELECT id::text FROM"
+				" listings WHERE tenant_id = '%s' AND external_id = '%s')",
+				w.t.owner.tenant_id, w.t.owner.tenant_id, w.item[1]),
+		      2, "the job was retried");
+	assert_all_listed(&w, 8);
+	world_stop(&w);
+}
+
+/* 50 sales of one unit, 25 at each ML seller, all at once, for 10 available: exactly 10 are
+ * taken, 40 flagged oversold, available never below 0, and every listing ends at 0. */
+Test(stock_push, fifty_concurrent_sales_of_ten_units_oversell_forty_and_list_zero_everywhere)
+{
+	world_t w;
+	world_start(&w);
+	char *bodies[50];
+	for (int i = 0; i < 50; i++)
+		bodies[i] = strdup(h_fmt("{\"seller_id\":%lld,\"item_id\":\"%s\",\"quantity\":1,"
+					 "\"status\":\"paid\"}",
+					 (long long)w.t.app.sellers[i % 2], w.item[i % 2]));
+	long status[50];
+	h_http_many_bodies("POST", h_url(&w.t.sim, "/_sim/orders"), bodies, 50, status);
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(status[i], 201, "order %d: %ld", i, status[i]);
+		free(bodies[i]);
+	}
+	const char *tenant = w.t.owner.tenant_id;
+	cr_assert(
+	    H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM stock_reservations WHERE"
+				   " tenant_id = '%s' AND sku = '%s'",
+				   tenant, w.sku) == 50,
+			 60000),
+	    "the 50 orders did not all arrive: %lld",
+	    h_sql_int("SELECT count(*) FROM stock_reservations WHERE tenant_id = '%s'", tenant));
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND NOT oversold",
+		      tenant),
+	    10);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM orders WHERE tenant_id = '%s' AND oversold", tenant),
+	    40);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s' AND"
+			       " sku = '%s' AND cause = 'oversold'",
+			       tenant, w.sku),
+		     40);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM stock_changes WHERE tenant_id = '%s' AND"
+			       " sku = '%s' AND cause = 'order'",
+			       tenant, w.sku),
+		     10);
+	cr_assert_eq(h_sql_int("SELECT min(available) FROM stock_changes WHERE tenant_id = '%s'"
+			       " AND sku = '%s'",
+			       tenant, w.sku),
+		     0);
+	cr_assert_eq(available(&w), 0);
+	assert_all_listed(&w, 0);
+
+	/* The flag is on the order, and the list filters by it. */
+	char *oversold = h_sql_text("SELECT id FROM orders WHERE tenant_id = '%s' AND oversold"
+				    " LIMIT 1",
+				    tenant);
+	h_resp_t r = ident_call(&w.t.srv, "GET", h_fmt("/api/orders/%.36s", oversold),
+				w.t.owner.access, NULL);
+	free(oversold);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_is_true(h_json_path(r.json, "data.order.oversold")), "%s", r.body);
+	h_resp_free(&r);
+	r = ident_call(&w.t.srv, "GET", "/api/orders?oversold=true&limit=100", w.t.owner.access,
+		       NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_integer_value(h_json_path(r.json, "data.pagination.total")), 40, "%s",
+		     r.body);
+	h_resp_free(&r);
+	world_stop(&w);
+}
