@@ -1,9 +1,10 @@
 /* Alerts (sql/0027_alerts.sql): a tenant's rules and delivery settings, the alerts themselves
  * (one row per episode of a condition), their evaluation and their delivery. Evaluation is SQL:
- * a stock change evaluates its SKUs in its own transaction (a trigger), the janitor evaluates
- * every tenant on ALERT_SWEEP_MS, and a change of settings evaluates its tenant. A firing sets
- * the alert's deliver_at (now, the next hour or day for a digest, the end of the quiet hours);
- * the outbox timer here turns what is due into durable delivery jobs (alert_delivery.c). */
+ * a stock change marks its SKUs (a trigger) and the timer here evaluates the marked ones every
+ * ALERT_OUTBOX_MS, the janitor evaluates every tenant on ALERT_SWEEP_MS, and a change of settings
+ * evaluates its tenant. A firing sets the alert's deliver_at (now, the next hour or day for a
+ * digest, the end of the quiet hours); the same timer then turns what is due into durable
+ * delivery jobs (alert_delivery.c). */
 #ifndef SH_ALERTS_H
 #define SH_ALERTS_H
 

@@ -44,7 +44,9 @@ typedef struct config {
 	int sync_sweep_ms;	 /* how often the janitor claims accounts due for sync */
 	int inventory_detect_ms; /* how often the janitor detects stock discrepancies (0: never) */
 	int alert_sweep_ms;	 /* how often the janitor evaluates every tenant's alerts */
-	int alert_outbox_ms;	 /* how often due alert deliveries become jobs; 0: never here */
+	/* how often stock changes are evaluated and due alert deliveries become jobs; 0: not here
+	 */
+	int alert_outbox_ms;
 	/* SMTP_URL (smtp:// or smtps://, credentials in it allowed) and SMTP_FROM: alert e-mail;
 	 * NULL: no e-mail is sent. */
 	char *smtp_url, *smtp_from;

@@ -1,8 +1,9 @@
 -- Alerts (src/alerts.c, /api/alerts): each tenant's rules and delivery settings, one row per
 -- episode of a condition (it fires once when the condition starts and resolves itself when it
 -- ends), the activity on each, and the evaluation: set-based detection per type, then
--- alerts_apply, which fires what is new and clears what ended. A stock change evaluates its SKUs
--- at once (the trigger on stock_changes); the janitor evaluates everything on its interval.
+-- alerts_apply, which fires what is new and clears what ended. A stock change marks its SKUs,
+-- which the server evaluates within ALERT_OUTBOX_MS; the janitor evaluates everything on its
+-- interval.
 
 CREATE TABLE alert_settings (
     tenant_id             uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
@@ -165,17 +166,30 @@ CREATE FUNCTION alerts_apply(p_tenant uuid, p_types text[], p_refs text[],
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     fired integer;
+    scope uuid[];  -- the open episodes in scope
 BEGIN
+    -- One statement per shape of scope, each planned for it: one SKU's episodes are an index
+    -- lookup, not a scan of every alert (as one statement with "p_refs IS NULL OR ..." was).
+    IF p_refs IS NOT NULL THEN
+        scope := ARRAY(SELECT id FROM alerts WHERE cleared_at IS NULL AND tenant_id = p_tenant
+                         AND type = ANY (p_types) AND ref = ANY (p_refs));
+    ELSIF p_tenant IS NOT NULL THEN
+        scope := ARRAY(SELECT id FROM alerts WHERE cleared_at IS NULL AND tenant_id = p_tenant
+                         AND type = ANY (p_types));
+    ELSE
+        scope := ARRAY(SELECT id FROM alerts WHERE cleared_at IS NULL AND type = ANY (p_types));
+    END IF;
     WITH found AS (
         SELECT f.*, r.severity, r.frequency FROM unnest(p_found) f
         JOIN alert_rules_effective r ON r.tenant_id = f.tenant_id AND r.type = f.type
         WHERE r.enabled AND f.type = ANY (p_types)),
     ended AS (
         SELECT a.id, a.tenant_id, a.status FROM alerts a
-        WHERE a.cleared_at IS NULL AND (p_tenant IS NULL OR a.tenant_id = p_tenant)
-          AND a.type = ANY (p_types) AND (p_refs IS NULL OR a.ref = ANY (p_refs))
-          AND NOT EXISTS (SELECT 1 FROM found f WHERE f.tenant_id = a.tenant_id
-                            AND f.type = a.type AND f.ref = a.ref)
+        WHERE a.id = ANY (scope) AND a.cleared_at IS NULL
+          -- NOT IN over a hashed subplan: an anti-join the planner cannot turn into a
+          -- nested loop over thousands of open episodes.
+          AND (a.tenant_id, a.type, a.ref) NOT IN (SELECT f.tenant_id, f.type, f.ref
+                                                   FROM found f)
         ORDER BY a.id FOR UPDATE),
     cleared AS (
         UPDATE alerts a SET cleared_at = now(),
@@ -187,8 +201,8 @@ BEGIN
         SELECT f.tenant_id, f.type, f.severity, f.ref, f.title, f.message,
                coalesce(f.data, '{}'), alert_deliver_at(f.tenant_id, f.frequency, now())
         FROM found f
-        WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.tenant_id = f.tenant_id
-                            AND a.type = f.type AND a.ref = f.ref AND a.cleared_at IS NULL)
+        WHERE (f.tenant_id, f.type, f.ref) NOT IN (SELECT a.tenant_id, a.type, a.ref
+                                                   FROM alerts a WHERE a.id = ANY (scope))
         ON CONFLICT (tenant_id, type, ref) WHERE cleared_at IS NULL DO NOTHING
         RETURNING id, tenant_id, type, severity),
     log AS (
@@ -228,14 +242,17 @@ RETURNS SETOF alert_found LANGUAGE sql STABLE AS $$
       AND p.active AND p.available > 0
       AND p.available <= coalesce(p.min_stock_alert, r.threshold, 5)
     UNION ALL
-    -- More units held by open orders than there are on hand: sold what is not there.
-    SELECT p.tenant_id, 'OVERSOLD', p.sku::text, 'Oversold: ' || p.sku,
-           format('%s (%s): open orders hold %s, on hand %s.', p.sku, p.title, p.reserved,
-                  p.on_hand),
-           jsonb_build_object('sku', p.sku, 'reserved', p.reserved, 'onHand', p.on_hand)
-    FROM products p
-    WHERE (p_tenant IS NULL OR p.tenant_id = p_tenant) AND (p_skus IS NULL OR p.sku = ANY (p_skus))
-      AND NOT p.is_kit AND p.reserved > p.on_hand
+    -- An order flagged oversold (sql/0023: it took more of a SKU than was available) while it
+    -- is still open; by SKU, the open oversold orders holding one of p_skus.
+    SELECT o.tenant_id, 'OVERSOLD', o.id::text, 'Oversold: order ' || o.external_id,
+           format('The %s order %s took more stock than was available.', o.channel,
+                  o.external_id),
+           jsonb_build_object('orderId', o.id, 'channel', o.channel, 'externalId', o.external_id)
+    FROM orders o
+    WHERE o.oversold AND (p_tenant IS NULL OR o.tenant_id = p_tenant)
+      AND stock_order_state(o.status) = 'open'
+      AND (p_skus IS NULL OR o.id IN (SELECT r.order_id FROM stock_reservations r
+                                      WHERE r.tenant_id = o.tenant_id AND r.sku = ANY (p_skus)))
 $$;
 
 -- The types of accounts, orders and listings (p_tenant NULL: all tenants).
@@ -307,6 +324,10 @@ BEGIN
     -- A stock change's trigger may be inserting the same episode: this sweep gives way (it
     -- fails and runs again next time) before a deadlock could pick the stock change instead.
     PERFORM set_config('lock_timeout', '500ms', true);
+    -- Every process's janitor runs this pass: one at a time does it, the others skip theirs.
+    IF p_tenant IS NULL AND NOT pg_try_advisory_xact_lock(hashtext('alerts_evaluate')) THEN
+        RETURN 0;
+    END IF;
     RETURN alerts_apply(p_tenant, ARRAY(SELECT type FROM alert_rule_defaults()), NULL,
                         ARRAY(SELECT f FROM alerts_detect_stock(p_tenant, NULL) f
                               UNION ALL SELECT f FROM alerts_detect_other(p_tenant) f
@@ -314,17 +335,48 @@ BEGIN
                               WHERE p_tenant IS NULL OR f.tenant_id = p_tenant));
 END $$;
 
--- A stock change evaluates the stock types of its SKUs at once, in its own transaction.
+-- A stock change marks its SKUs (cheap, in its own transaction); alerts_evaluate_stock_changes,
+-- run by the server every ALERT_OUTBOX_MS, evaluates the marked SKUs in batches: one plan per
+-- batch, instead of the milliseconds of planning an evaluation per statement added to every
+-- stock change.
+CREATE TABLE alert_stock_dirty (
+    tenant_id uuid NOT NULL,
+    sku       text COLLATE "C" NOT NULL,
+    PRIMARY KEY (tenant_id, sku)
+);
+
 CREATE FUNCTION alerts_stock_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    t record;
 BEGIN
-    FOR t IN SELECT tenant_id, array_agg(DISTINCT sku::text) AS skus FROM new_rows
-             GROUP BY tenant_id ORDER BY tenant_id LOOP
-        PERFORM alerts_apply(t.tenant_id, ARRAY['STOCK_OUT', 'STOCK_LOW', 'OVERSOLD'], t.skus,
-                             ARRAY(SELECT f FROM alerts_detect_stock(t.tenant_id, t.skus) f));
-    END LOOP;
+    INSERT INTO alert_stock_dirty (tenant_id, sku)
+    SELECT DISTINCT tenant_id, sku FROM new_rows ORDER BY 1, 2
+    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
 CREATE TRIGGER stock_changes_alerts AFTER INSERT ON stock_changes
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION alerts_stock_changed();
+
+-- Evaluates the stock types of up to p_limit marked SKUs, taking them off the marks in the same
+-- transaction; returns how many alerts fired.
+CREATE FUNCTION alerts_evaluate_stock_changes(p_limit integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    fired integer := 0;
+BEGIN
+    PERFORM set_config('lock_timeout', '500ms', true);
+    FOR t IN WITH d AS (DELETE FROM alert_stock_dirty x
+                        WHERE (x.tenant_id, x.sku) IN (SELECT tenant_id, sku
+                                                       FROM alert_stock_dirty LIMIT p_limit
+                                                       FOR UPDATE SKIP LOCKED)
+                        RETURNING x.tenant_id, x.sku)
+             SELECT tenant_id, array_agg(sku) AS skus FROM d GROUP BY tenant_id
+             ORDER BY tenant_id LOOP
+        -- The refs in the default collation of alerts.ref (a parameter takes its argument's:
+        -- "C" would keep alerts_episode_idx out of the lookup).
+        fired := fired + alerts_apply(t.tenant_id, ARRAY['STOCK_OUT', 'STOCK_LOW', 'OVERSOLD'],
+                                      t.skus::text[] COLLATE "default",
+                                      ARRAY(SELECT f FROM alerts_detect_stock(t.tenant_id,
+                                                                              t.skus) f));
+    END LOOP;
+    RETURN fired;
+END $$;

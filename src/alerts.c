@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define OUTBOX_BATCH "200"
+#define STOCK_BATCH  "1000"
 
 const char *const alert_types[] = {
     "STOCK_LOW",	   "STOCK_OUT",		"OVERSOLD",   "SYNC_FAILING",
@@ -145,6 +146,9 @@ static const char update_sql[] =
 
 static void outbox_run(alerts_t *a);
 
+/* The SKUs whose stock changed since the last tick (sql/0027 alert_stock_dirty), per batch. */
+static const char stock_changes_sql[] = "SELECT alerts_evaluate_stock_changes(" STOCK_BATCH ")";
+
 static void outbox_done(const PGresult *res, const char *err, void *arg)
 {
 	alerts_t *a = arg;
@@ -167,17 +171,26 @@ static void outbox_done(const PGresult *res, const char *err, void *arg)
 	}
 }
 
+/* The stock changes are evaluated first, so what they fire leaves in the same tick. */
+static void stock_evaluated(const PGresult *res, const char *err, void *arg)
+{
+	alerts_t *a = arg;
+	if (err)
+		log_warn("alerts: evaluating stock changes failed: %s", err);
+	const char *params[] = {a->app->cfg.job_queue, a->app->cfg.smtp_url ? "true" : "false"};
+	pg_query_prepared(a->app->pg, outbox_sql, 2, params, outbox_done, a);
+}
+
 static void outbox_run(alerts_t *a)
 {
 	if (!a->outbox)
-		return; /* ALERT_OUTBOX_MS=0: other processes hand deliveries out */
+		return; /* ALERT_OUTBOX_MS=0: other processes evaluate and hand deliveries out */
 	if (a->claiming) {
 		a->again = true;
 		return;
 	}
 	a->claiming = true;
-	const char *params[] = {a->app->cfg.job_queue, a->app->cfg.smtp_url ? "true" : "false"};
-	pg_query_prepared(a->app->pg, outbox_sql, 2, params, outbox_done, a);
+	pg_query_prepared(a->app->pg, stock_changes_sql, 0, NULL, stock_evaluated, a);
 }
 
 static void outbox_tick(evutil_socket_t fd, short what, void *arg)

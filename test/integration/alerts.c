@@ -44,7 +44,8 @@ static void product(const char *tenant, const char *sku, int stock, const char *
 		 extra_cols, tenant, sku, sku, stock, stock, extra_vals);
 }
 
-/* PUT /api/inventory/:sku {onHand}: a stock change, which evaluates its SKU at once. */
+/* PUT /api/inventory/:sku {onHand}: a stock change, whose SKU the server evaluates within
+ * ALERT_OUTBOX_MS. */
 static void set_stock(const h_proc_t *s, const session_t *who, const char *sku, int on_hand)
 {
 	h_resp_t r =
@@ -120,8 +121,8 @@ Test(alerts, stock_out_fires_once_per_episode)
 	json_decref(ev);
 	free(event);
 	PQfinish(listener);
-	/* Fired by the stock change itself, in its transaction. */
-	cr_assert_eq(open_episodes(a.tenant_id, "STOCK_OUT", "CUP"), 1);
+	/* Fired by the stock change, not by the janitor's sweep (an hour away). */
+	cr_assert(H_WAIT_UNTIL(open_episodes(a.tenant_id, "STOCK_OUT", "CUP") == 1, 5000));
 	two_sweeps(&srv);
 	cr_assert_eq(episodes(a.tenant_id, "STOCK_OUT", "CUP"), 1, "fired again while still out");
 
@@ -137,21 +138,21 @@ Test(alerts, stock_out_fires_once_per_episode)
 		     r.body);
 	h_resp_free(&r);
 
-	/* Restocked: resolved at once; out again: a new episode. */
+	/* Restocked: resolved; out again: a new episode. */
 	set_stock(&srv, &a, "CUP", 20);
-	cr_assert_eq(open_episodes(a.tenant_id, "STOCK_OUT", "CUP"), 0);
+	cr_assert(H_WAIT_UNTIL(open_episodes(a.tenant_id, "STOCK_OUT", "CUP") == 0, 5000));
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM alerts WHERE tenant_id = '%s' AND ref = 'CUP'"
 			       " AND status = 'resolved' AND resolved_at IS NOT NULL",
 			       a.tenant_id),
 		     1);
 	set_stock(&srv, &a, "CUP", 0);
-	cr_assert_eq(episodes(a.tenant_id, "STOCK_OUT", "CUP"), 2);
+	cr_assert(H_WAIT_UNTIL(episodes(a.tenant_id, "STOCK_OUT", "CUP") == 2, 5000));
 	cr_assert_eq(open_episodes(a.tenant_id, "STOCK_OUT", "CUP"), 1);
 
 	/* Low, not out: STOCK_OUT clears, STOCK_LOW fires (default threshold 5). */
 	set_stock(&srv, &a, "CUP", 4);
+	cr_assert(H_WAIT_UNTIL(open_episodes(a.tenant_id, "STOCK_LOW", "CUP") == 1, 5000));
 	cr_assert_eq(open_episodes(a.tenant_id, "STOCK_OUT", "CUP"), 0);
-	cr_assert_eq(open_episodes(a.tenant_id, "STOCK_LOW", "CUP"), 1);
 
 	/* The dashboard and realtime count the active ones. */
 	r = call(&srv, &a, "GET", "/api/metrics/realtime", NULL);
@@ -189,10 +190,8 @@ Test(alerts, every_type_fires_once_and_clears)
 		 "UPDATE accounts SET token_expires_at = now() + interval '5 minutes'"
 		 " WHERE id = '%s'",
 		 failing, expired, expiring);
-	/* Oversold: open orders hold 3 of 1 on hand. Low: 2 left, its own mark 3. */
-	h_sql_ok("INSERT INTO products (tenant_id, sku, title, on_hand, reserved, available)"
-		 " VALUES ('%s', 'OVR', 'Item OVR', 1, 3, 0)",
-		 t);
+	/* Out: nothing left. Low: 2 left, its own mark 3. */
+	product(t, "OVR", 0, "", "");
 	product(t, "LOW", 2, ", min_stock_alert, cost", ", 3, 50");
 	/* A listing of LOW selling at 40 below its cost 50. */
 	char *listing = h_sql_text(
@@ -210,6 +209,17 @@ Test(alerts, every_type_fires_once_and_clears)
 		 " date_created, last_updated, total_amount, raw) VALUES ('%s', '%s', 'ml', 'S%d',"
 		 " 'shipped', now() - interval '50 hours', now(), 10, '{}')",
 		 t, ml, getpid());
+	/* An open order flagged oversold (the stock's guard, sql/0023), and a shipped one. */
+	char *oversold = h_sql_text(
+	    "INSERT INTO orders (tenant_id, account_id, channel, external_id, status, date_created,"
+	    " last_updated, total_amount, raw, oversold) VALUES ('%s', '%s', 'ml', 'V%d', 'paid',"
+	    " now(), now(), 10, '{}', true) RETURNING id",
+	    t, ml, getpid());
+	h_sql_ok(
+	    "INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+	    " date_created, last_updated, total_amount, raw, oversold) VALUES ('%s', '%s', 'ml',"
+	    " 'W%d', 'shipped', now(), now(), 10, '{}', true)",
+	    t, ml, getpid());
 	/* A question unanswered for 30 hours, one for 2. */
 	char *question = h_sql_text(
 	    "INSERT INTO ml_questions (tenant_id, account_id, ml_id, item_ml_id, status, text,"
@@ -225,7 +235,7 @@ Test(alerts, every_type_fires_once_and_clears)
 	    {"SYNC_FAILING", failing},
 	    {"TOKEN_EXPIRED", expired},
 	    {"TOKEN_EXPIRING", expiring},
-	    {"OVERSOLD", "OVR"},
+	    {"OVERSOLD", oversold},
 	    {"STOCK_OUT", "OVR"},
 	    {"STOCK_LOW", "LOW"},
 	    {"PRICE_BELOW_COST", listing},
@@ -251,10 +261,10 @@ Test(alerts, every_type_fires_once_and_clears)
 	    "UPDATE accounts SET last_sync_status = 'success', error_count = 0;"
 	    "UPDATE accounts SET status = 'active' WHERE id = '%s';"
 	    "UPDATE accounts SET token_expires_at = now() + interval '5 hours' WHERE id = '%s';"
-	    "UPDATE orders SET status = 'shipped' WHERE id = '%s';"
+	    "UPDATE orders SET status = 'shipped' WHERE id IN ('%s', '%s');"
 	    "UPDATE ml_questions SET status = 'ANSWERED' WHERE id = '%s';"
 	    "UPDATE listings SET price = 90 WHERE id = '%s'",
-	    expired, expiring, late, question, listing);
+	    expired, expiring, late, oversold, question, listing);
 	set_stock(&srv, &a, "OVR", 10);
 	set_stock(&srv, &a, "LOW", 30);
 	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM alerts WHERE tenant_id = '%s'"
@@ -276,6 +286,7 @@ Test(alerts, every_type_fires_once_and_clears)
 	free(listing);
 	free(late);
 	free(question);
+	free(oversold);
 	h_server_stop_clean(&srv);
 }
 
@@ -502,6 +513,7 @@ Test(alerts, bad_input_is_400_naming_the_field)
 	expect_400(&srv, &a, "GET", "/api/alerts?limit=101", NULL, "limit");
 	product(a.tenant_id, "X", 10, "", "");
 	set_stock(&srv, &a, "X", 0);
+	cr_assert(H_WAIT_UNTIL(open_episodes(a.tenant_id, "STOCK_OUT", "X") == 1, 5000));
 	char *id = h_sql_text("SELECT id FROM alerts WHERE tenant_id = '%s'", a.tenant_id);
 	expect_400(&srv, &a, "PUT", h_fmt("/api/alerts/%s", id), "{\"status\":\"gone\"}", "status");
 	expect_400(&srv, &a, "PUT", h_fmt("/api/alerts/%s", id),
@@ -522,6 +534,7 @@ Test(alerts, acknowledge_resolve_and_tenant_isolation)
 	ident_signup(&srv, &b);
 	product(a.tenant_id, "PAN", 10, "", "");
 	set_stock(&srv, &a, "PAN", 0);
+	cr_assert(H_WAIT_UNTIL(open_episodes(a.tenant_id, "STOCK_OUT", "PAN") == 1, 5000));
 	char *id = h_sql_text("SELECT id FROM alerts WHERE tenant_id = '%s'", a.tenant_id);
 	const char *path = h_fmt("/api/alerts/%s", id);
 
