@@ -31,13 +31,14 @@ static const char history_count_sql[] =
 static const char adjust_sql[] =
     "SELECT inventory_adjust($1, $2, $3::int, $4::int, $5)::text";
 
-/* A listing's SKU is set only when the SKU is the tenant's; unset only from that SKU. */
+/* A listing's SKU is set only when the SKU is the tenant's; unset only from that SKU. Either
+ * is by hand: the channel's sync keeps it (sql/0031). */
 static const char link_sql[] =
     "WITH p AS (SELECT sku FROM products WHERE tenant_id = $1 AND sku = $2),"
-    " u AS (UPDATE listings l SET sku = p.sku FROM p"
+    " u AS (UPDATE listings l SET sku = p.sku, sku_by_hand = true FROM p"
     " WHERE l.tenant_id = $1 AND l.id = $3::uuid RETURNING l.id) SELECT count(*) FROM u";
 static const char unlink_sql[] =
-    "WITH u AS (UPDATE listings SET sku = NULL"
+    "WITH u AS (UPDATE listings SET sku = NULL, sku_by_hand = true"
     " WHERE tenant_id = $1 AND id = $3::uuid AND sku = $2 RETURNING id) SELECT count(*) FROM u";
 // clang-format on
 

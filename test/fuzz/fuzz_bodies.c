@@ -60,7 +60,8 @@ static void check(req_t *r, const char *route)
 		if (!(d = product_settings_check(r, r->body, "", NULL))) {
 			json_t *min = json_object_get(r->body, "minStockAlert");
 			json_t *max = json_object_get(r->body, "maxStock");
-			if (!json_object_size(r->body) || json_array_size(json_object_get(r->body, "tags")) > 10 ||
+			if (!json_object_size(r->body) ||
+			    json_array_size(json_object_get(r->body, "tags")) > 10 ||
 			    (json_is_integer(min) && json_is_integer(max) &&
 			     json_integer_value(max) <= json_integer_value(min)))
 				abort();
@@ -78,7 +79,8 @@ static void check(req_t *r, const char *route)
 	if (is(route, "POST /api/inventory/reconcile")) {
 		const char *source, *skus;
 		if (!(d = reconcile_body_check(r, &source, &skus))) {
-			if (!source || (strcmp(source, "erp") != 0 && strcmp(source, "sellerhub") != 0))
+			if (!source ||
+			    (strcmp(source, "erp") != 0 && strcmp(source, "sellerhub") != 0))
 				abort();
 			if (skus ? json_is_true(json_object_get(r->body, "all"))
 				 : !json_is_true(json_object_get(r->body, "all")))

@@ -457,3 +457,52 @@ Test(stock_push, a_variation_linked_by_its_own_sku_gets_its_stock)
 	h_server_stop_clean(&t.srv);
 	msh_stop(&t.sim);
 }
+
+/* A listing linked or unlinked by hand keeps that through the channel's next sync of it (an
+ * item notification brings the item back with its seller SKU). */
+Test(stock_push, a_link_made_by_hand_outlives_the_next_sync)
+{
+	world_t w;
+	world_start(&w);
+	const char *tenant = w.t.owner.tenant_id;
+	char *listing = h_sql_text("SELECT id FROM listings WHERE tenant_id = '%s' AND"
+				   " external_id = '%s'",
+				   tenant, w.item[1]);
+	const char *other = h_fmt("OTHER-%d", getpid());
+	h_sql_ok("INSERT INTO products (tenant_id, sku, title) VALUES ('%s', '%s', 'Prato')",
+		 tenant, other);
+	h_resp_t r =
+	    ident_call(&w.t.srv, "POST", h_fmt("/api/products/%s/listings/%s", other, listing),
+		       w.t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+
+	/* The item changes at Mercado Livre; its notification brings it back, SELLER_SKU and all.
+	 */
+	sim_ok(&w, "PATCH", h_fmt("/_sim/items/%s", w.item[1]), "{\"price\":77.5}");
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM listings WHERE id = '%s' AND"
+					 " price = 77.5",
+					 listing) == 1,
+			       20000),
+		  "the item's change never arrived");
+	char *sku = h_sql_text("SELECT sku FROM listings WHERE id = '%s'", listing);
+	cr_assert_str_eq(sku, other, "the sync took back the link made by hand");
+	free(sku);
+
+	/* Unlinked by hand: the sync does not link it again by its seller SKU. */
+	r = ident_call(&w.t.srv, "DELETE", h_fmt("/api/products/%s/listings/%s", other, listing),
+		       w.t.owner.access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	sim_ok(&w, "PATCH", h_fmt("/_sim/items/%s", w.item[1]), "{\"price\":78.5}");
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM listings WHERE id = '%s' AND"
+					 " price = 78.5",
+					 listing) == 1,
+			       20000),
+		  "the item's second change never arrived");
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM listings WHERE id = '%s' AND sku IS NULL", listing), 1,
+	    "the sync linked again what was unlinked by hand");
+	free(listing);
+	world_stop(&w);
+}

@@ -11,7 +11,7 @@
 
 /* $3 is a JSON array of item documents. Variations are replaced only for items whose row was
  * written (the newer document wins). The SKU is the SELLER_SKU attribute, else
- * seller_custom_field. */
+ * seller_custom_field, unless the seller linked or unlinked the listing by hand. */
 static const char upsert_sql[] =
     "WITH doc AS ("
     " SELECT DISTINCT ON (d->>'id') d FROM jsonb_array_elements($3::jsonb) d"
@@ -40,7 +40,8 @@ static const char upsert_sql[] =
     " ON CONFLICT (tenant_id, account_id, external_id) DO UPDATE SET title = excluded.title,"
     "  status = excluded.status, sub_status = excluded.sub_status, price = excluded.price,"
     "  currency = excluded.currency, available_quantity = excluded.available_quantity,"
-    "  sold_quantity = excluded.sold_quantity, sku = excluded.sku,"
+    "  sold_quantity = excluded.sold_quantity,"
+    "  sku = CASE WHEN cur.sku_by_hand THEN cur.sku ELSE excluded.sku END,"
     "  category_id = excluded.category_id, listing_type = excluded.listing_type,"
     "  logistic_type = excluded.logistic_type, permalink = excluded.permalink,"
     "  thumbnail = excluded.thumbnail, variation_count = excluded.variation_count,"
