@@ -155,7 +155,10 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	snprintf(p->version, sizeof(p->version), "%s", pg_value(res, 0, 1));
 	bool forced = pg_bool(res, 0, 2);
 	const char *listed = pg_value(res, 0, 3);
-	if (!forced && listed && pg_int(res, 0, 3, -1) == p->wanted) {
+	/* The listing's row is what the channel last told us, or our last push. After a push of
+	 * ours, an answer the channel gave before that push landed may have overwritten it: a
+	 * newer value is then pushed whatever the row says. */
+	if (!forced && p->rounds == 0 && listed && pg_int(res, 0, 3, -1) == p->wanted) {
 		record(p, "already listed",
 		       true); /* the listing already shows it (a sale at the channel) */
 		return;
