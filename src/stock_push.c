@@ -153,16 +153,9 @@ static void loaded(const PGresult *res, const char *err, void *arg)
 	p->wanted = pg_int(res, 0, 0, 0);
 	snprintf(p->wanted_s, sizeof(p->wanted_s), "%ld", p->wanted);
 	snprintf(p->version, sizeof(p->version), "%s", pg_value(res, 0, 1));
-	bool forced = pg_bool(res, 0, 2);
-	const char *listed = pg_value(res, 0, 3);
-	/* The listing's row is what the channel last told us, or our last push. After a push of
-	 * ours, an answer the channel gave before that push landed may have overwritten it: a
-	 * newer value is then pushed whatever the row says. */
-	if (!forced && p->rounds == 0 && listed && pg_int(res, 0, 3, -1) == p->wanted) {
-		record(p, "already listed",
-		       true); /* the listing already shows it (a sale at the channel) */
-		return;
-	}
+	/* Pushed whatever the listing's row says: that row is the channel's last answer, which may
+	 * be older than our last push (a notification fetched before it landed); the request
+	 * (sql/0032) already left out the targets that show the value and were last asked it. */
 	const channel_t *ch = channel_find(pg_value(res, 0, 4));
 	if (!ch || !ch->push_stock) {
 		record(p, "skipped: the channel takes no stock pushes", false);
