@@ -11,9 +11,7 @@ const char *const products_sorts[] = {"sales",	 "profit", "stock", "margin",
 const char *const products_orders[] = {"asc", "desc", NULL};
 
 // clang-format off
-#define MARGIN                                                                                     \
-	"(CASE WHEN p.price > 0 AND p.cost IS NOT NULL"                                            \
-	" THEN round((p.price - p.cost) / p.price * 100, 2) END)"
+#define MARGIN "product_margin(p.price, p.cost)" /* sql/0033 */
 #define PRODUCT_FIELDS                                                                             \
 	"'sku', p.sku, 'title', p.title, 'brand', p.brand,"                                       \
 	" 'category', p.category, 'price', p.price, 'cost', p.cost, 'margin', " MARGIN ","        \
@@ -23,27 +21,18 @@ const char *const products_orders[] = {"asc", "desc", NULL};
 	" 'tags', to_json(p.tags), 'customFields', p.custom_fields, 'isActive', p.active,"       \
 	" 'updatedAt', " SQL_TS("p.updated_at")
 #define PRODUCT_JSON "json_build_object(" PRODUCT_FIELDS ")"
-/* The list's rows add the SKU's sales since its first order (product_sales, sql/0029). */
+/* The list's rows add the SKU's sales since its first order (product_sales, sql/0029, copied on
+ * the product's row by sql/0033). */
 #define LISTED_JSON                                                                                \
 	"json_build_object(" PRODUCT_FIELDS ", 'sales', json_build_object('units',"               \
-	" coalesce(s.units, 0), 'revenue', coalesce(s.revenue, 0), 'profit',"                     \
-	" coalesce(s.profit, 0)))"
-/* The sort value ($11 NULL: none, by SKU alone; SALES the SKU's sales, when joined) ... */
-#define SORT_VALUE(SALES, PROFIT)                                                                  \
-	"CASE $11 WHEN 'stock' THEN p.available::numeric WHEN 'margin' THEN " MARGIN              \
-	" WHEN 'price' THEN p.price WHEN 'updated' THEN extract(epoch FROM p.updated_at)::numeric" \
-	" WHEN 'sales' THEN " SALES " WHEN 'profit' THEN " PROFIT " ELSE 0 END"
-/* ... and the key rows are ordered by, ascending, with the SKU: the value negated for desc, none
- * last either way. A cursor is the last row's (key, SKU). */
-#define SORT_KEY(SALES, PROFIT)                                                                    \
-	"coalesce(CASE WHEN $12 = 'desc' THEN -(" SORT_VALUE(SALES, PROFIT) ") ELSE "             \
-	SORT_VALUE(SALES, PROFIT) " END, 1e20)"
+	" p.sales_units, 'revenue', p.sales_revenue, 'profit', p.sales_profit))"
 
-/* The filtered SKUs (few columns: every one is read for the aggregations), the page's keys, its
- * last row; only the page's rows are rendered. JOIN brings product_sales in for its sorts. */
-#define LIST_SQL(JOIN, SALES, PROFIT)                                                              \
-	"WITH f AS (SELECT p.sku, " SORT_KEY(SALES, PROFIT) " AS k, p.on_hand, p.cost, p.price,"  \
-	"  p.available, p.min_stock_alert FROM products p " JOIN " WHERE p.tenant_id = $1"          \
+/* $1 the tenant; $2..$11 the filters (NULL: none); $12 limit, $13 offset; $14, $15 the cursor
+ * (the last row's key and SKU; NULL: none); $16 whether any filter is set. The statement is sent
+ * unprepared, so each is planned with its values: the filters absent fold away and the page is
+ * read from its sort key's index (sql/0033). */
+#define FILTERS                                                                                    \
+	" p.tenant_id = $1"                                                                        \
 	" AND ($2::text IS NULL OR p.sku ILIKE '%' || $2 || '%' OR p.title ILIKE '%' || $2 || '%')" \
 	" AND ($3::text IS NULL OR p.category = $3) AND ($4::text IS NULL OR p.brand = $4)"       \
 	" AND ($5::boolean IS NULL OR p.active = $5::boolean)"                                    \
@@ -52,26 +41,51 @@ const char *const products_orders[] = {"asc", "desc", NULL};
 	" AND ($8::numeric IS NULL OR p.price <= $8::numeric)"                                     \
 	" AND ($9::numeric IS NULL OR " MARGIN " >= $9::numeric)"                                  \
 	" AND ($10::numeric IS NULL OR " MARGIN " <= $10::numeric)"                                \
-	" AND ($15::text IS NULL OR p.sku IN (SELECT l.sku COLLATE \"C\" FROM listings l"          \
-	"  WHERE l.tenant_id = $1 AND l.channel = $15 AND l.sku IS NOT NULL))),"                   \
-	" page AS (SELECT p.sku, p.k FROM f p WHERE $16::numeric IS NULL"                         \
-	"  OR (p.k, p.sku) > ($16::numeric, $17::text COLLATE \"C\")"                              \
-	"  ORDER BY p.k, p.sku LIMIT $13::bigint OFFSET $14::bigint),"                            \
-	" last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1)"                    \
-	" SELECT coalesce((SELECT json_agg(" LISTED_JSON " ORDER BY g.k, g.sku) FROM page g"      \
-	"  JOIN products p ON p.tenant_id = $1 AND p.sku = g.sku"                                  \
-	"  LEFT JOIN product_sales s ON s.tenant_id = $1 AND s.sku = g.sku), '[]')::text,"        \
-	" count(*), json_build_object('totalProducts', count(*),"                                 \
-	"  'totalValue', coalesce(sum(p.on_hand * coalesce(p.cost, 0)), 0),"                       \
-	"  'avgMargin', round(avg(" MARGIN "), 2),"                                               \
-	"  'lowStockCount', count(*) FILTER (WHERE p.available <= " INVENTORY_LOW_MARK "))::text,"\
-	" (SELECT count(*) FROM page), (SELECT k::text FROM last), (SELECT sku FROM last)"       \
-	" FROM f p"
+	" AND ($11::text IS NULL OR p.sku IN (SELECT l.sku COLLATE \"C\" FROM listings l"          \
+	"  WHERE l.tenant_id = $1 AND l.channel = $11 AND l.sku IS NOT NULL))"
 
-static const char list_sql[] = LIST_SQL("", "0", "0");
-static const char list_by_sales_sql[] =
-    LIST_SQL("LEFT JOIN product_sales s ON s.tenant_id = p.tenant_id AND s.sku = p.sku",
-	     "coalesce(s.revenue, 0)", "coalesce(s.profit, 0)");
+/* The aggregations: with a filter, one pass over the filtered rows in float8 (rounded to the
+ * cent); without, the tenant's totals kept by sql/0033's triggers. One row (count, JSON). */
+#define FILTERED_AGGS                                                                              \
+	"SELECT count(*) AS n, json_build_object('totalProducts', count(*), 'totalValue',"        \
+	" round(coalesce(sum(p.on_hand * coalesce(p.cost, 0)::float8), 0)::numeric, 2),"           \
+	" 'avgMargin', round(avg(" MARGIN "::float8)::numeric, 2), 'lowStockCount', count(*)"      \
+	" FILTER (WHERE p.available <= " INVENTORY_LOW_MARK ")) AS j FROM products p"               \
+	" WHERE $16::boolean AND" FILTERS " HAVING $16::boolean"
+#define TOTAL_AGGS                                                                                 \
+	"SELECT coalesce(sum(products), 0) AS n, json_build_object('totalProducts',"              \
+	" coalesce(sum(products), 0), 'totalValue', coalesce(sum(value), 0), 'avgMargin',"        \
+	" round(sum(margin_sum) / nullif(sum(margins), 0), 2), 'lowStockCount',"                  \
+	" coalesce(sum(low), 0)) AS j FROM product_totals WHERE tenant_id = $1 AND NOT $16::boolean"\
+	" HAVING NOT $16::boolean"
+
+/* A page ordered by KEY then SKU, after the cursor AFTER; only its rows are rendered. */
+#define LIST_SQL(KEY, ORDER, AFTER)                                                                \
+	"WITH page AS MATERIALIZED (SELECT p.sku, " KEY " AS k FROM products p WHERE" FILTERS     \
+	"  AND ($14::numeric IS NULL OR " AFTER ") ORDER BY " ORDER                                \
+	"  LIMIT $12::bigint OFFSET $13::bigint),"                                                 \
+	" last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1),"                   \
+	" agg AS (" FILTERED_AGGS " UNION ALL " TOTAL_AGGS ")"                                    \
+	" SELECT coalesce((SELECT json_agg(" LISTED_JSON " ORDER BY g.k, g.sku) FROM page g"      \
+	"  JOIN products p ON p.tenant_id = $1 AND p.sku = g.sku), '[]')::text,"                  \
+	" (SELECT n FROM agg), (SELECT j::text FROM agg),"                                         \
+	" (SELECT count(*) FROM page), (SELECT k::text FROM last), (SELECT sku FROM last)"
+#define SORTED_SQL(KEY)                                                                            \
+	LIST_SQL(KEY, KEY ", p.sku", "(" KEY ", p.sku) > ($14::numeric, $15::text COLLATE \"C\")")
+
+/* Each sort's key, ascending and descending (the value negated; none last either way): the
+ * expressions of sql/0033's indexes, which the page is read from. */
+static const char *const list_sqls[][2] = {
+    {SORTED_SQL("p.sales_revenue"), SORTED_SQL("(-p.sales_revenue)")},
+    {SORTED_SQL("p.sales_profit"), SORTED_SQL("(-p.sales_profit)")},
+    {SORTED_SQL("(p.available::numeric)"), SORTED_SQL("(-p.available::numeric)")},
+    {SORTED_SQL("coalesce(" MARGIN ", 1e20)"), SORTED_SQL("coalesce(-" MARGIN ", 1e20)")},
+    {SORTED_SQL("product_epoch(p.updated_at)"), SORTED_SQL("(-product_epoch(p.updated_at))")},
+    {SORTED_SQL("coalesce(p.price, 1e20)"), SORTED_SQL("coalesce(-p.price, 1e20)")},
+};
+/* No sort: by SKU (the primary key), the cursor's key 0. */
+static const char by_sku_sql[] =
+    LIST_SQL("0::numeric", "p.sku", "p.sku > $15::text COLLATE \"C\"");
 
 #define SET(col, key, value)                                                                       \
 	" " col " = CASE WHEN $3::jsonb ? '" key "' THEN " value " ELSE p." col " END"
@@ -162,14 +176,19 @@ void products_list(app_t *app, const char *tenant_id, const products_filter_t *f
 {
 	page_params_t pp;
 	paging_params(page, &pp);
-	const char *p[] = {tenant_id,	  f->search,	 f->category,  f->brand,
-			   f->active,	  f->level,	 f->price_min, f->price_max,
-			   f->margin_min, f->margin_max, f->sort,      f->order ? f->order : "asc",
-			   pp.limit,	  pp.offset,	 f->channel,   page->after_key,
-			   page->after_id};
-	bool by_sales =
-	    f->sort && (strcmp(f->sort, "sales") == 0 || strcmp(f->sort, "profit") == 0);
-	pg_query_prepared(app->pg, by_sales ? list_by_sales_sql : list_sql, 17, p, cb, arg);
+	bool filtered = f->search || f->category || f->brand || f->active || f->level ||
+			f->price_min || f->price_max || f->margin_min || f->margin_max ||
+			f->channel;
+	const char *p[] = {
+	    tenant_id,	   f->search,	    f->category,    f->brand,
+	    f->active,	   f->level,	    f->price_min,   f->price_max,
+	    f->margin_min, f->margin_max,   f->channel,	    pp.limit,
+	    pp.offset,	   page->after_key, page->after_id, filtered ? "true" : "false"};
+	const char *sql = by_sku_sql;
+	for (int i = 0; f->sort && products_sorts[i]; i++)
+		if (strcmp(f->sort, products_sorts[i]) == 0)
+			sql = list_sqls[i][f->order && strcmp(f->order, "desc") == 0];
+	pg_query(app->pg, sql, 16, p, cb, arg);
 }
 
 void products_update(app_t *app, const char *tenant_id, const char *sku, const char *changes,
