@@ -127,8 +127,10 @@ BEGIN
                               WHERE d.available <= coalesce(d.min_stock_alert, 5)), 0) AS low
                    FROM unnest(fs) d GROUP BY 1),
              ins AS (INSERT INTO product_totals SELECT * FROM s
-                     WHERE products <> 0 OR value <> 0 OR margin_sum <> 0 OR margins <> 0
-                        OR low <> 0
+                     WHERE (products <> 0 OR value <> 0 OR margin_sum <> 0 OR margins <> 0
+                            OR low <> 0)
+                       -- (a tenant's delete takes its products after the tenant)
+                       AND EXISTS (SELECT 1 FROM tenants WHERE id = s.tenant_id)
                      RETURNING tenant_id)
         SELECT DISTINCT tenant_id FROM ins
     LOOP
@@ -171,7 +173,7 @@ CREATE TRIGGER products_totals_upd AFTER UPDATE ON products
 CREATE TRIGGER products_totals_del AFTER DELETE ON products
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION products_totals();
 
--- A tenant's delete takes its products first (the cascade's triggers sort before this one).
+-- A tenant's delete: its totals go (its products' deletes, after, add none).
 CREATE FUNCTION product_totals_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM product_totals WHERE tenant_id = OLD.id;
