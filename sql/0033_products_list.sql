@@ -90,12 +90,18 @@ CREATE INDEX products_brand_idx ON products (tenant_id, brand);
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX products_search_idx ON products USING gin (sku gin_trgm_ops, title gin_trgm_ops);
 
--- --- the unfiltered aggregations, per tenant ---------------------------------------------------
+-- --- the unfiltered aggregations, per tenant, and the products' version ------------------------
 -- Each statement that writes products adds one row per tenant of what it changed (inserts
 -- never wait on each other, where one row per tenant would be a lock every writer of the
 -- tenant's products takes until it commits, in whatever order it wrote its SKUs); a tenant's
 -- totals are the sum of its rows, which a writer folds into one now and then.
+-- The rows are also the version of what a list filters on (the products' columns and their
+-- listings' channels): every such change adds a row, zero when no total moved. (count, max id)
+-- of a tenant's rows differs after any change: a commit adds a row; a fold removes rows but adds
+-- one whose id is above every id committed before it. A filtered list's aggregations are cached
+-- in Redis under it (src/products.c).
 CREATE TABLE product_totals (
+    id          bigserial PRIMARY KEY,
     tenant_id   uuid NOT NULL,
     products    bigint NOT NULL,
     value       numeric NOT NULL,  -- Σ on_hand × cost (none: 0)
@@ -111,8 +117,9 @@ CREATE TYPE product_figures AS (
     available integer, min_stock_alert integer
 );
 
--- Adds the rows fs to their tenants' totals (one row each, none when nothing moved).
-CREATE FUNCTION product_totals_add(fs product_figures[]) RETURNS void LANGUAGE plpgsql AS $$
+-- Adds the rows fs to the totals of the tenants changed (one row each, zero when nothing moved).
+CREATE FUNCTION product_totals_add(fs product_figures[], changed uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
     t uuid;
 BEGIN
@@ -126,11 +133,15 @@ BEGIN
                           coalesce(sum(d.sign) FILTER (
                               WHERE d.available <= coalesce(d.min_stock_alert, 5)), 0) AS low
                    FROM unnest(fs) d GROUP BY 1),
-             ins AS (INSERT INTO product_totals SELECT * FROM s
-                     WHERE (products <> 0 OR value <> 0 OR margin_sum <> 0 OR margins <> 0
-                            OR low <> 0)
-                       -- (a tenant's delete takes its products after the tenant)
-                       AND EXISTS (SELECT 1 FROM tenants WHERE id = s.tenant_id)
+             ins AS (INSERT INTO product_totals (tenant_id, products, value, margin_sum,
+                                                 margins, low)
+                     SELECT c.t, coalesce(s.products, 0), coalesce(s.value, 0),
+                            coalesce(s.margin_sum, 0), coalesce(s.margins, 0),
+                            coalesce(s.low, 0)
+                     FROM (SELECT DISTINCT x AS t FROM unnest(changed) x ORDER BY 1) c
+                     LEFT JOIN s ON s.tenant_id = c.t
+                     -- (a tenant's delete takes its products after the tenant)
+                     WHERE EXISTS (SELECT 1 FROM tenants WHERE id = c.t)
                      RETURNING tenant_id)
         SELECT DISTINCT tenant_id FROM ins
     LOOP
@@ -138,30 +149,40 @@ BEGIN
         IF (SELECT count(*) FROM product_totals WHERE tenant_id = t) > 16
            AND pg_try_advisory_xact_lock(33, hashtext(t::text)) THEN
             WITH gone AS (DELETE FROM product_totals WHERE tenant_id = t RETURNING *)
-            INSERT INTO product_totals SELECT t, sum(products), sum(value), sum(margin_sum),
-                                              sum(margins), sum(low) FROM gone;
+            INSERT INTO product_totals (tenant_id, products, value, margin_sum, margins, low)
+            SELECT t, sum(products), sum(value), sum(margin_sum), sum(margins), sum(low)
+            FROM gone;
         END IF;
     END LOOP;
 END $$;
 
--- (A transition table's rows are records: their columns are named.)
+-- (A transition table's rows are records: their columns are named.) An update changes a tenant
+-- when a column a list filters on or totals moved in one of its rows.
 CREATE FUNCTION products_totals() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM product_totals_add(ARRAY(
             SELECT ROW(n.tenant_id, 1, n.on_hand, n.cost, n.price, n.available,
-                       n.min_stock_alert)::product_figures FROM new_rows n));
+                       n.min_stock_alert)::product_figures FROM new_rows n),
+            ARRAY(SELECT tenant_id FROM new_rows));
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM product_totals_add(ARRAY(
             SELECT ROW(o.tenant_id, -1, o.on_hand, o.cost, o.price, o.available,
-                       o.min_stock_alert)::product_figures FROM old_rows o));
+                       o.min_stock_alert)::product_figures FROM old_rows o),
+            ARRAY(SELECT tenant_id FROM old_rows));
     ELSE
         PERFORM product_totals_add(ARRAY(
             SELECT ROW(n.tenant_id, 1, n.on_hand, n.cost, n.price, n.available,
                        n.min_stock_alert)::product_figures FROM new_rows n
             UNION ALL
             SELECT ROW(o.tenant_id, -1, o.on_hand, o.cost, o.price, o.available,
-                       o.min_stock_alert)::product_figures FROM old_rows o));
+                       o.min_stock_alert)::product_figures FROM old_rows o),
+            ARRAY(SELECT DISTINCT tenant_id FROM (
+                SELECT tenant_id, sku, title, brand, category, price, cost, on_hand, available,
+                       min_stock_alert, max_stock, active FROM new_rows
+                EXCEPT ALL
+                SELECT tenant_id, sku, title, brand, category, price, cost, on_hand, available,
+                       min_stock_alert, max_stock, active FROM old_rows) x));
     END IF;
     RETURN NULL;
 END $$;
@@ -173,6 +194,35 @@ CREATE TRIGGER products_totals_upd AFTER UPDATE ON products
 CREATE TRIGGER products_totals_del AFTER DELETE ON products
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION products_totals();
 
+-- A listing's SKU or channel written: the channel filter's answer may change (a version row).
+CREATE FUNCTION listings_products_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM product_totals_add('{}', ARRAY(SELECT tenant_id FROM new_rows
+                                               WHERE sku IS NOT NULL));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM product_totals_add('{}', ARRAY(SELECT tenant_id FROM old_rows
+                                               WHERE sku IS NOT NULL));
+    ELSE
+        PERFORM product_totals_add('{}', ARRAY(SELECT DISTINCT tenant_id FROM (
+            (SELECT tenant_id, sku, channel FROM new_rows WHERE sku IS NOT NULL
+             EXCEPT ALL SELECT tenant_id, sku, channel FROM old_rows WHERE sku IS NOT NULL)
+            UNION ALL
+            (SELECT tenant_id, sku, channel FROM old_rows WHERE sku IS NOT NULL
+             EXCEPT ALL SELECT tenant_id, sku, channel FROM new_rows WHERE sku IS NOT NULL)) x));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER listings_products_version_ins AFTER INSERT ON listings
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION listings_products_version();
+CREATE TRIGGER listings_products_version_upd AFTER UPDATE ON listings
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION listings_products_version();
+CREATE TRIGGER listings_products_version_del AFTER DELETE ON listings
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION listings_products_version();
+
 -- A tenant's delete: its totals go (its products' deletes, after, add none).
 CREATE FUNCTION product_totals_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -182,7 +232,7 @@ END $$;
 CREATE TRIGGER tenants_product_totals_forget AFTER DELETE ON tenants
     FOR EACH ROW EXECUTE FUNCTION product_totals_forget();
 
-INSERT INTO product_totals
+INSERT INTO product_totals (tenant_id, products, value, margin_sum, margins, low)
 SELECT tenant_id, count(*), sum(on_hand * coalesce(cost, 0)),
        coalesce(sum(product_margin(price, cost)), 0), count(product_margin(price, cost)),
        count(*) FILTER (WHERE available <= coalesce(min_stock_alert, 5))

@@ -3,6 +3,7 @@
 #include "products.h"
 #include "inventory.h"
 #include "sql_json.h"
+#include "util.h"
 
 #include <string.h>
 
@@ -27,65 +28,111 @@ const char *const products_orders[] = {"asc", "desc", NULL};
 	"json_build_object(" PRODUCT_FIELDS ", 'sales', json_build_object('units',"               \
 	" p.sales_units, 'revenue', p.sales_revenue, 'profit', p.sales_profit))"
 
-/* $1 the tenant; $2..$11 the filters (NULL: none); $12 limit, $13 offset; $14, $15 the cursor
- * (the last row's key and SKU; NULL: none); $16 whether any filter is set. The statement is sent
- * unprepared, so each is planned with its values: the filters absent fold away and the page is
- * read from its sort key's index (sql/0033). */
-#define FILTERS                                                                                    \
-	" p.tenant_id = $1"                                                                        \
-	" AND ($2::text IS NULL OR p.sku ILIKE '%' || $2 || '%' OR p.title ILIKE '%' || $2 || '%')" \
-	" AND ($3::text IS NULL OR p.category = $3) AND ($4::text IS NULL OR p.brand = $4)"       \
-	" AND ($5::boolean IS NULL OR p.active = $5::boolean)"                                    \
-	INVENTORY_LEVEL_SQL("$6")                                                                   \
-	" AND ($7::numeric IS NULL OR p.price >= $7::numeric)"                                     \
-	" AND ($8::numeric IS NULL OR p.price <= $8::numeric)"                                     \
-	" AND ($9::numeric IS NULL OR " MARGIN " >= $9::numeric)"                                  \
-	" AND ($10::numeric IS NULL OR " MARGIN " <= $10::numeric)"                                \
-	" AND ($11::text IS NULL OR p.sku IN (SELECT l.sku COLLATE \"C\" FROM listings l"          \
-	"  WHERE l.tenant_id = $1 AND l.channel = $11 AND l.sku IS NOT NULL))"
+/* A list's statements are put together from the fragments below, one per filter set and each
+ * "$?" numbered as its value's parameter: only the filters given are in the text, so the
+ * planner sees each as it is (an index on it, the channel's EXISTS as a semi-join), and the
+ * statement is prepared once per connection and text. Nothing of the input is in the text. */
+#define LEVEL(name) INVENTORY_LEVEL_SQL("'" name "'::text") /* folded when planned */
+static const char *const level_sqls[] = {LEVEL("critical"), LEVEL("low"), LEVEL("normal"),
+					 LEVEL("high"), LEVEL("excess")}; /* inventory_levels */
+#define CHANNEL_SQL                                                                                \
+	" AND EXISTS (SELECT FROM listings l WHERE l.tenant_id = $1"                              \
+	" AND l.sku = p.sku COLLATE \"default\" AND l.channel = $?)" /* listings_sku_idx */
 
-/* The aggregations: with a filter, one pass over the filtered rows in float8 (rounded to the
- * cent); without, the tenant's totals kept by sql/0033's triggers. One row (count, JSON). */
-#define FILTERED_AGGS                                                                              \
-	"SELECT count(*) AS n, json_build_object('totalProducts', count(*), 'totalValue',"        \
-	" round(coalesce(sum(p.on_hand * coalesce(p.cost, 0)::float8), 0)::numeric, 2),"           \
-	" 'avgMargin', round(avg(" MARGIN "::float8)::numeric, 2), 'lowStockCount', count(*)"      \
-	" FILTER (WHERE p.available <= " INVENTORY_LOW_MARK ")) AS j FROM products p"               \
-	" WHERE $16::boolean AND" FILTERS " HAVING $16::boolean"
-#define TOTAL_AGGS                                                                                 \
-	"SELECT coalesce(sum(products), 0) AS n, json_build_object('totalProducts',"              \
-	" coalesce(sum(products), 0), 'totalValue', coalesce(sum(value), 0), 'avgMargin',"        \
-	" round(sum(margin_sum) / nullif(sum(margins), 0), 2), 'lowStockCount',"                  \
-	" coalesce(sum(low), 0)) AS j FROM product_totals WHERE tenant_id = $1 AND NOT $16::boolean"\
-	" HAVING NOT $16::boolean"
+/* The tenant's totals (sql/0033) as (version, count, aggregations). */
+#define TOTALS_SQL                                                                                 \
+	"SELECT count(*) || '.' || coalesce(max(id), 0) AS v, coalesce(sum(products), 0) AS n,"  \
+	" json_build_object('totalProducts', coalesce(sum(products), 0), 'totalValue',"           \
+	" coalesce(sum(value), 0), 'avgMargin', round(sum(margin_sum) / nullif(sum(margins), 0),"\
+	" 2), 'lowStockCount', coalesce(sum(low), 0))::text AS j"                                  \
+	" FROM product_totals WHERE tenant_id = $1"
 
-/* A page ordered by KEY then SKU, after the cursor AFTER; only its rows are rendered. */
-#define LIST_SQL(KEY, ORDER, AFTER)                                                                \
-	"WITH page AS MATERIALIZED (SELECT p.sku, " KEY " AS k FROM products p WHERE" FILTERS     \
-	"  AND ($14::numeric IS NULL OR " AFTER ") ORDER BY " ORDER                                \
-	"  LIMIT $12::bigint OFFSET $13::bigint),"                                                 \
+/* The page (only its rows rendered), its last row (the next cursor), the totals. */
+#define PAGE_HEAD "WITH page AS MATERIALIZED (SELECT p.sku, "
+#define PAGE_TAIL                                                                                  \
 	" last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1),"                   \
-	" agg AS (" FILTERED_AGGS " UNION ALL " TOTAL_AGGS ")"                                    \
+	" tot AS (" TOTALS_SQL ")"                                                                 \
 	" SELECT coalesce((SELECT json_agg(" LISTED_JSON " ORDER BY g.k, g.sku) FROM page g"      \
 	"  JOIN products p ON p.tenant_id = $1 AND p.sku = g.sku), '[]')::text,"                  \
-	" (SELECT n FROM agg), (SELECT j::text FROM agg),"                                         \
-	" (SELECT count(*) FROM page), (SELECT k::text FROM last), (SELECT sku FROM last)"
-#define SORTED_SQL(KEY)                                                                            \
-	LIST_SQL(KEY, KEY ", p.sku", "(" KEY ", p.sku) > ($14::numeric, $15::text COLLATE \"C\")")
+	" tot.n, tot.j, (SELECT count(*) FROM page), (SELECT k::text FROM last),"                 \
+	" (SELECT sku FROM last), tot.v FROM tot"
 
-/* Each sort's key, ascending and descending (the value negated; none last either way): the
- * expressions of sql/0033's indexes, which the page is read from. */
-static const char *const list_sqls[][2] = {
-    {SORTED_SQL("p.sales_revenue"), SORTED_SQL("(-p.sales_revenue)")},
-    {SORTED_SQL("p.sales_profit"), SORTED_SQL("(-p.sales_profit)")},
-    {SORTED_SQL("(p.available::numeric)"), SORTED_SQL("(-p.available::numeric)")},
-    {SORTED_SQL("coalesce(" MARGIN ", 1e20)"), SORTED_SQL("coalesce(-" MARGIN ", 1e20)")},
-    {SORTED_SQL("product_epoch(p.updated_at)"), SORTED_SQL("(-product_epoch(p.updated_at))")},
-    {SORTED_SQL("coalesce(p.price, 1e20)"), SORTED_SQL("coalesce(-p.price, 1e20)")},
+/* A filtered list's aggregations in one pass in float8 (rounded to the cent), with the version
+ * read in the same snapshot. */
+#define AGGS_HEAD                                                                                  \
+	"SELECT count(*), json_build_object('totalProducts', count(*), 'totalValue',"             \
+	" round(coalesce(sum(p.on_hand * coalesce(p.cost, 0)::float8), 0)::numeric, 2),"           \
+	" 'avgMargin', round(avg(" MARGIN "::float8)::numeric, 2), 'lowStockCount', count(*)"      \
+	" FILTER (WHERE p.available <= " INVENTORY_LOW_MARK "))::text,"                             \
+	" (SELECT v FROM (" TOTALS_SQL ") t) FROM products p WHERE p.tenant_id = $1"
+
+/* Each sort's key ascending and descending (the value negated; none last either way): the
+ * expressions of sql/0033's indexes, which a page is read from in (key, SKU) order. In the
+ * order of products_sorts. */
+static const char *const sort_keys[][2] = {
+    {"p.sales_revenue", "(-p.sales_revenue)"},
+    {"p.sales_profit", "(-p.sales_profit)"},
+    {"(p.available::numeric)", "(-p.available::numeric)"},
+    {"coalesce(" MARGIN ", 1e20)", "coalesce(-" MARGIN ", 1e20)"},
+    {"product_epoch(p.updated_at)", "(-product_epoch(p.updated_at))"},
+    {"coalesce(p.price, 1e20)", "coalesce(-p.price, 1e20)"},
 };
-/* No sort: by SKU (the primary key), the cursor's key 0. */
-static const char by_sku_sql[] =
-    LIST_SQL("0::numeric", "p.sku", "p.sku > $15::text COLLATE \"C\"");
+
+#define MAX_PARAMS 16
+
+typedef struct statement {
+	char text[8192];
+	size_t len;
+	const char *values[MAX_PARAMS];
+	int n;
+} statement_t;
+
+/* Appends frag to st, each "$?" in it numbered as value, the next parameter (when not NULL). */
+static void put(statement_t *st, const char *frag, const char *value)
+{
+	if (value)
+		st->values[st->n++] = value;
+	for (const char *c = frag; *c && st->len + 8 < sizeof(st->text); c++)
+		if (c[0] == '$' && c[1] == '?') {
+			st->len += (size_t)snprintf(st->text + st->len, sizeof(st->text) - st->len,
+						    "$%d", st->n);
+			c++;
+		} else
+			st->text[st->len++] = *c;
+	st->text[st->len] = 0;
+}
+
+static void put_filters(statement_t *st, const products_filter_t *f)
+{
+	if (f->search)
+		put(st, " AND (p.sku ILIKE '%' || $? || '%' OR p.title ILIKE '%' || $? || '%')",
+		    f->search);
+	if (f->category)
+		put(st, " AND p.category = $?", f->category);
+	if (f->brand)
+		put(st, " AND p.brand = $?", f->brand);
+	if (f->active)
+		put(st, " AND p.active = $?::boolean", f->active);
+	for (int i = 0; f->level && inventory_levels[i]; i++)
+		if (strcmp(f->level, inventory_levels[i]) == 0)
+			put(st, level_sqls[i], NULL);
+	if (f->price_min)
+		put(st, " AND p.price >= $?::numeric", f->price_min);
+	if (f->price_max)
+		put(st, " AND p.price <= $?::numeric", f->price_max);
+	if (f->margin_min)
+		put(st, " AND " MARGIN " >= $?::numeric", f->margin_min);
+	if (f->margin_max)
+		put(st, " AND " MARGIN " <= $?::numeric", f->margin_max);
+	if (f->channel)
+		put(st, CHANNEL_SQL, f->channel);
+}
+
+bool products_filtered(const products_filter_t *f)
+{
+	return f->search || f->category || f->brand || f->active || f->level || f->price_min ||
+	       f->price_max || f->margin_min || f->margin_max || f->channel;
+}
 
 #define SET(col, key, value)                                                                       \
 	" " col " = CASE WHEN $3::jsonb ? '" key "' THEN " value " ELSE p." col " END"
@@ -176,19 +223,43 @@ void products_list(app_t *app, const char *tenant_id, const products_filter_t *f
 {
 	page_params_t pp;
 	paging_params(page, &pp);
-	bool filtered = f->search || f->category || f->brand || f->active || f->level ||
-			f->price_min || f->price_max || f->margin_min || f->margin_max ||
-			f->channel;
-	const char *p[] = {
-	    tenant_id,	   f->search,	    f->category,    f->brand,
-	    f->active,	   f->level,	    f->price_min,   f->price_max,
-	    f->margin_min, f->margin_max,   f->channel,	    pp.limit,
-	    pp.offset,	   page->after_key, page->after_id, filtered ? "true" : "false"};
-	const char *sql = by_sku_sql;
+	const char *key = NULL; /* none: by SKU, the cursor's key 0 */
 	for (int i = 0; f->sort && products_sorts[i]; i++)
 		if (strcmp(f->sort, products_sorts[i]) == 0)
-			sql = list_sqls[i][f->order && strcmp(f->order, "desc") == 0];
-	pg_query(app->pg, sql, 16, p, cb, arg);
+			key = sort_keys[i][f->order && strcmp(f->order, "desc") == 0];
+	statement_t *st = xcalloc(1, sizeof(*st));
+	put(st, PAGE_HEAD, tenant_id);
+	put(st, key ? key : "0::numeric", NULL);
+	put(st, " AS k FROM products p WHERE p.tenant_id = $1", NULL);
+	put_filters(st, f);
+	if (key && page->after_key) {
+		put(st, " AND (", NULL);
+		put(st, key, NULL);
+		put(st, ", p.sku) > ($?::numeric,", page->after_key);
+		put(st, " $?::text COLLATE \"C\")", page->after_id);
+	} else if (page->after_key)
+		put(st, " AND p.sku > $?::text COLLATE \"C\"", page->after_id);
+	put(st, " ORDER BY ", NULL);
+	if (key) {
+		put(st, key, NULL);
+		put(st, ", ", NULL);
+	}
+	put(st, "p.sku", NULL);
+	put(st, " LIMIT $?::bigint", pp.limit);
+	put(st, " OFFSET $?::bigint),", pp.offset);
+	put(st, PAGE_TAIL, NULL);
+	pg_query_prepared(app->pg, st->text, st->n, st->values, cb, arg);
+	free(st);
+}
+
+void products_aggregations(app_t *app, const char *tenant_id, const products_filter_t *f, pg_cb cb,
+			   void *arg)
+{
+	statement_t *st = xcalloc(1, sizeof(*st));
+	put(st, AGGS_HEAD, tenant_id);
+	put_filters(st, f);
+	pg_query_prepared(app->pg, st->text, st->n, st->values, cb, arg);
+	free(st);
 }
 
 void products_update(app_t *app, const char *tenant_id, const char *sku, const char *changes,

@@ -11,8 +11,7 @@
 
 /* The SKUs of every page of `query` walked by cursor, `limit` a page, joined by spaces; *pages
  * the count of pages. Every page but the last is full. */
-static char *walk(const h_proc_t *srv, const session_t *s, const char *query, int limit,
-		  int *pages)
+static char *walk(const h_proc_t *srv, const session_t *s, const char *query, int limit, int *pages)
 {
 	size_t cap = 65536, len = 0;
 	char *out = calloc(1, cap);
@@ -69,14 +68,15 @@ static void tied_products(const char *t)
 		 " g %% 4, g %% 4, timestamptz '2026-01-01' + (g %% 5) * interval '1 hour'"
 		 " FROM generate_series(1, 61) g",
 		 t);
-	h_sql_ok("INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
-		 " date_created, last_updated, total_amount, raw) SELECT '%s', '%s', 'ml', 'O' || g,"
-		 " 'paid', now(), now(), 2 * (10 + g %% 5), '{}' FROM generate_series(4, 61, 4) g;"
-		 "INSERT INTO order_items (order_id, tenant_id, sku, title, quantity, unit_price,"
-		 " sale_fee) SELECT o.id, o.tenant_id, 'T-' || lpad(substr(o.external_id, 2), 3, '0'),"
-		 " 'x', 2, 10 + substr(o.external_id, 2)::int %% 5, 1 FROM orders o"
-		 " WHERE o.tenant_id = '%s'",
-		 t, acc, t);
+	h_sql_ok(
+	    "INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+	    " date_created, last_updated, total_amount, raw) SELECT '%s', '%s', 'ml', 'O' || g,"
+	    " 'paid', now(), now(), 2 * (10 + g %% 5), '{}' FROM generate_series(4, 61, 4) g;"
+	    "INSERT INTO order_items (order_id, tenant_id, sku, title, quantity, unit_price,"
+	    " sale_fee) SELECT o.id, o.tenant_id, 'T-' || lpad(substr(o.external_id, 2), 3, '0'),"
+	    " 'x', 2, 10 + substr(o.external_id, 2)::int %% 5, 1 FROM orders o"
+	    " WHERE o.tenant_id = '%s'",
+	    t, acc, t);
 }
 
 Test(products, every_sort_walks_by_cursor_in_order_with_ties)
@@ -106,8 +106,8 @@ Test(products, every_sort_walks_by_cursor_in_order_with_ties)
 			    "SELECT string_agg(sku, ' ' ORDER BY %s %s NULLS LAST, sku) FROM"
 			    " products p WHERE tenant_id = '%s'",
 			    sorts[i].value, desc ? "DESC" : "ASC", a.tenant_id);
-			const char *q = h_fmt("sortBy=%s&sortOrder=%s", sorts[i].sort,
-					      desc ? "desc" : "asc");
+			const char *q =
+			    h_fmt("sortBy=%s&sortOrder=%s", sorts[i].sort, desc ? "desc" : "asc");
 			int pages;
 			char *got = walk(&srv, &a, q, 7, &pages);
 			cr_assert_str_eq(got, want, "%s", q);
@@ -187,12 +187,13 @@ Test(products, aggregations_stay_exact_through_inserts_updates_and_deletes)
 	ident_signup(&srv, &b);
 	const char *t = a.tenant_id;
 	assert_all_aggs(&srv, &a); /* none yet: 0, no margin */
-	h_sql_ok("INSERT INTO products (tenant_id, sku, title, category, price, cost, on_hand,"
-		 " available, min_stock_alert, active) SELECT '%s', 'A-' || g, 'x', 'c' || g %% 3,"
-		 " CASE WHEN g %% 5 <> 0 THEN 10 + g %% 7 END, CASE WHEN g %% 4 <> 0 THEN 3 + g %% 2"
-		 " END, g * 2, g %% 9, CASE WHEN g %% 6 = 0 THEN 2 END, g %% 8 <> 0"
-		 " FROM generate_series(1, 40) g",
-		 t);
+	h_sql_ok(
+	    "INSERT INTO products (tenant_id, sku, title, category, price, cost, on_hand,"
+	    " available, min_stock_alert, active) SELECT '%s', 'A-' || g, 'x', 'c' || g %% 3,"
+	    " CASE WHEN g %% 5 <> 0 THEN 10 + g %% 7 END, CASE WHEN g %% 4 <> 0 THEN 3 + g %% 2"
+	    " END, g * 2, g %% 9, CASE WHEN g %% 6 = 0 THEN 2 END, g %% 8 <> 0"
+	    " FROM generate_series(1, 40) g",
+	    t);
 	h_sql_ok("INSERT INTO products (tenant_id, sku, title, price, cost, on_hand, available)"
 		 " VALUES ('%s', 'B-ONLY', 'other', 50, 20, 1000, 1000)",
 		 b.tenant_id);
@@ -214,21 +215,21 @@ Test(products, aggregations_stay_exact_through_inserts_updates_and_deletes)
 		 t, t, t, t);
 	h_sql_ok("SELECT stock_set_on_hand('%s', 'A-9', 1, 'manual', 'test')", t);
 	assert_all_aggs(&srv, &a);
-	h_sql_ok("DELETE FROM products WHERE tenant_id = '%s' AND (sku LIKE 'A-1%%' OR sku = 'S-0')",
-		 t);
+	h_sql_ok(
+	    "DELETE FROM products WHERE tenant_id = '%s' AND (sku LIKE 'A-1%%' OR sku = 'S-0')", t);
 	assert_all_aggs(&srv, &a);
 	/* A rolled-back change leaves the totals as they were. */
 	h_sql_ok("BEGIN; DELETE FROM products WHERE tenant_id = '%s'; ROLLBACK", t);
 	assert_all_aggs(&srv, &a);
 	/* b's one product, whatever a did; a tenant's delete leaves no totals behind. */
 	assert_all_aggs(&srv, &b);
-	cr_assert_eq(h_sql_int("SELECT sum(value) FROM product_totals WHERE tenant_id = '%s'",
-			       b.tenant_id),
-		     20000);
+	cr_assert_eq(
+	    h_sql_int("SELECT sum(value) FROM product_totals WHERE tenant_id = '%s'", b.tenant_id),
+	    20000);
 	h_sql_ok("DELETE FROM tenants WHERE id = '%s'", b.tenant_id);
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM product_totals WHERE tenant_id = '%s'",
-			       b.tenant_id),
-		     0);
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM product_totals WHERE tenant_id = '%s'", b.tenant_id),
+	    0);
 	h_server_stop_clean(&srv);
 }
 
@@ -260,8 +261,8 @@ Test(products, a_sale_moves_the_sales_sort_but_not_updated_at)
 				  t);
 	h_sql_ok("UPDATE order_items SET unit_price = 40 WHERE tenant_id = '%s' AND sku = 'P-1'",
 		 t);
-	h_resp_t r = ident_call(&srv, "GET", "/api/products?sortBy=sales&sortOrder=desc",
-				a.access, NULL);
+	h_resp_t r =
+	    ident_call(&srv, "GET", "/api/products?sortBy=sales&sortOrder=desc", a.access, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	json_t *rows = h_json_path(r.json, "data.products");
 	cr_assert_str_eq(json_string_value(h_json_path(json_array_get(rows, 0), "sku")), "P-1",
@@ -279,10 +280,10 @@ Test(products, a_sale_moves_the_sales_sort_but_not_updated_at)
 			       t, before),
 		     1, "updated_at moved by a sale's price");
 	free(before);
-	r = ident_call(&srv, "GET", "/api/products?sortBy=updated&sortOrder=desc&limit=1",
-		       a.access, NULL);
-	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.products.0.sku")), "P-9",
-			 "%s", r.body);
+	r = ident_call(&srv, "GET", "/api/products?sortBy=updated&sortOrder=desc&limit=1", a.access,
+		       NULL);
+	cr_assert_str_eq(json_string_value(h_json_path(r.json, "data.products.0.sku")), "P-9", "%s",
+			 r.body);
 	h_resp_free(&r);
 	/* Cancelled: back to no sales. */
 	h_sql_ok("UPDATE orders SET status = 'cancelled' WHERE tenant_id = '%s'", t);
@@ -290,5 +291,60 @@ Test(products, a_sale_moves_the_sales_sort_but_not_updated_at)
 			       " (sales_units, sales_revenue, sales_profit) = (0, 0, 0)",
 			       t),
 		     3);
+	h_server_stop_clean(&srv);
+}
+
+/* X-Cache of GET /api/products<query> (a filtered list's aggregations), after checking them. */
+static const char *cache_of(const h_proc_t *srv, const session_t *s, const char *query,
+			    const char *where)
+{
+	assert_aggs(srv, s, query, where);
+	h_resp_t r = ident_call(srv, "GET", h_fmt("/api/products%s", query), s->access, NULL);
+	static __thread char out[16];
+	const char *v = h_header(&r, "X-Cache");
+	snprintf(out, sizeof(out), "%s", v ? v : "");
+	h_resp_free(&r);
+	return out;
+}
+
+Test(products, cached_filtered_aggregations_follow_every_change)
+{
+	h_proc_t srv;
+	session_t a;
+	cr_assert(h_server_start(&srv, NULL));
+	ident_signup(&srv, &a);
+	const char *t = a.tenant_id;
+	char acc[40];
+	account(t, acc);
+	h_sql_ok("INSERT INTO products (tenant_id, sku, title, category, price, cost, on_hand,"
+		 " available) SELECT '%s', 'C-' || g, 'x', 'c1', 10 + g, 4, g, g"
+		 " FROM generate_series(1, 8) g",
+		 t);
+	cr_assert_str_eq(cache_of(&srv, &a, "?category=c1", "category = 'c1'"), "hit");
+	/* A setting through the API, a stock change, a title (search), a category: each moves
+	 * the version, and the next answer is a recount. */
+	h_resp_t r = ident_call(&srv, "PUT", "/api/products/C-1", a.access, "{\"cost\":9}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	h_resp_free(&r);
+	cr_assert_str_eq(cache_of(&srv, &a, "?category=c1", "category = 'c1'"), "hit");
+	h_sql_ok("SELECT stock_set_on_hand('%s', 'C-2', 100, 'manual', 'test')", t);
+	cr_assert_str_eq(cache_of(&srv, &a, "?category=c1", "category = 'c1'"), "hit");
+	cr_assert_str_eq(cache_of(&srv, &a, "?search=zz", "title LIKE '%%zz%%'"), "hit");
+	h_sql_ok("UPDATE products SET title = 'azzb' WHERE tenant_id = '%s' AND sku = 'C-3'", t);
+	cr_assert_str_eq(cache_of(&srv, &a, "?search=zz", "title LIKE '%%zz%%'"), "hit");
+	h_sql_ok("UPDATE products SET category = 'c2' WHERE tenant_id = '%s' AND sku = 'C-4'", t);
+	cr_assert_str_eq(cache_of(&srv, &a, "?category=c1", "category = 'c1'"), "hit");
+	/* Listings: the channel filter follows a SKU linked, moved and unlinked. */
+	const char *on_ml = "sku IN (SELECT sku FROM listings WHERE channel = 'ml')";
+	cr_assert_str_eq(cache_of(&srv, &a, "?channel=ml", on_ml), "hit");
+	h_sql_ok("INSERT INTO listings (tenant_id, account_id, channel, external_id, title, status,"
+		 " sku, last_updated, raw) VALUES ('%s', '%s', 'ml', 'MLB9', 'x', 'active', 'C-5',"
+		 " now(), '{}')",
+		 t, acc);
+	cr_assert_str_eq(cache_of(&srv, &a, "?channel=ml", on_ml), "hit");
+	h_sql_ok("UPDATE listings SET sku = 'C-6' WHERE tenant_id = '%s'", t);
+	cr_assert_str_eq(cache_of(&srv, &a, "?channel=ml", on_ml), "hit");
+	h_sql_ok("UPDATE listings SET sku = NULL WHERE tenant_id = '%s'", t);
+	cr_assert_str_eq(cache_of(&srv, &a, "?channel=ml", on_ml), "hit");
 	h_server_stop_clean(&srv);
 }
