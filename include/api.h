@@ -37,6 +37,7 @@ void api_inventory_routes(app_t *app);
 void api_discrepancies_routes(app_t *app);
 /* GET /api/products, PUT /api/products/:sku: the SKU master and the seller's settings */
 void api_products_routes(app_t *app);
+void api_products_list(req_t *r); /* GET /api/products (src/api/products_list.c) */
 /* /api/alerts and /api/alerts/settings */
 void api_alerts_routes(app_t *app);
 /* /api/metrics: dashboard and realtime */
