@@ -6,7 +6,10 @@
 --    triggers make: same keys, same sums.
 -- 2. Every bump of a tenant's dashboard version is announced at commit on the channel
 --    dashboard_versions (payload "<tenant> <version>"), so the processes keep a copy of the
---    versions in Redis and a cached dashboard needs no PostgreSQL round trip (src/dashboard_cache.c).
+--    versions in Redis and a cached dashboard needs no PostgreSQL round trip
+--    (src/dashboard_versions.c).
+-- 3. The top products of an unfiltered dashboard from per-SKU totals over every channel and
+--    account (dashboard_sku_totals, dashboard_top_totals).
 
 CREATE OR REPLACE FUNCTION dashboard_bump(tenant uuid) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -23,6 +26,122 @@ BEGIN
     PERFORM pg_notify('dashboard_versions', tenant::text || ' ' || v);
 END $$;
 
+-- The top products without the filters (the common case) from the SKUs' sums over every
+--    channel and account, per bucket at both grains: the threshold algorithm of
+--    dashboard_top_skus (0029) over these needs no bound of `accounts` x a bucket's (k+1)-th row,
+--    so its first round settles it far more often, and each bucket has one row per SKU.
+CREATE TABLE dashboard_sku_totals (
+    tenant_id uuid NOT NULL,
+    grain     "char" NOT NULL CHECK (grain IN ('d', 'm')),
+    bucket    date NOT NULL,
+    sku       text COLLATE "C" NOT NULL,
+    title     text,
+    units     bigint NOT NULL DEFAULT 0,
+    revenue   numeric(16, 2) NOT NULL DEFAULT 0,
+    -- SKU first: the candidates' exact sums read each one's buckets as one range.
+    PRIMARY KEY (tenant_id, sku, grain, bucket)
+);
+-- A bucket's best sellers first.
+CREATE INDEX dashboard_sku_totals_top_idx
+    ON dashboard_sku_totals (tenant_id, grain, bucket, revenue DESC);
+
+INSERT INTO dashboard_sku_totals
+SELECT tenant_id, grain, bucket, sku, max(title), sum(units), sum(revenue)
+FROM dashboard_skus GROUP BY 1, 2, 3, 4;
+
+-- 0029's, with the totals kept beside the SKUs' rows.
+CREATE OR REPLACE FUNCTION dashboard_line_facts(ls dashboard_line[], sign integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO dashboard_skus AS d SELECT * FROM dashboard_sku_rows(ls, sign) ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, sku) DO UPDATE
+    SET title = coalesce(excluded.title, d.title), units = d.units + excluded.units,
+        revenue = d.revenue + excluded.revenue, fees = d.fees + excluded.fees,
+        product_cost = d.product_cost + excluded.product_cost;
+    INSERT INTO dashboard_sku_totals AS d
+    SELECT tenant_id, grain, bucket, sku, max(title), sum(units), sum(revenue)
+    FROM dashboard_sku_rows(ls, sign) GROUP BY 1, 4, 2, 3 ORDER BY 1, 4, 2, 3
+    ON CONFLICT (tenant_id, sku, grain, bucket) DO UPDATE
+    SET title = coalesce(excluded.title, d.title), units = d.units + excluded.units,
+        revenue = d.revenue + excluded.revenue;
+    INSERT INTO dashboard_categories AS d SELECT * FROM dashboard_category_rows(ls, sign)
+    ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, category) DO UPDATE
+    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue;
+    INSERT INTO product_sales AS d
+    SELECT tenant_id, sku, sum(units), sum(revenue), sum(revenue - fees - product_cost)
+    FROM dashboard_line_days(ls, sign) GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (tenant_id, sku) DO UPDATE
+    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue,
+        profit = d.profit + excluded.profit;
+$$;
+
+CREATE OR REPLACE FUNCTION dashboard_forget_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM dashboard_days WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_versions WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_skus WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_sku_totals WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_categories WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_hours WHERE tenant_id = OLD.id;
+    DELETE FROM dashboard_states WHERE tenant_id = OLD.id;
+    DELETE FROM product_sales WHERE tenant_id = OLD.id;
+    RETURN NULL;
+END $$;
+
+-- The n SKUs of most revenue from day s to day e over every channel and account (ties by SKU):
+-- dashboard_top_skus' threshold algorithm on the totals. The first k rows of each bucket name
+-- the candidates, summed exactly over the period; a SKU none of whose rows is among them sums
+-- at most the buckets' (k+1)-th rows, so when the n-th candidate sums more than that no other
+-- SKU can pass it. Else k grows; past 4096 every SKU of the period is summed.
+CREATE FUNCTION dashboard_top_totals(tenant uuid, s date, e date, n integer)
+RETURNS TABLE (sku text, title text, units numeric, revenue numeric)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    ms date := (date_trunc('month', s - 1) + interval '1 month')::date; -- whole months from
+    me date := date_trunc('month', e + 1)::date;                        -- ... up to (excluded)
+    k integer := 16;
+    bound numeric;
+    cands text[];
+    nth numeric;
+    found integer;
+BEGIN
+    WHILE k <= 4096 LOOP
+        WITH b AS (SELECT 'm'::"char" AS g, x::date AS bk
+                   FROM generate_series(ms, me - 1, interval '1 month') x WHERE ms < me
+                   UNION ALL
+                   SELECT 'd', x::date FROM generate_series(s, e, interval '1 day') x
+                   WHERE x::date < ms OR x::date >= me),
+             t AS (SELECT r.sku, r.revenue, r.rn FROM b CROSS JOIN LATERAL (
+                       SELECT d.sku, d.revenue, row_number() OVER (ORDER BY d.revenue DESC) AS rn
+                       FROM dashboard_sku_totals d
+                       WHERE d.tenant_id = tenant AND d.grain = b.g AND d.bucket = b.bk
+                       ORDER BY d.revenue DESC LIMIT k + 1) r)
+        SELECT array_agg(DISTINCT t.sku) FILTER (WHERE t.rn <= k),
+               coalesce(sum(greatest(t.revenue, 0)) FILTER (WHERE t.rn = k + 1), 0)
+        INTO cands, bound FROM t;
+        SELECT count(*), min(x.revenue) INTO found, nth FROM (
+            SELECT sum(d.revenue) AS revenue FROM dashboard_sku_totals d
+            WHERE d.tenant_id = tenant AND d.sku = ANY (cands)
+              AND ((d.grain = 'm' AND d.bucket >= ms AND d.bucket < me)
+                   OR (d.grain = 'd' AND d.bucket BETWEEN s AND e
+                       AND (d.bucket < ms OR d.bucket >= me)))
+            GROUP BY d.sku ORDER BY 1 DESC LIMIT n) x;
+        EXIT WHEN bound = 0 OR (found = n AND nth > bound);
+        k := k * 4;
+    END LOOP;
+    IF k > 4096 THEN
+        cands := NULL; -- every SKU
+    END IF;
+    RETURN QUERY
+    SELECT d.sku::text, max(d.title), sum(d.units)::numeric, sum(d.revenue)
+    FROM dashboard_sku_totals d
+    WHERE d.tenant_id = tenant AND (cands IS NULL OR d.sku = ANY (cands))
+      AND ((d.grain = 'm' AND d.bucket >= ms AND d.bucket < me)
+           OR (d.grain = 'd' AND d.bucket BETWEEN s AND e AND (d.bucket < ms OR d.bucket >= me)))
+    GROUP BY d.sku HAVING sum(d.units) <> 0 OR sum(d.revenue) <> 0
+    ORDER BY 4 DESC, 1 LIMIT n;
+END $$;
+
 CREATE OR REPLACE FUNCTION dashboard_rebuild(tenant uuid) RETURNS void LANGUAGE plpgsql
 SET work_mem = '64MB' AS $$
 DECLARE
@@ -31,6 +150,7 @@ BEGIN
     PERFORM dashboard_bump(tenant);
     DELETE FROM dashboard_days WHERE tenant_id = tenant;
     DELETE FROM dashboard_skus WHERE tenant_id = tenant;
+    DELETE FROM dashboard_sku_totals WHERE tenant_id = tenant;
     DELETE FROM dashboard_categories WHERE tenant_id = tenant;
     DELETE FROM dashboard_hours WHERE tenant_id = tenant;
     DELETE FROM dashboard_states WHERE tenant_id = tenant;
@@ -70,6 +190,10 @@ BEGIN
     SELECT tenant, 'm', date_trunc('month', day)::date, channel, account_id, sku, max(title),
            sum(units), sum(revenue), sum(fees), sum(product_cost)
     FROM rebuild_lines GROUP BY 3, 4, 5, 6;
+    INSERT INTO dashboard_sku_totals
+    SELECT tenant, b.grain, b.bucket, l.sku, max(l.title), sum(l.units), sum(l.revenue)
+    FROM rebuild_lines l CROSS JOIN LATERAL dashboard_buckets(l.day) b
+    GROUP BY 2, 3, 4;
 
     INSERT INTO dashboard_categories
     SELECT tenant, b.grain, b.bucket, l.channel, l.account_id, coalesce(p.category, ''),

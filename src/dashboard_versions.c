@@ -49,8 +49,8 @@ static void raised(redisReply *reply, const char *err, void *arg)
 
 void dashboard_versions_raise(app_t *app, const char *tenant_id, const char *version)
 {
-	redis_command(app->redis, raised, NULL, "ZADD %s GT %s %s", DASHBOARD_VERSIONS_KEY,
-		      version, tenant_id);
+	redis_command(app->redis, raised, NULL, "ZADD %s GT %s %s", DASHBOARD_VERSIONS_KEY, version,
+		      tenant_id);
 }
 
 static void on_notify(const char *channel, const char *payload, void *arg)
@@ -138,8 +138,9 @@ dashboard_versions_t *dashboard_versions_new(app_t *app)
 	static const char *const channels[] = {"dashboard_versions", NULL};
 	dv->listener = pg_listener_new(app->base, app->cfg.database_url, channels, on_notify,
 				       on_listen_state, dv);
-	dv->heard = metrics_counter("sellerhub_dashboard_versions_heard_total",
-				    "Dashboard version bumps heard (NOTIFY dashboard_versions)", "");
+	dv->heard =
+	    metrics_counter("sellerhub_dashboard_versions_heard_total",
+			    "Dashboard version bumps heard (NOTIFY dashboard_versions)", "");
 	return dv;
 }
 
