@@ -131,6 +131,11 @@ bool dashboard_versions_check(dashboard_versions_t *dv)
 	return dv->live;
 }
 
+static double live_read(void *arg)
+{
+	return ((dashboard_versions_t *)arg)->live ? 1 : 0;
+}
+
 dashboard_versions_t *dashboard_versions_new(app_t *app)
 {
 	dashboard_versions_t *dv = xcalloc(1, sizeof(*dv));
@@ -141,6 +146,9 @@ dashboard_versions_t *dashboard_versions_new(app_t *app)
 	dv->heard =
 	    metrics_counter("sellerhub_dashboard_versions_heard_total",
 			    "Dashboard version bumps heard (NOTIFY dashboard_versions)", "");
+	metrics_gauge_fn("sellerhub_dashboard_versions_live",
+			 "1 while the dashboard versions' copy in Redis is trusted", "", live_read,
+			 dv);
 	return dv;
 }
 
