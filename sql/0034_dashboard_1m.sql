@@ -156,7 +156,8 @@ BEGIN
     DELETE FROM dashboard_states WHERE tenant_id = tenant;
     DELETE FROM product_sales WHERE tenant_id = tenant;
 
-    -- The sold lines by day and SKU, once; every SKU-keyed rollup is a GROUP BY of these.
+    -- The sold lines by day and SKU, once; every SKU-keyed rollup is a GROUP BY of these, each
+    -- inserted in its primary key's order (its index then grows at the end, not all over).
     CREATE TEMP TABLE rebuild_lines ON COMMIT DROP AS
     SELECT (o.date_created AT TIME ZONE tz)::date AS day, o.channel, o.account_id,
            coalesce(i.sku, i.listing_external_id, '') COLLATE "C" AS sku, max(i.title) AS title,
@@ -185,15 +186,15 @@ BEGIN
 
     INSERT INTO dashboard_skus
     SELECT tenant, 'd', day, channel, account_id, sku, title, units, revenue, fees, product_cost
-    FROM rebuild_lines;
+    FROM rebuild_lines ORDER BY 3, 4, 5, 6;
     INSERT INTO dashboard_skus
     SELECT tenant, 'm', date_trunc('month', day)::date, channel, account_id, sku, max(title),
            sum(units), sum(revenue), sum(fees), sum(product_cost)
-    FROM rebuild_lines GROUP BY 3, 4, 5, 6;
+    FROM rebuild_lines GROUP BY 3, 4, 5, 6 ORDER BY 3, 4, 5, 6;
     INSERT INTO dashboard_sku_totals
     SELECT tenant, b.grain, b.bucket, l.sku, max(l.title), sum(l.units), sum(l.revenue)
     FROM rebuild_lines l CROSS JOIN LATERAL dashboard_buckets(l.day) b
-    GROUP BY 2, 3, 4;
+    GROUP BY 4, 2, 3 ORDER BY 4, 2, 3;
 
     INSERT INTO dashboard_categories
     SELECT tenant, b.grain, b.bucket, l.channel, l.account_id, coalesce(p.category, ''),
