@@ -50,6 +50,9 @@ typedef struct config {
 	/* SMTP_URL (smtp:// or smtps://, credentials in it allowed) and SMTP_FROM: alert e-mail;
 	 * NULL: no e-mail is sent. */
 	char *smtp_url, *smtp_from;
+	/* ALERT_WEBHOOK_ALLOW_PRIVATE: alert webhooks may reach private, loopback and link-local
+	 * addresses (tests and demos, whose sinks listen on 127.0.0.1); off in production. */
+	bool alert_webhook_allow_private;
 	/* Each channel's own settings (channel_t.configure), in the order of channels[]; NULL for
 	 * a channel without any. */
 	void **channel_cfg;

@@ -221,6 +221,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	static const char *const smtp_schemes[] = {"smtp://", "smtps://", NULL};
 	c->smtp_url = url(&l, "SMTP_URL", NULL, false, smtp_schemes);
 	c->smtp_from = str(&l, "SMTP_FROM", "alerts@sellerhub.local", false);
+	c->alert_webhook_allow_private = num(&l, "ALERT_WEBHOOK_ALLOW_PRIVATE", 0, 0, 1) == 1;
 	c->webhook_allow_ips = str(&l, "WEBHOOK_ALLOW_IPS", NULL, false);
 	c->trusted_proxies = str(&l, "TRUSTED_PROXIES", NULL, false);
 	c->metrics_token = str(&l, "METRICS_TOKEN", NULL, false);

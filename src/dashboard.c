@@ -1,7 +1,8 @@
 /* The dashboard's figures: see the header. Every figure reads a rollup kept by triggers (sql/0019,
  * sql/0029), never the orders: the KPIs, the trend and the channels dashboard_days; the products,
  * categories, hours and states their own tables, at month grain for the period's whole months and
- * day grain for the days at its edges. */
+ * day grain for the days at its edges. The top products without a filter read the SKUs' totals
+ * over every channel and account (sql/0034). */
 #include "dashboard.h"
 
 // clang-format off
@@ -63,7 +64,10 @@ static const char figures_sql[] =
     "  'topProducts', coalesce((SELECT json_agg(json_build_object('sku', x.sku,"
     "    'title', coalesce(pr.title, x.title), 'units', x.units, 'revenue', x.revenue)"
     "    ORDER BY x.revenue DESC, x.sku)"
-    "   FROM dashboard_top_skus($1, $2::date, $3::date, $6, $7::uuid, 10) x"
+    "   FROM (SELECT * FROM dashboard_top_totals($1, $2::date, $3::date, 10)"
+    "    WHERE $6::text IS NULL AND $7::uuid IS NULL UNION ALL"
+    "    SELECT * FROM dashboard_top_skus($1, $2::date, $3::date, $6, $7::uuid, 10)"
+    "    WHERE $6::text IS NOT NULL OR $7::uuid IS NOT NULL) x"
     "   LEFT JOIN products pr ON pr.tenant_id = $1 AND pr.sku = x.sku), '[]'),"
     "  'salesByCategory', coalesce((SELECT json_agg(x ORDER BY x.revenue DESC, x.category) FROM"
     "   (SELECT nullif(k.category, '') AS category, sum(k.units) AS units,"

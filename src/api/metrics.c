@@ -1,9 +1,12 @@
 /* /api/metrics: the dashboard (a period's KPIs with an optional comparison, and its charts) and
  * the realtime snapshot of the caller's tenant, read by src/dashboard.c. The dashboard is cached
  * in Redis for 5 minutes under the tenant's dashboard version, which every order write bumps
- * (sql/0019), so a cached answer never hides an order committed after it. */
+ * (sql/0019), so a cached answer never hides an order committed after it. The version is read
+ * from its copy in Redis (dashboard_versions.h) while that copy is live: a cached answer is then
+ * two Redis commands and no PostgreSQL round trip. */
 #include "api.h"
 #include "dashboard.h"
+#include "dashboard_versions.h"
 #include "listing.h"
 #include "log.h"
 #include "permissions.h"
@@ -181,6 +184,18 @@ static void cache_read(redisReply *reply, const char *err, void *arg)
 	dashboard_figures(c->r->app, c->r->tenant_id, &c->q, figured, c);
 }
 
+/* The cache key of the answer at the tenant's version v, then its lookup. */
+static void cache_lookup(dash_call_t *c, const char *v)
+{
+	const dashboard_query_t *q = &c->q;
+	size_t n = 512;
+	c->key = arena_alloc(c->r->arena, n);
+	snprintf(c->key, n, "dash2:%s:%s:%s:%s:%s:%s:%s:%s", c->r->tenant_id, v, q->start, q->end,
+		 q->prev_start ? q->prev_start : "", q->prev_end ? q->prev_end : "",
+		 q->channel ? q->channel : "", q->account_id ? q->account_id : "");
+	redis_command(((app_t *)c->r->app)->redis, cache_read, c, "GET %s", c->key);
+}
+
 static void versioned(const PGresult *res, const char *err, void *arg)
 {
 	dash_call_t *c = arg;
@@ -188,14 +203,21 @@ static void versioned(const PGresult *res, const char *err, void *arg)
 		list_db_error(c->r, "metrics: dashboard version", res, err);
 		return;
 	}
-	const dashboard_query_t *q = &c->q;
-	size_t n = 512;
-	c->key = arena_alloc(c->r->arena, n);
-	snprintf(c->key, n, "dash2:%s:%s:%s:%s:%s:%s:%s:%s", c->r->tenant_id, pg_value(res, 0, 0),
-		 q->start, q->end, q->prev_start ? q->prev_start : "",
-		 q->prev_end ? q->prev_end : "", q->channel ? q->channel : "",
-		 q->account_id ? q->account_id : "");
-	redis_command(((app_t *)c->r->app)->redis, cache_read, c, "GET %s", c->key);
+	const char *v = pg_value(res, 0, 0);
+	dashboard_versions_raise(c->r->app, c->r->tenant_id,
+				 v); /* Redis lost it, or never had it */
+	cache_lookup(c, v);
+}
+
+/* The version's copy in Redis; none there (a tenant never written, a flushed Redis) or Redis
+ * down: PostgreSQL's. */
+static void version_copy(redisReply *reply, const char *err, void *arg)
+{
+	dash_call_t *c = arg;
+	if (!err && reply && reply->type == REDIS_REPLY_STRING)
+		cache_lookup(c, reply->str);
+	else
+		dashboard_version(c->r->app, c->r->tenant_id, versioned, c);
 }
 
 static void dashboard(req_t *r)
@@ -210,7 +232,12 @@ static void dashboard(req_t *r)
 		http_invalid(r, d);
 		return;
 	}
-	dashboard_version(r->app, r->tenant_id, versioned, c);
+	app_t *app = r->app;
+	if (dashboard_versions_check(app->dash_versions))
+		redis_command(app->redis, version_copy, c, "ZSCORE %s %s", DASHBOARD_VERSIONS_KEY,
+			      r->tenant_id);
+	else
+		dashboard_version(r->app, r->tenant_id, versioned, c);
 }
 
 static void realtime(req_t *r)

@@ -134,7 +134,8 @@ static void cached(redisReply *reply_, const char *err, void *arg)
 	    (tab = memchr(reply_->str, '\t', reply_->len))) {
 		http_set_header(c->r, "X-Cache", "hit");
 		reply(c, atoll(reply_->str),
-		      arena_strndup(c->r->arena, tab + 1, reply_->len - (size_t)(tab + 1 - reply_->str)));
+		      arena_strndup(c->r->arena, tab + 1,
+				    reply_->len - (size_t)(tab + 1 - reply_->str)));
 		return;
 	}
 	if (err)
