@@ -26,10 +26,10 @@ BEGIN
     PERFORM pg_notify('dashboard_versions', tenant::text || ' ' || v);
 END $$;
 
--- The top products without the filters (the common case) from the SKUs' sums over every
---    channel and account, per bucket at both grains: the threshold algorithm of
---    dashboard_top_skus (0029) over these needs no bound of `accounts` x a bucket's (k+1)-th row,
---    so its first round settles it far more often, and each bucket has one row per SKU.
+-- The top products without the filters (the common case) from the SKUs' sums over every channel
+-- and account, per bucket at both grains: the threshold algorithm of dashboard_top_skus (0029)
+-- over these needs no bound of `accounts` x a bucket's (k+1)-th row, so its first round settles
+-- it far more often, and each bucket has one row per SKU.
 CREATE TABLE dashboard_sku_totals (
     tenant_id uuid NOT NULL,
     grain     "char" NOT NULL CHECK (grain IN ('d', 'm')),
@@ -49,44 +49,28 @@ INSERT INTO dashboard_sku_totals
 SELECT tenant_id, grain, bucket, sku, max(title), sum(units), sum(revenue)
 FROM dashboard_skus GROUP BY 1, 2, 3, 4;
 
--- 0029's, with the totals kept beside the SKUs' rows.
-CREATE OR REPLACE FUNCTION dashboard_line_facts(ls dashboard_line[], sign integer) RETURNS void
+-- 0029's facts of lines, and the totals beside them.
+ALTER FUNCTION dashboard_line_facts(dashboard_line[], integer)
+    RENAME TO dashboard_line_account_facts;
+CREATE FUNCTION dashboard_line_facts(ls dashboard_line[], sign integer) RETURNS void
 LANGUAGE sql AS $$
-    INSERT INTO dashboard_skus AS d SELECT * FROM dashboard_sku_rows(ls, sign) ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, sku) DO UPDATE
-    SET title = coalesce(excluded.title, d.title), units = d.units + excluded.units,
-        revenue = d.revenue + excluded.revenue, fees = d.fees + excluded.fees,
-        product_cost = d.product_cost + excluded.product_cost;
+    SELECT dashboard_line_account_facts(ls, sign);
     INSERT INTO dashboard_sku_totals AS d
     SELECT tenant_id, grain, bucket, sku, max(title), sum(units), sum(revenue)
     FROM dashboard_sku_rows(ls, sign) GROUP BY 1, 4, 2, 3 ORDER BY 1, 4, 2, 3
     ON CONFLICT (tenant_id, sku, grain, bucket) DO UPDATE
     SET title = coalesce(excluded.title, d.title), units = d.units + excluded.units,
         revenue = d.revenue + excluded.revenue;
-    INSERT INTO dashboard_categories AS d SELECT * FROM dashboard_category_rows(ls, sign)
-    ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (tenant_id, grain, bucket, channel, account_id, category) DO UPDATE
-    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue;
-    INSERT INTO product_sales AS d
-    SELECT tenant_id, sku, sum(units), sum(revenue), sum(revenue - fees - product_cost)
-    FROM dashboard_line_days(ls, sign) GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (tenant_id, sku) DO UPDATE
-    SET units = d.units + excluded.units, revenue = d.revenue + excluded.revenue,
-        profit = d.profit + excluded.profit;
 $$;
 
-CREATE OR REPLACE FUNCTION dashboard_forget_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A tenant's delete (as dashboard_forget_tenant).
+CREATE FUNCTION dashboard_forget_tenant_totals() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM dashboard_days WHERE tenant_id = OLD.id;
-    DELETE FROM dashboard_versions WHERE tenant_id = OLD.id;
-    DELETE FROM dashboard_skus WHERE tenant_id = OLD.id;
     DELETE FROM dashboard_sku_totals WHERE tenant_id = OLD.id;
-    DELETE FROM dashboard_categories WHERE tenant_id = OLD.id;
-    DELETE FROM dashboard_hours WHERE tenant_id = OLD.id;
-    DELETE FROM dashboard_states WHERE tenant_id = OLD.id;
-    DELETE FROM product_sales WHERE tenant_id = OLD.id;
     RETURN NULL;
 END $$;
+CREATE TRIGGER tenants_dashboard_forget_totals AFTER DELETE ON tenants
+    FOR EACH ROW EXECUTE FUNCTION dashboard_forget_tenant_totals();
 
 -- The n SKUs of most revenue from day s to day e over every channel and account (ties by SKU):
 -- dashboard_top_skus' threshold algorithm on the totals. The first k rows of each bucket name
