@@ -28,10 +28,14 @@ enum export_format { EXPORT_CSV, EXPORT_JSON, EXPORT_XLSX };
  * ISO-8601 UTC. */
 enum export_kind { EXPORT_TEXT, EXPORT_NUMBER, EXPORT_TIME };
 
+/* A field's SQL type, which its expression is cast to: how its binary form is read. */
+enum export_type { EXPORT_STRING, EXPORT_UUID, EXPORT_TIMESTAMPTZ, EXPORT_NUMERIC, EXPORT_INT8 };
+
 typedef struct export_field {
 	const char *name; /* the API's name (fields=...) */
 	const char *sql;  /* its expression over orders o */
 	enum export_kind kind;
+	enum export_type type;
 } export_field_t;
 
 /* What one export reads: the tenant's orders created in [start, end) (timestamptz text). */
@@ -71,9 +75,29 @@ void export_render_head(const export_spec_t *spec, export_buf_t *b);
 void export_render_rows(const export_spec_t *spec, const PGresult *res, bool *first,
 			export_buf_t *b);
 void export_render_tail(const export_spec_t *spec, export_buf_t *b);
+/* One row's values as text (NULL for SQL NULL; times already ISO-8601 when iso_times, else as
+ * PostgreSQL writes them) as a csv line or a json object, as export_render_rows writes them. */
+void export_render_values(const export_spec_t *spec, const char *const *values, bool iso_times,
+			  bool *first, export_buf_t *b);
 /* A PostgreSQL timestamptz text in UTC ("2026-10-25 10:00:00.123+00") as
  * "2026-10-25T10:00:00.123Z" into out (25 bytes); false when s is not in that shape. */
 bool export_iso_time(const char *s, char out[25]);
+
+/* --- export_copy.c: the rows as COPY (FORMAT binary) sends them --------------------------------
+ */
+/* The COPY statement sending export_select_sql's rows in binary, spec's tenant and bounds in it
+ * (malloc'd); NULL when they are not a uuid and timestamps' text. */
+char *export_copy_sql(const export_spec_t *spec);
+/* Where a binary COPY stream is: its header read, its trailer seen, a row's scratch text. */
+typedef struct export_copy {
+	bool header_read, ended, first;
+	export_buf_t scratch;
+} export_copy_t;
+/* One CopyData message (the header, rows, the trailer) rendered into b: rows rendered, or -1
+ * when the data is not a binary COPY of spec's fields. */
+long export_render_copy(const export_spec_t *spec, export_copy_t *c, const char *data, size_t len,
+			export_buf_t *b);
+void export_copy_free(export_copy_t *c);
 
 /* --- exports.c ------------------------------------------------------------------------------ */
 typedef struct exports exports_t;
