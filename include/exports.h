@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "app.h"
 
@@ -67,10 +68,22 @@ typedef struct export_buf {
 	char *data;
 	size_t len, cap;
 } export_buf_t;
-void export_buf_add(export_buf_t *b, const char *s, size_t n);
+void export_buf_grow(export_buf_t *b, size_t n); /* room for n more bytes and a NUL */
+/* Inline: the export's rendering appends a few bytes at a time, millions of times. */
+static inline void export_buf_add(export_buf_t *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		export_buf_grow(b, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
 void export_buf_free(export_buf_t *b);
 /* The file's start (csv: the header line; json: "["), its rows (a batch of export_select_sql's
  * rows; *first tells json whether a comma goes before the row), and its end (json: "]"). */
+/* A csv cell: quoted when it holds a comma, a quote or a line break (RFC 4180); text a
+ * spreadsheet would run as a formula gets a leading quote mark. */
+void export_csv_cell(export_buf_t *b, const char *s, enum export_kind kind);
 void export_render_head(const export_spec_t *spec, export_buf_t *b);
 void export_render_rows(const export_spec_t *spec, const PGresult *res, bool *first,
 			export_buf_t *b);

@@ -3,6 +3,7 @@
  * (timestamps, numerics and uuids cost it most of its time per row as text); this file writes
  * the text that export_render_rows writes from the same rows' text results. */
 #include "exports.h"
+#include "listing.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -100,6 +101,13 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+/* n decimal digits of v, zero-padded, at d. */
+static void put_digits(char *d, unsigned long long v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		d[i] = (char)('0' + v % 10);
+}
+
 /* Microseconds since 2000-01-01 UTC as "2026-10-25T10:00:00.123Z" (milliseconds truncated, as
  * export_iso_time reads PostgreSQL's text). */
 static void time_text(export_buf_t *b, int64_t us)
@@ -117,24 +125,22 @@ static void time_text(export_buf_t *b, int64_t us)
 	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
 	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
 	int64_t y = yoe + era * 400 + (m <= 2);
+	char t[32], *p = t;
 	if (y < 0) {
-		export_buf_add(b, "-", 1);
+		*p++ = '-';
 		y = -y;
 	}
-	digits(b, (unsigned long long)y, y > 9999 ? 5 : 4);
-	export_buf_add(b, "-", 1);
-	digits(b, (unsigned long long)m, 2);
-	export_buf_add(b, "-", 1);
-	digits(b, (unsigned long long)d, 2);
-	export_buf_add(b, "T", 1);
-	digits(b, (unsigned long long)(sod / 3600), 2);
-	export_buf_add(b, ":", 1);
-	digits(b, (unsigned long long)(sod / 60 % 60), 2);
-	export_buf_add(b, ":", 1);
-	digits(b, (unsigned long long)(sod % 60), 2);
-	export_buf_add(b, ".", 1);
-	digits(b, (unsigned long long)ms, 3);
-	export_buf_add(b, "Z", 1);
+	int yn = y > 9999 ? 5 : 4;
+	put_digits(p, (unsigned long long)y, yn);
+	p += yn;
+	memcpy(p, "-MM-DDTHH:MM:SS.mmmZ", 20);
+	put_digits(p + 1, (unsigned long long)m, 2);
+	put_digits(p + 4, (unsigned long long)d, 2);
+	put_digits(p + 7, (unsigned long long)(sod / 3600), 2);
+	put_digits(p + 10, (unsigned long long)(sod / 60 % 60), 2);
+	put_digits(p + 13, (unsigned long long)(sod % 60), 2);
+	put_digits(p + 16, (unsigned long long)ms, 3);
+	export_buf_add(b, t, (size_t)(p + 20 - t));
 }
 
 /* A numeric's binary form (ndigits, weight, sign, dscale, then base-10000 digits) as
@@ -178,9 +184,11 @@ static bool numeric_text(export_buf_t *b, const unsigned char *p, size_t n)
 	if (dscale > 0) {
 		export_buf_add(b, ".", 1);
 		for (int i = weight + 1, left = dscale; left > 0; i++, left -= 4)
-			digits(b, (unsigned long long)DIGIT(i) / (left >= 4 ? 1 : left == 3 ? 10
-								    : left == 2 ? 100
-										: 1000),
+			digits(b,
+			       (unsigned long long)DIGIT(i) / (left >= 4   ? 1
+							       : left == 3 ? 10
+							       : left == 2 ? 100
+									   : 1000),
 			       left >= 4 ? 4 : left);
 	}
 #undef DIGIT
@@ -228,8 +236,51 @@ static bool value_text(export_buf_t *b, enum export_type type, const unsigned ch
 	return false;
 }
 
-long export_render_copy(const export_spec_t *spec, export_copy_t *c, const char *data,
-			size_t len, export_buf_t *b)
+/* Field i's separator (csv) or name (json), then its value (p NULL: SQL NULL) as
+ * export_render_values writes its text: only strings can need quoting or escaping, and they
+ * alone go through a NUL-terminated copy. */
+static bool value_out(const export_spec_t *spec, int i, bool json, const unsigned char *p,
+		      int32_t n, export_copy_t *c, export_buf_t *b)
+{
+	const export_field_t *f = spec->fields[i];
+	if (json) {
+		export_buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
+		export_buf_add(b, f->name, strlen(f->name));
+		export_buf_add(b, "\":", 2);
+	} else if (i) {
+		export_buf_add(b, ",", 1);
+	}
+	if (!p) {
+		if (json)
+			export_buf_add(b, "null", 4);
+		return true;
+	}
+	if (f->type == EXPORT_STRING) {
+		c->scratch.len = 0;
+		export_buf_add(&c->scratch, (const char *)p, (size_t)n);
+		if (!json) {
+			export_csv_cell(b, c->scratch.data, f->kind);
+		} else {
+			size_t at = b->len, cap = b->cap;
+			list_json_str(&b->data, &at, &cap, c->scratch.data);
+			b->len = at;
+			b->cap = cap;
+		}
+		return true;
+	}
+	/* uuids, times and numbers: nothing to quote or escape */
+	bool quoted = json && f->kind != EXPORT_NUMBER;
+	if (quoted)
+		export_buf_add(b, "\"", 1);
+	if (!value_text(b, f->type, p, (size_t)n))
+		return false;
+	if (quoted)
+		export_buf_add(b, "\"", 1);
+	return true;
+}
+
+long export_render_copy(const export_spec_t *spec, export_copy_t *c, const char *data, size_t len,
+			export_buf_t *b)
 {
 	const unsigned char *p = (const unsigned char *)data, *end = p + len;
 	if (!c->header_read) {
@@ -242,9 +293,7 @@ long export_render_copy(const export_spec_t *spec, export_copy_t *c, const char 
 		c->header_read = true;
 	}
 	long rows = 0;
-	size_t at[EXPORT_MAX_FIELDS];
-	bool null[EXPORT_MAX_FIELDS];
-	const char *values[EXPORT_MAX_FIELDS];
+	bool json = spec->format == EXPORT_JSON;
 	while (p < end && !c->ended) {
 		if (end - p < 2)
 			return -1;
@@ -256,25 +305,23 @@ long export_render_copy(const export_spec_t *spec, export_copy_t *c, const char 
 		}
 		if (nf != spec->nfields)
 			return -1;
-		c->scratch.len = 0;
+		if (json) {
+			export_buf_add(b, c->first ? "\n{" : ",\n{", c->first ? 2 : 3);
+			c->first = false;
+		}
 		for (int i = 0; i < nf; i++) {
 			if (end - p < 4)
 				return -1;
 			int32_t n = (int32_t)be32(p);
 			p += 4;
-			null[i] = n < 0;
-			at[i] = c->scratch.len;
-			if (n < 0)
-				continue;
-			if (end - p < n ||
-			    !value_text(&c->scratch, spec->fields[i]->type, p, (size_t)n))
+			if (n >= 0 && end - p < n)
 				return -1;
-			export_buf_add(&c->scratch, "", 1); /* each value its NUL */
-			p += n;
+			if (!value_out(spec, i, json, n < 0 ? NULL : p, n, c, b))
+				return -1;
+			if (n > 0)
+				p += n;
 		}
-		for (int i = 0; i < nf; i++)
-			values[i] = null[i] ? NULL : c->scratch.data + at[i];
-		export_render_values(spec, values, true, &c->first, b);
+		export_buf_add(b, json ? "}" : "\r\n", json ? 1 : 2);
 		rows++;
 	}
 	return rows;

@@ -139,15 +139,10 @@ char *export_select_sql(const export_spec_t *spec)
 	return b.data;
 }
 
-void export_buf_add(export_buf_t *b, const char *s, size_t n)
+void export_buf_grow(export_buf_t *b, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->data = xrealloc(b->data, b->cap);
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	b->cap = (b->len + n + 1) * 2;
+	b->data = xrealloc(b->data, b->cap);
 }
 
 void export_buf_free(export_buf_t *b)
@@ -176,7 +171,7 @@ bool export_iso_time(const char *s, char out[25])
 
 /* A csv cell: quoted when it holds a comma, a quote or a line break (RFC 4180). A cell that a
  * spreadsheet would run as a formula (=, +, -, @ before text) gets a leading quote mark. */
-static void csv_cell(export_buf_t *b, const char *s, enum export_kind kind)
+void export_csv_cell(export_buf_t *b, const char *s, enum export_kind kind)
 {
 	bool formula = kind == EXPORT_TEXT && s[0] && strchr("=+-@", s[0]);
 	if (!strpbrk(s, ",\"\r\n")) {
@@ -235,7 +230,7 @@ void export_render_values(const export_spec_t *spec, const char *const *values, 
 			v = iso;
 		if (!json) {
 			if (v)
-				csv_cell(b, v, f->kind);
+				export_csv_cell(b, v, f->kind);
 		} else if (!v) {
 			export_buf_add(b, "null", 4);
 		} else if (f->kind == EXPORT_NUMBER) {
