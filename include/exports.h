@@ -3,12 +3,13 @@
  *
  * - export_rows.c: the fields a caller may ask for, the statement that reads them, and the
  *   rendering of a batch of rows as csv or json text (pure: no I/O).
- * - exports.c: where the rows go. csv and json stream from a server-side cursor straight to the
- *   client (chunked, FETCH by batch, pausing while the client's socket is full: never the whole
- *   file in memory); xlsx is written by libxlsxwriter on a worker thread into a temp file, then
- *   sent from the file. Past EXPORT_SYNC_MAX_ROWS an export is a durable job (order_exports,
- *   sql/0028) whose file, under EXPORTS_DIR, is kept EXPORT_KEEP_SECONDS and deleted by the
- *   export sweep. */
+ * - export_copy.c: the rows as PostgreSQL's binary COPY sends them, rendered as that text.
+ * - exports.c: where the rows go. csv and json stream from `COPY (...) TO STDOUT (FORMAT
+ *   binary)` straight to the client (chunked; no more of the COPY is read while the client's
+ *   socket is full, so PostgreSQL waits and the file is never in memory); xlsx is written by
+ * libxlsxwriter on a worker thread into a temp file, then sent from the file. Past
+ * EXPORT_SYNC_MAX_ROWS an export is a durable job (order_exports, sql/0028) whose file, under
+ * EXPORTS_DIR, is kept EXPORT_KEEP_SECONDS and deleted by the export sweep. */
 #ifndef SH_EXPORTS_H
 #define SH_EXPORTS_H
 
@@ -20,7 +21,7 @@
 #include "app.h"
 
 #define EXPORT_MAX_FIELDS 32
-#define EXPORT_BATCH_ROWS 4000 /* rows per FETCH: EXPORT_FETCH_SQL's count */
+#define EXPORT_BATCH_ROWS 4000 /* rows per FETCH (the file jobs' cursor): EXPORT_FETCH_SQL's */
 #define EXPORT_DECLARE	  "DECLARE export_rows NO SCROLL CURSOR FOR "
 #define EXPORT_FETCH_SQL  "FETCH 4000 FROM export_rows"
 

@@ -1,5 +1,5 @@
 /* The orders export as an answer (see exports.h): the row count decides between answering now
- * and a background job; csv and json stream from a cursor, xlsx is a file written off the loop
+ * and a background job; csv and json stream from a binary COPY, xlsx is a file written off the loop
  * (export_files.c). */
 #include "exports.h"
 #include "export_files.h"
