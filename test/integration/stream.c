@@ -49,25 +49,38 @@ static void start(h_proc_t *srv, const char *const env[], session_t *owner)
 	ident_signup(srv, owner);
 }
 
-static void open_stream(sse_t *s, const h_proc_t *srv, const session_t *who)
+/* A stream of who's (reconnecting after the event last_id when not NULL), its first realtime
+ * object arrived: the stream is registered by then, and what it missed came before it. */
+static void open_stream_after(sse_t *s, const h_proc_t *srv, const session_t *who,
+			      const char *last_id)
 {
-	sse_open(s, srv->port, "/api/metrics/stream", who->access);
+	sse_open_after(s, srv->port, "/api/metrics/stream", who->access, last_id);
 	cr_assert_eq(sse_wait_status(s, DEADLINE_MS), 200, "%s", s->raw ? s->raw : "");
 	cr_assert_not_null(strcasestr(s->raw, "content-type: text/event-stream"), "%s", s->raw);
 	cr_assert(sse_wait(s, "retry: ", DEADLINE_MS), "%s", sse_text(s));
-	/* The first realtime object comes on its own: the stream is registered by then. */
 	cr_assert(sse_wait(s, "event: realtime", DEADLINE_MS), "%s", sse_text(s));
+}
+
+static void open_stream(sse_t *s, const h_proc_t *srv, const session_t *who)
+{
+	open_stream_after(s, srv, who, NULL);
+}
+
+/* A server, two tenants' owners, an ML account each. */
+static void two_tenants(h_proc_t *srv, session_t *a, session_t *b, char acc_a[40], char acc_b[40])
+{
+	start(srv, NULL, a);
+	ident_signup(srv, b);
+	add_account(a->tenant_id, "ml", acc_a);
+	add_account(b->tenant_id, "ml", acc_b);
 }
 
 Test(stream, order_reaches_the_tenants_streams_only)
 {
 	h_proc_t srv;
 	session_t a, b;
-	start(&srv, NULL, &a);
-	ident_signup(&srv, &b);
 	char acc_a[40], acc_b[40];
-	add_account(a.tenant_id, "ml", acc_a);
-	add_account(b.tenant_id, "ml", acc_b);
+	two_tenants(&srv, &a, &b, acc_a, acc_b);
 	sse_t sa, sa2, sb;
 	open_stream(&sa, &srv, &a);
 	open_stream(&sa2, &srv, &a);
@@ -308,11 +321,8 @@ Test(stream, reconnect_with_last_event_id_gets_what_it_missed)
 	h_database_private(); /* the log is pruned by hand below */
 	h_proc_t srv;
 	session_t a, b;
-	start(&srv, NULL, &a);
-	ident_signup(&srv, &b);
 	char acc_a[40], acc_b[40];
-	add_account(a.tenant_id, "ml", acc_a);
-	add_account(b.tenant_id, "ml", acc_b);
+	two_tenants(&srv, &a, &b, acc_a, acc_b);
 	sse_t s1;
 	open_stream(&s1, &srv, &a);
 	add_order(a.tenant_id, acc_a, "R-1", "10.00");
@@ -328,10 +338,8 @@ Test(stream, reconnect_with_last_event_id_gets_what_it_missed)
 	char last[24];
 	snprintf(last, sizeof(last), "%lld", seen);
 	sse_t s2;
-	sse_open_after(&s2, srv.port, "/api/metrics/stream", a.access, last);
-	cr_assert_eq(sse_wait_status(&s2, DEADLINE_MS), 200, "%s", s2.raw ? s2.raw : "");
+	open_stream_after(&s2, &srv, &a, last);
 	cr_assert(sse_wait(&s2, "\"externalId\":\"R-3\"", DEADLINE_MS), "%s", sse_text(&s2));
-	cr_assert(sse_wait(&s2, "event: realtime", DEADLINE_MS), "%s", sse_text(&s2));
 	const char *t = sse_text(&s2);
 	cr_assert_null(strstr(t, "\"R-1\""), "an event seen before came again: %s", t);
 	cr_assert_null(strstr(t, "\"R-B\""), "another tenant's event: %s", t);
@@ -348,9 +356,7 @@ Test(stream, reconnect_with_last_event_id_gets_what_it_missed)
 	/* Too old: what followed the id is no longer kept, so only the fresh state comes. */
 	h_sql_ok("DELETE FROM tenant_event_log WHERE id <= %lld", id2);
 	sse_t s3;
-	sse_open_after(&s3, srv.port, "/api/metrics/stream", a.access, last);
-	cr_assert_eq(sse_wait_status(&s3, DEADLINE_MS), 200, "%s", s3.raw ? s3.raw : "");
-	cr_assert(sse_wait(&s3, "event: realtime", DEADLINE_MS), "%s", sse_text(&s3));
+	open_stream_after(&s3, &srv, &a, last);
 	cr_assert(sse_wait(&s3, "\"todayOrders\":4", DEADLINE_MS), "%s", sse_text(&s3));
 	cr_assert_null(strstr(sse_text(&s3), "event: order"), "%s", sse_text(&s3));
 	sse_close(&s3);

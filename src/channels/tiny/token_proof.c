@@ -60,8 +60,8 @@ static void tested(const tiny_result_t *res, void *arg)
 	free(token);
 }
 
-void tiny_token_prove(req_t *r, const char *token, const char *store_failed,
-		      tiny_proved_cb done, void *arg)
+void tiny_token_prove(req_t *r, const char *token, const char *store_failed, tiny_proved_cb done,
+		      void *arg)
 {
 	proof_t *p = arena_calloc(r->arena, 1, sizeof(*p));
 	p->r = r;
