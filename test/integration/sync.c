@@ -435,7 +435,10 @@ Test(sync, webhooks_keep_it_current_even_during_a_backfill, .timeout = 180)
 Test(sync, restart_mid_backfill_resumes, .timeout = 240)
 {
 	mlt_t t;
-	const char *env[] = {"ML_RATE=60", "JOB_STALE_SECONDS=3", "JOB_REDISPATCH_SECONDS=1", NULL};
+	/* A stale limit of a few heartbeats (one a second): a busy host delays them, and a live run
+	 * taken for dead would run twice. */
+	const char *env[] = {"ML_RATE=60", "JOB_STALE_SECONDS=10", "JOB_REDISPATCH_SECONDS=1",
+			     NULL};
 	start(&t, "713", "40", "420", "20", env);
 	char acct[40];
 	msh_tokens_t tok;
