@@ -35,7 +35,6 @@ typedef struct app {
 	struct tenant_events *events; /* event streams fed by NOTIFY (tenant_events.h) */
 	struct alerts *alerts;	      /* alert evaluation and its delivery outbox (alerts.h) */
 	struct exports *exports;      /* orders export jobs and files (exports.h) */
-	struct dashboard_versions *dash_versions; /* the versions' copy in Redis */
 	int64_t started_ms;
 } app_t;
 

@@ -19,9 +19,6 @@ pg_listener_t *pg_listener_new(struct event_base *base, const char *conninfo,
 			       const char *const *channels, pg_notify_cb on_notify,
 			       pg_listen_state_cb on_state, void *arg);
 bool pg_listener_listening(const pg_listener_t *l);
-/* Reads what has arrived on the socket now, reporting its notifications before returning (a
- * caller about to trust what they maintain needs those heard first). Never waits. */
-void pg_listener_drain(pg_listener_t *l);
 void pg_listener_free(pg_listener_t *l);
 
 #endif

@@ -13,7 +13,6 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "sync_engine.h"
-#include "dashboard_versions.h"
 #include "tenant_events.h"
 #include "jobs.h"
 #include "stock_push.h"
@@ -193,7 +192,6 @@ static int serve(app_t *app)
 	api_discrepancies_routes(app);
 	api_products_routes(app);
 	app->events = tenant_events_new(app);
-	app->dash_versions = dashboard_versions_new(app);
 	api_alerts_routes(app);
 	api_metrics_routes(app);
 	api_shipments_routes(app);
@@ -236,7 +234,6 @@ static int serve(app_t *app)
 	janitor_free(app->janitor);
 	tenant_events_free(
 	    app->events); /* after the server and the pool: their callbacks reach it */
-	dashboard_versions_free(app->dash_versions); /* after the clients, as the events */
 	alerts_free(app->alerts);
 	exports_free(app->exports);
 	channels_free(app);

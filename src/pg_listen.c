@@ -205,12 +205,6 @@ pg_listener_t *pg_listener_new(struct event_base *base, const char *conninfo,
 	return l;
 }
 
-void pg_listener_drain(pg_listener_t *l)
-{
-	if (l->state == L_LISTENING)
-		read_input(l);
-}
-
 bool pg_listener_listening(const pg_listener_t *l)
 {
 	return l->state == L_LISTENING;

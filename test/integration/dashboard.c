@@ -402,67 +402,6 @@ Test(dashboard, cache_never_hides_a_later_order)
 	h_server_stop_clean(&srv);
 }
 
-#define DASHBOARD_VERSIONS_KEY "sh:dashboard:versions" /* include/dashboard_versions.h */
-
-/* A gauge or counter of the server's /metrics (-1 when absent). */
-static double metric(const h_proc_t *srv, const char *name)
-{
-	h_resp_t m = h_http("GET", h_url(srv, "/metrics"), NULL, NULL);
-	char needle[128];
-	snprintf(needle, sizeof(needle), "\n%s ", name);
-	const char *line = m.body ? strstr(m.body, needle) : NULL;
-	double v = line ? atof(line + strlen(needle)) : -1;
-	h_resp_free(&m);
-	return v;
-}
-
-/* The cache check reads the tenant's version from its copy in Redis (sql/0034's NOTIFY keeps
- * it, src/dashboard_versions.c): a copy raised by hand names the cache key; a copy lost is read
- * from PostgreSQL and copied back; an order's commit moves the copy, and the next dashboard
- * shows the order. */
-Test(dashboard, cache_checks_the_version_copy_in_redis)
-{
-	h_proc_t srv;
-	cr_assert(h_server_start(&srv, NULL));
-	session_t a, b;
-	ident_signup(&srv, &a);
-	ident_signup(&srv, &b);
-	char ml[40], amz[40];
-	seed(&a, &b, ml, amz);
-	const char *t = a.tenant_id;
-	cr_assert(H_WAIT_UNTIL(metric(&srv, "sellerhub_dashboard_versions_live") == 1, 10000));
-	long long v = h_sql_int("SELECT version FROM dashboard_versions WHERE tenant_id = '%s'", t);
-	cr_assert(H_WAIT_UNTIL(h_redis_int("ZSCORE " DASHBOARD_VERSIONS_KEY " %s", t) == v, 10000));
-
-	h_redis_int("ZADD " DASHBOARD_VERSIONS_KEY " GT 1000000000 %s", t);
-	h_resp_t r = get(&srv, &a, "/api/metrics/dashboard?" PERIOD, 200);
-	cr_assert_str_eq(h_header(&r, "X-Cache"), "miss");
-	h_resp_free(&r);
-	cr_assert_eq(h_redis_int("EXISTS dash2:%s:1000000000:2026-03-01:2026-03-10::::", t), 1);
-	r = get(&srv, &a, "/api/metrics/dashboard?" PERIOD, 200);
-	cr_assert_str_eq(h_header(&r, "X-Cache"), "hit");
-	h_resp_free(&r);
-
-	h_redis_int("ZREM " DASHBOARD_VERSIONS_KEY " %s", t);
-	r = get(&srv, &a, "/api/metrics/dashboard?" PERIOD, 200);
-	assert_num(r.json, "data.kpis.revenue.value", 160);
-	h_resp_free(&r);
-	cr_assert_eq(h_redis_int("ZSCORE " DASHBOARD_VERSIONS_KEY " %s", t), v);
-
-	add_order(t, amz, "amazon", "6", "paid", "2026-03-09T08:00:00Z", "12.5", "SKU-B", 1, "12.5",
-		  "1");
-	r = get(&srv, &a, "/api/metrics/dashboard?" PERIOD, 200);
-	cr_assert_str_eq(h_header(&r, "X-Cache"), "miss");
-	assert_num(r.json, "data.kpis.revenue.value", 172.5);
-	h_resp_free(&r);
-	long long now =
-	    h_sql_int("SELECT version FROM dashboard_versions WHERE tenant_id = '%s'", t);
-	cr_assert_gt(now, v);
-	cr_assert_eq(h_redis_int("ZSCORE " DASHBOARD_VERSIONS_KEY " %s", t), now);
-	cr_assert_geq(metric(&srv, "sellerhub_dashboard_versions_heard_total"), 1);
-	h_server_stop_clean(&srv);
-}
-
 Test(dashboard, realtime_snapshot)
 {
 	h_proc_t srv;
