@@ -34,7 +34,9 @@ typedef struct alert_settings_change {
 	const char *rules; /* JSON array text of {type, enabled, threshold, frequency, severity} */
 	bool channels;	   /* email and webhook are replaced (NULL: none) */
 	const char *email, *webhook_url, *webhook_secret_sealed; /* secret NULL: keep it */
-	bool schedule;						 /* quiet hours and zone replaced */
+	const char *webhook_secret; /* as the body gave it (the check's), sealed before saving */
+	bool allow_internal; /* the check's input: a webhook URL may name an internal address */
+	bool schedule;	     /* quiet hours and zone replaced */
 	const char *quiet_from, *quiet_to, *timezone;
 } alert_settings_change_t;
 /* Saves; cb gets the statement's answer (an error 23514: a webhook without a secret). */

@@ -37,6 +37,7 @@ void api_inventory_routes(app_t *app);
 void api_discrepancies_routes(app_t *app);
 /* GET /api/products, PUT /api/products/:sku: the SKU master and the seller's settings */
 void api_products_routes(app_t *app);
+void api_products_list(req_t *r); /* GET /api/products (src/api/products_list.c) */
 /* /api/alerts and /api/alerts/settings */
 void api_alerts_routes(app_t *app);
 /* /api/metrics: dashboard and realtime */
@@ -66,6 +67,23 @@ json_t *product_bulk_check(req_t *r, json_t **skus, json_t **updates);
 /* POST /api/inventory/reconcile: *source (erp|sellerhub) and *skus (the array as JSON text, or
  * NULL for all: true). */
 json_t *reconcile_body_check(req_t *r, const char **source, const char **skus);
+
+/* POST /api/sync/manual: the types asked for (bits, 1 << sync_type_index), the account (NULL:
+ * every one) and the backfill's reach in days from dateRange.from (from and to as given). */
+typedef struct sync_manual_body {
+	unsigned types;
+	int days;
+	const char *account_id, *from, *to;
+} sync_manual_body_t;
+json_t *sync_manual_body_check(req_t *r, sync_manual_body_t *b);
+/* POST /api/alerts/settings: the change the body asks for (alerts.h), borrowed from r->body
+ * and r's arena; the webhook secret is left plain for the handler to seal. A webhook URL at an
+ * internal address (netaddr_host_is_internal) is a problem unless c->allow_internal. */
+struct alert_settings_change;
+json_t *alert_settings_check(req_t *r, struct alert_settings_change *c);
+/* GET /api/orders/export's query (format, fields, startDate, endDate) into spec (exports.h). */
+struct export_spec;
+json_t *export_query_check(req_t *r, struct export_spec *spec);
 
 /* The OpenAPI document: built from the routes registered so far and their docs. */
 json_t *openapi_document(const app_t *app);

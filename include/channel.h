@@ -178,6 +178,11 @@ typedef struct channel {
 	 * over every tenant (the core filters and applies the rule's hours). NULL: none. */
 	const char *alert_questions_sql;
 
+	/* The values order_fulfillment (sql/0028) gives the channel's orders: who ships them
+	 * (GET /api/orders?fulfillmentChannel=). NULL-terminated; NULL: the channel has no orders.
+	 */
+	const char *const *fulfillments;
+
 	/* POST /webhooks/<name>. NULL: the channel takes no notifications. */
 	const channel_intake_t *intake;
 
@@ -190,6 +195,9 @@ extern const channel_t *const channels[];
 
 /* The channel named name, NULL when none. */
 const channel_t *channel_find(const char *name);
+
+/* Every channel's fulfillments, in registration order, NULL-terminated. */
+const char *const *channels_fulfillments(void);
 
 /* Give the limiter every channel's rate table: the calls of an operation are keyed
  * "<channel>:<op>:<account>", so a row's prefix "<channel>:<op>:" (or "<channel>:" for the

@@ -30,6 +30,10 @@ typedef struct httpc_request {
 	/* POST and PATCH are retried only when the request surely did not take effect (no
 	 * connection, 429, 503). Set this when repeating it is harmless (an idempotency key). */
 	bool idempotent;
+	/* A URL someone outside gave (an alert webhook): connect only to public addresses, as the
+	 * name resolves at connect time (netaddr_is_internal refused: HTTPC_ERR_REFUSED), on a
+	 * fresh connection and never through a proxy. */
+	bool public_only;
 } httpc_request_t;
 
 /* One response header; name as the server spelled it, value trimmed. */
@@ -46,6 +50,7 @@ enum httpc_error {
 	HTTPC_ERR_NETWORK,   /* the connection broke mid-exchange or closed with no answer */
 	HTTPC_ERR_TOO_LARGE, /* the body passed max_response */
 	HTTPC_ERR_SHUTDOWN,  /* httpc_free ran first */
+	HTTPC_ERR_REFUSED,   /* public_only: every address of the host was an internal one */
 	HTTPC_ERR_OTHER,
 };
 

@@ -19,4 +19,12 @@ bool netaddr_list_has(const netaddr_list_t *l, const char *ip);
 void netaddr_client(const netaddr_list_t *trusted, const char *peer, const char *xff, char *out,
 		    size_t outlen);
 
+/* Is the address one an outgoing request to a seller-given URL must never reach: loopback,
+ * private, link-local (cloud metadata), unique-local, unspecified (0.0.0.0/8, ::), IPv4 mapped
+ * into IPv6 alike? family AF_INET (4 bytes) or AF_INET6 (16); any other family is refused. */
+bool netaddr_is_internal(int family, const unsigned char *addr);
+/* The same for a host as a URL spells it: an IPv4 or IPv6 literal (brackets allowed), or
+ * "localhost" and its subdomains. A name is not resolved here: false. */
+bool netaddr_host_is_internal(const char *host);
+
 #endif

@@ -8,8 +8,8 @@
 
 /* A list's filters; NULL is no filter. from and to bound date_created (ISO-8601 dates or
  * date-times, as PostgreSQL reads a timestamptz); fulfillment is order_fulfillment's value
- * (sql/0028: FBA, FBM, ML_FULL, ML_FLEX, ML_SELLER); the amounts bound total_amount (decimal
- * text). */
+ * (sql/0028; each channel's list is channel_t.fulfillments); the amounts bound total_amount
+ * (decimal text). */
 typedef struct orders_filter {
 	const char *account_id, *status, *from, *to, *channel;
 	const char *fulfillment, *min_amount, *max_amount;

@@ -37,6 +37,7 @@ typedef struct pg_stats {
 	int size, connected, idle, busy, pinned;
 	size_t waiting;
 	unsigned long long queries, errors, reconnects, timeouts;
+	unsigned long long bulk_yields; /* bulk ops that stayed back for urgent work */
 } pg_stats_t;
 
 pg_pool_t *pg_pool_new(struct event_base *base, const char *conninfo, int size);
@@ -59,6 +60,11 @@ void pg_query_prepared(pg_pool_t *p, const char *sql, int nparams, const char *c
  * acknowledgements), never for bulk work. */
 void pg_query_urgent(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
 		     pg_cb cb, void *arg);
+/* Same as pg_query_prepared, for a large store (a backfill's chunk, a page of events): bulk
+ * ops run one at a time per pool and stay back while urgent work commits (at most 50 ms each),
+ * so acknowledgements never share the database with several of them. */
+void pg_query_bulk(pg_pool_t *p, const char *sql, int nparams, const char *const *params, pg_cb cb,
+		   void *arg);
 /* Several statements in pipeline mode: one round trip, all or nothing. */
 void pg_batch(pg_pool_t *p, const pg_stmt_t *stmts, int n, pg_batch_cb cb, void *arg);
 /* In a failed batch's results, the error result of the statement that failed; NULL when none
@@ -75,6 +81,17 @@ void pg_ping(pg_pool_t *p, pg_cb cb, void *arg);
 void pg_tx_begin(pg_pool_t *p, pg_tx_cb cb, void *arg);
 void pg_tx_query(pg_tx_t *tx, const char *sql, int nparams, const char *const *params, pg_cb cb,
 		 void *arg);
+/* COPY ... TO STDOUT in the transaction: row gets each CopyData message (data valid only during
+ * the call) as it arrives; done runs once after the last (its result, or the error). row returns
+ * false to pause: nothing more is read from the connection (PostgreSQL waits on its full
+ * socket, so memory stays flat) until pg_tx_copy_resume. pg_tx_copy_abandon ends a copy early
+ * by closing its connection (done gets an error; the transaction is gone, roll it back to free
+ * it). */
+typedef bool (*pg_copy_row_cb)(const char *data, int len, void *arg);
+void pg_tx_copy_out(pg_tx_t *tx, const char *sql, int nparams, const char *const *params,
+		    pg_copy_row_cb row, pg_cb done, void *arg);
+void pg_tx_copy_resume(pg_tx_t *tx);
+void pg_tx_copy_abandon(pg_tx_t *tx);
 void pg_tx_commit(pg_tx_t *tx, pg_cb cb, void *arg);
 void pg_tx_rollback(pg_tx_t *tx, pg_cb cb, void *arg); /* cb may be NULL */
 

@@ -8,6 +8,8 @@
 #include "app.h"
 #include "paging.h"
 
+#define PRODUCTS_COST_MAX 1e11 /* a price or cost: numeric(14, 2) holds less than 1e12 */
+
 /* ?sortBy= and ?sortOrder= values. */
 extern const char *const products_sorts[];
 extern const char *const products_orders[];
@@ -23,14 +25,24 @@ typedef struct products_filter {
 	const char *sort, *order;
 } products_filter_t;
 
+/* Whether f has any filter (the aggregations then are over the filtered products). */
+bool products_filtered(const products_filter_t *f);
+
 /* The tenant's products that pass f, the page after page->after_key/after_id (a cursor: the
- * last row's sort key and SKU) or at page->offset: cb gets one row of six columns: the page's
- * products as a JSON array (each with its sales {units, revenue, profit}), the count of every
- * page's products, the aggregations over them all as a JSON object {totalProducts, totalValue
+ * last row's sort key and SKU) or at page->offset: cb gets one row of seven columns: the page's
+ * products as a JSON array (each with its sales {units, revenue, profit}); the count of the
+ * tenant's products and their aggregations as a JSON object {totalProducts, totalValue
  * (Σ on_hand × cost), avgMargin, lowStockCount (available at or under the min stock alert,
- * default 5)}, the page's row count, and its last row's sort key and SKU (the next cursor). */
+ * default 5)}, both unfiltered (kept at write time, sql/0033); the page's row count; its last
+ * row's sort key and SKU (the next cursor); and the version of the tenant's products (text: it
+ * differs after any change a list's filters or aggregations can see). */
 void products_list(app_t *app, const char *tenant_id, const products_filter_t *f,
 		   const page_t *page, pg_cb cb, void *arg);
+
+/* The aggregations over the tenant's products that pass f (one pass over them): cb gets one
+ * row: their count, the aggregations' JSON, and the version they were read at. */
+void products_aggregations(app_t *app, const char *tenant_id, const products_filter_t *f, pg_cb cb,
+			   void *arg);
 
 /* Applies changes (a JSON object, already checked, of minStockAlert, maxStock, targetMargin,
  * cost, notes, tags, customFields: a key present is set, null clears) to the tenant's SKU: cb

@@ -95,6 +95,14 @@ static void hook_answered(const httpc_response_t *resp, void *arg)
 	hook_t *h = arg;
 	job_t *job = h->job;
 	char why[96];
+	if (resp->err == HTTPC_ERR_REFUSED) {
+		/* Not tried again: the seller must point the webhook somewhere public. */
+		snprintf(why, sizeof(why), "webhook: %s", resp->error);
+		record(job, h->ids, "delivery_dead", why);
+		job_fail(job, why);
+		free(h);
+		return;
+	}
 	if (resp->err != HTTPC_OK)
 		snprintf(why, sizeof(why), "%s", resp->error);
 	else if (resp->status < 200 || resp->status > 299)
@@ -150,7 +158,8 @@ static void hook_loaded(const PGresult *res, const char *err, void *arg)
 			       .body_len = strlen(body),
 			       .timeout_ms = WEBHOOK_TIMEOUT_MS,
 			       .max_retries = -1, /* the job retries, durably */
-			       .max_response = 64 * 1024};
+			       .max_response = 64 * 1024,
+			       .public_only = !job->app->cfg.alert_webhook_allow_private};
 	if (!httpc_send(job->app->httpc, &req, hook_answered, h)) {
 		record(job, h->ids, "delivery_dead", "webhook: the URL cannot be used");
 		job_fail(job, "the webhook URL cannot be used");

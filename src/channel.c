@@ -56,6 +56,20 @@ const channel_t *channel_find(const char *name)
 
 #define MAX_RATES 64
 
+const char *const *channels_fulfillments(void)
+{
+	/* Filled once, on the loop's thread, from the constant registry. */
+	static const char *all[32];
+	if (all[0])
+		return all;
+	size_t n = 0;
+	for (const channel_t *const *c = channels; *c; c++)
+		for (const char *const *f = (*c)->fulfillments; f && *f; f++)
+			if (n + 1 < sizeof(all) / sizeof(all[0]))
+				all[n++] = *f;
+	return all;
+}
+
 void channels_configure_rates(app_t *app)
 {
 	for (size_t i = 0; channels[i]; i++) {

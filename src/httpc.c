@@ -4,11 +4,13 @@
 #include "httpc.h"
 #include "backoff.h"
 #include "log.h"
+#include "netaddr.h"
 #include "util.h"
 
 #include <curl/curl.h>
 #include <event2/event_struct.h>
 #include <event2/http.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,7 @@ struct req {
 	char *hbuf;
 	size_t hlen, hcap, nhdrs;
 	bool too_large;
+	bool refused; /* public_only: an internal address was not connected to */
 	char errbuf[CURL_ERROR_SIZE];
 	enum httpc_error fail_err;
 	const char *fail_msg;
@@ -397,6 +400,7 @@ static void start_attempt(struct req *r)
 	r->hlen = 0;
 	r->nhdrs = 0;
 	r->too_large = false;
+	r->refused = false;
 	r->errbuf[0] = '\0';
 	r->attempts++;
 	c->stats.attempts++;
@@ -553,8 +557,12 @@ static void transfer_done(struct req *r, CURLcode res)
 			ratelimit_succeeded(c->limiter, r->limiter_key);
 		}
 	} else {
-		err = r->too_large ? HTTPC_ERR_TOO_LARGE : classify(res);
-		if (err == HTTPC_ERR_TOO_LARGE) {
+		err = r->too_large ? HTTPC_ERR_TOO_LARGE
+		      : r->refused ? HTTPC_ERR_REFUSED
+				   : classify(res);
+		if (err == HTTPC_ERR_REFUSED) {
+			error = "refused: the host is at a private, loopback or link-local address";
+		} else if (err == HTTPC_ERR_TOO_LARGE) {
 			error = "response too large";
 			c->stats.too_large++;
 		} else {
@@ -590,6 +598,23 @@ static void transfer_done(struct req *r, CURLcode res)
 		}
 	}
 	finish(r, err, error, status);
+}
+
+/* public_only's socket: libcurl asks for one per address it tries, after resolving, so a
+ * name that resolves to an internal address is refused however the URL spelt it. */
+static curl_socket_t open_public(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct req *r = arg;
+	const unsigned char *bytes = NULL;
+	if (a->family == AF_INET && a->addrlen >= sizeof(struct sockaddr_in))
+		bytes = (const unsigned char *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+	else if (a->family == AF_INET6 && a->addrlen >= sizeof(struct sockaddr_in6))
+		bytes = (const unsigned char *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr;
+	if (purpose != CURLSOCKTYPE_IPCXN || !bytes || netaddr_is_internal(a->family, bytes)) {
+		r->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
 }
 
 static bool method_is(const char *m, const char *name)
@@ -662,6 +687,15 @@ bool httpc_send(httpc_t *c, const httpc_request_t *in, httpc_cb cb, void *arg)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	if (in->public_only) {
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+		/* A kept connection was checked for its own request only; a proxy would connect
+		 * on our behalf wherever the URL says. */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	}
 
 	bool has_expect = false;
 	for (const char *const *h = in->headers; h && *h; h++) {

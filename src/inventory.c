@@ -31,15 +31,10 @@ static const char history_count_sql[] =
 static const char adjust_sql[] =
     "SELECT inventory_adjust($1, $2, $3::int, $4::int, $5)::text";
 
-/* A listing's SKU is set only when the SKU is the tenant's; unset only from that SKU. Either
- * is by hand: the channel's sync keeps it (sql/0031). */
-static const char link_sql[] =
-    "WITH p AS (SELECT sku FROM products WHERE tenant_id = $1 AND sku = $2),"
-    " u AS (UPDATE listings l SET sku = p.sku, sku_by_hand = true FROM p"
-    " WHERE l.tenant_id = $1 AND l.id = $3::uuid RETURNING l.id) SELECT count(*) FROM u";
-static const char unlink_sql[] =
-    "WITH u AS (UPDATE listings SET sku = NULL, sku_by_hand = true"
-    " WHERE tenant_id = $1 AND id = $3::uuid AND sku = $2 RETURNING id) SELECT count(*) FROM u";
+/* A listing's SKU is set only when the SKU is the tenant's (and the listing is asked for its
+ * available); unset only from that SKU. Either is by hand: the channel's sync keeps it
+ * (sql/0031, sql/0038). */
+static const char link_sql[] = "SELECT inventory_link_listing($1, $2, $3::uuid, $4::boolean)";
 // clang-format on
 
 void inventory_list(app_t *app, const char *tenant_id, const inventory_filter_t *f,
@@ -72,6 +67,6 @@ void inventory_adjust(app_t *app, const char *tenant_id, const char *sku, const 
 void inventory_link(app_t *app, const char *tenant_id, const char *sku, const char *listing_id,
 		    bool link, pg_cb cb, void *arg)
 {
-	const char *p[] = {tenant_id, sku, listing_id};
-	pg_query_prepared(app->pg, link ? link_sql : unlink_sql, 3, p, cb, arg);
+	const char *p[] = {tenant_id, sku, listing_id, link ? "true" : "false"};
+	pg_query_prepared(app->pg, link_sql, 4, p, cb, arg);
 }

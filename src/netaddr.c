@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct net {
 	int family;
@@ -149,4 +150,62 @@ void netaddr_client(const netaddr_list_t *trusted, const char *peer, const char 
 			return;
 		end = start > xff ? start - 1 : xff;
 	}
+}
+
+/* The networks netaddr_is_internal refuses. */
+static const net_t internal_nets[] = {
+    {AF_INET, {0}, 8},	       /* 0.0.0.0/8: "this network" */
+    {AF_INET, {10}, 8},	       /* private */
+    {AF_INET, {100, 64}, 10},  /* carrier-grade NAT */
+    {AF_INET, {127}, 8},       /* loopback */
+    {AF_INET, {169, 254}, 16}, /* link-local: cloud metadata */
+    {AF_INET, {172, 16}, 12},  /* private */
+    {AF_INET, {192, 168}, 16}, /* private */
+    {AF_INET6, {0}, 128},      /* :: */
+    {AF_INET6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}, /* ::1 */
+    {AF_INET6, {0xfc}, 7},					       /* unique local */
+    {AF_INET6, {0xfe, 0x80}, 10},				       /* link-local */
+};
+
+bool netaddr_is_internal(int family, const unsigned char *addr)
+{
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (family == AF_INET6 && memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
+		family = AF_INET;
+		addr += 12;
+	} else if (family != AF_INET && family != AF_INET6) {
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(internal_nets) / sizeof(internal_nets[0]); i++)
+		if (in_net(&internal_nets[i], family, addr))
+			return true;
+	return false;
+}
+
+static bool ends_with(const char *s, size_t n, const char *tail)
+{
+	size_t t = strlen(tail);
+	return n >= t && strncasecmp(s + n - t, tail, t) == 0;
+}
+
+bool netaddr_host_is_internal(const char *host)
+{
+	size_t n = strlen(host);
+	while (n && host[n - 1] == '.')
+		n--; /* "localhost." is localhost */
+	if ((n == 9 && strncasecmp(host, "localhost", 9) == 0) || ends_with(host, n, ".localhost"))
+		return true;
+	char text[64];
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n >= sizeof(text))
+		return false;
+	memcpy(text, host, n);
+	text[n] = '\0';
+	text[strcspn(text, "%")] = '\0'; /* an IPv6 zone id */
+	int family;
+	unsigned char a[16];
+	return parse_addr(text, &family, a) && netaddr_is_internal(family, a);
 }

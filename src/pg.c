@@ -7,7 +7,8 @@
  *
  * An op is one unit of work (a query, a BEGIN, a batch) with its callback. Ops wait in the
  * pool's FIFO until a connection is idle (urgent ones at its head, and only they may take the
- * last idle connection); a pinned transaction's ops wait on the transaction.
+ * last idle connection); a pinned transaction's ops wait on the transaction. Bulk ops (large
+ * stores) run one at a time and yield to urgent ones: see may_start.
  * Callbacks for ops that fail without reaching a connection are delivered from a deferred
  * event so that no callback ever runs inside the call that queued it. */
 #include "pg.h"
@@ -23,8 +24,24 @@
 #define BACKOFF_MAX_MS 5000
 #define SWEEP_MS       250
 #define MAX_PREPARED   512
+/* How long a bulk op stays back while urgent work is committing: past it, it starts anyway (an
+ * intake that never pauses must not stop the stores). */
+#define BULK_YIELD_MS 50
+/* Bulk ops running at once: one, so that large stores take at most one of the database's
+ * cores from the urgent commits, however many runs store at once. */
+#define BULK_RUNNING	      1
+#define BULK_QUEUE_TIMEOUT_MS (10 * PG_QUEUE_TIMEOUT_MS)
 
-enum op_kind { OP_QUERY, OP_PREPARED, OP_BEGIN, OP_TX_QUERY, OP_COMMIT, OP_ROLLBACK, OP_BATCH };
+enum op_kind {
+	OP_QUERY,
+	OP_PREPARED,
+	OP_BEGIN,
+	OP_TX_QUERY,
+	OP_TX_COPY,
+	OP_COMMIT,
+	OP_ROLLBACK,
+	OP_BATCH
+};
 enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY, C_PINNED };
 
 typedef struct stmt {
@@ -44,6 +61,8 @@ typedef struct op {
 	void *arg;
 	pg_tx_t *tx;
 	bool urgent;
+	bool bulk;
+	bool yielded; /* a bulk op held back for urgent work (counted once) */
 	int64_t queued_ms;
 	/* execution */
 	int stage; /* OP_PREPARED: 1 = PREPARE sent, 2 = EXECUTE sent */
@@ -52,6 +71,9 @@ typedef struct op {
 	PGresult **results; /* batch results */
 	int cur;	    /* batch: statement whose results are arriving */
 	char *err;
+	/* OP_TX_COPY: rows go to copy_row as they arrive; paused while it wants no more */
+	pg_copy_row_cb copy_row;
+	bool copying, paused;
 } op_t;
 
 TAILQ_HEAD(op_list, op);
@@ -71,6 +93,7 @@ typedef struct conn {
 	struct event retry; /* reconnect backoff */
 	int backoff_ms;
 	bool flushing;
+	bool abandoned; /* closed on purpose (pg_tx_copy_abandon): no warning */
 	op_t *op;
 	pg_tx_t *tx;
 	prepared_t *prepared;
@@ -96,16 +119,19 @@ struct pg_pool {
 	struct event deferred_ev;
 	struct event sweep_ev;
 	int connected;
+	int urgent_running, bulk_running; /* ops of each class on a connection */
+	struct event bulk_ev;		  /* a yielding bulk op's deadline */
 	bool unreachable; /* the last connect attempt failed and no connection is up */
 	bool closing;
 	char last_error[256];
-	unsigned long long queries, errors, reconnects, timeouts;
+	unsigned long long queries, errors, reconnects, timeouts, bulk_yields;
 };
 
 static void conn_io(evutil_socket_t fd, short what, void *arg);
 static void conn_connect(conn_t *c);
-static void conn_next(conn_t *c);
+static bool conn_next(conn_t *c);
 static void conn_start(conn_t *c, op_t *op);
+static void op_detach(conn_t *c);
 
 /* --- ops ------------------------------------------------------------------------------------ */
 
@@ -290,8 +316,9 @@ static void conn_lost(conn_t *c, const char *why)
 	for (char *q = msg; *q; q++)
 		if (*q == '\n' || *q == '\t')
 			*q = ' ';
-	if (!p->closing)
+	if (!p->closing && !c->abandoned)
 		log_warn("pg: %s", msg);
+	c->abandoned = false;
 	unwatch(c);
 	if (c->state != C_CONNECTING && c->state != C_DOWN)
 		p->connected--;
@@ -301,7 +328,7 @@ static void conn_lost(conn_t *c, const char *why)
 	c->flushing = false;
 	forget_prepared(c);
 	op_t *op = c->op;
-	c->op = NULL;
+	op_detach(c);
 	if (c->tx) {
 		tx_break(c->tx, msg);
 		c->tx = NULL;
@@ -439,6 +466,8 @@ static void flush(conn_t *c)
 static void conn_start(conn_t *c, op_t *op)
 {
 	c->op = op;
+	c->pool->urgent_running += op->urgent;
+	c->pool->bulk_running += op->bulk;
 	if (c->state == C_IDLE)
 		c->state = C_BUSY;
 	c->pool->queries++;
@@ -447,6 +476,7 @@ static void conn_start(conn_t *c, op_t *op)
 	switch (op->kind) {
 	case OP_QUERY:
 	case OP_TX_QUERY:
+	case OP_TX_COPY:
 		ok = send_params(c, s);
 		break;
 	case OP_PREPARED:
@@ -501,19 +531,56 @@ static conn_t *idle_conn(pg_pool_t *p, int *idle)
 	return found;
 }
 
-/* The last idle connection is kept for urgent work (webhook acknowledgements): with every
- * other connection busy with background queries, an acknowledgement still starts at once
- * instead of waiting for one of them to end. */
-static bool may_start(const pg_pool_t *p, const op_t *op, int idle)
+/* The op leaves its connection (answered, or the connection lost). */
+static void op_detach(conn_t *c)
 {
-	return op->urgent || p->size == 1 || idle > 1;
+	if (!c->op)
+		return;
+	c->pool->urgent_running -= c->op->urgent;
+	c->pool->bulk_running -= c->op->bulk;
+	c->op = NULL;
 }
 
-/* Give an idle connection its next op: its transaction's, or the pool's oldest waiting one. */
-static void conn_next(conn_t *c)
+/* The last idle connection is kept for urgent work (webhook acknowledgements): with every
+ * other connection busy with background queries, an acknowledgement still starts at once
+ * instead of waiting for one of them to end.
+ * A bulk op (a chunk of a backfill, a page of events: up to hundreds of milliseconds of the
+ * database's CPU and WAL) also waits for the bulk op before it, and stays back while urgent
+ * work is committing, for at most BULK_YIELD_MS: an acknowledgement's commit then does not
+ * share the database with several large stores at once. */
+static bool may_start(pg_pool_t *p, op_t *op, int idle)
+{
+	if (op->urgent)
+		return true;
+	if (p->size > 1 && idle <= 1)
+		return false;
+	if (!op->bulk)
+		return true;
+	if (p->bulk_running >= BULK_RUNNING)
+		return false;
+	const op_t *first = TAILQ_FIRST(&p->waiting);
+	if (p->urgent_running == 0 && !(first && first->urgent))
+		return true;
+	int64_t left = op->queued_ms + BULK_YIELD_MS - now_ms();
+	if (left <= 0)
+		return true;
+	if (!op->yielded) {
+		op->yielded = true;
+		p->bulk_yields++;
+	}
+	if (!evtimer_pending(&p->bulk_ev, NULL)) {
+		struct timeval tv = {0, (suseconds_t)left * 1000};
+		evtimer_add(&p->bulk_ev, &tv);
+	}
+	return false;
+}
+
+/* Give an idle connection its next op: its transaction's, or the pool's oldest waiting one
+ * that may start. Whether it started one. */
+static bool conn_next(conn_t *c)
 {
 	if (c->op || c->state == C_DOWN || c->state == C_CONNECTING)
-		return;
+		return false;
 	pg_pool_t *p = c->pool;
 	if (c->state == C_PINNED) {
 		op_t *op = TAILQ_FIRST(&c->tx->ops);
@@ -521,16 +588,36 @@ static void conn_next(conn_t *c)
 			TAILQ_REMOVE(&c->tx->ops, op, link);
 			conn_start(c, op);
 		}
-		return;
+		return op != NULL;
 	}
-	op_t *op = TAILQ_FIRST(&p->waiting);
 	int idle;
 	idle_conn(p, &idle);
-	if (!op || !may_start(p, op, idle))
-		return;
+	op_t *op;
+	TAILQ_FOREACH(op, &p->waiting, link)
+	if (may_start(p, op, idle))
+		break;
+	if (!op)
+		return false;
 	TAILQ_REMOVE(&p->waiting, op, link);
 	p->nwaiting--;
 	conn_start(c, op);
+	return true;
+}
+
+/* Offer the waiting ops to every idle connection: what may start now (a bulk op whose turn
+ * came, work queued behind a bulk op that stays back) does. */
+static void kick(pg_pool_t *p)
+{
+	for (int i = 0; i < p->size && p->nwaiting; i++) {
+		conn_t *c = &p->conns[i];
+		if (c->state == C_IDLE && !c->op && !conn_next(c))
+			return;
+	}
+}
+
+static void bulk_due(evutil_socket_t fd, short what, void *arg)
+{
+	kick(arg);
 }
 
 static void keep_result(op_t *op, PGresult *res)
@@ -583,7 +670,7 @@ static void op_finished(conn_t *c)
 			return;
 		}
 	}
-	c->op = NULL;
+	op_detach(c);
 	switch (op->kind) {
 	case OP_BEGIN:
 		if (op->err) {
@@ -599,6 +686,7 @@ static void op_finished(conn_t *c)
 		}
 		break;
 	case OP_TX_QUERY:
+	case OP_TX_COPY:
 		break; /* stays pinned */
 	case OP_COMMIT:
 	case OP_ROLLBACK:
@@ -618,17 +706,58 @@ static void op_finished(conn_t *c)
 		c->state = C_IDLE;
 		break;
 	}
+	bool freed_class = op->urgent || op->bulk;
 	op_deliver(p, op);
 	/* The callback may have queued more work on c (a pinned transaction); if not, take next. */
 	if (c->state != C_DOWN)
 		conn_next(c);
+	if (freed_class) /* a bulk op may start now, on any idle connection */
+		kick(p);
+}
+
+/* A COPY TO STDOUT's rows, one CopyData message each, while its reader wants them: false when
+ * it paused (or abandoned the copy from its callback), true once the copy's data has ended
+ * (its result follows). */
+static bool read_copy(conn_t *c)
+{
+	op_t *op = c->op;
+	while (!op->paused) {
+		char *row;
+		int n = PQgetCopyData(c->pg, &row, 1);
+		if (n == 0)
+			return false; /* the rest is still on its way */
+		if (n < 0) {
+			op->copying = false;
+			return true;
+		}
+		bool more = op->copy_row(row, n, op->arg);
+		PQfreemem(row);
+		if (c->op != op)
+			return false; /* abandoned: the op is failed and delivered later */
+		if (!more) {
+			/* Nothing more is read: PostgreSQL waits on its full socket. */
+			op->paused = true;
+			unwatch(c);
+		}
+	}
+	return false;
 }
 
 static void read_results(conn_t *c)
 {
 	while (c->op && !PQisBusy(c->pg)) {
-		PGresult *res = PQgetResult(c->pg);
 		op_t *op = c->op;
+		if (op->copying) {
+			if (!read_copy(c))
+				return;
+			continue;
+		}
+		PGresult *res = PQgetResult(c->pg);
+		if (res && op->kind == OP_TX_COPY && PQresultStatus(res) == PGRES_COPY_OUT) {
+			PQclear(res);
+			op->copying = true;
+			continue;
+		}
 		if (op->kind == OP_BATCH) {
 			if (!res) {
 				op->cur++; /* the next statement's results follow */
@@ -680,12 +809,16 @@ static void conn_io(evutil_socket_t fd, short what, void *arg)
 
 /* --- pool ------------------------------------------------------------------------------------ */
 
+/* A bulk op may also wait for the bulk ops before it, by design: it has longer. */
 static void sweep(evutil_socket_t fd, short what, void *arg)
 {
 	pg_pool_t *p = arg;
-	int64_t cutoff = now_ms() - PG_QUEUE_TIMEOUT_MS;
-	op_t *op;
-	while ((op = TAILQ_FIRST(&p->waiting)) && op->queued_ms < cutoff) {
+	int64_t now = now_ms();
+	op_t *op = TAILQ_FIRST(&p->waiting), *next;
+	for (; op; op = next) {
+		next = TAILQ_NEXT(op, link);
+		if (op->queued_ms >= now - (op->bulk ? BULK_QUEUE_TIMEOUT_MS : PG_QUEUE_TIMEOUT_MS))
+			continue;
 		TAILQ_REMOVE(&p->waiting, op, link);
 		p->nwaiting--;
 		p->timeouts++;
@@ -714,6 +847,7 @@ pg_pool_t *pg_pool_new_with(struct event_base *base, const char *conninfo, int s
 	TAILQ_INIT(&p->deferred);
 	event_assign(&p->deferred_ev, base, -1, 0, deferred_run, p);
 	event_assign(&p->sweep_ev, base, -1, EV_PERSIST, sweep, p);
+	evtimer_assign(&p->bulk_ev, base, bulk_due, p);
 	struct timeval tv = {0, SWEEP_MS * 1000};
 	event_add(&p->sweep_ev, &tv);
 	for (int i = 0; i < size; i++) {
@@ -742,6 +876,7 @@ void pg_pool_free(pg_pool_t *p)
 	deferred_run(-1, 0, p);
 	event_del(&p->deferred_ev);
 	event_del(&p->sweep_ev);
+	event_del(&p->bulk_ev);
 	free(p->conns);
 	free(p->conninfo);
 	free(p->options);
@@ -773,6 +908,7 @@ void pg_pool_stats(const pg_pool_t *p, pg_stats_t *out)
 	out->errors = p->errors;
 	out->reconnects = p->reconnects;
 	out->timeouts = p->timeouts;
+	out->bulk_yields = p->bulk_yields;
 }
 
 static void submit_at(pg_pool_t *p, op_t *op, bool urgent)
@@ -799,6 +935,8 @@ static void submit_at(pg_pool_t *p, op_t *op, bool urgent)
 	else
 		TAILQ_INSERT_TAIL(&p->waiting, op, link);
 	p->nwaiting++;
+	if (c && !urgent)
+		kick(p); /* the ops before it may be bulk ops that stay back */
 }
 
 static void submit(pg_pool_t *p, op_t *op)
@@ -827,6 +965,14 @@ void pg_query_prepared(pg_pool_t *p, const char *sql, int nparams, const char *c
 		       pg_cb cb, void *arg)
 {
 	submit(p, single(OP_PREPARED, sql, nparams, params, cb, arg));
+}
+
+void pg_query_bulk(pg_pool_t *p, const char *sql, int nparams, const char *const *params, pg_cb cb,
+		   void *arg)
+{
+	op_t *op = single(OP_PREPARED, sql, nparams, params, cb, arg);
+	op->bulk = true;
+	submit(p, op);
 }
 
 void pg_query_urgent(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
@@ -916,6 +1062,34 @@ void pg_tx_query(pg_tx_t *tx, const char *sql, int nparams, const char *const *p
 	op_t *op = single(OP_TX_QUERY, sql, nparams, params, cb, arg);
 	op->nstmts = 1;
 	tx_submit(tx, op);
+}
+
+void pg_tx_copy_out(pg_tx_t *tx, const char *sql, int nparams, const char *const *params,
+		    pg_copy_row_cb row, pg_cb done, void *arg)
+{
+	op_t *op = single(OP_TX_COPY, sql, nparams, params, done, arg);
+	op->copy_row = row;
+	tx_submit(tx, op);
+}
+
+void pg_tx_copy_resume(pg_tx_t *tx)
+{
+	conn_t *c = tx->conn;
+	if (!c || !c->op || c->op->kind != OP_TX_COPY || !c->op->paused)
+		return;
+	c->op->paused = false;
+	/* Rows libpq has buffered already wait for no socket event: read them on the next turn. */
+	watch(c, EV_READ);
+	event_active(&c->ev, EV_READ, 0);
+}
+
+void pg_tx_copy_abandon(pg_tx_t *tx)
+{
+	conn_t *c = tx->conn;
+	if (!c || !c->op || c->op->kind != OP_TX_COPY)
+		return;
+	c->abandoned = true;
+	conn_lost(c, "copy abandoned");
 }
 
 void pg_tx_commit(pg_tx_t *tx, pg_cb cb, void *arg)

@@ -3,6 +3,7 @@
 #include "products.h"
 #include "inventory.h"
 #include "sql_json.h"
+#include "util.h"
 
 #include <string.h>
 
@@ -11,9 +12,7 @@ const char *const products_sorts[] = {"sales",	 "profit", "stock", "margin",
 const char *const products_orders[] = {"asc", "desc", NULL};
 
 // clang-format off
-#define MARGIN                                                                                     \
-	"(CASE WHEN p.price > 0 AND p.cost IS NOT NULL"                                            \
-	" THEN round((p.price - p.cost) / p.price * 100, 2) END)"
+#define MARGIN "product_margin(p.price, p.cost)" /* sql/0033 */
 #define PRODUCT_FIELDS                                                                             \
 	"'sku', p.sku, 'title', p.title, 'brand', p.brand,"                                       \
 	" 'category', p.category, 'price', p.price, 'cost', p.cost, 'margin', " MARGIN ","        \
@@ -23,55 +22,117 @@ const char *const products_orders[] = {"asc", "desc", NULL};
 	" 'tags', to_json(p.tags), 'customFields', p.custom_fields, 'isActive', p.active,"       \
 	" 'updatedAt', " SQL_TS("p.updated_at")
 #define PRODUCT_JSON "json_build_object(" PRODUCT_FIELDS ")"
-/* The list's rows add the SKU's sales since its first order (product_sales, sql/0029). */
+/* The list's rows add the SKU's sales since its first order (product_sales, sql/0029, copied on
+ * the product's row by sql/0033). */
 #define LISTED_JSON                                                                                \
 	"json_build_object(" PRODUCT_FIELDS ", 'sales', json_build_object('units',"               \
-	" coalesce(s.units, 0), 'revenue', coalesce(s.revenue, 0), 'profit',"                     \
-	" coalesce(s.profit, 0)))"
-/* The sort value ($11 NULL: none, by SKU alone; SALES the SKU's sales, when joined) ... */
-#define SORT_VALUE(SALES, PROFIT)                                                                  \
-	"CASE $11 WHEN 'stock' THEN p.available::numeric WHEN 'margin' THEN " MARGIN              \
-	" WHEN 'price' THEN p.price WHEN 'updated' THEN extract(epoch FROM p.updated_at)::numeric" \
-	" WHEN 'sales' THEN " SALES " WHEN 'profit' THEN " PROFIT " ELSE 0 END"
-/* ... and the key rows are ordered by, ascending, with the SKU: the value negated for desc, none
- * last either way. A cursor is the last row's (key, SKU). */
-#define SORT_KEY(SALES, PROFIT)                                                                    \
-	"coalesce(CASE WHEN $12 = 'desc' THEN -(" SORT_VALUE(SALES, PROFIT) ") ELSE "             \
-	SORT_VALUE(SALES, PROFIT) " END, 1e20)"
+	" p.sales_units, 'revenue', p.sales_revenue, 'profit', p.sales_profit))"
 
-/* The filtered SKUs (few columns: every one is read for the aggregations), the page's keys, its
- * last row; only the page's rows are rendered. JOIN brings product_sales in for its sorts. */
-#define LIST_SQL(JOIN, SALES, PROFIT)                                                              \
-	"WITH f AS (SELECT p.sku, " SORT_KEY(SALES, PROFIT) " AS k, p.on_hand, p.cost, p.price,"  \
-	"  p.available, p.min_stock_alert FROM products p " JOIN " WHERE p.tenant_id = $1"          \
-	" AND ($2::text IS NULL OR p.sku ILIKE '%' || $2 || '%' OR p.title ILIKE '%' || $2 || '%')" \
-	" AND ($3::text IS NULL OR p.category = $3) AND ($4::text IS NULL OR p.brand = $4)"       \
-	" AND ($5::boolean IS NULL OR p.active = $5::boolean)"                                    \
-	INVENTORY_LEVEL_SQL("$6")                                                                   \
-	" AND ($7::numeric IS NULL OR p.price >= $7::numeric)"                                     \
-	" AND ($8::numeric IS NULL OR p.price <= $8::numeric)"                                     \
-	" AND ($9::numeric IS NULL OR " MARGIN " >= $9::numeric)"                                  \
-	" AND ($10::numeric IS NULL OR " MARGIN " <= $10::numeric)"                                \
-	" AND ($15::text IS NULL OR p.sku IN (SELECT l.sku COLLATE \"C\" FROM listings l"          \
-	"  WHERE l.tenant_id = $1 AND l.channel = $15 AND l.sku IS NOT NULL))),"                   \
-	" page AS (SELECT p.sku, p.k FROM f p WHERE $16::numeric IS NULL"                         \
-	"  OR (p.k, p.sku) > ($16::numeric, $17::text COLLATE \"C\")"                              \
-	"  ORDER BY p.k, p.sku LIMIT $13::bigint OFFSET $14::bigint),"                            \
-	" last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1)"                    \
+/* A list's statements are put together from the fragments below, one per filter set and each
+ * "$?" numbered as its value's parameter: only the filters given are in the text, so the
+ * planner sees each as it is (an index on it, the channel's EXISTS as a semi-join), and the
+ * statement is prepared once per connection and text. Nothing of the input is in the text. */
+#define LEVEL(name) INVENTORY_LEVEL_SQL("'" name "'::text") /* folded when planned */
+static const char *const level_sqls[] = {LEVEL("critical"), LEVEL("low"), LEVEL("normal"),
+					 LEVEL("high"), LEVEL("excess")}; /* inventory_levels */
+#define CHANNEL_SQL                                                                                \
+	" AND EXISTS (SELECT FROM listings l WHERE l.tenant_id = $1"                              \
+	" AND l.sku = p.sku COLLATE \"default\" AND l.channel = $?)" /* listings_sku_idx */
+
+/* The tenant's totals (sql/0033) as (version, count, aggregations). */
+#define TOTALS_SQL                                                                                 \
+	"SELECT count(*) || '.' || coalesce(max(id), 0) AS v, coalesce(sum(products), 0) AS n,"  \
+	" json_build_object('totalProducts', coalesce(sum(products), 0), 'totalValue',"           \
+	" coalesce(sum(value), 0), 'avgMargin', round(sum(margin_sum) / nullif(sum(margins), 0),"\
+	" 2), 'lowStockCount', coalesce(sum(low), 0))::text AS j"                                  \
+	" FROM product_totals WHERE tenant_id = $1"
+
+/* The page (only its rows rendered), its last row (the next cursor), the totals. */
+#define PAGE_HEAD "WITH page AS MATERIALIZED (SELECT p.sku, "
+#define PAGE_TAIL                                                                                  \
+	" last AS (SELECT k, sku FROM page ORDER BY k DESC, sku DESC LIMIT 1),"                   \
+	" tot AS (" TOTALS_SQL ")"                                                                 \
 	" SELECT coalesce((SELECT json_agg(" LISTED_JSON " ORDER BY g.k, g.sku) FROM page g"      \
-	"  JOIN products p ON p.tenant_id = $1 AND p.sku = g.sku"                                  \
-	"  LEFT JOIN product_sales s ON s.tenant_id = $1 AND s.sku = g.sku), '[]')::text,"        \
-	" count(*), json_build_object('totalProducts', count(*),"                                 \
-	"  'totalValue', coalesce(sum(p.on_hand * coalesce(p.cost, 0)), 0),"                       \
-	"  'avgMargin', round(avg(" MARGIN "), 2),"                                               \
-	"  'lowStockCount', count(*) FILTER (WHERE p.available <= " INVENTORY_LOW_MARK "))::text,"\
-	" (SELECT count(*) FROM page), (SELECT k::text FROM last), (SELECT sku FROM last)"       \
-	" FROM f p"
+	"  JOIN products p ON p.tenant_id = $1 AND p.sku = g.sku), '[]')::text,"                  \
+	" tot.n, tot.j, (SELECT count(*) FROM page), (SELECT k::text FROM last),"                 \
+	" (SELECT sku FROM last), tot.v FROM tot"
 
-static const char list_sql[] = LIST_SQL("", "0", "0");
-static const char list_by_sales_sql[] =
-    LIST_SQL("LEFT JOIN product_sales s ON s.tenant_id = p.tenant_id AND s.sku = p.sku",
-	     "coalesce(s.revenue, 0)", "coalesce(s.profit, 0)");
+/* A filtered list's aggregations in one pass in float8 (rounded to the cent), with the version
+ * read in the same snapshot. */
+#define AGGS_HEAD                                                                                  \
+	"SELECT count(*), json_build_object('totalProducts', count(*), 'totalValue',"             \
+	" round(coalesce(sum(p.on_hand * coalesce(p.cost, 0)::float8), 0)::numeric, 2),"           \
+	" 'avgMargin', round(avg(" MARGIN "::float8)::numeric, 2), 'lowStockCount', count(*)"      \
+	" FILTER (WHERE p.available <= " INVENTORY_LOW_MARK "))::text,"                             \
+	" (SELECT v FROM (" TOTALS_SQL ") t) FROM products p WHERE p.tenant_id = $1"
+
+/* Each sort's key ascending and descending (the value negated; none last either way): the
+ * expressions of sql/0033's indexes, which a page is read from in (key, SKU) order. In the
+ * order of products_sorts. */
+static const char *const sort_keys[][2] = {
+    {"p.sales_revenue", "(-p.sales_revenue)"},
+    {"p.sales_profit", "(-p.sales_profit)"},
+    {"(p.available::numeric)", "(-p.available::numeric)"},
+    {"coalesce(" MARGIN ", 1e20)", "coalesce(-" MARGIN ", 1e20)"},
+    {"product_epoch(p.updated_at)", "(-product_epoch(p.updated_at))"},
+    {"coalesce(p.price, 1e20)", "coalesce(-p.price, 1e20)"},
+};
+
+#define MAX_PARAMS 16
+
+typedef struct statement {
+	char text[8192];
+	size_t len;
+	const char *values[MAX_PARAMS];
+	int n;
+} statement_t;
+
+/* Appends frag to st, each "$?" in it numbered as value, the next parameter (when not NULL). */
+static void put(statement_t *st, const char *frag, const char *value)
+{
+	if (value)
+		st->values[st->n++] = value;
+	for (const char *c = frag; *c && st->len + 8 < sizeof(st->text); c++)
+		if (c[0] == '$' && c[1] == '?') {
+			st->len += (size_t)snprintf(st->text + st->len, sizeof(st->text) - st->len,
+						    "$%d", st->n);
+			c++;
+		} else
+			st->text[st->len++] = *c;
+	st->text[st->len] = 0;
+}
+
+static void put_filters(statement_t *st, const products_filter_t *f)
+{
+	if (f->search)
+		put(st, " AND (p.sku ILIKE '%' || $? || '%' OR p.title ILIKE '%' || $? || '%')",
+		    f->search);
+	if (f->category)
+		put(st, " AND p.category = $?", f->category);
+	if (f->brand)
+		put(st, " AND p.brand = $?", f->brand);
+	if (f->active)
+		put(st, " AND p.active = $?::boolean", f->active);
+	for (int i = 0; f->level && inventory_levels[i]; i++)
+		if (strcmp(f->level, inventory_levels[i]) == 0)
+			put(st, level_sqls[i], NULL);
+	if (f->price_min)
+		put(st, " AND p.price >= $?::numeric", f->price_min);
+	if (f->price_max)
+		put(st, " AND p.price <= $?::numeric", f->price_max);
+	if (f->margin_min)
+		put(st, " AND " MARGIN " >= $?::numeric", f->margin_min);
+	if (f->margin_max)
+		put(st, " AND " MARGIN " <= $?::numeric", f->margin_max);
+	if (f->channel)
+		put(st, CHANNEL_SQL, f->channel);
+}
+
+bool products_filtered(const products_filter_t *f)
+{
+	return f->search || f->category || f->brand || f->active || f->level || f->price_min ||
+	       f->price_max || f->margin_min || f->margin_max || f->channel;
+}
 
 #define SET(col, key, value)                                                                       \
 	" " col " = CASE WHEN $3::jsonb ? '" key "' THEN " value " ELSE p." col " END"
@@ -162,14 +223,43 @@ void products_list(app_t *app, const char *tenant_id, const products_filter_t *f
 {
 	page_params_t pp;
 	paging_params(page, &pp);
-	const char *p[] = {tenant_id,	  f->search,	 f->category,  f->brand,
-			   f->active,	  f->level,	 f->price_min, f->price_max,
-			   f->margin_min, f->margin_max, f->sort,      f->order ? f->order : "asc",
-			   pp.limit,	  pp.offset,	 f->channel,   page->after_key,
-			   page->after_id};
-	bool by_sales =
-	    f->sort && (strcmp(f->sort, "sales") == 0 || strcmp(f->sort, "profit") == 0);
-	pg_query_prepared(app->pg, by_sales ? list_by_sales_sql : list_sql, 17, p, cb, arg);
+	const char *key = NULL; /* none: by SKU, the cursor's key 0 */
+	for (int i = 0; f->sort && products_sorts[i]; i++)
+		if (strcmp(f->sort, products_sorts[i]) == 0)
+			key = sort_keys[i][f->order && strcmp(f->order, "desc") == 0];
+	statement_t *st = xcalloc(1, sizeof(*st));
+	put(st, PAGE_HEAD, tenant_id);
+	put(st, key ? key : "0::numeric", NULL);
+	put(st, " AS k FROM products p WHERE p.tenant_id = $1", NULL);
+	put_filters(st, f);
+	if (key && page->after_key) {
+		put(st, " AND (", NULL);
+		put(st, key, NULL);
+		put(st, ", p.sku) > ($?::numeric,", page->after_key);
+		put(st, " $?::text COLLATE \"C\")", page->after_id);
+	} else if (page->after_key)
+		put(st, " AND p.sku > $?::text COLLATE \"C\"", page->after_id);
+	put(st, " ORDER BY ", NULL);
+	if (key) {
+		put(st, key, NULL);
+		put(st, ", ", NULL);
+	}
+	put(st, "p.sku", NULL);
+	put(st, " LIMIT $?::bigint", pp.limit);
+	put(st, " OFFSET $?::bigint),", pp.offset);
+	put(st, PAGE_TAIL, NULL);
+	pg_query_prepared(app->pg, st->text, st->n, st->values, cb, arg);
+	free(st);
+}
+
+void products_aggregations(app_t *app, const char *tenant_id, const products_filter_t *f, pg_cb cb,
+			   void *arg)
+{
+	statement_t *st = xcalloc(1, sizeof(*st));
+	put(st, AGGS_HEAD, tenant_id);
+	put_filters(st, f);
+	pg_query_prepared(app->pg, st->text, st->n, st->values, cb, arg);
+	free(st);
 }
 
 void products_update(app_t *app, const char *tenant_id, const char *sku, const char *changes,

@@ -5,10 +5,12 @@
 #include "api.h"
 #include "crypto.h"
 #include "listing.h"
+#include "netaddr.h"
 #include "permissions.h"
 #include "upkeep.h"
 #include "validate.h"
 
+#include <curl/curl.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -219,7 +221,23 @@ static bool is_http_url(const char *s)
 	       !strpbrk(s, " \t\r\n");
 }
 
-/* channels: {email?: string|null, webhook?: {url, secret?}|null}; the secret is sealed. */
+/* Whether url's host (as libcurl reads it, numeric forms such as 2130706433 normalised) is an
+ * internal address or localhost; a name that resolves to one is refused at delivery
+ * (httpc_request_t.public_only). */
+static bool url_is_internal(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	bool internal = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+			curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+			netaddr_host_is_internal(host);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return internal;
+}
+
+/* channels: {email?: string|null, webhook?: {url, secret?}|null}; the secret is sealed by the
+ * handler. */
 static json_t *channels_check(req_t *r, json_t *ch, alert_settings_change_t *c, json_t *d)
 {
 	static const char *const fields[] = {"email", "webhook", NULL};
@@ -245,6 +263,9 @@ static json_t *channels_check(req_t *r, json_t *ch, alert_settings_change_t *c, 
 	const char *url = json_string_value(json_object_get(hook, "url"));
 	if (!is_http_url(url))
 		d = http_problem(d, "channels.webhook.url", "must be an http:// or https:// URL");
+	else if (!c->allow_internal && url_is_internal(url))
+		d = http_problem(d, "channels.webhook.url",
+				 "must not point at a private, loopback or link-local address");
 	else
 		c->webhook_url = arena_printf(r->arena, "%s", url);
 	json_t *secret = json_object_get(hook, "secret");
@@ -254,14 +275,7 @@ static json_t *channels_check(req_t *r, json_t *ch, alert_settings_change_t *c, 
 	if (!s || strlen(s) < SECRET_MIN || strlen(s) > SECRET_MAX || !validate_utf8_text(s, 200))
 		return http_problem(d, "channels.webhook.secret",
 				    "must be text of 16 to 200 characters");
-	crypto_keys_t keys;
-	upkeep_keys(r->app, &keys);
-	char *sealed = crypto_seal(&keys, s);
-	OPENSSL_cleanse(&keys, sizeof(keys));
-	if (sealed) {
-		c->webhook_secret_sealed = arena_printf(r->arena, "%s", sealed);
-		free(sealed);
-	}
+	c->webhook_secret = s;
 	return d;
 }
 
@@ -330,35 +344,50 @@ static void settings_saved(const PGresult *res, const char *err, void *arg)
 	alerts_evaluate(r->app, r->tenant_id, settings_evaluated, r);
 }
 
-static void save_settings(req_t *r)
+json_t *alert_settings_check(req_t *r, alert_settings_change_t *c)
 {
-	if (!perm_require(r, "alerts.settings"))
-		return;
 	static const char *const fields[] = {"rules", "channels", "schedule", NULL};
-	if (!json_is_object(r->body)) {
-		http_invalid(r, http_problem(NULL, "body", "must be a JSON object"));
-		return;
-	}
+	if (!json_is_object(r->body))
+		return http_problem(NULL, "body", "must be a JSON object");
 	json_t *d = unknown_keys(r, r->body, "", fields, NULL);
-	alert_settings_change_t c = {0};
 	json_t *rules = json_object_get(r->body, "rules");
 	if (rules) {
 		d = rules_check(r, rules, d);
 		char *text = json_dumps(rules, JSON_COMPACT);
-		c.rules = arena_printf(r->arena, "%s", text);
+		c->rules = arena_printf(r->arena, "%s", text);
 		free(text);
 	}
 	json_t *ch = json_object_get(r->body, "channels");
 	if (ch)
-		d = channels_check(r, ch, &c, d);
+		d = channels_check(r, ch, c, d);
 	json_t *sc = json_object_get(r->body, "schedule");
 	if (sc)
-		d = schedule_check(r, sc, &c, d);
+		d = schedule_check(r, sc, c, d);
 	if (!d && json_object_size(r->body) == 0)
 		d = http_problem(d, "body", "must hold rules, channels or schedule");
+	return d;
+}
+
+static void save_settings(req_t *r)
+{
+	if (!perm_require(r, "alerts.settings"))
+		return;
+	const app_t *app = r->app;
+	alert_settings_change_t c = {.allow_internal = app->cfg.alert_webhook_allow_private};
+	json_t *d = alert_settings_check(r, &c);
 	if (d) {
 		http_invalid(r, d);
 		return;
+	}
+	if (c.webhook_secret) {
+		crypto_keys_t keys;
+		upkeep_keys(r->app, &keys);
+		char *sealed = crypto_seal(&keys, c.webhook_secret);
+		OPENSSL_cleanse(&keys, sizeof(keys));
+		if (sealed) {
+			c.webhook_secret_sealed = arena_printf(r->arena, "%s", sealed);
+			free(sealed);
+		}
 	}
 	alerts_settings_save(r->app, r->tenant_id, &c, settings_saved, r);
 }

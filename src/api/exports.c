@@ -12,24 +12,31 @@
 #define EXPORT_MAX_YEARS 3
 
 /* ?format=csv|xlsx|json&startDate&endDate&fields=a,b,c */
+json_t *export_query_check(req_t *r, export_spec_t *spec)
+{
+	json_t *d = NULL;
+	const char *format = http_query(r, "format");
+	if (!format || !*format)
+		format = "csv";
+	if (!export_format_parse(format, &spec->format))
+		d = http_problem(d, "format", "must be csv, xlsx or json");
+	char bad[64];
+	const char *fields = http_query(r, "fields");
+	if (!export_fields_parse(spec, fields, bad, sizeof(bad)))
+		d = http_problem(d, "fields",
+				 arena_printf(r->arena, "has an unknown field \"%s\" (known: %s)",
+					      bad, export_field_names()));
+	validate_query_days(r, "startDate", "endDate", EXPORT_MAX_YEARS, spec->start, spec->end,
+			    &d);
+	return d;
+}
+
 static void export_orders(req_t *r)
 {
 	if (!perm_require(r, "exports.run"))
 		return;
-	json_t *d = NULL;
 	export_spec_t spec = {0};
-	const char *format = http_query(r, "format");
-	if (!format || !*format)
-		format = "csv";
-	if (!export_format_parse(format, &spec.format))
-		d = http_problem(d, "format", "must be csv, xlsx or json");
-	char bad[64];
-	const char *fields = http_query(r, "fields");
-	if (!export_fields_parse(&spec, fields, bad, sizeof(bad)))
-		d = http_problem(d, "fields",
-				 arena_printf(r->arena, "has an unknown field \"%s\" (known: %s)",
-					      bad, export_field_names()));
-	validate_query_days(r, "startDate", "endDate", EXPORT_MAX_YEARS, spec.start, spec.end, &d);
+	json_t *d = export_query_check(r, &spec);
 	if (d) {
 		http_invalid(r, d);
 		return;

@@ -197,8 +197,10 @@ static double pg_stat(const app_t *app, int which)
 		return (double)st.queries;
 	case 5:
 		return (double)st.errors;
-	default:
+	case 6:
 		return (double)st.reconnects;
+	default:
+		return (double)st.bulk_yields;
 	}
 }
 
@@ -214,6 +216,7 @@ PG_GAUGE(3)
 PG_GAUGE(4)
 PG_GAUGE(5)
 PG_GAUGE(6)
+PG_GAUGE(7)
 
 static double redis_up(void *arg)
 {
@@ -270,6 +273,9 @@ void api_ops_routes(app_t *app)
 	metrics_counter_fn("sellerhub_pg_errors_total", "Queries that failed", "", pg_stat_5, app);
 	metrics_counter_fn("sellerhub_pg_reconnects_total", "PostgreSQL connections lost", "",
 			   pg_stat_6, app);
+	metrics_counter_fn("sellerhub_pg_bulk_yields_total",
+			   "Large stores that stayed back while acknowledgements committed", "",
+			   pg_stat_7, app);
 	metrics_gauge_fn("sellerhub_redis_up", "1 when the Redis connection is up", "", redis_up,
 			 app);
 	metrics_gauge_fn("sellerhub_worker_jobs_queued", "CPU jobs queued or running", "",

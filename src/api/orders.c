@@ -2,6 +2,7 @@
  * by src/orders.c. Lists newest first with page/limit or a cursor; the detail with lines,
  * payments and the shipment; stats per day. */
 #include "api.h"
+#include "channel.h"
 #include "exports.h"
 #include "listing.h"
 #include "orders.h"
@@ -176,8 +177,6 @@ static void listed(const PGresult *rows, long long total, const char *err, void 
 	list_answer(c);
 }
 
-/* order_fulfillment's values (sql/0028) */
-static const char *const fulfillments[] = {"FBA", "FBM", "ML_FULL", "ML_FLEX", "ML_SELLER", NULL};
 #define AMOUNT_MAX 1e11 /* numeric(14, 2) holds less than 1e12 */
 
 /* ?oversold=true|false: NULL when absent. */
@@ -205,7 +204,8 @@ static void list(req_t *r)
 	    .from = list_time_param(r, "from", &d),
 	    .to = list_time_param(r, "to", &d),
 	    .channel = list_channel_param(r, &d),
-	    .fulfillment = validate_query_enum(r, "fulfillmentChannel", fulfillments, &d),
+	    .fulfillment =
+		validate_query_enum(r, "fulfillmentChannel", channels_fulfillments(), &d),
 	    .min_amount = validate_query_amount(r, "minAmount", AMOUNT_MAX, &d),
 	    .max_amount = validate_query_amount(r, "maxAmount", AMOUNT_MAX, &d),
 	    .oversold = oversold_param(r, &d),

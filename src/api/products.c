@@ -1,5 +1,6 @@
-/* GET /api/products and PUT /api/products/:sku: the caller's tenant's SKU master, read and
- * changed by src/products.c. Every parameter and field is checked here, before any SQL. */
+/* GET /api/products/:sku, PUT /api/products/:sku and bulk-update: the caller's tenant's SKU
+ * master, read and changed by src/products.c (the list: products_list.c). Every parameter and
+ * field is checked here, before any SQL. */
 #include "api.h"
 #include "inventory.h"
 #include "listing.h"
@@ -13,109 +14,6 @@
 #include <string.h>
 
 #define STOCK_MAX 1000000000 /* as /api/inventory: far below int's limit */
-#define COST_MAX  1e11	     /* numeric(14, 2) holds less than 1e12 */
-
-static const char *const booleans[] = {"true", "false", NULL};
-
-/* A cursor's key as the list wrote it: a decimal number (sent back to SQL as numeric). */
-static bool decimal_text(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	return end != s && !*end && isfinite(v) && !strpbrk(s, "xXpPiInN");
-}
-
-/* ?name= as a decimal from lo to hi (text for SQL), NULL when absent; *out its value. */
-static const char *decimal_param(req_t *r, const char *name, double lo, double hi, double *out,
-				 json_t **details)
-{
-	const char *s = http_query(r, name);
-	if (!s || !*s)
-		return NULL;
-	char *end;
-	double v = strtod(s, &end);
-	if (*end || end == s || !isfinite(v) || v < lo || v > hi) {
-		*details =
-		    http_problem(*details, name,
-				 arena_printf(r->arena, "must be a number from %g to %g", lo, hi));
-		return NULL;
-	}
-	*out = v;
-	return arena_printf(r->arena, "%.4f", v);
-}
-
-/* A min/max pair of decimal parameters; min above max is a problem. */
-static void range_params(req_t *r, const char *min_name, const char *max_name, double hi,
-			 const char **min, const char **max, json_t **details)
-{
-	double lo_v = 0, hi_v = 0;
-	*min = decimal_param(r, min_name, 0, hi, &lo_v, details);
-	*max = decimal_param(r, max_name, 0, hi, &hi_v, details);
-	if (*min && *max && lo_v > hi_v)
-		*details = http_problem(*details, min_name,
-					arena_printf(r->arena, "must not exceed %s", max_name));
-}
-
-typedef struct products_ctx {
-	req_t *r;
-	list_req_t l;
-} products_ctx_t;
-
-static void listed(const PGresult *res, const char *err, void *arg)
-{
-	products_ctx_t *c = arg;
-	req_t *r = c->r;
-	if (err || PQntuples(res) != 1) {
-		list_db_error(r, "products: list", res, err ? err : "no row");
-		return;
-	}
-	const char *items = pg_value(res, 0, 0), *aggs = pg_value(res, 0, 2);
-	long long total = atoll(pg_value(res, 0, 1));
-	long long pages = (total + c->l.limit - 1) / c->l.limit;
-	/* A full page may have a next one: its cursor is the last row's (key, SKU). */
-	bool more = atoll(pg_value(res, 0, 3)) == c->l.limit;
-	const char *next = more ? list_cursor(r, pg_value(res, 0, 4), pg_value(res, 0, 5)) : NULL;
-	size_t len = 256 + strlen(items) + strlen(aggs) + (next ? strlen(next) : 0);
-	char *body = arena_alloc(r->arena, len);
-	size_t at = (size_t)snprintf(
-	    body, len,
-	    "{\"success\":true,\"data\":{\"products\":%s,\"pagination\":"
-	    "{\"page\":%d,\"limit\":%d,\"total\":%lld,\"pages\":%lld},\"nextCursor\":%s%s%s,"
-	    "\"aggregations\":%s}}",
-	    items, c->l.cursor_key ? 1 : c->l.page, c->l.limit, total, pages, next ? "\"" : "",
-	    next ? next : "null", next ? "\"" : "", aggs);
-	http_reply(r, 200, "application/json; charset=utf-8", body, at);
-}
-
-static void list(req_t *r)
-{
-	if (!perm_require(r, "inventory.view"))
-		return;
-	json_t *d = NULL;
-	products_ctx_t *c = arena_calloc(r->arena, 1, sizeof(*c));
-	c->r = r;
-	list_parse_text_id(r, &c->l, &d);
-	products_filter_t f = {
-	    .search = list_text_param(r, "search", 100, &d),
-	    .category = list_text_param(r, "category", 200, &d),
-	    .brand = list_text_param(r, "brand", 100, &d),
-	    .active = validate_query_enum(r, "isActive", booleans, &d),
-	    .level = validate_query_enum(r, "stockLevel", inventory_levels, &d),
-	    .channel = list_channel_param(r, &d),
-	    .sort = validate_query_enum(r, "sortBy", products_sorts, &d),
-	    .order = validate_query_enum(r, "sortOrder", products_orders, &d),
-	};
-	range_params(r, "priceMin", "priceMax", COST_MAX, &f.price_min, &f.price_max, &d);
-	range_params(r, "marginMin", "marginMax", 100, &f.margin_min, &f.margin_max, &d);
-	if (c->l.cursor_key && !decimal_text(c->l.cursor_key))
-		d = http_problem(d, "cursor", "is not a cursor this API returned");
-	if (d) {
-		http_invalid(r, d);
-		return;
-	}
-	page_t page = list_page_of(&c->l);
-	products_list(r->app, r->tenant_id, &f, &page, listed, c);
-}
 
 static void detail(req_t *r)
 {
@@ -202,7 +100,7 @@ json_t *product_settings_check(req_t *r, json_t *body, const char *prefix, json_
 	count_field(r, body, "minStockAlert", 0, &mine);
 	count_field(r, body, "maxStock", 1, &mine);
 	number_field(r, body, "targetMargin", 0, 100, &mine);
-	number_field(r, body, "cost", 0, COST_MAX, &mine);
+	number_field(r, body, "cost", 0, PRODUCTS_COST_MAX, &mine);
 	text_fields(body, &mine);
 	json_t *min = json_object_get(body, "minStockAlert");
 	json_t *max = json_object_get(body, "maxStock");
@@ -313,7 +211,7 @@ void api_products_routes(app_t *app)
 {
 	http_server_t *s = app->http;
 	http_route(
-	    s, "GET", "/api/products", list, ROUTE_AUTH,
+	    s, "GET", "/api/products", api_products_list, ROUTE_AUTH,
 	    "The SKU master with aggregations (search, category, brand, isActive, stockLevel,"
 	    " channel, priceMin/Max, marginMin/Max, sortBy=sales|profit|stock|margin|updated|price"
 	    " (sales and profit: since the SKU's first order), sortOrder; page/limit or cursor)");

@@ -22,9 +22,7 @@
 
 typedef struct manual_call {
 	req_t *r;
-	unsigned types;
-	int days;
-	const char *account_id, *from, *to;
+	sync_manual_body_t b;
 	PGresult *rows;
 	int next, started;
 	long long first_job;
@@ -79,11 +77,11 @@ static void finish(manual_call_t *c)
 	}
 	json_t *data =
 	    json_pack("{s:I, s:s, s:I, s:i, s:o, s:o}", "jobId", (json_int_t)c->first_job, "status",
-		      "queued", "estimatedTime", (json_int_t)c->estimate_s, "days", c->days, "jobs",
-		      c->jobs, "skipped", c->skipped);
-	if (c->from)
+		      "queued", "estimatedTime", (json_int_t)c->estimate_s, "days", c->b.days,
+		      "jobs", c->jobs, "skipped", c->skipped);
+	if (c->b.from)
 		json_object_set_new(data, "dateRange",
-				    json_pack("{s:s, s:s?}", "from", c->from, "to", c->to));
+				    json_pack("{s:s, s:s?}", "from", c->b.from, "to", c->b.to));
 	http_ok(r, 202, data, "Sync started");
 }
 
@@ -135,7 +133,7 @@ static void start_next(manual_call_t *c)
 		const char *status = pg_value(c->rows, row, 2);
 		const channel_t *ch = channel_find(channel);
 		sync_manual_map_t m;
-		sync_manual_map(ch ? ch->plan : NULL, c->types, &m);
+		sync_manual_map(ch ? ch->plan : NULL, c->b.types, &m);
 		if (m.lacking)
 			skip(c, account, channel, m.lacking,
 			     m.scope ? "the channel has no such resource"
@@ -156,8 +154,8 @@ static void start_next(manual_call_t *c)
 				      json_pack("{s:s, s:s, s:s, s:o, s:o}", "accountId", account,
 						"channel", channel, "scope", m.scope, "types",
 						type_names(m.served), "resources", res));
-		sync_backfill_start(c->r->app, c->r->tenant_id, account, m.scope, c->days, started,
-				    c);
+		sync_backfill_start(c->r->app, c->r->tenant_id, account, m.scope, c->b.days,
+				    started, c);
 		return;
 	}
 	finish(c);
@@ -172,7 +170,7 @@ static void accounts_read(const PGresult *res, const char *err, void *arg)
 		identity_db_error(c->r, "sync: manual accounts", res, err);
 		return;
 	}
-	if (c->account_id && PQntuples(res) == 0) {
+	if (c->b.account_id && PQntuples(res) == 0) {
 		json_decref(c->jobs);
 		json_decref(c->skipped);
 		http_error(c->r, 404, "NOT_FOUND", "No such account.", NULL);
@@ -211,8 +209,7 @@ static const char *range_end(req_t *r, json_t *range, const char *name, json_t *
 	return s;
 }
 
-/* Problems into the returned details; c's fields from the body. */
-static json_t *manual_check(req_t *r, manual_call_t *c)
+json_t *sync_manual_body_check(req_t *r, sync_manual_body_t *b)
 {
 	json_t *d = NULL;
 	const char *key;
@@ -238,24 +235,24 @@ static json_t *manual_check(req_t *r, manual_call_t *c)
 				d = http_problem(d, "types",
 						 "each must be one of orders, inventory, pricing, "
 						 "finance, items, questions");
-			else if (c->types & (1u << t))
+			else if (b->types & (1u << t))
 				d = http_problem(d, "types", "must not repeat a type");
 			else
-				c->types |= 1u << t;
+				b->types |= 1u << t;
 		}
 	}
-	c->account_id = validate_string(r, "accountId", V_OPTIONAL | V_NULLABLE, 64, &d, NULL);
-	if (c->account_id && !validate_uuid(c->account_id))
+	b->account_id = validate_string(r, "accountId", V_OPTIONAL | V_NULLABLE, 64, &d, NULL);
+	if (b->account_id && !validate_uuid(b->account_id))
 		d = http_problem(d, "accountId", "must be a UUID");
-	c->days = DEFAULT_DAYS;
+	b->days = DEFAULT_DAYS;
 	json_t *range = r->body ? json_object_get(r->body, "dateRange") : NULL;
 	if (range && !json_is_null(range)) {
 		if (!json_is_object(range))
 			return http_problem(d, "dateRange", "must be an object {from, to}");
-		c->from = range_end(r, range, "from", &d);
-		c->to = json_object_get(range, "to") ? range_end(r, range, "to", &d) : NULL;
+		b->from = range_end(r, range, "from", &d);
+		b->to = json_object_get(range, "to") ? range_end(r, range, "to", &d) : NULL;
 		time_t from, to, today = (time_t)(wall_ms() / 1000 / 86400 * 86400);
-		if (c->from && day_of(c->from, &from)) {
+		if (b->from && day_of(b->from, &from)) {
 			if (from > today)
 				d = http_problem(d, "dateRange.from", "must not be in the future");
 			else if ((today - from) / 86400 + 1 > MAX_DAYS)
@@ -263,9 +260,9 @@ static json_t *manual_check(req_t *r, manual_call_t *c)
 				    d, "dateRange.from",
 				    "must be at most 365 days ago (a backfill's reach)");
 			else
-				c->days = (int)((today - from) / 86400) + 1;
+				b->days = (int)((today - from) / 86400) + 1;
 		}
-		if (c->from && c->to && day_of(c->from, &from) && day_of(c->to, &to) && to < from)
+		if (b->from && b->to && day_of(b->from, &from) && day_of(b->to, &to) && to < from)
 			d = http_problem(d, "dateRange.to", "must not be before dateRange.from");
 	}
 	return d;
@@ -277,14 +274,14 @@ static void sync_manual(req_t *r)
 		return;
 	manual_call_t *c = arena_calloc(r->arena, 1, sizeof(*c));
 	c->r = r;
-	json_t *d = manual_check(r, c);
+	json_t *d = sync_manual_body_check(r, &c->b);
 	if (d) {
 		http_invalid(r, d);
 		return;
 	}
 	c->jobs = json_array();
 	c->skipped = json_array();
-	sync_runs_accounts(r->app, r->tenant_id, c->account_id, accounts_read, c);
+	sync_runs_accounts(r->app, r->tenant_id, c->b.account_id, accounts_read, c);
 }
 
 void api_sync_manage_routes(app_t *app)

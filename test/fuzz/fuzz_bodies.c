@@ -4,8 +4,11 @@
  * route not listed runs every check on the body. */
 #include "fuzz.h"
 
+#include "alerts.h"
 #include "api.h"
 #include "channels/ml/ml.h"
+#include "netaddr.h"
+#include "sync_manage.h"
 #include "validate.h"
 
 static bool is(const char *route, const char *want)
@@ -21,6 +24,26 @@ static void field_ok(const char *s, bool raw)
 	size_t n = strlen(s);
 	if (n == 0 || (!raw && (s[0] == ' ' || s[n - 1] == ' ')))
 		abort();
+}
+
+/* The harness's own reading of an accepted URL's host: the authority's text, userinfo and port
+ * cut, as a literal address or localhost. */
+static bool internal_url(const char *url)
+{
+	const char *p = strstr(url, "://") + 3;
+	size_t n = strcspn(p, "/?#");
+	char host[256];
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	char *h = strrchr(host, '@') ? strrchr(host, '@') + 1 : host;
+	char *colon = h[0] == '[' ? strchr(h, ']') : strchr(h, ':');
+	if (colon && h[0] == '[')
+		colon[1] = '\0';
+	else if (colon)
+		*colon = '\0';
+	return netaddr_host_is_internal(h);
 }
 
 static void check(req_t *r, const char *route)
@@ -86,6 +109,39 @@ static void check(req_t *r, const char *route)
 				 : !json_is_true(json_object_get(r->body, "all")))
 				abort();
 		}
+		json_decref(d);
+	}
+	if (is(route, "POST /api/alerts/settings")) {
+		/* Half the inputs (by the body's length) with internal addresses allowed. */
+		alert_settings_change_t c = {.allow_internal = json_object_size(r->body) % 2};
+		if (!(d = alert_settings_check(r, &c))) {
+			json_t *rules = c.rules ? json_loads(c.rules, 0, NULL) : NULL;
+			if (!json_object_size(r->body) ||
+			    (c.rules && json_array_size(rules) > 20) ||
+			    (c.rules && !json_is_array(rules)))
+				abort();
+			json_decref(rules);
+			if (c.webhook_url && strncmp(c.webhook_url, "http://", 7) != 0 &&
+			    strncmp(c.webhook_url, "https://", 8) != 0)
+				abort();
+			if (c.webhook_url && !c.allow_internal && internal_url(c.webhook_url))
+				abort();
+			if (c.webhook_secret &&
+			    (strlen(c.webhook_secret) < 16 || strlen(c.webhook_secret) > 200))
+				abort();
+			if ((c.quiet_from && strlen(c.quiet_from) != 5) ||
+			    (c.quiet_to && strlen(c.quiet_to) != 5))
+				abort();
+		}
+		json_decref(d);
+	}
+	if (is(route, "POST /api/sync/manual")) {
+		sync_manual_body_t b = {0};
+		if (!(d = sync_manual_body_check(r, &b)) &&
+		    (!b.types || b.types >= 1u << SYNC_TYPES_N || b.days < 1 || b.days > 365 ||
+		     (b.account_id && !validate_uuid(b.account_id)) ||
+		     (b.from && !validate_iso_time(b.from))))
+			abort();
 		json_decref(d);
 	}
 	if (is(route, "POST /api/sync/start")) {

@@ -1,9 +1,12 @@
 /* Query strings as the list routes read them: the text after '?' parsed by the HTTP layer
  * (http_query_set), then every shared validator the handlers call: page, limit and cursor
  * (list_parse), accountId (UUID), free-text filters, from/to dates, channel, enums and
- * integers. Input: the query string (what follows '?'), no newline. */
+ * integers; then GET /api/orders/export's check (format, fields, startDate, endDate). Input:
+ * the query string (what follows '?'), no newline. */
 #include "fuzz.h"
 
+#include "api.h"
+#include "exports.h"
 #include "listing.h"
 #include "validate.h"
 
@@ -57,6 +60,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!d && ((from && !real_day(from)) || (to && !real_day(to))))
 		abort(); /* what passes reaches SQL as a timestamptz */
 	http_query_valid(r);
+
+	/* GET /api/orders/export's own check: what passes names known fields and a period. */
+	json_t *e = NULL;
+	export_spec_t spec = {0};
+	if (!(e = export_query_check(r, &spec))) {
+		if (spec.nfields < 1 || spec.nfields > EXPORT_MAX_FIELDS || !real_day(spec.start) ||
+		    !real_day(spec.end) || strcmp(spec.start, spec.end) > 0)
+			abort();
+		for (int i = 0; i < spec.nfields; i++)
+			if (!spec.fields[i] || export_field(spec.fields[i]->name) != spec.fields[i])
+				abort();
+	}
+	json_decref(e);
 
 	json_decref(d);
 	fuzz_req_free(r);

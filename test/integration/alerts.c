@@ -471,6 +471,64 @@ static void expect_400(const h_proc_t *s, const session_t *who, const char *meth
 	h_resp_free(&r);
 }
 
+/* With ALERT_WEBHOOK_ALLOW_PRIVATE off (production's default): a webhook URL at an internal
+ * address is 400, however the address is spelt, and a name that resolves to one (localhost,
+ * written into the row as a DNS change would make it) is refused at delivery, never retried. */
+Test(alerts, webhook_to_internal_addresses_is_refused)
+{
+	sink_t hook;
+	sink_start(&hook, false, NULL);
+	h_proc_t srv;
+	cr_assert(start(&srv, "ALERT_WEBHOOK_ALLOW_PRIVATE=0"));
+	session_t a;
+	ident_signup(&srv, &a);
+	char sink_url[64];
+	snprintf(sink_url, sizeof(sink_url), "http://127.0.0.1:%d/hooks", hook.port);
+	const char *const urls[] = {sink_url,
+				    "http://10.1.2.3/x",
+				    "https://172.20.0.1/x",
+				    "http://192.168.0.10:8080/x",
+				    "http://169.254.169.254/latest",
+				    "http://0.0.0.0/x",
+				    "http://[::1]:9/x",
+				    "http://[fc00::1]/x",
+				    "http://[fe80::1]/x",
+				    "http://[::ffff:127.0.0.1]/x",
+				    "http://2130706433/x",
+				    "http://0x7f.1/x",
+				    "http://localhost:9/x",
+				    "http://user@LOCALHOST./x",
+				    NULL};
+	for (int i = 0; urls[i]; i++)
+		expect_400(&srv, &a, "POST", "/api/alerts/settings",
+			   h_fmt("{\"channels\":{\"webhook\":{\"url\":\"%s\",\"secret\":\"" SECRET
+				 "\"}}}",
+				 urls[i]),
+			   "channels.webhook.url");
+	settings(&srv, &a,
+		 "{\"channels\":{\"webhook\":{\"url\":\"https://hooks.example.com/a\",\"secret\":"
+		 "\"" SECRET "\"}},\"schedule\":{\"quietHours\":null}}");
+	h_sql_ok("UPDATE alert_settings SET webhook_url = 'http://localhost:%d/hooks'"
+		 " WHERE tenant_id = '%s'",
+		 hook.port, a.tenant_id);
+	product(a.tenant_id, "CUP", 10, "", "");
+	set_stock(&srv, &a, "CUP", 0);
+	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM alert_activity v JOIN alerts l"
+					 " ON l.id = v.alert_id WHERE l.tenant_id = '%s'"
+					 " AND v.action = 'delivery_dead' AND v.detail LIKE"
+					 " '%%refused%%'",
+					 a.tenant_id) == 1,
+			       20000));
+	cr_assert_eq(sink_count(&hook), 0, "the webhook reached the sink");
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM alert_activity v JOIN alerts l"
+			       " ON l.id = v.alert_id WHERE l.tenant_id = '%s'"
+			       " AND v.action = 'delivery_failed'",
+			       a.tenant_id),
+		     0, "the refusal was retried");
+	h_server_stop_clean(&srv);
+	sink_stop(&hook);
+}
+
 Test(alerts, bad_input_is_400_naming_the_field)
 {
 	h_proc_t srv;

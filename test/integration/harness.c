@@ -403,9 +403,11 @@ bool h_server_start(h_proc_t *p, const char *const extra_env[])
 	static char queue_env[64];
 	snprintf(queue_env, sizeof(queue_env), "JOB_QUEUE=%s", h_job_queue());
 	/* Alerts too: a server hands out every tenant's due alert deliveries, on its own queue. */
-	const char *const quiet[] = {"SYNC_SWEEP_MS=3600000",  "TOKEN_SWEEP_MS=3600000",
-				     "TINY_SWEEP_MS=0",	       queue_env,
-				     "ALERT_SWEEP_MS=3600000", "ALERT_OUTBOX_MS=0"};
+	const char *const quiet[] = {"SYNC_SWEEP_MS=3600000", "TOKEN_SWEEP_MS=3600000",
+				     "TINY_SWEEP_MS=0", queue_env, "ALERT_SWEEP_MS=3600000",
+				     "ALERT_OUTBOX_MS=0",
+				     /* the tests' webhook sinks listen on 127.0.0.1 */
+				     "ALERT_WEBHOOK_ALLOW_PRIVATE=1"};
 	for (size_t q = 0; q < sizeof(quiet) / sizeof(quiet[0]) && n < 63; q++) {
 		bool given = false;
 		size_t klen = strcspn(quiet[q], "=") + 1;

@@ -93,7 +93,7 @@ static size_t gzip(const char *in, size_t len, unsigned char *out, size_t cap)
 
 Test(amazon_report, gzip_documents_in_chunks_and_truncated_ones)
 {
-	/* 2,500 orders of two lines: three chunks, no order split between two. */
+	/* 2,500 orders of two lines: in whole chunks, no order split between two. */
 	size_t cap = 1 << 20, len = 0;
 	char *text = malloc(cap);
 	len += (size_t)snprintf(text, cap, "%s", orders_head);
@@ -109,7 +109,7 @@ Test(amazon_report, gzip_documents_in_chunks_and_truncated_ones)
 	amazon_report_read(AMAZON_REPORT_ORDERS, (const char *)gz, glen, &r);
 	cr_assert_str_empty(r.error);
 	cr_assert_eq(r.docs, 2500);
-	cr_assert_eq(r.n_chunks, 3);
+	cr_assert_eq(r.n_chunks, (2500 + AMAZON_REPORT_CHUNK - 1) / AMAZON_REPORT_CHUNK);
 	json_t *all = all_docs(&r);
 	cr_assert_eq(json_array_size(all), 2500);
 	for (size_t i = 0; i < 2500; i++)

@@ -59,3 +59,19 @@ Test(netaddr, client_behind_trusted_proxies)
 	cr_assert_str_eq(out, "10.0.0.2");
 	netaddr_list_free(t);
 }
+
+Test(netaddr, internal_hosts_are_told_from_public_ones)
+{
+	const char *internal[] = {
+	    "127.0.0.1",   "127.255.0.9",     "10.0.0.1",	"172.16.0.1",	   "172.31.255.255",
+	    "192.168.1.1", "169.254.169.254", "0.0.0.0",	"[::1]",	   "::",
+	    "[fc00::1]",   "fdff::2",	      "[fe80::1%eth0]", "::ffff:10.0.0.1", "localhost",
+	    "LocalHost.",  "a.b.localhost",   "100.64.0.1"};
+	const char *public[] = {
+	    "8.8.8.8",	      "172.32.0.1",  "192.169.0.1",	  "169.255.0.1", "[2001:db8::1]",
+	    "::ffff:8.8.8.8", "example.com", "localhost.example", "11.0.0.1",	 "fec0::1"};
+	for (size_t i = 0; i < sizeof(internal) / sizeof(*internal); i++)
+		cr_expect(netaddr_host_is_internal(internal[i]), "%s", internal[i]);
+	for (size_t i = 0; i < sizeof(public) / sizeof(*public); i++)
+		cr_expect_not(netaddr_host_is_internal(public[i]), "%s", public[i]);
+}

@@ -89,6 +89,9 @@ static void *start(app_t *app)
 	return NULL;
 }
 
+/* order_fulfillment (sql/0028): Amazon's fulfilment centres (AFN), the seller's (MFN) */
+static const char *const fulfillments[] = {"FBA", "FBM", NULL};
+
 const channel_t amazon_channel = {
     .name = "amazon",
     .title = "Amazon",
@@ -101,6 +104,7 @@ const channel_t amazon_channel = {
     .sync = sync_account,
     .maintain = maintain,
     .push_stock = amazon_push_stock,
+    .fulfillments = fulfillments,
     .intake = &amazon_intake,
     .plan = &amazon_sync_plan,
 };

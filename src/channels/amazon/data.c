@@ -187,7 +187,7 @@ static void run(app_t *app, const char *sql, const char *tenant_id, const char *
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id, docs};
-	pg_query_prepared(app->pg, sql, 3, params, stored, s);
+	pg_query_bulk(app->pg, sql, 3, params, stored, s);
 }
 
 void amazon_orders_upsert(app_t *app, const char *tenant_id, const char *account_id,
@@ -245,5 +245,5 @@ void amazon_finances_release(app_t *app, const char *tenant_id, const char *acco
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id};
-	pg_query_prepared(app->pg, release_sql, 2, params, stored, s);
+	pg_query_bulk(app->pg, release_sql, 2, params, stored, s);
 }

@@ -147,6 +147,9 @@ static const char alert_questions_sql[] =
     " 'accountId', q.account_id, 'channel', 'ml')"
     " FROM ml_questions q WHERE q.status = 'UNANSWERED'";
 
+/* order_fulfillment (sql/0028): Full, Flex, Mercado Envios from the seller */
+static const char *const fulfillments[] = {"ML_FULL", "ML_FLEX", "ML_SELLER", NULL};
+
 const channel_t ml_channel = {
     .name = "ml",
     .title = "Mercado Livre",
@@ -164,6 +167,7 @@ const channel_t ml_channel = {
     .alert_questions_sql = alert_questions_sql,
     .reopen_sql = reopen_sql,
     .push_stock = ml_push_stock,
+    .fulfillments = fulfillments,
     .intake = &ml_intake,
     .plan = &ml_sync_plan,
 };
