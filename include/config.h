@@ -63,6 +63,8 @@ typedef struct config {
 	 * of a tenant gathered this long into one realtime object, a slow client's unsent bytes */
 	int sse_max_streams, sse_max_per_tenant, sse_heartbeat_s, sse_retry_ms, sse_coalesce_ms;
 	int sse_max_buffer;
+	/* SSE_RESUME_S: events are kept this long for clients reconnecting with Last-Event-ID */
+	int sse_resume_s;
 	/* The orders export (exports.h): past EXPORT_SYNC_MAX_ROWS rows an export is a background
 	 * job whose file goes under EXPORTS_DIR, kept EXPORT_KEEP_SECONDS (the sweep, every
 	 * EXPORT_SWEEP_MS, deletes it after). */

@@ -81,6 +81,17 @@ void pg_ping(pg_pool_t *p, pg_cb cb, void *arg);
 void pg_tx_begin(pg_pool_t *p, pg_tx_cb cb, void *arg);
 void pg_tx_query(pg_tx_t *tx, const char *sql, int nparams, const char *const *params, pg_cb cb,
 		 void *arg);
+/* COPY ... TO STDOUT in the transaction: row gets each CopyData message (data valid only during
+ * the call) as it arrives; done runs once after the last (its result, or the error). row returns
+ * false to pause: nothing more is read from the connection (PostgreSQL waits on its full
+ * socket, so memory stays flat) until pg_tx_copy_resume. pg_tx_copy_abandon ends a copy early
+ * by closing its connection (done gets an error; the transaction is gone, roll it back to free
+ * it). */
+typedef bool (*pg_copy_row_cb)(const char *data, int len, void *arg);
+void pg_tx_copy_out(pg_tx_t *tx, const char *sql, int nparams, const char *const *params,
+		    pg_copy_row_cb row, pg_cb done, void *arg);
+void pg_tx_copy_resume(pg_tx_t *tx);
+void pg_tx_copy_abandon(pg_tx_t *tx);
 void pg_tx_commit(pg_tx_t *tx, pg_cb cb, void *arg);
 void pg_tx_rollback(pg_tx_t *tx, pg_cb cb, void *arg); /* cb may be NULL */
 

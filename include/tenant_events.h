@@ -8,7 +8,15 @@
  * process committed it. Each event is written to the tenant's streams at once as `event: <name>`
  * with `data: <data>`; the tenant's realtime object (GET /api/metrics/realtime) is then computed
  * once for all its streams after SSE_COALESCE_MS, however many events and streams there are.
- * A stream whose client does not keep up (SSE_MAX_BUFFER unsent) is dropped. */
+ * A stream whose client does not keep up (SSE_MAX_BUFFER unsent) is dropped.
+ *
+ * Resume: tenant_event() also logs each event (sql/0037, tenant_event_log, kept SSE_RESUME_S)
+ * and its id rides in the notification, written as the event's `id:`. A client reconnecting
+ * with Last-Event-ID gets its tenant's logged events after that id, then what arrived
+ * meanwhile; when the log no longer reaches back to its id (or it missed over 1,000) it gets
+ * only the realtime object every new stream gets. Ids come from one sequence and are taken
+ * before commit, so an event of a transaction that committed after a later-numbered one can
+ * be missed by a resume in that instant; the realtime object that follows is the state. */
 #ifndef SH_TENANT_EVENTS_H
 #define SH_TENANT_EVENTS_H
 

@@ -45,13 +45,19 @@ END $$;
 CREATE TRIGGER products_sales_ins BEFORE INSERT ON products
     FOR EACH ROW EXECUTE FUNCTION products_sales_ins();
 
--- product_sales written (a statement's rows, its SKUs in order): their products copy it again.
+-- product_sales written (a statement's rows): their products copy it again, locked in (tenant,
+-- SKU) order as 0018's stock functions lock them, so that two writers never wait on each other
+-- in a circle.
 CREATE FUNCTION product_sales_copy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM products p
+    JOIN (SELECT DISTINCT tenant_id, sku FROM changed_rows) c
+      ON p.tenant_id = c.tenant_id AND p.sku = c.sku
+    ORDER BY p.tenant_id, p.sku FOR UPDATE OF p;
     UPDATE products p SET sales_units = coalesce(s.units, 0),
                           sales_revenue = coalesce(s.revenue, 0),
                           sales_profit = coalesce(s.profit, 0)
-    FROM (SELECT DISTINCT tenant_id, sku FROM changed_rows ORDER BY 1, 2) c
+    FROM (SELECT DISTINCT tenant_id, sku FROM changed_rows) c
     LEFT JOIN product_sales s ON s.tenant_id = c.tenant_id AND s.sku = c.sku
     WHERE p.tenant_id = c.tenant_id AND p.sku = c.sku
       AND (p.sales_units, p.sales_revenue, p.sales_profit) IS DISTINCT FROM

@@ -238,6 +238,7 @@ bool config_load(config_t *c, const char *(*get)(const char *name), char *err, s
 	c->sse_retry_ms = (int)num(&l, "SSE_RETRY_MS", 3000, 100, 600000);
 	c->sse_coalesce_ms = (int)num(&l, "SSE_COALESCE_MS", 150, 0, 10000);
 	c->sse_max_buffer = (int)num(&l, "SSE_MAX_BUFFER", 256 * 1024, 4096, 64 * 1024 * 1024);
+	c->sse_resume_s = (int)num(&l, "SSE_RESUME_S", 600, 10, 86400);
 
 	const char *lists[] = {"WEBHOOK_ALLOW_IPS", c->webhook_allow_ips, "TRUSTED_PROXIES",
 			       c->trusted_proxies};

@@ -5,13 +5,18 @@
  * over every channel and account (sql/0034). */
 #include "dashboard.h"
 
+#include <stdio.h>
+#include <time.h>
+
 // clang-format off
-/* $1 tenant, $2/$3 the period, $4/$5 the comparison (NULL: none), $6 channel, $7 account. */
+/* $1 tenant, $2/$3 the period, $4/$5 the comparison (NULL: none), $6 channel, $7 account, $8/$9
+ * the period's whole months (below). */
 #define FILTERS(T) " AND ($6::text IS NULL OR " T ".channel = $6) AND ($7::uuid IS NULL OR " T ".account_id = $7::uuid)"
 
-/* The period's whole months are [MONTHS_FROM, MONTHS_TO); its other days are read by day. */
-#define MONTHS_FROM "(date_trunc('month', $2::date - 1) + interval '1 month')::date"
-#define MONTHS_TO   "date_trunc('month', $3::date + 1)::date"
+/* The period's whole months are [$8, $9) (dashboard_figures computes them once: as expressions
+ * they were evaluated again on every rollup row); its other days are read by day. */
+#define MONTHS_FROM "$8::date"
+#define MONTHS_TO   "$9::date"
 /* The rows of rollup T (grain, bucket) that cover the period once, with the filters. */
 #define SPAN(T)                                                                                    \
 	" " T ".tenant_id = $1 AND ((" T ".grain = 'm' AND " T ".bucket >= " MONTHS_FROM           \
@@ -62,13 +67,13 @@ static const char figures_sql[] =
     "    FROM dashboard_days d WHERE d.tenant_id = $1 AND d.day BETWEEN $2::date AND $3::date"
     FILTERS("d") " GROUP BY d.day) t ON t.day = g.day::date),"
     "  'topProducts', coalesce((SELECT json_agg(json_build_object('sku', x.sku,"
-    "    'title', coalesce(pr.title, x.title), 'units', x.units, 'revenue', x.revenue)"
+    "    'title', coalesce((SELECT pr.title FROM products pr WHERE pr.tenant_id = $1"
+    "     AND pr.sku = x.sku), x.title), 'units', x.units, 'revenue', x.revenue)"
     "    ORDER BY x.revenue DESC, x.sku)"
     "   FROM (SELECT * FROM dashboard_top_totals($1, $2::date, $3::date, 10)"
     "    WHERE $6::text IS NULL AND $7::uuid IS NULL UNION ALL"
     "    SELECT * FROM dashboard_top_skus($1, $2::date, $3::date, $6, $7::uuid, 10)"
-    "    WHERE $6::text IS NOT NULL OR $7::uuid IS NOT NULL) x"
-    "   LEFT JOIN products pr ON pr.tenant_id = $1 AND pr.sku = x.sku), '[]'),"
+    "    WHERE $6::text IS NOT NULL OR $7::uuid IS NOT NULL) x), '[]'),"
     "  'salesByCategory', coalesce((SELECT json_agg(x ORDER BY x.revenue DESC, x.category) FROM"
     "   (SELECT nullif(k.category, '') AS category, sum(k.units) AS units,"
     "    sum(k.revenue) AS revenue FROM dashboard_categories k WHERE" SPAN("k")
@@ -122,12 +127,37 @@ static const char realtime_sql[] =
     "  ELSE 'idle' END)::text FROM t";
 // clang-format on
 
+/* The first day of the month of "YYYY-MM-DD" + days, plus months, into out (11 bytes). */
+static void month_of(const char *day, int days, int months, char *out)
+{
+	struct tm tm = {0};
+	if (sscanf(day, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) {
+		snprintf(out, 11, "%s", day); /* validated by the caller: not reached */
+		return;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_mday += days;
+	time_t t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	tm.tm_mday = 1;
+	tm.tm_mon += months;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
 void dashboard_figures(app_t *app, const char *tenant_id, const dashboard_query_t *q, pg_cb cb,
 		       void *arg)
 {
-	const char *p[] = {tenant_id,	q->start,   q->end,	  q->prev_start,
-			   q->prev_end, q->channel, q->account_id};
-	pg_query_prepared(app->pg, figures_sql, 7, p, cb, arg);
+	/* Whole months from the first month starting on or after start, up to the month of the
+	 * day after end. */
+	char from[11], to[11];
+	month_of(q->start, -1, 1, from);
+	month_of(q->end, 1, 0, to);
+	const char *p[] = {tenant_id,	  q->start, q->end, q->prev_start, q->prev_end, q->channel,
+			   q->account_id, from,	    to};
+	pg_query_prepared(app->pg, figures_sql, 9, p, cb, arg);
 }
 
 void dashboard_version(app_t *app, const char *tenant_id, pg_cb cb, void *arg)

@@ -11,29 +11,29 @@
 /* Every field a caller may ask for. The per-order lines (units, fees, cost) are read only when
  * asked for: each is a lookup per order. */
 static const export_field_t fields[] = {
-    {"id", "o.id", EXPORT_TEXT},
-    {"externalId", "o.external_id", EXPORT_TEXT},
-    {"channel", "o.channel", EXPORT_TEXT},
-    {"accountId", "o.account_id", EXPORT_TEXT},
-    {"status", "o.status", EXPORT_TEXT},
-    {"dateCreated", "o.date_created", EXPORT_TIME},
-    {"dateClosed", "o.date_closed", EXPORT_TIME},
-    {"lastUpdated", "o.last_updated", EXPORT_TIME},
-    {"totalAmount", "o.total_amount", EXPORT_NUMBER},
-    {"paidAmount", "o.paid_amount", EXPORT_NUMBER},
-    {"currency", "o.currency", EXPORT_TEXT},
-    {"buyerId", "o.buyer_id", EXPORT_NUMBER},
-    {"buyerNickname", "o.buyer_nickname", EXPORT_TEXT},
-    {"fulfillmentChannel", "order_fulfillment(o)", EXPORT_TEXT},
+    {"id", "o.id", EXPORT_TEXT, EXPORT_UUID},
+    {"externalId", "o.external_id", EXPORT_TEXT, EXPORT_STRING},
+    {"channel", "o.channel", EXPORT_TEXT, EXPORT_STRING},
+    {"accountId", "o.account_id", EXPORT_TEXT, EXPORT_UUID},
+    {"status", "o.status", EXPORT_TEXT, EXPORT_STRING},
+    {"dateCreated", "o.date_created", EXPORT_TIME, EXPORT_TIMESTAMPTZ},
+    {"dateClosed", "o.date_closed", EXPORT_TIME, EXPORT_TIMESTAMPTZ},
+    {"lastUpdated", "o.last_updated", EXPORT_TIME, EXPORT_TIMESTAMPTZ},
+    {"totalAmount", "o.total_amount", EXPORT_NUMBER, EXPORT_NUMERIC},
+    {"paidAmount", "o.paid_amount", EXPORT_NUMBER, EXPORT_NUMERIC},
+    {"currency", "o.currency", EXPORT_TEXT, EXPORT_STRING},
+    {"buyerId", "o.buyer_id", EXPORT_NUMBER, EXPORT_INT8},
+    {"buyerNickname", "o.buyer_nickname", EXPORT_TEXT, EXPORT_STRING},
+    {"fulfillmentChannel", "order_fulfillment(o)", EXPORT_TEXT, EXPORT_STRING},
     {"units", "(SELECT coalesce(sum(l.quantity), 0) FROM order_items l"
-	      " WHERE l.order_id = o.id)", EXPORT_NUMBER},
+	      " WHERE l.order_id = o.id)", EXPORT_NUMBER, EXPORT_INT8},
     {"fees", "(SELECT coalesce(sum(coalesce(l.sale_fee, 0) * l.quantity), 0) FROM order_items l"
-	     " WHERE l.order_id = o.id)", EXPORT_NUMBER},
+	     " WHERE l.order_id = o.id)", EXPORT_NUMBER, EXPORT_NUMERIC},
     {"productCost", "(SELECT coalesce(sum(coalesce(l.unit_cost, p.cost, 0) * l.quantity), 0)"
 		    " FROM order_items l LEFT JOIN products p ON p.tenant_id = l.tenant_id"
-		    " AND p.sku = l.sku WHERE l.order_id = o.id)", EXPORT_NUMBER},
+		    " AND p.sku = l.sku WHERE l.order_id = o.id)", EXPORT_NUMBER, EXPORT_NUMERIC},
     {"skus", "(SELECT string_agg(coalesce(l.sku, l.listing_external_id), ' ' ORDER BY l.id)"
-	     " FROM order_items l WHERE l.order_id = o.id)", EXPORT_TEXT},
+	     " FROM order_items l WHERE l.order_id = o.id)", EXPORT_TEXT, EXPORT_STRING},
 };
 // clang-format on
 
@@ -121,12 +121,16 @@ bool export_fields_parse(export_spec_t *spec, const char *list, char *bad, size_
 
 char *export_select_sql(const export_spec_t *spec)
 {
+	/* each field cast to its type (a no-op): what the binary COPY's reader expects */
+	static const char *const casts[] = {")::text", ")::uuid", ")::timestamptz", ")::numeric",
+					    ")::int8"};
 	export_buf_t b = {0};
 	export_buf_add(&b, "SELECT ", 7);
 	for (int i = 0; i < spec->nfields; i++) {
-		if (i)
-			export_buf_add(&b, ", ", 2);
-		export_buf_add(&b, spec->fields[i]->sql, strlen(spec->fields[i]->sql));
+		const export_field_t *f = spec->fields[i];
+		export_buf_add(&b, i ? ", (" : "(", i ? 3 : 1);
+		export_buf_add(&b, f->sql, strlen(f->sql));
+		export_buf_add(&b, casts[f->type], strlen(casts[f->type]));
 	}
 	static const char from[] =
 	    " FROM orders o WHERE o.tenant_id = $1::uuid AND o.date_created >= $2::timestamptz"
@@ -135,15 +139,10 @@ char *export_select_sql(const export_spec_t *spec)
 	return b.data;
 }
 
-void export_buf_add(export_buf_t *b, const char *s, size_t n)
+void export_buf_grow(export_buf_t *b, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->data = xrealloc(b->data, b->cap);
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	b->cap = (b->len + n + 1) * 2;
+	b->data = xrealloc(b->data, b->cap);
 }
 
 void export_buf_free(export_buf_t *b)
@@ -172,7 +171,7 @@ bool export_iso_time(const char *s, char out[25])
 
 /* A csv cell: quoted when it holds a comma, a quote or a line break (RFC 4180). A cell that a
  * spreadsheet would run as a formula (=, +, -, @ before text) gets a leading quote mark. */
-static void csv_cell(export_buf_t *b, const char *s, enum export_kind kind)
+void export_csv_cell(export_buf_t *b, const char *s, enum export_kind kind)
 {
 	bool formula = kind == EXPORT_TEXT && s[0] && strchr("=+-@", s[0]);
 	if (!strpbrk(s, ",\"\r\n")) {
@@ -208,24 +207,34 @@ void export_render_head(const export_spec_t *spec, export_buf_t *b)
 	export_buf_add(b, "\r\n", 2);
 }
 
-static void json_row(const export_spec_t *spec, const PGresult *res, int row, export_buf_t *b)
+void export_render_values(const export_spec_t *spec, const char *const *values, bool iso_times,
+			  bool *first, export_buf_t *b)
 {
-	export_buf_add(b, "{", 1);
+	bool json = spec->format == EXPORT_JSON;
+	if (json) {
+		export_buf_add(b, *first ? "\n{" : ",\n{", *first ? 2 : 3);
+		*first = false;
+	}
 	for (int i = 0; i < spec->nfields; i++) {
 		const export_field_t *f = spec->fields[i];
-		export_buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
-		export_buf_add(b, f->name, strlen(f->name));
-		export_buf_add(b, "\":", 2);
-		const char *v = pg_value(res, row, i);
+		if (json) {
+			export_buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
+			export_buf_add(b, f->name, strlen(f->name));
+			export_buf_add(b, "\":", 2);
+		} else if (i) {
+			export_buf_add(b, ",", 1);
+		}
+		const char *v = values[i];
 		char iso[25];
-		if (!v)
+		if (v && f->kind == EXPORT_TIME && !iso_times && export_iso_time(v, iso))
+			v = iso;
+		if (!json) {
+			if (v)
+				export_csv_cell(b, v, f->kind);
+		} else if (!v) {
 			export_buf_add(b, "null", 4);
-		else if (f->kind == EXPORT_NUMBER)
+		} else if (f->kind == EXPORT_NUMBER) {
 			export_buf_add(b, v, strlen(v));
-		else if (f->kind == EXPORT_TIME && export_iso_time(v, iso)) {
-			export_buf_add(b, "\"", 1);
-			export_buf_add(b, iso, 24);
-			export_buf_add(b, "\"", 1);
 		} else {
 			/* list_json_str escapes into a malloc'd buffer of its own shape */
 			size_t at = b->len, cap = b->cap;
@@ -234,33 +243,18 @@ static void json_row(const export_spec_t *spec, const PGresult *res, int row, ex
 			b->cap = cap;
 		}
 	}
-	export_buf_add(b, "}", 1);
+	export_buf_add(b, json ? "}" : "\r\n", json ? 1 : 2);
 }
 
 void export_render_rows(const export_spec_t *spec, const PGresult *res, bool *first,
 			export_buf_t *b)
 {
 	int n = PQntuples(res);
+	const char *values[EXPORT_MAX_FIELDS];
 	for (int row = 0; row < n; row++) {
-		if (spec->format == EXPORT_JSON) {
-			export_buf_add(b, *first ? "\n" : ",\n", *first ? 1 : 2);
-			*first = false;
-			json_row(spec, res, row, b);
-			continue;
-		}
-		for (int i = 0; i < spec->nfields; i++) {
-			if (i)
-				export_buf_add(b, ",", 1);
-			const char *v = pg_value(res, row, i);
-			char iso[25];
-			if (!v)
-				continue;
-			if (spec->fields[i]->kind == EXPORT_TIME && export_iso_time(v, iso))
-				export_buf_add(b, iso, 24);
-			else
-				csv_cell(b, v, spec->fields[i]->kind);
-		}
-		export_buf_add(b, "\r\n", 2);
+		for (int i = 0; i < spec->nfields; i++)
+			values[i] = pg_value(res, row, i);
+		export_render_values(spec, values, false, first, b);
 	}
 }
 

@@ -1,5 +1,5 @@
 /* The orders export as an answer (see exports.h): the row count decides between answering now
- * and a background job; csv and json stream from a cursor, xlsx is a file written off the loop
+ * and a background job; csv and json stream from a binary COPY, xlsx is a file written off the loop
  * (export_files.c). */
 #include "exports.h"
 #include "export_files.h"
@@ -45,10 +45,9 @@ typedef struct answer {
 	char from_day[16], to_day[16];
 	/* the stream */
 	pg_tx_t *tx;
+	export_copy_t copy;
 	export_buf_t buf;
-	bool first, started, fetching, lost;
-	bool paused; /* the client is behind: stream_drained goes on */
-	bool done;   /* the last batch is rendered */
+	bool started, lost;
 	long long rows;
 } answer_t;
 
@@ -62,12 +61,17 @@ static void attachment(req_t *r, const answer_t *a)
 static void answer_free(answer_t *a)
 {
 	export_buf_free(&a->buf);
+	export_copy_free(&a->copy);
 	free(a);
 }
 
-/* --- csv and json: a cursor, batch by batch, as fast as the client reads ------------------- */
+/* --- csv and json: PostgreSQL's binary COPY, as fast as the client reads ------------------- */
 
-static void fetch(answer_t *a);
+/* Rendered text is sent in chunks of about this size. */
+#define EXPORT_CHUNK (256 * 1024)
+
+static void stream_drained(void *arg);
+static void stream_lost(void *arg);
 
 static void stream_end(answer_t *a)
 {
@@ -76,88 +80,73 @@ static void stream_end(answer_t *a)
 	answer_free(a);
 }
 
-/* Writes what is rendered; ends after the last batch. False when the client is behind: the
- * text written waits in the connection's buffer and nothing more is fetched until drained. */
-static void flush_out(answer_t *a)
+static void stream_start(answer_t *a)
 {
-	a->paused = !http_stream_write(a->r, a->buf.data, a->buf.len);
+	attachment(a->r, a);
+	http_stream_start(a->r, 200, export_content_type(a->spec.format), stream_drained,
+			  stream_lost, a);
+	a->started = true;
+	export_render_head(&a->spec, &a->buf);
+}
+
+/* Writes what is rendered: false when the client is behind (the text waits in the connection's
+ * buffer and no more rows are read until it has drained). */
+static bool flush_out(answer_t *a)
+{
+	bool more = http_stream_write(a->r, a->buf.data, a->buf.len);
 	a->buf.len = 0;
-	if (a->done)
-		stream_end(a);
-	else if (!a->paused && !a->fetching)
-		fetch(a);
+	return more;
 }
 
-static void stream_drained(void *arg)
+static bool copy_row(const char *data, int len, void *arg)
 {
 	answer_t *a = arg;
-	flush_out(a);
+	if (!a->started)
+		stream_start(a);
+	long n = export_render_copy(&a->spec, &a->copy, data, (size_t)len, &a->buf);
+	if (n < 0) {
+		log_error("export: not a binary COPY of the fields after %lld rows", a->rows);
+		pg_tx_copy_abandon(a->tx); /* copied ends it */
+		return false;
+	}
+	a->rows += n;
+	return a->buf.len < EXPORT_CHUNK || flush_out(a);
 }
 
-static void stream_lost(void *arg)
+static void copied(const PGresult *res, const char *err, void *arg)
 {
 	answer_t *a = arg;
-	a->lost = true;
-	if (!a->fetching)
-		stream_end(a);
-}
-
-static void fetched(const PGresult *res, const char *err, void *arg)
-{
-	answer_t *a = arg;
-	a->fetching = false;
 	if (err && !a->started) {
-		list_db_error(a->r, "export: fetch", res, err);
+		list_db_error(a->r, "export: copy", res, err);
 		pg_tx_rollback(a->tx, NULL, NULL);
 		answer_free(a);
 		return;
 	}
 	if (err || a->lost) {
 		/* Headers are out: a json file stays unclosed, which a reader notices. */
-		if (err)
-			log_error("export: fetch after %lld rows: %s", a->rows, err);
+		if (!a->lost)
+			log_error("export: copy after %lld rows: %s", a->rows, err);
 		stream_end(a);
 		return;
 	}
-	if (!a->started) {
-		attachment(a->r, a);
-		http_stream_start(a->r, 200, export_content_type(a->spec.format), stream_drained,
-				  stream_lost, a);
-		a->started = true;
-		export_render_head(&a->spec, &a->buf);
-	}
-	int n = PQntuples(res);
-	a->rows += n;
-	a->done = n < EXPORT_BATCH_ROWS;
-	/* The next batch is asked for before this one is rendered: PostgreSQL reads it while the
-	 * loop renders and writes. A batch that arrives while the client is behind stays rendered
-	 * in buf (one batch at most) until it has caught up. */
-	if (!a->done && !a->paused)
-		fetch(a);
-	export_render_rows(&a->spec, res, &a->first, &a->buf);
-	if (a->done)
-		export_render_tail(&a->spec, &a->buf);
-	if (!a->paused)
-		flush_out(a);
-	/* else stream_drained or stream_lost goes on */
+	if (!a->started)
+		stream_start(a); /* no rows */
+	export_render_tail(&a->spec, &a->buf);
+	flush_out(a);
+	stream_end(a);
 }
 
-static void fetch(answer_t *a)
-{
-	a->fetching = true;
-	pg_tx_query(a->tx, EXPORT_FETCH_SQL, 0, NULL, fetched, a);
-}
-
-static void declared(const PGresult *res, const char *err, void *arg)
+static void stream_drained(void *arg)
 {
 	answer_t *a = arg;
-	if (err) {
-		list_db_error(a->r, "export: declare", res, err);
-		pg_tx_rollback(a->tx, NULL, NULL);
-		answer_free(a);
-		return;
-	}
-	fetch(a);
+	pg_tx_copy_resume(a->tx);
+}
+
+static void stream_lost(void *arg)
+{
+	answer_t *a = arg;
+	a->lost = true;
+	pg_tx_copy_abandon(a->tx); /* copied ends the stream */
 }
 
 static void begun(pg_tx_t *tx, const char *err, void *arg)
@@ -169,15 +158,16 @@ static void begun(pg_tx_t *tx, const char *err, void *arg)
 		return;
 	}
 	a->tx = tx;
-	a->first = true;
-	char *select = export_select_sql(&a->spec);
-	size_t n = strlen(select) + sizeof(EXPORT_DECLARE);
-	char *sql = xmalloc(n);
-	snprintf(sql, n, EXPORT_DECLARE "%s", select);
-	const char *p[] = {a->spec.tenant_id, a->spec.start, a->spec.end};
-	pg_tx_query(tx, sql, 3, p, declared, a);
+	a->copy.first = true;
+	char *sql = export_copy_sql(&a->spec);
+	if (!sql) {
+		list_db_error(a->r, "export: copy", NULL, "the period's bounds are not timestamps");
+		pg_tx_rollback(tx, NULL, NULL);
+		answer_free(a);
+		return;
+	}
+	pg_tx_copy_out(tx, sql, 0, NULL, copy_row, copied, a);
 	free(sql);
-	free(select);
 }
 
 /* --- xlsx: a file written on a worker thread, then sent from the file ---------------------- */

@@ -32,7 +32,16 @@
 #define BULK_RUNNING	      1
 #define BULK_QUEUE_TIMEOUT_MS (10 * PG_QUEUE_TIMEOUT_MS)
 
-enum op_kind { OP_QUERY, OP_PREPARED, OP_BEGIN, OP_TX_QUERY, OP_COMMIT, OP_ROLLBACK, OP_BATCH };
+enum op_kind {
+	OP_QUERY,
+	OP_PREPARED,
+	OP_BEGIN,
+	OP_TX_QUERY,
+	OP_TX_COPY,
+	OP_COMMIT,
+	OP_ROLLBACK,
+	OP_BATCH
+};
 enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY, C_PINNED };
 
 typedef struct stmt {
@@ -62,6 +71,9 @@ typedef struct op {
 	PGresult **results; /* batch results */
 	int cur;	    /* batch: statement whose results are arriving */
 	char *err;
+	/* OP_TX_COPY: rows go to copy_row as they arrive; paused while it wants no more */
+	pg_copy_row_cb copy_row;
+	bool copying, paused;
 } op_t;
 
 TAILQ_HEAD(op_list, op);
@@ -81,6 +93,7 @@ typedef struct conn {
 	struct event retry; /* reconnect backoff */
 	int backoff_ms;
 	bool flushing;
+	bool abandoned; /* closed on purpose (pg_tx_copy_abandon): no warning */
 	op_t *op;
 	pg_tx_t *tx;
 	prepared_t *prepared;
@@ -303,8 +316,9 @@ static void conn_lost(conn_t *c, const char *why)
 	for (char *q = msg; *q; q++)
 		if (*q == '\n' || *q == '\t')
 			*q = ' ';
-	if (!p->closing)
+	if (!p->closing && !c->abandoned)
 		log_warn("pg: %s", msg);
+	c->abandoned = false;
 	unwatch(c);
 	if (c->state != C_CONNECTING && c->state != C_DOWN)
 		p->connected--;
@@ -462,6 +476,7 @@ static void conn_start(conn_t *c, op_t *op)
 	switch (op->kind) {
 	case OP_QUERY:
 	case OP_TX_QUERY:
+	case OP_TX_COPY:
 		ok = send_params(c, s);
 		break;
 	case OP_PREPARED:
@@ -671,6 +686,7 @@ static void op_finished(conn_t *c)
 		}
 		break;
 	case OP_TX_QUERY:
+	case OP_TX_COPY:
 		break; /* stays pinned */
 	case OP_COMMIT:
 	case OP_ROLLBACK:
@@ -699,11 +715,49 @@ static void op_finished(conn_t *c)
 		kick(p);
 }
 
+/* A COPY TO STDOUT's rows, one CopyData message each, while its reader wants them: false when
+ * it paused (or abandoned the copy from its callback), true once the copy's data has ended
+ * (its result follows). */
+static bool read_copy(conn_t *c)
+{
+	op_t *op = c->op;
+	while (!op->paused) {
+		char *row;
+		int n = PQgetCopyData(c->pg, &row, 1);
+		if (n == 0)
+			return false; /* the rest is still on its way */
+		if (n < 0) {
+			op->copying = false;
+			return true;
+		}
+		bool more = op->copy_row(row, n, op->arg);
+		PQfreemem(row);
+		if (c->op != op)
+			return false; /* abandoned: the op is failed and delivered later */
+		if (!more) {
+			/* Nothing more is read: PostgreSQL waits on its full socket. */
+			op->paused = true;
+			unwatch(c);
+		}
+	}
+	return false;
+}
+
 static void read_results(conn_t *c)
 {
 	while (c->op && !PQisBusy(c->pg)) {
-		PGresult *res = PQgetResult(c->pg);
 		op_t *op = c->op;
+		if (op->copying) {
+			if (!read_copy(c))
+				return;
+			continue;
+		}
+		PGresult *res = PQgetResult(c->pg);
+		if (res && op->kind == OP_TX_COPY && PQresultStatus(res) == PGRES_COPY_OUT) {
+			PQclear(res);
+			op->copying = true;
+			continue;
+		}
 		if (op->kind == OP_BATCH) {
 			if (!res) {
 				op->cur++; /* the next statement's results follow */
@@ -1008,6 +1062,34 @@ void pg_tx_query(pg_tx_t *tx, const char *sql, int nparams, const char *const *p
 	op_t *op = single(OP_TX_QUERY, sql, nparams, params, cb, arg);
 	op->nstmts = 1;
 	tx_submit(tx, op);
+}
+
+void pg_tx_copy_out(pg_tx_t *tx, const char *sql, int nparams, const char *const *params,
+		    pg_copy_row_cb row, pg_cb done, void *arg)
+{
+	op_t *op = single(OP_TX_COPY, sql, nparams, params, done, arg);
+	op->copy_row = row;
+	tx_submit(tx, op);
+}
+
+void pg_tx_copy_resume(pg_tx_t *tx)
+{
+	conn_t *c = tx->conn;
+	if (!c || !c->op || c->op->kind != OP_TX_COPY || !c->op->paused)
+		return;
+	c->op->paused = false;
+	/* Rows libpq has buffered already wait for no socket event: read them on the next turn. */
+	watch(c, EV_READ);
+	event_active(&c->ev, EV_READ, 0);
+}
+
+void pg_tx_copy_abandon(pg_tx_t *tx)
+{
+	conn_t *c = tx->conn;
+	if (!c || !c->op || c->op->kind != OP_TX_COPY)
+		return;
+	c->abandoned = true;
+	conn_lost(c, "copy abandoned");
 }
 
 void pg_tx_commit(pg_tx_t *tx, pg_cb cb, void *arg)

@@ -273,8 +273,10 @@ void api_metrics_routes(app_t *app)
 	http_route(s, "GET", "/api/metrics/realtime", realtime, ROUTE_AUTH,
 		   "Today's sales, the stock's value, low-stock SKUs and the sync state (channel, "
 		   "accountId)");
-	http_route(s, "GET", "/api/metrics/stream", stream,
-		   ROUTE_AUTH | ROUTE_NO_BODY | ROUTE_QUERY_TOKEN,
-		   "Server-Sent Events of the tenant: realtime, order, alert and sync (the access "
-		   "token may be given as ?access_token=)");
+	http_route(
+	    s, "GET", "/api/metrics/stream", stream, ROUTE_AUTH | ROUTE_NO_BODY | ROUTE_QUERY_TOKEN,
+	    "Server-Sent Events of the tenant: realtime, order, alert and sync (the access "
+	    "token may be given as ?access_token=); order, alert and sync carry an id, and "
+	    "a client reconnecting with Last-Event-ID gets what it missed (kept SSE_RESUME_S)"
+	    " or, when that is gone, only the fresh realtime object");
 }

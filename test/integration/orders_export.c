@@ -1,7 +1,7 @@
 /* Orders across channels and their export: GET /api/orders's new filters (channel,
  * fulfillmentChannel, amounts) and its summary checked against the rows it lists, the detail's
  * financial figures worked out by hand, and GET /api/orders/export as csv (rows and fields),
- * json (parsed), xlsx (opened by openpyxl), streamed past many FETCH batches, and past
+ * json (parsed), xlsx (opened by openpyxl), streamed from a binary COPY, and past
  * EXPORT_SYNC_MAX_ROWS as a background job whose file expires. Bad input is a 400 naming the
  * field; another tenant's export is a 404. */
 #include <criterion/criterion.h>
@@ -189,7 +189,7 @@ Test(orders_export, a_large_csv_streams_every_row_through_many_batches)
 {
 	money_world_t w;
 	money_world_make(&w, NULL);
-	money_world_bulk(&w, 25000); /* about six FETCH batches */
+	money_world_bulk(&w, 25000); /* many COPY messages and chunks */
 	h_resp_t r = money_get(
 	    &w, false,
 	    "/api/orders/export?startDate=2026-02-01&endDate=2026-02-28&fields=id,status", 200);
@@ -200,7 +200,7 @@ Test(orders_export, a_large_csv_streams_every_row_through_many_batches)
 }
 
 /* A client that stops reading and goes away mid-stream: the export pauses on the full socket,
- * notices the close, ends its cursor and frees the request (the clean stop checks for leaks
+ * notices the close, ends its COPY and frees the request (the clean stop checks for leaks
  * under ASan), and the server answers the next request. */
 Test(orders_export, a_client_gone_mid_stream_ends_the_export)
 {
@@ -217,19 +217,21 @@ Test(orders_export, a_client_gone_mid_stream_ends_the_export)
 	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	char buf[4096];
 	cr_assert_gt(read(fd, buf, sizeof(buf)), 0, "no answer began");
-	/* the server has more queued than the socket holds: it waits for this client */
+	/* the server has more queued than the socket holds: it waits for this client and reads
+	 * no more of the COPY, which waits on its full socket (or has ended into it): its
+	 * transaction stays open */
 	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE"
-					 " 'FETCH%%export_rows' AND state = 'idle in transaction'"
+					 " 'COPY (SELECT%%' AND (wait_event = 'ClientWrite'"
+					 " OR state = 'idle in transaction')"
 					 " AND datname = current_database()") == 1,
 			       10000),
 		  "the export is not waiting for the client");
 	close(fd);
-	/* its transaction ends once the close is seen */
+	/* its COPY ends once the close is seen */
 	cr_assert(H_WAIT_UNTIL(h_sql_int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE"
-					 " 'FETCH%%export_rows' AND state = 'idle in transaction'"
-					 " AND datname = current_database()") == 0,
+					 " 'COPY (SELECT%%' AND datname = current_database()") == 0,
 			       10000),
-		  "the export's cursor is still open");
+		  "the export's COPY is still running");
 	h_resp_t r = money_get(&w, false, "/api/orders?limit=1", 200);
 	h_resp_free(&r);
 	h_server_stop_clean(&w.srv);
@@ -273,7 +275,9 @@ static long status_of(const money_world_t *w, const char *id)
 {
 	h_resp_t r = ident_call(&w->srv, "GET", h_fmt("/api/exports/%s", id), w->a.access, NULL);
 	long s = r.status;
-	bool done = s == 200 && r.json == NULL; /* the file, not the status JSON */
+	/* the file (an attachment), not the status JSON */
+	const char *cd = s == 200 ? h_header(&r, "Content-Disposition") : NULL;
+	bool done = cd && strstr(cd, "attachment");
 	h_resp_free(&r);
 	return done ? 1 : s;
 }
@@ -310,6 +314,77 @@ Test(orders_export, past_the_limit_a_background_job_writes_a_file_that_expires)
 	cr_assert_neq(
 	    h_sh("test -e '%s/exports-%d/%s.csv'", h_env("SH_TEST_DIR"), (int)getpid(), job), 0,
 	    "the file is still there");
+	h_server_stop_clean(&w.srv);
+}
+
+/* The streamed export reads PostgreSQL's binary COPY and writes each type's text itself; the
+ * background job writes the same file from text results. Over orders holding the values whose
+ * text is easy to get wrong (numerics of every scale and sign, timestamps with microseconds or
+ * before 2000, NULLs, text to quote or defuse, bigints) both give the same bytes, csv and json,
+ * every field. */
+Test(orders_export, the_stream_writes_what_the_text_results_write)
+{
+	money_world_t w;
+	/* both servers take the test's jobs: they share the directory of the files */
+	char dir[512];
+	snprintf(dir, sizeof(dir), "EXPORTS_DIR=%s/exports-same-%d", h_env("SH_TEST_DIR"),
+		 (int)getpid());
+	money_world_make(&w, (const char *const[]){dir, NULL});
+	h_sql_ok(
+	    "INSERT INTO orders (tenant_id, account_id, channel, external_id, status,"
+	    " date_created, date_closed, last_updated, total_amount, paid_amount, currency,"
+	    " buyer_id, buyer_nickname, raw)"
+	    " SELECT '%s', '%s', 'ml', 'E-' || g, 'paid',"
+	    " '2026-04-01T00:00:00Z'::timestamptz + g * interval '1 hour 7.123456 seconds',"
+	    " CASE g %% 3 WHEN 0 THEN NULL WHEN 1 THEN '1999-12-31 23:59:59.9999Z'::timestamptz"
+	    "  ELSE '1970-01-01Z'::timestamptz END,"
+	    " '2026-04-30 23:59:59.999999Z',"
+	    " (ARRAY[0, 0.5, -12.25, 123456789012.34, 0.01, 10000, -0.00, 99999999.99,"
+	    "   1.1])[g %% 9 + 1],"
+	    " CASE WHEN g %% 4 = 0 THEN NULL ELSE g * 1.10 END, 'BRL',"
+	    " (ARRAY[0, -1, 9223372036854775807, -9223372036854775808])[g %% 4 + 1]::bigint,"
+	    " (ARRAY['', '=SUM(A1)', 'a,b', 'say \"hi\"', E'two\\nlines', '+1', 'plain ç',"
+	    "   '-x', '@y'])[g %% 9 + 1], '{}'"
+	    " FROM generate_series(1, 40) g",
+	    w.a.tenant_id, w.ml);
+	h_sql_ok("INSERT INTO order_items (order_id, tenant_id, sku, title, quantity, unit_price,"
+		 " sale_fee, currency) SELECT id, tenant_id, 'SKU,' || external_id, 'T', 3, 1.5,"
+		 " 0.33, 'BRL' FROM orders WHERE tenant_id = '%s' AND external_id LIKE 'E-%%'"
+		 " AND length(external_id) = 3",
+		 w.a.tenant_id);
+	h_proc_t jobs;
+	cr_assert(
+	    h_server_start(&jobs, (const char *const[]){"EXPORT_SYNC_MAX_ROWS=0", dir, NULL}));
+	money_world_t wj = w;
+	wj.srv = jobs;
+	static const char *const formats[] = {"csv", "json"};
+	for (int i = 0; i < 2; i++) {
+		const char *path = h_fmt("/api/orders/export?format=%s&startDate=2026-04-01"
+					 "&endDate=2026-04-30&fields=id,externalId,channel,"
+					 "accountId,status,dateCreated,dateClosed,lastUpdated,"
+					 "totalAmount,paidAmount,currency,buyerId,buyerNickname,"
+					 "fulfillmentChannel,units,fees,productCost,skus",
+					 formats[i]);
+		h_resp_t streamed = money_get(&w, false, path, 200);
+		cr_assert_not_null(strstr(streamed.headers, "chunked"), "%s", streamed.headers);
+		h_resp_t r = money_get(&wj, false, path, 202);
+		char job[40];
+		snprintf(job, sizeof(job), "%s",
+			 json_string_value(h_json_path(r.json, "data.jobId")));
+		h_resp_free(&r);
+		cr_assert(H_WAIT_UNTIL(status_of(&wj, job) == 1, 20000),
+			  "the %s export never finished: %ld", formats[i], status_of(&wj, job));
+		r = money_get(&wj, false, h_fmt("/api/exports/%s", job), 200);
+		cr_assert_not_null(strstr(r.body, i == 0 ? "\nlines\",,3,0.99,0,\"SKU,E-4\"\r\n"
+							 : "\"externalId\":\"E-40\""),
+				   "%s", r.body);
+		cr_assert_eq(streamed.len, r.len, "%s\n---\n%s", streamed.body, r.body);
+		cr_assert(memcmp(streamed.body, r.body, r.len) == 0, "%s\n---\n%s", streamed.body,
+			  r.body);
+		h_resp_free(&r);
+		h_resp_free(&streamed);
+	}
+	h_server_stop_clean(&jobs);
 	h_server_stop_clean(&w.srv);
 }
 

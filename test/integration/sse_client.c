@@ -14,14 +14,20 @@
 
 void sse_open(sse_t *s, int port, const char *path, const char *token)
 {
+	sse_open_after(s, port, path, token, NULL);
+}
+
+void sse_open_after(sse_t *s, int port, const char *path, const char *token, const char *last_id)
+{
 	memset(s, 0, sizeof(*s));
 	s->fd = h_connect(port);
 	char req[4096];
 	int n = snprintf(req, sizeof(req),
 			 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
-			 "%s%s%s\r\n",
+			 "%s%s%s%s%s%s\r\n",
 			 path, token ? "Authorization: Bearer " : "", token ? token : "",
-			 token ? "\r\n" : "");
+			 token ? "\r\n" : "", last_id ? "Last-Event-ID: " : "",
+			 last_id ? last_id : "", last_id ? "\r\n" : "");
 	cr_assert(n > 0 && (size_t)n < sizeof(req));
 	cr_assert_eq(write(s->fd, req, (size_t)n), n);
 }

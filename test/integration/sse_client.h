@@ -21,6 +21,8 @@ typedef struct sse {
 
 /* Connects to 127.0.0.1:port and sends GET path with the bearer token (NULL: none). */
 void sse_open(sse_t *s, int port, const char *path, const char *token);
+/* The same, reconnecting: Last-Event-ID: last_id (NULL: none). */
+void sse_open_after(sse_t *s, int port, const char *path, const char *token, const char *last_id);
 /* Reads until the dechunked body contains needle (or the connection closes, or deadline_ms pass):
  * true when it does. */
 bool sse_wait(sse_t *s, const char *needle, int deadline_ms);

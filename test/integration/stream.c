@@ -1,7 +1,9 @@
 /* GET /api/metrics/stream: an order committed (by anyone: here psql) reaches the tenant's
  * streams on every process as an `order` event and then a `realtime` object; status changes and
  * sync runs too; another tenant's never do. Heartbeats, the caps (429), the token in the query
- * (never in the access log), a slow client dropped, and a clean close at shutdown. */
+ * (never in the access log), a slow client dropped, and a clean close at shutdown. Each event
+ * carries an id; a client reconnecting with Last-Event-ID gets what it missed, or only a fresh
+ * realtime object when that is no longer kept. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,25 +49,38 @@ static void start(h_proc_t *srv, const char *const env[], session_t *owner)
 	ident_signup(srv, owner);
 }
 
-static void open_stream(sse_t *s, const h_proc_t *srv, const session_t *who)
+/* A stream of who's (reconnecting after the event last_id when not NULL), its first realtime
+ * object arrived: the stream is registered by then, and what it missed came before it. */
+static void open_stream_after(sse_t *s, const h_proc_t *srv, const session_t *who,
+			      const char *last_id)
 {
-	sse_open(s, srv->port, "/api/metrics/stream", who->access);
+	sse_open_after(s, srv->port, "/api/metrics/stream", who->access, last_id);
 	cr_assert_eq(sse_wait_status(s, DEADLINE_MS), 200, "%s", s->raw ? s->raw : "");
 	cr_assert_not_null(strcasestr(s->raw, "content-type: text/event-stream"), "%s", s->raw);
 	cr_assert(sse_wait(s, "retry: ", DEADLINE_MS), "%s", sse_text(s));
-	/* The first realtime object comes on its own: the stream is registered by then. */
 	cr_assert(sse_wait(s, "event: realtime", DEADLINE_MS), "%s", sse_text(s));
+}
+
+static void open_stream(sse_t *s, const h_proc_t *srv, const session_t *who)
+{
+	open_stream_after(s, srv, who, NULL);
+}
+
+/* A server, two tenants' owners, an ML account each. */
+static void two_tenants(h_proc_t *srv, session_t *a, session_t *b, char acc_a[40], char acc_b[40])
+{
+	start(srv, NULL, a);
+	ident_signup(srv, b);
+	add_account(a->tenant_id, "ml", acc_a);
+	add_account(b->tenant_id, "ml", acc_b);
 }
 
 Test(stream, order_reaches_the_tenants_streams_only)
 {
 	h_proc_t srv;
 	session_t a, b;
-	start(&srv, NULL, &a);
-	ident_signup(&srv, &b);
 	char acc_a[40], acc_b[40];
-	add_account(a.tenant_id, "ml", acc_a);
-	add_account(b.tenant_id, "ml", acc_b);
+	two_tenants(&srv, &a, &b, acc_a, acc_b);
 	sse_t sa, sa2, sb;
 	open_stream(&sa, &srv, &a);
 	open_stream(&sa2, &srv, &a);
@@ -286,4 +301,64 @@ Test(stream, closes_cleanly_at_shutdown)
 	cr_assert_not_null(strstr(s.raw, "\r\n0\r\n\r\n"), "no last chunk: %s", s.raw);
 	cr_assert_eq(h_proc_stop(&srv, SIGTERM), 0);
 	sse_close(&s);
+}
+
+/* The id line of the event whose data holds needle ("id: N\nevent: ...\ndata: ...needle"). */
+static long long event_id(const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+	cr_assert_not_null(at, "%s not in %s", needle, text);
+	const char *id = NULL;
+	for (const char *p = text; p < at; p++)
+		if (strncmp(p, "\nid: ", 5) == 0 || (p == text && strncmp(p, "id: ", 4) == 0))
+			id = p[0] == '\n' ? p + 5 : p + 4;
+	cr_assert_not_null(id, "no id before %s in %s", needle, text);
+	return atoll(id);
+}
+
+Test(stream, reconnect_with_last_event_id_gets_what_it_missed)
+{
+	h_database_private(); /* the log is pruned by hand below */
+	h_proc_t srv;
+	session_t a, b;
+	char acc_a[40], acc_b[40];
+	two_tenants(&srv, &a, &b, acc_a, acc_b);
+	sse_t s1;
+	open_stream(&s1, &srv, &a);
+	add_order(a.tenant_id, acc_a, "R-1", "10.00");
+	cr_assert(sse_wait(&s1, "\"externalId\":\"R-1\"", DEADLINE_MS), "%s", sse_text(&s1));
+	long long seen = event_id(sse_text(&s1), "\"externalId\":\"R-1\"");
+	cr_assert_gt(seen, 0);
+	sse_close(&s1);
+
+	/* Missed while away: two of a's orders, one of b's. */
+	add_order(a.tenant_id, acc_a, "R-2", "20.00");
+	add_order(b.tenant_id, acc_b, "R-B", "30.00");
+	add_order(a.tenant_id, acc_a, "R-3", "40.00");
+	char last[24];
+	snprintf(last, sizeof(last), "%lld", seen);
+	sse_t s2;
+	open_stream_after(&s2, &srv, &a, last);
+	cr_assert(sse_wait(&s2, "\"externalId\":\"R-3\"", DEADLINE_MS), "%s", sse_text(&s2));
+	const char *t = sse_text(&s2);
+	cr_assert_null(strstr(t, "\"R-1\""), "an event seen before came again: %s", t);
+	cr_assert_null(strstr(t, "\"R-B\""), "another tenant's event: %s", t);
+	const char *r2 = strstr(t, "\"R-2\""), *r3 = strstr(t, "\"R-3\"");
+	cr_assert(r2 && r3 && r2 < r3, "not both, in order: %s", t);
+	long long id2 = event_id(t, "\"R-2\""), id3 = event_id(t, "\"R-3\"");
+	cr_assert(seen < id2 && id2 < id3, "%lld %lld %lld", seen, id2, id3);
+	/* Live again after the replay. */
+	add_order(a.tenant_id, acc_a, "R-4", "50.00");
+	cr_assert(sse_wait(&s2, "\"R-4\"", DEADLINE_MS), "%s", sse_text(&s2));
+	cr_assert_eq(sse_count(&s2, "\"R-3\""), 1, "%s", sse_text(&s2));
+	sse_close(&s2);
+
+	/* Too old: what followed the id is no longer kept, so only the fresh state comes. */
+	h_sql_ok("DELETE FROM tenant_event_log WHERE id <= %lld", id2);
+	sse_t s3;
+	open_stream_after(&s3, &srv, &a, last);
+	cr_assert(sse_wait(&s3, "\"todayOrders\":4", DEADLINE_MS), "%s", sse_text(&s3));
+	cr_assert_null(strstr(sse_text(&s3), "event: order"), "%s", sse_text(&s3));
+	sse_close(&s3);
+	h_server_stop_clean(&srv);
 }
