@@ -180,26 +180,35 @@ static void stored(const PGresult *res, const char *err, void *arg)
 	free(s);
 }
 
-static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
-		const char *docs, amazon_store_cb cb, void *arg)
+/* Bulk: a report's chunk (250 orders through every trigger), the large stores that take turns
+ * and let acknowledgements commit between them (pg_query_bulk). A page (of events, stock,
+ * prices) is small and its run waits for it: it goes at once. */
+static void run_as(app_t *app, bool bulk, const char *sql, const char *tenant_id,
+		   const char *account_id, const char *docs, amazon_store_cb cb, void *arg)
 {
 	store_t *s = xcalloc(1, sizeof(*s));
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id, docs};
-	pg_query_bulk(app->pg, sql, 3, params, stored, s);
+	(bulk ? pg_query_bulk : pg_query_prepared)(app->pg, sql, 3, params, stored, s);
+}
+
+static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
+		const char *docs, amazon_store_cb cb, void *arg)
+{
+	run_as(app, false, sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_orders_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			  const char *docs, amazon_store_cb cb, void *arg)
 {
-	run(app, orders_sql, tenant_id, account_id, docs, cb, arg);
+	run_as(app, true, orders_sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_listings_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			    const char *docs, amazon_store_cb cb, void *arg)
 {
-	run(app, listings_sql, tenant_id, account_id, docs, cb, arg);
+	run_as(app, true, listings_sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *account_id,
