@@ -157,7 +157,10 @@ void dashboard_figures(app_t *app, const char *tenant_id, const dashboard_query_
 	month_of(q->end, 1, 0, to);
 	const char *p[] = {tenant_id,	  q->start, q->end, q->prev_start, q->prev_end, q->channel,
 			   q->account_id, from,	    to};
-	pg_query_prepared(app->pg, figures_sql, 9, p, cb, arg);
+	/* Unprepared: planned for these bounds each time. A prepared statement's generic plan (from
+	 * a pooled connection's sixth call) scanned the hours and states rollups 2-3x slower:
+	 * 1 year at 1,000,000 orders cold p50 78 -> 25-37 ms. */
+	pg_query(app->pg, figures_sql, 9, p, cb, arg);
 }
 
 void dashboard_version(app_t *app, const char *tenant_id, pg_cb cb, void *arg)
