@@ -15,7 +15,9 @@ typedef struct finance_query {
 
 /* {period, revenue {gross, net, refunds, trend}, costs {product, marketplaceFees, advertising,
  * shipping, other, total}, profit {gross, net, margin}, breakdown {byChannel, byCategory,
- * byProduct}, currency}; group_by: day|week|month, the trend's buckets. */
+ * byProduct}, currency}; group_by: day|week|month, the trend's buckets. advertising and other
+ * are the account costs of the period (account_costs, sql/0039: Amazon's ad spend and service
+ * fees); Mercado Livre's order data has no ad cost, so they stay 0 for ML. */
 void finance_summary(app_t *app, const finance_query_t *q, const char *group_by, pg_cb cb,
 		     void *arg);
 /* {transactions, totals {credits, debits, net}, pagination}; type: sale|refund|fee|shipping

@@ -16,6 +16,13 @@
 	"  WHERE o.tenant_id = $1 AND o.date_created >= b.start_at AND o.date_created < b.end_at"  \
 	"  AND o.status NOT IN ('cancelled', 'invalid') AND ($5::text IS NULL OR o.channel = $5)),"
 
+/* The period's account costs (not an order's: ad spend, subscriptions; sql/0039) by kind. */
+#define PERIOD_COSTS(b)                                                                            \
+	" (SELECT coalesce(sum(c.amount) FILTER (WHERE c.kind = 'advertising'), 0) AS ads,"        \
+	"  coalesce(sum(c.amount) FILTER (WHERE c.kind = 'other'), 0) AS other"                    \
+	"  FROM account_costs c WHERE c.tenant_id = $1 AND c.posted_at >= " b ".start_at"          \
+	"  AND c.posted_at < " b ".end_at AND ($5::text IS NULL OR c.channel = $5))"
+
 /* The period's lines by SKU (with the SKU master's category and title). */
 #define PERIOD_LINES                                                                               \
 	" l AS (SELECT l.sku, coalesce(p.category, 'uncategorized') AS category,"                 \
@@ -27,9 +34,11 @@
 
 static const char summary_sql[] =
     PERIOD_ORDERS PERIOD_LINES
-    " t AS (SELECT coalesce(sum(revenue), 0) AS gross, coalesce(sum(refunds), 0) AS refunds,"
+    " t0 AS (SELECT coalesce(sum(revenue), 0) AS gross, coalesce(sum(refunds), 0) AS refunds,"
     "  coalesce(sum(fees), 0) AS fees, coalesce(sum(product_cost), 0) AS product,"
-    "  coalesce(sum(shipping), 0) AS shipping FROM o)"
+    "  coalesce(sum(shipping), 0) AS shipping FROM o),"
+    " t AS (SELECT t0.*, k.*, product + fees + shipping + k.ads + k.other AS spent"
+    "  FROM t0, b, LATERAL" PERIOD_COSTS("b") " k)"
     " SELECT json_build_object("
     " 'period', (SELECT json_build_object('startDate', start_day, 'endDate', end_day,"
     "  'timezone', tz, 'groupBy', $6::text) FROM b),"
@@ -37,12 +46,12 @@ static const char summary_sql[] =
     "  'trend', (SELECT coalesce(json_agg(json_build_object('period', k, 'gross', g, 'net', n)"
     "   ORDER BY k), '[]') FROM (SELECT date_trunc($6, local)::date AS k, sum(revenue) AS g,"
     "   sum(revenue - refunds) AS n FROM o GROUP BY 1) x)),"
-    " 'costs', json_build_object('product', product, 'marketplaceFees', fees, 'advertising', 0,"
-    "  'shipping', shipping, 'other', 0, 'total', product + fees + shipping),"
+    " 'costs', json_build_object('product', product, 'marketplaceFees', fees, 'advertising', ads,"
+    "  'shipping', shipping, 'other', other, 'total', spent),"
     " 'profit', json_build_object('gross', gross - refunds - product,"
-    "  'net', gross - refunds - product - fees - shipping,"
-    "  'margin', CASE WHEN gross - refunds > 0 THEN round((gross - refunds - product - fees"
-    "   - shipping) * 100 / (gross - refunds), 2) ELSE 0 END),"
+    "  'net', gross - refunds - spent,"
+    "  'margin', CASE WHEN gross - refunds > 0 THEN round((gross - refunds - spent) * 100"
+    "   / (gross - refunds), 2) ELSE 0 END),"
     " 'breakdown', json_build_object("
     "  'byChannel', (SELECT coalesce(json_agg(json_build_object('channel', channel,"
     "   'orders', n, 'revenue', r, 'profit', p) ORDER BY r DESC, channel), '[]')"
@@ -110,23 +119,26 @@ static const char pnl_sql[] =
     "   ELSE ($3::date - interval '1 year')::date END WHERE $4::text IS NOT NULL),"
     " f AS (SELECT p.name, p.sd, p.ed, coalesce(sum(x.revenue), 0) AS gross,"
     "  coalesce(sum(x.refunds), 0) AS refunds, coalesce(sum(x.product_cost), 0) AS cogs,"
-    "  coalesce(sum(x.fees), 0) AS fees, coalesce(sum(x.shipping), 0) AS shipping"
+    "  coalesce(sum(x.fees), 0) AS fees, coalesce(sum(x.shipping), 0) AS shipping,"
+    "  min(k.ads) AS ads, min(k.other) AS other"
     "  FROM p CROSS JOIN LATERAL finance_period($1, 'custom', p.sd, p.ed) b"
+    "  CROSS JOIN LATERAL" PERIOD_COSTS("b") " k"
     "  LEFT JOIN LATERAL (SELECT f.* FROM orders o CROSS JOIN LATERAL order_figures(o) f"
     "   WHERE o.tenant_id = $1 AND o.date_created >= b.start_at AND o.date_created < b.end_at"
     "   AND o.status NOT IN ('cancelled', 'invalid') AND ($5::text IS NULL OR o.channel = $5))"
     "  x ON true GROUP BY 1, 2, 3),"
     " s AS (SELECT name, gross - refunds AS revenue, cogs, gross - refunds - cogs AS gp,"
-    "  fees + shipping AS opex, gross - refunds - cogs - fees - shipping AS ni,"
+    "  fees + shipping + ads + other AS opex,"
+    "  gross - refunds - cogs - fees - shipping - ads - other AS ni,"
     "  json_build_object('startDate', sd, 'endDate', ed,"
     "  'revenue', json_build_object('total', gross - refunds,"
     "   'lines', json_build_object('gross', gross, 'refunds', -refunds)),"
     "  'cogs', json_build_object('total', cogs, 'lines', json_build_object('productCost', cogs)),"
     "  'grossProfit', gross - refunds - cogs,"
-    "  'operatingExpenses', json_build_object('total', fees + shipping,"
+    "  'operatingExpenses', json_build_object('total', fees + shipping + ads + other,"
     "   'lines', json_build_object('marketplaceFees', fees, 'shipping', shipping,"
-    "   'advertising', 0)),"
-    "  'netIncome', gross - refunds - cogs - fees - shipping) AS st FROM f)"
+    "   'advertising', ads, 'other', other)),"
+    "  'netIncome', gross - refunds - cogs - fees - shipping - ads - other) AS st FROM f)"
     " SELECT json_build_object('current', c.st, 'comparison', p.st,"
     " 'variance', CASE WHEN p.name IS NOT NULL THEN json_build_object("
     "  'revenue', finance_variance(c.revenue, p.revenue),"

@@ -5,8 +5,10 @@
  * A FATAL report is asked for once more; 5xx and dropped connections are retried; the rates
  * Amazon announces replace the table's. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "amazon_helpers.h"
@@ -536,5 +538,88 @@ Test(amazon_sync, two_processes_refresh_a_due_token_once)
 			       a, witness),
 		     2);
 	cr_assert_eq(h_proc_stop(&second, 15), 0);
+	amt_stop(&t);
+}
+
+/* A figure (in cents) of a finance answer (api: summary|pnl) at key for the UTC days from
+ * `from` to `to` days ago (negative: ahead). */
+static long long figure_cents(const session_t *s, const char *api, const char *key, int from,
+			      int to)
+{
+	char a[16], b[16], path[160];
+	time_t now = time(NULL), t0 = now - (time_t)from * 86400, t1 = now - (time_t)to * 86400;
+	strftime(a, sizeof(a), "%Y-%m-%d", gmtime(&t0));
+	strftime(b, sizeof(b), "%Y-%m-%d", gmtime(&t1));
+	snprintf(path, sizeof(path), "/api/finance/%s?period=custom&startDate=%s&endDate=%s", api,
+		 a, b);
+	h_resp_t r = ident_call(&t.srv, "GET", path, s->access, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *v = h_json_path(r.json, key);
+	cr_assert(json_is_number(v), "%s: %s", key, r.body);
+	long long cents = llround(json_number_value(v) * 100);
+	h_resp_free(&r);
+	return cents;
+}
+
+static long long cost_cents(const session_t *s, const char *kind, int from, int to)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "data.costs.%s", kind);
+	return figure_cents(s, "summary", key, from, to);
+}
+
+/* Marketsim's cost events of seller 0 of a kind posted between `from` and `to` days ago. */
+static long long truth_cents(const char *kind, double from, double to)
+{
+	json_t *s = json_array_get(json_object_get(t.truth, "sellers"), 0);
+	long long now = (long long)time(NULL) * 1000, sum = 0;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(s, "costs"), i, c)
+	{
+		double ago =
+		    (double)(now - json_integer_value(json_object_get(c, "posted"))) / 864e5;
+		if (strcmp(json_string_value(json_object_get(c, "kind")), kind) == 0 &&
+		    ago < from && ago > to)
+			sum += json_integer_value(json_object_get(c, "cents"));
+	}
+	return sum;
+}
+
+/* Ad spend (ProductAdsPaymentEventList) and service fees (ServiceFeeEventList) belong to no
+ * order: they are the summary's advertising and other costs, by posting date (a service fee
+ * has none: the day it is first read), for their tenant only, once however often read. */
+Test(amazon_sync, ad_spend_and_service_fees_are_the_summary_s_advertising_and_other)
+{
+	h_database_private();
+	start(NULL);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	session_t other;
+	ident_signup(&t.srv, &other);
+	long long ads = truth_cents("ads", 120, 0), fees = truth_cents("service_fee", 120, 0);
+	/* Events 3.5, 10.5 (an ad credit), 17.5... days ago: 7 to 28 days ago, whatever the
+	 * tenant's time zone, is the custom period from 29 to 7 days ago. */
+	long long weeks = truth_cents("ads", 28, 7);
+	cr_assert(ads > 0 && fees > 0 && weeks > 0 && weeks < ads, "the seeded costs");
+	for (int run = 0; run < 2; run++) {
+		char *status = sync_and_wait(id, "all");
+		cr_assert_str_eq(status, "success ", "run %d: %s", run, status);
+		free(status);
+		cr_assert_eq(cost_cents(&t.owner, "advertising", 100, -1), ads, "run %d", run);
+		cr_assert_eq(cost_cents(&t.owner, "other", 100, -1), fees, "run %d", run);
+		cr_assert_eq(cost_cents(&t.owner, "advertising", 29, 7), weeks, "run %d", run);
+		cr_assert_eq(cost_cents(&other, "advertising", 100, -1), 0);
+		cr_assert_eq(cost_cents(&other, "other", 100, -1), 0);
+	}
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM account_costs WHERE account_id = '%s'", id),
+		     truth_count(0, "ad_payments") + truth_count(0, "service_fees"));
+	/* The P&L's operating expenses carry them too. */
+	cr_assert_eq(figure_cents(&t.owner, "pnl",
+				  "data.current.operatingExpenses.lines.advertising", 29, 7),
+		     weeks);
+	cr_assert_eq(
+	    figure_cents(&t.owner, "pnl", "data.current.operatingExpenses.lines.other", 100, -1),
+	    fees);
 	amt_stop(&t);
 }

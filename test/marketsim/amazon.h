@@ -53,12 +53,22 @@ typedef struct am_order {
 	bool afn, prime, business;
 } am_order_t;
 
-/* A financial event: the shipment or the refund of an order, by posting date. */
+/* A financial event: the shipment or the refund of an order, by posting date; or (cost set)
+ * a charge to the account, s->costs[order]. */
+enum { AM_ORDER_EVENT, AM_COST_ADS, AM_COST_FEE };
 typedef struct am_event {
 	uint32_t order;
 	bool refund;
 	int64_t posted_ms;
+	uint8_t cost;
 } am_event_t;
+
+/* What the account is charged besides its orders: ad spend (refund: an ad credit) and
+ * service fees (a subscription). cents: the cost, negative for a credit. */
+typedef struct am_cost {
+	int64_t cents;
+	char invoice[24];
+} am_cost_t;
 
 /* A settlement period (financial event group). */
 typedef struct am_group {
@@ -85,6 +95,8 @@ typedef struct am_seller {
 	size_t n_events;
 	am_group_t *groups;
 	size_t n_groups;
+	am_cost_t *costs; /* by events[i].order when events[i].cost */
+	size_t n_costs;
 	ms_budget_t *buckets; /* one per operation of the rate table */
 } am_seller_t;
 

@@ -9,22 +9,43 @@
 
 #include "util.h"
 
+/* The account costs' events: {kind: ads|service_fee, posted (ms), cents (the cost)}. */
+static json_t *costs_json(const am_seller_t *s, json_int_t *ads, json_int_t *fees)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < s->n_events; i++) {
+		const am_event_t *e = &s->events[i];
+		if (!e->cost)
+			continue;
+		*(e->cost == AM_COST_ADS ? ads : fees) += 1;
+		json_array_append_new(list,
+				      json_pack("{s:s, s:I, s:I}", "kind",
+						e->cost == AM_COST_ADS ? "ads" : "service_fee",
+						"posted", (json_int_t)e->posted_ms, "cents",
+						(json_int_t)s->costs[e->order].cents));
+	}
+	return list;
+}
+
 static json_t *seller_json(const am_seller_t *s)
 {
-	json_int_t units = 0, fba = 0, refunds = 0;
+	json_int_t units = 0, fba = 0, refunds = 0, ads = 0, fees = 0;
 	for (size_t i = 0; i < s->n_items; i++)
 		units += s->items[i].qty;
 	for (size_t i = 0; i < s->n_skus; i++)
 		fba += s->skus[i].afn;
 	for (size_t i = 0; i < s->n_events; i++)
 		refunds += s->events[i].refund;
-	return json_pack("{s:s, s:s, s:s, s:[s], s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	json_t *costs = costs_json(s, &ads, &fees);
+	return json_pack("{s:s, s:s, s:s, s:[s], s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I}, s:o}",
 			 "selling_partner_id", s->id, "name", s->name, "refresh_token",
 			 s->refresh_token, "marketplace_ids", AM_MARKETPLACE, "counts", "orders",
 			 (json_int_t)s->n_orders, "order_items", (json_int_t)s->n_items, "units",
 			 units, "skus", (json_int_t)s->n_skus, "fba_skus", fba, "financial_events",
-			 (json_int_t)s->n_events, "refunds", refunds, "financial_event_groups",
-			 (json_int_t)s->n_groups);
+			 (json_int_t)(s->n_events - s->n_costs), "refunds", refunds,
+			 "financial_event_groups", (json_int_t)s->n_groups, "ad_payments", ads,
+			 "service_fees", fees, "costs", costs);
 }
 
 void h_sim_amazon(ms_req_t *r)

@@ -51,6 +51,8 @@ static int lines_of(const am_order_t *o, bool refund)
 
 int64_t am_event_total_cents(const am_seller_t *s, const am_event_t *e)
 {
+	if (e->cost)
+		return -s->costs[e->order].cents;
 	const am_order_t *o = &s->orders[e->order];
 	int64_t total = 0;
 	for (int k = 0; k < lines_of(o, e->refund); k++) {
@@ -148,8 +150,36 @@ static json_t *empty_lists(void)
 	return j;
 }
 
+/* ProductAdsPaymentEvent (camelCase, as the model has it; the value is what the seller is
+ * paid: negative for a charge) or ServiceFeeEvent (no date, no id: FeeList's fees are
+ * negative). */
+static json_t *cost_json(const am_seller_t *s, const am_event_t *e)
+{
+	const am_cost_t *c = &s->costs[e->order];
+	if (e->cost == AM_COST_FEE) {
+		char what[64];
+		snprintf(what, sizeof(what), "Subscription Fee %s", c->invoice);
+		return json_pack("{s:s, s:s, s:[o], s:s}", "FeeReason", "Subscription",
+				 "FeeDescription", what, "FeeList", fee("Subscription", -c->cents),
+				 "StoreName", s->name);
+	}
+	int64_t base = c->cents < 0 ? -c->cents : c->cents;
+	int64_t sign = c->cents < 0 ? 1 : -1;
+	return json_pack("{s:o, s:s, s:s, s:o, s:o, s:o}", "postedDate", am_time_json(e->posted_ms),
+			 "transactionType", c->cents < 0 ? "refund" : "charge", "invoiceId",
+			 c->invoice, "baseValue", am_currency(sign * base), "taxValue",
+			 am_currency(0), "transactionValue", am_currency(sign * base));
+}
+
 static void add_event(json_t *lists, const am_seller_t *s, const am_event_t *e)
 {
+	if (e->cost) {
+		json_array_append_new(json_object_get(lists, e->cost == AM_COST_ADS
+								 ? "ProductAdsPaymentEventList"
+								 : "ServiceFeeEventList"),
+				      cost_json(s, e));
+		return;
+	}
 	json_array_append_new(
 	    json_object_get(lists, e->refund ? "RefundEventList" : "ShipmentEventList"),
 	    am_event_json(s, e));
@@ -240,7 +270,7 @@ void h_am_events_by_order(ms_req_t *r)
 	am_order_t *o = am_order_find(s, r->params[0]);
 	json_t *lists = empty_lists();
 	for (size_t i = 0; o && i < s->n_events; i++)
-		if (&s->orders[s->events[i].order] == o)
+		if (!s->events[i].cost && &s->orders[s->events[i].order] == o)
 			add_event(lists, s, &s->events[i]);
 	am_payload(r, json_pack("{s:o}", "FinancialEvents", lists));
 }

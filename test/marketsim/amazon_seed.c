@@ -178,7 +178,32 @@ static int compare_events(const void *pa, const void *pb)
 		return a->posted_ms < b->posted_ms ? -1 : 1;
 	if (a->order != b->order)
 		return a->order < b->order ? -1 : 1;
+	if (a->cost != b->cost)
+		return (int)a->cost - (int)b->cost;
 	return (int)a->refund - (int)b->refund;
+}
+
+/* Ad spend every week from 3.5 days ago (one of them an ad credit) and a monthly
+ * subscription fee from 5.5 days ago: half-day offsets keep them off day boundaries. */
+#define AD_WEEKS   9
+#define FEE_MONTHS 3
+static void seed_costs(am_seller_t *s, size_t si, int64_t now, size_t *n)
+{
+	s->costs = xcalloc(AD_WEEKS + FEE_MONTHS, sizeof(*s->costs));
+	for (size_t k = 0; k < AD_WEEKS + FEE_MONTHS; k++) {
+		bool ads = k < AD_WEEKS;
+		am_cost_t *c = &s->costs[s->n_costs];
+		c->cents = ads ? 1500 + (int64_t)((si * 7 + k * 13) % 40) * 125 : 3999;
+		if (ads && k == 1)
+			c->cents = -350; /* a refund of ad spend */
+		snprintf(c->invoice, sizeof(c->invoice), "%s%03u%02u", ads ? "TR" : "SUB",
+			 (unsigned)(si % 1000), (unsigned)k);
+		int64_t ago = ads ? (int64_t)k * 7 * DAY_MS + 84 * HOUR_MS
+				  : (int64_t)(k - AD_WEEKS) * 30 * DAY_MS + 132 * HOUR_MS;
+		s->events[(*n)++] =
+		    (am_event_t){(uint32_t)s->n_costs++, false, (now - ago) / 1000 * 1000,
+				 ads ? AM_COST_ADS : AM_COST_FEE};
+	}
 }
 
 static void seed_orders(am_seller_t *s, size_t si, uint64_t *rng, int n, int64_t now)
@@ -269,18 +294,21 @@ static void seed_orders(am_seller_t *s, size_t si, uint64_t *rng, int n, int64_t
 	qsort_r(s->by_update, s->n_orders, sizeof(uint32_t), compare_by_update, s);
 }
 
-static void seed_finances(am_seller_t *s, int64_t now)
+static void seed_finances(am_seller_t *s, size_t si, int64_t now)
 {
-	size_t n = 0;
+	size_t n = AD_WEEKS + FEE_MONTHS;
 	for (size_t i = 0; i < s->n_orders; i++)
 		n += (s->orders[i].shipped_ms != 0) + (s->orders[i].refund_ms != 0);
-	s->events = xcalloc(n ? n : 1, sizeof(*s->events));
+	s->events = xcalloc(n, sizeof(*s->events));
+	seed_costs(s, si, now, &s->n_events);
 	for (size_t i = 0; i < s->n_orders; i++) {
 		const am_order_t *o = &s->orders[i];
 		if (o->shipped_ms)
-			s->events[s->n_events++] = (am_event_t){(uint32_t)i, false, o->shipped_ms};
+			s->events[s->n_events++] =
+			    (am_event_t){(uint32_t)i, false, o->shipped_ms, AM_ORDER_EVENT};
 		if (o->refund_ms)
-			s->events[s->n_events++] = (am_event_t){(uint32_t)i, true, o->refund_ms};
+			s->events[s->n_events++] =
+			    (am_event_t){(uint32_t)i, true, o->refund_ms, AM_ORDER_EVENT};
 	}
 	qsort(s->events, s->n_events, sizeof(*s->events), compare_events);
 	/* 14-day settlement periods from 98 days ago; the last one is still open. */
@@ -336,7 +364,7 @@ am_state_t *am_new(ms_t *ms)
 		rand_chars(&r, token_chars, s->refresh_token + 9, 140);
 		seed_skus(a, s, i, &r, opt->amazon_skus, opt->now_ms);
 		seed_orders(s, i, &r, opt->amazon_orders, opt->now_ms);
-		seed_finances(s, opt->now_ms);
+		seed_finances(s, i, opt->now_ms);
 	}
 	am_lwa_init(a);
 	return a;
@@ -356,6 +384,7 @@ void am_free(am_state_t *a)
 		free(s->by_update);
 		free(s->items);
 		free(s->events);
+		free(s->costs);
 		free(s->groups);
 		free(s->buckets);
 	}

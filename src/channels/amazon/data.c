@@ -130,6 +130,26 @@ static const char inventory_sql[] =
 #define EVENT_ITEMS(e)                                                                             \
     "jsonb_array_elements(coalesce(" e "->'ShipmentItemList', " e "->'ShipmentItemAdjustmentList'," \
     " '[]'))"
+/* Account costs ({kind: ads|service_fee, event}): ad spend (ProductAdsPaymentEvent, camelCase;
+ * a charge costs, a refund gives back, whatever the sign) and service fees (subscription...;
+ * negative FeeList amounts). A service fee event has no date nor id: it is dated when first
+ * read and known by its content. */
+#define AD_COSTS(docs)                                                                             \
+    " SELECT 'advertising' AS kind, CASE WHEN lower(e->>'transactionType') = 'refund' THEN -1"    \
+    "  ELSE 1 END * abs((e->'transactionValue'->>'CurrencyAmount')::numeric) AS amount,"           \
+    "  e->'transactionValue'->>'CurrencyCode' AS currency, (e->>'postedDate')::timestamptz"        \
+    "  AS posted, 'ads:' || (e->>'invoiceId') || ':' || coalesce(e->>'transactionType', '')"      \
+    "  || ':' || (e->>'postedDate') AS ext"                                                       \
+    " FROM " docs " d CROSS JOIN LATERAL (SELECT d->'event' AS e) x"                              \
+    " WHERE d->>'kind' = 'ads' AND e->>'postedDate' IS NOT NULL"                                  \
+    "  AND e->'transactionValue'->>'CurrencyAmount' IS NOT NULL"
+#define FEE_COSTS(docs)                                                                            \
+    " SELECT 'other', -(SELECT sum((f->'FeeAmount'->>'CurrencyAmount')::numeric)"                 \
+    "  FROM jsonb_array_elements(e->'FeeList') f), (SELECT f->'FeeAmount'->>'CurrencyCode'"       \
+    "  FROM jsonb_array_elements(e->'FeeList') f LIMIT 1), now(), 'fee:' || md5(e::text)"        \
+    " FROM " docs " d CROSS JOIN LATERAL (SELECT d->'event' AS e) x"                              \
+    " WHERE d->>'kind' = 'service_fee' AND jsonb_typeof(e->'FeeList') = 'array'"                  \
+    "  AND jsonb_array_length(e->'FeeList') > 0"
 /* FINANCES_SQL(source, docs): docs, rows of a jsonb array of {kind, event} in source. */
 #define FINANCES_SQL(source, docs)                                                                 \
     source " ev AS ("                                                                              \
@@ -153,8 +173,14 @@ static const char inventory_sql[] =
     " ins AS (INSERT INTO payments (order_id, tenant_id, account_id, channel, external_id,"        \
     "  status, payment_type, transaction_amount, marketplace_fee, currency, date_approved)"        \
     " SELECT DISTINCT ON (order_id, ext) order_id, $1, $2, 'amazon', ext, kind,"                   \
-    "  'financial_event', charges, fees, currency, posted FROM ev RETURNING 1)"                    \
-    " SELECT count(*) FROM ins"
+    "  'financial_event', charges, fees, currency, posted FROM ev RETURNING 1),"                    \
+    " cost AS (INSERT INTO account_costs (tenant_id, account_id, channel, kind, amount,"            \
+    "  currency, posted_at, external_id)"                                                          \
+    " SELECT DISTINCT ON (ext) $1, $2, 'amazon', kind, amount, currency, posted, ext FROM ("        \
+    AD_COSTS(docs) " UNION ALL " FEE_COSTS(docs) ") c"                                             \
+    " ON CONFLICT (account_id, external_id) DO UPDATE"                                             \
+    "  SET amount = excluded.amount, currency = excluded.currency RETURNING 1)"                    \
+    " SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM cost)"
 static const char finances_sql[] = FINANCES_SQL("WITH", "jsonb_array_elements($3::jsonb)");
 /* A backfill reads the events while its orders report is still being built: they wait in
  * amazon_finance_pending until the orders are stored, then go in all at once (and any an

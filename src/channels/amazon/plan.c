@@ -528,6 +528,8 @@ static void finances_answered(sync_task_t *t, json_t *body)
 	json_t *docs = json_array();
 	add_events(docs, json_object_get(events, "ShipmentEventList"), "shipment");
 	add_events(docs, json_object_get(events, "RefundEventList"), "refund");
+	add_events(docs, json_object_get(events, "ProductAdsPaymentEventList"), "ads");
+	add_events(docs, json_object_get(events, "ServiceFeeEventList"), "service_fee");
 	sync_run_res(run, R_FINANCES)->total += (long long)json_array_size(docs);
 	if (next && *next) { /* pages may be empty: follow until there is no token */
 		sync_task_t *n = sync_task_new(run, &finances_step, NULL);
