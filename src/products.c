@@ -104,8 +104,15 @@ static void put(statement_t *st, const char *frag, const char *value)
 
 static void put_filters(statement_t *st, const products_filter_t *f)
 {
+	/* The SKUs of the listings whose id is the text (an item id, an ASIN) are one array,
+	 * computed once (sql/0041's indexes), not a subquery per product. */
 	if (f->search)
-		put(st, " AND (p.sku ILIKE '%' || $? || '%' OR p.title ILIKE '%' || $? || '%')",
+		put(st,
+		    " AND (p.sku ILIKE '%' || $? || '%' OR p.title ILIKE '%' || $? || '%'"
+		    " OR p.sku COLLATE \"default\" = ANY (ARRAY(SELECT l.sku FROM listings l"
+		    " WHERE l.tenant_id = $1 AND l.sku IS NOT NULL"
+		    " AND (l.external_id IN ($?, upper($?)) OR (l.raw ? 'ASIN'"
+		    " AND l.raw->>'ASIN' = upper($?))))))",
 		    f->search);
 	if (f->category)
 		put(st, " AND p.category = $?", f->category);

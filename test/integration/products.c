@@ -344,6 +344,19 @@ Test(products, sorts_by_sales_and_profit_and_filters_by_channel)
 	    0.001, "%s", r.body);
 	h_resp_free(&r);
 
+	/* A listing's id finds its SKU: an item id, an Amazon seller SKU, an ASIN in any case;
+	 * never another tenant's listing of the same id. */
+	h_sql_ok("UPDATE listings SET raw = '{\"ASIN\": \"B0COPO0003\"}' WHERE tenant_id = '%s'"
+		 " AND external_id = 'B03'",
+		 t);
+	char other[40];
+	add_account(w.b.tenant_id, "ml", other);
+	add_listing(w.b.tenant_id, other, "ml", "MLB9", "CAN-1");
+	cr_assert_str_eq(skus(&w, "?search=MLB1"), "CAN-1");
+	cr_assert_str_eq(skus(&w, "?search=mlb1"), "CAN-1");
+	cr_assert_str_eq(skus(&w, "?search=B03"), "COP-3");
+	cr_assert_str_eq(skus(&w, "?search=b0copo0003"), "COP-3");
+	cr_assert_str_eq(skus(&w, "?search=MLB9"), "");
 	cr_assert_str_eq(skus(&w, "?channel=amazon"), "CAN-1 COP-3");
 	cr_assert_str_eq(skus(&w, "?channel=ml"), "CAN-1");
 	cr_assert_str_eq(skus(&w, "?channel=amazon&sortBy=sales&sortOrder=desc"), "CAN-1 COP-3");
