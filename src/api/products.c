@@ -212,8 +212,9 @@ void api_products_routes(app_t *app)
 	http_server_t *s = app->http;
 	http_route(
 	    s, "GET", "/api/products", api_products_list, ROUTE_AUTH,
-	    "The SKU master with aggregations (search, category, brand, isActive, stockLevel,"
-	    " channel, priceMin/Max, marginMin/Max, sortBy=sales|profit|stock|margin|updated|price"
+	    "The SKU master with aggregations (search: SKU, title or a linked listing's id or"
+	    " ASIN; category, brand, isActive, stockLevel, channel, priceMin/Max, marginMin/Max,"
+	    " sortBy=sales|profit|stock|margin|updated|price"
 	    " (sales and profit: since the SKU's first order), sortOrder; page/limit or cursor)");
 	http_route(
 	    s, "GET", "/api/products/:sku", detail, ROUTE_AUTH,
