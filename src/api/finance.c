@@ -50,7 +50,8 @@ static void summary(req_t *r)
 
 static void transactions(req_t *r)
 {
-	static const char *const types[] = {"sale", "refund", "fee", "shipping", NULL};
+	static const char *const types[] = {"sale",	   "refund", "fee", "shipping",
+					    "advertising", "other",  NULL};
 	if (!perm_require(r, "reports.view"))
 		return;
 	json_t *d = NULL;
@@ -94,8 +95,8 @@ void api_finance_routes(app_t *app)
 		   "startDate, endDate, groupBy, channel)");
 	http_route(
 	    s, "GET", "/api/finance/transactions", transactions, ROUTE_AUTH,
-	    "The money movements of a period's orders: sales, refunds, fees, shipping (type, "
-	    "minAmount, page, limit)");
+	    "The money movements of a period: its orders' sales, refunds, fees, shipping, and the "
+	    "accounts' advertising and other costs (type, minAmount, page, limit)");
 	http_route(s, "GET", "/api/finance/pnl", pnl, ROUTE_AUTH,
 		   "A period's profit and loss statement with a comparison period and variance "
 		   "(startDate, endDate, compareWith)");

@@ -550,8 +550,8 @@ static long long figure_cents(const session_t *s, const char *api, const char *k
 	time_t now = time(NULL), t0 = now - (time_t)from * 86400, t1 = now - (time_t)to * 86400;
 	strftime(a, sizeof(a), "%Y-%m-%d", gmtime(&t0));
 	strftime(b, sizeof(b), "%Y-%m-%d", gmtime(&t1));
-	snprintf(path, sizeof(path), "/api/finance/%s?period=custom&startDate=%s&endDate=%s", api,
-		 a, b);
+	snprintf(path, sizeof(path), "/api/finance/%s%speriod=custom&startDate=%s&endDate=%s", api,
+		 strchr(api, '?') ? "&" : "?", a, b);
 	h_resp_t r = ident_call(&t.srv, "GET", path, s->access, NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	json_t *v = h_json_path(r.json, key);
@@ -621,5 +621,13 @@ Test(amazon_sync, ad_spend_and_service_fees_are_the_summary_s_advertising_and_ot
 	cr_assert_eq(
 	    figure_cents(&t.owner, "pnl", "data.current.operatingExpenses.lines.other", 100, -1),
 	    fees);
+	/* And the transactions, as movements of their own (a cost is a debit). */
+	cr_assert_eq(
+	    -figure_cents(&t.owner, "transactions?type=advertising", "data.totals.net", 29, 7),
+	    weeks);
+	cr_assert_eq(-figure_cents(&t.owner, "transactions?type=other", "data.totals.net", 100, -1),
+		     fees);
+	cr_assert_eq(
+	    figure_cents(&other, "transactions?type=advertising", "data.totals.net", 100, -1), 0);
 	amt_stop(&t);
 }
