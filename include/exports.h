@@ -80,6 +80,18 @@ static inline void export_buf_add(export_buf_t *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 void export_buf_free(export_buf_t *b);
+/* What goes before field i's value: json its quoted name and a colon (after a comma from the
+ * second on), csv a comma from the second on. */
+static inline void export_field_start(export_buf_t *b, const char *name, int i, bool json)
+{
+	if (json) {
+		export_buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
+		export_buf_add(b, name, strlen(name));
+		export_buf_add(b, "\":", 2);
+	} else if (i) {
+		export_buf_add(b, ",", 1);
+	}
+}
 /* The file's start (csv: the header line; json: "["), its rows (a batch of export_select_sql's
  * rows; *first tells json whether a comma goes before the row), and its end (json: "]"). */
 /* A csv cell: quoted when it holds a comma, a quote or a line break (RFC 4180); text a

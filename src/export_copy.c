@@ -243,13 +243,7 @@ static bool value_out(const export_spec_t *spec, int i, bool json, const unsigne
 		      int32_t n, export_copy_t *c, export_buf_t *b)
 {
 	const export_field_t *f = spec->fields[i];
-	if (json) {
-		export_buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
-		export_buf_add(b, f->name, strlen(f->name));
-		export_buf_add(b, "\":", 2);
-	} else if (i) {
-		export_buf_add(b, ",", 1);
-	}
+	export_field_start(b, f->name, i, json);
 	if (!p) {
 		if (json)
 			export_buf_add(b, "null", 4);

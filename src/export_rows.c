@@ -217,13 +217,7 @@ void export_render_values(const export_spec_t *spec, const char *const *values, 
 	}
 	for (int i = 0; i < spec->nfields; i++) {
 		const export_field_t *f = spec->fields[i];
-		if (json) {
-			export_buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
-			export_buf_add(b, f->name, strlen(f->name));
-			export_buf_add(b, "\":", 2);
-		} else if (i) {
-			export_buf_add(b, ",", 1);
-		}
+		export_field_start(b, f->name, i, json);
 		const char *v = values[i];
 		char iso[25];
 		if (v && f->kind == EXPORT_TIME && !iso_times && export_iso_time(v, iso))
