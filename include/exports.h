@@ -16,9 +16,11 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "util.h"
 
 #define EXPORT_MAX_FIELDS 32
 #define EXPORT_BATCH_ROWS 4000 /* rows per FETCH (the file jobs' cursor): EXPORT_FETCH_SQL's */
@@ -69,7 +71,12 @@ typedef struct export_buf {
 	char *data;
 	size_t len, cap;
 } export_buf_t;
-void export_buf_grow(export_buf_t *b, size_t n); /* room for n more bytes and a NUL */
+/* Room for n more bytes and a NUL. */
+static inline void export_buf_grow(export_buf_t *b, size_t n)
+{
+	b->cap = (b->len + n + 1) * 2;
+	b->data = xrealloc(b->data, b->cap);
+}
 /* Inline: the export's rendering appends a few bytes at a time, millions of times. */
 static inline void export_buf_add(export_buf_t *b, const char *s, size_t n)
 {
@@ -79,7 +86,11 @@ static inline void export_buf_add(export_buf_t *b, const char *s, size_t n)
 	b->len += n;
 	b->data[b->len] = '\0';
 }
-void export_buf_free(export_buf_t *b);
+static inline void export_buf_free(export_buf_t *b)
+{
+	free(b->data);
+	*b = (export_buf_t){0};
+}
 /* What goes before field i's value: json its quoted name and a colon (after a comma from the
  * second on), csv a comma from the second on. */
 static inline void export_field_start(export_buf_t *b, const char *name, int i, bool json)

@@ -10,7 +10,7 @@
 // clang-format off
 /* Every field a caller may ask for. The per-order lines (units, fees, cost) are read only when
  * asked for: each is a lookup per order. */
-static const export_field_t fields[] = {
+static const export_field_t known_fields[] = {
     {"id", "o.id", EXPORT_TEXT, EXPORT_UUID},
     {"externalId", "o.external_id", EXPORT_TEXT, EXPORT_STRING},
     {"channel", "o.channel", EXPORT_TEXT, EXPORT_STRING},
@@ -43,9 +43,9 @@ static const char *const default_fields[] = {"id",	 "externalId",	 "channel",
 
 const export_field_t *export_field(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_LEN(fields); i++)
-		if (strcmp(fields[i].name, name) == 0)
-			return &fields[i];
+	for (size_t i = 0; i < ARRAY_LEN(known_fields); i++)
+		if (strcmp(known_fields[i].name, name) == 0)
+			return &known_fields[i];
 	return NULL;
 }
 
@@ -54,9 +54,9 @@ const char *export_field_names(void)
 	static char names[512];
 	if (!names[0]) {
 		size_t at = 0;
-		for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+		for (size_t i = 0; i < ARRAY_LEN(known_fields); i++)
 			at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s",
-					       i ? ", " : "", fields[i].name);
+					       i ? ", " : "", known_fields[i].name);
 	}
 	return names;
 }
@@ -137,18 +137,6 @@ char *export_select_sql(const export_spec_t *spec)
 	    " AND o.date_created < $3::timestamptz ORDER BY o.date_created, o.id";
 	export_buf_add(&b, from, sizeof(from)); /* with its NUL */
 	return b.data;
-}
-
-void export_buf_grow(export_buf_t *b, size_t n)
-{
-	b->cap = (b->len + n + 1) * 2;
-	b->data = xrealloc(b->data, b->cap);
-}
-
-void export_buf_free(export_buf_t *b)
-{
-	free(b->data);
-	*b = (export_buf_t){0};
 }
 
 bool export_iso_time(const char *s, char out[25])
