@@ -206,35 +206,30 @@ static void stored(const PGresult *res, const char *err, void *arg)
 	free(s);
 }
 
-/* Bulk: a report's chunk (250 orders through every trigger), the large stores that take turns
- * and let acknowledgements commit between them (pg_query_bulk). A page (of events, stock,
- * prices) is small and its run waits for it: it goes at once. */
-static void run_as(app_t *app, bool bulk, const char *sql, const char *tenant_id,
-		   const char *account_id, const char *docs, amazon_store_cb cb, void *arg)
+/* Every store goes at once, as any query. pg_query_bulk (stores that take turns and let
+ * acknowledgements commit between them) is not used here for now: with the report's chunks and
+ * the release on it, a first sync now and then never ended (amazon_sync's suite, "the sync did
+ * not end", about one run in three of the suite); the cause is not found yet. */
+static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
+		const char *docs, amazon_store_cb cb, void *arg)
 {
 	store_t *s = xcalloc(1, sizeof(*s));
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id, docs};
-	(bulk ? pg_query_bulk : pg_query_prepared)(app->pg, sql, 3, params, stored, s);
-}
-
-static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
-		const char *docs, amazon_store_cb cb, void *arg)
-{
-	run_as(app, false, sql, tenant_id, account_id, docs, cb, arg);
+	pg_query_prepared(app->pg, sql, 3, params, stored, s);
 }
 
 void amazon_orders_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			  const char *docs, amazon_store_cb cb, void *arg)
 {
-	run_as(app, true, orders_sql, tenant_id, account_id, docs, cb, arg);
+	run(app, orders_sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_listings_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			    const char *docs, amazon_store_cb cb, void *arg)
 {
-	run_as(app, true, listings_sql, tenant_id, account_id, docs, cb, arg);
+	run(app, listings_sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *account_id,
@@ -280,5 +275,5 @@ void amazon_finances_release(app_t *app, const char *tenant_id, const char *acco
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id};
-	pg_query_bulk(app->pg, release_sql, 2, params, stored, s);
+	pg_query_prepared(app->pg, release_sql, 2, params, stored, s);
 }
