@@ -1,9 +1,11 @@
 # Shared shell helpers for scripts/*.
 free_port() {
-	# A port nothing listens on now (the caller retries if it is taken before use).
+	# A port nothing listens on now (the caller retries if it is taken before use), below the
+	# kernel's ephemeral range (32768-60999 on Debian): an outgoing connection's local port is
+	# no listener, so the probe cannot see it, yet it makes a listener's bind fail.
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }

@@ -105,12 +105,12 @@ run_as() {
 
 	# A free port can be taken between the probe and the bind: then again on fresh ports.
 	local t0 now attempt
-	for attempt in 1 2 3; do
+	for attempt in 1 2 3 4 5; do
 		port=$(free_port) pg_port=$(free_port) redis_port=$(free_port)
 		clean_env
 		t0=$(date +%s.%N)
 		start_make_run && break
-		[ "$attempt" -lt 3 ] && grep -q "Address already in use" "$log" || fail "make run exited before /health answered"
+		[ "$attempt" -lt 5 ] && grep -q "Address already in use" "$log" || fail "make run exited before /health answered"
 		stop_services
 		co=$home/sellerhub
 		rm -rf "$co/var"
