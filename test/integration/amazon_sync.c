@@ -398,6 +398,58 @@ Test(amazon_sync, errors_and_dropped_connections_are_retried_and_the_run_resumes
 	amt_stop(&t);
 }
 
+/* A store that fails fails its attempt (here triggers the test adds refuse the first catalog
+ * written and the first payment: as a deadlock would); the job's next attempt resumes the run
+ * and does what is left. The catalog and the events follow the listings and the orders, which
+ * the first attempt stored: the resumed attempt starts them itself, releases the events the
+ * first one held, and the run ends with marketsim's counts. (Before, each resumed attempt
+ * ended at once with nothing done, until the job's last attempt.) */
+Test(amazon_sync, a_failed_store_is_redone_by_the_next_attempt)
+{
+	h_database_private();
+	start(NULL);
+	char id[40];
+	amt_add(&t, &t.owner, 0, id);
+	timers_away(id);
+	ident_sql("DELETE FROM payments WHERE account_id = '%s'", id);
+	ident_sql("UPDATE listings SET raw = raw - 'catalog' WHERE account_id = '%s'", id);
+	/* ident_sql goes through a shell: the function's body is single-quoted, not $$. */
+	cr_assert_eq(ident_sql("CREATE SEQUENCE refuse_catalog; CREATE SEQUENCE refuse_payment"),
+		     0);
+	cr_assert_eq(ident_sql("CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS "
+			       "'BEGIN IF nextval(TG_ARGV[0]) = 1 THEN RAISE EXCEPTION ''refused "
+			       "by the test''; END IF; RETURN NEW; END'"),
+		     0);
+	cr_assert_eq(ident_sql("CREATE TRIGGER refuse_catalog BEFORE UPDATE ON listings FOR EACH "
+			       "ROW WHEN (NEW.raw ? 'catalog' AND NOT OLD.raw ? 'catalog') EXECUTE "
+			       "FUNCTION refuse_once('refuse_catalog')"),
+		     0);
+	cr_assert_eq(ident_sql("CREATE TRIGGER refuse_payment BEFORE INSERT ON payments FOR EACH "
+			       "ROW EXECUTE FUNCTION refuse_once('refuse_payment')"),
+		     0);
+	char *status = sync_and_wait(id, "all");
+	cr_assert_str_eq(status, "success ", "run: %s", status);
+	free(status);
+	cr_assert_gt(h_sql_int("SELECT last_value FROM refuse_catalog"), 1, "the catalog refused");
+	cr_assert_gt(h_sql_int("SELECT last_value FROM refuse_payment"), 1, "a payment refused");
+	char *job = h_sql_text("SELECT j.attempts || ' ' || coalesce(j.last_error, '') FROM jobs j "
+			       "JOIN sync_runs r ON r.job_id = j.id WHERE r.account_id = '%s' "
+			       "ORDER BY r.started_at DESC LIMIT 1",
+			       id);
+	cr_assert(strncmp(job, "2 ", 2) == 0 && strstr(job, "refused by the test"), "job: %s", job);
+	free(job);
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s' AND "
+			       "raw ? 'catalog'",
+			       id),
+		     truth_count(0, "skus"));
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
+		     truth_count(0, "financial_events"));
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM amazon_finance_pending WHERE account_id = '%s'", id), 0,
+	    "events left held after the run");
+	amt_stop(&t);
+}
+
 /* sellerhub believes its application's plan is four times Amazon's default
  * (AMAZON_RATE_SCALE=4); marketsim grants the default and says so in x-amzn-RateLimit-Limit.
  * 40 order notifications make 40 getOrder and 40 getOrderItems calls, past the 30-call burst:

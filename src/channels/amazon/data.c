@@ -78,15 +78,20 @@ static const char skus_sql[] =
     " AND channel = 'amazon' ORDER BY external_id";
 
 /* getPricing's entries ({status, SellerSKU, Product: {Offers: [...]}}): the seller's own offer
- * (its listing price, the buying price with shipping) kept in raw.pricing, the price updated. */
+ * (its listing price, the buying price with shipping) kept in raw.pricing, the price updated.
+ * Pricing and catalog lock their listings in SKU order first (target), as the listings report
+ * and the inventory do: a page of each stored at once, each locking in its own join's order,
+ * deadlocked. */
 static const char pricing_sql[] =
     "WITH doc AS (SELECT DISTINCT ON (d->>'SellerSKU') d FROM jsonb_array_elements($3::jsonb) d"
     " WHERE d->>'status' = 'Success' AND d->>'SellerSKU' IS NOT NULL),"
+    " target AS (SELECT l.id, d FROM listings l JOIN doc ON l.external_id = d->>'SellerSKU'"
+    "  WHERE l.tenant_id = $1 AND l.account_id = $2 AND l.channel = 'amazon'"
+    "  ORDER BY l.external_id FOR UPDATE OF l),"
     " up AS (UPDATE listings l SET raw = l.raw || jsonb_build_object('pricing', d->'Product'),"
     "  price = coalesce((d->'Product'->'Offers'->0->'BuyingPrice'->'ListingPrice'->>'Amount')"
     "   ::numeric, l.price)"
-    " FROM doc WHERE l.tenant_id = $1 AND l.account_id = $2 AND l.channel = 'amazon'"
-    "  AND l.external_id = d->>'SellerSKU' RETURNING 1)"
+    " FROM target t WHERE l.id = t.id RETURNING 1)"
     " SELECT count(*) FROM up";
 
 /* searchCatalogItems' items ({asin, summaries: [{brand, itemName, browseClassification}],
@@ -95,11 +100,13 @@ static const char pricing_sql[] =
 static const char catalog_sql[] =
     "WITH doc AS (SELECT DISTINCT ON (d->>'asin') d FROM jsonb_array_elements($3::jsonb) d"
     " WHERE d->>'asin' IS NOT NULL),"
+    " target AS (SELECT l.id, d FROM listings l JOIN doc ON l.raw->>'ASIN' = d->>'asin'"
+    "  WHERE l.tenant_id = $1 AND l.account_id = $2 AND l.channel = 'amazon'"
+    "  ORDER BY l.external_id FOR UPDATE OF l),"
     " up AS (UPDATE listings l SET raw = l.raw || jsonb_build_object('catalog', d),"
     "  category_id = coalesce(d->'summaries'->0->'browseClassification'->>'classificationId',"
     "   l.category_id)"
-    " FROM doc WHERE l.tenant_id = $1 AND l.account_id = $2 AND l.channel = 'amazon'"
-    "  AND l.raw->>'ASIN' = d->>'asin' RETURNING 1)"
+    " FROM target t WHERE l.id = t.id RETURNING 1)"
     " SELECT count(*) FROM up";
 
 /* FBA inventory summaries: the fulfillable quantity of each SKU is its listing's stock. A SKU
@@ -206,30 +213,35 @@ static void stored(const PGresult *res, const char *err, void *arg)
 	free(s);
 }
 
-/* Every store goes at once, as any query. pg_query_bulk (stores that take turns and let
- * acknowledgements commit between them) is not used here for now: with the report's chunks and
- * the release on it, a first sync now and then never ended (amazon_sync's suite, "the sync did
- * not end", about one run in three of the suite); the cause is not found yet. */
-static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
-		const char *docs, amazon_store_cb cb, void *arg)
+/* Bulk: a report's chunk (250 orders through every trigger) and the held events' release, the
+ * large stores that take turns and let acknowledgements commit between them (pg_query_bulk).
+ * A page (of events, stock, prices) is small and its run waits for it: it goes at once. */
+static void run_as(app_t *app, bool bulk, const char *sql, const char *tenant_id,
+		   const char *account_id, const char *docs, amazon_store_cb cb, void *arg)
 {
 	store_t *s = xcalloc(1, sizeof(*s));
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id, docs};
-	pg_query_prepared(app->pg, sql, 3, params, stored, s);
+	(bulk ? pg_query_bulk : pg_query_prepared)(app->pg, sql, 3, params, stored, s);
+}
+
+static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
+		const char *docs, amazon_store_cb cb, void *arg)
+{
+	run_as(app, false, sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_orders_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			  const char *docs, amazon_store_cb cb, void *arg)
 {
-	run(app, orders_sql, tenant_id, account_id, docs, cb, arg);
+	run_as(app, true, orders_sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_listings_upsert(app_t *app, const char *tenant_id, const char *account_id,
 			    const char *docs, amazon_store_cb cb, void *arg)
 {
-	run(app, listings_sql, tenant_id, account_id, docs, cb, arg);
+	run_as(app, true, listings_sql, tenant_id, account_id, docs, cb, arg);
 }
 
 void amazon_inventory_upsert(app_t *app, const char *tenant_id, const char *account_id,
@@ -275,5 +287,5 @@ void amazon_finances_release(app_t *app, const char *tenant_id, const char *acco
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id};
-	pg_query_prepared(app->pg, release_sql, 2, params, stored, s);
+	pg_query_bulk(app->pg, release_sql, 2, params, stored, s);
 }

@@ -62,7 +62,7 @@ typedef struct plan_run {
 	 * (data.h) and released after, when no hold is still being written. */
 	bool orders_pending, released;
 	int holds;
-	bool listed; /* the SKUs were read for pricing and catalog */
+	bool skus_asked, listed; /* the SKUs asked for, and read, for pricing and catalog */
 } plan_run_t;
 
 static plan_run_t *state(const sync_run_t *run)
@@ -644,16 +644,22 @@ static void queue_batches(sync_run_t *run, const PGresult *res, int col, const s
 	free(csv);
 }
 
+/* A resource this run has to do: wanted, and not done by an earlier attempt of the run. */
+static bool to_do(sync_run_t *run, int r)
+{
+	return sync_run_wants(run, r) && strcmp(sync_run_res(run, r)->state, "done") != 0;
+}
+
 static void skus_read(const PGresult *res, const char *err, void *store)
 {
 	sync_run_t *run = sync_stored_run(store);
 	state(run)->listed = true;
 	if (!err && !sync_run_stopped(run)) {
-		if (sync_run_wants(run, R_PRICING)) {
+		if (to_do(run, R_PRICING)) {
 			sync_run_res_start(run, R_PRICING);
 			queue_batches(run, res, 0, &pricing_step);
 		}
-		if (sync_run_wants(run, R_CATALOG)) {
+		if (to_do(run, R_CATALOG)) {
 			sync_run_res_start(run, R_CATALOG);
 			queue_batches(run, res, 1, &catalog_step);
 		}
@@ -664,9 +670,11 @@ static void skus_read(const PGresult *res, const char *err, void *store)
 /* The listings report is stored: price and describe every SKU the account has. */
 static void listed(sync_run_t *run)
 {
-	if (state(run)->listed || sync_run_stopped(run) ||
-	    !(sync_run_wants(run, R_PRICING) || sync_run_wants(run, R_CATALOG)))
+	plan_run_t *st = state(run);
+	if (st->skus_asked || sync_run_stopped(run) ||
+	    !(to_do(run, R_PRICING) || to_do(run, R_CATALOG)))
 		return;
+	st->skus_asked = true;
 	sync_task_t *t = sync_task_new(run, &pricing_step, NULL);
 	amazon_skus(sync_run_app(run), sync_run_info(run)->tenant_id,
 		    sync_run_info(run)->account_id, skus_read, sync_task_storing(t, 0));
@@ -675,6 +683,16 @@ static void listed(sync_run_t *run)
 static bool listed_complete(sync_run_t *run)
 {
 	return state(run)->listed;
+}
+
+/* Pricing and catalog follow the listings report (listed). An attempt resuming a run whose
+ * listings an earlier attempt stored has no report to wait for: they start at once. Without
+ * this, a run whose pricing or catalog store failed (a deadlock, say) retried its job until
+ * the last attempt, each attempt ending at once with nothing done. */
+static void listed_begin(sync_run_t *run)
+{
+	if (!to_do(run, R_ITEMS))
+		listed(run);
 }
 
 /* --- resources ------------------------------------------------------------------------------ */
@@ -718,6 +736,31 @@ static void finances_start(sync_run_t *run)
 	sync_task_push(sync_task_new(run, &finances_step, NULL), false);
 }
 
+/* An attempt resuming a run whose orders an earlier attempt stored: what that attempt held is
+ * released first, then the events are read again (from the first page: they have no cursor)
+ * and stored as they come. Released first, an event both held and read again is never written
+ * by two statements at once (payments have no key that would stop a second copy). */
+static void resume_released(const char *err, long written, void *store)
+{
+	sync_run_t *run = sync_stored_run(store);
+	if (!err)
+		finances_start(run); /* before sync_stored, which may end the run */
+	sync_stored(err, written, store);
+}
+
+/* The events start with the orders (orders_begin), unless an earlier attempt stored those. */
+static void finances_begin(sync_run_t *run)
+{
+	plan_run_t *st = state(run);
+	if (to_do(run, R_ORDERS) || st->released)
+		return;
+	st->released = true;
+	sync_task_t *t = sync_task_new(run, &finances_step, NULL);
+	amazon_finances_release(sync_run_app(run), sync_run_info(run)->tenant_id,
+				sync_run_info(run)->account_id, resume_released,
+				sync_task_storing(t, 0));
+}
+
 static bool finances_complete(sync_run_t *run)
 {
 	return state(run)->finances_started;
@@ -754,9 +797,9 @@ static const sync_resource_t resources[R_N] = {
     [R_ORDERS] = {"orders", orders_scopes, false, orders_begin, always},
     [R_ITEMS] = {"items", items_scopes, false, items_begin, always},
     [R_INVENTORY] = {"inventory", items_scopes, false, inventory_begin, always},
-    [R_FINANCES] = {"finances", orders_scopes, false, NULL, finances_complete},
-    [R_PRICING] = {"pricing", items_scopes, false, NULL, listed_complete},
-    [R_CATALOG] = {"catalog", items_scopes, false, NULL, listed_complete},
+    [R_FINANCES] = {"finances", orders_scopes, false, finances_begin, finances_complete},
+    [R_PRICING] = {"pricing", items_scopes, false, listed_begin, listed_complete},
+    [R_CATALOG] = {"catalog", items_scopes, false, listed_begin, listed_complete},
 };
 
 static void *run_new(sync_run_t *run)

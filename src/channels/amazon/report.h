@@ -9,8 +9,9 @@
 
 #include <stddef.h>
 
-/* 250: a chunk's store (every trigger of 250 orders) is one statement of the database's CPU;
- * webhook acknowledgements commit between two, so shorter ones keep them waiting less. */
+/* 250: a chunk's store (every trigger of 250 orders) is one bulk statement of the database's
+ * CPU; webhook acknowledgements commit between two (pg_query_bulk), so shorter ones keep them
+ * waiting less. */
 #define AMAZON_REPORT_CHUNK 250
 
 enum amazon_report_kind {
