@@ -62,6 +62,12 @@ void jobs_heartbeat(jobs_t *j, int64_t job_id);
  * dispatches them later from PostgreSQL. */
 void jobs_dispatch(jobs_t *j, const int64_t *ids, int n);
 
+/* What says the process is under pressure (the webhook intake flooded: webhooks_flooded).
+ * Meanwhile at most one job starts every jobs.c's YIELD_MS, so that their statements leave the
+ * database's CPU and WAL flushes to the acknowledgements' commits; jobs already running go on,
+ * the rest wait in the queue and catch up once the pressure has passed. */
+void jobs_set_pressure(jobs_t *j, bool (*pressure)(void *arg), void *arg);
+
 /* For a statement that commits a job (JOBS_INSERT, a requeue): pass jobs_committed as its
  * callback and what jobs_on_commit returns as its arg. Once it answers, the job whose id is in
  * column col of its row (none when NULL, or on an error) is dispatched, then cb gets the

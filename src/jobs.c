@@ -35,6 +35,11 @@
 #define MAX_KINDS	16
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS	(10 * 60 * 1000)
+/* While the process is under pressure (jobs_set_pressure: the webhook intake flooded), at most
+ * one job starts every YIELD_MS: the rest wait in the queue until it passes (it is looked at
+ * again every YIELD_MS), yet the queue still moves. Two slots instead kept notification jobs at
+ * the flood's pace, and their statements slowed its commits as much as before (bench-webhooks). */
+#define YIELD_MS 50
 
 typedef struct handler {
 	char kind[32];
@@ -67,6 +72,11 @@ struct jobs {
 	void *stopped_arg;
 	struct event read_retry;
 	struct event sweep;
+	bool (*pressure)(void *arg); /* jobs_set_pressure */
+	void *pressure_arg;
+	bool yielding;		 /* slots held back for the pressure */
+	struct event yield_poll; /* while yielding: has the pressure passed? */
+	int64_t last_read_us;	 /* when the last XREADGROUP went out */
 	int stale_s, redispatch_s;
 	char stream[80];		     /* this process's queue (JOB_QUEUE) */
 	char replayable[MAX_KINDS * 34 + 3]; /* the JOB_REPLAYABLE kinds, as a text[]: {a,b} */
@@ -75,6 +85,7 @@ struct jobs {
 	/* What this process did with jobs, for /metrics. */
 	struct {
 		metric_t *claimed, *done, *retried, *dead, *lost, *redispatched, *reclaimed;
+		metric_t *yields;
 	} m;
 };
 
@@ -444,14 +455,37 @@ static void read_done(redisReply *reply, const char *err, void *arg)
 	maybe_stopped(j);
 }
 
+/* Jobs that may start now: the free slots; under pressure, one once YIELD_MS have passed since
+ * the last start. */
+static int startable(jobs_t *j)
+{
+	int free_slots = j->concurrency - (j->running - j->parked);
+	bool yielding = j->pressure && j->concurrency > 1 && j->pressure(j->pressure_arg);
+	if (yielding && !j->yielding)
+		metric_inc(j->m.yields);
+	j->yielding = yielding;
+	if (!yielding)
+		return free_slots;
+	if (!evtimer_pending(&j->yield_poll, NULL)) {
+		struct timeval tv = {0, YIELD_MS * 1000};
+		evtimer_add(&j->yield_poll, &tv);
+	}
+	if (now_us() - j->last_read_us < YIELD_MS * 1000)
+		return 0;
+	return free_slots > 0;
+}
+
 static void read_more(jobs_t *j)
 {
-	if (!j->started || j->stopping || j->reading || j->running - j->parked >= j->concurrency ||
-	    evtimer_pending(&j->read_retry, NULL))
+	if (!j->started || j->stopping || j->reading || evtimer_pending(&j->read_retry, NULL))
 		return;
+	int free_slots = startable(j);
+	if (free_slots <= 0)
+		return;
+	j->last_read_us = now_us();
 	j->reading = true;
 	char count[16], block[16];
-	snprintf(count, sizeof(count), "%d", j->concurrency - (j->running - j->parked));
+	snprintf(count, sizeof(count), "%d", free_slots);
 	snprintf(block, sizeof(block), "%d", BLOCK_MS);
 	const char *argv[] = {"XREADGROUP", "GROUP", GROUP,	j->consumer, "COUNT", count,
 			      "BLOCK",	    block,   "STREAMS", j->stream,   ">"};
@@ -461,6 +495,12 @@ static void read_more(jobs_t *j)
 static void read_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	read_more(arg);
+}
+
+void jobs_set_pressure(jobs_t *j, bool (*pressure)(void *arg), void *arg)
+{
+	j->pressure = pressure;
+	j->pressure_arg = arg;
 }
 
 /* --- sweeping -------------------------------------------------------------------------------- */
@@ -666,6 +706,7 @@ jobs_t *jobs_new(app_t *app)
 	/* Blocking reads wait up to BLOCK_MS: give that connection's commands room for it. */
 	j->blocking = redis_new(app->base, app->cfg.redis_url, "jobs", BLOCK_MS + 2000);
 	evtimer_assign(&j->read_retry, app->base, read_retry_cb, j);
+	evtimer_assign(&j->yield_poll, app->base, read_retry_cb, j);
 	event_assign(&j->sweep, app->base, -1, EV_PERSIST, sweep_cb, j);
 	static const char help[] = "Jobs by what this process did with them";
 	j->m.claimed = metrics_counter("sellerhub_jobs_total", help, "event=\"claimed\"");
@@ -675,6 +716,9 @@ jobs_t *jobs_new(app_t *app)
 	j->m.lost = metrics_counter("sellerhub_jobs_total", help, "event=\"lost\"");
 	j->m.redispatched = metrics_counter("sellerhub_jobs_total", help, "event=\"redispatched\"");
 	j->m.reclaimed = metrics_counter("sellerhub_jobs_total", help, "event=\"reclaimed\"");
+	j->m.yields =
+	    metrics_counter("sellerhub_jobs_yields_total",
+			    "Times jobs began to start slower for a flooded intake", "");
 	metrics_gauge_fn("sellerhub_jobs_running", "Jobs running in this process", "", running_of,
 			 j);
 	build_board(j);
@@ -719,6 +763,7 @@ void jobs_stop(jobs_t *j, void (*stopped)(void *arg), void *arg)
 	j->stopped_arg = arg;
 	event_del(&j->sweep);
 	evtimer_del(&j->read_retry);
+	evtimer_del(&j->yield_poll);
 	maybe_stopped(j);
 }
 
@@ -731,6 +776,7 @@ void jobs_free(jobs_t *j)
 	pg_listener_free(j->wake);
 	event_del(&j->sweep);
 	evtimer_del(&j->read_retry);
+	evtimer_del(&j->yield_poll);
 	free(j->board_sql);
 	free(j->requeue_sql);
 	free(j);

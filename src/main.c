@@ -174,6 +174,7 @@ static int serve(app_t *app)
 	app->jobs = jobs_new(app);
 	stock_push_register(app);
 	app->webhooks = webhooks_new(app);
+	jobs_set_pressure(app->jobs, webhooks_flooded, app->webhooks);
 	api_webhooks_routes(app);
 	api_admin_jobs_routes(app);
 	app->upkeep = upkeep_new(app);

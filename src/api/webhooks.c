@@ -29,6 +29,9 @@
  * load (24 rows at 25,000/s) and that cost is shared; at two or three in flight they were 13
  * and 9 rows and acknowledgements/s fell by 12 and 20 % (make bench-webhooks, 2 cores). */
 #define MAX_IN_FLIGHT 1
+/* Notifications waiting for their commit from which the intake counts as flooded: 50 senders
+ * at once keep 40-50 waiting; a seller's pace, one to a few. */
+#define FLOODED 32
 
 typedef struct inbox inbox_t;
 
@@ -55,6 +58,7 @@ struct webhooks {
 	netaddr_list_t *allow;
 	inbox_t *inboxes; /* one per channel with an intake, in the order of channels[] */
 	size_t n_inboxes;
+	size_t waiting; /* requests in groups, over every inbox, until answered */
 	metric_t *unknown, *group_size, *commit;
 };
 
@@ -81,6 +85,7 @@ static void committed(const PGresult *res, const char *err, void *arg)
 	inbox_t *in = g->inbox;
 	webhooks_t *w = in->w;
 	in->in_flight--;
+	w->waiting -= g->n;
 	metric_observe(w->commit, (double)(now_us() - g->started_us) / 1e6);
 	/* The next group goes to PostgreSQL before this one's answers are written: the database
 	 * commits it while the loop writes, instead of waiting for the loop. */
@@ -190,6 +195,7 @@ static void intake(req_t *r)
 	}
 	g->reqs[g->n++] = r;
 	g->bytes += len;
+	w->waiting++;
 	flush(in);
 }
 
@@ -240,6 +246,11 @@ webhooks_t *webhooks_new(app_t *app)
 	w->commit = metrics_histogram("sellerhub_webhooks_commit_seconds", "Group commit latency",
 				      "", NULL, 0);
 	return w;
+}
+
+bool webhooks_flooded(void *w)
+{
+	return ((const webhooks_t *)w)->waiting >= FLOODED;
 }
 
 void webhooks_free(webhooks_t *w)

@@ -718,6 +718,109 @@ Test(webhooks_scale, a_burst_behind_a_slow_commit_goes_in_bounded_groups, .timeo
 	h_services(&svc, "stop", "");
 }
 
+static double jobs_running(const h_proc_t *s)
+{
+	h_resp_t r = h_http("GET", h_url(s, "/metrics"), NULL, NULL);
+	double n = metric_value(r.body, "\nsellerhub_jobs_running ");
+	h_resp_free(&r);
+	return n;
+}
+
+/* Statement triggers that make a statement on ml_notifications take SECONDS (slow(SECONDS)). */
+static void slow_statements(const h_services_t *svc, const char *name, const char *event,
+			    const char *seconds)
+{
+	if (h_sql_int_at(svc->database_url,
+			 "SELECT count(*) FROM pg_proc WHERE proname = 'slow'") == 0)
+		cr_assert_eq(h_sh("psql -X -q '%s' -v ON_ERROR_STOP=1 -c \"CREATE FUNCTION slow() "
+				  "RETURNS trigger LANGUAGE plpgsql AS 'BEGIN PERFORM "
+				  "pg_sleep(TG_ARGV[0]::float8); RETURN NULL; END'\" >/dev/null",
+				  svc->database_url),
+			     0);
+	cr_assert_eq(h_sh("psql -X -q '%s' -v ON_ERROR_STOP=1 -c \"CREATE TRIGGER %s BEFORE %s ON "
+			  "ml_notifications FOR EACH STATEMENT EXECUTE FUNCTION slow('%s')\" "
+			  ">/dev/null",
+			  svc->database_url, name, event, seconds),
+		     0);
+}
+
+static double jobs_claimed(const h_proc_t *s)
+{
+	h_resp_t r = h_http("GET", h_url(s, "/metrics"), NULL, NULL);
+	double n = metric_value(r.body, "\nsellerhub_jobs_total{event=\"claimed\"} ");
+	h_resp_free(&r);
+	return n;
+}
+
+/* A flooded intake: while more notifications wait for their commit than a seller's pace brings
+ * (100 posted at once, behind commits the test makes slow), at most one job starts every 50 ms
+ * (jobs.c, YIELD_MS), where JOB_CONCURRENCY=16 slots would take 32 a second from the backlog:
+ * the database is left to the acknowledgements' commits. The backlog's jobs are slowed too
+ * (0.5 s each), so that it lasts. Once the flood has passed, the backlog is processed and every
+ * notification acknowledged is stored. */
+Test(webhooks_scale, jobs_yield_to_a_flooded_intake, .timeout = 120)
+{
+	enum { BACKLOG = 200, FLOOD = 100 };
+	ids_init();
+	h_services_t svc;
+	h_proc_t s;
+	start_private(&svc, &s, "JOB_CONCURRENCY=16");
+	slow_statements(&svc, "slow_marks", "UPDATE", "0.5");
+	char p[96], nid[128];
+	snprintf(p, sizeof(p), "%s-yield-", prefix);
+	for (int i = 0; i < BACKLOG; i++) { /* a group, and a job, each */
+		snprintf(nid, sizeof(nid), "%s%d", p, i);
+		h_resp_t r = post(&s, note_body(nid, next_user + 7, "orders_v2", "/orders/12"));
+		cr_assert_eq(r.status, 200);
+		h_resp_free(&r);
+	}
+	cr_assert(H_WAIT_UNTIL(jobs_running(&s) >= 8, 20000), "the backlog's jobs did not run");
+
+	slow_statements(&svc, "slow_groups", "INSERT", "1.5");
+	char **bodies = calloc(FLOOD, sizeof(char *));
+	for (int i = 0; i < FLOOD; i++) {
+		snprintf(nid, sizeof(nid), "%sflood-%d", p, i);
+		bodies[i] = strdup(note_body(nid, next_user + 7, "orders_v2", "/orders/13"));
+	}
+	long *status = calloc(FLOOD, sizeof(long));
+	posting_t post_flood = {&s, bodies, FLOOD, status};
+	pthread_t t;
+	pthread_create(&t, NULL, post_all, &post_flood);
+	cr_assert(H_WAIT_UNTIL(in_flight(&s) > FLOOD / 2, 20000), "the flood did not arrive");
+	double t0 = h_now(), claimed0 = jobs_claimed(&s);
+	long long left0 = h_sql_int_at(svc.database_url, "SELECT count(*) FROM jobs WHERE status "
+							 "= 'queued'");
+	while (in_flight(&s) > FLOOD / 2)
+		usleep(20000);
+	double took = h_now() - t0, claimed = jobs_claimed(&s) - claimed0;
+	pthread_join(t, NULL);
+	cr_assert_geq(took, 1, "the flood passed in %.2f s", took);
+	cr_assert_geq(left0, 40, "only %lld jobs were left queued when the flood came", left0);
+	cr_assert_leq(claimed, took / 0.05 + 2, "%.0f jobs started in %.2f s of flood", claimed,
+		      took);
+	h_resp_t m = h_http("GET", h_url(&s, "/metrics"), NULL, NULL);
+	cr_assert_geq(metric_value(m.body, "\nsellerhub_jobs_yields_total "), 1, "%s", "no yield");
+	h_resp_free(&m);
+	int ok = 0;
+	for (int i = 0; i < FLOOD; i++) {
+		ok += status[i] == 200;
+		free(bodies[i]);
+	}
+	free(bodies);
+	free(status);
+	cr_assert_eq(ok, FLOOD);
+	/* The pressure gone, the backlog is processed; nothing acknowledged was lost. */
+	cr_assert(H_WAIT_UNTIL(h_sql_int_at(svc.database_url,
+					    "SELECT count(*) FROM ml_notifications WHERE status "
+					    "= 'pending'") == 0,
+			       60000),
+		  "the backlog was not processed");
+	cr_assert_eq(h_sql_int_at(svc.database_url, "SELECT count(*) FROM ml_notifications"),
+		     BACKLOG + FLOOD);
+	h_server_stop_clean(&s);
+	h_services(&svc, "stop", "");
+}
+
 /* Read into buf (NUL-terminated) until marker has arrived, or the end, a timeout or a full buf. */
 static void read_until(int fd, char *buf, size_t size, const char *marker)
 {
