@@ -716,9 +716,8 @@ jobs_t *jobs_new(app_t *app)
 	j->m.lost = metrics_counter("sellerhub_jobs_total", help, "event=\"lost\"");
 	j->m.redispatched = metrics_counter("sellerhub_jobs_total", help, "event=\"redispatched\"");
 	j->m.reclaimed = metrics_counter("sellerhub_jobs_total", help, "event=\"reclaimed\"");
-	j->m.yields =
-	    metrics_counter("sellerhub_jobs_yields_total",
-			    "Times jobs began to start slower for a flooded intake", "");
+	j->m.yields = metrics_counter("sellerhub_jobs_yields_total",
+				      "Times jobs began to start slower for a flooded intake", "");
 	metrics_gauge_fn("sellerhub_jobs_running", "Jobs running in this process", "", running_of,
 			 j);
 	build_board(j);

@@ -83,6 +83,27 @@ static long long calls_429(void)
 	return n;
 }
 
+/* Every financial event became a payment of its order, and none is left held. */
+static void assert_events_stored(const char *id)
+{
+	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
+		     truth_count(0, "financial_events"));
+	cr_assert_eq(
+	    h_sql_int("SELECT count(*) FROM amazon_finance_pending WHERE account_id = '%s'", id), 0,
+	    "events left held after the run");
+}
+
+/* The account's last run took its job two attempts, the first failing with why. */
+static void assert_second_attempt(const char *id, const char *why)
+{
+	char *job = h_sql_text("SELECT j.attempts || ' ' || coalesce(j.last_error, '') FROM jobs j "
+			       "JOIN sync_runs r ON r.job_id = j.id WHERE r.account_id = '%s' "
+			       "ORDER BY r.started_at DESC LIMIT 1",
+			       id);
+	cr_assert(strncmp(job, "2 ", 2) == 0 && strstr(job, why), "job: %s", job);
+	free(job);
+}
+
 Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
 {
 	h_database_private();
@@ -126,11 +147,7 @@ Test(amazon_sync, backfill_reads_reports_and_stock_into_the_neutral_tables)
 		     truth_count(0, "fba_skus"));
 	/* Fees and refunds: every financial event became a payment of its order — read while
 	 * the orders report was being built, held, and released once the orders were stored. */
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
-		     truth_count(0, "financial_events"));
-	cr_assert_eq(
-	    h_sql_int("SELECT count(*) FROM amazon_finance_pending WHERE account_id = '%s'", id), 0,
-	    "events left held after the run");
+	assert_events_stored(id);
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s' AND "
 			       "status = 'refund' AND transaction_amount < 0",
 			       id),
@@ -353,12 +370,7 @@ Test(amazon_sync, a_fatal_report_is_asked_for_once_more_then_reported_and_retrie
 	status = sync_and_wait(id, "orders");
 	cr_assert_str_eq(status, "success ", "run: %s", status);
 	free(status);
-	char *job = h_sql_text("SELECT j.attempts || ' ' || coalesce(j.last_error, '') FROM jobs j "
-			       "JOIN sync_runs r ON r.job_id = j.id WHERE r.account_id = '%s' "
-			       "ORDER BY r.started_at DESC LIMIT 1",
-			       id);
-	cr_assert(strncmp(job, "2 ", 2) == 0 && strstr(job, "FATAL twice"), "job: %s", job);
-	free(job);
+	assert_second_attempt(id, "FATAL twice");
 	cr_assert_eq(amt_calls(&t, "/reports/2021-06-30/reports"), created + 3);
 	amt_stop(&t);
 }
@@ -432,21 +444,12 @@ Test(amazon_sync, a_failed_store_is_redone_by_the_next_attempt)
 	free(status);
 	cr_assert_gt(h_sql_int("SELECT last_value FROM refuse_catalog"), 1, "the catalog refused");
 	cr_assert_gt(h_sql_int("SELECT last_value FROM refuse_payment"), 1, "a payment refused");
-	char *job = h_sql_text("SELECT j.attempts || ' ' || coalesce(j.last_error, '') FROM jobs j "
-			       "JOIN sync_runs r ON r.job_id = j.id WHERE r.account_id = '%s' "
-			       "ORDER BY r.started_at DESC LIMIT 1",
-			       id);
-	cr_assert(strncmp(job, "2 ", 2) == 0 && strstr(job, "refused by the test"), "job: %s", job);
-	free(job);
+	assert_second_attempt(id, "refused by the test");
 	cr_assert_eq(h_sql_int("SELECT count(*) FROM listings WHERE account_id = '%s' AND "
 			       "raw ? 'catalog'",
 			       id),
 		     truth_count(0, "skus"));
-	cr_assert_eq(h_sql_int("SELECT count(*) FROM payments WHERE account_id = '%s'", id),
-		     truth_count(0, "financial_events"));
-	cr_assert_eq(
-	    h_sql_int("SELECT count(*) FROM amazon_finance_pending WHERE account_id = '%s'", id), 0,
-	    "events left held after the run");
+	assert_events_stored(id);
 	amt_stop(&t);
 }
 
