@@ -546,16 +546,21 @@ static void finances_answered(sync_task_t *t, json_t *body)
 	json_decref(docs);
 }
 
+/* The held events go in (once per run); done gets the store's outcome. */
+static void release_then(sync_run_t *run, sync_store_cb done)
+{
+	state(run)->released = true;
+	sync_task_t *t = sync_task_new(run, &finances_step, NULL);
+	amazon_finances_release(sync_run_app(run), sync_run_info(run)->tenant_id,
+				sync_run_info(run)->account_id, done, sync_task_storing(t, 0));
+}
+
 static void release(sync_run_t *run)
 {
 	plan_run_t *st = state(run);
 	if (st->orders_pending || st->holds || st->released)
 		return;
-	st->released = true;
-	sync_task_t *t = sync_task_new(run, &finances_step, NULL);
-	amazon_finances_release(sync_run_app(run), sync_run_info(run)->tenant_id,
-				sync_run_info(run)->account_id, sync_stored,
-				sync_task_storing(t, 0));
+	release_then(run, sync_stored);
 }
 
 static void held(const char *err, long written, void *store)
@@ -754,11 +759,7 @@ static void finances_begin(sync_run_t *run)
 	plan_run_t *st = state(run);
 	if (to_do(run, R_ORDERS) || st->released)
 		return;
-	st->released = true;
-	sync_task_t *t = sync_task_new(run, &finances_step, NULL);
-	amazon_finances_release(sync_run_app(run), sync_run_info(run)->tenant_id,
-				sync_run_info(run)->account_id, resume_released,
-				sync_task_storing(t, 0));
+	release_then(run, resume_released);
 }
 
 static bool finances_complete(sync_run_t *run)
