@@ -7,7 +7,12 @@
  * The channel checks each notification and writes the statement, which also creates the
  * group's job (channel.h, channel_intake_t); the job id then goes to the Redis Stream (best
  * effort: the jobs sweeper finds anything Redis lost). Each channel has its own queue of
- * groups: their statements differ. */
+ * groups: their statements differ.
+ *
+ * Under a flood (senders that post again as soon as they are answered) groups alternate: one
+ * commits while the senders of the last one, answered, post into the next. Each notification
+ * then waits about two commits. So, flooded, a commit's senders are answered first and the next
+ * group waits for them to post again (a bounded time): one group of everyone per commit. */
 #include "api.h"
 #include "channel.h"
 #include "jobs.h"
@@ -16,6 +21,9 @@
 #include "netaddr.h"
 #include "util.h"
 #include "webhooks.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,11 @@
 /* Notifications waiting for their commit from which the intake counts as flooded: 50 senders
  * at once keep 40-50 waiting; a seller's pace, one to a few. */
 #define FLOODED 32
+/* How long a flooded intake's next group waits for the senders just answered: half the commit
+ * that answered them (waiting d to commit twice as many pays while d is under one commit),
+ * within these bounds (epoll's timers count whole milliseconds). */
+#define GATHER_MIN_US 1000
+#define GATHER_MAX_US 10000
 
 typedef struct inbox inbox_t;
 
@@ -50,6 +63,8 @@ struct inbox {
 	const channel_t *ch;
 	TAILQ_HEAD(group_list, group) waiting; /* filling at the tail, next to commit at the head */
 	int in_flight;			       /* groups being committed */
+	size_t gather;			       /* flooded: the next group's size to wait for */
+	struct event gather_ev;		       /* ... at most until this fires */
 	metric_t *received, *stored, *duplicates, *rejected, *unavailable, *unknown_topic;
 };
 
@@ -79,6 +94,13 @@ static void group_free(group_t *g)
 
 static void flush(inbox_t *in);
 
+static void gathered(evutil_socket_t fd, short what, void *arg)
+{
+	inbox_t *in = arg;
+	in->gather = 0;
+	flush(in);
+}
+
 static void committed(const PGresult *res, const char *err, void *arg)
 {
 	group_t *g = arg;
@@ -86,10 +108,22 @@ static void committed(const PGresult *res, const char *err, void *arg)
 	webhooks_t *w = in->w;
 	in->in_flight--;
 	w->waiting -= g->n;
-	metric_observe(w->commit, (double)(now_us() - g->started_us) / 1e6);
-	/* The next group goes to PostgreSQL before this one's answers are written: the database
-	 * commits it while the loop writes, instead of waiting for the loop. */
-	flush(in);
+	int64_t took = now_us() - g->started_us;
+	metric_observe(w->commit, (double)took / 1e6);
+	const group_t *next = TAILQ_FIRST(&in->waiting);
+	if (!err && w->waiting + g->n >= FLOODED) {
+		/* Flooded: the next group waits for this one's senders (answered below). */
+		in->gather = (next ? next->n : 0) + g->n;
+		int64_t wait = took / 2 < GATHER_MIN_US	  ? GATHER_MIN_US
+			       : took / 2 > GATHER_MAX_US ? GATHER_MAX_US
+							  : took / 2;
+		struct timeval tv = {0, (suseconds_t)wait};
+		evtimer_add(&in->gather_ev, &tv);
+	} else {
+		/* The next group goes to PostgreSQL before this one's answers are written: the
+		 * database commits it while the loop writes, instead of waiting for the loop. */
+		flush(in);
+	}
 	if (err) {
 		/* Not committed: the sender must retry, so never a 200. */
 		log_warn("webhooks: %zu %s notifications not stored: %s", g->n, in->ch->name, err);
@@ -117,6 +151,12 @@ static void flush(inbox_t *in)
 	group_t *g = TAILQ_FIRST(&in->waiting);
 	if (!g || in->in_flight >= MAX_IN_FLIGHT)
 		return;
+	if (in->gather) {
+		if (g->n < in->gather && g->n < MAX_GROUP && TAILQ_NEXT(g, link) == NULL)
+			return;
+		in->gather = 0;
+		evtimer_del(&in->gather_ev);
+	}
 	TAILQ_REMOVE(&in->waiting, g, link);
 	in->in_flight++;
 	g->started_us = now_us();
@@ -204,6 +244,7 @@ static void inbox_init(webhooks_t *w, inbox_t *in, const channel_t *ch)
 	in->w = w;
 	in->ch = ch;
 	TAILQ_INIT(&in->waiting);
+	evtimer_assign(&in->gather_ev, w->app->base, gathered, in);
 	char label[64];
 	snprintf(label, sizeof(label), "source=\"%s\"", ch->name);
 	in->received =
@@ -258,6 +299,7 @@ void webhooks_free(webhooks_t *w)
 	if (!w)
 		return;
 	for (size_t i = 0; i < w->n_inboxes; i++) {
+		evtimer_del(&w->inboxes[i].gather_ev);
 		group_t *g;
 		while ((g = TAILQ_FIRST(&w->inboxes[i].waiting))) { /* none: drain answered all */
 			TAILQ_REMOVE(&w->inboxes[i].waiting, g, link);

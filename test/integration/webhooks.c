@@ -821,6 +821,64 @@ Test(webhooks_scale, jobs_yield_to_a_flooded_intake, .timeout = 120)
 	h_services(&svc, "stop", "");
 }
 
+/* Senders in a closed loop: each posts its next notification once the last is answered. */
+typedef struct sender {
+	const h_proc_t *s;
+	int id, rounds, ok;
+} sender_t;
+
+static void *send_rounds(void *arg)
+{
+	sender_t *x = arg;
+	for (int r = 0; r < x->rounds; r++) {
+		char nid[128];
+		snprintf(nid, sizeof(nid), "%s-loop-%d-%d", prefix, x->id, r);
+		h_resp_t resp =
+		    post(x->s, note_body(nid, next_user + 8, "orders_v2", "/orders/14"));
+		x->ok += resp.status == 200;
+		h_resp_free(&resp);
+	}
+	return NULL;
+}
+
+/* A flood of senders that post again as soon as they are answered: without gathering, one group
+ * commits while the answered senders post into the next, so groups alternate (here 1 and 39:
+ * the first sender's group commits alone) and every notification waits two commits. Gathered,
+ * the group after a commit waits (a bounded time) for that commit's senders: one group of
+ * everyone per commit. Commits are slowed (0.2 s) so that the senders always come back in time. */
+Test(webhooks_scale, a_flood_commits_everyone_in_one_group, .timeout = 120)
+{
+	enum { SENDERS = 40, ROUNDS = 10 };
+	ids_init();
+	h_services_t svc;
+	h_proc_t s;
+	start_private(&svc, &s, "JOB_CONCURRENCY=0");
+	slow_statements(&svc, "slow_groups", "INSERT", "0.2");
+	group_sizes_t before = group_sizes(&s);
+	sender_t senders[SENDERS];
+	pthread_t t[SENDERS];
+	for (int i = 0; i < SENDERS; i++) {
+		senders[i] = (sender_t){&s, i, ROUNDS, 0};
+		pthread_create(&t[i], NULL, send_rounds, &senders[i]);
+	}
+	int ok = 0;
+	for (int i = 0; i < SENDERS; i++) {
+		pthread_join(t[i], NULL);
+		ok += senders[i].ok;
+	}
+	cr_assert_eq(ok, SENDERS * ROUNDS);
+	group_sizes_t after = group_sizes(&s);
+	double groups = after.all - before.all;
+	cr_assert_eq(after.sum - before.sum, SENDERS * ROUNDS);
+	/* Alternating, it takes 2 x ROUNDS groups; gathered, ROUNDS and the first sender's. */
+	cr_assert_leq(groups, ROUNDS + ROUNDS / 2, "%d notifications took %.0f groups",
+		      SENDERS * ROUNDS, groups);
+	cr_assert_eq(h_sql_int_at(svc.database_url, "SELECT count(*) FROM ml_notifications"),
+		     SENDERS * ROUNDS, "not every acknowledged notification is stored");
+	h_server_stop_clean(&s);
+	h_services(&svc, "stop", "");
+}
+
 /* Read into buf (NUL-terminated) until marker has arrived, or the end, a timeout or a full buf. */
 static void read_until(int fd, char *buf, size_t size, const char *marker)
 {
