@@ -44,7 +44,7 @@
  * that answered them (waiting d to commit twice as many pays while d is under one commit),
  * within these bounds (epoll's timers count whole milliseconds). */
 #define GATHER_MIN_US 1000
-#define GATHER_MAX_US 10000
+#define GATHER_MAX_US 50000
 
 typedef struct inbox inbox_t;
 
