@@ -60,14 +60,9 @@ void pg_query_prepared(pg_pool_t *p, const char *sql, int nparams, const char *c
  * acknowledgements), never for bulk work. */
 void pg_query_urgent(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
 		     pg_cb cb, void *arg);
-/* Same as pg_query_prepared, for a sync's or a job's store: background ops run at most two at
- * a time per pool, whatever number of syncs store at once, so they never take every core of
- * the database from the acknowledgements and the API. */
-void pg_query_background(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
-			 pg_cb cb, void *arg);
-/* Same as pg_query_background, for a large store (a backfill's chunk, a page of events): bulk
- * ops also run one at a time per pool and stay back while urgent work commits (at most 50 ms
- * each), so acknowledgements never share the database with several of them. */
+/* Same as pg_query_prepared, for a large store (a backfill's chunk, a page of events): bulk
+ * ops run one at a time per pool and stay back while urgent work commits (at most 50 ms each),
+ * so acknowledgements never share the database with several of them. */
 void pg_query_bulk(pg_pool_t *p, const char *sql, int nparams, const char *const *params, pg_cb cb,
 		   void *arg);
 /* Several statements in pipeline mode: one round trip, all or nothing. */

@@ -7,9 +7,8 @@
  *
  * An op is one unit of work (a query, a BEGIN, a batch) with its callback. Ops wait in the
  * pool's FIFO until a connection is idle (urgent ones at its head, and only they may take the
- * last idle connection); a pinned transaction's ops wait on the transaction. Background ops
- * (a sync's stores) run a few at a time, bulk ops (large stores) one at a time and yielding to
- * urgent ones: see may_start.
+ * last idle connection); a pinned transaction's ops wait on the transaction. Bulk ops (large
+ * stores) run one at a time and yield to urgent ones: see may_start.
  * Callbacks for ops that fail without reaching a connection are delivered from a deferred
  * event so that no callback ever runs inside the call that queued it. */
 #include "pg.h"
@@ -30,11 +29,7 @@
 #define BULK_YIELD_MS 50
 /* Bulk ops running at once: one, so that large stores take at most one of the database's
  * cores from the urgent commits, however many runs store at once. */
-#define BULK_RUNNING 1
-/* Background ops (bulk ones included) running at once: each is a PostgreSQL backend busy with
- * a sync's store, and with two cores, more of them at once doubled the acknowledgements' p99
- * during three Amazon backfills (BENCHMARKS.md, stop 27). */
-#define BACKGROUND_RUNNING    2
+#define BULK_RUNNING	      1
 #define BULK_QUEUE_TIMEOUT_MS (10 * PG_QUEUE_TIMEOUT_MS)
 
 enum op_kind {
@@ -66,8 +61,7 @@ typedef struct op {
 	void *arg;
 	pg_tx_t *tx;
 	bool urgent;
-	bool background;
-	bool bulk;    /* and background */
+	bool bulk;
 	bool yielded; /* a bulk op held back for urgent work (counted once) */
 	int64_t queued_ms;
 	/* execution */
@@ -125,8 +119,8 @@ struct pg_pool {
 	struct event deferred_ev;
 	struct event sweep_ev;
 	int connected;
-	int urgent_running, background_running, bulk_running; /* ops of each class running */
-	struct event bulk_ev;				      /* a yielding bulk op's deadline */
+	int urgent_running, bulk_running; /* ops of each class on a connection */
+	struct event bulk_ev;		  /* a yielding bulk op's deadline */
 	bool unreachable; /* the last connect attempt failed and no connection is up */
 	bool closing;
 	char last_error[256];
@@ -473,7 +467,6 @@ static void conn_start(conn_t *c, op_t *op)
 {
 	c->op = op;
 	c->pool->urgent_running += op->urgent;
-	c->pool->background_running += op->background;
 	c->pool->bulk_running += op->bulk;
 	if (c->state == C_IDLE)
 		c->state = C_BUSY;
@@ -544,7 +537,6 @@ static void op_detach(conn_t *c)
 	if (!c->op)
 		return;
 	c->pool->urgent_running -= c->op->urgent;
-	c->pool->background_running -= c->op->background;
 	c->pool->bulk_running -= c->op->bulk;
 	c->op = NULL;
 }
@@ -552,9 +544,6 @@ static void op_detach(conn_t *c)
 /* The last idle connection is kept for urgent work (webhook acknowledgements): with every
  * other connection busy with background queries, an acknowledgement still starts at once
  * instead of waiting for one of them to end.
- * A background op waits while BACKGROUND_RUNNING of them run: however many syncs store at once,
- * they keep few of the database's backends busy, and the API's and the acknowledgements'
- * queries find a CPU.
  * A bulk op (a chunk of a backfill, a page of events: up to hundreds of milliseconds of the
  * database's CPU and WAL) also waits for the bulk op before it, and stays back while urgent
  * work is committing, for at most BULK_YIELD_MS: an acknowledgement's commit then does not
@@ -564,8 +553,6 @@ static bool may_start(pg_pool_t *p, op_t *op, int idle)
 	if (op->urgent)
 		return true;
 	if (p->size > 1 && idle <= 1)
-		return false;
-	if (op->background && p->background_running >= BACKGROUND_RUNNING)
 		return false;
 	if (!op->bulk)
 		return true;
@@ -719,12 +706,12 @@ static void op_finished(conn_t *c)
 		c->state = C_IDLE;
 		break;
 	}
-	bool freed_class = op->urgent || op->background;
+	bool freed_class = op->urgent || op->bulk;
 	op_deliver(p, op);
 	/* The callback may have queued more work on c (a pinned transaction); if not, take next. */
 	if (c->state != C_DOWN)
 		conn_next(c);
-	if (freed_class) /* a background op may start now, on any idle connection */
+	if (freed_class) /* a bulk op may start now, on any idle connection */
 		kick(p);
 }
 
@@ -949,7 +936,7 @@ static void submit_at(pg_pool_t *p, op_t *op, bool urgent)
 		TAILQ_INSERT_TAIL(&p->waiting, op, link);
 	p->nwaiting++;
 	if (c && !urgent)
-		kick(p); /* the ops before it may be background ops that stay back */
+		kick(p); /* the ops before it may be bulk ops that stay back */
 }
 
 static void submit(pg_pool_t *p, op_t *op)
@@ -984,15 +971,7 @@ void pg_query_bulk(pg_pool_t *p, const char *sql, int nparams, const char *const
 		   void *arg)
 {
 	op_t *op = single(OP_PREPARED, sql, nparams, params, cb, arg);
-	op->bulk = op->background = true;
-	submit(p, op);
-}
-
-void pg_query_background(pg_pool_t *p, const char *sql, int nparams, const char *const *params,
-			 pg_cb cb, void *arg)
-{
-	op_t *op = single(OP_PREPARED, sql, nparams, params, cb, arg);
-	op->background = true;
+	op->bulk = true;
 	submit(p, op);
 }
 

@@ -1,6 +1,5 @@
-/* Bulk stores yield to urgent work, background ones run two at a time (src/pg.c, may_start):
- * against the real PostgreSQL, each statement reports the server's time when it began or ended,
- * so the order is PostgreSQL's. */
+/* Bulk stores yield to urgent work (src/pg.c, may_start): against the real PostgreSQL, each
+ * statement reports the server's time when it began or ended, so the order is PostgreSQL's. */
 #include <criterion/criterion.h>
 #include <event2/event.h>
 #include <stdlib.h>
@@ -129,27 +128,5 @@ Test(pg_bulk, one_at_a_time)
 		      first.at);
 	cr_expect_lt(cmp_at(&plain, &first), 0, "an ordinary query waited for a bulk store");
 	cr_expect_eq(yields(&f), 0);
-	close_pool(&f);
-}
-
-/* Background ops (a sync's stores) run two at a time, bulk ones included; the others wait, and
- * an ordinary query (the API's) does not wait behind them. */
-Test(pg_bulk, background_two_at_a_time)
-{
-	fixture_t f = open_pool();
-	answer_t first = {0}, bulk = {0}, third = {0}, plain = {0};
-	pg_query_background(f.pg, ends(100), 0, NULL, answered, &first);
-	pg_query_bulk(f.pg, ends(100), 0, NULL, answered, &bulk);
-	pg_query_background(f.pg, begins_sql, 0, NULL, answered, &third);
-	pg_query(f.pg, begins_sql, 0, NULL, answered, &plain);
-	wait_all(&f, (answer_t *const[]){&first, &bulk, &third, &plain}, 4);
-	const answer_t *earlier = cmp_at(&first, &bulk) < 0 ? &first : &bulk;
-	cr_expect_geq(cmp_at(&third, earlier), 0,
-		      "three background ops ran at once (the third began at %s, the first ended "
-		      "at %s)",
-		      third.at, earlier->at);
-	cr_expect_lt(cmp_at(&plain, earlier), 0,
-		     "an ordinary query waited for the background ones (%s vs %s)", plain.at,
-		     earlier->at);
 	close_pool(&f);
 }

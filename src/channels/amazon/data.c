@@ -215,8 +215,7 @@ static void stored(const PGresult *res, const char *err, void *arg)
 
 /* Bulk: a report's chunk (250 orders through every trigger) and the held events' release, the
  * large stores that take turns and let acknowledgements commit between them (pg_query_bulk).
- * A page (of events, stock, prices) is small and its run waits for it: it goes in the
- * background class (pg_query_background), a couple of stores at a time over every run. */
+ * A page (of events, stock, prices) is small and its run waits for it: it goes at once. */
 static void run_as(app_t *app, bool bulk, const char *sql, const char *tenant_id,
 		   const char *account_id, const char *docs, amazon_store_cb cb, void *arg)
 {
@@ -224,7 +223,7 @@ static void run_as(app_t *app, bool bulk, const char *sql, const char *tenant_id
 	s->cb = cb;
 	s->arg = arg;
 	const char *params[] = {tenant_id, account_id, docs};
-	(bulk ? pg_query_bulk : pg_query_background)(app->pg, sql, 3, params, stored, s);
+	(bulk ? pg_query_bulk : pg_query_prepared)(app->pg, sql, 3, params, stored, s);
 }
 
 static void run(app_t *app, const char *sql, const char *tenant_id, const char *account_id,
@@ -272,7 +271,7 @@ void amazon_catalog_upsert(app_t *app, const char *tenant_id, const char *accoun
 void amazon_skus(app_t *app, const char *tenant_id, const char *account_id, pg_cb cb, void *arg)
 {
 	const char *params[] = {tenant_id, account_id};
-	pg_query_background(app->pg, skus_sql, 2, params, cb, arg);
+	pg_query_prepared(app->pg, skus_sql, 2, params, cb, arg);
 }
 
 void amazon_finances_hold(app_t *app, const char *tenant_id, const char *account_id,

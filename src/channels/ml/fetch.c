@@ -26,7 +26,7 @@ void ml_store_run(app_t *app, const char *sql, int nparams, const char *const *p
 	store_call_t *s = xcalloc(1, sizeof(*s));
 	s->cb = cb;
 	s->arg = arg;
-	pg_query_background(app->pg, sql, nparams, params, stored, s);
+	pg_query_prepared(app->pg, sql, nparams, params, stored, s);
 }
 
 bool ml_shipment_open(const char *status)

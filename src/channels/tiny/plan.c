@@ -171,7 +171,7 @@ static void product_answered(sync_task_t *t, json_t *retorno)
 	s->t = t;
 	s->id = t->id;
 	s->store = sync_task_storing(t, 1);
-	pg_query_background(sync_run_app(t->run)->pg, upsert_sql, 11, params, product_stored, s);
+	pg_query(sync_run_app(t->run)->pg, upsert_sql, 11, params, product_stored, s);
 	free(raw);
 }
 
@@ -205,8 +205,8 @@ static void stock_answered(sync_task_t *t, json_t *retorno)
 	snprintf(id, sizeof(id), "%lld", (long long)t->id);
 	snprintf(ref, sizeof(ref), "tiny import %s", in->id);
 	const char *params[] = {in->tenant_id, in->account_id, qty, ref, id};
-	pg_query_background(sync_run_app(t->run)->pg, stock_sql, 5, params, stock_stored,
-			    sync_task_storing(t, 0));
+	pg_query(sync_run_app(t->run)->pg, stock_sql, 5, params, stock_stored,
+		 sync_task_storing(t, 0));
 }
 
 /* --- kits, once every product is in -------------------------------------------------------- */
