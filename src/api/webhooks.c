@@ -114,9 +114,11 @@ static void committed(const PGresult *res, const char *err, void *arg)
 	if (!err && w->waiting + g->n >= FLOODED) {
 		/* Flooded: the next group waits for this one's senders (answered below). */
 		in->gather = (next ? next->n : 0) + g->n;
-		int64_t wait = took / 2 < GATHER_MIN_US	  ? GATHER_MIN_US
-			       : took / 2 > GATHER_MAX_US ? GATHER_MAX_US
-							  : took / 2;
+		int64_t wait = took / 2;
+		if (wait < GATHER_MIN_US)
+			wait = GATHER_MIN_US;
+		else if (wait > GATHER_MAX_US)
+			wait = GATHER_MAX_US;
 		struct timeval tv = {0, (suseconds_t)wait};
 		evtimer_add(&in->gather_ev, &tv);
 	} else {
